@@ -1,0 +1,46 @@
+# The verbs of the project. Every target sets up what it needs, from nothing but python3 and cargo.
+PY      ?= python3
+VENV    ?= .venv
+VPY     := $(VENV)/bin/python
+STAMP   := $(VENV)/.deps-stamp
+
+.PHONY: test test-rust test-python build-dev build-prod lint bench stubtest clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install --quiet "maturin>=1.7,<2" "pytest>=8" "hypothesis>=6.100" "mypy>=1.10" "pytest-timeout>=2.3" \
+		"pytest-benchmark>=4" "sortedcontainers>=2.4" "orjson>=3.9" "numpy>=1.26"
+	touch $(STAMP)
+
+## build-prod: build the extension in release mode into the virtual environment
+build-prod: $(STAMP)
+	$(VENV)/bin/maturin develop --release --quiet
+
+## build-dev: a debug build (faster to compile, slow to run; never benchmark it)
+build-dev: $(STAMP)
+	$(VENV)/bin/maturin develop --quiet
+
+## test: every test — Rust unit and property tests, the stub check, then pytest on the release build
+test: test-rust build-prod stubtest test-python
+
+test-rust:
+	cargo test --workspace
+
+stubtest: $(STAMP)
+	$(VPY) -m mypy.stubtest hedgekit._core --allowlist .stubtest-allowlist
+
+test-python: $(STAMP)
+	$(VPY) -m pytest tests -q
+
+## bench: the benchmarks (release build), peers side by side where installed
+bench: build-prod
+	$(VPY) -m pytest benches -q --benchmark-only --benchmark-columns=median,mean,stddev,rounds --benchmark-sort=name
+	cargo bench -p hedgekit-core
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --release -- -D warnings
+
+clean:
+	rm -rf $(VENV) target
