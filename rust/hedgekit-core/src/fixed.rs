@@ -160,7 +160,7 @@ impl Fixed {
             i += 1;
         }
         if ndigits == 0 {
-            return Err(ParseFail::Syntax("no digits"));
+            return Err(ParseFail::Syntax("not a finite decimal number"));
         }
         if i < b.len() {
             if b[i] != b'e' && b[i] != b'E' {

@@ -78,3 +78,20 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Num {
         fixed_from_py(&obj).map(Num)
     }
 }
+
+/// Reads an order side: `"buy"` or `"sell"` (a `str` enum with those values works too).
+pub fn side_from_str(s: &str) -> PyResult<hedgekit_core::instrument::Side> {
+    match s {
+        "buy" => Ok(hedgekit_core::instrument::Side::Buy),
+        "sell" => Ok(hedgekit_core::instrument::Side::Sell),
+        other => Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "side must be \"buy\" or \"sell\", got {other:?}"
+        ))),
+    }
+}
+
+/// Reads a fixed-point value from a float, explicitly (rounded to 9 decimals, half away from
+/// zero); NaN and infinities are refused.
+pub fn fixed_from_float(v: f64) -> PyResult<Fixed> {
+    Fixed::from_f64(v).py()
+}
