@@ -35,6 +35,7 @@ test-python: $(STAMP)
 
 ## bench: the benchmarks (release build), peers side by side where installed
 bench: build-prod
+	$(VPY) -m pip install --quiet "nautilus-trader==1.221.0" || echo "nautilus-trader unavailable: its peer benchmarks are skipped"
 	$(VPY) -m pytest benches -q --benchmark-only --benchmark-columns=median,mean,stddev,rounds --benchmark-sort=name
 	cargo bench -p hedgekit-core
 

@@ -1,6 +1,8 @@
 """hedgekit: atomic multi-venue, delta-neutral order execution with a Rust core.
 
 The public API is what this module exports; ``hedgekit._core`` is an implementation detail.
+Exact values are ``Decimal`` (``str`` and ``int`` are accepted as input); hot-path APIs named
+``*_raw`` take raw fixed-point integers, ``value * 10**SCALE``.
 """
 
 from __future__ import annotations
@@ -12,8 +14,15 @@ from hedgekit._core import (
     FillStatus,
     Instrument,
     OrderBook,
-    RuleKind,
+    OrderFills,
+    SpreadGate,
     __version__,
+    break_even_price,
+    common_size,
+    ladder,
+    limit_price,
+    maker_price,
+    spread_within,
 )
 
 __all__ = [
@@ -22,7 +31,14 @@ __all__ = [
     "FillStatus",
     "Instrument",
     "OrderBook",
-    "RuleKind",
+    "OrderFills",
+    "SpreadGate",
     "__version__",
+    "break_even_price",
+    "common_size",
     "errors",
+    "ladder",
+    "limit_price",
+    "maker_price",
+    "spread_within",
 ]
