@@ -29,6 +29,7 @@ test-rust:
 
 stubtest: $(STAMP)
 	$(VPY) -m mypy.stubtest hedgekit._core --allowlist .stubtest-allowlist
+	$(VPY) -m mypy --strict python/hedgekit
 
 test-python: $(STAMP)
 	$(VPY) -m pytest tests -q

@@ -14,6 +14,7 @@ __all__ = [
     "ConversionError",
     "HedgekitError",
     "InexactError",
+    "InvalidArgumentError",
     "InvalidOrderError",
     "NumberRangeError",
     "ParseError",
@@ -23,6 +24,11 @@ __all__ = [
 
 class HedgekitError(Exception):
     """Base class of every exception hedgekit raises on purpose."""
+
+
+class InvalidArgumentError(HedgekitError, ValueError):
+    """An argument is outside its documented domain (a negative size, an unknown side, a zero
+    window, fills that would overflow)."""
 
 
 class ConversionError(HedgekitError, ValueError):

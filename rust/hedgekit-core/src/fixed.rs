@@ -114,7 +114,44 @@ impl Fixed {
     }
 
     /// [`Fixed::parse`] on bytes; on error the input is named by the caller.
+    ///
+    /// Fast path: a plain `[-]digits[.digits]` with at most 18 significant digits and at most 9
+    /// decimals (every price and size a venue sends) is read with `u64` arithmetic only.
+    #[inline]
     pub(crate) fn parse_bytes(b: &[u8]) -> Result<Self, ParseFail> {
+        let (neg, start) = match b.first() {
+            Some(b'-') => (true, 1),
+            Some(b'+') => (false, 1),
+            _ => (false, 0),
+        };
+        let mut mant: u64 = 0;
+        let mut i = start;
+        while i < b.len() && b[i].is_ascii_digit() && i - start < 18 {
+            mant = mant * 10 + u64::from(b[i] - b'0');
+            i += 1;
+        }
+        let int_digits = i - start;
+        let mut frac_digits = 0usize;
+        if i < b.len() && b[i] == b'.' {
+            i += 1;
+            let fs = i;
+            while i < b.len() && b[i].is_ascii_digit() && int_digits + (i - fs) < 18 {
+                mant = mant * 10 + u64::from(b[i] - b'0');
+                i += 1;
+            }
+            frac_digits = i - fs;
+        }
+        if i == b.len() && int_digits + frac_digits > 0 && frac_digits <= SCALE as usize {
+            let scaled = u128::from(mant) * u128::from(POW10[SCALE as usize - frac_digits].unsigned_abs());
+            let raw = if neg { -(scaled as i128) } else { scaled as i128 };
+            return i64::try_from(raw).map(Fixed).map_err(|_| ParseFail::Overflow);
+        }
+        Self::parse_bytes_slow(b)
+    }
+
+    /// The general reader: exponents, long digit strings, trailing zeros beyond the scale.
+    #[cold]
+    fn parse_bytes_slow(b: &[u8]) -> Result<Self, ParseFail> {
         let mut i = 0;
         let neg = match b.first() {
             Some(b'-') => {

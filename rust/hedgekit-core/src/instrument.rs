@@ -13,6 +13,28 @@ pub enum Side {
 }
 
 impl Side {
+    /// `"buy"` or `"sell"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Buy => "buy",
+            Side::Sell => "sell",
+        }
+    }
+
+    /// Reads `"buy"` or `"sell"` (exactly, lower case).
+    ///
+    /// # Errors
+    /// `InvalidArgument` for anything else.
+    pub fn parse(s: &str) -> CoreResult<Self> {
+        match s {
+            "buy" => Ok(Side::Buy),
+            "sell" => Ok(Side::Sell),
+            other => Err(CoreError::InvalidArgument(format!(
+                "side must be \"buy\" or \"sell\", got {other:?}"
+            ))),
+        }
+    }
+
     /// The other side.
     #[must_use]
     pub fn opposite(self) -> Side {

@@ -37,38 +37,7 @@ use std::sync::Arc;
 use crate::error::{CoreError, CoreResult};
 use crate::fixed::{Fixed, SCALE};
 
-/// The side of an order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Side {
-    /// A buy (bid).
-    Buy,
-    /// A sell (ask).
-    Sell,
-}
-
-impl Side {
-    /// `"buy"` or `"sell"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Side::Buy => "buy",
-            Side::Sell => "sell",
-        }
-    }
-
-    /// Reads `"buy"` or `"sell"` (exactly, lower case).
-    ///
-    /// # Errors
-    /// `InvalidArgument` for anything else.
-    pub fn parse(s: &str) -> CoreResult<Self> {
-        match s {
-            "buy" => Ok(Side::Buy),
-            "sell" => Ok(Side::Sell),
-            other => Err(CoreError::InvalidArgument(format!(
-                "side must be \"buy\" or \"sell\", got {other:?}"
-            ))),
-        }
-    }
-}
+pub use crate::instrument::Side;
 
 /// A borrowed trade id, as a venue sends it. `Int(5)` and `Str("5")` are different keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -81,13 +81,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Num {
 
 /// Reads an order side: `"buy"` or `"sell"` (a `str` enum with those values works too).
 pub fn side_from_str(s: &str) -> PyResult<hedgekit_core::instrument::Side> {
-    match s {
-        "buy" => Ok(hedgekit_core::instrument::Side::Buy),
-        "sell" => Ok(hedgekit_core::instrument::Side::Sell),
-        other => Err(pyo3::exceptions::PyValueError::new_err(format!(
-            "side must be \"buy\" or \"sell\", got {other:?}"
-        ))),
-    }
+    hedgekit_core::instrument::Side::parse(s).py()
 }
 
 /// Reads a fixed-point value from a float, explicitly (rounded to 9 decimals, half away from

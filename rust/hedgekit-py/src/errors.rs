@@ -47,7 +47,7 @@ pub fn to_py(err: CoreError) -> PyErr {
             CoreError::Parse { position, message: m } => {
                 build(py, "ParseError", |py| (message, position, m).into_pyobject(py))
             }
-            CoreError::InvalidArgument(_) => pyo3::exceptions::PyValueError::new_err(message),
+            CoreError::InvalidArgument(_) => build(py, "InvalidArgumentError", |py| (message,).into_pyobject(py)),
         }
     })
 }
