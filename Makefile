@@ -22,7 +22,7 @@ build-dev: $(STAMP)
 	$(VENV)/bin/maturin develop --quiet
 
 ## test: every test — Rust unit and property tests, the stub check, then pytest on the release build
-test: test-rust build-prod stubtest test-python
+test: lint test-rust build-prod stubtest test-python
 
 test-rust:
 	cargo test --workspace

@@ -24,13 +24,28 @@ fn bench(name: &str, per_batch: u64, mut f: impl FnMut(u64)) {
         samples.push(start.elapsed().as_nanos() as f64 / per_batch as f64);
     }
     samples.sort_by(f64::total_cmp);
-    println!("{name:<44} median {:>9.1} ns/op", samples[batches / 2]);
+    let per = if name.contains("per level") {
+        1000.0
+    } else {
+        1.0
+    };
+    println!(
+        "{name:<44} median {:>9.1} ns/op",
+        samples[batches / 2] / per
+    );
 }
 
 fn hl_message(levels: usize) -> Vec<u8> {
     let side = |base: f64, dir: f64| {
         (0..levels)
-            .map(|i| format!(r#"{{"px":"{:.1}","sz":"{:.4}","n":{}}}"#, base + dir * i as f64 * 0.1, 1.0 + i as f64 * 0.25, i + 1))
+            .map(|i| {
+                format!(
+                    r#"{{"px":"{:.1}","sz":"{:.4}","n":{}}}"#,
+                    base + dir * i as f64 * 0.1,
+                    1.0 + i as f64 * 0.25,
+                    i + 1
+                )
+            })
             .collect::<Vec<_>>()
             .join(",")
     };
@@ -47,10 +62,24 @@ fn main() {
     let inst = Instrument::plain(f("0.01"), f("0.001"), f("0.001"), f("5"), None, true).unwrap();
     let hl = Instrument::hyperliquid(4, false, f("10"), false).unwrap();
     bench("round_price plain (passive buy)", 1_000_000, |i| {
-        black_box(inst.round_price(Fixed::from_raw(3_119_953_700_000 + (i as i64 & 0xff)), Side::Buy, Aggression::Passive).unwrap());
+        black_box(
+            inst.round_price(
+                Fixed::from_raw(3_119_953_700_000 + (i as i64 & 0xff)),
+                Side::Buy,
+                Aggression::Passive,
+            )
+            .unwrap(),
+        );
     });
     bench("round_price hyperliquid (passive sell)", 1_000_000, |i| {
-        black_box(hl.round_price(Fixed::from_raw(3_119_953_700_000 + (i as i64 & 0xff)), Side::Sell, Aggression::Passive).unwrap());
+        black_box(
+            hl.round_price(
+                Fixed::from_raw(3_119_953_700_000 + (i as i64 & 0xff)),
+                Side::Sell,
+                Aggression::Passive,
+            )
+            .unwrap(),
+        );
     });
     bench("Fixed::parse \"3119.95\"", 1_000_000, |_| {
         black_box(Fixed::parse(black_box("3119.95")).unwrap());
@@ -61,7 +90,30 @@ fn main() {
     book.apply_hyperliquid(&msg, 1).unwrap();
     bench("book apply_delta (top level)", 1_000_000, |i| {
         let p = Fixed::from_raw(3_119_900_000_000 - (i as i64 % 5) * 100_000_000);
-        black_box(book.apply_delta(BookSide::Bid, p, Fixed::from_raw(1_000_000_000 + (i as i64 & 1)), i).unwrap());
+        black_box(
+            book.apply_delta(
+                BookSide::Bid,
+                p,
+                Fixed::from_raw(1_000_000_000 + (i as i64 & 1)),
+                i,
+            )
+            .unwrap(),
+        );
+    });
+    let n = 1000usize;
+    let sides: Vec<u8> = (0..n).map(|i| (i % 2) as u8).collect();
+    let prices: Vec<i64> = (0..n)
+        .map(|i| {
+            if i % 2 == 1 {
+                3_119_900_000_000 - (i as i64 % 20) * 100_000_000
+            } else {
+                3_120_000_000_000 + (i as i64 % 20) * 100_000_000
+            }
+        })
+        .collect();
+    let sizes: Vec<i64> = (0..n).map(|i| 1_000_000_000 + i as i64).collect();
+    bench("book apply_deltas_raw 1000 (per level)", 1_000, |i| {
+        black_box(book.apply_deltas_raw(&sides, &prices, &sizes, i).unwrap());
     });
     bench("book bbo", 1_000_000, |_| {
         black_box(black_box(&book).bbo());
@@ -71,9 +123,20 @@ fn main() {
     });
 
     let mut ledger = FillLedger::new(10_000).unwrap();
-    ledger.register_order("hl", "o1", Side::Buy, f("1000000")).unwrap();
+    ledger
+        .register_order("hl", "o1", Side::Buy, f("1000000"))
+        .unwrap();
     for t in 0..10_000i128 {
-        let fill = Fill { venue: "hl", trade_id: TradeId::Int(t), order_id: "o1", price: f("100"), size: f("0.001"), fee: Fixed::ZERO, is_maker: true, ts_ns: 0 };
+        let fill = Fill {
+            venue: "hl",
+            trade_id: TradeId::Int(t),
+            order_id: "o1",
+            price: f("100"),
+            size: f("0.001"),
+            fee: Fixed::ZERO,
+            is_maker: true,
+            ts_ns: 0,
+        };
         ledger.apply(&fill).unwrap();
     }
     bench("ledger seen (hit)", 1_000_000, |i| {

@@ -84,7 +84,10 @@ pub enum CoreError {
     Overflow(String),
     /// An order is not placeable; `detail` says by how much.
     #[error("order not placeable ({reason}): {detail}")]
-    InvalidOrder { reason: OrderRejection, detail: String },
+    InvalidOrder {
+        reason: OrderRejection,
+        detail: String,
+    },
     /// The order book's integrity is broken (gap, crossed, not synced).
     #[error("book integrity ({}): {detail}", kind.as_str())]
     BookIntegrity { kind: BookIntegrity, detail: String },

@@ -88,7 +88,10 @@ impl Fixed {
             let div = pow10_i128(decimals - SCALE);
             let m = i128::from(mantissa);
             if m % div != 0 {
-                return Err(CoreError::Inexact { input: format!("{mantissa}e-{decimals}"), scale: SCALE });
+                return Err(CoreError::Inexact {
+                    input: format!("{mantissa}e-{decimals}"),
+                    scale: SCALE,
+                });
             }
             Ok(Fixed((m / div) as i64))
         }
@@ -142,9 +145,16 @@ impl Fixed {
             frac_digits = i - fs;
         }
         if i == b.len() && int_digits + frac_digits > 0 && frac_digits <= SCALE as usize {
-            let scaled = u128::from(mant) * u128::from(POW10[SCALE as usize - frac_digits].unsigned_abs());
-            let raw = if neg { -(scaled as i128) } else { scaled as i128 };
-            return i64::try_from(raw).map(Fixed).map_err(|_| ParseFail::Overflow);
+            let scaled =
+                u128::from(mant) * u128::from(POW10[SCALE as usize - frac_digits].unsigned_abs());
+            let raw = if neg {
+                -(scaled as i128)
+            } else {
+                scaled as i128
+            };
+            return i64::try_from(raw)
+                .map(Fixed)
+                .map_err(|_| ParseFail::Overflow);
         }
         Self::parse_bytes_slow(b)
     }
@@ -234,7 +244,8 @@ impl Fixed {
             if shift > 38 {
                 return Err(ParseFail::Overflow);
             }
-            mant.checked_mul(pow10_i128(shift as u32)).ok_or(ParseFail::Overflow)?
+            mant.checked_mul(pow10_i128(shift as u32))
+                .ok_or(ParseFail::Overflow)?
         } else {
             let div_exp = (-shift) as u32;
             if div_exp > 38 {
@@ -247,7 +258,9 @@ impl Fixed {
             mant / div
         };
         let raw = if neg { -raw } else { raw };
-        i64::try_from(raw).map(Fixed).map_err(|_| ParseFail::Overflow)
+        i64::try_from(raw)
+            .map(Fixed)
+            .map_err(|_| ParseFail::Overflow)
     }
 
     /// `self + rhs`, or `None` on overflow.
@@ -285,7 +298,9 @@ impl Fixed {
     /// `self · rhs`, rounded toward zero to the scale; `None` on overflow. Used where the
     /// result feeds statistics or a later grid rounding, never as an order price itself.
     pub fn mul_trunc(self, rhs: Fixed) -> Option<Fixed> {
-        i64::try_from(self.mul_wide(rhs) / i128::from(ONE)).ok().map(Fixed)
+        i64::try_from(self.mul_wide(rhs) / i128::from(ONE))
+            .ok()
+            .map(Fixed)
     }
 
     /// True for a value strictly greater than zero.
@@ -307,7 +322,10 @@ impl Fixed {
     /// `InvalidNumber` for NaN or infinities, `Overflow` when out of range.
     pub fn from_f64(v: f64) -> CoreResult<Self> {
         if !v.is_finite() {
-            return Err(CoreError::InvalidNumber { input: v.to_string(), reason: "not finite" });
+            return Err(CoreError::InvalidNumber {
+                input: v.to_string(),
+                reason: "not finite",
+            });
         }
         let r = (v * ONE as f64).round();
         if r >= i64::MAX as f64 || r <= i64::MIN as f64 {
@@ -356,7 +374,10 @@ impl ParseFail {
         let input: String = input.chars().take(64).collect();
         match self {
             ParseFail::Syntax(reason) => CoreError::InvalidNumber { input, reason },
-            ParseFail::Inexact => CoreError::Inexact { input, scale: SCALE },
+            ParseFail::Inexact => CoreError::Inexact {
+                input,
+                scale: SCALE,
+            },
             ParseFail::Overflow => CoreError::Overflow(input),
         }
     }
@@ -437,11 +458,22 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_exact() {
-        assert!(matches!(Fixed::parse("0.0000000001"), Err(CoreError::Inexact { .. })));
-        assert!(matches!(Fixed::parse("9223372037"), Err(CoreError::Overflow(_))));
+        assert!(matches!(
+            Fixed::parse("0.0000000001"),
+            Err(CoreError::Inexact { .. })
+        ));
+        assert!(matches!(
+            Fixed::parse("9223372037"),
+            Err(CoreError::Overflow(_))
+        ));
         assert!(matches!(Fixed::parse("1e400"), Err(CoreError::Overflow(_))));
-        for bad in ["", "-", ".", "NaN", "inf", "1..2", "1e", "1e+", "1x", " 1", "1 ", "--1", "0x10"] {
-            assert!(matches!(Fixed::parse(bad), Err(CoreError::InvalidNumber { .. })), "{bad}");
+        for bad in [
+            "", "-", ".", "NaN", "inf", "1..2", "1e", "1e+", "1x", " 1", "1 ", "--1", "0x10",
+        ] {
+            assert!(
+                matches!(Fixed::parse(bad), Err(CoreError::InvalidNumber { .. })),
+                "{bad}"
+            );
         }
     }
 
@@ -458,7 +490,10 @@ mod tests {
         assert_eq!(p("1670.10").to_string(), "1670.1");
         assert_eq!(p("5.000").to_string(), "5");
         assert_eq!(p("-0.001").to_string(), "-0.001");
-        assert_eq!(Fixed::from_raw(i64::MIN).to_string(), "-9223372036.854775808");
+        assert_eq!(
+            Fixed::from_raw(i64::MIN).to_string(),
+            "-9223372036.854775808"
+        );
     }
 
     #[test]
@@ -474,7 +509,13 @@ mod tests {
         assert_eq!(Fixed::from_scaled(311_800, 2).unwrap(), p("3118"));
         assert_eq!(p("3118").to_scaled(2), Some(311_800));
         assert_eq!(p("0.001").to_scaled(2), None);
-        assert_eq!(Fixed::from_scaled(5, 12), Err(CoreError::Inexact { input: "5e-12".into(), scale: 9 }));
+        assert_eq!(
+            Fixed::from_scaled(5, 12),
+            Err(CoreError::Inexact {
+                input: "5e-12".into(),
+                scale: 9
+            })
+        );
         assert_eq!(Fixed::from_scaled(5000, 12).unwrap().raw(), 5);
     }
 

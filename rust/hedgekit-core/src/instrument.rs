@@ -95,12 +95,16 @@ fn unit(decimals: u32) -> CoreResult<Fixed> {
             "{decimals} decimals exceed the fixed-point scale of {SCALE}"
         )));
     }
-    Ok(Fixed::from_raw(crate::fixed::POW10[(SCALE - decimals) as usize]))
+    Ok(Fixed::from_raw(
+        crate::fixed::POW10[(SCALE - decimals) as usize],
+    ))
 }
 
 fn non_negative(name: &str, v: Fixed) -> CoreResult<()> {
     if v.raw() < 0 {
-        return Err(CoreError::InvalidArgument(format!("{name} must not be negative, got {v}")));
+        return Err(CoreError::InvalidArgument(format!(
+            "{name} must not be negative, got {v}"
+        )));
     }
     Ok(())
 }
@@ -162,7 +166,10 @@ impl Instrument {
         non_negative("min_notional", min_notional)?;
         let step = unit(sz_decimals)?;
         Ok(Instrument {
-            kind: RuleKind::Hyperliquid { sz_decimals, max_price_decimals },
+            kind: RuleKind::Hyperliquid {
+                sz_decimals,
+                max_price_decimals,
+            },
             tick_size: unit(max_price_decimals - sz_decimals)?,
             step_size: step,
             min_qty: step,
@@ -188,7 +195,10 @@ impl Instrument {
         non_negative("min_base_amount", min_base_amount)?;
         non_negative("min_quote_amount", min_quote_amount)?;
         Ok(Instrument {
-            kind: RuleKind::Lighter { price_decimals, size_decimals },
+            kind: RuleKind::Lighter {
+                price_decimals,
+                size_decimals,
+            },
             tick_size: unit(price_decimals)?,
             step_size: unit(size_decimals)?,
             min_qty: min_base_amount,

@@ -14,7 +14,9 @@ const BPS_DENOM: i128 = 10_000 * ONE as i128;
 
 fn require_book(bid: Fixed, ask: Fixed) -> CoreResult<()> {
     if !bid.is_positive() || !ask.is_positive() {
-        return Err(CoreError::InvalidArgument(format!("bid {bid} and ask {ask} must be positive")));
+        return Err(CoreError::InvalidArgument(format!(
+            "bid {bid} and ask {ask} must be positive"
+        )));
     }
     if bid >= ask {
         return Err(CoreError::BookIntegrity {
@@ -28,11 +30,17 @@ fn require_book(bid: Fixed, ask: Fixed) -> CoreResult<()> {
 /// `v · num / den`, rounded in `dir`, for positive `v`, `num`, `den`.
 fn mul_div(v: Fixed, num: i128, den: i128, dir: Direction) -> CoreResult<Fixed> {
     if num <= 0 || den <= 0 {
-        return Err(CoreError::InvalidArgument("offset or fee leaves a non-positive factor".into()));
+        return Err(CoreError::InvalidArgument(
+            "offset or fee leaves a non-positive factor".into(),
+        ));
     }
     let prod = i128::from(v.raw()) * num;
     let q = prod / den;
-    let q = if dir == Direction::Up && prod % den != 0 { q + 1 } else { q };
+    let q = if dir == Direction::Up && prod % den != 0 {
+        q + 1
+    } else {
+        q
+    };
     i64::try_from(q)
         .map(Fixed::from_raw)
         .map_err(|_| CoreError::Overflow(format!("{v} scaled by {num}/{den}")))
@@ -67,9 +75,14 @@ impl SpreadGate {
     /// `InvalidArgument` for a negative limit.
     pub fn new(max_entry_bps: Fixed, max_exit_bps: Fixed) -> CoreResult<Self> {
         if max_entry_bps.raw() < 0 || max_exit_bps.raw() < 0 {
-            return Err(CoreError::InvalidArgument("spread limits must not be negative".into()));
+            return Err(CoreError::InvalidArgument(
+                "spread limits must not be negative".into(),
+            ));
         }
-        Ok(SpreadGate { max_entry_bps, max_exit_bps })
+        Ok(SpreadGate {
+            max_entry_bps,
+            max_exit_bps,
+        })
     }
 
     /// True when the book's spread allows an entry.
@@ -93,7 +106,13 @@ impl SpreadGate {
 /// # Errors
 /// `BookIntegrity(crossed)` for `bid ≥ ask`; `InvalidArgument` for an offset of ±10 000 bps or
 /// more on the side where it would make the price non-positive.
-pub fn limit_price(inst: &Instrument, side: Side, bid: Fixed, ask: Fixed, offset_bps: Fixed) -> CoreResult<Fixed> {
+pub fn limit_price(
+    inst: &Instrument,
+    side: Side,
+    bid: Fixed,
+    ask: Fixed,
+    offset_bps: Fixed,
+) -> CoreResult<Fixed> {
     require_book(bid, ask)?;
     let o = i128::from(offset_bps.raw());
     let (reference, factor) = match (side, o >= 0) {
@@ -115,12 +134,22 @@ pub fn limit_price(inst: &Instrument, side: Side, bid: Fixed, ask: Fixed, offset
 ///
 /// # Errors
 /// `BookIntegrity(crossed)` for `bid ≥ ask`; `InvalidOrder` when no grid price fits.
-pub fn maker_price(inst: &Instrument, side: Side, bid: Fixed, ask: Fixed, improve: bool) -> CoreResult<Fixed> {
+pub fn maker_price(
+    inst: &Instrument,
+    side: Side,
+    bid: Fixed,
+    ask: Fixed,
+    improve: bool,
+) -> CoreResult<Fixed> {
     require_book(bid, ask)?;
     match side {
         Side::Buy => {
             let base = inst.round_price_dir(bid, Direction::Down)?;
-            let mut p = if improve { inst.step_price(base, Direction::Up)? } else { base };
+            let mut p = if improve {
+                inst.step_price(base, Direction::Up)?
+            } else {
+                base
+            };
             if p >= ask {
                 p = inst.step_price(ask, Direction::Down)?;
             }
@@ -128,7 +157,11 @@ pub fn maker_price(inst: &Instrument, side: Side, bid: Fixed, ask: Fixed, improv
         }
         Side::Sell => {
             let base = inst.round_price_dir(ask, Direction::Up)?;
-            let mut p = if improve { inst.step_price(base, Direction::Down)? } else { base };
+            let mut p = if improve {
+                inst.step_price(base, Direction::Down)?
+            } else {
+                base
+            };
             if p <= bid {
                 p = inst.step_price(bid, Direction::Up)?;
             }
@@ -154,10 +187,15 @@ pub fn break_even_price(
     hedge_fee_rate: Fixed,
 ) -> CoreResult<Fixed> {
     if !ref_price.is_positive() {
-        return Err(CoreError::InvalidArgument(format!("reference price {ref_price} is not positive")));
+        return Err(CoreError::InvalidArgument(format!(
+            "reference price {ref_price} is not positive"
+        )));
     }
     let one = i128::from(ONE);
-    let (fr, fh) = (i128::from(ref_fee_rate.raw()), i128::from(hedge_fee_rate.raw()));
+    let (fr, fh) = (
+        i128::from(ref_fee_rate.raw()),
+        i128::from(hedge_fee_rate.raw()),
+    );
     let (num, den, dir) = match hedge_side {
         Side::Sell => (one + fr, one - fh, Direction::Up),
         Side::Buy => (one - fr, one + fh, Direction::Down),
@@ -174,10 +212,18 @@ pub fn break_even_price(
 ///
 /// # Errors
 /// `BookIntegrity(crossed)` for `bid ≥ ask`; `InvalidArgument` for a negative step.
-pub fn ladder(inst: &Instrument, side: Side, bid: Fixed, ask: Fixed, cross_bps: &[Fixed]) -> CoreResult<Vec<Fixed>> {
+pub fn ladder(
+    inst: &Instrument,
+    side: Side,
+    bid: Fixed,
+    ask: Fixed,
+    cross_bps: &[Fixed],
+) -> CoreResult<Vec<Fixed>> {
     require_book(bid, ask)?;
     if cross_bps.iter().any(|b| b.raw() < 0) {
-        return Err(CoreError::InvalidArgument("ladder steps must not be negative".into()));
+        return Err(CoreError::InvalidArgument(
+            "ladder steps must not be negative".into(),
+        ));
     }
     let mid = Fixed::from_raw(bid.raw() + (ask.raw() - bid.raw()) / 2);
     let mut out = Vec::with_capacity(cross_bps.len() + 2);
@@ -191,8 +237,18 @@ pub fn ladder(inst: &Instrument, side: Side, bid: Fixed, ask: Fixed, cross_bps: 
         }
     };
     let (touch, inside) = match side {
-        Side::Buy => (ask, inst.round_price_dir(mid, Direction::Down).ok().filter(|&p| p > bid && p < ask)),
-        Side::Sell => (bid, inst.round_price_dir(mid, Direction::Up).ok().filter(|&p| p > bid && p < ask)),
+        Side::Buy => (
+            ask,
+            inst.round_price_dir(mid, Direction::Down)
+                .ok()
+                .filter(|&p| p > bid && p < ask),
+        ),
+        Side::Sell => (
+            bid,
+            inst.round_price_dir(mid, Direction::Up)
+                .ok()
+                .filter(|&p| p > bid && p < ask),
+        ),
     };
     if let Some(p) = inside {
         push(p, &mut out);
@@ -233,25 +289,55 @@ mod tests {
     #[test]
     fn offsets_passive_and_crossing() {
         let i = tick01();
-        assert_eq!(limit_price(&i, Side::Buy, f("100"), f("100.1"), f("1")).unwrap(), f("99.99"));
-        assert_eq!(limit_price(&i, Side::Sell, f("100"), f("100.1"), f("1")).unwrap(), f("100.12"));
-        assert_eq!(limit_price(&i, Side::Buy, f("100"), f("100.1"), f("0")).unwrap(), f("100"));
+        assert_eq!(
+            limit_price(&i, Side::Buy, f("100"), f("100.1"), f("1")).unwrap(),
+            f("99.99")
+        );
+        assert_eq!(
+            limit_price(&i, Side::Sell, f("100"), f("100.1"), f("1")).unwrap(),
+            f("100.12")
+        );
+        assert_eq!(
+            limit_price(&i, Side::Buy, f("100"), f("100.1"), f("0")).unwrap(),
+            f("100")
+        );
         // -2 bps crosses 2 bps beyond the opposite touch
-        assert_eq!(limit_price(&i, Side::Buy, f("100"), f("100.1"), f("-2")).unwrap(), f("100.12"));
-        assert_eq!(limit_price(&i, Side::Sell, f("100"), f("100.1"), f("-2")).unwrap(), f("99.98"));
+        assert_eq!(
+            limit_price(&i, Side::Buy, f("100"), f("100.1"), f("-2")).unwrap(),
+            f("100.12")
+        );
+        assert_eq!(
+            limit_price(&i, Side::Sell, f("100"), f("100.1"), f("-2")).unwrap(),
+            f("99.98")
+        );
         assert!(limit_price(&i, Side::Buy, f("100"), f("100.1"), f("10000")).is_err());
     }
 
     #[test]
     fn maker_price_never_crosses() {
         let i = tick01();
-        assert_eq!(maker_price(&i, Side::Buy, f("100"), f("100.1"), true).unwrap(), f("100.01"));
-        assert_eq!(maker_price(&i, Side::Buy, f("100"), f("100.01"), true).unwrap(), f("100"));
-        assert_eq!(maker_price(&i, Side::Sell, f("100"), f("100.01"), true).unwrap(), f("100.01"));
-        assert_eq!(maker_price(&i, Side::Sell, f("100"), f("100.1"), false).unwrap(), f("100.1"));
+        assert_eq!(
+            maker_price(&i, Side::Buy, f("100"), f("100.1"), true).unwrap(),
+            f("100.01")
+        );
+        assert_eq!(
+            maker_price(&i, Side::Buy, f("100"), f("100.01"), true).unwrap(),
+            f("100")
+        );
+        assert_eq!(
+            maker_price(&i, Side::Sell, f("100"), f("100.01"), true).unwrap(),
+            f("100.01")
+        );
+        assert_eq!(
+            maker_price(&i, Side::Sell, f("100"), f("100.1"), false).unwrap(),
+            f("100.1")
+        );
         assert!(matches!(
             maker_price(&i, Side::Buy, f("100.1"), f("100"), false),
-            Err(CoreError::BookIntegrity { kind: BookIntegrity::Crossed, .. })
+            Err(CoreError::BookIntegrity {
+                kind: BookIntegrity::Crossed,
+                ..
+            })
         ));
     }
 
@@ -259,16 +345,29 @@ mod tests {
     fn break_even_covers_both_fees() {
         let i = Instrument::lighter(3, 3, f("0.001"), f("0"), false).unwrap();
         // bought at 514.000 paying 3.5 bps; hedge sells paying 0: 514·1.00035 = 514.1799 → up
-        assert_eq!(break_even_price(&i, Side::Sell, f("514"), f("0.00035"), f("0")).unwrap(), f("514.18"));
+        assert_eq!(
+            break_even_price(&i, Side::Sell, f("514"), f("0.00035"), f("0")).unwrap(),
+            f("514.18")
+        );
         // sold at 514 paying 1 bp; hedge buys paying 4.5 bps: 514·0.9999/1.00045 = 513.717.. → down
-        assert_eq!(break_even_price(&i, Side::Buy, f("514"), f("0.0001"), f("0.00045")).unwrap(), f("513.717"));
+        assert_eq!(
+            break_even_price(&i, Side::Buy, f("514"), f("0.0001"), f("0.00045")).unwrap(),
+            f("513.717")
+        );
         assert!(break_even_price(&i, Side::Sell, f("514"), f("0"), f("1")).is_err());
     }
 
     #[test]
     fn ladder_goes_inside_touch_cross() {
         let i = tick01();
-        let l = ladder(&i, Side::Buy, f("100"), f("100.1"), &[f("2"), f("5"), f("5.1")]).unwrap();
+        let l = ladder(
+            &i,
+            Side::Buy,
+            f("100"),
+            f("100.1"),
+            &[f("2"), f("5"), f("5.1")],
+        )
+        .unwrap();
         assert_eq!(l, vec![f("100.05"), f("100.1"), f("100.12"), f("100.15")]);
         let l = ladder(&i, Side::Sell, f("100"), f("100.01"), &[f("1")]).unwrap();
         assert_eq!(l, vec![f("100"), f("99.99")]);

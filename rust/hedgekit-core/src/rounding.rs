@@ -30,7 +30,9 @@ impl Aggression {
     /// The grid direction for `side`.
     pub fn direction(self, side: Side) -> Direction {
         match (self, side) {
-            (Aggression::Passive, Side::Buy) | (Aggression::Aggressive, Side::Sell) => Direction::Down,
+            (Aggression::Passive, Side::Buy) | (Aggression::Aggressive, Side::Sell) => {
+                Direction::Down
+            }
             _ => Direction::Up,
         }
     }
@@ -45,7 +47,11 @@ fn reject(reason: OrderRejection, detail: String) -> CoreError {
 fn to_grid(v: i64, g: i64, dir: Direction) -> Option<i64> {
     let q = v / g;
     let r = v % g;
-    let q = if r != 0 && dir == Direction::Up { q + 1 } else { q };
+    let q = if r != 0 && dir == Direction::Up {
+        q + 1
+    } else {
+        q
+    };
     q.checked_mul(g)
 }
 
@@ -60,7 +66,11 @@ impl Instrument {
         match self.kind() {
             RuleKind::Hyperliquid { .. } => {
                 let digits = price_raw.max(1).ilog10(); // price_raw in [10^digits, 10^(digits+1))
-                let sig = if digits >= 4 { POW10[(digits - 4) as usize] } else { 1 };
+                let sig = if digits >= 4 {
+                    POW10[(digits - 4) as usize]
+                } else {
+                    1
+                };
                 sig.max(self.tick_size().raw()).min(ONE)
             }
             _ => self.tick_size().raw(),
@@ -75,17 +85,27 @@ impl Instrument {
     pub fn round_price_dir(&self, price: Fixed, dir: Direction) -> CoreResult<Fixed> {
         let p = price.raw();
         if p <= 0 {
-            return Err(reject(OrderRejection::NonPositivePrice, format!("price {price} is not positive")));
+            return Err(reject(
+                OrderRejection::NonPositivePrice,
+                format!("price {price} is not positive"),
+            ));
         }
         let g = self.price_grid_at(p);
-        let r = to_grid(p, g, dir).ok_or_else(|| CoreError::Overflow(format!("rounding {price} up")))?;
+        let r = to_grid(p, g, dir)
+            .ok_or_else(|| CoreError::Overflow(format!("rounding {price} up")))?;
         if r <= 0 {
             return Err(reject(
                 OrderRejection::NonPositivePrice,
-                format!("price {price} rounds down to zero (grid {})", Fixed::from_raw(g)),
+                format!(
+                    "price {price} rounds down to zero (grid {})",
+                    Fixed::from_raw(g)
+                ),
             ));
         }
-        debug_assert!(self.is_price_on_grid(Fixed::from_raw(r)), "rounded price off grid");
+        debug_assert!(
+            self.is_price_on_grid(Fixed::from_raw(r)),
+            "rounded price off grid"
+        );
         Ok(Fixed::from_raw(r))
     }
 
@@ -94,7 +114,12 @@ impl Instrument {
     /// # Errors
     /// As [`Instrument::round_price_dir`].
     #[inline]
-    pub fn round_price(&self, price: Fixed, side: Side, aggression: Aggression) -> CoreResult<Fixed> {
+    pub fn round_price(
+        &self,
+        price: Fixed,
+        side: Side,
+        aggression: Aggression,
+    ) -> CoreResult<Fixed> {
         self.round_price_dir(price, aggression.direction(side))
     }
 
@@ -106,10 +131,15 @@ impl Instrument {
         let on = self.round_price_dir(price, dir);
         match (on, dir) {
             (Ok(p), _) if p != price => Ok(p),
-            (Ok(p), Direction::Up) => self.round_price_dir(Fixed::from_raw(p.raw() + 1), Direction::Up),
+            (Ok(p), Direction::Up) => {
+                self.round_price_dir(Fixed::from_raw(p.raw() + 1), Direction::Up)
+            }
             (Ok(p), Direction::Down) => {
                 if p.raw() <= 1 {
-                    return Err(reject(OrderRejection::NonPositivePrice, format!("no grid price below {p}")));
+                    return Err(reject(
+                        OrderRejection::NonPositivePrice,
+                        format!("no grid price below {p}"),
+                    ));
                 }
                 self.round_price_dir(Fixed::from_raw(p.raw() - 1), Direction::Down)
             }
@@ -129,7 +159,10 @@ impl Instrument {
     /// `InvalidOrder(non_positive_size)` for a negative size.
     pub fn floor_size(&self, size: Fixed) -> CoreResult<Fixed> {
         if size.raw() < 0 {
-            return Err(reject(OrderRejection::NonPositiveSize, format!("size {size} is negative")));
+            return Err(reject(
+                OrderRejection::NonPositiveSize,
+                format!("size {size} is negative"),
+            ));
         }
         let step = self.step_size().raw();
         Ok(Fixed::from_raw(size.raw() - size.raw() % step))
@@ -154,21 +187,33 @@ impl Instrument {
     /// `InvalidOrder` with the failing rule and the values involved.
     pub fn check(&self, price: Fixed, size: Fixed, reduce_only: bool) -> CoreResult<()> {
         if !price.is_positive() {
-            return Err(reject(OrderRejection::NonPositivePrice, format!("price {price} is not positive")));
+            return Err(reject(
+                OrderRejection::NonPositivePrice,
+                format!("price {price} is not positive"),
+            ));
         }
         if !size.is_positive() {
-            return Err(reject(OrderRejection::NonPositiveSize, format!("size {size} is not positive")));
+            return Err(reject(
+                OrderRejection::NonPositiveSize,
+                format!("size {size} is not positive"),
+            ));
         }
         if matches!(self.kind(), RuleKind::Plain) && price.decimals() > self.max_decimals() {
             return Err(reject(
                 OrderRejection::TooManyDecimals,
-                format!("price {price} has more than {} decimals", self.max_decimals()),
+                format!(
+                    "price {price} has more than {} decimals",
+                    self.max_decimals()
+                ),
             ));
         }
         if !self.is_price_on_grid(price) {
             return Err(reject(
                 OrderRejection::OffTick,
-                format!("price {price} is not a multiple of {}", Fixed::from_raw(self.price_grid_at(price.raw()))),
+                format!(
+                    "price {price} is not a multiple of {}",
+                    Fixed::from_raw(self.price_grid_at(price.raw()))
+                ),
             ));
         }
         if size.raw() % self.step_size().raw() != 0 {
@@ -193,7 +238,9 @@ impl Instrument {
                 format!("size {size} is below the minimum {}", self.min_qty()),
             ));
         }
-        if !(reduce_only && self.reduce_only_exempt()) && below_notional(price, size, self.min_notional()) {
+        if !(reduce_only && self.reduce_only_exempt())
+            && below_notional(price, size, self.min_notional())
+        {
             return Err(reject(
                 OrderRejection::BelowMinNotional,
                 format!(
@@ -229,12 +276,20 @@ fn gcd(mut a: i64, mut b: i64) -> i64 {
 /// `InvalidArgument` for no instruments, a prices list of the wrong length, or a negative
 /// target; `InvalidOrder(below_min_size | below_min_notional)` naming the instrument (by index)
 /// when no such size exists; `Overflow` when the common step does not fit.
-pub fn common_size(instruments: &[&Instrument], target: Fixed, prices: Option<&[Fixed]>) -> CoreResult<Fixed> {
+pub fn common_size(
+    instruments: &[&Instrument],
+    target: Fixed,
+    prices: Option<&[Fixed]>,
+) -> CoreResult<Fixed> {
     if instruments.is_empty() {
-        return Err(CoreError::InvalidArgument("common_size needs at least one instrument".into()));
+        return Err(CoreError::InvalidArgument(
+            "common_size needs at least one instrument".into(),
+        ));
     }
     if target.raw() < 0 {
-        return Err(CoreError::InvalidArgument(format!("target size {target} is negative")));
+        return Err(CoreError::InvalidArgument(format!(
+            "target size {target} is negative"
+        )));
     }
     if let Some(p) = prices {
         if p.len() != instruments.len() {
@@ -312,10 +367,26 @@ mod tests {
     #[test]
     fn plain_rounds_side_aware() {
         let i = aster();
-        assert_eq!(i.round_price(f("100.005"), Side::Buy, Aggression::Passive).unwrap(), f("100"));
-        assert_eq!(i.round_price(f("100.005"), Side::Sell, Aggression::Passive).unwrap(), f("100.01"));
-        assert_eq!(i.round_price(f("100.005"), Side::Buy, Aggression::Aggressive).unwrap(), f("100.01"));
-        assert_eq!(i.round_price(f("100.01"), Side::Sell, Aggression::Passive).unwrap(), f("100.01"));
+        assert_eq!(
+            i.round_price(f("100.005"), Side::Buy, Aggression::Passive)
+                .unwrap(),
+            f("100")
+        );
+        assert_eq!(
+            i.round_price(f("100.005"), Side::Sell, Aggression::Passive)
+                .unwrap(),
+            f("100.01")
+        );
+        assert_eq!(
+            i.round_price(f("100.005"), Side::Buy, Aggression::Aggressive)
+                .unwrap(),
+            f("100.01")
+        );
+        assert_eq!(
+            i.round_price(f("100.01"), Side::Sell, Aggression::Passive)
+                .unwrap(),
+            f("100.01")
+        );
         assert_eq!(i.floor_size(f("2.3329")).unwrap(), f("2.332"));
     }
 
@@ -331,13 +402,30 @@ mod tests {
         let i1 = hl(1); // 5 decimals
         assert!(i1.is_price_on_grid(f("0.01234")));
         assert!(!i1.is_price_on_grid(f("0.012345")));
-        assert_eq!(i.round_price_dir(f("123456.7"), Direction::Down).unwrap(), f("123456"));
-        assert_eq!(i.round_price_dir(f("1234.56"), Direction::Up).unwrap(), f("1234.6"));
-        assert_eq!(i.round_price_dir(f("99999.5"), Direction::Up).unwrap(), f("100000"));
-        assert_eq!(i.round_price_dir(f("9.999951"), Direction::Up).unwrap(), f("10"));
+        assert_eq!(
+            i.round_price_dir(f("123456.7"), Direction::Down).unwrap(),
+            f("123456")
+        );
+        assert_eq!(
+            i.round_price_dir(f("1234.56"), Direction::Up).unwrap(),
+            f("1234.6")
+        );
+        assert_eq!(
+            i.round_price_dir(f("99999.5"), Direction::Up).unwrap(),
+            f("100000")
+        );
+        assert_eq!(
+            i.round_price_dir(f("9.999951"), Direction::Up).unwrap(),
+            f("10")
+        );
         assert_eq!(i.step_price(f("10"), Direction::Down).unwrap(), f("9.9999"));
         assert_eq!(i.step_price(f("10"), Direction::Up).unwrap(), f("10.001"));
-        assert_eq!(hl(5).round_price_dir(f("0.0000004"), Direction::Up).unwrap(), f("0.1"));
+        assert_eq!(
+            hl(5)
+                .round_price_dir(f("0.0000004"), Direction::Up)
+                .unwrap(),
+            f("0.1")
+        );
         assert_eq!(hl(5).floor_size(f("0.123456")).unwrap(), f("0.12345"));
     }
 
@@ -345,38 +433,87 @@ mod tests {
     fn check_names_the_failing_rule() {
         let a = aster();
         assert_eq!(reason(a.check(f("100.01"), f("0.05"), false)), None);
-        assert_eq!(reason(a.check(f("100.001"), f("1"), false)), Some(OrderRejection::TooManyDecimals));
+        assert_eq!(
+            reason(a.check(f("100.001"), f("1"), false)),
+            Some(OrderRejection::TooManyDecimals)
+        );
         let coarse = Instrument::plain(f("0.05"), f("1"), f("1"), f("0"), None, false).unwrap();
-        assert_eq!(reason(coarse.check(f("100.01"), f("1"), false)), Some(OrderRejection::OffTick));
-        assert_eq!(reason(a.check(f("100"), f("0.0005"), false)), Some(OrderRejection::OffStep));
-        assert_eq!(reason(a.check(f("100"), f("0.001"), false)), Some(OrderRejection::BelowMinNotional));
-        assert_eq!(reason(a.check(f("100"), f("0.001"), true)), None, "Aster exempts reduce-only");
-        assert_eq!(reason(a.check(f("0"), f("1"), false)), Some(OrderRejection::NonPositivePrice));
-        assert_eq!(reason(a.check(f("1"), f("-1"), false)), Some(OrderRejection::NonPositiveSize));
+        assert_eq!(
+            reason(coarse.check(f("100.01"), f("1"), false)),
+            Some(OrderRejection::OffTick)
+        );
+        assert_eq!(
+            reason(a.check(f("100"), f("0.0005"), false)),
+            Some(OrderRejection::OffStep)
+        );
+        assert_eq!(
+            reason(a.check(f("100"), f("0.001"), false)),
+            Some(OrderRejection::BelowMinNotional)
+        );
+        assert_eq!(
+            reason(a.check(f("100"), f("0.001"), true)),
+            None,
+            "Aster exempts reduce-only"
+        );
+        assert_eq!(
+            reason(a.check(f("0"), f("1"), false)),
+            Some(OrderRejection::NonPositivePrice)
+        );
+        assert_eq!(
+            reason(a.check(f("1"), f("-1"), false)),
+            Some(OrderRejection::NonPositiveSize)
+        );
         let l = lighter();
         assert_eq!(reason(l.check(f("513.71"), f("0.021"), false)), None);
-        assert_eq!(reason(l.check(f("513.71"), f("0.0021"), false)), Some(OrderRejection::BelowMinSize));
-        assert_eq!(reason(l.check(f("513.71"), f("0.0191"), false)), Some(OrderRejection::BelowMinNotional));
-        assert_eq!(reason(l.check(f("50000000"), f("1"), false)), Some(OrderRejection::OutOfRange));
-        assert_eq!(reason(hl(3).check(f("3000"), f("0.003"), false)), Some(OrderRejection::BelowMinNotional));
+        assert_eq!(
+            reason(l.check(f("513.71"), f("0.0021"), false)),
+            Some(OrderRejection::BelowMinSize)
+        );
+        assert_eq!(
+            reason(l.check(f("513.71"), f("0.0191"), false)),
+            Some(OrderRejection::BelowMinNotional)
+        );
+        assert_eq!(
+            reason(l.check(f("50000000"), f("1"), false)),
+            Some(OrderRejection::OutOfRange)
+        );
+        assert_eq!(
+            reason(hl(3).check(f("3000"), f("0.003"), false)),
+            Some(OrderRejection::BelowMinNotional)
+        );
         assert_eq!(reason(hl(2).check(f("3000.5"), f("1"), false)), None);
-        assert_eq!(reason(hl(2).check(f("3000.55"), f("1"), false)), Some(OrderRejection::OffTick));
+        assert_eq!(
+            reason(hl(2).check(f("3000.55"), f("1"), false)),
+            Some(OrderRejection::OffTick)
+        );
     }
 
     #[test]
     fn common_size_is_valid_on_both_venues() {
         let (a, l) = (aster(), lighter());
-        assert_eq!(common_size(&[&a, &l], f("2.3329"), None).unwrap(), f("2.332"));
+        assert_eq!(
+            common_size(&[&a, &l], f("2.3329"), None).unwrap(),
+            f("2.332")
+        );
         let coarse = Instrument::plain(f("0.01"), f("0.3"), f("0.3"), f("0"), None, false).unwrap();
         let fine = Instrument::plain(f("0.01"), f("0.2"), f("0.2"), f("0"), None, false).unwrap();
-        assert_eq!(common_size(&[&coarse, &fine], f("1.9"), None).unwrap(), f("1.8"));
+        assert_eq!(
+            common_size(&[&coarse, &fine], f("1.9"), None).unwrap(),
+            f("1.8")
+        );
         assert!(matches!(
             common_size(&[&a, &l], f("0.004"), None),
-            Err(CoreError::InvalidOrder { reason: OrderRejection::BelowMinSize, .. })
+            Err(CoreError::InvalidOrder {
+                reason: OrderRejection::BelowMinSize,
+                ..
+            })
         ));
         assert!(matches!(
             common_size(&[&a, &l], f("0.01"), Some(&[f("500"), f("500")])),
-            Err(CoreError::InvalidOrder { reason: OrderRejection::BelowMinNotional, .. })
+            Err(CoreError::InvalidOrder {
+                reason: OrderRejection::BelowMinNotional,
+                ..
+            })
         ));
     }
 
@@ -387,8 +524,16 @@ mod tests {
                 let step = Fixed::from_raw(POW10[(9 - sdec) as usize]);
                 Instrument::plain(tick, step, step, Fixed::ZERO, Some(9), false).unwrap()
             }),
-            (0u32..6).prop_map(|sz| Instrument::hyperliquid(sz, false, Fixed::ZERO, false).unwrap()),
-            (0u32..7, 0u32..7).prop_map(|(p, s)| Instrument::lighter(p, s, Fixed::ZERO, Fixed::ZERO, false).unwrap()),
+            (0u32..6)
+                .prop_map(|sz| Instrument::hyperliquid(sz, false, Fixed::ZERO, false).unwrap()),
+            (0u32..7, 0u32..7).prop_map(|(p, s)| Instrument::lighter(
+                p,
+                s,
+                Fixed::ZERO,
+                Fixed::ZERO,
+                false
+            )
+            .unwrap()),
         ]
     }
 

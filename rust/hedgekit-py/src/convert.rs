@@ -49,15 +49,6 @@ pub fn fixed_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Fixed> {
     )))
 }
 
-/// Reads an optional exact number (`None` → `None`).
-pub fn opt_fixed_from_py(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Fixed>> {
-    match obj {
-        None => Ok(None),
-        Some(o) if o.is_none() => Ok(None),
-        Some(o) => fixed_from_py(o).map(Some),
-    }
-}
-
 /// A `Decimal` holding exactly `value`.
 pub fn to_decimal(py: Python<'_>, value: Fixed) -> PyResult<Bound<'_, PyAny>> {
     decimal_type(py)?.call1((value.to_string(),))

@@ -11,13 +11,16 @@ use pyo3::types::PyType;
 static ERRORS_MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
 fn error_class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyType>> {
-    let module = ERRORS_MODULE.get_or_try_init(py, || {
-        py.import("hedgekit.errors").map(Bound::unbind)
-    })?;
+    let module =
+        ERRORS_MODULE.get_or_try_init(py, || py.import("hedgekit.errors").map(Bound::unbind))?;
     Ok(module.bind(py).getattr(name)?.cast_into::<PyType>()?)
 }
 
-fn build(py: Python<'_>, class: &str, args: impl for<'a> FnOnce(Python<'a>) -> PyResult<Bound<'a, pyo3::types::PyTuple>>) -> PyErr {
+fn build(
+    py: Python<'_>,
+    class: &str,
+    args: impl for<'a> FnOnce(Python<'a>) -> PyResult<Bound<'a, pyo3::types::PyTuple>>,
+) -> PyErr {
     match error_class(py, class).and_then(|cls| cls.call1(args(py)?)) {
         Ok(exc) => PyErr::from_value(exc),
         Err(e) => e,
@@ -29,25 +32,30 @@ pub fn to_py(err: CoreError) -> PyErr {
     Python::attach(|py| {
         let message = err.to_string();
         match err {
-            CoreError::InvalidNumber { input, reason } => {
-                build(py, "ConversionError", |py| (message, input, reason).into_pyobject(py))
-            }
-            CoreError::Inexact { input, .. } => {
-                build(py, "InexactError", |py| (message, input, "inexact").into_pyobject(py))
-            }
-            CoreError::Overflow(input) => {
-                build(py, "NumberRangeError", |py| (message, input, "out_of_range").into_pyobject(py))
-            }
-            CoreError::InvalidOrder { reason, detail } => {
-                build(py, "InvalidOrderError", |py| (message, reason.as_str(), detail).into_pyobject(py))
-            }
-            CoreError::BookIntegrity { kind, detail } => {
-                build(py, "BookIntegrityError", |py| (message, kind.as_str(), detail).into_pyobject(py))
-            }
-            CoreError::Parse { position, message: m } => {
-                build(py, "ParseError", |py| (message, position, m).into_pyobject(py))
-            }
-            CoreError::InvalidArgument(_) => build(py, "InvalidArgumentError", |py| (message,).into_pyobject(py)),
+            CoreError::InvalidNumber { input, reason } => build(py, "ConversionError", |py| {
+                (message, input, reason).into_pyobject(py)
+            }),
+            CoreError::Inexact { input, .. } => build(py, "InexactError", |py| {
+                (message, input, "inexact").into_pyobject(py)
+            }),
+            CoreError::Overflow(input) => build(py, "NumberRangeError", |py| {
+                (message, input, "out_of_range").into_pyobject(py)
+            }),
+            CoreError::InvalidOrder { reason, detail } => build(py, "InvalidOrderError", |py| {
+                (message, reason.as_str(), detail).into_pyobject(py)
+            }),
+            CoreError::BookIntegrity { kind, detail } => build(py, "BookIntegrityError", |py| {
+                (message, kind.as_str(), detail).into_pyobject(py)
+            }),
+            CoreError::Parse {
+                position,
+                message: m,
+            } => build(py, "ParseError", |py| {
+                (message, position, m).into_pyobject(py)
+            }),
+            CoreError::InvalidArgument(_) => build(py, "InvalidArgumentError", |py| {
+                (message,).into_pyobject(py)
+            }),
         }
     })
 }

@@ -25,7 +25,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SCALE", SCALE)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
-    m.add("PanicException", m.py().get_type::<pyo3::panic::PanicException>())?;
+    m.add(
+        "PanicException",
+        m.py().get_type::<pyo3::panic::PanicException>(),
+    )?;
     instrument::register(m)?;
     book::register(m)?;
     ledger::register(m)?;

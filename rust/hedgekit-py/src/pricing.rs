@@ -17,7 +17,9 @@ pub struct SpreadGate {
 impl SpreadGate {
     #[new]
     fn new(max_entry_bps: Num, max_exit_bps: Num) -> PyResult<Self> {
-        Ok(SpreadGate { inner: core::SpreadGate::new(max_entry_bps.0, max_exit_bps.0).py()? })
+        Ok(SpreadGate {
+            inner: core::SpreadGate::new(max_entry_bps.0, max_exit_bps.0).py()?,
+        })
     }
     #[getter]
     fn max_entry_bps<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -34,7 +36,10 @@ impl SpreadGate {
         self.inner.allows_exit(bid.0, ask.0)
     }
     fn __repr__(&self) -> String {
-        format!("SpreadGate(max_entry_bps={}, max_exit_bps={})", self.inner.max_entry_bps, self.inner.max_exit_bps)
+        format!(
+            "SpreadGate(max_entry_bps={}, max_exit_bps={})",
+            self.inner.max_entry_bps, self.inner.max_exit_bps
+        )
     }
 }
 
@@ -44,14 +49,48 @@ fn spread_within(bid: Num, ask: Num, max_bps: Num) -> bool {
 }
 
 #[pyfunction]
-fn limit_price<'py>(py: Python<'py>, instrument: PyRef<'py, Instrument>, side: &str, bid: Num, ask: Num, offset_bps: Num) -> PyResult<Bound<'py, PyAny>> {
-    to_decimal(py, core::limit_price(&instrument.inner, side_from_str(side)?, bid.0, ask.0, offset_bps.0).py()?)
+fn limit_price<'py>(
+    py: Python<'py>,
+    instrument: PyRef<'py, Instrument>,
+    side: &str,
+    bid: Num,
+    ask: Num,
+    offset_bps: Num,
+) -> PyResult<Bound<'py, PyAny>> {
+    to_decimal(
+        py,
+        core::limit_price(
+            &instrument.inner,
+            side_from_str(side)?,
+            bid.0,
+            ask.0,
+            offset_bps.0,
+        )
+        .py()?,
+    )
 }
 
 #[pyfunction]
 #[pyo3(signature = (instrument, side, bid, ask, improve = false))]
-fn maker_price<'py>(py: Python<'py>, instrument: PyRef<'py, Instrument>, side: &str, bid: Num, ask: Num, improve: bool) -> PyResult<Bound<'py, PyAny>> {
-    to_decimal(py, core::maker_price(&instrument.inner, side_from_str(side)?, bid.0, ask.0, improve).py()?)
+fn maker_price<'py>(
+    py: Python<'py>,
+    instrument: PyRef<'py, Instrument>,
+    side: &str,
+    bid: Num,
+    ask: Num,
+    improve: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    to_decimal(
+        py,
+        core::maker_price(
+            &instrument.inner,
+            side_from_str(side)?,
+            bid.0,
+            ask.0,
+            improve,
+        )
+        .py()?,
+    )
 }
 
 #[pyfunction]
@@ -63,15 +102,36 @@ fn break_even_price<'py>(
     ref_fee_rate: Num,
     hedge_fee_rate: Num,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let p = core::break_even_price(&instrument.inner, side_from_str(hedge_side)?, ref_price.0, ref_fee_rate.0, hedge_fee_rate.0).py()?;
+    let p = core::break_even_price(
+        &instrument.inner,
+        side_from_str(hedge_side)?,
+        ref_price.0,
+        ref_fee_rate.0,
+        hedge_fee_rate.0,
+    )
+    .py()?;
     to_decimal(py, p)
 }
 
 #[pyfunction]
 #[pyo3(signature = (instrument, side, bid, ask, cross_bps = Vec::new()))]
-fn ladder<'py>(py: Python<'py>, instrument: PyRef<'py, Instrument>, side: &str, bid: Num, ask: Num, cross_bps: Vec<Num>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+fn ladder<'py>(
+    py: Python<'py>,
+    instrument: PyRef<'py, Instrument>,
+    side: &str,
+    bid: Num,
+    ask: Num,
+    cross_bps: Vec<Num>,
+) -> PyResult<Vec<Bound<'py, PyAny>>> {
     let steps: Vec<_> = cross_bps.into_iter().map(|n| n.0).collect();
-    let prices = core::ladder(&instrument.inner, side_from_str(side)?, bid.0, ask.0, &steps).py()?;
+    let prices = core::ladder(
+        &instrument.inner,
+        side_from_str(side)?,
+        bid.0,
+        ask.0,
+        &steps,
+    )
+    .py()?;
     prices.into_iter().map(|p| to_decimal(py, p)).collect()
 }
 

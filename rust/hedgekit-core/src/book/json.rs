@@ -141,10 +141,18 @@ impl<'a> Scanner<'a> {
     pub(crate) fn hl_level_fast(&mut self) -> Option<(Fixed, Fixed)> {
         let b = self.b;
         let mut i = self.pos;
-        let px = b.get(i..i + 7).filter(|h| *h == b"{\"px\":\"").map(|_| i += 7).and_then(|()| quoted_decimal(b, &mut i))?;
-        b.get(i..i + 7).filter(|h| *h == b",\"sz\":\"").map(|_| i += 7)?;
+        let px = b
+            .get(i..i + 7)
+            .filter(|h| *h == b"{\"px\":\"")
+            .map(|_| i += 7)
+            .and_then(|()| quoted_decimal(b, &mut i))?;
+        b.get(i..i + 7)
+            .filter(|h| *h == b",\"sz\":\"")
+            .map(|_| i += 7)?;
         let sz = quoted_decimal(b, &mut i)?;
-        b.get(i..i + 5).filter(|h| *h == b",\"n\":").map(|_| i += 5)?;
+        b.get(i..i + 5)
+            .filter(|h| *h == b",\"n\":")
+            .map(|_| i += 5)?;
         let n_start = i;
         while b.get(i).is_some_and(u8::is_ascii_digit) {
             i += 1;
@@ -357,10 +365,6 @@ impl<'a> Scanner<'a> {
     }
 }
 
-/// The common wire form `digits[.digits]` (at most 18 digits, at most 9 decimals) read with
-/// plain `i64` arithmetic; `None` sends anything else (signs, exponents, long or odd input) to
-/// [`Fixed::parse_bytes`], which gives the same value or the error.
-#[inline]
 /// Reads `<decimal>"` at `b[*i..]` (the opening quote already consumed) in one pass: plain
 /// digits with at most one `.`, at most 18 digits and 9 decimals. Advances `*i` past the quote.
 #[inline]
@@ -387,9 +391,14 @@ fn quoted_decimal(b: &[u8], i: &mut usize) -> Option<Fixed> {
         return None;
     }
     *i = j;
-    v.checked_mul(crate::fixed::POW10[(crate::fixed::SCALE - decimals) as usize]).map(Fixed::from_raw)
+    v.checked_mul(crate::fixed::POW10[(crate::fixed::SCALE - decimals) as usize])
+        .map(Fixed::from_raw)
 }
 
+/// The common wire form `digits[.digits]` (at most 18 digits, at most 9 decimals) read with
+/// plain `i64` arithmetic; `None` sends anything else (signs, exponents, long or odd input) to
+/// [`Fixed::parse_bytes`], which gives the same value or the error.
+#[inline]
 fn fast_decimal(s: &[u8]) -> Option<Fixed> {
     let mut v: i64 = 0;
     let mut digits = 0u32;

@@ -585,16 +585,32 @@ fn hyperliquid_fast_and_general_paths_agree() {
     let (mut a, mut b) = (OrderBook::new(), OrderBook::new());
     a.apply_hyperliquid(compact, 1).unwrap();
     b.apply_hyperliquid(spaced, 1).unwrap();
-    assert_eq!(a.levels(Side::Bid).collect::<Vec<_>>(), b.levels(Side::Bid).collect::<Vec<_>>());
-    assert_eq!(a.levels(Side::Ask).collect::<Vec<_>>(), b.levels(Side::Ask).collect::<Vec<_>>());
-    assert_eq!(a.len(Side::Bid), 1, "a size-0 level is dropped on both paths");
+    assert_eq!(
+        a.levels(Side::Bid).collect::<Vec<_>>(),
+        b.levels(Side::Bid).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        a.levels(Side::Ask).collect::<Vec<_>>(),
+        b.levels(Side::Ask).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        a.len(Side::Bid),
+        1,
+        "a size-0 level is dropped on both paths"
+    );
     // a zero price in the compact shape is still reported, at the level's position
     let zero = br#"{"levels":[[{"px":"0","sz":"1","n":1}],[]]}"#;
     match a.apply_hyperliquid(zero, 2) {
-        Err(crate::CoreError::Parse { position, .. }) => assert!(position > 0 && position < zero.len()),
+        Err(crate::CoreError::Parse { position, .. }) => {
+            assert!(position > 0 && position < zero.len())
+        }
         other => panic!("expected a parse error, got {other:?}"),
     }
-    assert_eq!(a.len(Side::Bid), 1, "the failed message left the book unchanged");
+    assert_eq!(
+        a.len(Side::Bid),
+        1,
+        "the failed message left the book unchanged"
+    );
     // unusual numbers fall back to the general reader, which accepts exponents
     let exp = br#"{"levels":[[{"px":"3.1199e3","sz":"1","n":1}],[]]}"#;
     a.apply_hyperliquid(exp, 3).unwrap();
