@@ -602,7 +602,7 @@ fn hyperliquid_fast_and_general_paths_agree() {
     let zero = br#"{"levels":[[{"px":"0","sz":"1","n":1}],[]]}"#;
     match a.apply_hyperliquid(zero, 2) {
         Err(crate::CoreError::Parse { position, .. }) => {
-            assert!(position > 0 && position < zero.len())
+            assert!(position > 0 && position < zero.len());
         }
         other => panic!("expected a parse error, got {other:?}"),
     }

@@ -8,14 +8,8 @@ use super::{Level, OrderBook, Side};
 use crate::error::{CoreError, CoreResult};
 use crate::fixed::{Fixed, ONE};
 
-/// The side of the taker: a buy walks the asks, a sell walks the bids.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TakerSide {
-    /// Lifts asks.
-    Buy,
-    /// Hits bids.
-    Sell,
-}
+/// The side of the taker (the order side): a buy walks the asks, a sell walks the bids.
+pub use crate::instrument::Side as TakerSide;
 
 impl TakerSide {
     /// The book side this taker consumes.
