@@ -242,17 +242,8 @@ impl FillLedger {
         is_maker: bool,
         ts_ns: i64,
     ) -> PyResult<Py<FillStatus>> {
-        let fill = Fill {
-            venue,
-            trade_id: self::trade_id(trade_id)?,
-            order_id,
-            price: price.0,
-            size: size.0,
-            fee: fee.0,
-            is_maker,
-            ts_ns,
-        };
-        status(py, self.inner.apply(&fill).py()?)
+        let (p, s, f) = (price.0.raw(), size.0.raw(), fee.0.raw());
+        self.apply_raw(py, venue, trade_id, order_id, p, s, f, is_maker, ts_ns)
     }
 
     #[pyo3(signature = (venue, trade_id, order_id, price_raw, size_raw, fee_raw = 0, is_maker = false, ts_ns = 0))]

@@ -105,6 +105,10 @@ fn dup(seen: &mut bool, field: &'static str, at: usize) -> JResult<()> {
     Ok(())
 }
 
+/// A message-object parser: `(scanner, outer, bids, asks, other fields)`.
+type ObjectParser<T> =
+    fn(&mut Scanner<'_>, bool, &mut Vec<Level>, &mut Vec<Level>, &mut T) -> JResult<()>;
+
 /// What a Hyperliquid message held besides its levels.
 #[derive(Default)]
 struct HlFields {
@@ -246,24 +250,31 @@ impl OrderBook {
     /// fields, a number that is not a finite decimal of at most 9 decimals, a non-positive price,
     /// a negative size, a price listed twice). The book is then unchanged.
     pub fn apply_hyperliquid(&mut self, msg: &[u8], ts_ns: u64) -> CoreResult<UpdateStatus> {
-        self.scratch_bids.clear();
-        self.scratch_asks.clear();
-        let mut f = HlFields::default();
-        let mut sc = Scanner::new(msg);
-        hl_object(
-            &mut sc,
-            true,
-            &mut self.scratch_bids,
-            &mut self.scratch_asks,
-            &mut f,
-        )?;
-        sc.end()?;
+        let f: HlFields = self.parse_whole(msg, hl_object)?;
         self.normalise_parsed()?;
         self.commit_snapshot();
         if f.time.is_some() {
             self.venue_time_ms = f.time;
         }
         Ok(self.finish(ts_ns))
+    }
+
+    /// Parses a whole message (envelope or bare object, nothing after it) with `object` into
+    /// the cleared scratch sides, returning the other fields it read.
+    fn parse_whole<T: Default>(&mut self, msg: &[u8], object: ObjectParser<T>) -> JResult<T> {
+        self.scratch_bids.clear();
+        self.scratch_asks.clear();
+        let mut fields = T::default();
+        let mut sc = Scanner::new(msg);
+        object(
+            &mut sc,
+            true,
+            &mut self.scratch_bids,
+            &mut self.scratch_asks,
+            &mut fields,
+        )?;
+        sc.end()?;
+        Ok(fields)
     }
 
     fn normalise_parsed(&mut self) -> Result<(), JsonError> {
@@ -282,18 +293,7 @@ impl OrderBook {
     /// `Parse` as for [`OrderBook::apply_hyperliquid`], and when `lastUpdateId`, `bids` or
     /// `asks` is missing. The book is then unchanged.
     pub fn apply_depth_snapshot(&mut self, msg: &[u8], ts_ns: u64) -> CoreResult<UpdateStatus> {
-        self.scratch_bids.clear();
-        self.scratch_asks.clear();
-        let mut f = DepthFields::default();
-        let mut sc = Scanner::new(msg);
-        depth_object(
-            &mut sc,
-            true,
-            &mut self.scratch_bids,
-            &mut self.scratch_asks,
-            &mut f,
-        )?;
-        sc.end()?;
+        let f: DepthFields = self.parse_whole(msg, depth_object)?;
         let lid = need(f.last_update_id, "lastUpdateId")?;
         if !f.bids || !f.asks {
             return Err(JsonError {
@@ -333,18 +333,7 @@ impl OrderBook {
     /// `Parse` for a malformed message (including missing `U`, `u`, `pu`, `b` or `a`, or an `e`
     /// other than `depthUpdate`); the book and its sync state are then unchanged.
     pub fn apply_depth_update(&mut self, msg: &[u8], ts_ns: u64) -> CoreResult<UpdateStatus> {
-        self.scratch_bids.clear();
-        self.scratch_asks.clear();
-        let mut f = DepthFields::default();
-        let mut sc = Scanner::new(msg);
-        depth_object(
-            &mut sc,
-            true,
-            &mut self.scratch_bids,
-            &mut self.scratch_asks,
-            &mut f,
-        )?;
-        sc.end()?;
+        let f: DepthFields = self.parse_whole(msg, depth_object)?;
         let first_id = need(f.first_id, "U")?;
         let final_id = need(f.final_id, "u")?;
         let prev_final = need(f.prev_final_id, "pu")?;
