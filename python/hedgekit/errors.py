@@ -19,6 +19,15 @@ __all__ = [
     "NumberRangeError",
     "ParseError",
     "RustPanic",
+    "VenueError",
+    "OrderRejectedError",
+    "PostOnlyRejectedError",
+    "RateLimitedError",
+    "UnknownOrderError",
+    "AmbiguousOutcomeError",
+    "VenueTimeoutError",
+    "VenueDisconnectedError",
+    "VenueUnavailableError",
 ]
 
 
@@ -96,6 +105,93 @@ class ParseError(HedgekitError, ValueError):
         super().__init__(text)
         self.position = position
         self.message = message
+
+
+class VenueError(HedgekitError):
+    """A venue refused a request or did not answer it.
+
+    The one question that matters after a venue error is whether the outcome is known:
+    :attr:`definitive` is ``True`` when the venue certainly did **not** act (a rejection), and
+    ``False`` when it may have (a timeout, a disconnect, a 5xx): an order placed with an
+    ambiguous outcome stays in flight until a status query resolves it.
+
+    Attributes:
+        venue: The venue's name.
+        code: The venue's error code as it sent it (``-4164``, ``21706``, ``429``), or ``None``.
+        message: The venue's own text.
+    """
+
+    definitive: bool = True
+
+    def __init__(self, venue: str, message: str, code: int | str | None = None) -> None:
+        text = f"{venue}: {message}" if code is None else f"{venue}: [{code}] {message}"
+        super().__init__(text)
+        self.venue = venue
+        self.code = code
+        self.message = message
+
+
+class OrderRejectedError(VenueError):
+    """The venue rejected the request; nothing happened (definitive).
+
+    Attributes:
+        reason: A venue-neutral category: ``"post_only"``, ``"min_size"``,
+            ``"min_notional"``, ``"off_tick"``, ``"off_step"``, ``"rate_limited"``,
+            ``"reduce_only"``, ``"unknown_symbol"``, ``"duplicate_client_id"``,
+            ``"injected"`` (a simulated fault) or ``"other"``.
+    """
+
+    def __init__(
+        self, venue: str, message: str, code: int | str | None = None, reason: str = "other"
+    ) -> None:
+        super().__init__(venue, message, code)
+        self.reason = reason
+
+
+class PostOnlyRejectedError(OrderRejectedError):
+    """A post-only order would have crossed and was refused synchronously (Hyperliquid's
+    "Post only order would have immediately matched", Binance's -5022). Reprice and retry."""
+
+    def __init__(self, venue: str, message: str, code: int | str | None = None) -> None:
+        super().__init__(venue, message, code, reason="post_only")
+
+
+class RateLimitedError(OrderRejectedError):
+    """The venue's rate limit refused the request (HTTP 429/418, Lighter 23000); nothing
+    happened.
+
+    Attributes:
+        retry_after_s: Seconds until the request would pass.
+    """
+
+    def __init__(
+        self, venue: str, message: str, code: int | str | None, retry_after_s: float
+    ) -> None:
+        super().__init__(venue, message, code, reason="rate_limited")
+        self.retry_after_s = retry_after_s
+
+
+class UnknownOrderError(VenueError):
+    """The venue does not know the order (Hyperliquid ``unknownOid``, Aster -2013)."""
+
+
+class AmbiguousOutcomeError(VenueError):
+    """The request may or may not have been acted on: the outcome must be found by a query."""
+
+    definitive = False
+
+
+class VenueTimeoutError(AmbiguousOutcomeError):
+    """No answer arrived within the request's timeout."""
+
+
+class VenueDisconnectedError(AmbiguousOutcomeError):
+    """The connection dropped while the request was outstanding."""
+
+
+class VenueUnavailableError(AmbiguousOutcomeError):
+    """The venue answered with an overload or 5xx error (Aster's 503 means the outcome is
+    unknown)."""
 
 
 RustPanic: type[BaseException] = _core.PanicException

@@ -1,0 +1,256 @@
+"""Time, injected: a :class:`Clock` for production, and a virtual-time event loop for simulation.
+
+Code that needs the time or a sleep asks a :class:`Clock`. :class:`LoopClock` reads the running
+event loop's clock, so the same code runs in real time on a normal loop and in virtual time on a
+:class:`VirtualTimeLoop`, where an idle loop jumps straight to its next timer: a scenario spanning
+minutes of venue time finishes in milliseconds of wall time, and ``asyncio.sleep``,
+``asyncio.wait_for`` and ``asyncio.timeout`` all keep working unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import selectors
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from hedgekit.errors import HedgekitError
+
+__all__ = [
+    "Clock",
+    "LoopClock",
+    "ManualClock",
+    "VirtualTimeDeadlock",
+    "VirtualTimeLoop",
+    "run_virtual",
+]
+
+_T = TypeVar("_T")
+NS_PER_S = 1_000_000_000
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Where time comes from."""
+
+    def now_ns(self) -> int:
+        """The current time in integer nanoseconds."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Waits ``seconds`` (at least zero) of this clock's time."""
+        ...
+
+
+class LoopClock:
+    """The running asyncio loop's clock, offset to the Unix epoch.
+
+    On a normal loop this is real time; on a :class:`VirtualTimeLoop` it is virtual time.
+
+    Args:
+        epoch_ns: The epoch time that loop time 0 corresponds to. Default: chosen on first use
+            so that ``now_ns()`` starts at the wall clock (real loop) or at the virtual loop's own
+            epoch.
+    """
+
+    __slots__ = ("_offset_ns",)
+
+    def __init__(self, epoch_ns: int | None = None) -> None:
+        self._offset_ns = epoch_ns
+
+    def _loop_ns(self) -> int:
+        loop = asyncio.get_running_loop()
+        if isinstance(loop, VirtualTimeLoop):
+            return loop.time_ns()
+        return round(loop.time() * NS_PER_S)
+
+    def now_ns(self) -> int:
+        """The current time in nanoseconds since the epoch."""
+        loop_ns = self._loop_ns()
+        if self._offset_ns is None:
+            loop = asyncio.get_running_loop()
+            if isinstance(loop, VirtualTimeLoop):
+                self._offset_ns = loop.epoch_ns
+            else:
+                self._offset_ns = time.time_ns() - loop_ns
+        return self._offset_ns + loop_ns
+
+    async def sleep(self, seconds: float) -> None:
+        """``asyncio.sleep`` on the running loop."""
+        await asyncio.sleep(max(seconds, 0.0))
+
+    def __repr__(self) -> str:
+        return "LoopClock()"
+
+
+class ManualClock:
+    """A clock moved by hand, for state machines tested without an event loop.
+
+    ``sleep`` advances the clock by the requested time and returns at once.
+    """
+
+    __slots__ = ("_now",)
+
+    def __init__(self, start_ns: int = 0) -> None:
+        self._now = start_ns
+
+    def now_ns(self) -> int:
+        """The current time."""
+        return self._now
+
+    def advance(self, ns: int) -> None:
+        """Moves the clock forward by ``ns`` (≥ 0).
+
+        Raises:
+            ValueError: ``ns`` is negative.
+        """
+        if ns < 0:
+            raise ValueError(f"time never moves backwards (advance by {ns} ns)")
+        self._now += ns
+
+    async def sleep(self, seconds: float) -> None:
+        """Advances the clock by ``seconds`` and yields once."""
+        self.advance(max(0, math.ceil(seconds * NS_PER_S)))
+        await asyncio.sleep(0)
+
+    def __repr__(self) -> str:
+        return f"ManualClock(now_ns={self._now})"
+
+
+class VirtualTimeDeadlock(HedgekitError):
+    """Every task waits and no timer is scheduled: virtual time can never move again."""
+
+
+class _VirtualSelector(selectors.BaseSelector):
+    """A selector that never blocks: when nothing is ready it advances the loop's virtual time
+    by the timeout the loop asked for, which is exactly the wait until its next timer."""
+
+    def __init__(self, loop_ref: Callable[[], VirtualTimeLoop], idle_wall_s: float) -> None:
+        self._inner = selectors.DefaultSelector()
+        self._loop_ref = loop_ref
+        self._idle_wall_s = idle_wall_s
+
+    def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        return self._inner.register(fileobj, events, data)
+
+    def unregister(self, fileobj: Any) -> selectors.SelectorKey:
+        return self._inner.unregister(fileobj)
+
+    def modify(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        return self._inner.modify(fileobj, events, data)
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        ready = self._inner.select(0)
+        if ready:
+            return ready
+        if timeout is None:
+            # Nothing scheduled. Only another thread (call_soon_threadsafe) could wake us: give
+            # it a short real-time grace period, then declare the deadlock.
+            ready = self._inner.select(self._idle_wall_s)
+            if ready:
+                return ready
+            self._loop_ref()._deadlocked()
+            return []
+        if timeout > 0:
+            self._loop_ref()._advance(timeout)
+        return []
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def get_map(self) -> Mapping[Any, selectors.SelectorKey]:
+        return self._inner.get_map()
+
+
+class VirtualTimeLoop(asyncio.SelectorEventLoop):
+    """An asyncio event loop whose clock is virtual.
+
+    Time stands still while callbacks run and jumps to the next timer when every task waits, so
+    the result of a run depends only on what is scheduled, never on the machine's speed.
+    Sockets still work (they are polled without blocking), but a test that waits on real I/O
+    with nothing else scheduled raises :class:`VirtualTimeDeadlock` after ``idle_wall_s``.
+
+    Args:
+        epoch_ns: The Unix time, in ns, that loop time 0 stands for (for ``LoopClock``).
+        idle_wall_s: Real seconds to wait for another thread before declaring a deadlock.
+    """
+
+    def __init__(self, epoch_ns: int = 1_767_225_600 * NS_PER_S, idle_wall_s: float = 0.05) -> None:
+        self._now_ns = 0
+        self.epoch_ns = epoch_ns
+        self._deadlock = False
+        super().__init__(_VirtualSelector(lambda: self, idle_wall_s))
+
+    def time(self) -> float:
+        """Virtual loop time in seconds."""
+        return self._now_ns / NS_PER_S
+
+    def time_ns(self) -> int:
+        """Virtual loop time in integer nanoseconds."""
+        return self._now_ns
+
+    def _advance(self, seconds: float) -> None:
+        self._now_ns += max(1, math.ceil(seconds * NS_PER_S))
+
+    def _deadlocked(self) -> None:
+        self._deadlock = True
+        self.stop()
+
+
+def run_virtual(
+    main: Coroutine[Any, Any, _T] | Callable[[], Awaitable[_T]],
+    *,
+    epoch_ns: int = 1_767_225_600 * NS_PER_S,
+    max_virtual_s: float | None = None,
+) -> _T:
+    """Runs a coroutine to completion on a fresh :class:`VirtualTimeLoop`.
+
+    Args:
+        main: The coroutine (or a zero-argument async callable).
+        epoch_ns: The Unix time at virtual time 0.
+        max_virtual_s: If given, the run is cancelled once this much virtual time has passed
+            (raising ``TimeoutError``).
+
+    Returns:
+        The coroutine's result.
+
+    Raises:
+        VirtualTimeDeadlock: Every task waited forever with no timer left.
+        TimeoutError: ``max_virtual_s`` was exceeded.
+    """
+    coro = main if asyncio.iscoroutine(main) else main()  # type: ignore[operator]
+    loop = VirtualTimeLoop(epoch_ns=epoch_ns)
+    try:
+        asyncio.set_event_loop(loop)
+
+        async def _bounded() -> _T:
+            if max_virtual_s is None:
+                return await coro
+            async with asyncio.timeout(max_virtual_s):
+                return await coro
+
+        task = loop.create_task(_bounded())
+        task.add_done_callback(lambda _t: loop.stop())
+        loop.run_forever()
+        if not task.done():
+            task.cancel()
+            loop.run_until_complete(asyncio.gather(task, return_exceptions=True))
+            raise VirtualTimeDeadlock(
+                f"all tasks wait and no timer is scheduled (virtual time {loop.time():.6f} s)"
+            )
+        return task.result()
+    finally:
+        _cancel_all(loop)
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+def _cancel_all(loop: VirtualTimeLoop) -> None:
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for t in pending:
+        t.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))

@@ -1,0 +1,317 @@
+"""The value types every layer speaks: sides, order requests, fills, order states, events.
+
+Values are frozen. Prices, sizes and fees are :class:`~decimal.Decimal` (exact); times are
+integer nanoseconds on the clock of whoever produced the value (the venue's clock for ``ts_ns`` of
+venue events, ours for receive times).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+__all__ = [
+    "CancelResult",
+    "Fill",
+    "FundingRate",
+    "Liquidity",
+    "OrderAck",
+    "OrderRequest",
+    "OrderStatus",
+    "OrderStatusReport",
+    "OrderType",
+    "OrderUpdate",
+    "Position",
+    "Side",
+    "StreamStatus",
+    "TimeInForce",
+    "VenueEvent",
+]
+
+_ZERO = Decimal(0)
+
+
+class Side(enum.StrEnum):
+    """Order side (the core's ``"buy"``/``"sell"`` strings)."""
+
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def opposite(self) -> Side:
+        """The other side."""
+        return Side.SELL if self is Side.BUY else Side.BUY
+
+    @property
+    def sign(self) -> int:
+        """``+1`` for a buy (adds to a position), ``-1`` for a sell."""
+        return 1 if self is Side.BUY else -1
+
+
+class OrderType(enum.StrEnum):
+    """How the price is given: a limit price, or a market order with a protected price."""
+
+    LIMIT = "limit"
+    MARKET = "market"
+
+
+class TimeInForce(enum.StrEnum):
+    """How long an order may rest.
+
+    ``POST_ONLY`` never takes liquidity (Hyperliquid ``Alo``, Aster ``GTX``, Lighter post-only);
+    ``IOC`` takes what it can at arrival and expires the rest.
+    """
+
+    GTC = "gtc"
+    POST_ONLY = "post_only"
+    IOC = "ioc"
+
+
+class Liquidity(enum.StrEnum):
+    """Whether a fill added liquidity (maker) or took it (taker)."""
+
+    MAKER = "maker"
+    TAKER = "taker"
+
+
+class OrderStatus(enum.StrEnum):
+    """An order's status as a venue reports it.
+
+    ``EXPIRED`` covers an IOC remainder and a post-only order the venue accepted and then dropped
+    because it would have crossed (Aster ``EXPIRED``, Lighter ``canceled-post-only``).
+    """
+
+    OPEN = "open"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True when the order can no longer trade."""
+        return self not in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
+
+
+class CancelResult(enum.StrEnum):
+    """The answer to a cancel request.
+
+    ``ALREADY_FILLED`` does not mean the fill has been seen: it may still be on its way, so
+    tracking keeps the order until the fill arrives or a status query accounts for it.
+    """
+
+    CANCELLED = "cancelled"
+    ALREADY_CANCELLED = "already_cancelled"
+    ALREADY_FILLED = "already_filled"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """One order to place.
+
+    Attributes:
+        symbol: The venue's symbol.
+        side: Buy or sell.
+        size: Size in base units (> 0, on the instrument's step).
+        price: Limit price; for ``MARKET`` the protection price (worst acceptable), or ``None``
+            to let the venue apply its own band.
+        client_id: Our id for the order (unique per venue); every fill and update carries it.
+        order_type: Limit or market.
+        tif: Time in force (``MARKET`` orders are always IOC).
+        reduce_only: Only ever reduce the position.
+    """
+
+    symbol: str
+    side: Side
+    size: Decimal
+    price: Decimal | None
+    client_id: str
+    order_type: OrderType = OrderType.LIMIT
+    tif: TimeInForce = TimeInForce.GTC
+    reduce_only: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.size, Decimal) or not self.size.is_finite() or self.size <= 0:
+            raise ValueError(f"order size must be a positive finite Decimal, got {self.size!r}")
+        if self.price is not None and (
+            not isinstance(self.price, Decimal) or not self.price.is_finite() or self.price <= 0
+        ):
+            raise ValueError(f"order price must be a positive finite Decimal, got {self.price!r}")
+        if self.order_type is OrderType.LIMIT and self.price is None:
+            raise ValueError("a limit order needs a price")
+        if self.order_type is OrderType.MARKET and self.tif is TimeInForce.POST_ONLY:
+            raise ValueError("a market order cannot be post-only")
+        if not self.client_id:
+            raise ValueError("client_id must not be empty")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAck:
+    """A venue's synchronous answer to a placement it accepted.
+
+    Attributes:
+        client_id: Our id.
+        venue_order_id: The venue's id.
+        status: Status at the time of the answer (an order that crossed on entry may already be
+            ``FILLED``; a post-only order that would cross may be ``OPEN`` here and ``EXPIRED`` on
+            the stream, as on Aster and Lighter).
+        filled: Size filled by the time of the answer.
+        ts_ns: Venue time of the answer.
+    """
+
+    client_id: str
+    venue_order_id: str
+    status: OrderStatus
+    filled: Decimal
+    ts_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One execution of one of our orders, as the venue reported it.
+
+    ``(venue, trade_id)`` identifies it: the same fill may arrive several times (stream and REST,
+    a reconnect snapshot), always with the same id.
+    """
+
+    venue: str
+    symbol: str
+    client_id: str
+    venue_order_id: str
+    trade_id: int | str
+    side: Side
+    price: Decimal
+    size: Decimal
+    fee: Decimal
+    liquidity: Liquidity
+    ts_ns: int
+
+    @property
+    def is_maker(self) -> bool:
+        """True for a maker fill."""
+        return self.liquidity is Liquidity.MAKER
+
+    @property
+    def notional(self) -> Decimal:
+        """``price * size`` (exact)."""
+        return self.price * self.size
+
+
+@dataclass(frozen=True, slots=True)
+class OrderUpdate:
+    """A change of an order's status, pushed on the venue's order stream.
+
+    Attributes:
+        filled: Cumulative filled size as the venue saw it when it emitted the update. Fills
+            themselves come as :class:`Fill` events; this is a cross-check, never counted.
+        reason: The venue's text for a rejection, expiry or cancel, if any.
+    """
+
+    venue: str
+    symbol: str
+    client_id: str
+    venue_order_id: str
+    status: OrderStatus
+    filled: Decimal
+    ts_ns: int
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStatus:
+    """The private event stream went down or came back.
+
+    While it is down, events are lost, not queued: what happened meanwhile is visible only by
+    querying. ``connected=True`` is sent once the subscriptions are confirmed again.
+    """
+
+    venue: str
+    connected: bool
+    ts_ns: int
+
+
+VenueEvent = OrderUpdate | Fill | StreamStatus
+"""Everything a venue's private stream delivers."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderStatusReport:
+    """An order's state as a status query returns it.
+
+    Attributes:
+        filled: Cumulative filled size.
+        avg_price: Average fill price, ``None`` with nothing filled.
+        fills: The order's fills the venue still returns (they carry their trade ids, so the
+            ledger deduplicates them against the stream).
+    """
+
+    venue: str
+    symbol: str
+    client_id: str
+    venue_order_id: str
+    side: Side
+    size: Decimal
+    price: Decimal | None
+    status: OrderStatus
+    filled: Decimal
+    avg_price: Decimal | None
+    ts_ns: int
+    reason: str | None = None
+    fills: tuple[Fill, ...] = field(default=())
+
+    @property
+    def remaining(self) -> Decimal:
+        """Size not filled (zero or more)."""
+        return max(self.size - self.filled, _ZERO)
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A position on one venue.
+
+    Attributes:
+        size: Signed size: positive long, negative short, zero flat.
+        entry_price: Average entry price (``None`` when flat).
+        mark_price: The venue's mark price.
+        funding: Funding received so far on this position (negative: paid).
+    """
+
+    venue: str
+    symbol: str
+    size: Decimal
+    entry_price: Decimal | None
+    mark_price: Decimal | None
+    ts_ns: int
+    funding: Decimal = _ZERO
+
+    @property
+    def notional(self) -> Decimal | None:
+        """``|size| * mark`` in quote units, ``None`` without a mark."""
+        return None if self.mark_price is None else abs(self.size) * self.mark_price
+
+
+@dataclass(frozen=True, slots=True)
+class FundingRate:
+    """A venue's current funding rate for one symbol.
+
+    Attributes:
+        rate: The rate per ``interval_s`` as a fraction (``Decimal("0.0001")`` = 0.01%);
+            positive: longs pay shorts.
+        interval_s: The funding interval in seconds (Hyperliquid 3600, Aster 28800 by default).
+        next_funding_ns: When the next payment happens.
+    """
+
+    venue: str
+    symbol: str
+    rate: Decimal
+    interval_s: int
+    next_funding_ns: int
+    ts_ns: int
+
+    @property
+    def hourly(self) -> Decimal:
+        """The rate per hour, to compare venues with different intervals."""
+        return self.rate * 3600 / self.interval_s

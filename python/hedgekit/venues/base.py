@@ -1,0 +1,189 @@
+"""The one interface every venue implements: :class:`Venue`.
+
+A venue adapter translates between its wire format and these calls, nothing else: shared
+mechanics (order tracking, deduplication, reconciliation) live in :mod:`hedgekit.tracking`.
+
+Errors are :class:`hedgekit.errors.VenueError` subclasses. A definitive one
+(:class:`~hedgekit.errors.OrderRejectedError`) means nothing happened; an ambiguous one
+(:class:`~hedgekit.errors.AmbiguousOutcomeError`: a timeout, a disconnect, a 5xx) means the request
+may have been acted on, and only a status query can tell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
+
+from hedgekit._core import Instrument, OrderBook
+from hedgekit.model import (
+    CancelResult,
+    Fill,
+    FundingRate,
+    OrderAck,
+    OrderRequest,
+    OrderStatusReport,
+    Position,
+    VenueEvent,
+)
+
+__all__ = ["EventStream", "InstrumentInfo", "Quote", "Venue"]
+
+
+@dataclass(frozen=True, slots=True)
+class InstrumentInfo:
+    """One market on one venue: its order rules and our fee rates there.
+
+    Attributes:
+        venue: The venue's name.
+        symbol: The venue's symbol.
+        rules: The core's :class:`~hedgekit.Instrument` (grid, step, minimums).
+        maker_fee: Maker fee rate as a fraction (``Decimal("0.00015")`` = 1.5 bps; negative is
+            a rebate).
+        taker_fee: Taker fee rate as a fraction.
+        funding_interval_s: Seconds between funding payments.
+    """
+
+    venue: str
+    symbol: str
+    rules: Instrument
+    maker_fee: Decimal
+    taker_fee: Decimal
+    funding_interval_s: int = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """Best bid and offer with their sizes, and when our copy of the book last changed."""
+
+    bid: Decimal
+    bid_size: Decimal
+    ask: Decimal
+    ask_size: Decimal
+    ts_ns: int
+
+    @property
+    def mid(self) -> Decimal:
+        """``(bid + ask) / 2``, exact."""
+        return (self.bid + self.ask) / 2
+
+
+class EventStream(Protocol):
+    """One subscriber's view of a venue's private events, in delivery order."""
+
+    def __aiter__(self) -> AsyncIterator[VenueEvent]: ...
+
+    async def __anext__(self) -> VenueEvent: ...
+
+    async def get(self, timeout: float | None = None) -> VenueEvent | None:
+        """The next event, or ``None`` after ``timeout`` seconds without one."""
+        ...
+
+    def close(self) -> None:
+        """Stops the subscription; events after this are not kept."""
+        ...
+
+
+@runtime_checkable
+class Venue(Protocol):
+    """A perpetual-futures venue, as hedgekit drives it.
+
+    Every call that reaches the venue is a coroutine with its own timeout; none blocks the event
+    loop. ``book``/``quote`` read local state kept current by the venue's market-data feed.
+    """
+
+    @property
+    def name(self) -> str:
+        """A short, unique name (``"hyperliquid"``, ``"aster"``, ``"sim-a"``)."""
+        ...
+
+    @property
+    def supports_modify(self) -> bool:
+        """True when :meth:`modify` changes an order in place."""
+        ...
+
+    async def connect(self) -> None:
+        """Loads instruments and starts the market-data and private streams."""
+        ...
+
+    async def close(self) -> None:
+        """Stops every stream and background task of this venue."""
+        ...
+
+    def instruments(self) -> Mapping[str, InstrumentInfo]:
+        """Every tradable instrument, by symbol (after :meth:`connect`)."""
+        ...
+
+    def book(self, symbol: str) -> OrderBook:
+        """The live L2 book for ``symbol`` (our copy, as fresh as the feed).
+
+        Raises:
+            KeyError: Unknown symbol.
+        """
+        ...
+
+    def quote(self, symbol: str) -> Quote | None:
+        """Best bid and ask from our copy of the book, ``None`` when a side is empty."""
+        ...
+
+    async def place(self, request: OrderRequest) -> OrderAck:
+        """Places an order.
+
+        Raises:
+            hedgekit.errors.OrderRejectedError: Refused; nothing happened (definitive).
+            hedgekit.errors.AmbiguousOutcomeError: No usable answer; the order may exist.
+        """
+        ...
+
+    async def cancel(
+        self, symbol: str, *, client_id: str | None = None, venue_order_id: str | None = None
+    ) -> CancelResult:
+        """Cancels an order by either id.
+
+        A venue that answers "unknown order" for both a filled and a cancelled order is followed
+        by a status query, so the result tells the two apart.
+
+        Raises:
+            hedgekit.errors.AmbiguousOutcomeError: No answer; the order may or may not be live.
+            hedgekit.errors.RateLimitedError: Refused by the rate limit; nothing happened.
+        """
+        ...
+
+    async def modify(
+        self, symbol: str, client_id: str, *, price: Decimal, size: Decimal
+    ) -> OrderAck:
+        """Changes a resting order's price and size in place (see :attr:`supports_modify`).
+
+        Raises:
+            NotImplementedError: The venue cannot modify.
+            hedgekit.errors.OrderRejectedError: Refused; the original order stays.
+            hedgekit.errors.AmbiguousOutcomeError: No usable answer.
+        """
+        ...
+
+    async def order_status(
+        self, symbol: str, *, client_id: str | None = None, venue_order_id: str | None = None
+    ) -> OrderStatusReport | None:
+        """The venue's view of one order, ``None`` when it does not know the order.
+
+        Raises:
+            hedgekit.errors.AmbiguousOutcomeError: No answer.
+        """
+        ...
+
+    async def fills(self, symbol: str | None = None, *, since_ns: int = 0) -> list[Fill]:
+        """Our recent fills as the venue's REST API lists them (oldest first)."""
+        ...
+
+    async def positions(self) -> dict[str, Position]:
+        """Every non-flat position, by symbol."""
+        ...
+
+    async def funding_rates(self) -> dict[str, FundingRate]:
+        """The current funding rate of every instrument, by symbol."""
+        ...
+
+    def events(self) -> EventStream:
+        """A new subscription to the private stream (order updates, fills, stream status)."""
+        ...

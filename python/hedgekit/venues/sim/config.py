@@ -1,0 +1,480 @@
+"""Configuration of the simulated venue: one frozen dataclass per model, deterministic defaults.
+
+Every knob of ``docs/simulation.md`` lives here. Defaults give a venue with no latency jitter, no
+faults and no external flow, so a unit test is exact; scenarios turn on what they exercise.
+Items the venues leave unconfirmed (Aster's post-only answer, Hyperliquid's 429 body) are switches
+on the :class:`Personality`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from decimal import Decimal
+
+from hedgekit._core import Instrument
+
+__all__ = [
+    "CancelSplit",
+    "CancelUnknownStyle",
+    "DeliveryConfig",
+    "Disconnect",
+    "FaultConfig",
+    "FeeConfig",
+    "FillConfig",
+    "Lat",
+    "LatencyConfig",
+    "MarketConfig",
+    "Personality",
+    "PostOnlyMode",
+    "QueueConfig",
+    "RateLimit",
+    "RateLimitConfig",
+    "ScriptedEvent",
+    "SimInstrument",
+    "SimVenueConfig",
+    "aster",
+    "hyperliquid",
+    "lighter",
+]
+
+MS = 1_000_000
+"""Nanoseconds per millisecond."""
+
+
+@dataclass(frozen=True, slots=True)
+class Lat:
+    """One latency path: ``base + min(Exp(jitter_mean), cap)`` nanoseconds per message.
+
+    Attributes:
+        base_ns: Fixed part.
+        jitter_mean_ns: Mean of the exponential jitter (0: none, the default).
+        cap_ns: Largest jitter added.
+    """
+
+    base_ns: int = 0
+    jitter_mean_ns: int = 0
+    cap_ns: int = 0
+
+    def __post_init__(self) -> None:
+        if self.base_ns < 0 or self.jitter_mean_ns < 0 or self.cap_ns < 0:
+            raise ValueError(f"latencies are non-negative: {self!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyConfig:
+    """Latency per path (``sim-models`` §4.1).
+
+    Attributes:
+        entry: Client → matching engine (place, cancel, modify, queries).
+        response: Engine → REST reply.
+        feed_public: Engine → our copy of the book.
+        feed_private: Engine → our order/fill streams.
+        speed_bumps: Extra entry delay per operation: ``"taker"``, ``"maker"``, ``"cancel"``
+            (Lighter standard accounts: 300/200/200 ms).
+        schedule: Optional ``(t_ns, base_ns)`` points; the entry/response base is interpolated
+            linearly between them (latency spikes).
+        p_overload: Probability that a request is refused with an overload (5xx) error before it
+            reaches the engine.
+    """
+
+    entry: Lat = Lat()
+    response: Lat = Lat()
+    feed_public: Lat = Lat()
+    feed_private: Lat = Lat()
+    speed_bumps: tuple[tuple[str, int], ...] = ()
+    schedule: tuple[tuple[int, int], ...] = ()
+    p_overload: float = 0.0
+
+    def bump(self, op: str) -> int:
+        """The speed bump for ``op`` in ns (0 if none)."""
+        for name, ns in self.speed_bumps:
+            if name == op:
+                return ns
+        return 0
+
+
+class CancelSplit(enum.StrEnum):
+    """Where other traders' cancels land in a price level's queue."""
+
+    TAIL = "tail"
+    """Behind us (risk-averse, the default): our queue ahead shrinks only by trades."""
+    PROPORTIONAL = "proportional"
+    """Spread over the whole level in proportion to each segment."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueConfig:
+    """Queue position of resting orders (``sim-models`` §4.2)."""
+
+    cancel_split: CancelSplit = CancelSplit.TAIL
+    modify_keeps_priority_on_decrease: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class FillConfig:
+    """How matches become fills (``sim-models`` §4.3).
+
+    Attributes:
+        max_fill_per_event: Cap on the size one external trade fills of one resting order of
+            ours (forces partial fills), ``None`` for no cap.
+        split_fills: Deliver each match as this many child fills with distinct trade ids.
+        market_band_bps: How far from the mid a market order without a price may walk.
+    """
+
+    max_fill_per_event: Decimal | None = None
+    split_fills: int = 1
+    market_band_bps: Decimal = Decimal(500)
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """One limit: a token bucket (``window_ns == 0``) or a sliding window.
+
+    Attributes:
+        key: What it counts (``"ip"``, ``"account"``, ``"orders"``).
+        capacity: Bucket size, or most weight per window.
+        refill_per_s: Tokens per second (bucket only).
+        window_ns: Sliding-window length (0: a token bucket).
+        ops: Operations it applies to (empty: all).
+    """
+
+    key: str
+    capacity: int
+    refill_per_s: float = 0.0
+    window_ns: int = 0
+    ops: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitConfig:
+    """Rate limits checked at venue arrival (``sim-models`` §4.7).
+
+    Attributes:
+        limits: The limits; a request passes only if every applicable one has room.
+        weights: Weight per operation (default 1).
+        ban_after: Refusals within the window after which the venue bans (Aster/Binance 418),
+            ``None`` for never.
+        ban_ns: Ban length.
+    """
+
+    limits: tuple[RateLimit, ...] = ()
+    weights: tuple[tuple[str, int], ...] = ()
+    ban_after: int | None = None
+    ban_ns: int = 120_000 * MS
+
+    def weight(self, op: str) -> int:
+        """The weight of ``op``."""
+        for name, w in self.weights:
+            if name == op:
+                return w
+        return 1
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryConfig:
+    """Private-stream delivery faults (``sim-models`` §4.8).
+
+    Attributes:
+        p_dup: Probability a fill is delivered twice (same trade id) after up to ``dup_delay_ns``.
+        p_holdback: Probability an event is held back up to ``holdback_ns`` and overtaken.
+        p_shuffle: Probability the events of one match are permuted.
+        fill_before_ack: Deliver the fills of an order that trades at once before its
+            acknowledgement, on the stream and ahead of the REST answer.
+    """
+
+    p_dup: float = 0.0
+    dup_delay_ns: int = 50 * MS
+    p_holdback: float = 0.0
+    holdback_ns: int = 100 * MS
+    p_shuffle: float = 0.0
+    fill_before_ack: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnect:
+    """The private stream is down from ``start_ns`` for ``duration_ns`` (events dropped, not
+    queued); ``snapshot_fills`` recent fills are re-sent on reconnect, as Hyperliquid does."""
+
+    start_ns: int
+    duration_ns: int
+    snapshot_fills: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FaultConfig:
+    """Injected faults (``sim-models`` §4.9, §4.11).
+
+    Attributes:
+        disconnects: Scripted private-stream outages.
+        p_req_loss: Probability a request is lost before the engine (client times out, nothing
+            happened).
+        p_resp_loss: Probability the engine acts and the answer is lost (client times out, the
+            order exists).
+        p_reject: Probability a placement is rejected outright (``reason="injected"``).
+        reject_ops: Scripted rejections: ``(from_ns, to_ns)`` windows in which every placement
+            is rejected.
+        request_timeout_ns: How long the client waits for a REST answer.
+    """
+
+    disconnects: tuple[Disconnect, ...] = ()
+    p_req_loss: float = 0.0
+    p_resp_loss: float = 0.0
+    p_reject: float = 0.0
+    reject_windows: tuple[tuple[int, int], ...] = ()
+    request_timeout_ns: int = 2_000 * MS
+
+
+@dataclass(frozen=True, slots=True)
+class FeeConfig:
+    """Maker and taker rates (fractions; negative is a rebate) and the fee's decimals."""
+
+    maker_rate: Decimal
+    taker_rate: Decimal
+    fee_decimals: int = 6
+
+
+class PostOnlyMode(enum.StrEnum):
+    """What a venue does with a post-only order that would cross (``venues.md`` §0, §2.7)."""
+
+    SYNC_REJECT = "sync_reject"
+    """Hyperliquid: an error in the answer, no order created."""
+    ACCEPT_THEN_EXPIRE = "accept_then_expire"
+    """Aster (legacy Binance): ``NEW`` in the answer, then ``EXPIRED`` on the stream."""
+    ACCEPT_THEN_CANCEL = "accept_then_cancel"
+    """Lighter: the transaction is accepted, then the order ends ``canceled-post-only``."""
+    SYNC_REJECT_CODE = "sync_reject_code"
+    """Binance since 2023-03: ``-5022`` in the answer."""
+
+
+class CancelUnknownStyle(enum.StrEnum):
+    """How a venue answers a cancel for an order that is not open."""
+
+    SYNC_ERROR = "sync_error"
+    """An error in the answer (Hyperliquid's one text, Aster -2011), not saying which case."""
+    ASYNC_REJECT = "async_reject"
+    """The request is accepted and rejected later by the sequencer (Lighter 21600)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Personality:
+    """A venue's behaviour and texts.
+
+    Use :func:`hyperliquid`, :func:`aster` or :func:`lighter` and ``dataclasses.replace`` to
+    flip a switch.
+    """
+
+    name: str
+    post_only_mode: PostOnlyMode
+    post_only_text: str
+    post_only_code: int | None
+    min_notional_text: str
+    min_notional_code: int | None
+    min_size_text: str
+    min_size_code: int | None
+    off_tick_text: str
+    off_tick_code: int | None
+    off_step_text: str
+    off_step_code: int | None
+    cancel_unknown_text: str
+    cancel_unknown_code: int | None
+    cancel_unknown_style: CancelUnknownStyle
+    rate_limit_text: str
+    rate_limit_code: int
+    fees: FeeConfig
+    funding_interval_s: int
+    supports_modify: bool
+    min_check_async: bool = False
+    """Minimum-size/notional failures are reported on the stream after an accepted answer
+    (Lighter's 21706 is a sequencer error) instead of in the answer."""
+
+
+def hyperliquid(**overrides: object) -> Personality:
+    """Hyperliquid: synchronous post-only error, $10 minimum value, 1.5/4.5 bps, hourly funding."""
+    base = Personality(
+        name="hyperliquid",
+        post_only_mode=PostOnlyMode.SYNC_REJECT,
+        post_only_text=(
+            "Post only order would have immediately matched, bbo was {bid}@{ask}. asset={asset}"
+        ),
+        post_only_code=None,
+        min_notional_text="Order must have minimum value of $10.",
+        min_notional_code=None,
+        min_size_text="Order has zero size.",
+        min_size_code=None,
+        off_tick_text="Price must be divisible by tick size.",
+        off_tick_code=None,
+        off_step_text="Order has invalid size.",
+        off_step_code=None,
+        cancel_unknown_text="Order was never placed, already canceled, or filled.",
+        cancel_unknown_code=None,
+        cancel_unknown_style=CancelUnknownStyle.SYNC_ERROR,
+        rate_limit_text="Too many requests",
+        rate_limit_code=429,
+        fees=FeeConfig(Decimal("0.00015"), Decimal("0.00045")),
+        funding_interval_s=3600,
+        supports_modify=True,
+        min_check_async=True,
+    )
+    return _replace(base, overrides)
+
+
+def aster(**overrides: object) -> Personality:
+    """Aster (Binance-futures style): post-only accepted then ``EXPIRED`` (switch:
+    ``post_only_mode=PostOnlyMode.SYNC_REJECT_CODE`` for -5022), -4164 minimum notional with
+    reduce-only exempt, 1.0/3.5 bps, 8-hour funding."""
+    base = Personality(
+        name="aster",
+        post_only_mode=PostOnlyMode.ACCEPT_THEN_EXPIRE,
+        post_only_text=(
+            "Due to the order could not be executed as maker, the Post Only order will be "
+            "rejected. The order will not be recorded in the order history"
+        ),
+        post_only_code=-5022,
+        min_notional_text="Order's notional must be no smaller than {min} (unless you choose reduce only)",
+        min_notional_code=-4164,
+        min_size_text="Quantity less than min quantity.",
+        min_size_code=-4004,
+        off_tick_text="Price not increased by tick size.",
+        off_tick_code=-4014,
+        off_step_text="Qty not increased by step size.",
+        off_step_code=-4023,
+        cancel_unknown_text="Unknown order sent.",
+        cancel_unknown_code=-2011,
+        cancel_unknown_style=CancelUnknownStyle.SYNC_ERROR,
+        rate_limit_text="Too many requests; current limit is exceeded.",
+        rate_limit_code=429,
+        fees=FeeConfig(Decimal("0.0001"), Decimal("0.00035")),
+        funding_interval_s=8 * 3600,
+        supports_modify=True,
+    )
+    return _replace(base, overrides)
+
+
+def lighter(**overrides: object) -> Personality:
+    """Lighter (standard account): post-only accepted then ``canceled-post-only``, 21706
+    minimums, zero fees, hourly funding, cancels rejected later by the sequencer."""
+    base = Personality(
+        name="lighter",
+        post_only_mode=PostOnlyMode.ACCEPT_THEN_CANCEL,
+        post_only_text="canceled-post-only",
+        post_only_code=None,
+        min_notional_text="invalid order base or quote amount",
+        min_notional_code=21706,
+        min_size_text="invalid order base or quote amount",
+        min_size_code=21706,
+        off_tick_text="invalid price",
+        off_tick_code=21701,
+        off_step_text="invalid base amount",
+        off_step_code=21702,
+        cancel_unknown_text="given order is not an active limit order",
+        cancel_unknown_code=21600,
+        cancel_unknown_style=CancelUnknownStyle.ASYNC_REJECT,
+        rate_limit_text="Too Many Requests!",
+        rate_limit_code=23000,
+        fees=FeeConfig(Decimal(0), Decimal(0)),
+        funding_interval_s=3600,
+        supports_modify=True,
+        min_check_async=True,
+    )
+    return _replace(base, overrides)
+
+
+def _replace(base: Personality, overrides: dict[str, object]) -> Personality:
+    import dataclasses
+
+    return dataclasses.replace(base, **overrides)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptedEvent:
+    """External market activity at a given venue time.
+
+    Attributes:
+        at_ns: Venue time (ns since the scenario's start).
+        action: ``"trade"`` (an outside taker: ``side`` is the aggressor, it consumes the
+            opposite side's depth up to ``price`` if given), ``"cancel"`` or ``"add"`` (outside
+            liquidity leaving or joining the ``side`` book at ``price``), ``"mid"`` (move the
+            external book's centre to ``price``), ``"funding"`` (set the funding rate to
+            ``price``, a fraction per interval).
+    """
+
+    at_ns: int
+    action: str
+    side: str | None = None
+    size: Decimal | None = None
+    price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MarketConfig:
+    """The external market around our orders (``sim-models`` §4.2).
+
+    The external book is rebuilt around the mid on every move: ``levels`` levels per side,
+    ``spread_ticks`` apart at the touch then one tick apart, each of ``level_size`` (times
+    ``1 + (i * depth_growth)`` for the i-th level). Levels our own orders sit in keep their queue.
+
+    Attributes:
+        mid: The starting mid price.
+        tick: Spacing of the generated external levels (a multiple of the rules' tick).
+        levels: Levels per side.
+        level_size: Size at the touch.
+        depth_growth: Growth of level size with depth.
+        spread_ticks: Ticks between best bid and best ask.
+        vol_bps_per_sqrt_s: Random-walk volatility of the mid (0: a still market).
+        walk_interval_ns: How often the random walk steps.
+        trade_rate_per_s: Poisson rate of outside market orders per side (0: none).
+        trade_size: Median size of an outside market order (log-normal, sigma 0.5).
+        funding_rate: Funding rate per interval (fraction).
+        script: Scripted external events.
+    """
+
+    mid: Decimal
+    tick: Decimal
+    levels: int = 20
+    level_size: Decimal = Decimal(5)
+    depth_growth: Decimal = Decimal("0.25")
+    spread_ticks: int = 1
+    vol_bps_per_sqrt_s: float = 0.0
+    walk_interval_ns: int = 500 * MS
+    trade_rate_per_s: float = 0.0
+    trade_size: Decimal = Decimal(1)
+    funding_rate: Decimal = Decimal(0)
+    script: tuple[ScriptedEvent, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SimInstrument:
+    """One simulated market: its symbol, order rules and external market."""
+
+    symbol: str
+    rules: Instrument
+    market: MarketConfig
+    asset_id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SimVenueConfig:
+    """Everything a simulated venue needs; deterministic for a given ``seed``.
+
+    Attributes:
+        name: The venue's name (events and fills carry it).
+        personality: Texts, post-only style, fees, funding interval.
+        instruments: The markets.
+        latency / queue / fills / limits / delivery / faults: The models.
+        seed: Seeds every random stream (one per component, so an extra draw in one never
+            shifts another).
+        book_depth: Levels per side in our copy of the book.
+    """
+
+    name: str
+    personality: Personality
+    instruments: tuple[SimInstrument, ...]
+    latency: LatencyConfig = LatencyConfig()
+    queue: QueueConfig = QueueConfig()
+    fills: FillConfig = FillConfig()
+    limits: RateLimitConfig = RateLimitConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
+    faults: FaultConfig = FaultConfig()
+    seed: int = 0
+    book_depth: int = 20
