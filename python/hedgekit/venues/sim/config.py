@@ -314,7 +314,6 @@ def hyperliquid(**overrides: object) -> Personality:
         fees=FeeConfig(Decimal("0.00015"), Decimal("0.00045")),
         funding_interval_s=3600,
         supports_modify=True,
-        min_check_async=True,
     )
     return _replace(base, overrides)
 
