@@ -193,8 +193,9 @@ class DeliveryConfig:
 
 @dataclass(frozen=True, slots=True)
 class Disconnect:
-    """The private stream is down from ``start_ns`` for ``duration_ns`` (events dropped, not
-    queued); ``snapshot_fills`` recent fills are re-sent on reconnect, as Hyperliquid does."""
+    """A stream is down from ``start_ns`` (relative to the venue's start) for ``duration_ns``:
+    events are dropped, not queued. On reconnect ``snapshot_fills`` recent fills are re-sent
+    (Hyperliquid's ``isSnapshot`` message); 0 means no replay."""
 
     start_ns: int
     duration_ns: int
@@ -212,9 +213,12 @@ class FaultConfig:
         p_resp_loss: Probability the engine acts and the answer is lost (client times out, the
             order exists).
         p_reject: Probability a placement is rejected outright (``reason="injected"``).
-        reject_ops: Scripted rejections: ``(from_ns, to_ns)`` windows in which every placement
-            is rejected.
+        reject_windows: Scripted rejections: ``(from_ns, to_ns)`` windows (from the venue's
+            start) in which every placement is rejected.
         request_timeout_ns: How long the client waits for a REST answer.
+        feed_stalls: Windows in which the public book feed sends nothing (our book goes stale).
+        p_feed_drop: Probability that one book diff is lost (Aster-style feeds then report a
+            sequence gap and resynchronise from a REST snapshot).
     """
 
     disconnects: tuple[Disconnect, ...] = ()
@@ -223,6 +227,8 @@ class FaultConfig:
     p_reject: float = 0.0
     reject_windows: tuple[tuple[int, int], ...] = ()
     request_timeout_ns: int = 2_000 * MS
+    feed_stalls: tuple[Disconnect, ...] = ()
+    p_feed_drop: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,6 +409,24 @@ class ScriptedEvent:
     side: str | None = None
     size: Decimal | None = None
     price: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        needs = {
+            "trade": ("side", "size"),
+            "cancel": ("side", "size", "price"),
+            "add": ("side", "size", "price"),
+            "mid": ("price",),
+            "funding": ("price",),
+        }
+        if self.action not in needs:
+            raise ValueError(f"unknown scripted action {self.action!r}; one of {sorted(needs)}")
+        missing = [f for f in needs[self.action] if getattr(self, f) is None]
+        if missing:
+            raise ValueError(f"scripted {self.action!r} at {self.at_ns} ns needs {missing}")
+        if self.side is not None and self.side not in ("buy", "sell"):
+            raise ValueError(f"scripted side must be 'buy' or 'sell', got {self.side!r}")
+        if self.at_ns < 0:
+            raise ValueError(f"scripted time must be >= 0, got {self.at_ns}")
 
 
 @dataclass(frozen=True, slots=True)

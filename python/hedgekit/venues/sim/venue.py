@@ -1,0 +1,621 @@
+"""``SimVenue``: the :class:`~hedgekit.venues.Venue` protocol over a simulated venue.
+
+Three actors (``sim-models`` §4.0): the :class:`~hedgekit.venues.sim.engine.MatchingEngine` (venue
+truth), a REST channel (request → entry latency → engine → response latency → answer) and the
+streams (our copy of the public book, our private order and fill streams). Every delivery goes
+through one scheduler keyed ``(time, sequence)``, so a run is deterministic for a seed and works
+on a real or a virtual-time event loop alike.
+
+The adapter half behaves as a careful real adapter would: an "unknown order" answer to a cancel
+is followed by a status query so the result says ALREADY_FILLED or ALREADY_CANCELLED; an
+Aster-style book that reports a sequence gap is resynchronised from a REST snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import orjson
+
+from hedgekit._core import OrderBook
+from hedgekit.clock import Clock, LoopClock
+from hedgekit.errors import (
+    HedgekitError,
+    OrderRejectedError,
+    RateLimitedError,
+    VenueTimeoutError,
+    VenueUnavailableError,
+)
+from hedgekit.model import (
+    CancelResult,
+    Fill,
+    FundingRate,
+    OrderAck,
+    OrderRequest,
+    OrderStatus,
+    OrderStatusReport,
+    OrderType,
+    Position,
+    StreamStatus,
+    TimeInForce,
+    VenueEvent,
+)
+from hedgekit.venues.base import InstrumentInfo, Quote
+from hedgekit.venues.sim.config import CancelUnknownStyle, Disconnect, SimVenueConfig
+from hedgekit.venues.sim.engine import CancelOutcome, MatchingEngine
+from hedgekit.venues.sim.faults import LatencySampler, RateLimiter, rng_stream
+from hedgekit.venues.sim.market import MarketDriver
+
+__all__ = ["SimEventStream", "SimVenue"]
+
+_T = TypeVar("_T")
+_BOOK_BATCH_LEVELS = 20
+
+
+class SimEventStream:
+    """One subscription to a simulated venue's private events (unbounded: nothing is lost
+    between delivery and your read)."""
+
+    def __init__(self, on_close: Callable[[SimEventStream], None]) -> None:
+        self._queue: asyncio.Queue[VenueEvent] = asyncio.Queue()
+        self._on_close = on_close
+        self._closed = False
+
+    def _put(self, event: VenueEvent) -> None:
+        if not self._closed:
+            self._queue.put_nowait(event)
+
+    def __aiter__(self) -> AsyncIterator[VenueEvent]:
+        return self
+
+    async def __anext__(self) -> VenueEvent:
+        if self._closed and self._queue.empty():
+            raise StopAsyncIteration
+        return await self._queue.get()
+
+    async def get(self, timeout: float | None = None) -> VenueEvent | None:
+        """The next event, or ``None`` after ``timeout`` seconds without one."""
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._queue.get()
+        except TimeoutError:
+            return None
+
+    def pending(self) -> int:
+        """Events delivered and not read yet."""
+        return self._queue.qsize()
+
+    def close(self) -> None:
+        """Stops the subscription."""
+        if not self._closed:
+            self._closed = True
+            self._on_close(self)
+
+
+class SimVenue:
+    """A simulated perpetual-futures venue behind the :class:`~hedgekit.venues.Venue` protocol.
+
+    Args:
+        config: The venue's models, personality, markets and seed.
+        clock: Where time comes from (default: the running loop's clock, virtual or real).
+
+    Attributes:
+        engine: The venue's truth (tests read its fills and positions to check invariants).
+    """
+
+    def __init__(self, config: SimVenueConfig, clock: Clock | None = None) -> None:
+        self.config = config
+        self._clock: Clock = clock if clock is not None else LoopClock()
+        p = config.personality
+        self.engine = MatchingEngine(
+            config.name, p, config.instruments, queue=config.queue, fills=config.fills
+        )
+        seed, name = config.seed, config.name
+        self._latency = LatencySampler(config.latency, rng_stream(seed, name, "latency"))
+        self._faults_rng = rng_stream(seed, name, "faults")
+        self._delivery_rng = rng_stream(seed, name, "delivery")
+        self._feed_rng = rng_stream(seed, name, "feed")
+        self._limiter = RateLimiter(config.limits)
+        self._market = MarketDriver(self, config.instruments, rng_stream(seed, name, "market"))
+        self._infos = {
+            i.symbol: InstrumentInfo(
+                venue=name,
+                symbol=i.symbol,
+                rules=i.rules,
+                maker_fee=p.fees.maker_rate,
+                taker_fee=p.fees.taker_rate,
+                funding_interval_s=p.funding_interval_s,
+            )
+            for i in config.instruments
+        }
+        self._books = {i.symbol: OrderBook(name, i.symbol) for i in config.instruments}
+        self._subs: list[SimEventStream] = []
+        self._heap: list[tuple[int, int, Callable[[int], None]]] = []
+        self._seq = itertools.count()
+        self._timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._start_ns = 0
+        self._last_deliver: dict[str, int] = {}
+        self._published: dict[str, int] = {}
+        self._feed_seq: dict[str, int] = {}
+        self._feed_levels: dict[str, tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]] = {}
+        self._resyncing: dict[str, list[bytes]] = {}
+        self._connected = False
+        self.stats: dict[str, int] = {
+            "requests": 0,
+            "lost_requests": 0,
+            "lost_responses": 0,
+            "rate_limited": 0,
+            "dropped_events": 0,
+            "duplicated_events": 0,
+            "book_gaps": 0,
+        }
+
+    # ----------------------------------------------------------------------------- protocol
+    @property
+    def name(self) -> str:
+        """The venue's name."""
+        return self.config.name
+
+    @property
+    def supports_modify(self) -> bool:
+        """Whether :meth:`modify` is available (from the personality)."""
+        return self.config.personality.supports_modify
+
+    @property
+    def start_ns(self) -> int:
+        """Clock time at :meth:`connect`; scripted times are relative to it."""
+        return self._start_ns
+
+    async def connect(self) -> None:
+        """Starts the market model and the streams, and delivers the first book snapshot."""
+        if self._connected:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._connected = True
+        now = self._clock.now_ns()
+        self._start_ns = now
+        for d in self.config.faults.disconnects:
+            self.schedule(now + d.start_ns, lambda t: self._stream_down(t))
+            self.schedule(now + d.start_ns + d.duration_ns, self._make_stream_up(d))
+        for d in self.config.faults.feed_stalls:
+            self.schedule(now + d.start_ns + d.duration_ns, self._republish_all)
+        for sym in self._books:
+            self._initial_snapshot(now, sym)
+        self._market.start(now)
+        await asyncio.sleep(0)
+
+    async def close(self) -> None:
+        """Stops the market model and every scheduled delivery; subscriptions are closed."""
+        self._connected = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._heap.clear()
+        for sub in list(self._subs):
+            sub.close()
+
+    async def __aenter__(self) -> SimVenue:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def instruments(self) -> Mapping[str, InstrumentInfo]:
+        """Every instrument, by symbol."""
+        return self._infos
+
+    def book(self, symbol: str) -> OrderBook:
+        """Our copy of the book (lags the engine by the public-feed latency)."""
+        return self._books[symbol]
+
+    def quote(self, symbol: str) -> Quote | None:
+        """Best bid and ask of our copy of the book."""
+        book = self._books[symbol]
+        bid, ask = book.best_bid(), book.best_ask()
+        if bid is None or ask is None:
+            return None
+        return Quote(bid[0], bid[1], ask[0], ask[1], book.last_update_ns)
+
+    def events(self) -> SimEventStream:
+        """A new subscription to the private stream."""
+        sub = SimEventStream(self._subs.remove)
+        self._subs.append(sub)
+        return sub
+
+    async def place(self, request: OrderRequest) -> OrderAck:
+        """Places an order (see :class:`~hedgekit.venues.Venue`)."""
+        if request.symbol not in self._infos:
+            raise OrderRejectedError(self.name, f"unknown symbol {request.symbol!r}", None, "unknown_symbol")
+        crosses = request.order_type is OrderType.MARKET or request.tif is TimeInForce.IOC
+        op = "taker" if crosses else "maker"
+        faults = self.config.faults
+        injected = self._faults_rng.random() < faults.p_reject
+
+        def act(t: int) -> OrderAck:
+            rel = t - self._start_ns
+            if injected or any(a <= rel < b for a, b in faults.reject_windows):
+                raise OrderRejectedError(self.name, "Order rejected (injected fault)", None, "injected")
+            outcome = self.engine.place(t, request)
+            self._emit(t, outcome.events)
+            self._publish(t)
+            if outcome.error is not None:
+                raise outcome.error
+            assert outcome.ack is not None
+            return outcome.ack
+
+        return await self._request(op, "place", act)
+
+    async def cancel(
+        self, symbol: str, *, client_id: str | None = None, venue_order_id: str | None = None
+    ) -> CancelResult:
+        """Cancels an order; an unknown-order answer is followed by a status query."""
+
+        def act(t: int) -> CancelOutcome:
+            outcome = self.engine.cancel(t, symbol, client_id=client_id, venue_order_id=venue_order_id)
+            self._emit(t, outcome.events)
+            self._publish(t)
+            return outcome
+
+        outcome = await self._request("cancel", "cancel", act)
+        style = self.config.personality.cancel_unknown_style
+        if outcome.cancelled and style is CancelUnknownStyle.SYNC_ERROR:
+            return CancelResult.CANCELLED
+        # The venue's answer does not say what happened (an "unknown order" text, or Lighter's
+        # accepted transaction): ask.
+        report = await self.order_status(symbol, client_id=client_id, venue_order_id=venue_order_id)
+        if report is None:
+            return CancelResult.FAILED
+        if outcome.cancelled:
+            return CancelResult.CANCELLED
+        if report.status is OrderStatus.FILLED:
+            return CancelResult.ALREADY_FILLED
+        if report.status.is_terminal:
+            return CancelResult.ALREADY_CANCELLED
+        return CancelResult.FAILED
+
+    async def modify(
+        self, symbol: str, client_id: str, *, price: Decimal, size: Decimal
+    ) -> OrderAck:
+        """Changes a resting order in place."""
+        if not self.supports_modify:
+            raise NotImplementedError(f"{self.name} cannot modify orders")
+
+        def act(t: int) -> OrderAck:
+            outcome = self.engine.modify(t, symbol, client_id, price=price, size=size)
+            self._emit(t, outcome.events)
+            self._publish(t)
+            if outcome.error is not None:
+                raise outcome.error
+            assert outcome.ack is not None
+            return outcome.ack
+
+        return await self._request("maker", "modify", act)
+
+    async def order_status(
+        self, symbol: str, *, client_id: str | None = None, venue_order_id: str | None = None
+    ) -> OrderStatusReport | None:
+        """The engine's view of one order (after a round trip)."""
+        return await self._request(
+            "query",
+            "status",
+            lambda t: self.engine.order_status(
+                symbol, client_id=client_id, venue_order_id=venue_order_id, now_ns=t
+            ),
+        )
+
+    async def fills(self, symbol: str | None = None, *, since_ns: int = 0) -> list[Fill]:
+        """Our fills from the venue's REST API."""
+        return await self._request(
+            "query", "fills", lambda t: self.engine.fills(symbol, since_ns=since_ns)
+        )
+
+    async def positions(self) -> dict[str, Position]:
+        """Every non-flat position."""
+        return await self._request("query", "positions", self.engine.positions)
+
+    async def funding_rates(self) -> dict[str, FundingRate]:
+        """The current funding rates."""
+        return await self._request("query", "funding", self.engine.funding_rates)
+
+    # ---------------------------------------------------------------------------- scheduler
+    def now_ns(self) -> int:
+        """The venue's clock."""
+        return self._clock.now_ns()
+
+    def schedule(self, t_ns: int, callback: Callable[[int], None]) -> None:
+        """Runs ``callback(t_ns)`` at clock time ``t_ns`` (ties in scheduling order)."""
+        heapq.heappush(self._heap, (t_ns, next(self._seq), callback))
+        if self._heap[0][2] is callback:
+            self._arm()
+
+    def _arm(self) -> None:
+        if self._loop is None or not self._heap:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        delay = max(self._heap[0][0] - self._clock.now_ns(), 0) / 1e9
+        self._timer = self._loop.call_at(self._loop.time() + delay, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        # Loop time is a float: accept a few ns of rounding so no callback waits another turn.
+        horizon = self._clock.now_ns() + 1_000
+        while self._heap and self._heap[0][0] <= horizon:
+            t, _, callback = heapq.heappop(self._heap)
+            try:
+                callback(t)
+            except Exception:  # noqa: BLE001 - one bad callback must not stop the venue
+                import logging
+
+                logging.getLogger("hedgekit.sim").exception("simulated venue callback failed")
+        self._arm()
+
+    async def _request(self, bump_op: str, op: str, act: Callable[[int], _T]) -> _T:
+        """One REST round trip with latency, rate limits and faults (``sim-models`` §4.1,
+        §4.7, §4.11)."""
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        fut: asyncio.Future[Any] = loop.create_future()
+        now = self._clock.now_ns()
+        faults = self.config.faults
+        u_req, u_resp, u_over = (self._faults_rng.random() for _ in range(3))
+        self.stats["requests"] += 1
+        entry = self._latency.entry(now - self._start_ns, bump_op)
+
+        def answer(value: Any, is_error: bool) -> Callable[[int], None]:
+            def deliver(_t: int) -> None:
+                if fut.done():
+                    return
+                if is_error:
+                    fut.set_exception(value)
+                else:
+                    fut.set_result(value)
+
+            return deliver
+
+        def arrive(t: int) -> None:
+            back = t + self._latency.response(t - self._start_ns)
+            refusal = self._limiter.admit(op, t)
+            if refusal is not None:
+                self.stats["rate_limited"] += 1
+                p = self.config.personality
+                code = 418 if refusal.banned else p.rate_limit_code
+                err = RateLimitedError(self.name, p.rate_limit_text, code, refusal.retry_after_s)
+                self.schedule(back, answer(err, True))
+                return
+            try:
+                value, is_error = act(t), False
+            except HedgekitError as exc:
+                value, is_error = exc, True
+            if u_resp < faults.p_resp_loss:
+                self.stats["lost_responses"] += 1
+                return
+            self.schedule(back, answer(value, is_error))
+
+        if u_req < faults.p_req_loss:
+            self.stats["lost_requests"] += 1
+        elif u_over < self.config.latency.p_overload:
+            err = VenueUnavailableError(self.name, "503 Service Unavailable (overloaded)", 503)
+            self.schedule(now + entry + self._latency.response(now), answer(err, True))
+        else:
+            self.schedule(now + entry, arrive)
+        timeout_s = faults.request_timeout_ns / 1e9
+        try:
+            async with asyncio.timeout(timeout_s):
+                return await fut  # type: ignore[no-any-return]
+        except TimeoutError:
+            raise VenueTimeoutError(
+                self.name, f"no answer to {op} within {timeout_s:g} s"
+            ) from None
+
+    # ------------------------------------------------------------------------ private stream
+    def emit(self, t: int, events: Sequence[VenueEvent]) -> None:
+        """Sends engine events down the private streams (used by the market model)."""
+        self._emit(t, events)
+
+    def _emit(self, t: int, events: Sequence[VenueEvent]) -> None:
+        if not events:
+            return
+        d = self.config.delivery
+        rng = self._delivery_rng
+        batch = list(events)
+        if rng.random() < d.p_shuffle:
+            rng.shuffle(batch)
+        for ev in batch:
+            u_hold, u_hold_t, u_dup, u_dup_t = rng.random(), rng.random(), rng.random(), rng.random()
+            is_fill = isinstance(ev, Fill)
+            conn = "fills" if is_fill else "orders"
+            latency = 0 if (is_fill and d.fill_before_ack) else self._latency.feed_private()
+            if u_hold < d.p_holdback:
+                deliver = t + latency + int(u_hold_t * d.holdback_ns)
+            else:
+                deliver = max(t + latency, self._last_deliver.get(conn, 0))
+                self._last_deliver[conn] = deliver
+            self.schedule(deliver, self._deliverer(ev))
+            if is_fill and u_dup < d.p_dup:
+                self.stats["duplicated_events"] += 1
+                self.schedule(deliver + int(u_dup_t * d.dup_delay_ns), self._deliverer(ev))
+
+    def _deliverer(self, event: VenueEvent) -> Callable[[int], None]:
+        def deliver(t: int) -> None:
+            if self._stream_is_down(t):
+                self.stats["dropped_events"] += 1
+                return
+            for sub in list(self._subs):
+                sub._put(event)
+
+        return deliver
+
+    def _stream_is_down(self, t: int) -> bool:
+        rel = t - self._start_ns
+        return any(d.start_ns <= rel < d.start_ns + d.duration_ns for d in self.config.faults.disconnects)
+
+    def _stream_down(self, t: int) -> None:
+        for sub in list(self._subs):
+            sub._put(StreamStatus(self.name, False, t))
+
+    def _make_stream_up(self, d: Disconnect) -> Callable[[int], None]:
+        def up(t: int) -> None:
+            for sub in list(self._subs):
+                sub._put(StreamStatus(self.name, True, t))
+            if d.snapshot_fills:
+                for fill in self.engine.fills()[-d.snapshot_fills :]:
+                    for sub in list(self._subs):
+                        sub._put(fill)
+
+        return up
+
+    # ------------------------------------------------------------------------- public feed
+    def publish(self, t: int) -> None:
+        """Pushes book changes to our copy after the public-feed latency (used by the market
+        model)."""
+        self._publish(t)
+
+    def _publish(self, t: int) -> None:
+        for sym in self._books:
+            version = self.engine.book_version(sym)
+            if self._published.get(sym) == version:
+                continue
+            self._published[sym] = version
+            if self._feed_stalled(t):
+                continue
+            bids, asks = self.engine.book_levels(sym, self.config.book_depth)
+            message = self._feed_message(t, sym, bids, asks)
+            if message is None:
+                continue
+            latency = self._latency.feed_public()
+            key = "book:" + sym
+            deliver = max(t + latency, self._last_deliver.get(key, 0))
+            self._last_deliver[key] = deliver
+            self.schedule(deliver, self._book_deliverer(sym, message))
+
+    def _republish_all(self, t: int) -> None:
+        self._published.clear()
+        self._publish(t)
+
+    def _feed_stalled(self, t: int) -> bool:
+        rel = t - self._start_ns
+        return any(d.start_ns <= rel < d.start_ns + d.duration_ns for d in self.config.faults.feed_stalls)
+
+    def _feed_message(
+        self,
+        t: int,
+        sym: str,
+        bids: list[tuple[Decimal, Decimal]],
+        asks: list[tuple[Decimal, Decimal]],
+    ) -> bytes | None:
+        ms = t // 1_000_000
+        if self.config.personality.name != "aster":
+            levels = [
+                [{"px": str(p), "sz": str(s), "n": 1} for p, s in bids],
+                [{"px": str(p), "sz": str(s), "n": 1} for p, s in asks],
+            ]
+            return orjson.dumps({"coin": sym, "time": ms, "levels": levels})
+        # Aster/Binance: a depthUpdate diff against the previous published levels.
+        prev_bids, prev_asks = self._feed_levels.get(sym, ({}, {}))
+        new_bids, new_asks = dict(bids), dict(asks)
+        self._feed_levels[sym] = (new_bids, new_asks)
+        prev_u = self._feed_seq.get(sym, 0)
+        u = prev_u + 1
+        self._feed_seq[sym] = u
+        if self._feed_rng.random() < self.config.faults.p_feed_drop:
+            return None
+        diff = {
+            "e": "depthUpdate",
+            "E": ms,
+            "T": ms,
+            "s": sym,
+            "U": u,
+            "u": u,
+            "pu": prev_u,
+            "b": _level_diff(prev_bids, new_bids),
+            "a": _level_diff(prev_asks, new_asks),
+        }
+        return orjson.dumps(diff)
+
+    def _book_deliverer(self, sym: str, message: bytes) -> Callable[[int], None]:
+        def deliver(t: int) -> None:
+            book = self._books[sym]
+            if self.config.personality.name != "aster":
+                book.apply_hyperliquid(message, ts_ns=t)
+                return
+            pending = self._resyncing.get(sym)
+            if pending is not None:
+                pending.append(message)
+                return
+            status = book.apply_depth_update(message, ts_ns=t)
+            if status == 3:  # BOOK_GAP: resynchronise from a REST snapshot, buffering diffs
+                self.stats["book_gaps"] += 1
+                self._resyncing[sym] = [message]
+                self._fetch_snapshot(t, sym)
+
+        return deliver
+
+    def _initial_snapshot(self, t: int, sym: str) -> None:
+        bids, asks = self.engine.book_levels(sym, self.config.book_depth)
+        self._published[sym] = self.engine.book_version(sym)
+        if self.config.personality.name == "aster":
+            self._feed_levels[sym] = (dict(bids), dict(asks))
+            self._feed_seq.setdefault(sym, 0)
+            self._books[sym].apply_depth_snapshot(self._depth_snapshot(t, sym, bids, asks), ts_ns=t)
+        else:
+            self._books[sym].apply_hyperliquid(self._feed_message(t, sym, bids, asks) or b"", ts_ns=t)
+
+    def _depth_snapshot(
+        self,
+        t: int,
+        sym: str,
+        bids: list[tuple[Decimal, Decimal]],
+        asks: list[tuple[Decimal, Decimal]],
+    ) -> bytes:
+        ms = t // 1_000_000
+        return orjson.dumps(
+            {
+                "lastUpdateId": self._feed_seq.get(sym, 0),
+                "E": ms,
+                "T": ms,
+                "bids": [[str(p), str(s)] for p, s in bids],
+                "asks": [[str(p), str(s)] for p, s in asks],
+            }
+        )
+
+    def _fetch_snapshot(self, t: int, sym: str) -> None:
+        """The adapter's REST depth call after a gap: the snapshot is taken at venue arrival and
+        applied on its answer, then the diffs buffered meanwhile are replayed."""
+        arrive = t + self._latency.entry(t - self._start_ns, "query")
+
+        def at_venue(ta: int) -> None:
+            bids, asks = self.engine.book_levels(sym, self.config.book_depth)
+            body = self._depth_snapshot(ta, sym, bids, asks)
+
+            def on_answer(tb: int) -> None:
+                book = self._books[sym]
+                book.apply_depth_snapshot(body, ts_ns=tb)
+                buffered = self._resyncing.pop(sym, [])
+                for message in buffered:
+                    if book.apply_depth_update(message, ts_ns=tb) == 3:
+                        self.stats["book_gaps"] += 1
+                        self._resyncing[sym] = []
+                        self._fetch_snapshot(tb, sym)
+                        return
+
+            self.schedule(ta + self._latency.response(ta - self._start_ns), on_answer)
+
+        self.schedule(arrive, at_venue)
+
+    def __repr__(self) -> str:
+        return f"SimVenue(name={self.name!r}, personality={self.config.personality.name!r})"
+
+
+def _level_diff(old: dict[Decimal, Decimal], new: dict[Decimal, Decimal]) -> list[list[str]]:
+    out = [[str(p), str(s)] for p, s in new.items() if old.get(p) != s]
+    out.extend([str(p), "0"] for p in old if p not in new)
+    return out
