@@ -222,7 +222,7 @@ def run_virtual(
         VirtualTimeDeadlock: Every task waited forever with no timer left.
         TimeoutError: ``max_virtual_s`` was exceeded.
     """
-    coro = main if asyncio.iscoroutine(main) else main()  # type: ignore[operator]
+    coro = main if asyncio.iscoroutine(main) else main()
     loop = VirtualTimeLoop(epoch_ns=epoch_ns)
     try:
         asyncio.set_event_loop(loop)

@@ -25,7 +25,6 @@ import orjson
 from hedgekit._core import OrderBook
 from hedgekit.clock import Clock, LoopClock
 from hedgekit.errors import (
-    HedgekitError,
     OrderRejectedError,
     RateLimitedError,
     VenueTimeoutError,
@@ -391,9 +390,10 @@ class SimVenue:
                 err = RateLimitedError(self.name, p.rate_limit_text, code, refusal.retry_after_s)
                 self.schedule(back, answer(err, True))
                 return
+            value: object
             try:
                 value, is_error = act(t), False
-            except HedgekitError as exc:
+            except Exception as exc:  # noqa: BLE001 - the caller gets every error, bugs included
                 value, is_error = exc, True
             if u_resp < faults.p_resp_loss:
                 self.stats["lost_responses"] += 1
