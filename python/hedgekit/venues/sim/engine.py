@@ -1,0 +1,1076 @@
+"""The simulated venue's matching engine: the venue's truth, pure and synchronous.
+
+:class:`MatchingEngine` holds, per symbol, an L2 book whose levels are FIFO queues of external
+and own segments (``sim-models`` §4.2), our orders, the ledger of our fills (with trade ids), our
+positions and funding. It implements ``sim-models`` §4.0 (decisions against venue truth at arrival
+time), §4.2 (queue position), §4.3 (partial and taker fills), §4.4 (cancel answers), §4.5
+(post-only per personality), §4.6 (grid and minimum checks) and §4.10 (fees per fill).
+
+It does no I/O, has no clock and draws no random numbers: time is passed in as ``now_ns`` and the
+same calls always give the same results. The asynchronous ``SimVenue`` adds latency and faults
+around it and calls it at venue arrival time; tests read its truth directly. Prices and sizes are
+exact :class:`~decimal.Decimal`; the position's cost basis is an exact
+:class:`~fractions.Fraction`.
+
+Self-trade prevention: our own resting orders are never matched against our own orders. A taker
+walk skips them; a GTC remainder that would rest crossing one of our own opposite orders expires
+(Binance's ``EXPIRE_TAKER``), so the book is never crossed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+
+from hedgekit.errors import OrderRejectedError, PostOnlyRejectedError
+from hedgekit.model import (
+    Fill,
+    FundingRate,
+    Liquidity,
+    OrderAck,
+    OrderRequest,
+    OrderStatus,
+    OrderStatusReport,
+    OrderType,
+    OrderUpdate,
+    Position,
+    Side,
+    TimeInForce,
+    VenueEvent,
+)
+from hedgekit.venues.sim.config import (
+    FillConfig,
+    Personality,
+    PostOnlyMode,
+    QueueConfig,
+    SimInstrument,
+)
+from hedgekit.venues.sim.levels import BookSide
+
+__all__ = ["CancelOutcome", "MatchingEngine", "PlaceOutcome"]
+
+_ZERO = Decimal(0)
+_NANO = Decimal("1e-9")
+_FIRST_TRADE_ID = 1_000_000_001
+_GRID_REASONS = ("off_tick", "too_many_decimals", "out_of_range", "non_positive_price")
+_DEFAULT_QUEUE = QueueConfig()
+_DEFAULT_FILLS = FillConfig()
+_STP_REASON = "Self-trade prevention: the order would cross our own resting order."
+
+_Levels = tuple[tuple[tuple[Decimal, Decimal], ...], tuple[tuple[Decimal, Decimal], ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOutcome:
+    """The engine's answer to a placement or a modify.
+
+    Attributes:
+        ack: The acknowledgement when the venue accepted the request (``None`` on rejection).
+        error: The synchronous rejection (``None`` when accepted). Exactly one of ``ack`` and
+            ``error`` is set.
+        events: Private-stream events to emit, in emission order (fills before the order update
+            of the same match).
+    """
+
+    ack: OrderAck | None
+    error: OrderRejectedError | None
+    events: tuple[VenueEvent, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOutcome:
+    """The engine's answer to a cancel.
+
+    Attributes:
+        cancelled: True when an open order was cancelled now.
+        filled: The order's cumulative filled size (0 for an order the engine never had).
+        error: The personality's cancel-unknown answer (``reason="unknown_order"``) when nothing
+            was cancelled.
+        events: Private-stream events to emit (the ``CANCELLED`` update).
+        known: Whether the engine ever had the order (the venue does not say; the ``SimVenue``
+            may use it to model that).
+    """
+
+    cancelled: bool
+    filled: Decimal
+    error: OrderRejectedError | None
+    events: tuple[VenueEvent, ...]
+    known: bool
+
+
+@dataclass(slots=True)
+class _Order:
+    """One of our orders as the engine knows it (mutable, internal)."""
+
+    key: str
+    symbol: str
+    client_id: str
+    side: Side
+    size: Decimal
+    price: Decimal | None
+    order_type: OrderType
+    tif: TimeInForce
+    reduce_only: bool
+    status: OrderStatus
+    updated_ns: int
+    filled: Decimal = _ZERO
+    notional: Decimal = _ZERO
+    reason: str | None = None
+    fills: list[Fill] = field(default_factory=list)
+
+    @property
+    def leaves(self) -> Decimal:
+        return self.size - self.filled
+
+
+@dataclass(slots=True)
+class _Market:
+    """One symbol's book, funding and our position (mutable, internal)."""
+
+    inst: SimInstrument
+    funding_rate: Decimal
+    bids: BookSide = field(default_factory=lambda: BookSide(is_bid=True))
+    asks: BookSide = field(default_factory=lambda: BookSide(is_bid=False))
+    mid: Decimal | None = None
+    version: int = 0
+    pos_size: Decimal = _ZERO
+    entry: Fraction | None = None
+    realized: Fraction = Fraction(0)
+    funding: Decimal = _ZERO
+
+    def own_side(self, side: Side) -> BookSide:
+        """The book side where orders of ``side`` rest."""
+        return self.bids if side is Side.BUY else self.asks
+
+    def visible(self) -> _Levels:
+        """The whole visible book (for change detection)."""
+        return (_aggregate(self.bids, None), _aggregate(self.asks, None))
+
+
+def _aggregate(side: BookSide, depth: int | None) -> tuple[tuple[Decimal, Decimal], ...]:
+    out: list[tuple[Decimal, Decimal]] = []
+    if depth is not None and depth <= 0:
+        return ()
+    for level in side.best_first():
+        total = level.total()
+        if total > 0:
+            out.append((level.price, total))
+            if depth is not None and len(out) >= depth:
+                break
+    return tuple(out)
+
+
+def _crosses(side: Side, price: Decimal, opposite_price: Decimal) -> bool:
+    """True when an order of ``side`` at ``price`` reaches ``opposite_price``."""
+    return price >= opposite_price if side is Side.BUY else price <= opposite_price
+
+
+class MatchingEngine:
+    """The simulated venue's truth: books, our orders, fills, positions and funding.
+
+    Args:
+        venue: The venue's name (every event and fill carries it).
+        personality: Texts, codes, post-only style and fees of the venue.
+        instruments: The markets; each external book is built around ``market.mid`` at time 0.
+        queue: Queue-position model (where external cancels land, modify priority).
+        fills: Fill model (per-event cap, child fills, market-order band).
+    """
+
+    def __init__(
+        self,
+        venue: str,
+        personality: Personality,
+        instruments: Sequence[SimInstrument],
+        queue: QueueConfig = _DEFAULT_QUEUE,
+        fills: FillConfig = _DEFAULT_FILLS,
+    ) -> None:
+        if fills.split_fills < 1:
+            raise ValueError(f"split_fills must be at least 1, got {fills.split_fills}")
+        self.venue = venue
+        self.personality = personality
+        self._queue = queue
+        self._fill_cfg = fills
+        self._markets: dict[str, _Market] = {}
+        self._orders: dict[str, _Order] = {}
+        self._by_client: dict[str, str] = {}
+        self._ledger: list[Fill] = []
+        self._next_order_id = 1
+        self._next_trade_id = _FIRST_TRADE_ID
+        for inst in instruments:
+            if inst.symbol in self._markets:
+                raise ValueError(f"instrument {inst.symbol!r} given twice")
+            self._markets[inst.symbol] = _Market(inst, inst.market.funding_rate)
+            self.set_mid(0, inst.symbol, inst.market.mid)
+
+    # ------------------------------------------------------------------ our orders
+
+    def place(self, now_ns: int, request: OrderRequest) -> PlaceOutcome:
+        """Places one of our orders at venue arrival time.
+
+        Checks (first failure wins): symbol, duplicate open client id, price/size grid, minimum
+        size and notional (asynchronous with ``personality.min_check_async``), reduce-only, then
+        post-only crossing per ``personality.post_only_mode``. An accepted order takes liquidity
+        up to its limit (taker fills), then rests (GTC, post-only) or expires (IOC, market).
+
+        Args:
+            now_ns: Venue time.
+            request: The order.
+
+        Returns:
+            The acknowledgement or the synchronous rejection, and the private events to emit.
+        """
+        m = self._markets.get(request.symbol)
+        if m is None:
+            return self._rejected(f"Unknown symbol {request.symbol}.", None, "unknown_symbol")
+        existing = self._by_client.get(request.client_id)
+        if existing is not None and not self._orders[existing].status.is_terminal:
+            return self._rejected("Duplicate client order id", None, "duplicate_client_id")
+        before = m.visible()
+        outcome = self._place(now_ns, m, request)
+        self._bump(m, before)
+        return outcome
+
+    def cancel(
+        self,
+        now_ns: int,
+        symbol: str,
+        *,
+        client_id: str | None = None,
+        venue_order_id: str | None = None,
+    ) -> CancelOutcome:
+        """Cancels one of our orders by client id or venue order id.
+
+        Args:
+            now_ns: Venue time.
+            symbol: The order's symbol.
+            client_id: Our id for the order.
+            venue_order_id: The venue's id (takes precedence when both are given).
+
+        Returns:
+            ``cancelled=True`` with the cumulative filled size for an open order; otherwise the
+            personality's cancel-unknown error (also for a repeated cancel).
+        """
+        order = self._find(symbol, client_id, venue_order_id)
+        if order is None or order.status.is_terminal:
+            p = self.personality
+            error = OrderRejectedError(
+                self.venue, p.cancel_unknown_text, p.cancel_unknown_code, "unknown_order"
+            )
+            filled = _ZERO if order is None else order.filled
+            return CancelOutcome(False, filled, error, (), order is not None)
+        m = self._markets[symbol]
+        before = m.visible()
+        self._unrest(m, order)
+        order.status = OrderStatus.CANCELLED
+        order.updated_ns = now_ns
+        self._bump(m, before)
+        return CancelOutcome(True, order.filled, None, (self._update(order, now_ns),), True)
+
+    def modify(
+        self, now_ns: int, symbol: str, client_id: str, *, price: Decimal, size: Decimal
+    ) -> PlaceOutcome:
+        """Changes the price and size of an open order, keeping its venue order id.
+
+        The grid and minimum checks of :meth:`place` apply (synchronously); the new size must
+        exceed the filled size; a post-only order that would cross is refused synchronously
+        whatever the mode, and the original stays. A price change or a size increase re-queues
+        the order at the tail; a decrease at the same price keeps its place if
+        ``queue.modify_keeps_priority_on_decrease``. A GTC order that now crosses takes liquidity.
+
+        Args:
+            now_ns: Venue time.
+            symbol: The order's symbol.
+            client_id: Our id for the order.
+            price: The new limit price.
+            size: The new total size (filled part included).
+
+        Returns:
+            An acknowledgement with the same venue order id, or the rejection.
+        """
+        p = self.personality
+        m = self._markets.get(symbol)
+        if m is None:
+            return self._rejected(f"Unknown symbol {symbol}.", None, "unknown_symbol")
+        order = self._find(symbol, client_id, None)
+        if order is None or order.status.is_terminal:
+            return self._rejected(p.cancel_unknown_text, p.cancel_unknown_code, "unknown_order")
+        if not p.supports_modify:
+            return self._rejected("Modify is not supported.", None, "other")
+        error = self._check_rules(m, price, size, order.reduce_only)
+        if error is not None:
+            return PlaceOutcome(None, error, ())
+        if size <= order.filled:
+            return self._rejected("New size must exceed the filled size.", None, "other")
+        opposite = m.own_side(order.side.opposite).best_price()
+        crossing = opposite is not None and _crosses(order.side, price, opposite)
+        if order.tif is TimeInForce.POST_ONLY and crossing:
+            return PlaceOutcome(None, self._post_only_error(m), ())
+        before = m.visible()
+        assert order.price is not None
+        book = m.own_side(order.side)
+        level = book.get(order.price)
+        segment = None if level is None else level.own_segment(order.key)
+        keep = (
+            price == order.price
+            and size <= order.size
+            and self._queue.modify_keeps_priority_on_decrease
+            and segment is not None
+        )
+        order.size = size
+        order.updated_ns = now_ns
+        events: list[VenueEvent] = []
+        if keep:
+            assert segment is not None
+            segment.qty = order.leaves
+        else:
+            self._unrest(m, order)
+            order.price = price
+            if crossing:
+                events.extend(self._take(now_ns, m, order, price))
+            self._rest_or_expire(m, order)
+        events.append(self._update(order, now_ns))
+        self._bump(m, before)
+        ack = OrderAck(order.client_id, order.key, order.status, order.filled, now_ns)
+        return PlaceOutcome(ack, None, tuple(events))
+
+    def order_status(
+        self,
+        symbol: str,
+        *,
+        client_id: str | None = None,
+        venue_order_id: str | None = None,
+        now_ns: int = 0,
+    ) -> OrderStatusReport | None:
+        """An order's state with its fills, or ``None`` if the engine never had it.
+
+        Args:
+            symbol: The order's symbol.
+            client_id: Our id (the latest order with that id).
+            venue_order_id: The venue's id (takes precedence).
+            now_ns: Venue time of the answer (0: the order's last change).
+        """
+        order = self._find(symbol, client_id, venue_order_id)
+        if order is None:
+            return None
+        avg = None
+        if order.filled > 0:
+            avg = (order.notional / order.filled).quantize(_NANO, rounding=ROUND_HALF_EVEN)
+        return OrderStatusReport(
+            venue=self.venue,
+            symbol=order.symbol,
+            client_id=order.client_id,
+            venue_order_id=order.key,
+            side=order.side,
+            size=order.size,
+            price=order.price,
+            status=order.status,
+            filled=order.filled,
+            avg_price=avg,
+            ts_ns=now_ns or order.updated_ns,
+            reason=order.reason,
+            fills=tuple(order.fills),
+        )
+
+    def fills(self, symbol: str | None = None, *, since_ns: int = 0) -> list[Fill]:
+        """Our fills (the truth ledger), oldest first.
+
+        Args:
+            symbol: Only this symbol's fills (``None``: all).
+            since_ns: Only fills with ``ts_ns >= since_ns``.
+        """
+        return [
+            f
+            for f in self._ledger
+            if (symbol is None or f.symbol == symbol) and f.ts_ns >= since_ns
+        ]
+
+    def positions(self, now_ns: int) -> dict[str, Position]:
+        """Our non-flat positions by symbol; the mark is the external mid.
+
+        Args:
+            now_ns: Venue time stamped on the positions.
+        """
+        out: dict[str, Position] = {}
+        for symbol, m in self._markets.items():
+            if m.pos_size == 0:
+                continue
+            out[symbol] = Position(
+                venue=self.venue,
+                symbol=symbol,
+                size=m.pos_size,
+                entry_price=None if m.entry is None else _to_decimal(m.entry),
+                mark_price=m.mid,
+                ts_ns=now_ns,
+                funding=m.funding,
+            )
+        return out
+
+    def position(self, symbol: str) -> Decimal:
+        """Our signed position size in ``symbol``.
+
+        Raises:
+            KeyError: An unknown symbol.
+        """
+        return self._market(symbol).pos_size
+
+    def realized_pnl(self, symbol: str) -> Decimal:
+        """Realized trading PnL of ``symbol`` (fees and funding excluded), to 1e-9.
+
+        Raises:
+            KeyError: An unknown symbol.
+        """
+        return _to_decimal(self._market(symbol).realized)
+
+    def funding_rates(self, now_ns: int) -> dict[str, FundingRate]:
+        """The current funding rate of every symbol.
+
+        Args:
+            now_ns: Venue time; the next payment is at the next multiple of the interval.
+        """
+        interval_s = self.personality.funding_interval_s
+        interval_ns = interval_s * 1_000_000_000
+        next_ns = (now_ns // interval_ns + 1) * interval_ns
+        return {
+            symbol: FundingRate(self.venue, symbol, m.funding_rate, interval_s, next_ns, now_ns)
+            for symbol, m in self._markets.items()
+        }
+
+    # ------------------------------------------------------------------ external market
+
+    def set_mid(self, now_ns: int, symbol: str, mid: Decimal) -> list[VenueEvent]:
+        """Moves the external market and rebuilds the external book around ``mid``.
+
+        The external book gets ``market.levels`` levels per side, ``spread_ticks`` apart at the
+        touch (best bid = mid floored to the tick minus ``spread_ticks // 2`` ticks), sized
+        ``level_size * (1 + i * depth_growth)``. Our resting orders the new external book trades
+        through (a buy at or above the new best ask, a sell at or below the new best bid) fill
+        completely as maker at their own price first. Then levels without our orders are
+        replaced; in a level holding our orders each external segment is capped, head first, to
+        the new size and the rest of it joins the tail.
+
+        Args:
+            now_ns: Venue time.
+            symbol: The symbol.
+            mid: The new mid.
+
+        Returns:
+            The private events of the fills it caused.
+
+        Raises:
+            KeyError: An unknown symbol.
+        """
+        m = self._market(symbol)
+        before = m.visible()
+        cfg = m.inst.market
+        tick = cfg.tick
+        spread = max(cfg.spread_ticks, 1)
+        best_bid = (mid / tick).to_integral_value(rounding=ROUND_FLOOR) * tick
+        best_bid -= (spread // 2) * tick
+        best_ask = best_bid + spread * tick
+        new_bids: dict[Decimal, Decimal] = {}
+        new_asks: dict[Decimal, Decimal] = {}
+        for i in range(cfg.levels):
+            size = cfg.level_size * (1 + i * cfg.depth_growth)
+            if size <= 0:
+                continue
+            if best_bid - i * tick > 0:
+                new_bids[best_bid - i * tick] = size
+            new_asks[best_ask + i * tick] = size
+        events: list[VenueEvent] = []
+        if new_asks:
+            self._trade_through(now_ns, m, Side.BUY, min(new_asks), events)
+        if new_bids:
+            self._trade_through(now_ns, m, Side.SELL, max(new_bids), events)
+        self._rebuild(m.bids, new_bids)
+        self._rebuild(m.asks, new_asks)
+        m.mid = mid
+        self._bump(m, before)
+        return events
+
+    def external_trade(
+        self,
+        now_ns: int,
+        symbol: str,
+        aggressor: Side,
+        size: Decimal,
+        limit_price: Decimal | None = None,
+    ) -> list[VenueEvent]:
+        """An outside taker trades against the book (``sim-models`` §4.2).
+
+        An aggressive sell sweeps the bids best first (a buy the asks), down (up) to
+        ``limit_price`` if given. Each level is consumed from the head of its queue: external
+        segments shrink; each of our segments fills ``min(remaining, leaves,
+        fills.max_fill_per_event)`` floored to the step, as maker (a fill that floors to zero is
+        skipped).
+
+        Args:
+            now_ns: Venue time.
+            symbol: The symbol.
+            aggressor: The outside taker's side.
+            size: The taker's size.
+            limit_price: The worst price it trades at, ``None`` for no limit.
+
+        Returns:
+            The private events (our fills and order updates).
+
+        Raises:
+            KeyError: An unknown symbol.
+        """
+        m = self._market(symbol)
+        before = m.visible()
+        events, _ = self._sweep(now_ns, m, aggressor, size, limit_price)
+        self._bump(m, before)
+        return events
+
+    def external_cancel(
+        self, now_ns: int, symbol: str, side: Side, price: Decimal, size: Decimal
+    ) -> None:
+        """Outside liquidity leaves the ``side`` book at ``price`` (split by
+        ``queue.cancel_split``; at most the level's external size is removed).
+
+        Args:
+            now_ns: Venue time (unused: a cancel produces no private event).
+            symbol: The symbol.
+            side: ``BUY`` for the bid side, ``SELL`` for the ask side.
+            price: The level's price.
+            size: The size cancelled.
+
+        Raises:
+            KeyError: An unknown symbol.
+        """
+        del now_ns
+        m = self._market(symbol)
+        book = m.own_side(side)
+        level = book.get(price)
+        if level is None:
+            return
+        before = m.visible()
+        level.cancel_external(size, self._queue.cancel_split)
+        book.discard_if_empty(price)
+        self._bump(m, before)
+
+    def external_add(
+        self, now_ns: int, symbol: str, side: Side, price: Decimal, size: Decimal
+    ) -> list[VenueEvent]:
+        """Outside liquidity joins the ``side`` book at ``price`` (at the tail of the level).
+
+        An add at a price that crosses the opposite side is an outside aggressive limit order:
+        it trades first (filling our orders there as maker) and only its remainder rests.
+
+        Args:
+            now_ns: Venue time.
+            symbol: The symbol.
+            side: ``BUY`` for the bid side, ``SELL`` for the ask side.
+            price: The price.
+            size: The size.
+
+        Returns:
+            The private events of any fills it caused.
+
+        Raises:
+            KeyError: An unknown symbol.
+        """
+        m = self._market(symbol)
+        before = m.visible()
+        events: list[VenueEvent] = []
+        left = size
+        opposite = m.own_side(side.opposite)
+        best = opposite.best_price()
+        if best is not None and _crosses(side, price, best):
+            events, left = self._sweep(now_ns, m, side, size, price)
+            best = opposite.best_price()
+        if left > 0 and (best is None or not _crosses(side, price, best)):
+            m.own_side(side).get_or_create(price).append(None, left)
+        self._bump(m, before)
+        return events
+
+    def set_funding_rate(self, symbol: str, rate: Decimal) -> None:
+        """Sets the funding rate of ``symbol`` (a fraction per interval; positive: longs pay).
+
+        Raises:
+            KeyError: An unknown symbol.
+        """
+        self._market(symbol).funding_rate = rate
+
+    def accrue_funding(self, now_ns: int, symbol: str) -> Decimal:
+        """Pays one funding interval on the current position.
+
+        ``payment = -size * mark * rate`` (a positive rate makes longs pay); it is added to the
+        position's funding.
+
+        Args:
+            now_ns: Venue time (unused; the caller decides when funding happens).
+            symbol: The symbol.
+
+        Returns:
+            The payment received (negative: paid).
+
+        Raises:
+            KeyError: An unknown symbol.
+        """
+        del now_ns
+        m = self._market(symbol)
+        mark = m.mid if m.mid is not None else _ZERO
+        payment = -m.pos_size * mark * m.funding_rate
+        m.funding += payment
+        return payment
+
+    # ------------------------------------------------------------------ public market data
+
+    def book_levels(
+        self, symbol: str, depth: int
+    ) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
+        """The visible book: ``(bids best first, asks best first)``, external and our sizes
+        aggregated per price, at most ``depth`` levels per side.
+
+        Raises:
+            KeyError: An unknown symbol.
+        """
+        m = self._market(symbol)
+        return list(_aggregate(m.bids, depth)), list(_aggregate(m.asks, depth))
+
+    def book_version(self, symbol: str) -> int:
+        """A counter that increments on every change of ``symbol``'s visible book.
+
+        Raises:
+            KeyError: An unknown symbol.
+        """
+        return self._market(symbol).version
+
+    def mid(self, symbol: str) -> Decimal | None:
+        """The external mid last set by :meth:`set_mid`.
+
+        Raises:
+            KeyError: An unknown symbol.
+        """
+        return self._market(symbol).mid
+
+    def instrument(self, symbol: str) -> SimInstrument:
+        """The simulated instrument of ``symbol``.
+
+        Raises:
+            KeyError: An unknown symbol.
+        """
+        return self._market(symbol).inst
+
+    # ------------------------------------------------------------------ self-checks
+
+    def check_invariants(self) -> list[str]:
+        """Checks the engine's truth; returns the problems found (empty when fine).
+
+        Checked: fills of an order sum to its filled size, which never exceeds its size; trade
+        ids are unique; no segment is empty or negative; an open order rests exactly once with
+        its unfilled size at its price and a closed one not at all; no book is crossed; each
+        position equals the signed sum of its fills.
+        """
+        problems: list[str] = []
+        seen: set[int | str] = set()
+        for f in self._ledger:
+            if f.trade_id in seen:
+                problems.append(f"duplicate trade id {f.trade_id}")
+            seen.add(f.trade_id)
+        resting: dict[str, list[tuple[Side, Decimal, Decimal]]] = {}
+        for symbol, m in self._markets.items():
+            for side, book in ((Side.BUY, m.bids), (Side.SELL, m.asks)):
+                for level in book.best_first():
+                    if not level.segments:
+                        problems.append(f"{symbol} empty level {side} {level.price}")
+                    for seg in level.segments:
+                        if seg.qty <= 0:
+                            problems.append(f"{symbol} {side} {level.price}: segment {seg!r}")
+                        if seg.owner is not None:
+                            resting.setdefault(seg.owner, []).append((side, level.price, seg.qty))
+            bid, ask = m.bids.best_price(), m.asks.best_price()
+            if bid is not None and ask is not None and bid >= ask:
+                problems.append(f"{symbol} book crossed: {bid} >= {ask}")
+            signed = sum((f.side.sign * f.size for f in self._ledger if f.symbol == symbol), _ZERO)
+            if signed != m.pos_size:
+                problems.append(f"{symbol} position {m.pos_size} != signed fills {signed}")
+        for key, order in self._orders.items():
+            total = sum((f.size for f in order.fills), _ZERO)
+            if total != order.filled:
+                problems.append(f"order {key}: fills sum {total} != filled {order.filled}")
+            if order.filled > order.size:
+                problems.append(f"order {key}: filled {order.filled} > size {order.size}")
+            places = resting.pop(key, [])
+            if order.status.is_terminal:
+                if places:
+                    problems.append(f"order {key} is {order.status} but rests at {places}")
+            elif places != [(order.side, order.price, order.leaves)]:
+                problems.append(f"order {key} open with {order.leaves} left rests at {places}")
+        for key in resting:
+            problems.append(f"unknown own segment {key}")
+        return problems
+
+    # ------------------------------------------------------------------ internals
+
+    def _market(self, symbol: str) -> _Market:
+        try:
+            return self._markets[symbol]
+        except KeyError:
+            raise KeyError(f"unknown symbol {symbol!r} on {self.venue}") from None
+
+    def _bump(self, m: _Market, before: _Levels) -> None:
+        if m.visible() != before:
+            m.version += 1
+
+    def _rejected(self, text: str, code: int | None, reason: str) -> PlaceOutcome:
+        return PlaceOutcome(None, OrderRejectedError(self.venue, text, code, reason), ())
+
+    def _find(
+        self, symbol: str, client_id: str | None, venue_order_id: str | None
+    ) -> _Order | None:
+        key = venue_order_id
+        if key is None and client_id is not None:
+            key = self._by_client.get(client_id)
+        order = None if key is None else self._orders.get(key)
+        if order is None or order.symbol != symbol:
+            return None
+        if client_id is not None and order.client_id != client_id:
+            return None
+        return order
+
+    def _check_rules(
+        self, m: _Market, price: Decimal, size: Decimal, reduce_only: bool, *, sync_min: bool = True
+    ) -> OrderRejectedError | None:
+        """Grid and minimum checks; minimum failures only when ``sync_min``."""
+        p = self.personality
+        reason = m.inst.rules.rejection(price, size, reduce_only)
+        if reason is None:
+            return None
+        if reason in _GRID_REASONS:
+            return OrderRejectedError(self.venue, p.off_tick_text, p.off_tick_code, "off_tick")
+        if reason == "off_step":
+            return OrderRejectedError(self.venue, p.off_step_text, p.off_step_code, "off_step")
+        if not sync_min:
+            return None
+        return self._min_error(m, reason)
+
+    def _min_error(self, m: _Market, reason: str) -> OrderRejectedError:
+        p = self.personality
+        if reason == "below_min_notional":
+            text = p.min_notional_text.format(min=m.inst.rules.min_notional)
+            return OrderRejectedError(self.venue, text, p.min_notional_code, "min_notional")
+        return OrderRejectedError(self.venue, p.min_size_text, p.min_size_code, "min_size")
+
+    def _post_only_error(self, m: _Market) -> PostOnlyRejectedError:
+        p = self.personality
+        text = p.post_only_text.format(
+            bid=m.bids.best_price(), ask=m.asks.best_price(), asset=m.inst.asset_id
+        )
+        return PostOnlyRejectedError(self.venue, text, p.post_only_code)
+
+    def _new_order(self, now_ns: int, request: OrderRequest) -> _Order:
+        key = str(self._next_order_id)
+        self._next_order_id += 1
+        order = _Order(
+            key=key,
+            symbol=request.symbol,
+            client_id=request.client_id,
+            side=request.side,
+            size=request.size,
+            price=request.price,
+            order_type=request.order_type,
+            tif=TimeInForce.IOC if request.order_type is OrderType.MARKET else request.tif,
+            reduce_only=request.reduce_only,
+            status=OrderStatus.OPEN,
+            updated_ns=now_ns,
+        )
+        self._orders[key] = order
+        self._by_client[request.client_id] = key
+        return order
+
+    def _place(self, now_ns: int, m: _Market, request: OrderRequest) -> PlaceOutcome:
+        p = self.personality
+        opposite = m.own_side(request.side.opposite).best_price()
+        check_price = request.price
+        if request.order_type is OrderType.MARKET:
+            check_price = opposite or request.price or m.mid
+        if check_price is None:
+            return self._rejected("No liquidity to price the market order.", None, "other")
+        sync_min = not p.min_check_async
+        error = self._check_rules(
+            m, check_price, request.size, request.reduce_only, sync_min=sync_min
+        )
+        if error is not None:
+            return PlaceOutcome(None, error, ())
+        if request.reduce_only:
+            pos = m.pos_size
+            if pos * request.side.sign >= 0 or request.size > abs(pos):
+                return self._rejected(
+                    "Reduce only order would increase position.", None, "reduce_only"
+                )
+        late = m.inst.rules.rejection(check_price, request.size, request.reduce_only)
+        crossing = opposite is not None and (
+            request.order_type is OrderType.MARKET
+            or (request.price is not None and _crosses(request.side, request.price, opposite))
+        )
+        post_only_cross = request.tif is TimeInForce.POST_ONLY and crossing
+        sync_modes = (PostOnlyMode.SYNC_REJECT, PostOnlyMode.SYNC_REJECT_CODE)
+        if late is None and post_only_cross and p.post_only_mode in sync_modes:
+            return PlaceOutcome(None, self._post_only_error(m), ())  # no order is created
+        order = self._new_order(now_ns, request)
+        if late is not None:  # a minimum failure reported on the stream (min_check_async)
+            order.status = OrderStatus.REJECTED
+            order.reason = self._min_error(m, late).message
+            return self._accepted_then(order, now_ns, (order.status,))
+        if post_only_cross:
+            if p.post_only_mode is PostOnlyMode.ACCEPT_THEN_EXPIRE:
+                order.status = OrderStatus.EXPIRED
+                order.reason = self._post_only_error(m).message
+            else:
+                order.status = OrderStatus.CANCELLED
+                order.reason = "canceled-post-only"
+            return self._accepted_then(order, now_ns, (OrderStatus.OPEN, order.status))
+        events: list[VenueEvent] = []
+        if crossing:
+            events.extend(self._take(now_ns, m, order, self._taker_limit(m, request)))
+        if order.tif is TimeInForce.IOC:
+            order.status = OrderStatus.FILLED if order.leaves == 0 else OrderStatus.EXPIRED
+        else:
+            self._rest_or_expire(m, order)
+        events.append(self._update(order, now_ns))
+        ack = OrderAck(order.client_id, order.key, order.status, order.filled, now_ns)
+        return PlaceOutcome(ack, None, tuple(events))
+
+    def _accepted_then(
+        self, order: _Order, now_ns: int, statuses: tuple[OrderStatus, ...]
+    ) -> PlaceOutcome:
+        """An ``OPEN`` answer followed by stream updates with ``statuses``."""
+        events: list[VenueEvent] = []
+        for status in statuses:
+            reason = order.reason if status is order.status else None
+            events.append(
+                OrderUpdate(
+                    self.venue,
+                    order.symbol,
+                    order.client_id,
+                    order.key,
+                    status,
+                    order.filled,
+                    now_ns,
+                    reason,
+                )
+            )
+        ack = OrderAck(order.client_id, order.key, OrderStatus.OPEN, order.filled, now_ns)
+        return PlaceOutcome(ack, None, tuple(events))
+
+    def _taker_limit(self, m: _Market, request: OrderRequest) -> Decimal | None:
+        if request.price is not None or m.mid is None:
+            return request.price
+        band = m.mid * self._fill_cfg.market_band_bps / Decimal(10_000)
+        return m.mid + band if request.side is Side.BUY else m.mid - band
+
+    def _update(self, order: _Order, now_ns: int) -> OrderUpdate:
+        return OrderUpdate(
+            self.venue,
+            order.symbol,
+            order.client_id,
+            order.key,
+            order.status,
+            order.filled,
+            now_ns,
+            order.reason,
+        )
+
+    def _rest_or_expire(self, m: _Market, order: _Order) -> None:
+        """Rests an order's remainder at the tail of its level, or sets its final status."""
+        if order.leaves == 0:
+            order.status = OrderStatus.FILLED
+            return
+        assert order.price is not None
+        opposite = m.own_side(order.side.opposite).best_price()
+        if opposite is not None and _crosses(order.side, order.price, opposite):
+            order.status = OrderStatus.EXPIRED  # only our own orders are left there
+            order.reason = _STP_REASON
+            return
+        m.own_side(order.side).get_or_create(order.price).append(order.key, order.leaves)
+        order.status = OrderStatus.PARTIALLY_FILLED if order.filled > 0 else OrderStatus.OPEN
+
+    def _unrest(self, m: _Market, order: _Order) -> None:
+        if order.price is None:
+            return
+        book = m.own_side(order.side)
+        level = book.get(order.price)
+        if level is not None:
+            level.remove_owner(order.key)
+            book.discard_if_empty(order.price)
+
+    def _take(self, now_ns: int, m: _Market, order: _Order, limit: Decimal | None) -> list[Fill]:
+        """Our order takes external liquidity best first up to ``limit`` (own orders skipped)."""
+        rules = m.inst.rules
+        step = rules.step_size
+        book = m.own_side(order.side.opposite)
+        out: list[Fill] = []
+        for level in book.best_first():
+            if order.leaves <= 0:
+                break
+            if limit is not None and not _crosses(order.side, limit, level.price):
+                break
+            available = level.external_total()
+            qty = rules.floor_size(min(order.leaves, available))
+            # Take the level's on-step size; dust below one step left behind goes with it.
+            if qty < order.leaves and available - qty < step:
+                level.consume_external(available)
+            else:
+                level.consume_external(qty)
+            book.discard_if_empty(level.price)
+            if qty > 0:
+                out.extend(self._execute(now_ns, m, order, level.price, qty, Liquidity.TAKER))
+        return out
+
+    def _sweep(
+        self, now_ns: int, m: _Market, aggressor: Side, size: Decimal, limit: Decimal | None
+    ) -> tuple[list[VenueEvent], Decimal]:
+        """An outside taker of ``size`` sweeps the opposite side; returns events and leftover."""
+        rules = m.inst.rules
+        cap = self._fill_cfg.max_fill_per_event
+        book = m.own_side(aggressor.opposite)
+        events: list[VenueEvent] = []
+        left = size
+        for level in book.best_first():
+            if left <= 0 or (limit is not None and not _crosses(aggressor, limit, level.price)):
+                break
+            for seg in list(level.segments):
+                if left <= 0:
+                    break
+                if seg.owner is None:
+                    take = min(left, seg.qty)
+                    seg.qty -= take
+                    left -= take
+                    continue
+                qty = min(left, seg.qty) if cap is None else min(left, seg.qty, cap)
+                qty = rules.floor_size(qty)
+                if qty <= 0:
+                    continue
+                order = self._orders[seg.owner]
+                seg.qty -= qty
+                left -= qty
+                events.extend(self._execute(now_ns, m, order, level.price, qty, Liquidity.MAKER))
+                partial = OrderStatus.PARTIALLY_FILLED
+                order.status = OrderStatus.FILLED if order.leaves == 0 else partial
+                events.append(self._update(order, now_ns))
+            level.normalize()
+            book.discard_if_empty(level.price)
+        return events, left
+
+    def _trade_through(
+        self, now_ns: int, m: _Market, resting: Side, edge: Decimal, events: list[VenueEvent]
+    ) -> None:
+        """Fills completely our ``resting``-side orders the new external ``edge`` trades through.
+
+        ``edge`` is the new best external price of the opposite side (the best ask for our
+        buys); the filled orders' levels are removed (their external part is rebuilt next).
+        """
+        book = m.own_side(resting)
+        for level in book.best_first():
+            if not _crosses(resting, level.price, edge):
+                break
+            for seg in level.segments:
+                if seg.owner is None:
+                    continue
+                order = self._orders[seg.owner]
+                events.extend(
+                    self._execute(now_ns, m, order, level.price, order.leaves, Liquidity.MAKER)
+                )
+                order.status = OrderStatus.FILLED
+                events.append(self._update(order, now_ns))
+            book.remove(level.price)
+
+    def _rebuild(self, book: BookSide, sizes: dict[Decimal, Decimal]) -> None:
+        """Replaces the external liquidity of ``book`` with ``sizes`` (per price)."""
+        for level in book.best_first():
+            if not level.has_own():
+                book.remove(level.price)
+                continue
+            budget = sizes.get(level.price, _ZERO)
+            for seg in level.segments:
+                if seg.owner is None:
+                    seg.qty = min(seg.qty, budget)
+                    budget -= seg.qty
+            level.append(None, budget)
+            level.normalize()
+        for price, size in sizes.items():
+            if book.get(price) is None:
+                book.get_or_create(price).append(None, size)
+
+    def _split(self, m: _Market, qty: Decimal) -> list[Decimal]:
+        """``qty`` in ``fills.split_fills`` near-equal pieces on the step (no empty piece)."""
+        k = self._fill_cfg.split_fills
+        if k == 1:
+            return [qty]
+        step = m.inst.rules.step_size
+        steps = int(qty / step)
+        if Decimal(steps) * step != qty:  # off-step (cannot happen for floored fills)
+            return [qty]
+        base, extra = divmod(steps, k)
+        pieces = [(base + (1 if i < extra else 0)) * step for i in range(k)]
+        return [piece for piece in pieces if piece > 0]
+
+    def _execute(
+        self,
+        now_ns: int,
+        m: _Market,
+        order: _Order,
+        price: Decimal,
+        qty: Decimal,
+        liquidity: Liquidity,
+    ) -> list[Fill]:
+        """Records one match of ``qty`` at ``price`` as one or more fills."""
+        fees = self.personality.fees
+        rate = fees.maker_rate if liquidity is Liquidity.MAKER else fees.taker_rate
+        quantum = Decimal(1).scaleb(-fees.fee_decimals)
+        out: list[Fill] = []
+        for piece in self._split(m, qty):
+            fee = (price * piece * rate).quantize(quantum, rounding=ROUND_HALF_EVEN)
+            fill = Fill(
+                venue=self.venue,
+                symbol=order.symbol,
+                client_id=order.client_id,
+                venue_order_id=order.key,
+                trade_id=self._next_trade_id,
+                side=order.side,
+                price=price,
+                size=piece,
+                fee=fee,
+                liquidity=liquidity,
+                ts_ns=now_ns,
+            )
+            self._next_trade_id += 1
+            order.fills.append(fill)
+            order.filled += piece
+            order.notional += price * piece
+            self._ledger.append(fill)
+            self._apply_position(m, order.side, price, piece)
+            out.append(fill)
+        order.updated_ns = now_ns
+        return out
+
+    @staticmethod
+    def _apply_position(m: _Market, side: Side, price: Decimal, qty: Decimal) -> None:
+        """Updates the position and its exact cost basis with one fill."""
+        pos = m.pos_size
+        fprice, fqty = Fraction(price), Fraction(qty)
+        if pos == 0 or (pos > 0) == (side is Side.BUY):
+            held = Fraction(abs(pos))
+            entry = m.entry if m.entry is not None else Fraction(0)
+            m.entry = (entry * held + fprice * fqty) / (held + fqty)
+        else:
+            assert m.entry is not None
+            closed = min(Fraction(abs(pos)), fqty)
+            direction = 1 if pos > 0 else -1
+            m.realized += (fprice - m.entry) * closed * direction
+            new = pos + side.sign * qty
+            if new == 0:
+                m.entry = None
+            elif (new > 0) != (pos > 0):
+                m.entry = fprice
+        m.pos_size = pos + side.sign * qty
+
+
+def _to_decimal(value: Fraction) -> Decimal:
+    """An exact fraction as a Decimal rounded to 1e-9 (half even)."""
+    quotient = Decimal(value.numerator) / Decimal(value.denominator)
+    return quotient.quantize(_NANO, rounding=ROUND_HALF_EVEN)
