@@ -460,3 +460,41 @@ def test_aster_book_diffs_resynchronise_after_a_gap() -> None:
     assert len(seen) > 10
     for ours, truth in seen:
         assert ours == truth
+
+
+def test_speed_bumps_delay_taker_orders_more_than_maker_orders() -> None:
+    lat = LatencyConfig(
+        entry=Lat(10 * MS),
+        response=Lat(10 * MS),
+        speed_bumps=(("taker", 300 * MS), ("maker", 200 * MS), ("cancel", 200 * MS)),
+    )
+
+    async def main() -> tuple[int, int]:
+        clock = LoopClock()
+        venue = SimVenue(venue_config("lighter", latency=lat), clock)
+        await venue.connect()
+        q = venue.quote("ETH")
+        assert q is not None
+        t0 = clock.now_ns()
+        await venue.place(order("buy", "1", str(q.bid - 1)))
+        t1 = clock.now_ns()
+        await venue.place(order("buy", "1", None, order_type=OrderType.MARKET, tif=TimeInForce.IOC))
+        return t1 - t0, clock.now_ns() - t1
+
+    assert run_virtual(main()) == (220 * MS, 320 * MS)
+
+
+def test_the_same_venue_runs_in_real_time_on_a_normal_loop() -> None:
+    async def main() -> tuple[object, list[object]]:
+        venue = SimVenue(venue_config(latency_ms=1, feed_ms=1))
+        stream = venue.events()
+        await venue.connect()
+        ask = venue.quote("ETH").ask  # type: ignore[union-attr]
+        ack = await venue.place(order("buy", "1", str(ask), tif=TimeInForce.IOC))
+        events = await drain(stream, 0.05)
+        await venue.close()
+        return ack, events
+
+    ack, events = asyncio.run(main())
+    assert ack.status is OrderStatus.FILLED  # type: ignore[attr-defined]
+    assert sum(e.size for e in events if isinstance(e, Fill)) == D(1)

@@ -533,7 +533,9 @@ class SimVenue:
             "E": ms,
             "T": ms,
             "s": sym,
-            "U": u,
+            # One update id per diff; U reaches back to the previous id so that the first diff
+            # after a snapshot taken between two diffs satisfies U <= lastUpdateId <= u.
+            "U": prev_u,
             "u": u,
             "pu": prev_u,
             "b": _level_diff(prev_bids, new_bids),

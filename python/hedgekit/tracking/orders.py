@@ -1,0 +1,730 @@
+"""Order tracking for one venue: a pure state machine that returns actions.
+
+:class:`OrderTracker` holds every order we sent to one venue: client id ↔ venue id, an explicit
+state table (:data:`TRANSITIONS`), in-flight requests with deadlines, and the fills of each
+order, which it feeds through one shared :class:`~hedgekit.FillLedger` (the single source of
+truth for filled size, average price and fees: the tracker keeps no fill counter of its own).
+
+Every input is a method taking the current time and returning a list of :data:`Action` values;
+the tracker does no I/O and never awaits. A thin driver (:class:`hedgekit.tracking.VenueSession`)
+performs the actions: status queries, fill fetches, position reconciliation, and notifications.
+
+Rules worth knowing:
+
+* An ambiguous answer (timeout, disconnect, 5xx) makes an order ``UNCONFIRMED``, never
+  ``REJECTED``: only a status query (or the stream) resolves it.
+* Fills always count. The ledger is asked after every fill; a complete order becomes ``FILLED``
+  from any state, including after its cancel (the cancel–fill race).
+* A transition that is not in the table is ignored and recorded in :attr:`OrderTracker.anomalies`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import OrderedDict, deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Final
+
+from hedgekit._core import FillLedger, FillStatus, OrderFills
+from hedgekit.errors import UnknownOrderError, VenueError
+from hedgekit.model import (
+    CancelResult,
+    Fill,
+    OrderAck,
+    OrderRequest,
+    OrderStatus,
+    OrderStatusReport,
+    OrderUpdate,
+    StreamStatus,
+    VenueEvent,
+)
+
+__all__ = [
+    "TERMINAL_STATES",
+    "TRANSITIONS",
+    "Action",
+    "Anomaly",
+    "FetchFills",
+    "FillApplied",
+    "OrderChanged",
+    "OrderTracker",
+    "QueryStatus",
+    "Reconcile",
+    "TrackedOrder",
+    "TrackedState",
+    "TrackerConfig",
+]
+
+_ZERO = Decimal(0)
+_S = 1_000_000_000
+
+
+class TrackedState(enum.StrEnum):
+    """Our view of one order (finer than the venue's :class:`~hedgekit.model.OrderStatus`)."""
+
+    PENDING_NEW = "pending_new"
+    UNCONFIRMED = "unconfirmed"
+    OPEN = "open"
+    PARTIALLY_FILLED = "partially_filled"
+    PENDING_CANCEL = "pending_cancel"
+    CANCELLED = "cancelled"
+    FILLED = "filled"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+    NOT_FOUND = "not_found"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True when the order cannot trade any more (late fills still count)."""
+        return self in TERMINAL_STATES
+
+
+_T = TrackedState
+TERMINAL_STATES: Final[frozenset[TrackedState]] = frozenset(
+    {_T.CANCELLED, _T.FILLED, _T.EXPIRED, _T.REJECTED, _T.NOT_FOUND}
+)
+"""States in which an order no longer trades."""
+
+# fmt: off
+TRANSITIONS: Final[Mapping[TrackedState, frozenset[TrackedState]]] = {
+    # sent, no answer yet: anything the venue or a fill can tell us
+    _T.PENDING_NEW: frozenset({_T.UNCONFIRMED, _T.OPEN, _T.PARTIALLY_FILLED, _T.FILLED,
+                               _T.PENDING_CANCEL, _T.CANCELLED, _T.EXPIRED, _T.REJECTED,
+                               _T.NOT_FOUND}),
+    # ambiguous answer: a status query, the stream or a fill resolves it (never by itself)
+    _T.UNCONFIRMED: frozenset({_T.OPEN, _T.PARTIALLY_FILLED, _T.FILLED, _T.PENDING_CANCEL,
+                               _T.CANCELLED, _T.EXPIRED, _T.REJECTED, _T.NOT_FOUND}),
+    _T.OPEN: frozenset({_T.PARTIALLY_FILLED, _T.FILLED, _T.PENDING_CANCEL, _T.CANCELLED,
+                        _T.EXPIRED, _T.NOT_FOUND}),
+    _T.PARTIALLY_FILLED: frozenset({_T.FILLED, _T.PENDING_CANCEL, _T.CANCELLED, _T.EXPIRED,
+                                    _T.NOT_FOUND}),
+    # a cancel refused → back to OPEN / PARTIALLY_FILLED; a placement refused late → REJECTED
+    _T.PENDING_CANCEL: frozenset({_T.OPEN, _T.PARTIALLY_FILLED, _T.FILLED, _T.CANCELLED,
+                                  _T.EXPIRED, _T.REJECTED, _T.NOT_FOUND}),
+    # late fills: a cancelled or expired order still completes (the cancel–fill race)
+    _T.CANCELLED: frozenset({_T.FILLED}),
+    _T.EXPIRED: frozenset({_T.FILLED}),
+    # a fill on an order we believed rejected is a contradiction: ask the venue again
+    _T.REJECTED: frozenset({_T.UNCONFIRMED, _T.FILLED}),
+    # the venue may have lagged: any later evidence of the order revives it
+    _T.NOT_FOUND: frozenset({_T.UNCONFIRMED, _T.OPEN, _T.PARTIALLY_FILLED, _T.FILLED,
+                             _T.CANCELLED, _T.EXPIRED}),
+    _T.FILLED: frozenset(),
+}
+# fmt: on
+"""Allowed transitions ``state → {next states}``. Anything else is ignored and recorded as an
+anomaly. Every non-``FILLED`` state may become ``FILLED`` when the ledger shows the order
+complete."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerConfig:
+    """Timing and bounds of an :class:`OrderTracker`.
+
+    Attributes:
+        request_timeout_ns: A placement or cancel without an answer after this is in doubt.
+        requery_interval_ns: How often an ``UNCONFIRMED`` order (or one whose fills are
+            missing) is queried again.
+        not_found_grace_ns: A venue that does not know an order younger than this may simply
+            lag: only an older order becomes ``NOT_FOUND``.
+        linger_ns: How long a terminal order stays registered in the ledger for late fills.
+        max_buffered_fills: Bound on fills kept for client ids we do not know.
+        reconnect_margin_ns: Fills are fetched from this long before the stream went down.
+        max_final_records: Bound on compact records kept for forgotten orders.
+    """
+
+    request_timeout_ns: int = 2 * _S
+    requery_interval_ns: int = _S // 2
+    not_found_grace_ns: int = 5 * _S
+    linger_ns: int = 60 * _S
+    max_buffered_fills: int = 10_000
+    reconnect_margin_ns: int = 5 * _S
+    max_final_records: int = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class QueryStatus:
+    """Ask the venue for one order's status, then call :meth:`OrderTracker.on_status`."""
+
+    client_id: str
+    symbol: str
+
+
+@dataclass(frozen=True, slots=True)
+class FetchFills:
+    """Fetch our fills by REST (``symbol`` ``None``: all), then call
+    :meth:`OrderTracker.on_fills`."""
+
+    symbol: str | None
+    since_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reconcile:
+    """Something unexpected happened: compare positions with the venue soon."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedOrder:
+    """A frozen snapshot of one order as the tracker and the ledger see it.
+
+    Attributes:
+        request: The order as sent.
+        venue_order_id: The venue's id, once known.
+        state: Our state.
+        filled: Filled size (from the ledger).
+        avg_price: Average fill price, ``None`` before a fill.
+        fees: Sum of fees (negative: rebate).
+        maker_size: Filled size that was maker.
+        remaining: ``size - filled``, never negative.
+        fill_count: Distinct fills applied.
+        last_venue_status: The last status the venue reported.
+        venue_filled: The largest filled size the venue reported (a cross-check).
+        history: ``(ts_ns, state)`` for every state entered, oldest first.
+    """
+
+    request: OrderRequest
+    venue_order_id: str | None
+    state: TrackedState
+    filled: Decimal
+    avg_price: Decimal | None
+    fees: Decimal
+    maker_size: Decimal
+    remaining: Decimal
+    fill_count: int
+    last_venue_status: OrderStatus | None
+    venue_filled: Decimal
+    history: tuple[tuple[int, TrackedState], ...]
+
+    @property
+    def client_id(self) -> str:
+        """Our id for the order."""
+        return self.request.client_id
+
+    @property
+    def is_terminal(self) -> bool:
+        """True when the order can no longer trade."""
+        return self.state.is_terminal
+
+
+@dataclass(frozen=True, slots=True)
+class FillApplied:
+    """Notification: a new fill was applied to the ledger (also on overfill)."""
+
+    fill: Fill
+    order: TrackedOrder
+
+
+@dataclass(frozen=True, slots=True)
+class OrderChanged:
+    """Notification: an order changed state."""
+
+    client_id: str
+    old: TrackedState
+    new: TrackedState
+
+
+Action = QueryStatus | FetchFills | Reconcile | FillApplied | OrderChanged
+"""Everything the tracker asks its driver to do or to know."""
+
+
+@dataclass(frozen=True, slots=True)
+class Anomaly:
+    """Something the tracker refused or did not expect (kept for inspection and logs)."""
+
+    ts_ns: int
+    kind: str
+    client_id: str | None
+    detail: str
+
+
+@dataclass(slots=True)
+class _Order:
+    request: OrderRequest
+    submitted_ns: int
+    state: TrackedState = TrackedState.PENDING_NEW
+    venue_order_id: str | None = None
+    last_venue_status: OrderStatus | None = None
+    venue_filled: Decimal = _ZERO
+    inflight: str | None = "new"  # "new" | "cancel" | None
+    deadline_ns: int = 0
+    query_due_ns: int | None = None
+    gap_since_ns: int | None = None
+    gap_attempts: int = 0
+    terminal_ns: int | None = None
+    history: list[tuple[int, TrackedState]] = field(default_factory=list)
+
+
+_LIVE_EARLY = frozenset({_T.PENDING_NEW, _T.UNCONFIRMED, _T.OPEN})
+_VENUE_TERMINAL = {
+    OrderStatus.CANCELLED: _T.CANCELLED,
+    OrderStatus.EXPIRED: _T.EXPIRED,
+    OrderStatus.REJECTED: _T.REJECTED,
+}
+
+
+class OrderTracker:
+    """Every order sent to one venue, and the actions needed to keep our view true.
+
+    Every input method takes ``now_ns`` (the caller's clock, integer nanoseconds) and returns
+    the actions to perform, in order: notifications (:class:`FillApplied`,
+    :class:`OrderChanged`) and requests (:class:`QueryStatus`, :class:`FetchFills`,
+    :class:`Reconcile`, each at most once per call). Inputs about unknown orders are recorded
+    as anomalies, never raised.
+
+    Args:
+        venue: The venue's name (the ledger key).
+        ledger: The shared fill ledger (single source of truth for fills).
+        config: Timing and bounds.
+    """
+
+    def __init__(self, venue: str, ledger: FillLedger, config: TrackerConfig | None = None) -> None:
+        self.venue = venue
+        self.config = config or TrackerConfig()
+        self._ledger = ledger
+        self._orders: dict[str, _Order] = {}
+        self._by_venue_id: dict[str, str] = {}
+        self._final: OrderedDict[str, TrackedOrder] = OrderedDict()
+        self._unmatched: OrderedDict[tuple[str, int | str], Fill] = OrderedDict()
+        self._anomalies: deque[Anomaly] = deque(maxlen=1000)
+        self._stream_down_ns: int | None = None
+
+    # ----------------------------------------------------------------- queries
+    def order(self, client_id: str) -> TrackedOrder:
+        """A snapshot of one order (also of a forgotten one, from its final record).
+
+        Raises:
+            KeyError: We never sent (or no longer remember) this client id.
+        """
+        o = self._orders.get(client_id)
+        if o is not None:
+            return self._snapshot(o)
+        return self._final[client_id]
+
+    def get(self, client_id: str) -> TrackedOrder | None:
+        """Like :meth:`order`, ``None`` for an unknown client id."""
+        try:
+            return self.order(client_id)
+        except KeyError:
+            return None
+
+    def open_orders(self) -> list[TrackedOrder]:
+        """Every order that is not terminal (may still trade), oldest first."""
+        return [self._snapshot(o) for o in self._orders.values() if not o.state.is_terminal]
+
+    def in_flight(self) -> list[TrackedOrder]:
+        """Orders with a request awaiting an answer, or whose placement is unconfirmed."""
+        return [
+            self._snapshot(o)
+            for o in self._orders.values()
+            if o.inflight is not None or o.state is _T.UNCONFIRMED
+        ]
+
+    @property
+    def anomalies(self) -> tuple[Anomaly, ...]:
+        """Recent anomalies (at most 1000), oldest first."""
+        return tuple(self._anomalies)
+
+    @property
+    def unmatched_fills(self) -> tuple[Fill, ...]:
+        """Buffered fills whose client id we do not know."""
+        return tuple(self._unmatched.values())
+
+    @property
+    def stream_connected(self) -> bool:
+        """False between a ``StreamStatus(connected=False)`` and the next reconnect."""
+        return self._stream_down_ns is None
+
+    # ------------------------------------------------------------------ inputs
+    def submit(self, request: OrderRequest, now_ns: int) -> list[Action]:
+        """Records an order about to be sent (``PENDING_NEW``) and registers it in the ledger.
+
+        Buffered fills for its client id are replayed.
+
+        Raises:
+            ValueError: The client id was already used on this tracker.
+        """
+        cid = request.client_id
+        if cid in self._orders or cid in self._final:
+            raise ValueError(f"client id {cid!r} already used on {self.venue}")
+        self._ledger.register_order(self.venue, cid, str(request.side), request.size)
+        o = _Order(request, now_ns, deadline_ns=now_ns + self.config.request_timeout_ns)
+        o.history.append((now_ns, o.state))
+        self._orders[cid] = o
+        acts: list[Action] = []
+        for key in [k for k, f in self._unmatched.items() if f.client_id == cid]:
+            self._ingest_fill(self._unmatched.pop(key), now_ns, acts)
+        return acts
+
+    def on_ack(self, ack: OrderAck, now_ns: int) -> list[Action]:
+        """The venue accepted the placement."""
+        acts: list[Action] = []
+        o = self._find(ack.client_id, ack.venue_order_id, now_ns, "ack")
+        if o is None:
+            return acts
+        self._set_venue_id(o, ack.venue_order_id)
+        if o.inflight == "new":
+            o.inflight = None
+        self._venue_status(o, ack.status, ack.filled, now_ns, acts)
+        return acts
+
+    def on_error(self, client_id: str, error: VenueError, now_ns: int) -> list[Action]:
+        """The placement failed: definitive → ``REJECTED``; ambiguous → ``UNCONFIRMED``."""
+        acts: list[Action] = []
+        o = self._find(client_id, None, now_ns, "place error")
+        if o is None:
+            return acts
+        if o.inflight == "new":
+            o.inflight = None
+        if error.definitive:
+            self._move(o, _T.REJECTED, now_ns, acts, f"place: {error}")
+            acts.append(Reconcile("rejection"))
+        else:
+            if o.state is _T.PENDING_NEW:
+                self._move(o, _T.UNCONFIRMED, now_ns, acts, f"place: {error}")
+            if not o.state.is_terminal:
+                self._query(o, now_ns, acts)
+        return acts
+
+    def cancel_sent(self, client_id: str, now_ns: int) -> list[Action]:
+        """A cancel request is about to be sent (``PENDING_CANCEL``); ignored when terminal."""
+        acts: list[Action] = []
+        o = self._find(client_id, None, now_ns, "cancel")
+        if o is None or o.state.is_terminal:
+            return acts
+        o.inflight = "cancel"
+        o.deadline_ns = now_ns + self.config.request_timeout_ns
+        self._move(o, _T.PENDING_CANCEL, now_ns, acts, "cancel sent")
+        return acts
+
+    def on_cancel_result(self, client_id: str, result: CancelResult, now_ns: int) -> list[Action]:
+        """The venue answered a cancel.
+
+        ``ALREADY_FILLED`` leaves the state alone until the ledger shows the order complete;
+        while fills are missing a status query and a fill fetch are requested.
+        """
+        acts: list[Action] = []
+        o = self._find(client_id, None, now_ns, "cancel result")
+        if o is None:
+            return acts
+        if o.inflight == "cancel":
+            o.inflight = None
+        if result is CancelResult.ALREADY_FILLED:
+            o.last_venue_status = OrderStatus.FILLED
+            o.venue_filled = max(o.venue_filled, o.request.size)
+            if self._fills(o).is_complete:
+                self._move(o, _T.FILLED, now_ns, acts, "cancel: already filled")
+            else:
+                self._query(o, now_ns, acts)
+                acts.append(FetchFills(o.request.symbol, self._since(o)))
+                self._check_gap(o, now_ns)
+        elif result is CancelResult.FAILED:
+            if o.state is _T.PENDING_CANCEL:
+                self._move(o, self._live_target(o), now_ns, acts, "cancel failed")
+            self._query(o, now_ns, acts)
+        else:
+            was_terminal = o.state.is_terminal
+            if not was_terminal:
+                target = _T.FILLED if self._fills(o).is_complete else _T.CANCELLED
+                self._move(o, target, now_ns, acts, f"cancel: {result}")
+            if result is CancelResult.ALREADY_CANCELLED and not was_terminal:
+                self._query(o, now_ns, acts)  # how much filled before it went?
+        return acts
+
+    def on_cancel_error(self, client_id: str, error: VenueError, now_ns: int) -> list[Action]:
+        """A cancel failed. Ambiguous or "unknown order" → query; a refusal → back to live."""
+        acts: list[Action] = []
+        o = self._find(client_id, None, now_ns, "cancel error")
+        if o is None:
+            return acts
+        if o.inflight == "cancel":
+            o.inflight = None
+        if error.definitive and not isinstance(error, UnknownOrderError):
+            if o.state is _T.PENDING_CANCEL:
+                self._move(o, self._live_target(o), now_ns, acts, f"cancel refused: {error}")
+        elif not o.state.is_terminal:
+            self._query(o, now_ns, acts)
+        return acts
+
+    def on_event(self, event: VenueEvent, now_ns: int) -> list[Action]:
+        """One event from the private stream."""
+        acts: list[Action] = []
+        if isinstance(event, Fill):
+            self._ingest_fill(event, now_ns, acts)
+        elif isinstance(event, OrderUpdate):
+            o = self._find(event.client_id, event.venue_order_id, now_ns, "update")
+            if o is not None:
+                self._set_venue_id(o, event.venue_order_id)
+                self._venue_status(o, event.status, event.filled, now_ns, acts)
+        elif isinstance(event, StreamStatus):
+            self._stream_status(event, now_ns, acts)
+        return _dedupe(acts)
+
+    def on_status(
+        self, client_id: str, report: OrderStatusReport | None, now_ns: int
+    ) -> list[Action]:
+        """A status query's answer (``None``: the venue does not know the order)."""
+        acts: list[Action] = []
+        o = self._find(client_id, None, now_ns, "status")
+        if o is None:
+            return acts
+        o.query_due_ns = None
+        if report is None:
+            if now_ns - o.submitted_ns >= self.config.not_found_grace_ns:
+                if not o.state.is_terminal:
+                    o.inflight = None
+                    self._move(o, _T.NOT_FOUND, now_ns, acts, "status: unknown order")
+            elif not o.state.is_terminal:
+                o.query_due_ns = now_ns + self.config.requery_interval_ns
+            return acts
+        self._set_venue_id(o, report.venue_order_id)
+        for fill in report.fills:
+            self._ingest_fill(fill, now_ns, acts)
+        if o.inflight == "new":
+            o.inflight = None
+        self._venue_status(o, report.status, report.filled, now_ns, acts)
+        if report.filled > self._fills(o).filled:
+            acts.append(FetchFills(o.request.symbol, self._since(o)))
+        if o.state is _T.UNCONFIRMED:
+            o.query_due_ns = now_ns + self.config.requery_interval_ns
+        return _dedupe(acts)
+
+    def on_fills(self, fills: Sequence[Fill], now_ns: int) -> list[Action]:
+        """Fills listed by a REST query (any order, duplicates welcome)."""
+        acts: list[Action] = []
+        for fill in fills:
+            self._ingest_fill(fill, now_ns, acts)
+        return _dedupe(acts)
+
+    def on_timer(self, now_ns: int) -> list[Action]:
+        """Deadlines: in-doubt requests, re-queries, missing fills, forgetting old orders."""
+        acts: list[Action] = []
+        cfg = self.config
+        for o in list(self._orders.values()):
+            if o.inflight is not None and now_ns >= o.deadline_ns:
+                kind, o.inflight = o.inflight, None
+                if kind == "new" and o.state is _T.PENDING_NEW:
+                    self._move(o, _T.UNCONFIRMED, now_ns, acts, "place timed out")
+                if not o.state.is_terminal:
+                    self._query(o, now_ns, acts)
+            if o.query_due_ns is not None and now_ns >= o.query_due_ns:
+                if o.state.is_terminal:
+                    o.query_due_ns = None
+                else:
+                    self._query(o, now_ns, acts)
+            if o.gap_since_ns is not None:
+                wait = cfg.requery_interval_ns << min(o.gap_attempts, 6)
+                if now_ns - o.gap_since_ns >= wait:
+                    o.gap_attempts += 1
+                    o.gap_since_ns = now_ns
+                    acts.append(FetchFills(o.request.symbol, self._since(o)))
+                    self._query(o, now_ns, acts)
+            if o.terminal_ns is not None and now_ns - o.terminal_ns >= cfg.linger_ns:
+                self._forget(o, now_ns, acts)
+        return _dedupe(acts)
+
+    # --------------------------------------------------------------- internals
+    def _stream_status(self, event: StreamStatus, now_ns: int, acts: list[Action]) -> None:
+        if not event.connected:
+            if self._stream_down_ns is None:
+                self._stream_down_ns = now_ns
+            return
+        down, self._stream_down_ns = self._stream_down_ns, None
+        for o in self._orders.values():
+            if not o.state.is_terminal:
+                self._query(o, now_ns, acts)
+        if down is not None:
+            acts.append(FetchFills(None, down - self.config.reconnect_margin_ns))
+            acts.append(Reconcile("reconnect"))
+
+    def _ingest_fill(self, fill: Fill, now_ns: int, acts: list[Action]) -> None:
+        if isinstance(fill.trade_id, bool) or not isinstance(fill.trade_id, int | str):
+            self._anomaly(now_ns, "bad_fill", fill.client_id, f"trade id {fill.trade_id!r}")
+            return
+        cid = fill.client_id
+        if cid not in self._orders and fill.venue_order_id in self._by_venue_id:
+            cid = self._by_venue_id[fill.venue_order_id]
+        o = self._orders.get(cid)
+        if o is None:
+            self._unmatched_fill(fill, now_ns, acts)
+            return
+        if fill.venue != self.venue:
+            self._anomaly(now_ns, "venue_mismatch", cid, f"fill from {fill.venue!r}")
+        try:
+            status = self._ledger.apply(
+                self.venue, fill.trade_id, cid, fill.price, fill.size, fill.fee,
+                fill.is_maker, max(fill.ts_ns, 0),
+            )  # fmt: skip
+        except (ValueError, TypeError, OverflowError) as exc:
+            self._anomaly(now_ns, "bad_fill", cid, f"{fill.trade_id!r}: {exc}")
+            return
+        if status == FillStatus.DUPLICATE:
+            return
+        if status == FillStatus.UNKNOWN_ORDER:  # registered order missing: should not happen
+            self._unmatched_fill(fill, now_ns, acts)
+            return
+        if status == FillStatus.OVERFILL:
+            self._anomaly(now_ns, "overfill", cid, f"trade {fill.trade_id!r}")
+            acts.append(Reconcile("overfill"))
+        self._set_venue_id(o, fill.venue_order_id)
+        self._after_fill(o, now_ns, acts)
+        acts.append(FillApplied(fill, self._snapshot(o)))
+
+    def _unmatched_fill(self, fill: Fill, now_ns: int, acts: list[Action]) -> None:
+        key = (fill.client_id, fill.trade_id)
+        if key in self._unmatched or self._ledger.seen(self.venue, fill.trade_id):
+            return
+        forgotten = fill.client_id in self._final
+        self._anomaly(
+            now_ns, "late_fill" if forgotten else "unmatched_fill", fill.client_id,
+            f"trade {fill.trade_id!r} size {fill.size}",
+        )  # fmt: skip
+        self._unmatched[key] = fill
+        while len(self._unmatched) > self.config.max_buffered_fills:
+            _, dropped = self._unmatched.popitem(last=False)
+            self._anomaly(now_ns, "buffer_full", dropped.client_id, f"{dropped.trade_id!r}")
+        acts.append(Reconcile("unmatched_fill"))
+
+    def _after_fill(self, o: _Order, now_ns: int, acts: list[Action]) -> None:
+        if o.inflight == "new":
+            o.inflight = None  # a fill proves the order exists
+        fills = self._fills(o)
+        if fills.is_complete:
+            self._move(o, _T.FILLED, now_ns, acts, "fill: complete")
+        elif o.state in _LIVE_EARLY:
+            self._move(o, _T.PARTIALLY_FILLED, now_ns, acts, "fill")
+        elif o.state in (_T.REJECTED, _T.NOT_FOUND):
+            self._anomaly(now_ns, "fill_on_dead_order", o.request.client_id, str(o.state))
+            self._move(o, _T.UNCONFIRMED, now_ns, acts, "fill on dead order")
+            self._query(o, now_ns, acts)
+        self._check_gap(o, now_ns)
+
+    def _venue_status(
+        self, o: _Order, status: OrderStatus, filled: Decimal, now_ns: int, acts: list[Action]
+    ) -> None:
+        o.last_venue_status = status
+        o.venue_filled = max(o.venue_filled, filled)
+        if status is OrderStatus.FILLED:
+            o.venue_filled = max(o.venue_filled, o.request.size)
+        complete = self._fills(o).is_complete
+        if status in _VENUE_TERMINAL:
+            target = _T.FILLED if complete else _VENUE_TERMINAL[status]
+        else:
+            target = self._live_target(o)
+            if o.state is _T.PENDING_CANCEL and target is not _T.FILLED:
+                target = _T.PENDING_CANCEL  # the cancel has not reached the venue yet
+        if o.state.is_terminal and o.state is not _T.NOT_FOUND and target is not _T.FILLED:
+            target = o.state  # a stale or redundant report about a finished order
+        before = o.state
+        self._move(o, target, now_ns, acts, f"venue: {status}")
+        if o.state is _T.REJECTED and before is not _T.REJECTED:
+            acts.append(Reconcile("rejection"))
+        self._check_gap(o, now_ns)
+
+    def _move(
+        self, o: _Order, target: TrackedState, now_ns: int, acts: list[Action], why: str
+    ) -> None:
+        old = o.state
+        if target is old:
+            return
+        if target not in TRANSITIONS[old]:
+            self._anomaly(now_ns, "invalid_transition", o.request.client_id,
+                          f"{old} -> {target} ({why})")  # fmt: skip
+            return
+        o.state = target
+        o.history.append((now_ns, target))
+        if target.is_terminal:
+            o.terminal_ns = now_ns
+            o.query_due_ns = None
+        else:
+            o.terminal_ns = None
+        if target not in (_T.PENDING_NEW, _T.UNCONFIRMED) and o.inflight == "new":
+            o.inflight = None
+        acts.append(OrderChanged(o.request.client_id, old, target))
+
+    def _query(self, o: _Order, now_ns: int, acts: list[Action]) -> None:
+        acts.append(QueryStatus(o.request.client_id, o.request.symbol))
+        # asked again unless an answer arrives first (on_status clears it)
+        o.query_due_ns = None if o.state.is_terminal else now_ns + self.config.requery_interval_ns
+
+    def _check_gap(self, o: _Order, now_ns: int) -> None:
+        if o.venue_filled > self._fills(o).filled:
+            if o.gap_since_ns is None:
+                o.gap_since_ns = now_ns
+        else:
+            o.gap_since_ns = None
+            o.gap_attempts = 0
+
+    def _forget(self, o: _Order, now_ns: int, acts: list[Action]) -> None:
+        cid = o.request.client_id
+        if o.gap_since_ns is not None:
+            self._anomaly(now_ns, "fills_missing", cid, f"venue filled {o.venue_filled}")
+            acts.append(Reconcile("fills_missing"))
+        final = self._snapshot(o)
+        self._ledger.forget_order(self.venue, cid)
+        del self._orders[cid]
+        if o.venue_order_id is not None:
+            self._by_venue_id.pop(o.venue_order_id, None)
+        self._final[cid] = final
+        while len(self._final) > self.config.max_final_records:
+            self._final.popitem(last=False)
+
+    def _find(
+        self, client_id: str, venue_order_id: str | None, now_ns: int, what: str
+    ) -> _Order | None:
+        o = self._orders.get(client_id)
+        if o is None and venue_order_id is not None and venue_order_id in self._by_venue_id:
+            o = self._orders.get(self._by_venue_id[venue_order_id])
+        if o is None and client_id not in self._final:
+            self._anomaly(now_ns, "unknown_order", client_id, what)
+        return o
+
+    def _set_venue_id(self, o: _Order, venue_order_id: str) -> None:
+        if venue_order_id and o.venue_order_id is None:
+            o.venue_order_id = venue_order_id
+            self._by_venue_id[venue_order_id] = o.request.client_id
+
+    def _live_target(self, o: _Order) -> TrackedState:
+        fills = self._fills(o)
+        if fills.is_complete:
+            return _T.FILLED
+        return _T.PARTIALLY_FILLED if fills.filled > 0 else _T.OPEN
+
+    def _since(self, o: _Order) -> int:
+        return max(o.submitted_ns - self.config.reconnect_margin_ns, 0)
+
+    def _fills(self, o: _Order) -> OrderFills:
+        fills = self._ledger.order(self.venue, o.request.client_id)
+        if fills is None:  # only after forget_order, and then _Order is gone
+            raise RuntimeError(f"order {o.request.client_id!r} is not registered in the ledger")
+        return fills
+
+    def _snapshot(self, o: _Order) -> TrackedOrder:
+        f = self._fills(o)
+        return TrackedOrder(
+            request=o.request, venue_order_id=o.venue_order_id, state=o.state,
+            filled=f.filled, avg_price=f.avg_price, fees=f.fees, maker_size=f.maker_size,
+            remaining=f.remaining, fill_count=f.fill_count,
+            last_venue_status=o.last_venue_status, venue_filled=o.venue_filled,
+            history=tuple(o.history),
+        )  # fmt: skip
+
+    def _anomaly(self, now_ns: int, kind: str, client_id: str | None, detail: str) -> None:
+        self._anomalies.append(Anomaly(now_ns, kind, client_id, detail))
+
+
+def _dedupe(acts: list[Action]) -> list[Action]:
+    """Drops repeated requests (notifications are kept, in order)."""
+    seen: set[Action] = set()
+    out: list[Action] = []
+    for a in acts:
+        if isinstance(a, (QueryStatus, FetchFills, Reconcile)):
+            if a in seen:
+                continue
+            seen.add(a)
+        out.append(a)
+    return out

@@ -1,0 +1,395 @@
+"""The thin async driver of one venue's tracking: :class:`VenueSession`.
+
+It feeds the venue's answers and stream events to an :class:`~hedgekit.tracking.OrderTracker`
+and performs the actions the tracker returns: status queries, fill fetches and position
+reconciliation run as tasks the session owns; fill listeners and waiters are called directly, in
+the task that applied the fill (the hedge reaction path has no queue hop). Every venue call has a
+timeout; an exception in a background task is logged and never stops the session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine, Sequence
+from decimal import Decimal
+from typing import Any
+
+from hedgekit._core import FillLedger
+from hedgekit.clock import Clock
+from hedgekit.errors import (
+    AmbiguousOutcomeError,
+    UnknownOrderError,
+    VenueError,
+    VenueTimeoutError,
+)
+from hedgekit.model import CancelResult, Fill, OrderRequest, OrderStatus
+from hedgekit.tracking.orders import (
+    Action,
+    FetchFills,
+    FillApplied,
+    OrderChanged,
+    OrderTracker,
+    QueryStatus,
+    Reconcile,
+    TrackedOrder,
+    TrackedState,
+    TrackerConfig,
+)
+from hedgekit.tracking.reconcile import (
+    PositionBook,
+    PositionMismatch,
+    ReconcileConfig,
+    Reconciler,
+    compare,
+)
+from hedgekit.venues.base import EventStream, Venue
+
+__all__ = ["FillListener", "VenueSession"]
+
+log = logging.getLogger("hedgekit.tracking")
+
+FillListener = Callable[[Fill, TrackedOrder], None]
+"""A synchronous callback run right after each newly applied fill."""
+
+_S = 1_000_000_000
+
+
+class VenueSession:
+    """Order tracking, fill accounting and reconciliation for one venue.
+
+    Timeouts are in seconds of the running loop's clock (virtual time on a
+    :class:`~hedgekit.clock.VirtualTimeLoop`).
+
+    Args:
+        venue: The venue to drive.
+        ledger: The shared fill ledger.
+        clock: Where "now" comes from (timestamps given to the tracker).
+        config: Tracker timing.
+        reconcile: Position reconciliation timing and tolerance.
+        tick_ns: How often the timer runs the tracker's deadlines.
+    """
+
+    def __init__(
+        self,
+        venue: Venue,
+        ledger: FillLedger,
+        clock: Clock,
+        config: TrackerConfig | None = None,
+        reconcile: ReconcileConfig | None = None,
+        *,
+        tick_ns: int = _S // 10,
+    ) -> None:
+        self.venue = venue
+        self.clock = clock
+        self.tracker = OrderTracker(venue.name, ledger, config)
+        self.reconciler = Reconciler(reconcile)
+        self.positions = PositionBook()
+        self._timeout_s = self.tracker.config.request_timeout_ns / _S
+        self._tick_s = tick_ns / _S
+        self._listeners: list[FillListener] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._querying: set[str] = set()
+        self._fetching: set[FetchFills] = set()
+        self._reconciling = False
+        self._changed = asyncio.Event()
+        self._stream: EventStream | None = None
+        self._started = False
+        self._closed = False
+        self._last_mismatches: list[PositionMismatch] = []
+        self._suspects: dict[str, Decimal] = {}
+
+    # ------------------------------------------------------------- lifecycle
+    async def start(self) -> None:
+        """Subscribes to the venue's events and starts the consumer and timer tasks."""
+        if self._started:
+            raise RuntimeError("session already started")
+        self._started = True
+        self._stream = self.venue.events()
+        self._spawn(self._consume(self._stream), "events")
+        self._spawn(self._timer(), "timer")
+
+    async def close(self) -> None:
+        """Cancels and awaits every task the session owns, and closes the subscription."""
+        self._closed = True
+        if self._stream is not None:
+            self._stream.close()
+        while self._tasks:
+            tasks = list(self._tasks)
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._tasks.difference_update(tasks)
+
+    @property
+    def running_tasks(self) -> int:
+        """How many tasks the session owns that are not done."""
+        return sum(1 for t in self._tasks if not t.done())
+
+    # ------------------------------------------------------------ operations
+    async def place(self, request: OrderRequest) -> TrackedOrder:
+        """Places an order and returns its snapshot.
+
+        An ambiguous outcome returns the ``UNCONFIRMED`` order (a status query follows).
+
+        Raises:
+            hedgekit.errors.VenueError: A definitive rejection (recorded first).
+            ValueError: The client id was already used.
+        """
+        self._check_open()
+        cid = request.client_id
+        self._perform(self.tracker.submit(request, self.clock.now_ns()))
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                ack = await self.venue.place(request)
+        except TimeoutError:
+            err: VenueError = VenueTimeoutError(self.venue.name, "place: no answer in time")
+            self._perform(self.tracker.on_error(cid, err, self.clock.now_ns()))
+        except VenueError as exc:
+            self._perform(self.tracker.on_error(cid, exc, self.clock.now_ns()))
+            if exc.definitive:
+                raise
+        except BaseException as exc:  # cancelled or a bug: the order may exist
+            err = AmbiguousOutcomeError(self.venue.name, f"place interrupted: {exc!r}")
+            self._perform(self.tracker.on_error(cid, err, self.clock.now_ns()))
+            raise
+        else:
+            self._perform(self.tracker.on_ack(ack, self.clock.now_ns()))
+        return self.tracker.order(cid)
+
+    async def cancel(self, client_id: str) -> CancelResult:
+        """Cancels an order. A finished order is answered locally, without a request.
+
+        An ambiguous answer (or "unknown order") is resolved by a status query, never assumed.
+
+        Raises:
+            KeyError: Unknown client id.
+            hedgekit.errors.VenueError: A definitive refusal (e.g. rate limit), or an ambiguous
+                outcome the status query could not resolve.
+        """
+        self._check_open()
+        order = self.tracker.order(client_id)
+        if order.is_terminal:
+            if order.state is TrackedState.FILLED:
+                return CancelResult.ALREADY_FILLED
+            return CancelResult.ALREADY_CANCELLED
+        symbol = order.request.symbol
+        self._perform(self.tracker.cancel_sent(client_id, self.clock.now_ns()))
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                result = await self.venue.cancel(symbol, client_id=client_id)
+        except (TimeoutError, VenueError) as exc:
+            err = (
+                exc
+                if isinstance(exc, VenueError)
+                else VenueTimeoutError(self.venue.name, "cancel: no answer in time")
+            )
+            self._perform(self.tracker.on_cancel_error(client_id, err, self.clock.now_ns()))
+            if err.definitive and not isinstance(err, UnknownOrderError):
+                raise err from None
+            resolved = await self._resolve_cancel(client_id, symbol)
+            if resolved is None:
+                raise err from None
+            return resolved
+        self._perform(self.tracker.on_cancel_result(client_id, result, self.clock.now_ns()))
+        return result
+
+    async def wait(
+        self, client_id: str, predicate: Callable[[TrackedOrder], bool], timeout: float
+    ) -> TrackedOrder:
+        """Waits until ``predicate(order)`` holds and returns that snapshot.
+
+        Raises:
+            TimeoutError: Not within ``timeout`` seconds.
+            KeyError: Unknown client id.
+        """
+        async with asyncio.timeout(timeout):
+            while True:
+                changed = self._changed
+                order = self.tracker.order(client_id)
+                if predicate(order):
+                    return order
+                await changed.wait()
+
+    def add_fill_listener(self, callback: FillListener) -> None:
+        """Calls ``callback(fill, order)`` right after each newly applied fill."""
+        self._listeners.append(callback)
+
+    async def reconcile_now(self, reason: str = "manual") -> list[PositionMismatch]:
+        """Fetches positions now and compares them with the fills (ignores the min interval).
+
+        Raises:
+            hedgekit.errors.VenueError: The fetch failed.
+            TimeoutError: The fetch took longer than the request timeout.
+        """
+        self.reconciler.trigger(reason, self.clock.now_ns())
+        await self._fetch_positions(reason, raise_errors=True)
+        return self.last_mismatches
+
+    def expected_positions(self) -> dict[str, Decimal]:
+        """Signed positions implied by the initial snapshot and every applied fill."""
+        return self.positions.positions()
+
+    @property
+    def last_mismatches(self) -> list[PositionMismatch]:
+        """Mismatches confirmed by the last positions fetch: the same difference seen by two
+        fetches in a row (a single one may be a fill still in flight). Empty when they agree."""
+        return list(self._last_mismatches)
+
+    # --------------------------------------------------------------- actions
+    def _perform(self, actions: Sequence[Action]) -> None:
+        notify = False
+        for a in actions:  # notifications first: the hedge path must not wait for I/O
+            if isinstance(a, FillApplied):
+                notify = True
+                self.positions.apply(a.fill)
+                for cb in list(self._listeners):
+                    try:
+                        cb(a.fill, a.order)
+                    except Exception:
+                        log.exception("%s: fill listener failed", self.venue.name)
+            elif isinstance(a, OrderChanged):
+                notify = True
+        if notify:
+            self._changed.set()
+            self._changed = asyncio.Event()
+        for a in actions:
+            if isinstance(a, QueryStatus) and a.client_id not in self._querying:
+                self._querying.add(a.client_id)
+                self._spawn(self._query(a), f"query {a.client_id}")
+            elif isinstance(a, FetchFills) and a not in self._fetching:
+                self._fetching.add(a)
+                self._spawn(self._fetch_fills(a), f"fills {a.symbol}")
+            elif isinstance(a, Reconcile):
+                self.reconciler.trigger(a.reason, self.clock.now_ns())
+                self._maybe_reconcile()
+
+    async def _query(self, action: QueryStatus) -> None:
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                report = await self.venue.order_status(action.symbol, client_id=action.client_id)
+        except (TimeoutError, VenueError) as exc:
+            log.info("%s: status of %s failed: %r", self.venue.name, action.client_id, exc)
+            return  # the tracker asks again on its timer
+        finally:
+            self._querying.discard(action.client_id)
+        self._perform(self.tracker.on_status(action.client_id, report, self.clock.now_ns()))
+
+    async def _fetch_fills(self, action: FetchFills) -> None:
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                fills = await self.venue.fills(action.symbol, since_ns=action.since_ns)
+        except (TimeoutError, VenueError) as exc:
+            log.info("%s: fill fetch failed: %r", self.venue.name, exc)
+            return
+        finally:
+            self._fetching.discard(action)
+        self._perform(self.tracker.on_fills(fills, self.clock.now_ns()))
+
+    async def _resolve_cancel(self, client_id: str, symbol: str) -> CancelResult | None:
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                report = await self.venue.order_status(symbol, client_id=client_id)
+        except (TimeoutError, VenueError) as exc:
+            log.info("%s: status after cancel of %s failed: %r", self.venue.name, client_id, exc)
+            return None
+        self._perform(self.tracker.on_status(client_id, report, self.clock.now_ns()))
+        if report is None:
+            return CancelResult.ALREADY_CANCELLED
+        if report.status is OrderStatus.FILLED:
+            return CancelResult.ALREADY_FILLED
+        if report.status.is_terminal:
+            return CancelResult.CANCELLED
+        return CancelResult.FAILED  # still live: the cancel did not (yet) take effect
+
+    def _maybe_reconcile(self) -> None:
+        if self._reconciling or self._closed or not self._started:
+            return
+        reason = self.reconciler.due(self.clock.now_ns())
+        if reason is not None:
+            self._reconciling = True
+            self._spawn(self._fetch_positions(reason), f"positions {reason}")
+
+    async def _fetch_positions(self, reason: str, *, raise_errors: bool = False) -> None:
+        self._reconciling = True
+        started = self.clock.now_ns()
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                actual = await self.venue.positions()
+        except (TimeoutError, VenueError) as exc:
+            log.warning("%s: positions fetch (%s) failed: %r", self.venue.name, reason, exc)
+            self.reconciler.fetched(self.clock.now_ns(), started)
+            self.reconciler.trigger(reason, self.clock.now_ns())  # try again after min interval
+            if raise_errors:
+                raise
+            return
+        finally:
+            self._reconciling = False
+        self.reconciler.fetched(self.clock.now_ns(), started)
+        # The snapshot's venue time: the newest position's stamp, else when we asked.
+        as_of = max((p.ts_ns for p in actual.values()), default=started)
+        if not self.positions.initialized:
+            self.positions.reset({s: p.size for s, p in actual.items()}, as_of)
+            self._last_mismatches = []
+            return
+        tol = self.reconciler.config.tolerance
+        found = compare(self.positions.expected_at(as_of), actual, tol)
+        # A difference can be a fill still on its way: report it only when the next fetch shows
+        # the same difference again.
+        confirmed = [m for m in found if self._suspects.get(m.symbol) == m.difference]
+        self._suspects = {m.symbol: m.difference for m in found}
+        self._last_mismatches = confirmed
+        if found and not confirmed:
+            self.reconciler.trigger("unconfirmed_mismatch", self.clock.now_ns())
+        for m in confirmed:
+            log.warning(
+                "%s: position mismatch on %s (%s): expected %s, venue %s, difference %s",
+                self.venue.name, m.symbol, reason, m.expected, m.actual, m.difference,
+            )  # fmt: skip
+
+    # ------------------------------------------------------------ background
+    async def _consume(self, stream: EventStream) -> None:
+        while not self._closed:
+            try:
+                event = await stream.get(timeout=1.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s: event stream failed", self.venue.name)
+                await asyncio.sleep(0.1)
+                continue
+            if event is None:
+                continue
+            try:
+                self._perform(self.tracker.on_event(event, self.clock.now_ns()))
+            except Exception:
+                log.exception("%s: event %r could not be handled", self.venue.name, event)
+
+    async def _timer(self) -> None:
+        while not self._closed:
+            await self.clock.sleep(self._tick_s)
+            try:
+                self._perform(self.tracker.on_timer(self.clock.now_ns()))
+                self._maybe_reconcile()
+            except Exception:
+                log.exception("%s: timer step failed", self.venue.name)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        if self._closed:
+            coro.close()
+            return
+        task = asyncio.get_running_loop().create_task(self._guard(coro, name), name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _guard(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s: task %s failed", self.venue.name, name)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("session is closed")
