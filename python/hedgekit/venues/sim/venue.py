@@ -46,7 +46,7 @@ from hedgekit.model import (
 )
 from hedgekit.venues.base import InstrumentInfo, Quote
 from hedgekit.venues.sim.config import CancelUnknownStyle, Disconnect, SimVenueConfig
-from hedgekit.venues.sim.engine import CancelOutcome, MatchingEngine
+from hedgekit.venues.sim.engine import CancelOutcome, MatchingEngine, PlaceOutcome
 from hedgekit.venues.sim.faults import LatencySampler, RateLimiter, rng_stream
 from hedgekit.venues.sim.market import MarketDriver
 
@@ -241,13 +241,7 @@ class SimVenue:
             rel = t - self._start_ns
             if injected or any(a <= rel < b for a, b in faults.reject_windows):
                 raise OrderRejectedError(self.name, "Order rejected (injected fault)", None, "injected")
-            outcome = self.engine.place(t, request)
-            self._emit(t, outcome.events)
-            self._publish(t)
-            if outcome.error is not None:
-                raise outcome.error
-            assert outcome.ack is not None
-            return outcome.ack
+            return self._settle(t, self.engine.place(t, request))
 
         return await self._request(op, "place", act)
 
@@ -287,15 +281,19 @@ class SimVenue:
             raise NotImplementedError(f"{self.name} cannot modify orders")
 
         def act(t: int) -> OrderAck:
-            outcome = self.engine.modify(t, symbol, client_id, price=price, size=size)
-            self._emit(t, outcome.events)
-            self._publish(t)
-            if outcome.error is not None:
-                raise outcome.error
-            assert outcome.ack is not None
-            return outcome.ack
+            return self._settle(t, self.engine.modify(t, symbol, client_id, price=price, size=size))
 
         return await self._request("maker", "modify", act)
+
+    def _settle(self, t: int, outcome: PlaceOutcome) -> OrderAck:
+        """Sends a placement's events on their way and returns its answer (or raises its
+        synchronous rejection)."""
+        self._emit(t, outcome.events)
+        self._publish(t)
+        if outcome.error is not None:
+            raise outcome.error
+        assert outcome.ack is not None
+        return outcome.ack
 
     async def order_status(
         self, symbol: str, *, client_id: str | None = None, venue_order_id: str | None = None
