@@ -8,6 +8,22 @@ Exact values are ``Decimal`` (``str`` and ``int`` are accepted as input); hot-pa
 from __future__ import annotations
 
 from hedgekit import errors
+from hedgekit.model import (
+    CancelResult,
+    Fill,
+    FundingRate,
+    Liquidity,
+    OrderAck,
+    OrderRequest,
+    OrderStatus,
+    OrderStatusReport,
+    OrderType,
+    OrderUpdate,
+    Position,
+    Side,
+    StreamStatus,
+    TimeInForce,
+)
 from hedgekit._core import (
     SCALE,
     FillLedger,
@@ -27,6 +43,20 @@ from hedgekit._core import (
 
 __all__ = [
     "SCALE",
+    "CancelResult",
+    "Fill",
+    "FundingRate",
+    "Liquidity",
+    "OrderAck",
+    "OrderRequest",
+    "OrderStatus",
+    "OrderStatusReport",
+    "OrderType",
+    "OrderUpdate",
+    "Position",
+    "Side",
+    "StreamStatus",
+    "TimeInForce",
     "FillLedger",
     "FillStatus",
     "Instrument",
