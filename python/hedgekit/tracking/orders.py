@@ -20,6 +20,8 @@ Rules worth knowing:
 
 from __future__ import annotations
 
+import dataclasses
+
 import enum
 from collections import OrderedDict, deque
 from collections.abc import Mapping, Sequence
@@ -369,6 +371,24 @@ class OrderTracker:
         self._set_venue_id(o, ack.venue_order_id)
         if o.inflight == "new":
             o.inflight = None
+        self._venue_status(o, ack.status, ack.filled, now_ns, acts)
+        return acts
+
+    def on_modified(
+        self, client_id: str, ack: OrderAck, price: Decimal, size: Decimal, now_ns: int
+    ) -> list[Action]:
+        """The venue changed a resting order's price and size in place.
+
+        The ledger's size for the order follows, so completeness is judged against the new size.
+        """
+        acts: list[Action] = []
+        o = self._orders.get(client_id)
+        if o is None:
+            self._anomaly(now_ns, "unknown_order", client_id, "modify answer for an unknown order")
+            return acts
+        o.request = dataclasses.replace(o.request, price=price, size=size)
+        self._ledger.set_order_size(self.venue, client_id, size)
+        self._set_venue_id(o, ack.venue_order_id)
         self._venue_status(o, ack.status, ack.filled, now_ns, acts)
         return acts
 

@@ -194,6 +194,54 @@ class VenueSession:
         self._perform(self.tracker.on_cancel_result(client_id, result, self.clock.now_ns()))
         return result
 
+    async def modify(self, client_id: str, *, price: Decimal, size: Decimal) -> TrackedOrder:
+        """Changes a resting order in place (venues with ``supports_modify``).
+
+        Raises:
+            NotImplementedError: The venue cannot modify.
+            hedgekit.errors.VenueError: Refused (the original order stays) or ambiguous (a
+                status query is under way; cancel the order to be sure of it).
+        """
+        self._check_open()
+        order = self.tracker.order(client_id)
+        if not self.venue.supports_modify:
+            raise NotImplementedError(f"{self.venue.name} cannot modify orders")
+        symbol = order.request.symbol
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                ack = await self.venue.modify(symbol, client_id, price=price, size=size)
+        except TimeoutError:
+            self._perform([QueryStatus(client_id, symbol)])
+            raise VenueTimeoutError(self.venue.name, "modify: no answer in time") from None
+        except VenueError as exc:
+            if not exc.definitive:
+                self._perform([QueryStatus(client_id, symbol)])
+            raise
+        self._perform(self.tracker.on_modified(client_id, ack, price, size, self.clock.now_ns()))
+        return self.tracker.order(client_id)
+
+    async def settle(self, client_id: str) -> TrackedOrder:
+        """Brings the ledger up to date with the venue for one order: one status query, whose
+        fills go through the ledger (duplicates dropped). Use it after a cancel answer to read
+        fills that are still on their way on the stream.
+
+        Returns the order as it stands afterwards (unchanged if the query failed).
+        """
+        order = self.tracker.order(client_id)
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                report = await self.venue.order_status(order.request.symbol, client_id=client_id)
+        except (TimeoutError, VenueError) as exc:
+            log.info("%s: settle of %s failed: %r", self.venue.name, client_id, exc)
+            return self.tracker.order(client_id)
+        self._perform(self.tracker.on_status(client_id, report, self.clock.now_ns()))
+        return self.tracker.order(client_id)
+
+    def remove_fill_listener(self, callback: FillListener) -> None:
+        """Stops calling ``callback`` (no error if it was not registered)."""
+        if callback in self._listeners:
+            self._listeners.remove(callback)
+
     async def wait(
         self, client_id: str, predicate: Callable[[TrackedOrder], bool], timeout: float
     ) -> TrackedOrder:

@@ -488,6 +488,9 @@ class SimVenueConfig:
         seed: Seeds every random stream (one per component, so an extra draw in one never
             shifts another).
         book_depth: Levels per side in our copy of the book.
+        book_heartbeat_ns: The feed re-sends the book at least this often even when nothing
+            changed (Hyperliquid pushes a snapshot every block, about 0.5 s), so our copy's age
+            measures the feed's health, not the market's calm. 0 sends changes only.
     """
 
     name: str
@@ -501,3 +504,4 @@ class SimVenueConfig:
     faults: FaultConfig = FaultConfig()
     seed: int = 0
     book_depth: int = 20
+    book_heartbeat_ns: int = 500 * MS

@@ -186,6 +186,8 @@ class SimVenue:
             self.schedule(now + d.start_ns + d.duration_ns, self._republish_all)
         for sym in self._books:
             self._initial_snapshot(now, sym)
+        if self.config.book_heartbeat_ns > 0:
+            self.schedule(now + self.config.book_heartbeat_ns, self._heartbeat)
         self._market.start(now)
         await asyncio.sleep(0)
 
@@ -494,6 +496,10 @@ class SimVenue:
             deliver = max(t + latency, self._last_deliver.get(key, 0))
             self._last_deliver[key] = deliver
             self.schedule(deliver, self._book_deliverer(sym, message))
+
+    def _heartbeat(self, t: int) -> None:
+        self._republish_all(t)
+        self.schedule(t + self.config.book_heartbeat_ns, self._heartbeat)
 
     def _republish_all(self, t: int) -> None:
         self._published.clear()

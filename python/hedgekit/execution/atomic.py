@@ -1,0 +1,578 @@
+"""``AtomicExecutor``: open a pair across venues as one operation (``DESIGN.md``, "Opening a
+pair").
+
+1. Pre-flight on fresh books: spread gate, depth within the slippage budget, one common size valid
+   on every venue, minimums on every venue. Any failure: nothing is placed (``REFUSED``).
+2. Entry orders on every leg at once, maker or taker per the plan.
+3. On the first fill (or the entry timeout): stop and cancel every entry order, wait for each
+   answer and settle it with the venue, then read the ledger and hedge the lagging legs up to the
+   leader with ``aggressive_limit`` (break-even first, market last). A difference below a venue's
+   minimum is dust: recorded, not traded.
+4. A pair that cannot be completed by the deadline is rolled back: every filled leg flattened
+   reduce-only, the cost recorded.
+5. The result carries per-leg fills and costs, hedge latency and the unhedged exposure in USD·s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from hedgekit._core import common_size, limit_price, spread_within
+from hedgekit.clock import Clock
+from hedgekit.errors import BookIntegrityError
+from hedgekit.execution.breaker import BreakerState, CircuitBreaker
+from hedgekit.execution.config import AtomicConfig, EntryPlan, LegSpec
+from hedgekit.execution.exposure import measure_exposure
+from hedgekit.execution.liquidity import is_dust, split_sizes
+from hedgekit.execution.order import OrderExecutor, Reference, wait_order_or
+from hedgekit.execution.results import (
+    AtomicResult,
+    ExecutionResult,
+    Incident,
+    LegResult,
+    OpenStatus,
+    Rollback,
+    tidy,
+)
+from hedgekit.model import Fill, OrderRequest, Side, TimeInForce
+from hedgekit.tracking import TrackedOrder, TrackedState, VenueSession
+from hedgekit.venues.base import InstrumentInfo, Quote
+
+__all__ = ["AtomicExecutor", "OperationTap", "build_leg"]
+
+_ZERO = Decimal(0)
+_S = 1_000_000_000
+
+
+class OperationTap:
+    """Collects the fills of one operation's orders from every session, as the ledger applies
+    them (so each fill exactly once), and wakes the operation on the first one.
+
+    Args:
+        sessions: The sessions by venue name.
+        threshold: Filled size on one venue that counts as "the first fill" (0: any fill).
+    """
+
+    def __init__(self, sessions: Mapping[str, VenueSession], threshold: Decimal = _ZERO) -> None:
+        self._sessions = sessions
+        self._threshold = threshold
+        self._cids: dict[tuple[str, str], str] = {}
+        self.fills: list[Fill] = []
+        self.first = asyncio.Event()
+        self.first_seen_ns: int | None = None
+        self._sizes: dict[str, Decimal] = {}
+        self._listeners = {name: self._listener(name) for name in sessions}
+        for name, session in sessions.items():
+            session.add_fill_listener(self._listeners[name])
+
+    def watch(self, venue: str, client_id: str, role: str) -> None:
+        """Counts fills of ``client_id`` on ``venue`` for this operation."""
+        self._cids[(venue, client_id)] = role
+
+    def _listener(self, venue: str):  # type: ignore[no-untyped-def]
+        def on_fill(fill: Fill, _order: TrackedOrder) -> None:
+            if (venue, fill.client_id) not in self._cids:
+                return
+            self.fills.append(fill)
+            total = self._sizes.get(venue, _ZERO) + fill.size
+            self._sizes[venue] = total
+            if not self.first.is_set() and total > self._threshold:
+                self.first_seen_ns = self._sessions[venue].clock.now_ns()
+                self.first.set()
+
+        return on_fill
+
+    def close(self) -> None:
+        """Stops listening."""
+        for name, session in self._sessions.items():
+            session.remove_fill_listener(self._listeners[name])
+
+    def of(self, venue: str) -> list[Fill]:
+        """The operation's fills on one venue."""
+        return [f for f in self.fills if f.venue == venue]
+
+
+def build_leg(
+    venue: str,
+    symbol: str,
+    side: Side,
+    target: Decimal,
+    fills: Sequence[Fill],
+    arrival_mid: Decimal | None,
+) -> LegResult:
+    """A leg's result from its fills: ``filled``/``avg_price`` count fills in the leg's direction,
+    ``net`` every fill signed, ``fees`` and ``maker_size`` every fill."""
+    along = [f for f in fills if f.side is side]
+    filled = sum((f.size for f in along), _ZERO)
+    notional = sum((f.price * f.size for f in along), _ZERO)
+    avg = None if filled == 0 else tidy(notional / filled)
+    return LegResult(
+        venue=venue,
+        symbol=symbol,
+        side=side,
+        target=target,
+        filled=filled,
+        net=sum((f.side.sign * f.size for f in fills), _ZERO),
+        avg_price=avg,
+        fees=sum((f.fee for f in fills), _ZERO),
+        maker_size=sum((f.size for f in fills if f.is_maker), _ZERO),
+        arrival_mid=arrival_mid,
+        fills=tuple(fills),
+    )
+
+
+class _Leg:
+    def __init__(self, spec: LegSpec, ex: OrderExecutor, info: InstrumentInfo) -> None:
+        self.spec = spec
+        self.ex = ex
+        self.info = info
+        self.quote: Quote | None = None
+        self.maker = True
+        self.entry_ids: list[str] = []
+        self.hedge: ExecutionResult | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.venue
+
+    def net(self, tap: OperationTap) -> Decimal:
+        """Signed size this operation has on the leg's venue, from the ledger's fills."""
+        return sum((f.side.sign * f.size for f in tap.of(self.name)), _ZERO)
+
+    def along(self, tap: OperationTap) -> Decimal:
+        """Size held in the leg's direction."""
+        return self.net(tap) * self.spec.side.sign
+
+
+class AtomicExecutor:
+    """Opens pairs across venues.
+
+    Args:
+        sessions: A started :class:`~hedgekit.tracking.VenueSession` per venue name.
+        clock: Our clock (default: the first session's).
+        breaker: A circuit breaker fed by every hedge and rollback; when it is ``OPEN`` new opens
+            are refused, when ``CONSERVATIVE`` they use :meth:`conservative`.
+        id_prefix: Prefix of generated client ids.
+    """
+
+    def __init__(
+        self,
+        sessions: Mapping[str, VenueSession],
+        *,
+        clock: Clock | None = None,
+        breaker: CircuitBreaker | None = None,
+        id_prefix: str = "hk",
+    ) -> None:
+        if not sessions:
+            raise ValueError("at least one venue session is needed")
+        self.sessions = dict(sessions)
+        self.clock = clock or next(iter(sessions.values())).clock
+        self.breaker = breaker
+        self.executors = {
+            name: OrderExecutor(s, clock=self.clock, id_prefix=id_prefix) for name, s in sessions.items()
+        }
+
+    @staticmethod
+    def conservative(config: AtomicConfig) -> AtomicConfig:
+        """The configuration used while the breaker is ``CONSERVATIVE``: both legs take at once
+        (no resting leg to be left alone), a tighter slippage budget, hedges straight to the
+        touch."""
+        return dataclasses.replace(
+            config,
+            plan=EntryPlan.TAKER_BOTH,
+            slippage_budget_bps=min(config.slippage_budget_bps, Decimal(10)),
+            hedge=dataclasses.replace(config.hedge, step_timeout_s=min(config.hedge.step_timeout_s, 0.2)),
+        )
+
+    # ----------------------------------------------------------------------------- open
+    async def open(
+        self, legs: Sequence[LegSpec], size: Decimal, config: AtomicConfig | None = None
+    ) -> AtomicResult:
+        """Opens ``size`` on every leg as one operation.
+
+        Args:
+            legs: Two or more legs on distinct venues (for a delta-neutral pair: one buy, one
+                sell).
+            size: The pair size in base units (it becomes the largest size valid on every venue).
+            config: Thresholds, plan and timeouts.
+
+        Returns:
+            The outcome; it never raises for a market condition (a refusal is a result).
+
+        Raises:
+            ValueError: Fewer than two legs, a repeated venue, or a non-positive size.
+            KeyError: A venue without a session, or an unknown symbol.
+        """
+        cfg = config or AtomicConfig()
+        if len(legs) < 2:
+            raise ValueError("a pair needs at least two legs")
+        if len({leg.venue for leg in legs}) != len(legs):
+            raise ValueError("each leg must be on a different venue")
+        if size <= 0:
+            raise ValueError(f"size must be positive, got {size}")
+        start = self.clock.now_ns()
+        incidents: list[Incident] = []
+        if self.breaker is not None:
+            state = self.breaker.state(start)
+            if state is BreakerState.OPEN:
+                return self._refused(legs, size, "circuit breaker open", start, incidents)
+            if state is BreakerState.CONSERVATIVE:
+                cfg = self.conservative(cfg)
+                incidents.append(Incident(start, "conservative", None, "circuit breaker: conservative configuration"))
+        ls = [_Leg(leg, self.executors[leg.venue], self.executors[leg.venue].info(leg.symbol)) for leg in legs]
+
+        # 1. Pre-flight: nothing is placed unless every check passes.
+        refusal = self._preflight(ls, size, cfg)
+        if isinstance(refusal, str):
+            return self._refused(legs, size, refusal, start, incidents)
+        pair = refusal
+        self._plan(ls, cfg)
+
+        tap = OperationTap(self.sessions, cfg.hedge_threshold)
+        try:
+            return await self._run(ls, pair, size, cfg, tap, incidents, start)
+        finally:
+            tap.close()
+
+    def _preflight(self, ls: list[_Leg], size: Decimal, cfg: AtomicConfig) -> Decimal | str:
+        for leg in ls:
+            try:
+                leg.quote = leg.ex.quote(leg.spec.symbol, cfg.max_book_age_s)
+            except BookIntegrityError as exc:
+                return f"{leg.name} book unusable ({exc.kind})"
+            if not spread_within(leg.quote.bid, leg.quote.ask, cfg.max_entry_spread_bps):
+                return f"{leg.name} spread wider than {cfg.max_entry_spread_bps} bps"
+        pair = common_size([leg.info.rules for leg in ls], size)
+        if pair <= 0:
+            return f"no size up to {size} is valid on every venue"
+        for leg in ls:
+            q = leg.quote
+            assert q is not None
+            price = q.ask if leg.spec.side is Side.BUY else q.bid
+            why = leg.info.rules.rejection(price, pair, False)
+            if why is not None:
+                return f"{pair} on {leg.name} refused before placement: {why}"
+            walk = leg.ex.venue.book(leg.spec.symbol).walk(leg.spec.side.value, pair)
+            if not walk.complete:
+                return f"{leg.name} book holds less than {pair}"
+            slip = walk.slippage_bps
+            if slip is not None and slip > float(cfg.slippage_budget_bps) and not cfg.split:
+                return f"{leg.name} expected slippage {slip:.1f} bps over the {cfg.slippage_budget_bps} bps budget"
+        return pair
+
+    def _plan(self, ls: list[_Leg], cfg: AtomicConfig) -> None:
+        if cfg.plan is EntryPlan.MAKER_BOTH:
+            for leg in ls:
+                leg.maker = True
+        elif cfg.plan is EntryPlan.TAKER_BOTH:
+            for leg in ls:
+                leg.maker = False
+        else:  # AUTO: the leg that saves most by resting rests; the others take.
+            saving = [leg.info.taker_fee - leg.info.maker_fee for leg in ls]
+            best = max(range(len(ls)), key=lambda i: (saving[i], -i))
+            for i, leg in enumerate(ls):
+                leg.maker = i == best
+
+    def _refused(
+        self, legs: Sequence[LegSpec], size: Decimal, reason: str, start: int, incidents: list[Incident]
+    ) -> AtomicResult:
+        now = self.clock.now_ns()
+        incidents.append(Incident(now, "refused", None, reason))
+        return AtomicResult(
+            status=OpenStatus.REFUSED,
+            reason=reason,
+            requested=size,
+            size=_ZERO,
+            legs=tuple(build_leg(l.venue, l.symbol, l.side, size, (), None) for l in legs),  # noqa: E741
+            incidents=tuple(incidents),
+            started_ns=start,
+            ended_ns=now,
+        )
+
+    async def _run(
+        self,
+        ls: list[_Leg],
+        pair: Decimal,
+        requested: Decimal,
+        cfg: AtomicConfig,
+        tap: OperationTap,
+        incidents: list[Incident],
+        start: int,
+    ) -> AtomicResult:
+        # 2. Entries on every leg at once.
+        stop = asyncio.Event()
+        entries: list[asyncio.Future[None]] = [
+            asyncio.ensure_future(self._enter(leg, pair, cfg, tap, stop)) for leg in ls
+        ]
+        first: asyncio.Future[Any] = asyncio.ensure_future(tap.first.wait())
+        waitables: list[asyncio.Future[Any]] = [first, *entries]
+        try:
+            await asyncio.wait(
+                waitables, timeout=cfg.entry_timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            first.cancel()
+        # 3. Stop every entry, wait for each cancel's answer, settle with the venue.
+        stop.set()
+        for res in await asyncio.gather(*entries, return_exceptions=True):
+            if isinstance(res, BaseException):
+                raise res
+        targets = {leg.name: leg.along(tap) for leg in ls}
+        leader = max(ls, key=lambda leg: targets[leg.name])
+        target = targets[leader.name]
+        if target <= 0:
+            return self._finish(ls, pair, requested, OpenStatus.NOT_FILLED, "no entry order filled", tap, incidents, start)
+        first_ns = min(f.ts_ns for f in tap.fills)
+        lagging = [leg for leg in ls if targets[leg.name] < target]
+        if lagging:
+            incidents.append(
+                Incident(
+                    self.clock.now_ns(), "one_sided_fill", leader.name,
+                    f"{leader.name} filled {target}, " + ", ".join(f"{l.name} {targets[l.name]}" for l in lagging),  # noqa: E741
+                )
+            )  # fmt: skip
+        deadline_ns = first_ns + int(cfg.deadline_s * _S)
+        dust = await self._hedge(ls, leader, target, cfg, tap, deadline_ns, incidents)
+        if all(self._balanced(leg, target, tap) for leg in ls):
+            status = OpenStatus.OPENED if target >= pair else OpenStatus.PARTIAL
+            reason = None if status is OpenStatus.OPENED else f"filled {target} of {pair}"
+            return self._finish(ls, pair, requested, status, reason, tap, incidents, start, dust)
+        # 4. Roll back.
+        rollback = await self._rollback(ls, cfg, tap, incidents)
+        status = OpenStatus.ROLLED_BACK if rollback.complete else OpenStatus.EXPOSED
+        reason = "hedge not completed by the deadline"
+        return self._finish(ls, pair, requested, status, reason, tap, incidents, start, dust, rollback)
+
+    async def _enter(self, leg: _Leg, pair: Decimal, cfg: AtomicConfig, tap: OperationTap, stop: asyncio.Event) -> None:
+        """One leg's entry: a resting post-only order kept at the maker price (re-placed at once
+        after a post-only rejection or expiry) until told to stop; or taker IOCs (split when the
+        book is too thin within the budget). Ends with nothing of this leg resting."""
+        ex = leg.ex
+        sym, side = leg.spec.symbol, leg.spec.side
+        session = ex.session
+        if not leg.maker:
+            await self._take(leg, pair, cfg, tap, stop)
+            return
+        rejects = 0
+        entry_cfg = cfg.entry
+        while not stop.is_set() and rejects <= entry_cfg.max_post_only_rejects:
+            remaining = pair - leg.along(tap)
+            try:
+                q = ex.quote(sym, cfg.max_book_age_s)
+            except BookIntegrityError:
+                await _wait_event(stop, entry_cfg.reprice_check_s)
+                continue
+            price = ex._maker_price(leg.info.rules, side, q, entry_cfg)
+            send = ex.placeable(leg.info.rules, remaining, price, False)
+            if send <= 0:
+                return
+            cid = ex.next_id("e")
+            leg.entry_ids.append(cid)
+            tap.watch(leg.name, cid, "entry")
+            req = OrderRequest(sym, side, send, price, cid, tif=TimeInForce.POST_ONLY)
+            if ex.on_send is not None:
+                ex.on_send(req)
+            try:
+                order = await session.place(req)
+            except Exception:  # noqa: BLE001 - a refusal: try again with a fresh price
+                rejects += 1
+                continue
+            while not stop.is_set():
+                order = await wait_order_or(session, cid, stop, entry_cfg.reprice_check_s)
+                if order.is_terminal:
+                    break
+                try:
+                    q = ex.quote(sym, cfg.max_book_age_s)
+                except BookIntegrityError:
+                    continue
+                target = ex._maker_price(leg.info.rules, side, q, entry_cfg)
+                if order.filled == 0 and abs(target - price) / price * 10_000 > entry_cfg.reprice_tolerance_bps:
+                    break  # too far from the touch: cancel below and re-place
+            final = await ex._cancel_and_settle(cid)
+            if final.state in (TrackedState.EXPIRED, TrackedState.CANCELLED) and not stop.is_set():
+                rejects += 1
+
+    async def _take(self, leg: _Leg, pair: Decimal, cfg: AtomicConfig, tap: OperationTap, stop: asyncio.Event) -> None:
+        ex = leg.ex
+        sym, side = leg.spec.symbol, leg.spec.side
+        book = ex.venue.book(sym)
+        depth = book.size_within_bps(side.value, cfg.slippage_budget_bps)
+        try:
+            children = [pair] if depth >= pair else split_sizes(pair, depth, leg.info.rules)
+        except ValueError:
+            children = [pair]
+        for child in children:
+            if stop.is_set() and tap.first.is_set() and leg.along(tap) > 0:
+                break
+            try:
+                q = ex.quote(sym, cfg.max_book_age_s)
+            except BookIntegrityError:
+                return
+            price = limit_price(leg.info.rules, side.value, q.bid, q.ask, -cfg.slippage_budget_bps)
+            send = ex.placeable(leg.info.rules, min(child, pair - leg.along(tap)), price, False)
+            if send <= 0:
+                return
+            cid = ex.next_id("t")
+            leg.entry_ids.append(cid)
+            tap.watch(leg.name, cid, "entry")
+            req = OrderRequest(sym, side, send, price, cid, tif=TimeInForce.IOC)
+            if ex.on_send is not None:
+                ex.on_send(req)
+            try:
+                await ex.session.place(req)
+            except Exception:  # noqa: BLE001 - refused: the hedge step deals with the gap
+                return
+            order = await ex._wait(cid, 2 * ex.session.tracker.config.request_timeout_ns / _S, lambda o: o.is_terminal)
+            if not order.is_terminal or order.filled < order.request.size:
+                await ex.session.settle(cid)
+            if len(children) > 1:
+                await asyncio.sleep(0.2)  # let the book refill between children
+
+    def _dust(self, leg: _Leg, size: Decimal) -> bool:
+        q = leg.ex.venue.quote(leg.spec.symbol)
+        price = q.mid if q is not None else (leg.quote.mid if leg.quote else Decimal(1))
+        return is_dust(leg.info.rules, size, price)
+
+    def _balanced(self, leg: _Leg, target: Decimal, tap: OperationTap) -> bool:
+        diff = target - leg.along(tap)
+        return diff <= 0 or self._dust(leg, diff)
+
+    async def _hedge(
+        self,
+        ls: list[_Leg],
+        leader: _Leg,
+        target: Decimal,
+        cfg: AtomicConfig,
+        tap: OperationTap,
+        deadline_ns: int,
+        incidents: list[Incident],
+    ) -> dict[str, Decimal]:
+        dust: dict[str, Decimal] = {}
+        lead_fills = [f for f in tap.of(leader.name) if f.side is leader.spec.side]
+        lead_size = sum((f.size for f in lead_fills), _ZERO)
+        lead_avg = sum((f.price * f.size for f in lead_fills), _ZERO) / lead_size
+        fee_rate = leader.info.taker_fee
+        ref = Reference(lead_avg, fee_rate)
+
+        async def hedge_leg(leg: _Leg) -> None:
+            diff = target - leg.along(tap)
+            if diff <= 0:
+                return
+            if self._dust(leg, diff):
+                dust[leg.name] = diff
+                incidents.append(Incident(self.clock.now_ns(), "dust", leg.name, f"{diff} below the venue minimum: recorded, not traded"))
+                return
+            left_s = (deadline_ns - self.clock.now_ns()) / _S
+            if left_s <= 0:
+                return
+            hedge_cfg = cfg.hedge
+            result = await leg.ex.execute(
+                leg.spec.symbol, leg.spec.side, diff, hedge_cfg, reference=ref, deadline_s=left_s,
+                tag="h", on_order=lambda cid: tap.watch(leg.name, cid, "hedge"),
+            )  # fmt: skip
+            leg.hedge = result
+            ok = result.complete or self._dust(leg, result.remaining)
+            kind = "hedge" if ok else "hedge_failed"
+            incidents.append(
+                Incident(
+                    self.clock.now_ns(), kind, leg.name,
+                    f"hedged {result.filled} of {diff} ({result.mode}); {result.reason or 'complete'}",
+                )
+            )  # fmt: skip
+            if self.breaker is not None:
+                latency = self.clock.now_ns() - min(f.ts_ns for f in tap.fills)
+                self.breaker.record_hedge(self.clock.now_ns(), latency, ok, kind)
+
+        await asyncio.gather(*(hedge_leg(leg) for leg in ls if leg is not leader))
+        return dust
+
+    async def _rollback(
+        self, ls: list[_Leg], cfg: AtomicConfig, tap: OperationTap, incidents: list[Incident]
+    ) -> Rollback:
+        flattened: dict[str, Decimal] = {}
+
+        async def flatten(leg: _Leg) -> None:
+            net = leg.net(tap)
+            if net == 0 or self._dust(leg, abs(net)):
+                return
+            side = Side.SELL if net > 0 else Side.BUY
+            result = await leg.ex.execute(
+                leg.spec.symbol, side, abs(net), cfg.rollback, reduce_only=True,
+                deadline_s=cfg.deadline_s, tag="r",
+                on_order=lambda cid: tap.watch(leg.name, cid, "rollback"),
+            )  # fmt: skip
+            flattened[leg.name] = result.filled
+
+        # Hedge orders' fills that arrived after the hedge returned are in the tap already.
+        await asyncio.gather(*(flatten(leg) for leg in ls))
+        complete = all(leg.net(tap) == 0 or self._dust(leg, abs(leg.net(tap))) for leg in ls)
+        cash = sum((-f.side.sign * f.price * f.size - f.fee for f in tap.fills), _ZERO)
+        cost = -cash
+        incidents.append(
+            Incident(
+                self.clock.now_ns(), "rollback", None,
+                f"flattened {', '.join(f'{k} {v}' for k, v in flattened.items()) or 'nothing'}; cost {cost}",
+            )
+        )  # fmt: skip
+        if self.breaker is not None:
+            self.breaker.record_rollback(self.clock.now_ns(), f"cost {cost}")
+        if not complete:
+            left = {leg.name: leg.net(tap) for leg in ls}
+            incidents.append(Incident(self.clock.now_ns(), "exposed", None, f"positions left by the operation: {left}"))
+        return Rollback(flattened=flattened, cost=cost, complete=complete)
+
+    def _finish(
+        self,
+        ls: list[_Leg],
+        pair: Decimal,
+        requested: Decimal,
+        status: OpenStatus,
+        reason: str | None,
+        tap: OperationTap,
+        incidents: list[Incident],
+        start: int,
+        dust: dict[str, Decimal] | None = None,
+        rollback: Rollback | None = None,
+    ) -> AtomicResult:
+        end = self.clock.now_ns()
+        tolerance = max((leg.info.rules.min_qty for leg in ls), default=_ZERO)
+        exposure = measure_exposure(tap.fills, end, tolerance)
+        legs = tuple(
+            build_leg(leg.name, leg.spec.symbol, leg.spec.side, pair, tap.of(leg.name), leg.quote.mid if leg.quote else None)
+            for leg in ls
+        )
+        hedges = tuple(leg.hedge for leg in ls if leg.hedge is not None)
+        latency = None
+        if hedges and exposure.first_fill_ns is not None:
+            done = exposure.flat_ns if exposure.flat_ns is not None else end
+            latency = max(done - exposure.first_fill_ns, 0)
+        on = status in (OpenStatus.OPENED, OpenStatus.PARTIAL)
+        size = min((leg.along(tap) for leg in ls), default=_ZERO) if on else _ZERO
+        return AtomicResult(
+            status=status,
+            reason=reason,
+            requested=requested,
+            size=size,
+            legs=legs,
+            hedges=hedges,
+            hedge_latency_ns=latency,
+            exposure_usd_s=exposure.usd_seconds,
+            max_exposure_usd=exposure.max_usd,
+            dust=dust or {},
+            rollback=rollback,
+            incidents=tuple(incidents),
+            started_ns=start,
+            ended_ns=end,
+        )
+
+
+async def _wait_event(event: asyncio.Event, timeout: float) -> None:
+    try:
+        async with asyncio.timeout(timeout):
+            await event.wait()
+    except TimeoutError:
+        pass

@@ -1,0 +1,189 @@
+"""Configuration of the executors: one frozen dataclass per operation, documented defaults.
+
+Prices, sizes and bps are ``Decimal``; durations are seconds (``float``) of the running loop's
+clock, virtual or real.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from hedgekit.model import Side
+
+__all__ = [
+    "AtomicConfig",
+    "CloseConfig",
+    "CloseLeg",
+    "EntryPlan",
+    "ExecutionMode",
+    "LegSpec",
+    "OrderConfig",
+]
+
+
+class ExecutionMode(enum.StrEnum):
+    """How one order is worked (``DESIGN.md``, "Execution modes")."""
+
+    LIMIT_ONLY = "limit_only"
+    """Post-only at the maker price; whatever is unfilled at the timeout is cancelled."""
+    LIMIT_WITH_FALLBACK = "limit_with_fallback"
+    """Post-only first, then an IOC at a protected price for what remains at the timeout."""
+    AGGRESSIVE_LIMIT = "aggressive_limit"
+    """The adaptive ladder: break-even first (with a reference fill), then inside the spread, the
+    touch, and beyond it; a fresh BBO and a short timeout per step; a market IOC last."""
+    MARKET_ONLY = "market_only"
+    """One IOC at a protected price (the opposite touch plus ``market_protection_bps``)."""
+    ADAPTIVE = "adaptive"
+    """Chosen per order by the liquidity analysis."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderConfig:
+    """How :class:`~hedgekit.execution.OrderExecutor` works one order.
+
+    Attributes:
+        mode: The execution mode.
+        offset_bps: Passive offset from our own touch for the limit phase (negative crosses).
+        improve: Price the passive order one grid step inside the spread when there is room.
+        timeout_s: How long the limit phase rests before cancelling (or falling back).
+        reprice_tolerance_bps: A resting passive order keeps its queue place while its price is
+            within this of the price it would be placed at now; beyond it, it is repriced (modify
+            where the venue supports it, else cancel and replace).
+        reprice_check_s: How often a resting order's price is checked.
+        ladder_cross_bps: How far beyond the opposite touch the ladder's last steps go.
+        step_timeout_s: How long each ladder step rests.
+        market_fallback: End ``aggressive_limit`` with a protected IOC for what remains.
+        market_protection_bps: How far beyond the opposite touch an IOC may execute.
+        max_post_only_rejects: Post-only rejections tolerated (each reprices at once) before the
+            passive phase gives up.
+        max_book_age_s: A book older than this is stale: the executor refuses to price from it.
+    """
+
+    mode: ExecutionMode = ExecutionMode.LIMIT_WITH_FALLBACK
+    offset_bps: Decimal = Decimal(0)
+    improve: bool = False
+    timeout_s: float = 5.0
+    reprice_tolerance_bps: Decimal = Decimal(3)
+    reprice_check_s: float = 0.25
+    ladder_cross_bps: tuple[Decimal, ...] = (Decimal(2), Decimal(5), Decimal(10))
+    step_timeout_s: float = 0.4
+    market_fallback: bool = True
+    market_protection_bps: Decimal = Decimal(50)
+    max_post_only_rejects: int = 8
+    max_book_age_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.timeout_s <= 0 or self.step_timeout_s <= 0 or self.reprice_check_s <= 0:
+            raise ValueError("timeouts must be positive")
+        if self.market_protection_bps < 0 or self.reprice_tolerance_bps < 0:
+            raise ValueError("protection and tolerance are non-negative bps")
+        if any(b < 0 for b in self.ladder_cross_bps):
+            raise ValueError("ladder_cross_bps are non-negative")
+
+
+@dataclass(frozen=True, slots=True)
+class LegSpec:
+    """One leg of a pair to open.
+
+    Attributes:
+        venue: The venue's name (a key of the executor's sessions).
+        symbol: The venue's symbol.
+        side: Buy (long) or sell (short).
+    """
+
+    venue: str
+    symbol: str
+    side: Side
+
+
+class EntryPlan(enum.StrEnum):
+    """Maker/taker assignment of the entry orders."""
+
+    MAKER_BOTH = "maker_both"
+    """Both legs rest post-only; the first fill triggers the hedge of the other."""
+    TAKER_BOTH = "taker_both"
+    """Both legs take at once (protected IOCs)."""
+    AUTO = "auto"
+    """The leg that saves most by resting (taker minus maker fee, on a book that can absorb the
+    hedge) rests; the other takes at once."""
+
+
+@dataclass(frozen=True, slots=True)
+class AtomicConfig:
+    """How :class:`~hedgekit.execution.AtomicExecutor` opens a pair.
+
+    Attributes:
+        max_entry_spread_bps: Pre-flight spread gate per leg.
+        slippage_budget_bps: Largest expected slippage (vs the touch) of a taker leg or hedge.
+        entry_timeout_s: How long resting entry orders wait for a first fill.
+        deadline_s: From the first fill: the hedge must be complete by then, else roll back.
+        hedge_threshold: Filled size on a leg that triggers the hedge (0: any fill).
+        plan: Maker/taker assignment.
+        entry: How resting entry legs are priced.
+        hedge: How the lagging legs are hedged.
+        rollback: How filled legs are flattened on rollback (reduce-only).
+        split: Split a taker leg too large for the book's depth within the budget.
+        max_book_age_s: Pre-flight freshness of every book.
+    """
+
+    max_entry_spread_bps: Decimal = Decimal(15)
+    slippage_budget_bps: Decimal = Decimal(15)
+    entry_timeout_s: float = 10.0
+    deadline_s: float = 15.0
+    hedge_threshold: Decimal = Decimal(0)
+    plan: EntryPlan = EntryPlan.MAKER_BOTH
+    entry: OrderConfig = field(
+        default_factory=lambda: OrderConfig(mode=ExecutionMode.LIMIT_ONLY, timeout_s=10.0)
+    )
+    hedge: OrderConfig = field(
+        default_factory=lambda: OrderConfig(mode=ExecutionMode.AGGRESSIVE_LIMIT)
+    )
+    rollback: OrderConfig = field(
+        default_factory=lambda: OrderConfig(mode=ExecutionMode.AGGRESSIVE_LIMIT, step_timeout_s=0.3)
+    )
+    split: bool = True
+    max_book_age_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.entry_timeout_s <= 0 or self.deadline_s <= 0:
+            raise ValueError("entry_timeout_s and deadline_s must be positive")
+        if self.hedge_threshold < 0 or self.slippage_budget_bps < 0 or self.max_entry_spread_bps < 0:
+            raise ValueError("thresholds and budgets are non-negative")
+
+
+@dataclass(frozen=True, slots=True)
+class CloseLeg:
+    """One leg of a pair to close: where the position is."""
+
+    venue: str
+    symbol: str
+
+
+@dataclass(frozen=True, slots=True)
+class CloseConfig:
+    """How :class:`~hedgekit.execution.CloseExecutor` closes a pair.
+
+    Attributes:
+        max_exit_spread_bps: Phase 1 rests passively only when the spread is at most this
+            (re-checked right before placement); otherwise it goes straight to phase 2.
+        phase1_timeout_s: How long the passive phase lasts at most.
+        passive: How phase 1 prices its post-only, reduce-only orders.
+        phase2: How what remains is closed (break-even, ladder, market).
+        emergency: How a lone leg is flattened.
+        deadline_s: The whole close; past it, what is open is reported exposed.
+    """
+
+    max_exit_spread_bps: Decimal = Decimal(15)
+    phase1_timeout_s: float = 20.0
+    passive: OrderConfig = field(
+        default_factory=lambda: OrderConfig(mode=ExecutionMode.LIMIT_ONLY, timeout_s=20.0)
+    )
+    phase2: OrderConfig = field(
+        default_factory=lambda: OrderConfig(mode=ExecutionMode.AGGRESSIVE_LIMIT)
+    )
+    emergency: OrderConfig = field(
+        default_factory=lambda: OrderConfig(mode=ExecutionMode.MARKET_ONLY)
+    )
+    deadline_s: float = 60.0

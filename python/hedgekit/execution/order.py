@@ -1,0 +1,493 @@
+"""``OrderExecutor``: one order, worked by mode, over a :class:`~hedgekit.tracking.VenueSession`.
+
+Every price comes from a fresh, usable book (:class:`~hedgekit.tracking.BookGate`); every size is
+floored to the venue's step and checked against its minimums before it is sent, and a remainder
+below them is dust: recorded, never sent. Filled sizes are read from the ledger through the
+tracker, never counted here. A cancel is followed by a status query (``settle``) so fills still on
+their way are in the ledger before the next decision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable
+from decimal import Decimal
+
+from hedgekit._core import Instrument, break_even_price, ladder, limit_price, maker_price
+from hedgekit.clock import Clock
+from hedgekit.errors import (
+    BookIntegrityError,
+    OrderRejectedError,
+    PostOnlyRejectedError,
+    RateLimitedError,
+    VenueError,
+)
+from hedgekit.execution.config import ExecutionMode, OrderConfig
+from hedgekit.execution.liquidity import Recommendation, analyze, is_dust
+from hedgekit.execution.results import ExecutionResult, tidy
+from hedgekit.model import OrderRequest, OrderType, Side, TimeInForce
+from hedgekit.tracking import BookGate, TrackedOrder, TrackedState, VenueSession
+from hedgekit.venues.base import InstrumentInfo, Quote
+
+__all__ = ["OrderExecutor", "Reference", "wait_order_or"]
+
+_ZERO = Decimal(0)
+_BPS = Decimal(10_000)
+_S = 1_000_000_000
+_ids = itertools.count(1)
+
+
+class Reference:
+    """A fill on another leg that a hedge prices against (break-even first).
+
+    Args:
+        price: The reference leg's average fill price.
+        fee_rate: The reference leg's fee rate (fraction).
+    """
+
+    __slots__ = ("fee_rate", "price")
+
+    def __init__(self, price: Decimal, fee_rate: Decimal) -> None:
+        self.price = price
+        self.fee_rate = fee_rate
+
+    def __repr__(self) -> str:
+        return f"Reference(price={self.price}, fee_rate={self.fee_rate})"
+
+
+def _done(order: TrackedOrder) -> bool:
+    return order.is_terminal
+
+
+class _Run:
+    """The state of one ``execute`` call: its orders and its tally from the ledger."""
+
+    def __init__(
+        self,
+        ex: OrderExecutor,
+        symbol: str,
+        side: Side,
+        size: Decimal,
+        on_order: Callable[[str], None] | None = None,
+    ) -> None:
+        self.ex = ex
+        self.on_order = on_order
+        self.symbol = symbol
+        self.side = side
+        self.size = size
+        self.client_ids: list[str] = []
+        self.post_only_rejects = 0
+        self.reason: str | None = None
+        self.last_refusal: str | None = None
+
+    def filled(self) -> Decimal:
+        tracker = self.ex.session.tracker
+        return sum((tracker.order(c).filled for c in self.client_ids), _ZERO)
+
+    def remaining(self) -> Decimal:
+        return max(self.size - self.filled(), _ZERO)
+
+
+class OrderExecutor:
+    """Works single orders on one venue.
+
+    Args:
+        session: The venue's tracking session (it must be started).
+        clock: Our clock (default: the running loop's).
+        id_prefix: Prefix of the client ids this executor generates (at most 12 characters of
+            ``[A-Za-z0-9_-]``, so ids stay within every venue's limit).
+    """
+
+    def __init__(
+        self, session: VenueSession, *, clock: Clock | None = None, id_prefix: str = "hk"
+    ) -> None:
+        if len(id_prefix) > 12 or not all(c.isalnum() or c in "_-" for c in id_prefix):
+            raise ValueError(f"id_prefix must be at most 12 of [A-Za-z0-9_-], got {id_prefix!r}")
+        self.session = session
+        self.venue = session.venue
+        self.clock = clock or session.clock
+        self._prefix = id_prefix
+        self.on_send: Callable[[OrderRequest], None] | None = None
+        """Called right before each order is handed to the venue (for latency measurement)."""
+
+    # ------------------------------------------------------------------------------- helpers
+    def info(self, symbol: str) -> InstrumentInfo:
+        """The instrument's rules and fees.
+
+        Raises:
+            KeyError: Unknown symbol.
+        """
+        return self.venue.instruments()[symbol]
+
+    def quote(self, symbol: str, max_age_s: float) -> Quote:
+        """Best bid and ask from a usable book.
+
+        Raises:
+            hedgekit.errors.BookIntegrityError: The book is stale, crossed, empty or not synced.
+        """
+        book = self.venue.book(symbol)
+        BookGate(int(max_age_s * _S)).require(book, self.clock.now_ns())
+        q = self.venue.quote(symbol)
+        if q is None:
+            raise BookIntegrityError(f"{self.venue.name} {symbol}: empty book", "empty", "no quote")
+        return q
+
+    def next_id(self, tag: str = "") -> str:
+        """A fresh client order id."""
+        return f"{self._prefix}{tag}{next(_ids):x}"
+
+    def placeable(self, rules: Instrument, size: Decimal, price: Decimal, reduce_only: bool) -> Decimal:
+        """``size`` floored to the step if the venue would accept it at ``price``, else 0."""
+        size = rules.floor_size(size)
+        if size <= 0:
+            return _ZERO
+        return size if rules.rejection(price, size, reduce_only) is None else _ZERO
+
+    async def _send(self, run: _Run, request: OrderRequest) -> TrackedOrder | None:
+        """Places one order; ``None`` when the venue definitively refused it."""
+        run.client_ids.append(request.client_id)
+        if run.on_order is not None:
+            run.on_order(request.client_id)
+        run.last_refusal = None
+        if self.on_send is not None:
+            self.on_send(request)
+        try:
+            return await self.session.place(request)
+        except PostOnlyRejectedError:
+            run.post_only_rejects += 1
+            run.last_refusal = "post_only"
+            return None
+        except RateLimitedError as exc:
+            run.reason = f"rate limited: {exc.message}"
+            run.last_refusal = "rate_limited"
+            await asyncio.sleep(min(exc.retry_after_s, 1.0))
+            return None
+        except OrderRejectedError as exc:
+            run.reason = f"rejected: {exc.message}"
+            run.last_refusal = "rejected"
+            return None
+
+    async def _cancel_and_settle(self, cid: str) -> TrackedOrder:
+        """Cancels (if live), then brings the ledger up to date with the venue's view."""
+        order = self.session.tracker.order(cid)
+        if not order.is_terminal:
+            try:
+                await self.session.cancel(cid)
+            except VenueError:
+                pass  # the tracker re-queries on its own; settle below asks once more now
+        return await self.session.settle(cid)
+
+    async def _wait(self, cid: str, timeout_s: float, until: Callable[[TrackedOrder], bool]) -> TrackedOrder:
+        try:
+            return await self.session.wait(cid, until, timeout=max(timeout_s, 0.0))
+        except TimeoutError:
+            return self.session.tracker.order(cid)
+
+    # ------------------------------------------------------------------------------- modes
+    async def execute(
+        self,
+        symbol: str,
+        side: Side,
+        size: Decimal,
+        config: OrderConfig | None = None,
+        *,
+        reference: Reference | None = None,
+        reduce_only: bool = False,
+        deadline_s: float | None = None,
+        tag: str = "",
+        stop: asyncio.Event | None = None,
+        on_order: Callable[[str], None] | None = None,
+    ) -> ExecutionResult:
+        """Works one order of ``size`` until filled, timed out, or out of options.
+
+        Args:
+            symbol: The venue's symbol.
+            side: Buy or sell.
+            size: Size to fill (> 0; floored to the step).
+            config: The mode and its parameters.
+            reference: Another leg's fill to price a hedge against (``aggressive_limit`` tries
+                its break-even price first).
+            reduce_only: Every order is reduce-only (closing, rollback).
+            deadline_s: A hard limit for the whole order, in seconds from now.
+            tag: Short text put into the client ids (``"h"`` for hedges, ...).
+            stop: When set, a resting passive phase ends early (its order is cancelled and
+                settled); the fallback, if any, still runs.
+            on_order: Called with each client id right before its order is sent (so a caller
+                can attribute the order's fills from the first one).
+
+        Returns:
+            What filled, at what cost, and why it stopped short if it did.
+
+        Raises:
+            ValueError: A non-positive size.
+            KeyError: Unknown symbol.
+        """
+        cfg = config or OrderConfig()
+        if size <= 0:
+            raise ValueError(f"size must be positive, got {size}")
+        info = self.info(symbol)
+        start = self.clock.now_ns()
+        deadline_ns = None if deadline_s is None else start + int(deadline_s * _S)
+        run = _Run(self, symbol, side, size, on_order)
+        arrival_mid: Decimal | None = None
+        mode = cfg.mode
+        try:
+            q = self.quote(symbol, cfg.max_book_age_s)
+            arrival_mid = q.mid
+            if mode is ExecutionMode.ADAPTIVE:
+                mode = self._choose(symbol, side, size, cfg)
+            if mode is ExecutionMode.LIMIT_ONLY:
+                await self._passive(run, info, cfg, reduce_only, deadline_ns, cfg.timeout_s, stop)
+            elif mode is ExecutionMode.LIMIT_WITH_FALLBACK:
+                await self._passive(run, info, cfg, reduce_only, deadline_ns, cfg.timeout_s, stop)
+                await self._ioc(run, info, cfg, reduce_only)
+            elif mode is ExecutionMode.AGGRESSIVE_LIMIT:
+                await self._ladder(run, info, cfg, reduce_only, deadline_ns, reference)
+                if cfg.market_fallback:
+                    await self._ioc(run, info, cfg, reduce_only)
+            else:
+                await self._ioc(run, info, cfg, reduce_only)
+        except BookIntegrityError as exc:
+            run.reason = f"book unusable: {exc.kind}"
+        return self._result(run, info, arrival_mid, mode, start)
+
+    def _choose(self, symbol: str, side: Side, size: Decimal, cfg: OrderConfig) -> ExecutionMode:
+        report = analyze(
+            self.venue.book(symbol), side, size, slippage_budget_bps=cfg.market_protection_bps
+        )
+        rec = report.recommendation
+        if rec is Recommendation.MARKET:
+            return ExecutionMode.MARKET_ONLY
+        if rec is Recommendation.PASSIVE:
+            return ExecutionMode.LIMIT_WITH_FALLBACK
+        return ExecutionMode.AGGRESSIVE_LIMIT
+
+    def _time_left(self, deadline_ns: int | None, phase_s: float) -> float:
+        if deadline_ns is None:
+            return phase_s
+        return min(phase_s, (deadline_ns - self.clock.now_ns()) / _S)
+
+    async def _passive(
+        self,
+        run: _Run,
+        info: InstrumentInfo,
+        cfg: OrderConfig,
+        reduce_only: bool,
+        deadline_ns: int | None,
+        phase_s: float,
+        stop: asyncio.Event | None = None,
+    ) -> None:
+        """Post-only at the maker price; reprices at once after a post-only rejection or expiry,
+        and when the touch moves beyond the tolerance; cancels what rests at the end."""
+        rules = info.rules
+        end_ns = self.clock.now_ns() + int(self._time_left(deadline_ns, phase_s) * _S)
+        stopped = stop.is_set if stop is not None else (lambda: False)
+        while (
+            self.clock.now_ns() < end_ns
+            and run.post_only_rejects <= cfg.max_post_only_rejects
+            and not stopped()
+        ):
+            remaining = run.remaining()
+            q = self.quote(run.symbol, cfg.max_book_age_s)
+            price = self._maker_price(rules, run.side, q, cfg)
+            send = self.placeable(rules, remaining, price, reduce_only)
+            if send <= 0:
+                return
+            req = OrderRequest(
+                run.symbol, run.side, send, price, self.next_id("p"),
+                tif=TimeInForce.POST_ONLY, reduce_only=reduce_only,
+            )  # fmt: skip
+            order = await self._send(run, req)
+            if order is None:
+                if run.last_refusal == "rejected":
+                    return  # refused for another reason than post-only: nothing to retry
+                continue
+            cid = req.client_id
+            ended_by_venue = False
+            # Rest while the price stays close to where it would be placed now.
+            while self.clock.now_ns() < end_ns and not stopped():
+                wait_s = min(cfg.reprice_check_s, (end_ns - self.clock.now_ns()) / _S)
+                if stop is not None:
+                    order = await wait_order_or(self.session, cid, stop, wait_s)
+                else:
+                    order = await self._wait(cid, wait_s, _done)
+                if order.is_terminal:
+                    ended_by_venue = True
+                    break
+                q = self.quote(run.symbol, cfg.max_book_age_s)
+                target = self._maker_price(rules, run.side, q, cfg)
+                drift = abs(target - price) / price * _BPS
+                if drift > cfg.reprice_tolerance_bps:
+                    order = await self._reprice(run, cid, order, target, rules, reduce_only)
+                    if order is None or order.is_terminal:
+                        break
+                    price = order.request.price or target
+            final = await self._cancel_and_settle(cid)
+            dropped = final.state in (TrackedState.EXPIRED, TrackedState.CANCELLED)
+            if ended_by_venue and dropped:
+                # Accepted, then dropped for crossing (Aster EXPIRED, Lighter
+                # canceled-post-only): count it and reprice at once.
+                run.post_only_rejects += 1
+            if run.remaining() <= 0:
+                return
+
+    async def _reprice(
+        self,
+        run: _Run,
+        cid: str,
+        order: TrackedOrder,
+        price: Decimal,
+        rules: Instrument,
+        reduce_only: bool,
+    ) -> TrackedOrder | None:
+        """Moves a resting order to ``price``: modify in place where the venue can (the rest of
+        the order keeps its identity), else cancel it and let the caller place a new one."""
+        if self.venue.supports_modify:
+            size = order.request.size
+            if self.placeable(rules, size, price, reduce_only) > 0:
+                try:
+                    return await self.session.modify(cid, price=price, size=size)
+                except PostOnlyRejectedError:
+                    run.post_only_rejects += 1
+                    return order
+                except (VenueError, NotImplementedError):
+                    pass
+        await self._cancel_and_settle(cid)
+        return None
+
+    def _maker_price(self, rules: Instrument, side: Side, q: Quote, cfg: OrderConfig) -> Decimal:
+        if cfg.offset_bps > 0:
+            return limit_price(rules, side.value, q.bid, q.ask, cfg.offset_bps)
+        return maker_price(rules, side.value, q.bid, q.ask, improve=cfg.improve)
+
+    async def _ladder(
+        self,
+        run: _Run,
+        info: InstrumentInfo,
+        cfg: OrderConfig,
+        reduce_only: bool,
+        deadline_ns: int | None,
+        reference: Reference | None,
+    ) -> None:
+        """Break-even first (with a reference), then inside → touch → beyond, one fresh BBO and
+        one short rest per step; a post-only rejection on a passive step reprices at once."""
+        rules = info.rules
+        steps: list[tuple[str, int]] = []
+        if reference is not None:
+            steps.append(("break_even", 0))
+        q = self.quote(run.symbol, cfg.max_book_age_s)
+        n = len(ladder(rules, run.side.value, q.bid, q.ask, list(cfg.ladder_cross_bps)))
+        steps.extend(("ladder", i) for i in range(n))
+        for kind, i in steps:
+            if run.remaining() <= 0 or self._time_left(deadline_ns, 1.0) <= 0:
+                return
+            q = self.quote(run.symbol, cfg.max_book_age_s)
+            prices = ladder(rules, run.side.value, q.bid, q.ask, list(cfg.ladder_cross_bps))
+            if kind == "break_even":
+                assert reference is not None
+                price = break_even_price(
+                    rules, run.side.value, reference.price, reference.fee_rate, info.taker_fee
+                )
+            else:
+                price = prices[min(i, len(prices) - 1)]
+            passive = (price < q.ask) if run.side is Side.BUY else (price > q.bid)
+            send = self.placeable(rules, run.remaining(), price, reduce_only)
+            if send <= 0:
+                continue
+            req = OrderRequest(
+                run.symbol, run.side, send, price, self.next_id("l"),
+                tif=TimeInForce.POST_ONLY if passive else TimeInForce.GTC,
+                reduce_only=reduce_only,
+            )  # fmt: skip
+            order = await self._send(run, req)
+            if order is None:
+                continue  # post-only rejected: the next step uses a fresh, more aggressive price
+            await self._wait(
+                req.client_id, self._time_left(deadline_ns, cfg.step_timeout_s), _filled_or_done
+            )
+            await self._cancel_and_settle(req.client_id)
+
+    async def _ioc(self, run: _Run, info: InstrumentInfo, cfg: OrderConfig, reduce_only: bool) -> None:
+        """One IOC at the opposite touch plus the protection (a market order that cannot walk
+        the book without limit)."""
+        remaining = run.remaining()
+        if remaining <= 0:
+            return
+        q = self.quote(run.symbol, cfg.max_book_age_s)
+        price = limit_price(info.rules, run.side.value, q.bid, q.ask, -cfg.market_protection_bps)
+        send = self.placeable(info.rules, remaining, price, reduce_only)
+        if send <= 0:
+            return
+        req = OrderRequest(
+            run.symbol, run.side, send, price, self.next_id("m"),
+            order_type=OrderType.LIMIT, tif=TimeInForce.IOC, reduce_only=reduce_only,
+        )  # fmt: skip
+        order = await self._send(run, req)
+        if order is None:
+            return
+        order = await self._wait(req.client_id, 2 * self.session.tracker.config.request_timeout_ns / _S, _done)
+        if not order.is_terminal or order.filled < order.request.size:
+            await self.session.settle(req.client_id)
+
+    def _result(
+        self,
+        run: _Run,
+        info: InstrumentInfo,
+        arrival_mid: Decimal | None,
+        mode: ExecutionMode,
+        start: int,
+    ) -> ExecutionResult:
+        tracker = self.session.tracker
+        orders = [tracker.order(c) for c in run.client_ids]
+        filled = sum((o.filled for o in orders), _ZERO)
+        notional = sum(((o.avg_price or _ZERO) * o.filled for o in orders), _ZERO)
+        avg = None if filled == 0 else tidy(notional / filled)
+        reason = run.reason
+        if filled < run.size and reason is None:
+            remaining = run.size - filled
+            below = arrival_mid is not None and is_dust(info.rules, remaining, arrival_mid)
+            reason = (
+                f"remainder {remaining} is below the venue minimum" if below else "not filled in time"
+            )
+        return ExecutionResult(
+            venue=self.venue.name,
+            symbol=run.symbol,
+            side=run.side,
+            requested=run.size,
+            filled=filled,
+            avg_price=avg,
+            fees=sum((o.fees for o in orders), _ZERO),
+            maker_size=sum((o.maker_size for o in orders), _ZERO),
+            arrival_mid=arrival_mid,
+            mode=mode.value,
+            client_ids=tuple(run.client_ids),
+            post_only_rejects=run.post_only_rejects,
+            reason=None if filled >= run.size else reason,
+            started_ns=start,
+            ended_ns=self.clock.now_ns(),
+        )
+
+
+def _filled_or_done(order: TrackedOrder) -> bool:
+    return order.is_terminal or order.filled >= order.request.size
+
+
+async def wait_order_or(
+    session: VenueSession, cid: str, stop: asyncio.Event, timeout: float
+) -> TrackedOrder:
+    """Waits until the order ends, ``stop`` is set, or ``timeout`` seconds pass; returns the
+    order as it stands."""
+    if stop.is_set():
+        return session.tracker.order(cid)
+    waiter = asyncio.ensure_future(session.wait(cid, _done, max(timeout, 0.0)))
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in (waiter, stopper):
+            if not t.done():
+                t.cancel()
+        await asyncio.gather(waiter, stopper, return_exceptions=True)
+    return session.tracker.order(cid)
+
