@@ -23,7 +23,7 @@ from typing import Any
 
 from hedgekit._core import common_size, limit_price, spread_within
 from hedgekit.clock import Clock
-from hedgekit.errors import BookIntegrityError
+from hedgekit.errors import BookIntegrityError, PostOnlyRejectedError, RateLimitedError, VenueError
 from hedgekit.execution.breaker import BreakerState, CircuitBreaker
 from hedgekit.execution.config import AtomicConfig, EntryPlan, LegSpec
 from hedgekit.execution.exposure import measure_exposure
@@ -145,7 +145,7 @@ class _Leg:
 
     def along(self, tap: OperationTap) -> Decimal:
         """Size held in the leg's direction."""
-        return self.net(tap) * self.spec.side.sign
+        return self.net(tap) * self.spec.side.sign + 0  # + 0: never a negative zero
 
 
 class AtomicExecutor:
@@ -306,7 +306,7 @@ class AtomicExecutor:
         # 2. Entries on every leg at once.
         stop = asyncio.Event()
         entries: list[asyncio.Future[None]] = [
-            asyncio.ensure_future(self._enter(leg, pair, cfg, tap, stop)) for leg in ls
+            asyncio.ensure_future(self._enter(leg, pair, cfg, tap, stop, incidents)) for leg in ls
         ]
         first: asyncio.Future[Any] = asyncio.ensure_future(tap.first.wait())
         waitables: list[asyncio.Future[Any]] = [first, *entries]
@@ -347,7 +347,15 @@ class AtomicExecutor:
         reason = "hedge not completed by the deadline"
         return self._finish(ls, pair, requested, status, reason, tap, incidents, start, dust, rollback)
 
-    async def _enter(self, leg: _Leg, pair: Decimal, cfg: AtomicConfig, tap: OperationTap, stop: asyncio.Event) -> None:
+    async def _enter(
+        self,
+        leg: _Leg,
+        pair: Decimal,
+        cfg: AtomicConfig,
+        tap: OperationTap,
+        stop: asyncio.Event,
+        incidents: list[Incident],
+    ) -> None:
         """One leg's entry: a resting post-only order kept at the maker price (re-placed at once
         after a post-only rejection or expiry) until told to stop; or taker IOCs (split when the
         book is too thin within the budget). Ends with nothing of this leg resting."""
@@ -378,8 +386,15 @@ class AtomicExecutor:
                 ex.on_send(req)
             try:
                 order = await session.place(req)
-            except Exception:  # noqa: BLE001 - a refusal: try again with a fresh price
+            except PostOnlyRejectedError as exc:
                 rejects += 1
+                incidents.append(Incident(self.clock.now_ns(), "post_only_reject", leg.name, f"{cid} at {price}: {exc.message}; repricing at once"))
+                continue
+            except VenueError as exc:
+                rejects += 1
+                incidents.append(Incident(self.clock.now_ns(), "entry_rejected", leg.name, f"{cid}: {exc}"))
+                if exc.definitive and not isinstance(exc, RateLimitedError):
+                    return
                 continue
             while not stop.is_set():
                 order = await wait_order_or(session, cid, stop, entry_cfg.reprice_check_s)
@@ -392,9 +407,13 @@ class AtomicExecutor:
                 target = ex._maker_price(leg.info.rules, side, q, entry_cfg)
                 if order.filled == 0 and abs(target - price) / price * 10_000 > entry_cfg.reprice_tolerance_bps:
                     break  # too far from the touch: cancel below and re-place
+            ended_by_venue = order.is_terminal
             final = await ex._cancel_and_settle(cid)
-            if final.state in (TrackedState.EXPIRED, TrackedState.CANCELLED) and not stop.is_set():
+            if ended_by_venue and final.state in (TrackedState.EXPIRED, TrackedState.CANCELLED):
                 rejects += 1
+                incidents.append(
+                    Incident(self.clock.now_ns(), "post_only_reject", leg.name, f"{cid} at {price} accepted then {final.state.value} (would have crossed); repricing at once")
+                )  # fmt: skip
 
     async def _take(self, leg: _Leg, pair: Decimal, cfg: AtomicConfig, tap: OperationTap, stop: asyncio.Event) -> None:
         ex = leg.ex
@@ -454,8 +473,10 @@ class AtomicExecutor:
         dust: dict[str, Decimal] = {}
         lead_fills = [f for f in tap.of(leader.name) if f.side is leader.spec.side]
         lead_size = sum((f.size for f in lead_fills), _ZERO)
-        lead_avg = sum((f.price * f.size for f in lead_fills), _ZERO) / lead_size
-        fee_rate = leader.info.taker_fee
+        lead_notional = sum((f.price * f.size for f in lead_fills), _ZERO)
+        lead_avg = lead_notional / lead_size
+        # The fee rate the leader actually paid (maker, taker or a mix).
+        fee_rate = sum((f.fee for f in lead_fills), _ZERO) / lead_notional
         ref = Reference(lead_avg, fee_rate)
 
         async def hedge_leg(leg: _Leg) -> None:

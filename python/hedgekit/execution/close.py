@@ -115,6 +115,16 @@ class CloseExecutor:
         dust = {leg.venue: before[leg.venue] for leg in legs if before[leg.venue] != 0 and leg not in open_legs}
         if not open_legs:
             return self._result(legs, CloseStatus.NOTHING_TO_CLOSE, None, before, before, None, "none", [], dust, incidents, start)
+        imbalance = abs(sum(before.values(), _ZERO))
+        if imbalance and len(open_legs) == len(legs):
+            below = [leg.venue for leg in legs if self._dust(leg, imbalance)]
+            incidents.append(
+                Incident(
+                    self.clock.now_ns(), "dust", None,
+                    f"legs unequal by {imbalance}: each closes to flat on its own; the difference is "
+                    + (f"below the minimum order on {', '.join(below)}: recorded, not traded" if below else "not traded"),
+                )
+            )  # fmt: skip
         tap = OperationTap(self.sessions)
         orders: list[ExecutionResult] = []
         try:
@@ -272,6 +282,7 @@ class CloseExecutor:
             phase=phase,
             orders=tuple(orders),
             dust=dust,
+            imbalance=abs(start_net),
             exposure_usd_s=exposure.usd_seconds,
             incidents=tuple(incidents),
             started_ns=start,

@@ -337,6 +337,8 @@ class CloseResult:
         phase: ``"passive"`` when phase 1 closed everything, ``"phase2"`` when the remainder
             needed it, ``"emergency"`` for a lone leg.
         dust: Remainders below a venue's minimum, per venue (recorded, not traded).
+        imbalance: How far apart the legs were at the start (``|Σ positions|``): each leg closes
+            to flat on its own, so this is never traded.
     """
 
     status: CloseStatus
@@ -347,6 +349,7 @@ class CloseResult:
     phase: str
     orders: tuple[ExecutionResult, ...] = ()
     dust: dict[str, Decimal] = field(default_factory=dict)
+    imbalance: Decimal = _ZERO
     exposure_usd_s: float = 0.0
     incidents: tuple[Incident, ...] = ()
     started_ns: int = 0
@@ -363,6 +366,7 @@ class CloseResult:
             "phase": self.phase,
             "orders": [o.to_dict() for o in self.orders],
             "dust": {k: str(v) for k, v in self.dust.items()},
+            "imbalance": str(self.imbalance),
             "exposure_usd_s": self.exposure_usd_s,
             "incidents": [i.to_dict() for i in self.incidents],
             "started_ns": self.started_ns,

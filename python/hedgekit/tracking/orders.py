@@ -314,6 +314,11 @@ class OrderTracker:
         except KeyError:
             return None
 
+    def all_client_ids(self) -> list[str]:
+        """Every client id this tracker knows, live or finished (finished ones as far back as
+        ``max_final_records``), in submission order for the live ones."""
+        return list(self._orders) + [c for c in self._final if c not in self._orders]
+
     def open_orders(self) -> list[TrackedOrder]:
         """Every order that is not terminal (may still trade), oldest first."""
         return [self._snapshot(o) for o in self._orders.values() if not o.state.is_terminal]

@@ -136,6 +136,7 @@ class _Market:
     mid: Decimal | None = None
     version: int = 0
     pos_size: Decimal = _ZERO
+    seeded: Decimal = _ZERO
     entry: Fraction | None = None
     realized: Fraction = Fraction(0)
     funding: Decimal = _ZERO
@@ -406,6 +407,22 @@ class MatchingEngine:
                 funding=m.funding,
             )
         return out
+
+    def seed_position(self, symbol: str, size: Decimal, entry_price: Decimal) -> None:
+        """Starts the account with a position (a scenario's starting state), before any fill.
+
+        Raises:
+            KeyError: An unknown symbol.
+            ValueError: A fill already happened on ``symbol``, or a non-positive entry price.
+        """
+        m = self._market(symbol)
+        if any(f.symbol == symbol for f in self._ledger):
+            raise ValueError(f"{symbol}: positions are seeded before any fill")
+        if entry_price <= 0:
+            raise ValueError(f"entry price must be positive, got {entry_price}")
+        m.pos_size = size
+        m.seeded = size
+        m.entry = None if size == 0 else Fraction(entry_price)
 
     def position(self, symbol: str) -> Decimal:
         """Our signed position size in ``symbol``.
@@ -685,7 +702,9 @@ class MatchingEngine:
             bid, ask = m.bids.best_price(), m.asks.best_price()
             if bid is not None and ask is not None and bid >= ask:
                 problems.append(f"{symbol} book crossed: {bid} >= {ask}")
-            signed = sum((f.side.sign * f.size for f in self._ledger if f.symbol == symbol), _ZERO)
+            signed = m.seeded + sum(
+                (f.side.sign * f.size for f in self._ledger if f.symbol == symbol), _ZERO
+            )
             if signed != m.pos_size:
                 problems.append(f"{symbol} position {m.pos_size} != signed fills {signed}")
         for key, order in self._orders.items():
