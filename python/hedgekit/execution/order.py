@@ -10,7 +10,6 @@ their way are in the ledger before the next decision.
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -35,7 +34,6 @@ __all__ = ["OrderExecutor", "Reference", "wait_order_or"]
 _ZERO = Decimal(0)
 _BPS = Decimal(10_000)
 _S = 1_000_000_000
-_ids = itertools.count(1)
 
 
 class Reference:
@@ -135,7 +133,7 @@ class OrderExecutor:
 
     def next_id(self, tag: str = "") -> str:
         """A fresh client order id."""
-        return f"{self._prefix}{tag}{next(_ids):x}"
+        return self.session.new_client_id(f"{self._prefix}{tag}")
 
     def placeable(self, rules: Instrument, size: Decimal, price: Decimal, reduce_only: bool) -> Decimal:
         """``size`` floored to the step if the venue would accept it at ``price``, else 0."""

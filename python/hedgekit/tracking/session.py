@@ -98,6 +98,7 @@ class VenueSession:
         self._closed = False
         self._last_mismatches: list[PositionMismatch] = []
         self._suspects: dict[str, Decimal] = {}
+        self._next_id = 0
 
     # ------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -125,6 +126,16 @@ class VenueSession:
     def running_tasks(self) -> int:
         """How many tasks the session owns that are not done."""
         return sum(1 for t in self._tasks if not t.done())
+
+    def new_client_id(self, prefix: str = "hk") -> str:
+        """A client order id unique within this session: ``prefix-<hex sequence number>``.
+
+        Ids are deterministic per session (a replayed simulation gets the same ones). A process
+        that restarts against the same venue should give a prefix of its own (for example a
+        short run id), since venues refuse or confuse a reused id.
+        """
+        self._next_id += 1
+        return f"{prefix}-{self._next_id:x}"
 
     # ------------------------------------------------------------ operations
     async def place(self, request: OrderRequest) -> TrackedOrder:
