@@ -137,6 +137,10 @@ class SimVenue:
         self._heap: list[tuple[int, int, Callable[[int], None]]] = []
         self._seq = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
+        self._armed_ns = 0
+        # With no latency and no faults at all, requests and deliveries happen inline: an
+        # in-process venue whose answers cost nothing (used to time hedgekit's own overhead).
+        self._instant = _is_instant(config)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._start_ns = 0
         self._last_deliver: dict[str, int] = {}
@@ -337,9 +341,13 @@ class SimVenue:
     def _arm(self) -> None:
         if self._loop is None or not self._heap:
             return
+        head = self._heap[0][0]
         if self._timer is not None:
+            if self._armed_ns <= head:
+                return  # the armed timer fires first and re-arms for the rest
             self._timer.cancel()
-        delay = max(self._heap[0][0] - self._clock.now_ns(), 0) / 1e9
+        self._armed_ns = head
+        delay = max(head - self._clock.now_ns(), 0) / 1e9
         self._timer = self._loop.call_at(self._loop.time() + delay, self._fire)
 
     def _fire(self) -> None:
@@ -362,6 +370,9 @@ class SimVenue:
         loop = asyncio.get_running_loop()
         if self._loop is None:
             self._loop = loop
+        if self._instant:
+            self.stats["requests"] += 1
+            return act(self._clock.now_ns())
         fut: asyncio.Future[Any] = loop.create_future()
         now = self._clock.now_ns()
         faults = self.config.faults
@@ -423,6 +434,10 @@ class SimVenue:
 
     def _emit(self, t: int, events: Sequence[VenueEvent]) -> None:
         if not events:
+            return
+        if self._instant:
+            for ev in events:
+                self._deliverer(ev)(t)
             return
         d = self.config.delivery
         rng = self._delivery_rng
@@ -490,6 +505,9 @@ class SimVenue:
             bids, asks = self.engine.book_levels(sym, self.config.book_depth)
             message = self._feed_message(t, sym, bids, asks)
             if message is None:
+                continue
+            if self._instant:
+                self._book_deliverer(sym, message)(t)
                 continue
             latency = self._latency.feed_public()
             key = "book:" + sym
@@ -619,6 +637,22 @@ class SimVenue:
 
     def __repr__(self) -> str:
         return f"SimVenue(name={self.name!r}, personality={self.config.personality.name!r})"
+
+
+def _is_instant(config: SimVenueConfig) -> bool:
+    lat = config.latency
+    zero = all(
+        x.base_ns == 0 and x.jitter_mean_ns == 0
+        for x in (lat.entry, lat.response, lat.feed_public, lat.feed_private)
+    )
+    f, d = config.faults, config.delivery
+    quiet = (
+        not lat.speed_bumps and not lat.schedule and lat.p_overload == 0
+        and f.p_req_loss == 0 and f.p_resp_loss == 0 and f.p_reject == 0 and f.p_feed_drop == 0
+        and not f.reject_windows and not f.disconnects and not f.feed_stalls
+        and d.p_dup == 0 and d.p_holdback == 0 and d.p_shuffle == 0
+    )  # fmt: skip
+    return zero and quiet
 
 
 def _level_diff(old: dict[Decimal, Decimal], new: dict[Decimal, Decimal]) -> list[list[str]]:
