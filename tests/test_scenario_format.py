@@ -252,17 +252,9 @@ MALFORMED: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
 ]
 
 
-LADDER_INDEX = pytest.mark.xfail(
-    strict=True,
-    reason="scenario.py:470 validates each ladder_cross_bps item through a throwaway reader keyed "
-    "'x', so the error's field is 'operation.config.hedge.ladder_cross_bps.x' instead of naming "
-    "the item ('...ladder_cross_bps[0]')",
-)
-
-
 @pytest.mark.parametrize(
     ("mutate", "field", "text"),
-    [pytest.param(*m[1:], id=m[0], marks=LADDER_INDEX if m[0] in ("float-ladder", "negative-ladder") else ()) for m in MALFORMED],
+    [pytest.param(*m[1:], id=m[0]) for m in MALFORMED],
 )
 def test_malformed_input_names_the_field(mutate: Callable[[dict[str, Any]], None], field: str, text: str) -> None:
     data = base()
@@ -275,12 +267,6 @@ def test_malformed_input_names_the_field(mutate: Callable[[dict[str, Any]], None
     assert isinstance(info.value, ValueError)  # callers may catch either
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="scenario.py:555 takes a leg's symbol without checking it against the venue's (the "
-    "positions table is checked at :542), so the scenario parses and the run fails later with "
-    "KeyError('BTC') from OrderExecutor.info",
-)
 @pytest.mark.parametrize("kind", ["open", "close"])
 def test_a_leg_symbol_the_venue_does_not_trade_is_refused(kind: str) -> None:
     data = base() if kind == "open" else close_base()
@@ -341,11 +327,6 @@ def test_json_and_toml_give_the_same_scenario(tmp_path: Path) -> None:
     assert comparable(from_toml) == comparable(parse_scenario(data))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rust/hedgekit-py/src/instrument.rs:31 declares Instrument without `eq`, so it compares "
-    "by identity and two parses of one file give unequal Scenario (frozen dataclass) values",
-)
 def test_the_same_file_parses_to_an_equal_scenario() -> None:
     path = SCENARIOS / "one_leg_never_fills.toml"
     assert load_scenario(path) == load_scenario(path)

@@ -148,6 +148,8 @@ class _Reader:
         self.used: set[str] = set()
 
     def _at(self, key: str) -> str:
+        if key.startswith("["):
+            return f"{self.path}{key}"
         return f"{self.path}.{key}" if self.path else key
 
     def has(self, key: str) -> bool:
@@ -467,7 +469,10 @@ def _order_config(r: _Reader, base: OrderConfig) -> OrderConfig:
         v = r.raw("ladder_cross_bps")
         if not isinstance(v, list):
             raise ScenarioError(f"{r.path}.ladder_cross_bps", "a list of bps is required")
-        kw["ladder_cross_bps"] = tuple(_Reader({"x": x}, f"{r.path}.ladder_cross_bps").dec("x", nonneg=True) for x in v)
+        kw["ladder_cross_bps"] = tuple(
+            _Reader({f"[{i}]": x}, f"{r.path}.ladder_cross_bps").dec(f"[{i}]", nonneg=True)
+            for i, x in enumerate(v)
+        )
     r.done()
     try:
         return dataclasses.replace(base, **kw)
@@ -553,6 +558,8 @@ def parse_scenario(data: Mapping[str, Any]) -> Scenario:
         if venue not in symbols:
             raise ScenarioError(f"{leg.path}.venue", f"unknown venue {venue!r}")
         sym = leg.text("symbol", symbols[venue])
+        if sym != symbols[venue]:
+            raise ScenarioError(f"{leg.path}.symbol", f"{venue} trades {symbols[venue]!r}, not {sym!r}")
         if kind == "open":
             side = leg.text("side")
             if side not in ("buy", "sell"):

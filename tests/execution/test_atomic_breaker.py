@@ -253,12 +253,6 @@ def test_the_same_spread_passes_a_wider_gate() -> None:
     assert result.status is OpenStatus.NOT_FILLED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="atomic.py:434 prices a taker leg with limit_price(..., -slippage_budget_bps); with a "
-    "zero budget that is -0, a non-negative (passive) offset, so the IOC sits at our own touch "
-    "and never fills",
-)
 def test_taker_legs_with_a_zero_slippage_budget_take_at_the_touch() -> None:
     cfg = AtomicConfig(plan=EntryPlan.TAKER_BOTH, slippage_budget_bps=D(0), entry_timeout_s=1)
 
@@ -269,13 +263,6 @@ def test_taker_legs_with_a_zero_slippage_budget_take_at_the_touch() -> None:
     assert result.status is OpenStatus.OPENED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=InexactError,
-    reason="atomic.py:479 computes the leader's fee rate as fee / notional at full Decimal "
-    "precision; break_even_price (order.py:387) only takes 9 decimals and raises InexactError, "
-    "which escapes AtomicExecutor.open with the pair half open",
-)
 def test_a_hedge_after_a_fill_with_a_rounded_fee_completes() -> None:
     # hl's resting sell (at 100.01) is lifted: 1.237 x 100.01 x 0.00015 = 0.0185568... rounds to a
     # 0.018557 fee, whose rate against the notional has no short decimal form.

@@ -63,7 +63,7 @@ def test_legs_filled_at_the_same_instant_are_never_exposed() -> None:
     fills = [fill("buy", "2", "100", 1), fill("sell", "2", "100.5", 1, venue="aster")]
     e = measure_exposure(fills, 60 * S)
     assert e.usd_seconds == 0.0
-    assert e.flat_ns == 1 * S
+    assert e.flat_ns is None  # never left the tolerance, so it never "came back"
 
 
 def test_an_unhedged_leg_counts_until_the_end() -> None:
@@ -128,11 +128,6 @@ def test_flat_within_tolerance_and_flat_ns_is_the_last_return() -> None:
     assert measure_exposure(back, 5 * S, D("0.001")).flat_ns == 4 * S
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="exposure.py:365-368 sets flat_ns at every fill within the tolerance, so a net that "
-    "never left it reports the last fill's time; the docstring (exposure.py:320-321) says None",
-)
 def test_flat_ns_is_none_when_the_net_never_left_the_tolerance() -> None:
     e = measure_exposure([fill("buy", "0.0005", "100", 1)], 5 * S, D("0.001"))
     assert e.flat_ns is None
@@ -161,12 +156,6 @@ def test_out_of_order_fills_give_the_same_result(times: list[int], data: st.Data
     assert measure_exposure(shuffled, end, D("0.1")) == measure_exposure(sorted(fills, key=lambda f: f.ts_ns), end, D("0.1"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="exposure.py:351 sorts by ts_ns alone (a stable sort): fills executed at the same "
-    "instant keep their arrival order, so the momentary net between them (max_usd) and the price "
-    "that values the exposure after them (usd_seconds) depend on which arrived last",
-)
 def test_fills_at_the_same_instant_give_the_same_result_in_any_arrival_order() -> None:
     a = fill("buy", "2", "100", 1)
     b = fill("sell", "1", "101", 1, venue="aster")

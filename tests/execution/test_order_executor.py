@@ -128,15 +128,7 @@ def test_market_only_walks_the_book_within_the_protection() -> None:
     "protection_bps",
     [
         D("0.5"),  # 100.01 x 1.00005 floors to 100.01 on the grid: the touch only
-        pytest.param(
-            D(0),
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="order.py:416 passes -market_protection_bps to limit_price; -0 is a "
-                "non-negative offset, so the IOC is priced passively at our own touch (the bid) "
-                "and never fills",
-            ),
-        ),
+        D(0),  # no protection: exactly the opposite touch
     ],
 )
 def test_market_only_never_executes_beyond_the_protection(protection_bps: Decimal) -> None:

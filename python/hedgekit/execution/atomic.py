@@ -18,17 +18,17 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
-from hedgekit._core import common_size, limit_price, spread_within
+from hedgekit._core import common_size, spread_within
 from hedgekit.clock import Clock
 from hedgekit.errors import BookIntegrityError, PostOnlyRejectedError, RateLimitedError, VenueError
 from hedgekit.execution.breaker import BreakerState, CircuitBreaker
 from hedgekit.execution.config import AtomicConfig, EntryPlan, LegSpec
 from hedgekit.execution.exposure import measure_exposure
 from hedgekit.execution.liquidity import is_dust, split_sizes
-from hedgekit.execution.order import OrderExecutor, Reference, wait_order_or
+from hedgekit.execution.order import OrderExecutor, Reference, protected_price, wait_order_or
 from hedgekit.execution.results import (
     AtomicResult,
     ExecutionResult,
@@ -45,6 +45,7 @@ from hedgekit.venues.base import InstrumentInfo, Quote
 __all__ = ["AtomicExecutor", "OperationTap", "build_leg"]
 
 _ZERO = Decimal(0)
+_NANO = Decimal("1e-9")
 _S = 1_000_000_000
 
 
@@ -431,7 +432,7 @@ class AtomicExecutor:
                 q = ex.quote(sym, cfg.max_book_age_s)
             except BookIntegrityError:
                 return
-            price = limit_price(leg.info.rules, side.value, q.bid, q.ask, -cfg.slippage_budget_bps)
+            price = protected_price(leg.info.rules, side, q, cfg.slippage_budget_bps)
             send = ex.placeable(leg.info.rules, min(child, pair - leg.along(tap)), price, False)
             if send <= 0:
                 return
@@ -474,9 +475,10 @@ class AtomicExecutor:
         lead_fills = [f for f in tap.of(leader.name) if f.side is leader.spec.side]
         lead_size = sum((f.size for f in lead_fills), _ZERO)
         lead_notional = sum((f.price * f.size for f in lead_fills), _ZERO)
-        lead_avg = lead_notional / lead_size
-        # The fee rate the leader actually paid (maker, taker or a mix).
-        fee_rate = sum((f.fee for f in lead_fills), _ZERO) / lead_notional
+        lead_avg = (lead_notional / lead_size).quantize(_NANO)
+        # The fee rate the leader actually paid (maker, taker or a mix), rounded up to the core's
+        # nine decimals: the break-even price then errs on the safe side.
+        fee_rate = (sum((f.fee for f in lead_fills), _ZERO) / lead_notional).quantize(_NANO, ROUND_CEILING)
         ref = Reference(lead_avg, fee_rate)
 
         async def hedge_leg(leg: _Leg) -> None:
@@ -569,8 +571,12 @@ class AtomicExecutor:
         hedges = tuple(leg.hedge for leg in ls if leg.hedge is not None)
         latency = None
         if hedges and exposure.first_fill_ns is not None:
-            done = exposure.flat_ns if exposure.flat_ns is not None else end
-            latency = max(done - exposure.first_fill_ns, 0)
+            if exposure.flat_ns is not None:
+                latency = max(exposure.flat_ns - exposure.first_fill_ns, 0)
+            elif abs(exposure.net) <= tolerance:
+                latency = 0  # never exposed beyond the dust
+            else:
+                latency = max(end - exposure.first_fill_ns, 0)
         on = status in (OpenStatus.OPENED, OpenStatus.PARTIAL)
         size = min((leg.along(tap) for leg in ls), default=_ZERO) if on else _ZERO
         return AtomicResult(

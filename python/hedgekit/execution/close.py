@@ -58,6 +58,7 @@ class CloseExecutor:
         self.executors = {
             name: OrderExecutor(s, clock=self.clock, id_prefix=id_prefix) for name, s in sessions.items()
         }
+        self._deadline_ns = 0
 
     async def positions(self, legs: Sequence[CloseLeg], attempts: int = 3) -> dict[str, Decimal]:
         """Signed position per leg's venue, read from the venues (flat when not listed).
@@ -106,6 +107,7 @@ class CloseExecutor:
         if not legs or len({leg.venue for leg in legs}) != len(legs):
             raise ValueError("give one leg per venue")
         start = self.clock.now_ns()
+        self._deadline_ns = start + int(cfg.deadline_s * _S)
         incidents: list[Incident] = []
         try:
             before = await self.positions(legs)
@@ -152,6 +154,11 @@ class CloseExecutor:
         finally:
             tap.close()
 
+    def _left(self, cfg: CloseConfig) -> float:
+        """Seconds left of the close's deadline (at least a millisecond, so a late phase still
+        makes one attempt)."""
+        return max((self._deadline_ns - self.clock.now_ns()) / _S, 0.001)
+
     async def _reread(self, legs: Sequence[CloseLeg]) -> dict[str, Decimal]:
         try:
             return await self.positions(legs)
@@ -189,7 +196,7 @@ class CloseExecutor:
                 side = Side.SELL if before[leg.venue] > 0 else Side.BUY
                 res = await self.executors[leg.venue].execute(
                     leg.symbol, side, size, cfg.passive, reduce_only=True,
-                    deadline_s=cfg.phase1_timeout_s, tag="c", stop=stop,
+                    deadline_s=min(cfg.phase1_timeout_s, self._left(cfg)), tag="c", stop=stop,
                     on_order=lambda cid: tap.watch(leg.venue, cid, "close"),
                 )  # fmt: skip
                 results[leg.venue] = res
@@ -217,7 +224,7 @@ class CloseExecutor:
             side = Side.SELL if pos > 0 else Side.BUY
             res = await self.executors[leg.venue].execute(
                 leg.symbol, side, abs(pos), cfg.phase2, reduce_only=True, reference=other,
-                deadline_s=cfg.deadline_s, tag="x",
+                deadline_s=self._left(cfg), tag="x",
                 on_order=lambda cid: tap.watch(leg.venue, cid, "close"),
             )  # fmt: skip
             return res
@@ -237,7 +244,7 @@ class CloseExecutor:
             side = Side.SELL if pos > 0 else Side.BUY
             res = await self.executors[leg.venue].execute(
                 leg.symbol, side, abs(pos), cfg.emergency, reduce_only=True,
-                deadline_s=cfg.deadline_s, tag="z",
+                deadline_s=self._left(cfg), tag="z",
                 on_order=lambda cid: tap.watch(leg.venue, cid, "emergency"),
             )  # fmt: skip
             return res

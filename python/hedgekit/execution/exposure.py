@@ -3,7 +3,8 @@
 The legs of a pair are on the same underlying, so the operation's net size at any moment is the
 signed sum of every fill so far (buys +, sells −). It is piecewise constant between fills; each
 piece costs ``|net| x (last fill price) x duration``. Fills are ordered by their execution time,
-whatever order they arrived in. A float: this is a statistic, never a price.
+whatever order they arrived in; fills executed at the same instant count as one step, valued at
+their size-weighted price. A float: this is a statistic, never a price.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ class Exposure:
         usd_seconds: ``∫ |net| x price dt`` from the first fill to ``end_ns``.
         max_usd: The largest ``|net| x price`` reached.
         first_fill_ns: Execution time of the first fill (``None`` without fills).
-        flat_ns: When the net size last came back within ``tolerance`` (``None`` if it never did,
-            or never left it).
+        flat_ns: When the net size last came back within ``tolerance`` and stayed there
+            (``None`` if it never left the tolerance, or ends outside it).
         net: The net size at the end.
     """
 
@@ -59,23 +60,39 @@ def measure_exposure(
         start_ns: When ``start_net`` starts counting (default: the first fill).
     """
     ordered = sorted(fills, key=lambda f: f.ts_ns)
+    # Fills executed at the same instant form one step: their net change and their size-weighted
+    # price do not depend on the order they arrived in.
+    steps: list[tuple[int, Decimal, Decimal]] = []
+    i = 0
+    while i < len(ordered):
+        ts = ordered[i].ts_ns
+        change = size = notional = _ZERO
+        while i < len(ordered) and ordered[i].ts_ns == ts:
+            f = ordered[i]
+            change += f.side.sign * f.size
+            size += f.size
+            notional += f.price * f.size
+            i += 1
+        steps.append((ts, change, notional / size))
     net = start_net
     price = start_price
     acc = 0.0
     max_usd = float(abs(net) * price)
     prev: int | None = start_ns if start_net else None
     flat_ns: int | None = None
-    for f in ordered:
+    left = abs(net) > tolerance
+    for ts, change, step_price in steps:
         if prev is not None:
-            acc += float(abs(net) * price) * (f.ts_ns - prev) / 1e9
-        net += f.side.sign * f.size
-        price = f.price
-        prev = f.ts_ns
+            acc += float(abs(net) * price) * (ts - prev) / 1e9
+        net += change
+        price = step_price
+        prev = ts
         max_usd = max(max_usd, float(abs(net) * price))
-        if abs(net) <= tolerance:
-            flat_ns = f.ts_ns
-        else:
+        if abs(net) > tolerance:
+            left = True
             flat_ns = None
+        elif left and flat_ns is None:
+            flat_ns = ts
     if prev is not None and end_ns > prev:
         acc += float(abs(net) * price) * (end_ns - prev) / 1e9
     return Exposure(

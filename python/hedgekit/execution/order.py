@@ -29,7 +29,7 @@ from hedgekit.model import OrderRequest, OrderType, Side, TimeInForce
 from hedgekit.tracking import BookGate, TrackedOrder, TrackedState, VenueSession
 from hedgekit.venues.base import InstrumentInfo, Quote
 
-__all__ = ["OrderExecutor", "Reference", "wait_order_or"]
+__all__ = ["OrderExecutor", "Reference", "protected_price", "wait_order_or"]
 
 _ZERO = Decimal(0)
 _BPS = Decimal(10_000)
@@ -413,7 +413,7 @@ class OrderExecutor:
         if remaining <= 0:
             return
         q = self.quote(run.symbol, cfg.max_book_age_s)
-        price = limit_price(info.rules, run.side.value, q.bid, q.ask, -cfg.market_protection_bps)
+        price = protected_price(info.rules, run.side, q, cfg.market_protection_bps)
         send = self.placeable(info.rules, remaining, price, reduce_only)
         if send <= 0:
             return
@@ -465,6 +465,15 @@ class OrderExecutor:
             started_ns=start,
             ended_ns=self.clock.now_ns(),
         )
+
+
+def protected_price(rules: Instrument, side: Side, q: Quote, protection_bps: Decimal) -> Decimal:
+    """The worst price an order that takes liquidity may execute at: the opposite touch, moved
+    ``protection_bps`` further (a buy up, a sell down), on the grid. Zero protection is the touch
+    itself."""
+    if protection_bps <= 0:
+        return q.ask if side is Side.BUY else q.bid
+    return limit_price(rules, side.value, q.bid, q.ask, -protection_bps)
 
 
 def _filled_or_done(order: TrackedOrder) -> bool:

@@ -28,7 +28,8 @@ fn parse_direction(s: &str) -> PyResult<Direction> {
 }
 
 /// One market's order rules on one venue.
-#[pyclass(module = "hedgekit._core", frozen)]
+#[pyclass(module = "hedgekit._core", frozen, eq)]
+#[derive(PartialEq)]
 pub struct Instrument {
     pub(crate) inner: CoreInstrument,
 }
