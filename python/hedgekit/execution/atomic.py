@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
@@ -28,7 +28,7 @@ from hedgekit.execution.breaker import BreakerState, CircuitBreaker
 from hedgekit.execution.config import AtomicConfig, EntryPlan, LegSpec
 from hedgekit.execution.exposure import measure_exposure
 from hedgekit.execution.liquidity import is_dust, split_sizes
-from hedgekit.execution.order import OrderExecutor, Reference, protected_price, wait_order_or
+from hedgekit.execution.order import OrderExecutor, Reference, Signal, protected_price, wait_order_or
 from hedgekit.execution.results import (
     AtomicResult,
     ExecutionResult,
@@ -65,6 +65,7 @@ class OperationTap:
         self.fills: list[Fill] = []
         self.first = asyncio.Event()
         self.first_seen_ns: int | None = None
+        self.on_first: Callable[[], None] | None = None
         self._sizes: dict[str, Decimal] = {}
         self._listeners = {name: self._listener(name) for name in sessions}
         for name, session in sessions.items():
@@ -84,6 +85,8 @@ class OperationTap:
             if not self.first.is_set() and total > self._threshold:
                 self.first_seen_ns = self._sessions[venue].clock.now_ns()
                 self.first.set()
+                if self.on_first is not None:
+                    self.on_first()
 
         return on_fill
 
@@ -304,8 +307,10 @@ class AtomicExecutor:
         incidents: list[Incident],
         start: int,
     ) -> AtomicResult:
-        # 2. Entries on every leg at once.
-        stop = asyncio.Event()
+        # 2. Entries on every leg at once. The first fill stops them directly from the fill
+        # listener: no hop through this task.
+        stop = Signal()
+        tap.on_first = stop.set
         entries: list[asyncio.Future[None]] = [
             asyncio.ensure_future(self._enter(leg, pair, cfg, tap, stop, incidents)) for leg in ls
         ]
@@ -399,7 +404,7 @@ class AtomicExecutor:
                 continue
             while not stop.is_set():
                 order = await wait_order_or(session, cid, stop, entry_cfg.reprice_check_s)
-                if order.is_terminal:
+                if order.is_terminal or stop.is_set():
                     break
                 try:
                     q = ex.quote(sym, cfg.max_book_age_s)

@@ -24,7 +24,7 @@ from hedgekit.execution.atomic import OperationTap, build_leg
 from hedgekit.execution.config import CloseConfig, CloseLeg
 from hedgekit.execution.exposure import measure_exposure
 from hedgekit.execution.liquidity import is_dust
-from hedgekit.execution.order import OrderExecutor, Reference
+from hedgekit.execution.order import OrderExecutor, Reference, Signal
 from hedgekit.execution.results import CloseResult, CloseStatus, ExecutionResult, Incident
 from hedgekit.model import Side
 from hedgekit.tracking import VenueSession
@@ -189,7 +189,7 @@ class CloseExecutor:
                 break
         results: dict[str, ExecutionResult] = {}
         if passive_ok:
-            stop = asyncio.Event()
+            stop = Signal()
 
             async def passive(leg: CloseLeg) -> None:
                 size = abs(before[leg.venue])

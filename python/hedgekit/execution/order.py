@@ -29,7 +29,7 @@ from hedgekit.model import OrderRequest, OrderType, Side, TimeInForce
 from hedgekit.tracking import BookGate, TrackedOrder, TrackedState, VenueSession
 from hedgekit.venues.base import InstrumentInfo, Quote
 
-__all__ = ["OrderExecutor", "Reference", "protected_price", "wait_order_or"]
+__all__ = ["OrderExecutor", "Reference", "Signal", "protected_price", "wait_order_or"]
 
 _ZERO = Decimal(0)
 _BPS = Decimal(10_000)
@@ -167,7 +167,10 @@ class OrderExecutor:
             return None
 
     async def _cancel_and_settle(self, cid: str) -> TrackedOrder:
-        """Cancels (if live), then brings the ledger up to date with the venue's view."""
+        """Cancels (if live), then brings the ledger up to date with the venue's view. A FILLED
+        order needs neither: its fills are all in the ledger (that is what FILLED means here)."""
+        if self.session.tracker.state(cid) is TrackedState.FILLED:
+            return self.session.tracker.order(cid)
         order = self.session.tracker.order(cid)
         if not order.is_terminal:
             try:
@@ -241,7 +244,7 @@ class OrderExecutor:
                 await self._passive(run, info, cfg, reduce_only, deadline_ns, cfg.timeout_s, stop)
                 await self._ioc(run, info, cfg, reduce_only)
             elif mode is ExecutionMode.AGGRESSIVE_LIMIT:
-                await self._ladder(run, info, cfg, reduce_only, deadline_ns, reference)
+                await self._ladder(run, info, cfg, reduce_only, deadline_ns, reference, q)
                 if cfg.market_fallback:
                     await self._ioc(run, info, cfg, reduce_only)
             else:
@@ -367,6 +370,7 @@ class OrderExecutor:
         reduce_only: bool,
         deadline_ns: int | None,
         reference: Reference | None,
+        first_quote: Quote | None = None,
     ) -> None:
         """Break-even first (with a reference), then inside → touch → beyond, one fresh BBO and
         one short rest per step; a post-only rejection on a passive step reprices at once."""
@@ -374,14 +378,18 @@ class OrderExecutor:
         steps: list[tuple[str, int]] = []
         if reference is not None:
             steps.append(("break_even", 0))
-        q = self.quote(run.symbol, cfg.max_book_age_s)
-        n = len(ladder(rules, run.side.value, q.bid, q.ask, list(cfg.ladder_cross_bps)))
-        steps.extend(("ladder", i) for i in range(n))
+        q = first_quote or self.quote(run.symbol, cfg.max_book_age_s)
+        cross = list(cfg.ladder_cross_bps)
+        prices = ladder(rules, run.side.value, q.bid, q.ask, cross)
+        steps.extend(("ladder", i) for i in range(len(prices)))
+        fresh = True  # the first step prices from the quote just taken
         for kind, i in steps:
             if run.remaining() <= 0 or self._time_left(deadline_ns, 1.0) <= 0:
                 return
-            q = self.quote(run.symbol, cfg.max_book_age_s)
-            prices = ladder(rules, run.side.value, q.bid, q.ask, list(cfg.ladder_cross_bps))
+            if not fresh:
+                q = self.quote(run.symbol, cfg.max_book_age_s)
+                prices = ladder(rules, run.side.value, q.bid, q.ask, cross)
+            fresh = False
             if kind == "break_even":
                 assert reference is not None
                 price = break_even_price(
@@ -480,21 +488,65 @@ def _filled_or_done(order: TrackedOrder) -> bool:
     return order.is_terminal or order.filled >= order.request.size
 
 
+class Signal(asyncio.Event):
+    """An :class:`asyncio.Event` that also calls callbacks when set, so a waiter can combine it
+    with other wake-ups without a task per wait."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._callbacks: list[Callable[[], None]] = []
+
+    def add_callback(self, callback: Callable[[], None]) -> None:
+        """Calls ``callback()`` when the signal is set."""
+        self._callbacks.append(callback)
+
+    def remove_callback(self, callback: Callable[[], None]) -> None:
+        """Forgets ``callback`` (no error if absent)."""
+        if callback in self._callbacks:
+            self._callbacks.remove(callback)
+
+    def set(self) -> None:
+        """Sets the signal, wakes ``wait()`` and runs the callbacks once."""
+        if self.is_set():
+            return
+        super().set()
+        for cb in list(self._callbacks):
+            cb()
+
+
 async def wait_order_or(
     session: VenueSession, cid: str, stop: asyncio.Event, timeout: float
 ) -> TrackedOrder:
     """Waits until the order ends, ``stop`` is set, or ``timeout`` seconds pass; returns the
     order as it stands."""
-    if stop.is_set():
-        return session.tracker.order(cid)
-    waiter = asyncio.ensure_future(session.wait(cid, _done, max(timeout, 0.0)))
-    stopper = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for t in (waiter, stopper):
-            if not t.done():
-                t.cancel()
-        await asyncio.gather(waiter, stopper, return_exceptions=True)
-    return session.tracker.order(cid)
+    tracker = session.tracker
+    if stop.is_set() or tracker.state(cid).is_terminal:
+        return tracker.order(cid)
+    if not isinstance(stop, Signal):
+        waiter = asyncio.ensure_future(session.wait(cid, _done, max(timeout, 0.0)))
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in (waiter, stopper):
+                if not t.done():
+                    t.cancel()
+            await asyncio.gather(waiter, stopper, return_exceptions=True)
+        return tracker.order(cid)
+    fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
+    def check() -> None:
+        if not fut.done() and (stop.is_set() or tracker.state(cid).is_terminal):
+            fut.set_result(None)
+
+    session.add_change_listener(check)
+    stop.add_callback(check)
+    try:
+        async with asyncio.timeout(max(timeout, 0.0)):
+            await fut
+    except TimeoutError:
+        pass
+    finally:
+        session.remove_change_listener(check)
+        stop.remove_callback(check)
+    return tracker.order(cid)

@@ -314,6 +314,17 @@ class OrderTracker:
         except KeyError:
             return None
 
+    def state(self, client_id: str) -> TrackedState:
+        """An order's state, without building a snapshot (the cheap check for waiters).
+
+        Raises:
+            KeyError: Unknown client id.
+        """
+        o = self._orders.get(client_id)
+        if o is not None:
+            return o.state
+        return self._final[client_id].state
+
     def all_client_ids(self) -> list[str]:
         """Every client id this tracker knows, live or finished (finished ones as far back as
         ``max_final_records``), in submission order for the live ones."""

@@ -93,6 +93,7 @@ class VenueSession:
         self._fetching: set[FetchFills] = set()
         self._reconciling = False
         self._changed = asyncio.Event()
+        self._change_listeners: list[Callable[[], None]] = []
         self._stream: EventStream | None = None
         self._started = False
         self._closed = False
@@ -248,6 +249,15 @@ class VenueSession:
         self._perform(self.tracker.on_status(client_id, report, self.clock.now_ns()))
         return self.tracker.order(client_id)
 
+    def add_change_listener(self, callback: Callable[[], None]) -> None:
+        """Calls ``callback()`` (synchronously) after any order changes state or fills."""
+        self._change_listeners.append(callback)
+
+    def remove_change_listener(self, callback: Callable[[], None]) -> None:
+        """Stops calling ``callback`` (no error if it was not registered)."""
+        if callback in self._change_listeners:
+            self._change_listeners.remove(callback)
+
     def remove_fill_listener(self, callback: FillListener) -> None:
         """Stops calling ``callback`` (no error if it was not registered)."""
         if callback in self._listeners:
@@ -312,6 +322,11 @@ class VenueSession:
         if notify:
             self._changed.set()
             self._changed = asyncio.Event()
+            for change_cb in list(self._change_listeners):
+                try:
+                    change_cb()
+                except Exception:
+                    log.exception("%s: change listener failed", self.venue.name)
         for a in actions:
             if isinstance(a, QueryStatus) and a.client_id not in self._querying:
                 self._querying.add(a.client_id)
@@ -410,14 +425,16 @@ class VenueSession:
     async def _consume(self, stream: EventStream) -> None:
         while not self._closed:
             try:
-                event = await stream.get(timeout=1.0)
+                # No timeout here on purpose: this task lives as long as the session and is
+                # cancelled by close(); a timeout per event would only add latency.
+                event = await stream.__anext__()
+            except StopAsyncIteration:
+                return
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("%s: event stream failed", self.venue.name)
                 await asyncio.sleep(0.1)
-                continue
-            if event is None:
                 continue
             try:
                 self._perform(self.tracker.on_event(event, self.clock.now_ns()))
