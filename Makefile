@@ -37,7 +37,10 @@ test-python: $(STAMP)
 ## bench: the benchmarks (release build), peers side by side where installed
 bench: build-prod
 	$(VPY) -m pip install --quiet "nautilus-trader==1.221.0" || echo "nautilus-trader unavailable: its peer benchmarks are skipped"
+	$(VPY) -m pip install --quiet "uvloop>=0.19" || echo "uvloop unavailable: reaction latency is measured on the default loop only"
 	$(VPY) -m pytest benches -q --benchmark-only --benchmark-columns=median,mean,stddev,rounds --benchmark-sort=name
+	$(VPY) benches/reaction.py --runs 500
+	$(VPY) benches/quality.py --seeds 500 --by-op
 	cargo bench -p hedgekit-core
 
 lint:

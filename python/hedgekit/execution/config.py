@@ -138,7 +138,7 @@ class AtomicConfig:
         default_factory=lambda: OrderConfig(mode=ExecutionMode.LIMIT_ONLY, timeout_s=10.0)
     )
     hedge: OrderConfig = field(
-        default_factory=lambda: OrderConfig(mode=ExecutionMode.AGGRESSIVE_LIMIT)
+        default_factory=lambda: OrderConfig(mode=ExecutionMode.AGGRESSIVE_LIMIT, step_timeout_s=0.15)
     )
     rollback: OrderConfig = field(
         default_factory=lambda: OrderConfig(mode=ExecutionMode.AGGRESSIVE_LIMIT, step_timeout_s=0.3)
