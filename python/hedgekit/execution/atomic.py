@@ -384,12 +384,8 @@ class AtomicExecutor:
             send = ex.placeable(leg.info.rules, remaining, price, False)
             if send <= 0:
                 return
-            cid = ex.next_id("e")
-            leg.entry_ids.append(cid)
-            tap.watch(leg.name, cid, "entry")
-            req = OrderRequest(sym, side, send, price, cid, tif=TimeInForce.POST_ONLY)
-            if ex.on_send is not None:
-                ex.on_send(req)
+            req = _entry_request(leg, tap, send, price, TimeInForce.POST_ONLY, "e")
+            cid = req.client_id
             try:
                 order = await session.place(req)
             except PostOnlyRejectedError as exc:
@@ -441,12 +437,8 @@ class AtomicExecutor:
             send = ex.placeable(leg.info.rules, min(child, pair - leg.along(tap)), price, False)
             if send <= 0:
                 return
-            cid = ex.next_id("t")
-            leg.entry_ids.append(cid)
-            tap.watch(leg.name, cid, "entry")
-            req = OrderRequest(sym, side, send, price, cid, tif=TimeInForce.IOC)
-            if ex.on_send is not None:
-                ex.on_send(req)
+            req = _entry_request(leg, tap, send, price, TimeInForce.IOC, "t")
+            cid = req.client_id
             try:
                 await ex.session.place(req)
             except Exception:  # noqa: BLE001 - refused: the hedge step deals with the gap
@@ -600,6 +592,19 @@ class AtomicExecutor:
             started_ns=start,
             ended_ns=end,
         )
+
+
+def _entry_request(
+    leg: _Leg, tap: OperationTap, size: Decimal, price: Decimal, tif: TimeInForce, tag: str
+) -> OrderRequest:
+    """An entry order for ``leg``: a fresh id, watched by the operation before it is sent."""
+    ex = leg.ex
+    req = OrderRequest(leg.spec.symbol, leg.spec.side, size, price, ex.next_id(tag), tif=tif)
+    leg.entry_ids.append(req.client_id)
+    tap.watch(leg.name, req.client_id, "entry")
+    if ex.on_send is not None:
+        ex.on_send(req)
+    return req
 
 
 async def _wait_event(event: asyncio.Event, timeout: float) -> None:

@@ -72,8 +72,33 @@ class Incident:
         return {"ts_ns": self.ts_ns, "kind": self.kind, "venue": self.venue, "detail": self.detail}
 
 
+class _FillStats:
+    """Maker share and slippage, for results that have ``side``, ``filled``, ``maker_size``,
+    ``avg_price`` and ``arrival_mid``."""
+
+    __slots__ = ()
+    side: Side
+    filled: Decimal
+    maker_size: Decimal
+    avg_price: Decimal | None
+    arrival_mid: Decimal | None
+
+    @property
+    def maker_share(self) -> float | None:
+        """Maker size over filled size (``None`` with nothing filled)."""
+        return None if self.filled == 0 else float(self.maker_size / self.filled)
+
+    @property
+    def slippage_bps(self) -> float | None:
+        """The average price against the arrival mid, in bps of the mid; positive is worse for
+        us (a buy above the mid, a sell below)."""
+        if self.avg_price is None or not self.arrival_mid:
+            return None
+        return float((self.avg_price - self.arrival_mid) / self.arrival_mid * 10_000) * self.side.sign
+
+
 @dataclass(frozen=True, slots=True)
-class ExecutionResult:
+class ExecutionResult(_FillStats):
     """One order worked by :class:`~hedgekit.execution.OrderExecutor`.
 
     Attributes:
@@ -116,18 +141,6 @@ class ExecutionResult:
         """Size not filled."""
         return max(self.requested - self.filled, _ZERO)
 
-    @property
-    def maker_share(self) -> float | None:
-        """Maker size over filled size."""
-        return None if self.filled == 0 else float(self.maker_size / self.filled)
-
-    @property
-    def slippage_bps(self) -> float | None:
-        """Cost of the average price against the arrival mid, in bps (positive: worse)."""
-        if self.avg_price is None or not self.arrival_mid:
-            return None
-        diff = self.avg_price - self.arrival_mid
-        return float(diff / self.arrival_mid * 10_000) * self.side.sign
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""
@@ -139,7 +152,7 @@ class ExecutionResult:
 
 
 @dataclass(frozen=True, slots=True)
-class LegResult:
+class LegResult(_FillStats):
     """One leg of a pair after an operation: every fill it got, from every order.
 
     Attributes:
@@ -162,17 +175,6 @@ class LegResult:
     arrival_mid: Decimal | None
     fills: tuple[Fill, ...] = ()
 
-    @property
-    def maker_share(self) -> float | None:
-        """Maker size over filled size."""
-        return None if self.filled == 0 else float(self.maker_size / self.filled)
-
-    @property
-    def slippage_bps(self) -> float | None:
-        """Average price against the arrival mid, bps, positive = worse for us."""
-        if self.avg_price is None or not self.arrival_mid:
-            return None
-        return float((self.avg_price - self.arrival_mid) / self.arrival_mid * 10_000) * self.side.sign
 
     @property
     def cost_bps(self) -> float | None:
