@@ -307,10 +307,16 @@ class AtomicExecutor:
         incidents: list[Incident],
         start: int,
     ) -> AtomicResult:
-        # 2. Entries on every leg at once. The first fill stops them directly from the fill
-        # listener: no hop through this task.
+        # 2. Entries on every leg at once. The first fill stops them and starts the reaction
+        # straight from the fill listener: no hop through this task.
         stop = Signal()
-        tap.on_first = stop.set
+        reaction: list[asyncio.Future[dict[str, Decimal]]] = []
+
+        def on_first() -> None:
+            stop.set()
+            reaction.append(asyncio.ensure_future(self._react(ls, cfg, tap, incidents)))
+
+        tap.on_first = on_first
         entries: list[asyncio.Future[None]] = [
             asyncio.ensure_future(self._enter(leg, pair, cfg, tap, stop, incidents)) for leg in ls
         ]
@@ -322,27 +328,24 @@ class AtomicExecutor:
             )
         finally:
             first.cancel()
-        # 3. Stop every entry, wait for each cancel's answer, settle with the venue.
+        # 3. Every entry stops, cancels what it has resting, waits for the answer and settles.
         stop.set()
         for res in await asyncio.gather(*entries, return_exceptions=True):
             if isinstance(res, BaseException):
                 raise res
+        # The reaction may have started while the entries settled (a fill that only a status
+        # query revealed): it must finish before anything else hedges.
+        dust: dict[str, Decimal] = {}
+        if reaction:
+            dust.update(await reaction[0])
+        # Now that every entry order is settled, hedge whatever the ledger still shows apart
+        # (everything, when no fill came during the entries; a late fill's worth otherwise).
+        if tap.fills:
+            dust.update(await self._hedge_round(ls, cfg, tap, incidents, first_round=not reaction))
         targets = {leg.name: leg.along(tap) for leg in ls}
-        leader = max(ls, key=lambda leg: targets[leg.name])
-        target = targets[leader.name]
+        target = max(targets.values())
         if target <= 0:
             return self._finish(ls, pair, requested, OpenStatus.NOT_FILLED, "no entry order filled", tap, incidents, start)
-        first_ns = min(f.ts_ns for f in tap.fills)
-        lagging = [leg for leg in ls if targets[leg.name] < target]
-        if lagging:
-            incidents.append(
-                Incident(
-                    self.clock.now_ns(), "one_sided_fill", leader.name,
-                    f"{leader.name} filled {target}, " + ", ".join(f"{l.name} {targets[l.name]}" for l in lagging),  # noqa: E741
-                )
-            )  # fmt: skip
-        deadline_ns = first_ns + int(cfg.deadline_s * _S)
-        dust = await self._hedge(ls, leader, target, cfg, tap, deadline_ns, incidents)
         if all(self._balanced(leg, target, tap) for leg in ls):
             status = OpenStatus.OPENED if target >= pair else OpenStatus.PARTIAL
             reason = None if status is OpenStatus.OPENED else f"filled {target} of {pair}"
@@ -352,6 +355,55 @@ class AtomicExecutor:
         status = OpenStatus.ROLLED_BACK if rollback.complete else OpenStatus.EXPOSED
         reason = "hedge not completed by the deadline"
         return self._finish(ls, pair, requested, status, reason, tap, incidents, start, dust, rollback)
+
+    async def _react(
+        self, ls: list[_Leg], cfg: AtomicConfig, tap: OperationTap, incidents: list[Incident]
+    ) -> dict[str, Decimal]:
+        """The hedge path, in one task from the first fill: cancel every entry order that is
+        still live and wait for each answer, settle it with the venue, read the ledger, hedge.
+        An entry whose placement is still in flight is left to its own task (it cancels its order
+        once the answer is back); the final round after the entries catches what it filled."""
+        pending = [
+            (leg, cid)
+            for leg in ls
+            for cid in leg.entry_ids
+            if leg.ex.session.tracker.state(cid) not in (TrackedState.FILLED, TrackedState.PENDING_NEW)
+            and not leg.ex.session.tracker.state(cid).is_terminal
+        ]
+        if len(pending) == 1:
+            await pending[0][0].ex._cancel_and_settle(pending[0][1])
+        elif pending:
+            await asyncio.gather(*(leg.ex._cancel_and_settle(cid) for leg, cid in pending))
+        return await self._hedge_round(ls, cfg, tap, incidents, first_round=True)
+
+    async def _hedge_round(
+        self,
+        ls: list[_Leg],
+        cfg: AtomicConfig,
+        tap: OperationTap,
+        incidents: list[Incident],
+        *,
+        first_round: bool,
+    ) -> dict[str, Decimal]:
+        """Reads the ledger and hedges every lagging leg up to the leader (dust excepted)."""
+        targets = {leg.name: leg.along(tap) for leg in ls}
+        leader = max(ls, key=lambda leg: targets[leg.name])
+        target = targets[leader.name]
+        if target <= 0:
+            return {}
+        lagging = [leg for leg in ls if targets[leg.name] < target]
+        if lagging and first_round:
+            incidents.append(
+                Incident(
+                    self.clock.now_ns(), "one_sided_fill", leader.name,
+                    f"{leader.name} filled {target}, " + ", ".join(f"{l.name} {targets[l.name]}" for l in lagging),  # noqa: E741
+                )
+            )  # fmt: skip
+        if not lagging:
+            return {}
+        first_ns = min(f.ts_ns for f in tap.fills)
+        deadline_ns = first_ns + int(cfg.deadline_s * _S)
+        return await self._hedge(ls, leader, target, cfg, tap, deadline_ns, incidents)
 
     async def _enter(
         self,
