@@ -313,8 +313,9 @@ class AtomicExecutor:
         reaction: list[asyncio.Future[dict[str, Decimal]]] = []
 
         def on_first() -> None:
-            stop.set()
+            # The reaction task is queued before the entry tasks wake, so it runs first.
             reaction.append(asyncio.ensure_future(self._react(ls, cfg, tap, incidents)))
+            stop.set()
 
         tap.on_first = on_first
         entries: list[asyncio.Future[None]] = [
@@ -338,6 +339,17 @@ class AtomicExecutor:
         dust: dict[str, Decimal] = {}
         if reaction:
             dust.update(await reaction[0])
+        # Anything the reaction could not cancel yet (its placement was still in flight then) is
+        # cancelled and settled now.
+        leftovers = [
+            (leg, cid)
+            for leg in ls
+            for cid in leg.entry_ids
+            if leg.ex.session.tracker.state(cid) is not TrackedState.FILLED
+            and not leg.ex.session.tracker.state(cid).is_terminal
+        ]
+        if leftovers:
+            await asyncio.gather(*(leg.ex._cancel_and_settle(cid) for leg, cid in leftovers))
         # Now that every entry order is settled, hedge whatever the ledger still shows apart
         # (everything, when no fill came during the entries; a late fill's worth otherwise).
         if tap.fills:
@@ -367,7 +379,7 @@ class AtomicExecutor:
             (leg, cid)
             for leg in ls
             for cid in leg.entry_ids
-            if leg.ex.session.tracker.state(cid) not in (TrackedState.FILLED, TrackedState.PENDING_NEW)
+            if leg.ex.session.tracker.state(cid) is not TrackedState.PENDING_NEW
             and not leg.ex.session.tracker.state(cid).is_terminal
         ]
         if len(pending) == 1:
@@ -462,6 +474,8 @@ class AtomicExecutor:
                 if order.filled == 0 and abs(target - price) / price * 10_000 > entry_cfg.reprice_tolerance_bps:
                     break  # too far from the touch: cancel below and re-place
             ended_by_venue = order.is_terminal
+            if tap.first.is_set() and not ended_by_venue:
+                return  # the reaction cancels and settles it, on the hedge path
             final = await ex._cancel_and_settle(cid)
             if ended_by_venue and final.state in (TrackedState.EXPIRED, TrackedState.CANCELLED):
                 rejects += 1
@@ -559,7 +573,11 @@ class AtomicExecutor:
                 latency = self.clock.now_ns() - min(f.ts_ns for f in tap.fills)
                 self.breaker.record_hedge(self.clock.now_ns(), latency, ok, kind)
 
-        await asyncio.gather(*(hedge_leg(leg) for leg in ls if leg is not leader))
+        others = [leg for leg in ls if leg is not leader]
+        if len(others) == 1:
+            await hedge_leg(others[0])  # no task in between: the common two-leg case
+        else:
+            await asyncio.gather(*(hedge_leg(leg) for leg in others))
         return dust
 
     async def _rollback(
