@@ -27,6 +27,7 @@ from hedgekit.errors import BookIntegrityError, PostOnlyRejectedError, RateLimit
 from hedgekit.execution.breaker import BreakerState, CircuitBreaker
 from hedgekit.execution.config import AtomicConfig, EntryPlan, LegSpec
 from hedgekit.execution.exposure import measure_exposure
+from hedgekit.execution.recorder import JournalLike, OperationRecorder, finish_recording
 from hedgekit.execution.liquidity import is_dust, split_sizes
 from hedgekit.execution.order import OrderExecutor, Reference, Signal, protected_price, wait_order_or
 from hedgekit.execution.results import (
@@ -38,7 +39,7 @@ from hedgekit.execution.results import (
     Rollback,
     tidy,
 )
-from hedgekit.model import Fill, OrderRequest, Side, TimeInForce
+from hedgekit.model import CancelResult, Fill, OrderRequest, Side, TimeInForce
 from hedgekit.tracking import TrackedOrder, TrackedState, VenueSession
 from hedgekit.venues.base import InstrumentInfo, Quote
 
@@ -58,7 +59,12 @@ class OperationTap:
         threshold: Filled size on one venue that counts as "the first fill" (0: any fill).
     """
 
-    def __init__(self, sessions: Mapping[str, VenueSession], threshold: Decimal = _ZERO) -> None:
+    def __init__(
+        self,
+        sessions: Mapping[str, VenueSession],
+        threshold: Decimal = _ZERO,
+        recorder: OperationRecorder | None = None,
+    ) -> None:
         self._sessions = sessions
         self._threshold = threshold
         self._cids: dict[tuple[str, str], str] = {}
@@ -66,6 +72,7 @@ class OperationTap:
         self.first = asyncio.Event()
         self.first_seen_ns: int | None = None
         self.on_first: Callable[[], None] | None = None
+        self.recorder: OperationRecorder | None = recorder
         self._sizes: dict[str, Decimal] = {}
         self._listeners = {name: self._listener(name) for name in sessions}
         for name, session in sessions.items():
@@ -75,11 +82,30 @@ class OperationTap:
         """Counts fills of ``client_id`` on ``venue`` for this operation."""
         self._cids[(venue, client_id)] = role
 
+    # The OrderObserver side: attribute and journal every order of the operation.
+    def order(self, venue: str, request: OrderRequest, role: str) -> None:
+        """An order of this operation is about to be sent."""
+        self.watch(venue, request.client_id, role)
+        if self.recorder is not None:
+            self.recorder.order(venue, request, role)
+
+    def answer(self, venue: str, order: TrackedOrder) -> None:
+        """The venue answered one of this operation's placements."""
+        if self.recorder is not None:
+            self.recorder.answer(venue, order)
+
+    def cancel_answer(self, venue: str, client_id: str, result: CancelResult) -> None:
+        """A cancel of one of this operation's orders was answered."""
+        if self.recorder is not None:
+            self.recorder.cancel_answer(venue, client_id, result)
+
     def _listener(self, venue: str):  # type: ignore[no-untyped-def]
         def on_fill(fill: Fill, _order: TrackedOrder) -> None:
             if (venue, fill.client_id) not in self._cids:
                 return
             self.fills.append(fill)
+            if self.recorder is not None:
+                self.recorder.fill(fill)
             total = self._sizes.get(venue, _ZERO) + fill.size
             self._sizes[venue] = total
             if not self.first.is_set() and total > self._threshold:
@@ -161,6 +187,8 @@ class AtomicExecutor:
         breaker: A circuit breaker fed by every hedge and rollback; when it is ``OPEN`` new opens
             are refused, when ``CONSERVATIVE`` they use :meth:`conservative`.
         id_prefix: Prefix of generated client ids.
+        journal: Where every operation's intent, orders, answers, fills, incidents and result
+            are written before ``open`` returns (see :mod:`hedgekit.journal`).
     """
 
     def __init__(
@@ -170,12 +198,14 @@ class AtomicExecutor:
         clock: Clock | None = None,
         breaker: CircuitBreaker | None = None,
         id_prefix: str = "hk",
+        journal: JournalLike | None = None,
     ) -> None:
         if not sessions:
             raise ValueError("at least one venue session is needed")
         self.sessions = dict(sessions)
         self.clock = clock or next(iter(sessions.values())).clock
         self.breaker = breaker
+        self.journal = journal
         self.executors = {
             name: OrderExecutor(s, clock=self.clock, id_prefix=id_prefix) for name, s in sessions.items()
         }
@@ -218,6 +248,26 @@ class AtomicExecutor:
             raise ValueError("each leg must be on a different venue")
         if size <= 0:
             raise ValueError(f"size must be positive, got {size}")
+        recorder = None
+        if self.journal is not None:
+            recorder = await OperationRecorder.start(
+                self.journal,
+                "open",
+                [{"venue": leg.venue, "symbol": leg.symbol, "side": leg.side.value} for leg in legs],
+                {"size": size, "plan": cfg.plan.value, "deadline_s": cfg.deadline_s},
+            )
+        result = await self._open(legs, size, cfg, recorder)
+        if recorder is not None:
+            await finish_recording(recorder, result.status.value, result)
+        return result
+
+    async def _open(
+        self,
+        legs: Sequence[LegSpec],
+        size: Decimal,
+        cfg: AtomicConfig,
+        recorder: OperationRecorder | None,
+    ) -> AtomicResult:
         start = self.clock.now_ns()
         incidents: list[Incident] = []
         if self.breaker is not None:
@@ -236,7 +286,7 @@ class AtomicExecutor:
         pair = refusal
         self._plan(ls, cfg)
 
-        tap = OperationTap(self.sessions, cfg.hedge_threshold)
+        tap = OperationTap(self.sessions, cfg.hedge_threshold, recorder)
         try:
             return await self._run(ls, pair, size, cfg, tap, incidents, start)
         finally:
@@ -349,7 +399,7 @@ class AtomicExecutor:
             and not leg.ex.session.tracker.state(cid).is_terminal
         ]
         if leftovers:
-            await asyncio.gather(*(leg.ex._cancel_and_settle(cid) for leg, cid in leftovers))
+            await asyncio.gather(*(leg.ex._cancel_and_settle(cid, tap) for leg, cid in leftovers))
         # Now that every entry order is settled, hedge whatever the ledger still shows apart
         # (everything, when no fill came during the entries; a late fill's worth otherwise).
         if tap.fills:
@@ -383,9 +433,9 @@ class AtomicExecutor:
             and not leg.ex.session.tracker.state(cid).is_terminal
         ]
         if len(pending) == 1:
-            await pending[0][0].ex._cancel_and_settle(pending[0][1])
+            await pending[0][0].ex._cancel_and_settle(pending[0][1], tap)
         elif pending:
-            await asyncio.gather(*(leg.ex._cancel_and_settle(cid) for leg, cid in pending))
+            await asyncio.gather(*(leg.ex._cancel_and_settle(cid, tap) for leg, cid in pending))
         return await self._hedge_round(ls, cfg, tap, incidents, first_round=True)
 
     async def _hedge_round(
@@ -452,6 +502,7 @@ class AtomicExecutor:
             cid = req.client_id
             try:
                 order = await session.place(req)
+                tap.answer(leg.name, order)
             except PostOnlyRejectedError as exc:
                 rejects += 1
                 incidents.append(Incident(self.clock.now_ns(), "post_only_reject", leg.name, f"{cid} at {price}: {exc.message}; repricing at once"))
@@ -476,7 +527,7 @@ class AtomicExecutor:
             ended_by_venue = order.is_terminal
             if tap.first.is_set() and not ended_by_venue:
                 return  # the reaction cancels and settles it, on the hedge path
-            final = await ex._cancel_and_settle(cid)
+            final = await ex._cancel_and_settle(cid, tap)
             if ended_by_venue and final.state in (TrackedState.EXPIRED, TrackedState.CANCELLED):
                 rejects += 1
                 incidents.append(
@@ -506,7 +557,7 @@ class AtomicExecutor:
             req = _entry_request(leg, tap, send, price, TimeInForce.IOC, "t")
             cid = req.client_id
             try:
-                await ex.session.place(req)
+                tap.answer(leg.name, await ex.session.place(req))
             except Exception:  # noqa: BLE001 - refused: the hedge step deals with the gap
                 return
             order = await ex._wait(cid, 2 * ex.session.tracker.config.request_timeout_ns / _S, lambda o: o.is_terminal)
@@ -558,7 +609,7 @@ class AtomicExecutor:
             hedge_cfg = cfg.hedge
             result = await leg.ex.execute(
                 leg.spec.symbol, leg.spec.side, diff, hedge_cfg, reference=ref, deadline_s=left_s,
-                tag="h", on_order=lambda cid: tap.watch(leg.name, cid, "hedge"),
+                tag="h", observer=tap, role="hedge",
             )  # fmt: skip
             leg.hedge = result
             ok = result.complete or self._dust(leg, result.remaining)
@@ -593,7 +644,7 @@ class AtomicExecutor:
             result = await leg.ex.execute(
                 leg.spec.symbol, side, abs(net), cfg.rollback, reduce_only=True,
                 deadline_s=cfg.deadline_s, tag="r",
-                on_order=lambda cid: tap.watch(leg.name, cid, "rollback"),
+                observer=tap, role="rollback",
             )  # fmt: skip
             flattened[leg.name] = result.filled
 
@@ -671,7 +722,7 @@ def _entry_request(
     ex = leg.ex
     req = OrderRequest(leg.spec.symbol, leg.spec.side, size, price, ex.next_id(tag), tif=tif)
     leg.entry_ids.append(req.client_id)
-    tap.watch(leg.name, req.client_id, "entry")
+    tap.order(leg.name, req, "entry")
     if ex.on_send is not None:
         ex.on_send(req)
     return req

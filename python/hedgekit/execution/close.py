@@ -25,6 +25,7 @@ from hedgekit.execution.config import CloseConfig, CloseLeg
 from hedgekit.execution.exposure import measure_exposure
 from hedgekit.execution.liquidity import is_dust
 from hedgekit.execution.order import OrderExecutor, Reference, Signal
+from hedgekit.execution.recorder import JournalLike, OperationRecorder, finish_recording
 from hedgekit.execution.results import CloseResult, CloseStatus, ExecutionResult, Incident
 from hedgekit.model import Side
 from hedgekit.tracking import VenueSession
@@ -42,6 +43,8 @@ class CloseExecutor:
         sessions: A started :class:`~hedgekit.tracking.VenueSession` per venue name.
         clock: Our clock (default: the first session's).
         id_prefix: Prefix of generated client ids.
+        journal: Where every close's intent, orders, answers, fills, incidents and result are
+            written before ``close`` returns.
     """
 
     def __init__(
@@ -50,11 +53,13 @@ class CloseExecutor:
         *,
         clock: Clock | None = None,
         id_prefix: str = "hk",
+        journal: JournalLike | None = None,
     ) -> None:
         if not sessions:
             raise ValueError("at least one venue session is needed")
         self.sessions = dict(sessions)
         self.clock = clock or next(iter(sessions.values())).clock
+        self.journal = journal
         self.executors = {
             name: OrderExecutor(s, clock=self.clock, id_prefix=id_prefix) for name, s in sessions.items()
         }
@@ -106,6 +111,19 @@ class CloseExecutor:
         cfg = config or CloseConfig()
         if not legs or len({leg.venue for leg in legs}) != len(legs):
             raise ValueError("give one leg per venue")
+        recorder = None
+        if self.journal is not None:
+            recorder = await OperationRecorder.start(
+                self.journal, "close", [{"venue": leg.venue, "symbol": leg.symbol} for leg in legs], {}
+            )
+        result = await self._close(legs, cfg, recorder)
+        if recorder is not None:
+            await finish_recording(recorder, result.status.value, result)
+        return result
+
+    async def _close(
+        self, legs: Sequence[CloseLeg], cfg: CloseConfig, recorder: OperationRecorder | None
+    ) -> CloseResult:
         start = self.clock.now_ns()
         self._deadline_ns = start + int(cfg.deadline_s * _S)
         incidents: list[Incident] = []
@@ -127,7 +145,7 @@ class CloseExecutor:
                     + (f"below the minimum order on {', '.join(below)}: recorded, not traded" if below else "not traded"),
                 )
             )  # fmt: skip
-        tap = OperationTap(self.sessions)
+        tap = OperationTap(self.sessions, recorder=recorder)
         orders: list[ExecutionResult] = []
         try:
             if len(open_legs) < len(legs):
@@ -197,7 +215,7 @@ class CloseExecutor:
                 res = await self.executors[leg.venue].execute(
                     leg.symbol, side, size, cfg.passive, reduce_only=True,
                     deadline_s=min(cfg.phase1_timeout_s, self._left(cfg)), tag="c", stop=stop,
-                    on_order=lambda cid: tap.watch(leg.venue, cid, "close"),
+                    observer=tap, role="close",
                 )  # fmt: skip
                 results[leg.venue] = res
                 if res.complete:
@@ -225,7 +243,7 @@ class CloseExecutor:
             res = await self.executors[leg.venue].execute(
                 leg.symbol, side, abs(pos), cfg.phase2, reduce_only=True, reference=other,
                 deadline_s=self._left(cfg), tag="x",
-                on_order=lambda cid: tap.watch(leg.venue, cid, "close"),
+                observer=tap, role="close",
             )  # fmt: skip
             return res
 
@@ -245,7 +263,7 @@ class CloseExecutor:
             res = await self.executors[leg.venue].execute(
                 leg.symbol, side, abs(pos), cfg.emergency, reduce_only=True,
                 deadline_s=self._left(cfg), tag="z",
-                on_order=lambda cid: tap.watch(leg.venue, cid, "emergency"),
+                observer=tap, role="emergency",
             )  # fmt: skip
             return res
 

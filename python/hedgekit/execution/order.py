@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Protocol
 from decimal import Decimal
 
 from hedgekit._core import Instrument, break_even_price, ladder, limit_price, maker_price
@@ -25,15 +26,28 @@ from hedgekit.errors import (
 from hedgekit.execution.config import ExecutionMode, OrderConfig
 from hedgekit.execution.liquidity import Recommendation, analyze, is_dust
 from hedgekit.execution.results import ExecutionResult, tidy
-from hedgekit.model import OrderRequest, OrderType, Side, TimeInForce
+from hedgekit.model import CancelResult, OrderRequest, OrderType, Side, TimeInForce
 from hedgekit.tracking import BookGate, TrackedOrder, TrackedState, VenueSession
 from hedgekit.venues.base import InstrumentInfo, Quote
 
-__all__ = ["OrderExecutor", "Reference", "Signal", "protected_price", "wait_order_or"]
+__all__ = ["OrderExecutor", "OrderObserver", "Reference", "Signal", "protected_price", "wait_order_or"]
 
 _ZERO = Decimal(0)
 _BPS = Decimal(10_000)
 _S = 1_000_000_000
+
+
+class OrderObserver(Protocol):
+    """Told of every order an executor sends, its answer and its cancel's answer."""
+
+    def order(self, venue: str, request: OrderRequest, role: str) -> None:
+        """Right before ``request`` is handed to the venue."""
+
+    def answer(self, venue: str, order: TrackedOrder) -> None:
+        """After the venue answered the placement (or its outcome became ambiguous)."""
+
+    def cancel_answer(self, venue: str, client_id: str, result: CancelResult) -> None:
+        """After a cancel was answered."""
 
 
 class Reference:
@@ -67,10 +81,12 @@ class _Run:
         symbol: str,
         side: Side,
         size: Decimal,
-        on_order: Callable[[str], None] | None = None,
+        observer: OrderObserver | None = None,
+        role: str = "order",
     ) -> None:
         self.ex = ex
-        self.on_order = on_order
+        self.observer = observer
+        self.role = role
         self.symbol = symbol
         self.side = side
         self.size = size
@@ -145,13 +161,17 @@ class OrderExecutor:
     async def _send(self, run: _Run, request: OrderRequest) -> TrackedOrder | None:
         """Places one order; ``None`` when the venue definitively refused it."""
         run.client_ids.append(request.client_id)
-        if run.on_order is not None:
-            run.on_order(request.client_id)
+        obs = run.observer
+        if obs is not None:
+            obs.order(self.venue.name, request, run.role)
         run.last_refusal = None
         if self.on_send is not None:
             self.on_send(request)
         try:
-            return await self.session.place(request)
+            placed = await self.session.place(request)
+            if obs is not None:
+                obs.answer(self.venue.name, placed)
+            return placed
         except PostOnlyRejectedError:
             run.post_only_rejects += 1
             run.last_refusal = "post_only"
@@ -166,7 +186,9 @@ class OrderExecutor:
             run.last_refusal = "rejected"
             return None
 
-    async def _cancel_and_settle(self, cid: str) -> TrackedOrder:
+    async def _cancel_and_settle(
+        self, cid: str, observer: OrderObserver | None = None
+    ) -> TrackedOrder:
         """Cancels (if live), then brings the ledger up to date with the venue's view. A FILLED
         order needs neither: its fills are all in the ledger (that is what FILLED means here)."""
         if self.session.tracker.state(cid) is TrackedState.FILLED:
@@ -174,7 +196,9 @@ class OrderExecutor:
         order = self.session.tracker.order(cid)
         if not order.is_terminal:
             try:
-                await self.session.cancel(cid)
+                answer = await self.session.cancel(cid)
+                if observer is not None:
+                    observer.cancel_answer(self.venue.name, cid, answer)
             except VenueError:
                 pass  # the tracker re-queries on its own; settle below asks once more now
         return await self.session.settle(cid)
@@ -198,7 +222,8 @@ class OrderExecutor:
         deadline_s: float | None = None,
         tag: str = "",
         stop: asyncio.Event | None = None,
-        on_order: Callable[[str], None] | None = None,
+        observer: OrderObserver | None = None,
+        role: str = "order",
     ) -> ExecutionResult:
         """Works one order of ``size`` until filled, timed out, or out of options.
 
@@ -214,8 +239,10 @@ class OrderExecutor:
             tag: Short text put into the client ids (``"h"`` for hedges, ...).
             stop: When set, a resting passive phase ends early (its order is cancelled and
                 settled); the fallback, if any, still runs.
-            on_order: Called with each client id right before its order is sent (so a caller
-                can attribute the order's fills from the first one).
+            observer: Told of each order right before it is sent, of the venue's answer and
+                of each cancel's answer (an operation attributes fills and journals orders so).
+            role: What the orders are for (``"hedge"``, ``"rollback"``, ...), passed to the
+                observer.
 
         Returns:
             What filled, at what cost, and why it stopped short if it did.
@@ -230,7 +257,7 @@ class OrderExecutor:
         info = self.info(symbol)
         start = self.clock.now_ns()
         deadline_ns = None if deadline_s is None else start + int(deadline_s * _S)
-        run = _Run(self, symbol, side, size, on_order)
+        run = _Run(self, symbol, side, size, observer, role)
         arrival_mid: Decimal | None = None
         mode = cfg.mode
         try:
@@ -324,7 +351,7 @@ class OrderExecutor:
                     if order is None or order.is_terminal:
                         break
                     price = order.request.price or target
-            final = await self._cancel_and_settle(cid)
+            final = await self._cancel_and_settle(cid, run.observer)
             dropped = final.state in (TrackedState.EXPIRED, TrackedState.CANCELLED)
             if ended_by_venue and dropped:
                 # Accepted, then dropped for crossing (Aster EXPIRED, Lighter
@@ -354,7 +381,7 @@ class OrderExecutor:
                     return order
                 except (VenueError, NotImplementedError):
                     pass
-        await self._cancel_and_settle(cid)
+        await self._cancel_and_settle(cid, run.observer)
         return None
 
     def _maker_price(self, rules: Instrument, side: Side, q: Quote, cfg: OrderConfig) -> Decimal:
@@ -412,7 +439,7 @@ class OrderExecutor:
             await self._wait(
                 req.client_id, self._time_left(deadline_ns, cfg.step_timeout_s), _filled_or_done
             )
-            await self._cancel_and_settle(req.client_id)
+            await self._cancel_and_settle(req.client_id, run.observer)
 
     async def _ioc(self, run: _Run, info: InstrumentInfo, cfg: OrderConfig, reduce_only: bool) -> None:
         """One IOC at the opposite touch plus the protection (a market order that cannot walk

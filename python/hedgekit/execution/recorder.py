@@ -1,0 +1,173 @@
+"""``OperationRecorder``: writes one operation's orders, answers, fills, incidents and result to
+the journal, in the order they happened, without ever blocking the path that produced them.
+
+The executors call it synchronously (from fill listeners and right before sending); each record
+joins a queue that one writer task drains, so a slow disk never delays a hedge. :meth:`finish`
+waits until everything queued is written and then writes the result — the result reaches the
+caller only after the journal holds every order and fill of the operation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import asdict, is_dataclass
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Protocol
+
+from hedgekit.errors import HedgekitError
+from hedgekit.model import CancelResult, Fill, OrderRequest
+from hedgekit.tracking import TrackedOrder
+
+__all__ = ["JournalLike", "JournalWriteError", "OperationRecorder", "finish_recording", "to_record"]
+
+log = logging.getLogger("hedgekit.journal")
+
+
+class JournalLike(Protocol):
+    """The part of :class:`hedgekit.journal.Journal` the executors use."""
+
+    async def start_operation(
+        self,
+        kind: str,
+        legs: list[dict[str, Any]],
+        params: dict[str, Any],
+        *,
+        op_id: str | None = None,
+        ts_ns: int | None = None,
+    ) -> str: ...
+
+    async def record(
+        self, op_id: str | None, event: str, data: dict[str, Any], *, ts_ns: int | None = None
+    ) -> int: ...
+
+    async def finish_operation(
+        self, op_id: str, status: str, result: dict[str, Any], *, ts_ns: int | None = None
+    ) -> None: ...
+
+
+def to_record(value: Any) -> Any:
+    """JSON-ready data: Decimals as strings, enums as values, dataclasses as dicts."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if is_dataclass(value) and not isinstance(value, type):
+        return {k: to_record(v) for k, v in asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(k): to_record(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_record(v) for v in value]
+    return value
+
+
+class OperationRecorder:
+    """Records one operation. Create it with :meth:`start` (which writes the intent).
+
+    Attributes:
+        op_id: The operation's id in the journal.
+    """
+
+    def __init__(self, journal: JournalLike, op_id: str) -> None:
+        self.journal = journal
+        self.op_id = op_id
+        self._queue: asyncio.Queue[tuple[str, dict[str, Any], int | None]] = asyncio.Queue()
+        self._writer = asyncio.ensure_future(self._write())
+        self.failed: BaseException | None = None
+
+    @classmethod
+    async def start(
+        cls, journal: JournalLike, kind: str, legs: list[dict[str, Any]], params: dict[str, Any]
+    ) -> OperationRecorder:
+        """Writes the intent (the operation and its legs) and returns the recorder. Nothing is
+        placed before this returns."""
+        op_id = await journal.start_operation(kind, to_record(legs), to_record(params))
+        return cls(journal, op_id)
+
+    async def _write(self) -> None:
+        while True:
+            event, data, ts = await self._queue.get()
+            try:
+                await self.journal.record(self.op_id, event, data, ts_ns=ts)
+            except Exception as exc:  # noqa: BLE001 - keep the operation going; finish() reports
+                if self.failed is None:
+                    self.failed = exc
+                log.exception("journal write failed for operation %s", self.op_id)
+            finally:
+                self._queue.task_done()
+
+    def add(self, event: str, data: dict[str, Any], ts_ns: int | None = None) -> None:
+        """Queues one record (never blocks)."""
+        self._queue.put_nowait((event, to_record(data), ts_ns))
+
+    def order(self, venue: str, request: OrderRequest, role: str) -> None:
+        """An order about to be sent."""
+        self.add("order", {"venue": venue, "role": role, **to_record(request)})
+
+    def answer(self, venue: str, order: TrackedOrder) -> None:
+        """The venue's answer to a placement, as tracked."""
+        self.add(
+            "ack",
+            {
+                "venue": venue,
+                "client_id": order.client_id,
+                "venue_order_id": order.venue_order_id,
+                "state": order.state.value,
+                "filled": order.filled,
+            },
+        )
+
+    def fill(self, fill: Fill) -> None:
+        """A fill, once (called from the ledger's fill listener)."""
+        self.add("fill", to_record(fill), fill.ts_ns)
+
+    def cancel_answer(self, venue: str, client_id: str, result: CancelResult) -> None:
+        """A cancel's answer."""
+        self.add("cancel_answer", {"venue": venue, "client_id": client_id, "result": result.value})
+
+    async def finish(self, status: str, result: dict[str, Any]) -> None:
+        """Writes everything queued, then the result, then stops the writer.
+
+        Raises:
+            Exception: The journal failed to take a record (the first failure).
+        """
+        try:
+            await self._queue.join()
+            await self.journal.finish_operation(self.op_id, status, to_record(result))
+        finally:
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
+        if self.failed is not None:
+            raise self.failed
+
+
+class JournalWriteError(HedgekitError):
+    """The journal did not take every record of an operation. The operation itself finished:
+    its result is attached, and the venues hold what it says.
+
+    Attributes:
+        result: The operation's result.
+        op_id: The operation's id in the journal.
+    """
+
+    def __init__(self, message: str, result: Any, op_id: str) -> None:
+        super().__init__(message)
+        self.result = result
+        self.op_id = op_id
+
+
+async def finish_recording(recorder: OperationRecorder, status: str, result: Any) -> None:
+    """Writes the incidents and the result of an operation; waits until everything is written.
+
+    Raises:
+        JournalWriteError: A record could not be written (the result is attached).
+    """
+    for incident in getattr(result, "incidents", ()):
+        recorder.add("incident", incident.to_dict(), incident.ts_ns)
+    try:
+        await recorder.finish(status, result.to_dict())
+    except Exception as exc:
+        raise JournalWriteError(
+            f"journal write failed for operation {recorder.op_id}: {exc}", result, recorder.op_id
+        ) from exc
