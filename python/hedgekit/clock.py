@@ -131,6 +131,7 @@ class _VirtualSelector(selectors.BaseSelector):
         self._inner = selectors.DefaultSelector()
         self._loop_ref = loop_ref
         self._idle_wall_s = idle_wall_s
+        self._executor_wait_s = 10.0
 
     def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
         return self._inner.register(fileobj, events, data)
@@ -143,8 +144,15 @@ class _VirtualSelector(selectors.BaseSelector):
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         ready = self._inner.select(0)
-        if ready:
+        if ready or (timeout is not None and timeout <= 0):
             return ready
+        loop = self._loop_ref()
+        if loop._in_executor > 0:
+            # A worker thread (run_in_executor) is busy: its answer arrives in real time, so
+            # wait for it for real instead of letting virtual time run past it.
+            ready = self._inner.select(self._executor_wait_s)
+            if ready:
+                return ready
         if timeout is None:
             # Nothing scheduled. Only another thread (call_soon_threadsafe) could wake us: give
             # it a short real-time grace period, then declare the deadlock.
@@ -168,7 +176,9 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
     """An asyncio event loop whose clock is virtual.
 
     Time stands still while callbacks run and jumps to the next timer when every task waits, so
-    the result of a run depends only on what is scheduled, never on the machine's speed.
+    the result of a run depends only on what is scheduled, never on the machine's speed. Work
+    handed to a thread with ``run_in_executor`` (a database write) is waited for in real time:
+    virtual time does not move while a worker is busy.
     Sockets still work (they are polled without blocking), but a test that waits on real I/O
     with nothing else scheduled raises :class:`VirtualTimeDeadlock` after ``idle_wall_s``.
 
@@ -181,7 +191,21 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         self._now_ns = 0
         self.epoch_ns = epoch_ns
         self._deadlock = False
+        self._in_executor = 0
         super().__init__(_VirtualSelector(lambda: self, idle_wall_s))
+
+    def run_in_executor(  # type: ignore[override]  # same behaviour, simpler signature
+        self, executor: Any, func: Callable[..., _T], *args: Any
+    ) -> asyncio.Future[_T]:
+        """As the base loop, but virtual time stands still until the worker answers: a thread
+        works in real time, and a timeout must not expire in virtual time while it does."""
+        fut = super().run_in_executor(executor, func, *args)
+        self._in_executor += 1
+        fut.add_done_callback(self._executor_done)
+        return fut
+
+    def _executor_done(self, _fut: asyncio.Future[Any]) -> None:
+        self._in_executor -= 1
 
     def time(self) -> float:
         """Virtual loop time in seconds."""

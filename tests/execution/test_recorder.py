@@ -46,7 +46,9 @@ class MemoryJournal:
         self.ops[op_id].update(status=status, result=result, events_at_finish=len(self.events))
 
 
-def _run_with_journal(name: str, journal: MemoryJournal, kind: str = "open") -> tuple[Any, dict[str, SimVenue]]:
+def _run_with_journal(
+    name: str, journal: MemoryJournal, kind: str = "open", sent: list[str] | None = None
+) -> tuple[Any, dict[str, SimVenue]]:
     sc = load_scenario(SCENARIOS / name)
     box: dict[str, Any] = {}
 
@@ -62,6 +64,15 @@ def _run_with_journal(name: str, journal: MemoryJournal, kind: str = "open") -> 
         for s in sessions.values():
             await s.start()
         await asyncio.sleep(sc.start_after_s)
+        if sent is not None:
+            for v in venues.values():
+                real = v.engine.place
+
+                def spy(now: int, req: Any, real: Any = real) -> Any:
+                    sent.append(req.client_id)
+                    return real(now, req)
+
+                v.engine.place = spy  # type: ignore[method-assign]
         try:
             legs = [leg for leg in sc.legs if isinstance(leg, LegSpec)]
             assert sc.size is not None
@@ -110,8 +121,10 @@ def test_a_refused_open_is_journalled_too() -> None:
     assert [e for _, e, _ in journal.events] == ["incident"]
 
 
-def test_a_failing_journal_raises_with_the_result_attached() -> None:
-    journal = MemoryJournal(fail_after=1)
+def test_no_order_is_sent_unjournalled_and_the_failure_is_raised_with_the_result() -> None:
+    journal = MemoryJournal(fail_after=0)
+    sent: list[str] = []
     with pytest.raises(JournalWriteError) as info:
-        _run_with_journal("one_leg_never_fills.toml", journal)
-    assert info.value.result.status.value == "opened"
+        _run_with_journal("one_leg_never_fills.toml", journal, sent=sent)
+    assert info.value.result.status.value == "not_filled"
+    assert sent == []  # the venues never saw an order the journal does not know

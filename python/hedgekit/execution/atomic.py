@@ -27,7 +27,12 @@ from hedgekit.errors import BookIntegrityError, PostOnlyRejectedError, RateLimit
 from hedgekit.execution.breaker import BreakerState, CircuitBreaker
 from hedgekit.execution.config import AtomicConfig, EntryPlan, LegSpec
 from hedgekit.execution.exposure import measure_exposure
-from hedgekit.execution.recorder import JournalLike, OperationRecorder, finish_recording
+from hedgekit.execution.recorder import (
+    JournalLike,
+    JournalWriteError,
+    OperationRecorder,
+    finish_recording,
+)
 from hedgekit.execution.liquidity import is_dust, split_sizes
 from hedgekit.execution.order import OrderExecutor, Reference, Signal, protected_price, wait_order_or
 from hedgekit.execution.results import (
@@ -83,11 +88,11 @@ class OperationTap:
         self._cids[(venue, client_id)] = role
 
     # The OrderObserver side: attribute and journal every order of the operation.
-    def order(self, venue: str, request: OrderRequest, role: str) -> None:
-        """An order of this operation is about to be sent."""
+    async def order(self, venue: str, request: OrderRequest, role: str) -> None:
+        """An order of this operation is about to be sent (journalled ahead when recording)."""
         self.watch(venue, request.client_id, role)
         if self.recorder is not None:
-            self.recorder.order(venue, request, role)
+            await self.recorder.order(venue, request, role)
 
     def answer(self, venue: str, order: TrackedOrder) -> None:
         """The venue answered one of this operation's placements."""
@@ -498,7 +503,11 @@ class AtomicExecutor:
             send = ex.placeable(leg.info.rules, remaining, price, False)
             if send <= 0:
                 return
-            req = _entry_request(leg, tap, send, price, TimeInForce.POST_ONLY, "e")
+            try:
+                req = await _entry_request(leg, tap, send, price, TimeInForce.POST_ONLY, "e")
+            except JournalWriteError as exc:
+                incidents.append(Incident(self.clock.now_ns(), "journal_failed", leg.name, str(exc)))
+                return
             cid = req.client_id
             try:
                 order = await session.place(req)
@@ -554,7 +563,10 @@ class AtomicExecutor:
             send = ex.placeable(leg.info.rules, min(child, pair - leg.along(tap)), price, False)
             if send <= 0:
                 return
-            req = _entry_request(leg, tap, send, price, TimeInForce.IOC, "t")
+            try:
+                req = await _entry_request(leg, tap, send, price, TimeInForce.IOC, "t")
+            except JournalWriteError:
+                return
             cid = req.client_id
             try:
                 tap.answer(leg.name, await ex.session.place(req))
@@ -715,14 +727,14 @@ class AtomicExecutor:
         )
 
 
-def _entry_request(
+async def _entry_request(
     leg: _Leg, tap: OperationTap, size: Decimal, price: Decimal, tif: TimeInForce, tag: str
 ) -> OrderRequest:
-    """An entry order for ``leg``: a fresh id, watched by the operation before it is sent."""
+    """An entry order for ``leg``: a fresh id, watched (and journalled) before it is sent."""
     ex = leg.ex
     req = OrderRequest(leg.spec.symbol, leg.spec.side, size, price, ex.next_id(tag), tif=tif)
-    leg.entry_ids.append(req.client_id)
-    tap.order(leg.name, req, "entry")
+    await tap.order(leg.name, req, "entry")
+    leg.entry_ids.append(req.client_id)  # only once it is journalled: it will be sent
     if ex.on_send is not None:
         ex.on_send(req)
     return req

@@ -25,6 +25,7 @@ from hedgekit.errors import (
 )
 from hedgekit.execution.config import ExecutionMode, OrderConfig
 from hedgekit.execution.liquidity import Recommendation, analyze, is_dust
+from hedgekit.execution.recorder import JournalWriteError
 from hedgekit.execution.results import ExecutionResult, tidy
 from hedgekit.model import CancelResult, OrderRequest, OrderType, Side, TimeInForce
 from hedgekit.tracking import BookGate, TrackedOrder, TrackedState, VenueSession
@@ -40,8 +41,9 @@ _S = 1_000_000_000
 class OrderObserver(Protocol):
     """Told of every order an executor sends, its answer and its cancel's answer."""
 
-    def order(self, venue: str, request: OrderRequest, role: str) -> None:
-        """Right before ``request`` is handed to the venue."""
+    async def order(self, venue: str, request: OrderRequest, role: str) -> None:
+        """Right before ``request`` is handed to the venue; the order is sent once this returns
+        (a journal writes it ahead here)."""
 
     def answer(self, venue: str, order: TrackedOrder) -> None:
         """After the venue answered the placement (or its outcome became ambiguous)."""
@@ -163,7 +165,12 @@ class OrderExecutor:
         run.client_ids.append(request.client_id)
         obs = run.observer
         if obs is not None:
-            obs.order(self.venue.name, request, run.role)
+            try:
+                await obs.order(self.venue.name, request, run.role)
+            except JournalWriteError as exc:
+                run.reason = str(exc)
+                run.last_refusal = "rejected"  # never sent: nothing to retry
+                return None
         run.last_refusal = None
         if self.on_send is not None:
             self.on_send(request)

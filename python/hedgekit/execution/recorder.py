@@ -101,9 +101,18 @@ class OperationRecorder:
         """Queues one record (never blocks)."""
         self._queue.put_nowait((event, to_record(data), ts_ns))
 
-    def order(self, venue: str, request: OrderRequest, role: str) -> None:
-        """An order about to be sent."""
+    async def order(self, venue: str, request: OrderRequest, role: str) -> None:
+        """An order about to be sent: written ahead, in order with everything queued before it.
+
+        The order is sent only after this returns, so a process that dies at any point leaves a
+        journal that knows every order that may exist at a venue (recovery looks each one up).
+        """
         self.add("order", {"venue": venue, "role": role, **to_record(request)})
+        await self._queue.join()
+        if self.failed is not None:
+            raise JournalWriteError(
+                f"journal unavailable, order {request.client_id} not sent: {self.failed}", None, self.op_id
+            )
 
     def answer(self, venue: str, order: TrackedOrder) -> None:
         """The venue's answer to a placement, as tracked."""
@@ -143,11 +152,13 @@ class OperationRecorder:
 
 
 class JournalWriteError(HedgekitError):
-    """The journal did not take every record of an operation. The operation itself finished:
-    its result is attached, and the venues hold what it says.
+    """The journal did not take every record of an operation. No order is ever sent without its
+    record: once the journal fails, the operation sends nothing more, finishes what it must
+    (cancels, a rollback of what filled) and raises this with its result attached.
 
     Attributes:
-        result: The operation's result.
+        result: The operation's result (``None`` when raised to stop an order from being sent
+            unjournalled).
         op_id: The operation's id in the journal.
     """
 

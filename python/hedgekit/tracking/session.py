@@ -454,17 +454,19 @@ class VenueSession:
         if self._closed:
             coro.close()
             return
-        task = asyncio.get_running_loop().create_task(self._guard(coro, name), name=name)
+        # The coroutine is the task itself (no wrapper), so a task cancelled before it starts
+        # still closes its coroutine; failures are logged by the done callback.
+        task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
 
-    async def _guard(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        try:
-            await coro
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("%s: task %s failed", self.venue.name, name)
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            log.error("%s: task %s failed", self.venue.name, task.get_name(), exc_info=exc)
 
     def _check_open(self) -> None:
         if self._closed:

@@ -374,6 +374,14 @@ class MatchingEngine:
             fills=tuple(order.fills),
         )
 
+    def open_orders(self, symbol: str | None = None) -> list[str]:
+        """Client ids of our orders still open (resting) on the venue, oldest first."""
+        return [
+            o.client_id
+            for o in self._orders.values()
+            if not o.status.is_terminal and (symbol is None or o.symbol == symbol)
+        ]
+
     def fills(self, symbol: str | None = None, *, since_ns: int = 0) -> list[Fill]:
         """Our fills (the truth ledger), oldest first.
 
