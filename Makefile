@@ -4,13 +4,14 @@ VENV    ?= .venv
 VPY     := $(VENV)/bin/python
 STAMP   := $(VENV)/.deps-stamp
 
-.PHONY: test test-rust test-python build-dev build-prod lint bench stubtest clean
+.PHONY: test test-rust test-python build-dev build-prod lint bench stubtest clean demo
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --upgrade pip
 	$(VPY) -m pip install --quiet "maturin>=1.7,<2" "pytest>=8" "hypothesis>=6.100" "mypy>=1.10" "pytest-timeout>=2.3" \
-		"pytest-benchmark>=4" "sortedcontainers>=2.4" "orjson>=3.9" "numpy>=1.26" "prometheus-client>=0.20"
+		"pytest-benchmark>=4" "sortedcontainers>=2.4" "orjson>=3.9" "numpy>=1.26" "prometheus-client>=0.20" "matplotlib>=3.8" \
+		"psycopg[binary]>=3.2" "pgserver>=0.1.4"
 	touch $(STAMP)
 
 ## build-prod: build the extension in release mode into the virtual environment
@@ -20,6 +21,10 @@ build-prod: $(STAMP)
 ## build-dev: a debug build (faster to compile, slow to run; never benchmark it)
 build-dev: $(STAMP)
 	$(VENV)/bin/maturin develop --quiet
+
+## demo: the funding-arbitrage demo on simulated venues (an hour of venue time in seconds)
+demo: build-prod
+	$(VPY) -m hedgekit demo --out hedgekit-demo
 
 ## test: every test — Rust unit and property tests, the stub check, then pytest on the release build
 test: lint test-rust build-prod stubtest test-python

@@ -1,0 +1,619 @@
+"""The ``hedgekit`` command line (also ``python -m hedgekit``).
+
+Commands:
+
+``hedgekit demo [--seed N] [--duration MINUTES] [--out DIR] [--journal URL] [--no-progress]``
+    Runs the reference funding-arbitrage strategy on two simulated venues (Hyperliquid-style and
+    Aster-style) on the virtual clock: an hour of venue time in seconds. Shows a progress line on
+    stderr (a line per event when stderr is not a terminal or with ``--no-progress``), prints a
+    report of every operation on stdout, writes a PNG of one operation's timeline and journals
+    every operation (default: a SQLite file in ``--out``).
+
+``hedgekit simulate SCENARIO [--json] [--seed N]``
+    Runs a scenario file (``docs/scenarios.md``) and prints a summary, or with ``--json`` the full
+    report as one JSON document.
+
+``hedgekit report [--db URL] [--by venue,symbol] [--period 1h] [--plot FILE]``
+    Execution-quality statistics from a journal, as a table; optionally a PNG of slippage and
+    markouts.
+
+Exit codes (scripts may rely on them):
+
+====  ======================================================================================
+0     Success.
+1     The operation ran but an invariant failed, or an operation ended exposed.
+2     Usage error: bad arguments (argparse).
+3     An input is missing or malformed: scenario or config file, journal URL or file.
+4     A runtime error: a venue or the journal failed.
+130   Interrupted (Ctrl-C).
+====  ======================================================================================
+
+Errors are printed as ``hedgekit: error: <message>`` (the message names the culprit field of a
+malformed file), without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any, NoReturn
+
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_FAILED",
+    "EXIT_INPUT",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "main",
+]
+
+EXIT_OK = 0
+"""Success."""
+EXIT_FAILED = 1
+"""The operation ran but an invariant failed or an operation ended exposed."""
+EXIT_USAGE = 2
+"""Bad arguments."""
+EXIT_INPUT = 3
+"""An input file or URL is missing or malformed."""
+EXIT_ERROR = 4
+"""A runtime error (venue or journal failure)."""
+EXIT_INTERRUPTED = 130
+"""Ctrl-C."""
+
+_EXIT_CODES_HELP = """\
+exit codes:
+  0    success
+  1    the operation ran but an invariant failed / an operation ended exposed
+  2    usage error (bad arguments)
+  3    input file missing or malformed (scenario, config, journal URL)
+  4    runtime error (venue or journal failure)
+  130  interrupted (Ctrl-C)
+"""
+
+_NS = 1_000_000_000
+
+
+class CliError(Exception):
+    """An error the command line reports as ``hedgekit: error: <message>`` with ``code``."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argparse parser that raises instead of exiting, so :func:`main` returns the code."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        raise CliError(EXIT_USAGE, message)
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            sys.stderr.write(message)
+        raise _Exit(status)
+
+
+class _Exit(Exception):
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+# ------------------------------------------------------------------------------ arguments
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of minutes: {text!r}") from None
+    if not 0.5 <= value <= 24 * 60:
+        raise argparse.ArgumentTypeError(f"must be between 0.5 and 1440 minutes, got {text}")
+    return value
+
+
+_PERIOD = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)?\s*$")
+_UNITS = {None: 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_period(text: str) -> int:
+    """A period such as ``90s``, ``15m``, ``1h``, ``1d`` (a bare number is seconds), in ns.
+
+    Raises:
+        argparse.ArgumentTypeError: Not a positive period.
+    """
+    m = _PERIOD.match(text)
+    if m is None:
+        raise argparse.ArgumentTypeError(f"not a period (like 30s, 15m, 1h, 1d): {text!r}")
+    ns = int(Decimal(m.group(1)) * _UNITS[m.group(2)] * _NS)
+    if ns <= 0:
+        raise argparse.ArgumentTypeError(f"the period must be positive, got {text!r}")
+    return ns
+
+
+def _group_by(text: str) -> list[str]:
+    keys = [k.strip() for k in text.split(",") if k.strip()]
+    allowed = ("venue", "symbol", "kind")
+    bad = [k for k in keys if k not in allowed]
+    if bad:
+        raise argparse.ArgumentTypeError(
+            f"unknown grouping {bad}: use a comma list of {', '.join(allowed)}"
+        )
+    return keys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``hedgekit`` argument parser (every command and option)."""
+    parser = _Parser(
+        prog="hedgekit",
+        description="hedgekit: atomic two-venue delta-neutral execution — demo, scenarios, reports.",
+        epilog=_EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    demo = sub.add_parser(
+        "demo",
+        help="run the funding-arbitrage strategy on simulated venues (virtual time)",
+        description=(
+            "Runs the reference funding-arbitrage strategy on two simulated venues "
+            "(Hyperliquid-style and Aster-style: latency, queues, a moving market, duplicated "
+            "fills) whose funding diverges, persists and flips, on the virtual clock. Prints a "
+            "report, writes a PNG timeline and a journal to --out."
+        ),
+        epilog=_EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    demo.add_argument(
+        "--seed", type=_positive_int, default=1, help="seed of the simulated venues (default 1)"
+    )
+    demo.add_argument(
+        "--duration",
+        type=_minutes,
+        default=60.0,
+        metavar="MINUTES",
+        help="venue time to simulate, in minutes (default 60)",
+    )
+    demo.add_argument(
+        "--out",
+        type=Path,
+        default=Path("hedgekit-demo"),
+        metavar="DIR",
+        help="where the PNG and the journal go (default ./hedgekit-demo/)",
+    )
+    demo.add_argument(
+        "--journal",
+        metavar="URL",
+        default=None,
+        help="journal URL (sqlite:///path.db, postgresql://...; default a SQLite file in --out)",
+    )
+    demo.add_argument(
+        "--no-progress", action="store_true", help="no progress line: a line per event instead"
+    )
+
+    sim = sub.add_parser(
+        "simulate",
+        help="run a scenario file on simulated venues and check the invariants",
+        description="Runs a scenario file (docs/scenarios.md) and checks every invariant.",
+        epilog=_EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sim.add_argument(
+        "scenario", type=Path, metavar="SCENARIO", help="a .toml or .json scenario file"
+    )
+    sim.add_argument(
+        "--json", action="store_true", help="print the full report as one JSON document"
+    )
+    sim.add_argument(
+        "--seed", type=_positive_int, default=None, help="override the scenario's seed"
+    )
+
+    rep = sub.add_parser(
+        "report",
+        help="execution-quality statistics from a journal",
+        description="Execution-quality statistics (slippage, fees, maker share, hedge latency, "
+        "exposure, markouts) from a journal.",
+        epilog=_EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    rep.add_argument(
+        "--db",
+        metavar="URL",
+        default=None,
+        help="journal URL or SQLite path (default: the demo's, hedgekit-demo/journal.sqlite3)",
+    )
+    rep.add_argument(
+        "--by",
+        type=_group_by,
+        default=["venue", "symbol"],
+        metavar="KEYS",
+        help="group by a comma list of venue, symbol, kind (default venue,symbol)",
+    )
+    rep.add_argument(
+        "--period",
+        type=parse_period,
+        default=None,
+        metavar="PERIOD",
+        help="also group by time bucket (30m, 1h, 1d)",
+    )
+    rep.add_argument(
+        "--plot",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write a PNG of slippage and markouts",
+    )
+    return parser
+
+
+# -------------------------------------------------------------------------------- main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line.
+
+    Args:
+        argv: The arguments (default ``sys.argv[1:]``).
+
+    Returns:
+        The exit code (see the module docstring).
+    """
+    parser = build_parser()
+    try:
+        try:
+            args = parser.parse_args(list(argv) if argv is not None else None)
+        except _Exit as e:
+            return e.code
+        if args.command == "demo":
+            return _demo(args)
+        if args.command == "simulate":
+            return _simulate(args)
+        return _report(args)
+    except CliError as e:
+        _error(str(e))
+        return e.code
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return EXIT_INTERRUPTED
+
+
+def _error(message: str) -> None:
+    print(f"hedgekit: error: {message}", file=sys.stderr)
+
+
+# -------------------------------------------------------------------------------- simulate
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from hedgekit.scenario import ScenarioError
+    from hedgekit.simulate import simulate
+
+    path: Path = args.scenario
+    if not path.is_file():
+        raise CliError(EXIT_INPUT, f"{path}: no such scenario file")
+    try:
+        report = simulate(path, seed=args.seed)
+    except ScenarioError as e:
+        raise CliError(EXIT_INPUT, f"{path}: {e}") from None
+    except FileNotFoundError as e:
+        raise CliError(EXIT_INPUT, f"{path}: {e.strerror or e}") from None
+    except OSError as e:
+        raise CliError(EXIT_INPUT, f"{path}: {e}") from None
+    except Exception as e:  # noqa: BLE001 - any failure of the run is reported, never a traceback
+        raise CliError(EXIT_ERROR, f"the simulation failed: {type(e).__name__}: {e}") from None
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(format_simulation(report))
+    result = report.get("result", {})
+    failed = not report.get("all_invariants_held", False) or result.get("status") == "exposed"
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def format_simulation(report: dict[str, Any]) -> str:
+    """A readable summary of a :func:`hedgekit.simulate.simulate` report: status, legs and
+    whether each invariant held."""
+    from hedgekit.demo import format_table
+
+    r = report["result"]
+    lines = [
+        f"scenario: {report['scenario']}  (seed {report['seed']}, {report['kind']})",
+        f"status:   {r['status']}" + (f" — {r['reason']}" if r.get("reason") else ""),
+        f"virtual time: {report['virtual_s']:.3f} s; exposure {r.get('exposure_usd_s', 0.0):,.1f} USD·s",
+        "",
+    ]
+    rows = [
+        [
+            leg["venue"],
+            leg["symbol"],
+            leg["side"],
+            leg["target"],
+            leg["filled"],
+            leg["net"],
+            leg["avg_price"],
+            leg["fees"],
+            None if leg["maker_share"] is None else f"{leg['maker_share'] * 100:.0f}%",
+            None if leg["cost_bps"] is None else f"{leg['cost_bps']:.2f}",
+            len(leg["fills"]),
+        ]
+        for leg in r["legs"]
+    ]
+    lines.append(
+        format_table(
+            [
+                "venue",
+                "symbol",
+                "side",
+                "target",
+                "filled",
+                "net",
+                "avg price",
+                "fees",
+                "maker",
+                "cost bps",
+                "fills",
+            ],
+            rows,
+        )
+    )
+    if r.get("incidents"):
+        lines += ["", "incidents:"]
+        lines.append(
+            format_table(
+                ["+ms", "kind", "venue", "detail"],
+                [
+                    [
+                        f"{(i['ts_ns'] - r['started_ns']) / 1e6:.0f}",
+                        i["kind"],
+                        i["venue"] or "",
+                        i["detail"],
+                    ]
+                    for i in r["incidents"]
+                ],
+            )
+        )
+    lines += ["", "invariants:"]
+    lines.append(
+        format_table(
+            ["invariant", "held", "detail"],
+            [
+                [k, "yes" if v["held"] else "NO", v["detail"]]
+                for k, v in report["invariants"].items()
+            ],
+        )
+    )
+    held = report["all_invariants_held"]
+    lines += ["", "all invariants held" if held else "AN INVARIANT FAILED"]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------ demo
+
+
+class _Progress:
+    """A single updating status line on a terminal, or one line per event otherwise."""
+
+    def __init__(self, stream: IO[str], live: bool) -> None:
+        self.stream = stream
+        self.live = live
+        self._width = 0
+
+    def event(self, event: Any, status: Any) -> None:
+        from hedgekit.strategies.funding_arb import Closed, Monitored, Opened, Skipped
+
+        t = int(status.elapsed_s)
+        div = "-" if status.divergence is None else f"{float(status.divergence) * 100:+.1f}%/yr"
+        clock = f"{t // 3600:d}:{t % 3600 // 60:02d}:{t % 60:02d}"
+        if self.live:
+            pct = min(100.0, status.elapsed_s / status.total_s * 100)
+            line = f"venue time {clock} ({pct:3.0f}%)  state {status.state:<4}  divergence {div}"
+            self.stream.write("\r" + line.ljust(self._width))
+            self._width = len(line)
+            self.stream.flush()
+            return
+        if isinstance(event, Opened):
+            what = f"opened long {event.opportunity.long_venue} / short {event.opportunity.short_venue} ({event.result.status.value})"
+        elif isinstance(event, Closed):
+            what = f"closed: {event.reason} ({event.result.status.value})"
+        elif isinstance(event, Skipped):
+            what = f"skipped: {event.reason}"
+        elif isinstance(event, Monitored):
+            what = "monitored"
+        else:  # pragma: no cover
+            what = type(event).__name__
+        print(
+            f"[{clock}] {status.state:<4} divergence {div:>12}  {what}",
+            file=self.stream,
+            flush=True,
+        )
+
+    def done(self) -> None:
+        if self.live and self._width:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _journal_url(text: str) -> str:
+    """Checks a journal URL's form (the journal itself is opened later)."""
+    if text.startswith("sqlite:"):
+        rest = text[len("sqlite:") :]
+        if rest in ("", "//"):
+            return text
+        if not rest.startswith("///") or len(rest) == 3:
+            raise CliError(
+                EXIT_INPUT,
+                f"malformed SQLite journal URL {text!r}: use sqlite:///relative/path.db or sqlite:////absolute/path.db",
+            )
+        parent = Path(rest[3:]).parent
+        if not parent.is_dir():
+            raise CliError(EXIT_INPUT, f"journal {text!r}: no such directory {parent}")
+        return text
+    if "://" in text:
+        scheme = text.split("://", 1)[0].lower()
+        if scheme not in ("postgresql", "postgres"):
+            raise CliError(
+                EXIT_INPUT,
+                f"unknown journal URL scheme {scheme!r}: use a path, sqlite:///path or postgresql://...",
+            )
+        return text
+    if not Path(text).parent.is_dir():
+        raise CliError(EXIT_INPUT, f"journal {text!r}: no such directory {Path(text).parent}")
+    return text
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from hedgekit import demo as demo_mod
+
+    out: Path = args.out
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CliError(EXIT_INPUT, f"--out {out}: {e.strerror or e}") from None
+    journal_path: Path | None = None
+    if args.journal is None:
+        journal_path = out / "journal.sqlite3"
+        url = f"sqlite:///{journal_path}"
+    else:
+        url = _journal_url(args.journal)
+    live = not args.no_progress and sys.stderr.isatty()
+    progress = _Progress(sys.stderr, live)
+    try:
+        run = demo_mod.run_demo(
+            args.seed, args.duration * 60.0, journal_url=url, on_event=progress.event
+        )
+    except ImportError as e:
+        raise CliError(EXIT_ERROR, f"the journal is unavailable: {e}") from None
+    except Exception as e:  # noqa: BLE001 - any failure of the run is reported, never a traceback
+        progress.done()
+        if type(e).__module__.startswith("hedgekit.journal"):
+            raise CliError(EXIT_ERROR, f"journal {url}: {e}") from None
+        raise CliError(EXIT_ERROR, f"the demo failed: {type(e).__name__}: {e}") from None
+    progress.done()
+    print(demo_mod.format_report(run))
+    print()
+    op = demo_mod.timeline_operation(run)
+    if op is not None:
+        png = demo_mod.plot_timeline(op, out / "timeline.png")
+        print(f"timeline PNG: {png}")
+    else:
+        print("timeline PNG: none (no operation filled)")
+    print(f"journal:      {journal_path if journal_path is not None else url}")
+    print(f"wall time:    {run.wall_s:.1f} s for {run.duration_s / 60:.0f} min of venue time")
+    if run.journal_errors:
+        _error(f"journal writes failed: {run.journal_errors[0]}")
+        return EXIT_ERROR
+    return EXIT_FAILED if run.exposed else EXIT_OK
+
+
+# ---------------------------------------------------------------------------------- report
+
+
+def _report(args: argparse.Namespace) -> int:
+    db: str = args.db if args.db is not None else str(Path("hedgekit-demo") / "journal.sqlite3")
+    sqlite_path: str | None
+    if db.startswith("sqlite:"):
+        rest = db[len("sqlite:") :]
+        sqlite_path = rest[3:] if rest.startswith("///") and len(rest) > 3 else None
+        if sqlite_path is None:
+            raise CliError(
+                EXIT_INPUT,
+                f"--db {db!r}: use sqlite:///relative/path.db or sqlite:////absolute/path.db",
+            )
+    elif "://" in db:
+        scheme = db.split("://", 1)[0].lower()
+        if scheme not in ("postgresql", "postgres"):
+            raise CliError(EXIT_INPUT, f"--db: unknown journal URL scheme {scheme!r}")
+        sqlite_path = None
+    else:
+        sqlite_path = db
+    if sqlite_path is not None and not os.path.isfile(sqlite_path):
+        raise CliError(EXIT_INPUT, f"--db: no such journal file {sqlite_path}")
+    try:
+        from hedgekit.journal import open_journal
+        from hedgekit.journal.stats import execution_stats, format_table
+    except ImportError as e:
+        raise CliError(EXIT_ERROR, f"the journal is unavailable: {e}") from None
+
+    import asyncio
+
+    async def read() -> list[Any]:
+        journal = await open_journal(db)
+        try:
+            return list(await execution_stats(journal, group_by=args.by, period_ns=args.period))
+        finally:
+            await journal.close()
+
+    try:
+        rows = asyncio.run(read())
+    except ValueError as e:
+        raise CliError(EXIT_USAGE, str(e)) from None
+    except Exception as e:  # noqa: BLE001 - a journal failure of any kind is reported
+        schema = type(e).__name__ == "JournalSchemaError"
+        raise CliError(EXIT_INPUT if schema else EXIT_ERROR, f"journal {db}: {e}") from None
+    print(format_table(rows))
+    if args.plot is not None:
+        path = plot_stats(rows, args.plot)
+        print(f"plot: {path}")
+    return EXIT_OK
+
+
+def plot_stats(rows: Sequence[Any], path: Path) -> Path:
+    """A PNG of the report's rows: mean slippage per group and mean markout per horizon.
+
+    Args:
+        rows: :class:`hedgekit.journal.stats.StatsRow` rows.
+        path: Where to write it.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9, 4.5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax1, ax2 = fig.subplots(1, 2)
+    labels = [
+        "/".join(str(x) for x in (r.venue, r.symbol, r.kind) if x is not None) or "all"
+        for r in rows
+    ]
+    slips = [r.slippage_bps_mean if r.slippage_bps_mean is not None else 0.0 for r in rows]
+    ax1.bar(range(len(rows)), slips, color="tab:blue")
+    ax1.set_xticks(range(len(rows)), labels, rotation=30, ha="right", fontsize=8)
+    ax1.set_ylabel("mean slippage (bps, + is worse)")
+    ax1.axhline(0.0, color="black", linewidth=0.6)
+    for r, label in zip(rows, labels, strict=True):
+        hs = sorted(h for h, v in r.markout_bps.items() if v is not None)
+        if hs:
+            ax2.plot(hs, [r.markout_bps[h] for h in hs], marker="o", label=label)
+    ax2.set_xlabel("horizon (s)")
+    ax2.set_ylabel("mean markout (bps, + is our way)")
+    ax2.axhline(0.0, color="black", linewidth=0.6)
+    if ax2.get_legend_handles_labels()[0]:
+        ax2.legend(fontsize=8)
+    fig.suptitle("execution quality")
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(str(out), format="png")
+    return out
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

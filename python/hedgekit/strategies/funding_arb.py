@@ -1,0 +1,791 @@
+"""Funding-rate arbitrage between two perpetual-futures venues: the reference strategy.
+
+The same perpetual pays different funding rates on different venues. The strategy holds the pair
+that collects the difference — **long where funding is lower, short where it is higher** — only
+while that difference, annualised and net of what the round trip costs, is worth holding:
+
+1. Every ``scan_interval_s`` it reads :meth:`~hedgekit.venues.Venue.funding_rates` from both
+   venues and annualises each rate (``FundingRate.hourly × 24 × 365``). The *gross divergence* is
+   the higher annual rate minus the lower. The *net divergence* subtracts the round-trip cost —
+   both legs' entry and exit fees (from each venue's
+   :class:`~hedgekit.venues.InstrumentInfo`) plus ``expected_cost_bps`` of slippage —
+   amortised over ``cost_horizon_h`` hours of holding.
+2. When flat and the net divergence is at least ``entry_threshold``, it opens the pair with
+   :meth:`AtomicExecutor.open <hedgekit.execution.AtomicExecutor.open>` (one operation: hedged at
+   once on a one-sided fill, rolled back when it cannot complete).
+3. While the pair is on, each scan re-reads the rates, the books and the positions and closes the
+   pair with :meth:`CloseExecutor.close <hedgekit.execution.CloseExecutor.close>` when one exit
+   rule fires, recording why (:attr:`Closed.reason`): ``"flipped"`` (the divergence of the held
+   pair changed sign), ``"eroded"`` (it fell by more than ``exit_erosion`` of its value at
+   entry), ``"leg_missing"`` (a venue no longer shows one leg's position), ``"stale_data"`` (a
+   funding rate or a book older than ``stale_after_s``), ``"max_hold"`` or ``"open_exposed"``
+   (an open that ended exposed is flattened at once).
+
+Every decision is an event (:class:`Opened`, :class:`Closed`, :class:`Skipped`,
+:class:`Monitored`) handed to ``on_event``; every operation's result is kept in
+:attr:`FundingArb.operations` and, when a journal is given, written to it.
+
+The strategy uses only hedgekit's public API: the :class:`~hedgekit.venues.Venue` protocol,
+:class:`~hedgekit.tracking.VenueSession` and the executors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import enum
+import logging
+import math
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Protocol
+
+from hedgekit.clock import Clock
+from hedgekit.errors import HedgekitError, VenueError
+from hedgekit.execution import (
+    AtomicConfig,
+    AtomicExecutor,
+    AtomicResult,
+    CloseConfig,
+    CloseExecutor,
+    CloseLeg,
+    CloseResult,
+    CloseStatus,
+    LegSpec,
+    OpenStatus,
+    OrderConfig,
+)
+from hedgekit.model import FundingRate, Side
+from hedgekit.tracking import VenueSession
+from hedgekit.venues import Venue
+
+__all__ = [
+    "Closed",
+    "ConfigError",
+    "FundingArb",
+    "FundingArbConfig",
+    "Monitored",
+    "Opened",
+    "OperationJournal",
+    "Opportunity",
+    "Skipped",
+    "StrategyEvent",
+]
+
+log = logging.getLogger("hedgekit.strategies.funding_arb")
+
+_ZERO = Decimal(0)
+_NANO = Decimal("1e-9")
+_HOURS_PER_YEAR = Decimal(24 * 365)
+_BPS = Decimal(10_000)
+_S = 1_000_000_000
+
+
+class ConfigError(HedgekitError, ValueError):
+    """A strategy configuration is malformed.
+
+    Attributes:
+        field: The culprit as a dotted path (``"symbols"``, ``"atomic.entry.timeout_s"``); the
+            message starts with it. Empty for a file that is not valid TOML.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@dataclass(frozen=True, slots=True)
+class FundingArbConfig:
+    """What the funding arbitrage trades and when.
+
+    Rates and thresholds are fractions per year (``Decimal("0.10")`` = 10 %/yr); sizes and costs
+    are exact ``Decimal``s; durations are seconds of the running loop's clock (virtual or real).
+
+    Attributes:
+        symbols: The symbol on each venue, by venue name; exactly two venues.
+        size: Pair size in base units (each leg); exclusive with ``notional_usd``.
+        notional_usd: Pair size as a USD notional per leg, converted at the venues' mid when the
+            pair is opened; exclusive with ``size``.
+        entry_threshold: Open when the net annualised divergence is at least this.
+        exit_erosion: Close (``"eroded"``) when the held pair's divergence has fallen by more than
+            this fraction of its value at entry (``0.5``: lost half of it). ``None`` disables it.
+        exit_on_flip: Close (``"flipped"``) when the held pair's divergence changes sign.
+        max_hold_s: Close (``"max_hold"``) after this long; ``None`` holds without limit.
+        fee_basis: Which fee the cost estimate assumes on each fill: ``"taker"`` (conservative)
+            or ``"maker"``. The rates come from each venue's ``InstrumentInfo``.
+        expected_cost_bps: Expected slippage of the whole round trip (entry and exit, both
+            legs), in bps of one leg's notional, on top of the fees.
+        cost_horizon_h: Hours of holding the one-off round-trip cost is spread over when it is
+            netted against an annual rate.
+        scan_interval_s: Time between scans.
+        stale_after_s: A funding rate or a book older than this is stale: no open, and an open
+            pair is closed (``"stale_data"``).
+        atomic: Overrides of the executor's :class:`~hedgekit.execution.AtomicConfig` (``None``:
+            its defaults).
+        close: Overrides of :class:`~hedgekit.execution.CloseConfig` (``None``: its defaults).
+    """
+
+    symbols: Mapping[str, str]
+    size: Decimal | None = None
+    notional_usd: Decimal | None = None
+    entry_threshold: Decimal = Decimal("0.10")
+    exit_erosion: Decimal | None = Decimal("0.5")
+    exit_on_flip: bool = True
+    max_hold_s: float | None = None
+    fee_basis: str = "taker"
+    expected_cost_bps: Decimal = Decimal(4)
+    cost_horizon_h: float = 24.0 * 7
+    scan_interval_s: float = 60.0
+    stale_after_s: float = 180.0
+    atomic: AtomicConfig | None = None
+    close: CloseConfig | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.symbols, Mapping) or len(self.symbols) != 2:
+            raise ConfigError("symbols", "exactly two venues are needed, as venue = symbol")
+        for venue, sym in self.symbols.items():
+            if not isinstance(venue, str) or not venue or not isinstance(sym, str) or not sym:
+                raise ConfigError(
+                    "symbols", f"venue and symbol must be non-empty text, got {venue!r} = {sym!r}"
+                )
+        object.__setattr__(self, "symbols", dict(self.symbols))
+        if (self.size is None) == (self.notional_usd is None):
+            raise ConfigError("size", "give exactly one of size (base units) and notional_usd")
+        if self.size is not None and self.size <= 0:
+            raise ConfigError("size", f"must be positive, got {self.size}")
+        if self.notional_usd is not None and self.notional_usd <= 0:
+            raise ConfigError("notional_usd", f"must be positive, got {self.notional_usd}")
+        if self.entry_threshold < 0:
+            raise ConfigError(
+                "entry_threshold", f"must be non-negative, got {self.entry_threshold}"
+            )
+        if self.exit_erosion is not None and self.exit_erosion <= 0:
+            raise ConfigError("exit_erosion", f"must be positive, got {self.exit_erosion}")
+        if self.max_hold_s is not None and not self.max_hold_s > 0:
+            raise ConfigError("max_hold_s", f"must be positive, got {self.max_hold_s}")
+        if self.fee_basis not in ("taker", "maker"):
+            raise ConfigError("fee_basis", f"'taker' or 'maker', got {self.fee_basis!r}")
+        if self.expected_cost_bps < 0:
+            raise ConfigError(
+                "expected_cost_bps", f"must be non-negative, got {self.expected_cost_bps}"
+            )
+        for name in ("cost_horizon_h", "scan_interval_s", "stale_after_s"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+                raise ConfigError(name, f"must be a positive number, got {value!r}")
+
+    # ---------------------------------------------------------------------------- loading
+    @classmethod
+    def from_toml(cls, path: str | Path) -> FundingArbConfig:
+        """Reads a configuration from a TOML file (see ``examples/funding_arb.toml``).
+
+        Raises:
+            FileNotFoundError: No such file.
+            ConfigError: The file is not TOML (``field == ""``) or a field is invalid.
+        """
+        raw = Path(path).read_bytes()
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError("", f"{path}: not valid TOML: {exc}") from None
+        return cls.from_mapping(data)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> FundingArbConfig:
+        """Builds a configuration from parsed data (a TOML/JSON document).
+
+        Keys are the attribute names; ``max_hold_h`` may be given instead of ``max_hold_s``;
+        ``atomic`` and ``close`` are tables of the executors' configuration fields (nested
+        tables for their order configurations). Exact values (sizes, bps) are strings or
+        integers; rates and durations also take floats.
+
+        Raises:
+            ConfigError: A missing, unknown or invalid field (``.field`` names it).
+        """
+        if not isinstance(data, Mapping):
+            raise ConfigError("", f"a table is required, got {type(data).__name__}")
+        known = {f.name for f in dataclasses.fields(cls)} | {"max_hold_h"}
+        for key in data:
+            if key not in known:
+                raise ConfigError(str(key), f"unknown field; known: {', '.join(sorted(known))}")
+        if "symbols" not in data:
+            raise ConfigError("symbols", "required: a table of venue = symbol")
+        symbols = data["symbols"]
+        if not isinstance(symbols, Mapping):
+            raise ConfigError("symbols", f"a table of venue = symbol is required, got {symbols!r}")
+        kw: dict[str, Any] = {"symbols": dict(symbols)}
+        if "size" in data:
+            kw["size"] = _exact(data["size"], "size")
+        if "notional_usd" in data:
+            kw["notional_usd"] = _exact(data["notional_usd"], "notional_usd")
+        for name in ("entry_threshold", "expected_cost_bps"):
+            if name in data:
+                kw[name] = _rate(data[name], name)
+        if "exit_erosion" in data:
+            v = data["exit_erosion"]
+            kw["exit_erosion"] = None if v is False else _rate(v, "exit_erosion")
+        if "exit_on_flip" in data:
+            kw["exit_on_flip"] = _flag(data["exit_on_flip"], "exit_on_flip")
+        if "max_hold_s" in data and "max_hold_h" in data:
+            raise ConfigError("max_hold_h", "give max_hold_s or max_hold_h, not both")
+        if "max_hold_s" in data:
+            kw["max_hold_s"] = _number(data["max_hold_s"], "max_hold_s")
+        if "max_hold_h" in data:
+            kw["max_hold_s"] = _number(data["max_hold_h"], "max_hold_h") * 3600.0
+        for name in ("cost_horizon_h", "scan_interval_s", "stale_after_s"):
+            if name in data:
+                kw[name] = _number(data[name], name)
+        if "fee_basis" in data:
+            fb = data["fee_basis"]
+            if not isinstance(fb, str):
+                raise ConfigError("fee_basis", f"'taker' or 'maker', got {fb!r}")
+            kw["fee_basis"] = fb
+        if "atomic" in data:
+            kw["atomic"] = _override(AtomicConfig(), data["atomic"], "atomic")
+        if "close" in data:
+            kw["close"] = _override(CloseConfig(), data["close"], "close")
+        return cls(**kw)
+
+
+def _exact(value: object, path: str) -> Decimal:
+    if isinstance(value, bool | float):
+        raise ConfigError(
+            path, f'an exact number is required as a string or integer ("2.5"), got {value!r}'
+        )
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int | str):
+        try:
+            out = Decimal(value)
+        except InvalidOperation:
+            raise ConfigError(path, f"not a number: {value!r}") from None
+        if out.is_finite():
+            return out
+    raise ConfigError(path, f"an exact number is required, got {value!r}")
+
+
+def _rate(value: object, path: str) -> Decimal:
+    if isinstance(value, float) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise ConfigError(path, f"must be finite, got {value!r}")
+        return Decimal(repr(value))
+    return _exact(value, path)
+
+
+def _number(value: object, path: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(path, f"a number is required, got {value!r}")
+    if not math.isfinite(value):
+        raise ConfigError(path, f"must be finite, got {value!r}")
+    return float(value)
+
+
+def _flag(value: object, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(path, f"true or false is required, got {value!r}")
+    return value
+
+
+def _override(base: Any, data: object, path: str) -> Any:
+    """``base`` (an executor configuration dataclass) with the fields of ``data`` replaced."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(path, f"a table is required, got {data!r}")
+    fields = {f.name: f for f in dataclasses.fields(base)}
+    kw: dict[str, Any] = {}
+    for key, value in data.items():
+        where = f"{path}.{key}"
+        if key not in fields:
+            raise ConfigError(where, f"unknown field; known: {', '.join(sorted(fields))}")
+        current = getattr(base, key)
+        if isinstance(current, OrderConfig):
+            kw[key] = _override(current, value, where)
+        elif isinstance(current, enum.Enum):
+            try:
+                kw[key] = type(current)(value)
+            except ValueError:
+                choices = ", ".join(repr(m.value) for m in type(current))
+                raise ConfigError(where, f"one of {choices}, got {value!r}") from None
+        elif isinstance(current, bool):
+            kw[key] = _flag(value, where)
+        elif isinstance(current, Decimal):
+            kw[key] = _rate(value, where)
+        elif isinstance(current, int):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(where, f"an integer is required, got {value!r}")
+            kw[key] = value
+        elif isinstance(current, float):
+            kw[key] = _number(value, where)
+            if key.endswith("_s") and not kw[key] > 0:
+                raise ConfigError(where, f"a duration must be positive, got {value!r}")
+        elif isinstance(current, tuple):
+            if not isinstance(value, list | tuple):
+                raise ConfigError(where, f"a list is required, got {value!r}")
+            kw[key] = tuple(_rate(v, f"{where}[{i}]") for i, v in enumerate(value))
+        else:  # pragma: no cover - every field of the executor configurations is handled above
+            raise ConfigError(where, "cannot be overridden")
+    try:
+        return dataclasses.replace(base, **kw)
+    except ValueError as exc:
+        raise ConfigError(path, str(exc)) from None
+
+
+# ----------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, slots=True)
+class Opportunity:
+    """One scan's view of the two venues' funding.
+
+    Attributes:
+        ts_ns: When it was read (our clock).
+        long_venue: The venue with the lower funding rate (the pair is long there).
+        short_venue: The venue with the higher rate (short there).
+        long_annual: The long venue's rate, annualised (fraction per year).
+        short_annual: The short venue's rate, annualised.
+        gross: ``short_annual - long_annual`` (never negative).
+        cost_annual: The round-trip cost (fees and ``expected_cost_bps``), annualised over the
+            cost horizon.
+        net: ``gross - cost_annual``: what clears, or not, the entry threshold.
+        rates: The raw rates read, by venue.
+    """
+
+    ts_ns: int
+    long_venue: str
+    short_venue: str
+    long_annual: Decimal
+    short_annual: Decimal
+    gross: Decimal
+    cost_annual: Decimal
+    net: Decimal
+    rates: Mapping[str, FundingRate] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """The pair was opened (fully or partly).
+
+    Attributes:
+        ts_ns: When the open returned.
+        opportunity: The scan that triggered it.
+        result: The executor's result.
+    """
+
+    ts_ns: int
+    opportunity: Opportunity
+    result: AtomicResult
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    """The pair was closed (or a close was attempted: see ``result.status``).
+
+    Attributes:
+        ts_ns: When the close returned.
+        reason: Which exit rule fired: ``"flipped"``, ``"eroded"``, ``"leg_missing"``,
+            ``"stale_data"``, ``"max_hold"``, ``"open_exposed"`` or ``"shutdown"``.
+        divergence: The held pair's annualised divergence when it fired (``None`` when unknown).
+        result: The executor's result.
+    """
+
+    ts_ns: int
+    reason: str
+    divergence: Decimal | None
+    result: CloseResult
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A scan that did not trade, and why.
+
+    Attributes:
+        ts_ns: When.
+        reason: ``"below_threshold"``, ``"no_data"``, ``"stale_data"``, ``"venue_error"`` or
+            ``"open_<status>"`` (an open that did not put the pair on).
+        opportunity: The scan's view, when there was one.
+        detail: Words and numbers.
+    """
+
+    ts_ns: int
+    reason: str
+    opportunity: Opportunity | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Monitored:
+    """A scan of the open pair that kept it.
+
+    Attributes:
+        ts_ns: When.
+        divergence: The held pair's annualised divergence (short venue's rate minus the long
+            venue's): positive while the pair earns.
+        entry_divergence: Its value at entry.
+    """
+
+    ts_ns: int
+    divergence: Decimal
+    entry_divergence: Decimal
+
+
+StrategyEvent = Opened | Closed | Skipped | Monitored
+"""Anything the strategy reports to ``on_event``."""
+
+
+class OperationJournal(Protocol):
+    """The part of :class:`hedgekit.journal.Journal` the strategy writes to."""
+
+    async def start_operation(
+        self,
+        kind: str,
+        legs: list[dict[str, Any]],
+        params: dict[str, Any],
+        *,
+        op_id: str | None = None,
+        ts_ns: int | None = None,
+    ) -> str:
+        """Starts an operation record; returns its id."""
+        ...
+
+    async def record(
+        self, op_id: str | None, event: str, data: dict[str, Any], *, ts_ns: int | None = None
+    ) -> int:
+        """Appends one event to an operation."""
+        ...
+
+    async def finish_operation(
+        self, op_id: str, status: str, result: dict[str, Any], *, ts_ns: int | None = None
+    ) -> None:
+        """Ends an operation with its status and result."""
+        ...
+
+
+# ---------------------------------------------------------------------------- strategy
+
+
+@dataclass(slots=True)
+class _Held:
+    long_venue: str
+    short_venue: str
+    entry_divergence: Decimal
+    opened_ns: int
+
+
+class FundingArb:
+    """The funding-rate arbitrage on two venues.
+
+    Args:
+        venues: The two venues, by name (the names of ``config.symbols``).
+        sessions: A started :class:`~hedgekit.tracking.VenueSession` per venue (sharing one fill
+            ledger).
+        config: What to trade and when.
+        clock: Our clock (virtual or real).
+        journal: Optional journal: each open and close becomes an operation with its incidents.
+
+    Attributes:
+        operations: Every operation's result, in order.
+        state: ``"flat"`` or ``"open"``.
+        last_divergence: The latest annualised divergence seen (the held pair's while open, the
+            best net one while flat).
+        journal_errors: Journal writes that failed (the strategy goes on without them).
+    """
+
+    def __init__(
+        self,
+        venues: Mapping[str, Venue],
+        sessions: Mapping[str, VenueSession],
+        config: FundingArbConfig,
+        *,
+        clock: Clock,
+        journal: OperationJournal | None = None,
+    ) -> None:
+        missing = [v for v in config.symbols if v not in venues or v not in sessions]
+        if missing:
+            raise ValueError(f"no venue or session for {missing}")
+        self.venues = dict(venues)
+        self.sessions = dict(sessions)
+        self.config = config
+        self.clock = clock
+        self.journal = journal
+        self.operations: list[AtomicResult | CloseResult] = []
+        self.last_divergence: Decimal | None = None
+        self.journal_errors: list[str] = []
+        self._held: _Held | None = None
+        self._atomic = AtomicExecutor(self.sessions, clock=clock, id_prefix="fa")
+        self._closer = CloseExecutor(self.sessions, clock=clock)
+
+    @property
+    def state(self) -> str:
+        """``"open"`` while a pair is held (or being closed), else ``"flat"``."""
+        return "flat" if self._held is None else "open"
+
+    # -------------------------------------------------------------------------- scanning
+    async def _rates(self) -> dict[str, FundingRate] | None:
+        names = list(self.config.symbols)
+        answers = await asyncio.gather(*(self.venues[n].funding_rates() for n in names))
+        out: dict[str, FundingRate] = {}
+        for name, rates in zip(names, answers, strict=True):
+            rate = rates.get(self.config.symbols[name])
+            if rate is None:
+                return None
+            out[name] = rate
+        return out
+
+    def _cost_annual(self) -> Decimal:
+        fees = _ZERO
+        for venue, sym in self.config.symbols.items():
+            info = self.venues[venue].instruments()[sym]
+            rate = info.taker_fee if self.config.fee_basis == "taker" else info.maker_fee
+            fees += 2 * rate  # entry and exit
+        round_trip = fees + self.config.expected_cost_bps / _BPS
+        return round_trip * _HOURS_PER_YEAR / Decimal(repr(self.config.cost_horizon_h))
+
+    async def scan(self) -> Opportunity | None:
+        """Reads both venues' funding rates and prices the pair that collects the difference.
+
+        Returns:
+            The opportunity (long on the lower-rate venue, short on the higher), or ``None``
+            when a venue lists no rate for its symbol.
+
+        Raises:
+            hedgekit.errors.VenueError: A venue did not answer.
+        """
+        rates = await self._rates()
+        if rates is None:
+            return None
+        return self._price(rates)
+
+    def _price(self, rates: Mapping[str, FundingRate]) -> Opportunity:
+        annual = {v: r.hourly * _HOURS_PER_YEAR for v, r in rates.items()}
+        (lo, lo_rate), (hi, hi_rate) = sorted(annual.items(), key=lambda kv: (kv[1], kv[0]))
+        gross = hi_rate - lo_rate
+        cost = self._cost_annual()
+        return Opportunity(
+            ts_ns=self.clock.now_ns(),
+            long_venue=lo,
+            short_venue=hi,
+            long_annual=lo_rate,
+            short_annual=hi_rate,
+            gross=gross,
+            cost_annual=cost,
+            net=gross - cost,
+            rates=dict(rates),
+        )
+
+    def _stale(self, rates: Mapping[str, FundingRate]) -> str | None:
+        now = self.clock.now_ns()
+        limit = int(self.config.stale_after_s * _S)
+        for venue, rate in rates.items():
+            if now - rate.ts_ns > limit:
+                return f"{venue} funding rate is {(now - rate.ts_ns) / _S:.0f} s old"
+        for venue, sym in self.config.symbols.items():
+            q = self.venues[venue].quote(sym)
+            if q is None:
+                return f"{venue} {sym} book is empty"
+            if now - q.ts_ns > limit:
+                return f"{venue} {sym} book is {(now - q.ts_ns) / _S:.0f} s old"
+        return None
+
+    # ----------------------------------------------------------------------------- steps
+    async def step(self) -> StrategyEvent:
+        """One scan: open, close or keep, and the event that says which.
+
+        Returns:
+            The event (also handed to ``on_event`` by :meth:`run`).
+        """
+        try:
+            rates = await self._rates()
+        except (VenueError, TimeoutError) as exc:
+            if self._held is not None:
+                return await self._close("stale_data", None)
+            return Skipped(self.clock.now_ns(), "venue_error", None, str(exc))
+        if self._held is None:
+            return await self._step_flat(rates)
+        return await self._step_open(rates)
+
+    async def _step_flat(self, rates: Mapping[str, FundingRate] | None) -> StrategyEvent:
+        now = self.clock.now_ns()
+        if rates is None:
+            return Skipped(now, "no_data", None, "a venue lists no funding rate for its symbol")
+        opp = self._price(rates)
+        self.last_divergence = opp.net
+        stale = self._stale(rates)
+        if stale is not None:
+            return Skipped(now, "stale_data", opp, stale)
+        if opp.net < self.config.entry_threshold:
+            return Skipped(
+                now,
+                "below_threshold",
+                opp,
+                f"net {_pct(opp.net)} < threshold {_pct(self.config.entry_threshold)}",
+            )
+        size = self._size(opp)
+        if size is None:
+            return Skipped(now, "no_data", opp, "no quote to size the notional")
+        legs = [
+            LegSpec(opp.long_venue, self.config.symbols[opp.long_venue], Side.BUY),
+            LegSpec(opp.short_venue, self.config.symbols[opp.short_venue], Side.SELL),
+        ]
+        op_id = await self._journal_start(
+            "open", opp, legs=[_leg_dict(leg) for leg in legs], size=str(size)
+        )
+        result = await self._atomic.open(legs, size, self.config.atomic)
+        self.operations.append(result)
+        await self._journal_finish(op_id, result)
+        end = self.clock.now_ns()
+        if result.status in (OpenStatus.OPENED, OpenStatus.PARTIAL):
+            self._held = _Held(opp.long_venue, opp.short_venue, opp.gross, end)
+            self.last_divergence = opp.gross
+            return Opened(end, opp, result)
+        if result.status is OpenStatus.EXPOSED:
+            self._held = _Held(opp.long_venue, opp.short_venue, opp.gross, end)
+            return await self._close("open_exposed", opp.gross)
+        return Skipped(end, f"open_{result.status.value}", opp, result.reason or "")
+
+    def _size(self, opp: Opportunity) -> Decimal | None:
+        if self.config.size is not None:
+            return self.config.size
+        assert self.config.notional_usd is not None
+        mids = []
+        for venue in (opp.long_venue, opp.short_venue):
+            q = self.venues[venue].quote(self.config.symbols[venue])
+            if q is None:
+                return None
+            mids.append(q.mid)
+        return (self.config.notional_usd / max(mids)).quantize(_NANO, rounding=ROUND_DOWN)
+
+    async def _step_open(self, rates: Mapping[str, FundingRate] | None) -> StrategyEvent:
+        held = self._held
+        assert held is not None
+        now = self.clock.now_ns()
+        if rates is None:
+            return await self._close("stale_data", None)
+        annual = {v: r.hourly * _HOURS_PER_YEAR for v, r in rates.items()}
+        div = annual[held.short_venue] - annual[held.long_venue]
+        self.last_divergence = div
+        if self._stale(rates) is not None:
+            return await self._close("stale_data", div)
+        try:
+            if await self._leg_missing(held):
+                return await self._close("leg_missing", div)
+        except (VenueError, TimeoutError):
+            return await self._close("stale_data", div)
+        if self.config.exit_on_flip and div < 0 <= held.entry_divergence:
+            return await self._close("flipped", div)
+        if self.config.exit_erosion is not None and held.entry_divergence > 0:
+            eroded = (held.entry_divergence - div) / held.entry_divergence
+            if eroded > self.config.exit_erosion:
+                return await self._close("eroded", div)
+        if (
+            self.config.max_hold_s is not None
+            and now - held.opened_ns >= self.config.max_hold_s * _S
+        ):
+            return await self._close("max_hold", div)
+        return Monitored(now, div, held.entry_divergence)
+
+    async def _leg_missing(self, held: _Held) -> bool:
+        for venue, want in ((held.long_venue, 1), (held.short_venue, -1)):
+            pos = (await self.venues[venue].positions()).get(self.config.symbols[venue])
+            if pos is None or pos.size * want <= 0:
+                return True
+        return False
+
+    async def _close(self, reason: str, divergence: Decimal | None) -> Closed:
+        legs = [CloseLeg(v, s) for v, s in self.config.symbols.items()]
+        op_id = await self._journal_start(
+            "close",
+            None,
+            legs=[{"venue": leg.venue, "symbol": leg.symbol} for leg in legs],
+            reason=reason,
+        )
+        result = await self._closer.close(legs, self.config.close)
+        self.operations.append(result)
+        await self._journal_finish(op_id, result)
+        if result.status is not CloseStatus.EXPOSED:
+            self._held = None
+        return Closed(self.clock.now_ns(), reason, divergence, result)
+
+    # ------------------------------------------------------------------------------- run
+    async def run(
+        self,
+        duration_s: float,
+        on_event: Callable[[StrategyEvent], None] | None = None,
+        *,
+        flatten_at_end: bool = False,
+    ) -> list[AtomicResult | CloseResult]:
+        """Scans every ``scan_interval_s`` for ``duration_s`` and trades on the rules.
+
+        Args:
+            duration_s: How long to run (the running loop's clock).
+            on_event: Called with every event, in order.
+            flatten_at_end: Close a pair still held when the time is up (reason ``"shutdown"``).
+
+        Returns:
+            Every operation's result (:attr:`operations`).
+        """
+        end = self.clock.now_ns() + int(duration_s * _S)
+        while True:
+            event = await self.step()
+            log.debug("%s", event)
+            if on_event is not None:
+                on_event(event)
+            left = (end - self.clock.now_ns()) / _S
+            if left <= 0:
+                break
+            await self.clock.sleep(min(self.config.scan_interval_s, left))
+            if self.clock.now_ns() >= end:
+                break
+        if flatten_at_end and self._held is not None:
+            event = await self._close("shutdown", self.last_divergence)
+            if on_event is not None:
+                on_event(event)
+        return self.operations
+
+    # --------------------------------------------------------------------------- journal
+    async def _journal_start(
+        self, kind: str, opp: Opportunity | None, *, legs: list[dict[str, Any]], **meta: Any
+    ) -> str | None:
+        if self.journal is None:
+            return None
+        info: dict[str, Any] = {"strategy": "funding_arb", **meta}
+        if opp is not None:
+            info.update(
+                long_venue=opp.long_venue,
+                short_venue=opp.short_venue,
+                gross=str(opp.gross),
+                net=str(opp.net),
+            )
+        try:
+            return await self.journal.start_operation(kind, legs, info, ts_ns=self.clock.now_ns())
+        except Exception as exc:  # noqa: BLE001 - a journal failure never stops the strategy
+            self.journal_errors.append(f"start_operation: {exc}")
+            log.warning("journal: start_operation failed: %s", exc)
+            return None
+
+    async def _journal_finish(self, op_id: str | None, result: AtomicResult | CloseResult) -> None:
+        if self.journal is None or op_id is None:
+            return
+        try:
+            for incident in result.incidents:
+                await self.journal.record(
+                    op_id, "incident", incident.to_dict(), ts_ns=incident.ts_ns
+                )
+            await self.journal.finish_operation(
+                op_id, result.status.value, result.to_dict(), ts_ns=self.clock.now_ns()
+            )
+        except Exception as exc:  # noqa: BLE001 - a journal failure never stops the strategy
+            self.journal_errors.append(f"finish_operation: {exc}")
+            log.warning("journal: recording the operation failed: %s", exc)
+
+
+def _leg_dict(leg: LegSpec) -> dict[str, Any]:
+    return {"venue": leg.venue, "symbol": leg.symbol, "side": leg.side.value}
+
+
+def _pct(x: Decimal) -> str:
+    return f"{float(x) * 100:.1f}%/yr"

@@ -1,0 +1,325 @@
+"""The funding arbitrage on two simulated venues, on the virtual clock: it opens when the net
+divergence clears the threshold, closes on a flip, on erosion and on stale data, never opens
+below the threshold; its configuration names the culprit field of every error."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hedgekit._core import FillLedger, Instrument
+from hedgekit.clock import LoopClock, run_virtual
+from hedgekit.demo import BufferedJournal
+from hedgekit.execution import AtomicConfig, CloseStatus, EntryPlan, OpenStatus
+from hedgekit.model import FundingRate
+from hedgekit.strategies import (
+    Closed,
+    ConfigError,
+    FundingArb,
+    FundingArbConfig,
+    Monitored,
+    Opened,
+    Skipped,
+    StrategyEvent,
+)
+from hedgekit.tracking import VenueSession
+from hedgekit.venues.sim import (
+    Lat,
+    LatencyConfig,
+    MarketConfig,
+    ScriptedEvent,
+    SimInstrument,
+    SimVenue,
+    SimVenueConfig,
+    aster,
+    hyperliquid,
+)
+
+D = Decimal
+S = 1_000_000_000
+EXAMPLE = Path(__file__).parents[2] / "examples" / "funding_arb.toml"
+SYMBOLS = {"hl": "ETH", "ast": "ETHUSDT"}
+
+pytestmark = pytest.mark.timeout(60)
+
+
+class FrozenFundingVenue(SimVenue):
+    """A simulated venue whose funding feed stops updating after ``freeze_after_s``."""
+
+    freeze_after_s: float = 1e18
+    _frozen: dict[str, FundingRate] | None = None
+
+    async def funding_rates(self) -> dict[str, FundingRate]:
+        if self._frozen is not None:
+            return self._frozen
+        rates = await super().funding_rates()
+        if (self.now_ns() - self.start_ns) / S >= self.freeze_after_s:
+            self._frozen = rates
+        return rates
+
+
+def _venues(
+    hl_path: Sequence[tuple[float, str]], ast_path: Sequence[tuple[float, str]]
+) -> list[SimVenueConfig]:
+    """Two venues; each path is ``(seconds, rate per interval)`` (the first is the start)."""
+
+    def market(mid: str, tick: str, path: Sequence[tuple[float, str]]) -> MarketConfig:
+        return MarketConfig(
+            mid=D(mid),
+            tick=D(tick),
+            level_size=D(10),
+            funding_rate=D(path[0][1]),
+            script=tuple(ScriptedEvent(int(t * S), "funding", price=D(r)) for t, r in path[1:]),
+        )
+
+    lat = LatencyConfig(
+        entry=Lat(10_000_000),
+        response=Lat(10_000_000),
+        feed_public=Lat(5_000_000),
+        feed_private=Lat(5_000_000),
+    )
+    return [
+        SimVenueConfig(
+            "hl",
+            hyperliquid(),
+            (SimInstrument("ETH", Instrument.hyperliquid(4), market("2400", "0.1", hl_path)),),
+            latency=lat,
+            seed=1,
+        ),
+        SimVenueConfig(
+            "ast",
+            aster(),
+            (
+                SimInstrument(
+                    "ETHUSDT",
+                    Instrument.plain("0.01", "0.001", min_qty="0.001", min_notional="5"),
+                    market("2400.2", "0.1", ast_path),
+                ),
+            ),
+            latency=lat,
+            seed=2,
+        ),
+    ]
+
+
+def _config(**kw: Any) -> FundingArbConfig:
+    base: dict[str, Any] = {
+        "symbols": SYMBOLS,
+        "size": D("1"),
+        "entry_threshold": D("0.10"),
+        "scan_interval_s": 10.0,
+        "atomic": AtomicConfig(plan=EntryPlan.TAKER_BOTH),
+    }
+    base.update(kw)
+    return FundingArbConfig(**base)
+
+
+class Outcome:
+    def __init__(self) -> None:
+        self.events: list[StrategyEvent] = []
+        self.strategy: FundingArb | None = None
+        self.positions: dict[str, Decimal] = {}
+
+    def of(self, kind: type) -> list[Any]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+
+def _run(
+    hl_path: Sequence[tuple[float, str]],
+    ast_path: Sequence[tuple[float, str]],
+    duration_s: float = 300.0,
+    *,
+    freeze_ast_after_s: float | None = None,
+    journal: BufferedJournal | None = None,
+    **config: Any,
+) -> Outcome:
+    out = Outcome()
+
+    async def main() -> None:
+        clock = LoopClock()
+        ledger = FillLedger()
+        cfgs = _venues(hl_path, ast_path)
+        venues: dict[str, SimVenue] = {"hl": SimVenue(cfgs[0], clock)}
+        ast = FrozenFundingVenue(cfgs[1], clock)
+        if freeze_ast_after_s is not None:
+            ast.freeze_after_s = freeze_ast_after_s
+        venues["ast"] = ast
+        sessions = {n: VenueSession(v, ledger, clock) for n, v in venues.items()}
+        for v in venues.values():
+            await v.connect()
+        for s in sessions.values():
+            await s.start()
+        try:
+            await clock.sleep(1.0)
+            strategy = FundingArb(venues, sessions, _config(**config), clock=clock, journal=journal)
+            out.strategy = strategy
+            await strategy.run(duration_s, out.events.append)
+            out.positions = {n: v.engine.position(SYMBOLS[n]) for n, v in venues.items()}
+        finally:
+            for s in sessions.values():
+                await s.close()
+            for v in venues.values():
+                await v.close()
+
+    run_virtual(main())
+    return out
+
+
+# hl pays 0.008 %/h (70 %/yr), ast's 8-hourly rate is -0.008 % (-8.8 %/yr): about 79 %/yr apart.
+WIDE_HL = "0.00008"
+WIDE_AST = "-0.00008"
+
+
+def test_opens_above_threshold_then_closes_when_the_divergence_flips() -> None:
+    out = _run([(0, WIDE_HL), (150, "-0.00001")], [(0, WIDE_AST), (150, "0.00004")])
+    opened, closed = out.of(Opened), out.of(Closed)
+    assert len(opened) == 1 and len(closed) == 1
+    assert closed[0].reason == "flipped"
+    assert closed[0].divergence is not None and closed[0].divergence < 0
+    o = opened[0]
+    assert (o.opportunity.long_venue, o.opportunity.short_venue) == ("ast", "hl")
+    assert o.opportunity.net >= D("0.10")
+    assert o.result.status is OpenStatus.OPENED
+    assert closed[0].result.status is CloseStatus.CLOSED
+    assert out.positions == {"hl": 0, "ast": 0}
+    assert out.strategy is not None and out.strategy.state == "flat"
+    assert [type(r).__name__ for r in out.strategy.operations] == ["AtomicResult", "CloseResult"]
+    assert out.of(Monitored), "the pair is monitored between the open and the close"
+    # The opportunity's arithmetic: annualised hourly rates, net of both legs' round-trip fees.
+    opp = o.opportunity
+    assert opp.short_annual == D(WIDE_HL) * 24 * 365
+    assert opp.long_annual == D(WIDE_AST) / 8 * 24 * 365
+    assert opp.gross == opp.short_annual - opp.long_annual
+    round_trip = 2 * (D("0.00045") + D("0.00035")) + D(4) / 10_000
+    assert opp.cost_annual == round_trip * 24 * 365 / D("168.0")
+    assert opp.net == opp.gross - opp.cost_annual
+
+
+def test_closes_when_the_divergence_erodes_beyond_the_limit() -> None:
+    # 79 %/yr at entry, then 15 %/yr: eroded by 81 % > 50 %, still positive (not a flip), and
+    # too small to reopen once costs are counted.
+    out = _run([(0, WIDE_HL), (120, "0.000017")], [(0, WIDE_AST), (120, "0")])
+    assert len(out.of(Opened)) == 1
+    closed = out.of(Closed)
+    assert [c.reason for c in closed] == ["eroded"]
+    assert closed[0].divergence is not None and closed[0].divergence > 0
+    assert out.positions == {"hl": 0, "ast": 0}
+
+
+def test_a_small_erosion_keeps_the_pair() -> None:
+    out = _run([(0, WIDE_HL), (120, "0.00006")], [(0, WIDE_AST), (120, "-0.00004")], 240.0)
+    assert len(out.of(Opened)) == 1
+    assert out.of(Closed) == []
+    assert out.positions == {"hl": D(-1), "ast": D(1)}
+
+
+def test_never_opens_below_the_threshold() -> None:
+    # 0.0015 %/h vs 0: 13 %/yr gross, about 2.7 %/yr net of costs.
+    out = _run([(0, "0.000015")], [(0, "0")], 200.0)
+    assert out.of(Opened) == [] and out.of(Closed) == []
+    skipped = out.of(Skipped)
+    assert skipped and all(s.reason == "below_threshold" for s in skipped)
+    assert skipped[0].opportunity is not None and D(0) < skipped[0].opportunity.net < D("0.10")
+    assert out.strategy is not None and out.strategy.operations == []
+    assert out.positions == {"hl": 0, "ast": 0}
+
+
+def test_stale_funding_closes_the_pair() -> None:
+    out = _run([(0, WIDE_HL)], [(0, WIDE_AST)], 400.0, freeze_ast_after_s=30.0, stale_after_s=60.0)
+    assert len(out.of(Opened)) == 1
+    assert [c.reason for c in out.of(Closed)] == ["stale_data"]
+    assert any(isinstance(e, Skipped) and e.reason == "stale_data" for e in out.events)
+    assert out.positions == {"hl": 0, "ast": 0}
+
+
+def test_max_hold_closes_the_pair() -> None:
+    out = _run([(0, WIDE_HL)], [(0, WIDE_AST)], 100.0, max_hold_s=45.0, exit_erosion=None)
+    assert [c.reason for c in out.of(Closed)][:1] == ["max_hold"]
+
+
+def test_the_journal_gets_each_operation_with_its_result() -> None:
+    journal = BufferedJournal()
+    out = _run(
+        [(0, WIDE_HL), (150, "-0.00001")], [(0, WIDE_AST), (150, "0.00004")], journal=journal
+    )
+    assert len(out.of(Opened)) == 1 and len(out.of(Closed)) == 1
+    starts = [a for what, a, _ in journal.calls if what == "start"]
+    finishes = [a for what, a, _ in journal.calls if what == "finish"]
+    assert [s[0] for s in starts] == ["open", "close"]
+    assert [f[1] for f in finishes] == ["opened", "closed"]
+    assert finishes[0][2]["legs"][0]["venue"] in ("hl", "ast")
+    assert starts[1][2]["reason"] == "flipped"
+    assert all(ts is not None for _, _, ts in journal.calls)
+
+
+# ------------------------------------------------------------------------------ configuration
+
+
+def test_the_example_configuration_loads() -> None:
+    cfg = FundingArbConfig.from_toml(EXAMPLE)
+    assert cfg.symbols == {"hyperliquid": "ETH", "aster": "ETHUSDT"}
+    assert cfg.notional_usd == D(5000) and cfg.size is None
+    assert cfg.entry_threshold == D("0.1")
+    assert cfg.max_hold_s == 168 * 3600
+    assert cfg.atomic is not None and cfg.atomic.plan is EntryPlan.AUTO
+    assert cfg.atomic.hedge.step_timeout_s == 0.2
+    assert cfg.close is not None and cfg.close.deadline_s == 60
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"size": "1"}, "symbols"),
+        ({"symbols": {"a": "X"}, "size": "1"}, "symbols"),
+        ({"symbols": {"a": "X", "b": ""}, "size": "1"}, "symbols"),
+        ({"symbols": SYMBOLS}, "size"),
+        ({"symbols": SYMBOLS, "size": "1", "notional_usd": "100"}, "size"),
+        ({"symbols": SYMBOLS, "size": 2.5}, "size"),
+        ({"symbols": SYMBOLS, "size": "-1"}, "size"),
+        ({"symbols": SYMBOLS, "notional_usd": "0"}, "notional_usd"),
+        ({"symbols": SYMBOLS, "size": "1", "entry_threshold": "lots"}, "entry_threshold"),
+        ({"symbols": SYMBOLS, "size": "1", "entry_threshold": -0.1}, "entry_threshold"),
+        ({"symbols": SYMBOLS, "size": "1", "exit_erosion": 0}, "exit_erosion"),
+        ({"symbols": SYMBOLS, "size": "1", "exit_on_flip": "yes"}, "exit_on_flip"),
+        ({"symbols": SYMBOLS, "size": "1", "max_hold_h": -1}, "max_hold_s"),
+        ({"symbols": SYMBOLS, "size": "1", "fee_basis": "free"}, "fee_basis"),
+        ({"symbols": SYMBOLS, "size": "1", "scan_interval_s": 0}, "scan_interval_s"),
+        ({"symbols": SYMBOLS, "size": "1", "stale_after_s": "soon"}, "stale_after_s"),
+        ({"symbols": SYMBOLS, "size": "1", "scan_intervall_s": 5}, "scan_intervall_s"),
+        ({"symbols": SYMBOLS, "size": "1", "atomic": {"plan": "yolo"}}, "atomic.plan"),
+        (
+            {"symbols": SYMBOLS, "size": "1", "atomic": {"entry": {"timeout_s": "x"}}},
+            "atomic.entry.timeout_s",
+        ),
+        ({"symbols": SYMBOLS, "size": "1", "atomic": {"nope": 1}}, "atomic.nope"),
+        ({"symbols": SYMBOLS, "size": "1", "close": {"deadline_s": -5}}, "close.deadline_s"),
+        (
+            {
+                "symbols": SYMBOLS,
+                "size": "1",
+                "atomic": {"entry_timeout_s": 5, "slippage_budget_bps": "-1"},
+            },
+            "atomic",
+        ),
+        ({"symbols": SYMBOLS, "size": "1", "close": 3}, "close"),
+    ],
+)
+def test_configuration_errors_name_the_field(data: dict[str, Any], field: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        FundingArbConfig.from_mapping(data)
+    assert err.value.field == field
+    assert str(err.value).startswith(f"{field}: ")
+    assert isinstance(err.value, ValueError)
+
+
+def test_a_file_that_is_not_toml_is_a_config_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("symbols = [\n")
+    with pytest.raises(ConfigError) as err:
+        FundingArbConfig.from_toml(bad)
+    assert err.value.field == ""
+    with pytest.raises(FileNotFoundError):
+        FundingArbConfig.from_toml(tmp_path / "missing.toml")

@@ -1,0 +1,252 @@
+"""The ``hedgekit`` command line: demo, simulate, report, errors and exit codes."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hedgekit import cli
+from hedgekit.cli import EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, main
+
+ROOT = Path(__file__).parents[1]
+SCENARIOS = ROOT / "tests" / "scenarios"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, str, Path]:
+    """One short demo run shared by the demo and report tests: (code, stdout, stderr, out dir)."""
+    out = tmp_path_factory.mktemp("demo")
+    cap_out, cap_err = io.StringIO(), io.StringIO()
+    old = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = cap_out, cap_err
+    try:
+        code = main(["demo", "--seed", "3", "--duration", "10", "--out", str(out), "--no-progress"])
+    finally:
+        sys.stdout, sys.stderr = old
+    return code, cap_out.getvalue(), cap_err.getvalue(), out
+
+
+# --------------------------------------------------------------------------------- help
+
+
+@pytest.mark.timeout(60)
+def test_python_m_hedgekit_help_lists_the_commands_and_exit_codes() -> None:
+    env = {**os.environ, "PYTHONWARNINGS": "error"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "hedgekit", "--help"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for word in ("demo", "simulate", "report", "exit codes", "130"):
+        assert word in proc.stdout
+
+
+def test_help_of_a_command_returns_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "--help"]) == EXIT_OK
+    assert "--json" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------------- demo
+
+
+def test_demo_reports_opens_and_closes_and_writes_png_and_journal(
+    demo_run: tuple[int, str, str, Path],
+) -> None:
+    code, out, err, out_dir = demo_run
+    assert code == EXIT_OK, err
+    for section in ("Operations", "Fills per leg", "Hedges", "Incidents", "Strategy decisions"):
+        assert section in out
+    assert "maker" in out and "cost bps" in out and "exposure USD·s" in out
+    table = out.split("Operations\n", 1)[1].split("\n\n", 1)[0].splitlines()[2:]
+    rows = [line.split() for line in table]
+    assert [(r[1], r[4]) for r in rows] == [("open", "opened"), ("close", "closed")]
+    assert "closed: flipped" in out
+    png = out_dir / "timeline.png"
+    assert png.read_bytes()[:8] == PNG_MAGIC
+    assert (out_dir / "journal.sqlite3").is_file()
+    assert str(png) in out and "journal" in out
+    # Not a terminal / --no-progress: one line per event on stderr.
+    assert "opened long" in err and "closed: flipped" in err
+
+
+def test_report_reads_the_demo_journal(
+    demo_run: tuple[int, str, str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, _, _, out_dir = demo_run
+    plot = out_dir / "stats.png"
+    code = main(
+        [
+            "report",
+            "--db",
+            str(out_dir / "journal.sqlite3"),
+            "--by",
+            "venue,kind",
+            "--period",
+            "1h",
+            "--plot",
+            str(plot),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == EXIT_OK
+    assert "hyperliquid" in out and "aster" in out
+    assert plot.read_bytes()[:8] == PNG_MAGIC
+    code = main(["report", "--db", f"sqlite:///{out_dir / 'journal.sqlite3'}"])
+    assert code == EXIT_OK
+
+
+def test_progress_line_updates_in_place_on_a_terminal() -> None:
+    from hedgekit.demo import DemoStatus
+    from hedgekit.strategies import Skipped
+
+    stream = io.StringIO()
+    p = cli._Progress(stream, live=True)
+    p.event(Skipped(0, "below_threshold"), DemoStatus(61.0, 600.0, "flat", None))
+    p.event(Skipped(0, "below_threshold"), DemoStatus(121.0, 600.0, "open", None))
+    p.done()
+    text = stream.getvalue()
+    assert text.count("\r") == 2 and text.endswith("\n") and text.count("\n") == 1
+    assert "0:02:01" in text and "open" in text
+
+
+# ----------------------------------------------------------------------------- simulate
+
+
+def test_simulate_json_is_one_document_with_every_invariant_held(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["simulate", str(SCENARIOS / "one_leg_never_fills.toml"), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == EXIT_OK
+    assert report["all_invariants_held"] is True
+    assert all(inv["held"] for inv in report["invariants"].values())
+    assert report["result"]["status"] == "opened"
+
+
+def test_simulate_summary_is_readable(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["simulate", str(SCENARIOS / "one_leg_never_fills.toml"), "--seed", "7"])
+    out = capsys.readouterr().out
+    assert code == EXIT_OK
+    assert "status:" in out and "invariants:" in out and "all invariants held" in out
+    assert "fills_counted_once" in out
+
+
+def test_simulate_a_failed_invariant_exits_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import hedgekit.simulate
+
+    def fake(path: object, *, seed: int | None = None) -> dict[str, object]:
+        return {
+            "scenario": "x",
+            "seed": 0,
+            "kind": "open",
+            "virtual_s": 0.0,
+            "all_invariants_held": False,
+            "invariants": {"fills_counted_once": {"held": False, "detail": "duplicates 1"}},
+            "result": {
+                "status": "opened",
+                "reason": None,
+                "legs": [],
+                "incidents": [],
+                "started_ns": 0,
+            },
+        }
+
+    monkeypatch.setattr(hedgekit.simulate, "simulate", fake)
+    assert main(["simulate", str(SCENARIOS / "one_leg_never_fills.toml")]) == EXIT_FAILED
+    assert "AN INVARIANT FAILED" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["frobnicate"],
+        ["demo", "--seed", "many"],
+        ["demo", "--duration", "0"],
+        ["demo", "--bogus"],
+        ["simulate"],
+        ["report", "--period", "soon"],
+        ["report", "--by", "venue,colour"],
+    ],
+)
+def test_bad_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "hedgekit: error:" in err and "Traceback" not in err
+
+
+def test_a_missing_scenario_file_exits_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", str(tmp_path / "nope.toml")]) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert err.startswith("hedgekit: error:") and "nope.toml" in err and "Traceback" not in err
+
+
+def test_a_malformed_scenario_exits_3_naming_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        (SCENARIOS / "one_leg_never_fills.toml")
+        .read_text()
+        .replace('mid = "2400.5"', "mid = 2400.5")
+    )
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text)
+    assert main(["simulate", str(bad)]) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert "hedgekit: error:" in err and "venues[1].market.mid" in err and "Traceback" not in err
+    garbage = tmp_path / "garbage.toml"
+    garbage.write_text("[[venues]\n")
+    assert main(["simulate", str(garbage)]) == EXIT_INPUT
+
+
+def test_report_on_a_missing_journal_exits_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", "--db", str(tmp_path / "none.sqlite3")]) == EXIT_INPUT
+    assert "no such journal" in capsys.readouterr().err
+    assert main(["report", "--db", "mysql://x/y"]) == EXIT_INPUT
+    assert main(["report", "--db", "sqlite:/x"]) == EXIT_INPUT
+
+
+def test_demo_with_a_bad_journal_url_exits_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["demo", "--out", str(tmp_path), "--journal", "mongodb://x", "--no-progress"])
+        == EXIT_INPUT
+    )
+    assert (
+        main(["demo", "--out", str(tmp_path), "--journal", str(tmp_path / "no" / "dir.db")])
+        == EXIT_INPUT
+    )
+    assert "hedgekit: error:" in capsys.readouterr().err
+
+
+def test_ctrl_c_exits_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def interrupted(_args: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_simulate", interrupted)
+    assert main(["simulate", "x.toml"]) == EXIT_INTERRUPTED
+    assert "interrupted" in capsys.readouterr().err
