@@ -128,3 +128,42 @@ def test_no_order_is_sent_unjournalled_and_the_failure_is_raised_with_the_result
         _run_with_journal("one_leg_never_fills.toml", journal, sent=sent)
     assert info.value.result.status.value == "not_filled"
     assert sent == []  # the venues never saw an order the journal does not know
+
+
+def test_maker_fills_get_markouts_at_each_horizon_and_stats_read_them(tmp_path: Path) -> None:
+    from hedgekit import FillLedger
+    from hedgekit.clock import LoopClock
+    from hedgekit.execution.recorder import MarkoutRecorder
+    from hedgekit.journal import execution_stats, open_journal
+
+    sc = load_scenario(SCENARIOS / "one_leg_never_fills.toml")
+
+    async def main() -> tuple[list[Any], list[Any], int]:
+        venues = {cfg.name: SimVenue(cfg) for cfg in sc.venues}
+        ledger, clock = FillLedger(), LoopClock()
+        sessions = {n: VenueSession(v, ledger, clock) for n, v in venues.items()}
+        for v in venues.values():
+            await v.connect()
+        for s in sessions.values():
+            await s.start()
+        journal = await open_journal(str(tmp_path / "j.sqlite3"))
+        markouts = MarkoutRecorder(journal, lambda venue, sym: venues[venue].quote(sym))
+        await asyncio.sleep(sc.start_after_s)
+        legs = [leg for leg in sc.legs if isinstance(leg, LegSpec)]
+        assert sc.size is not None
+        await AtomicExecutor(sessions, journal=journal, markouts=markouts).open(legs, sc.size, sc.atomic)
+        await asyncio.sleep(11)  # every horizon has passed
+        await markouts.close()
+        events = await journal.events(event="markout")
+        rows = await execution_stats(journal)
+        for s in sessions.values():
+            await s.close()
+        await journal.close()
+        return events, rows, markouts.pending
+
+    events, rows, pending = run_virtual(main())
+    # hl's entry rested and was filled (maker): one markout per horizon; the hedge was a taker.
+    assert sorted(e.data["horizon_s"] for e in events) == [0.5, 2.0, 10.0]
+    assert {e.data["venue"] for e in events} == {"hl"}
+    assert pending == 0
+    assert any(r.to_dict().get("venue") == "hl" for r in rows)

@@ -30,6 +30,7 @@ from hedgekit.execution.exposure import measure_exposure
 from hedgekit.execution.recorder import (
     JournalLike,
     JournalWriteError,
+    MarkoutRecorder,
     OperationRecorder,
     finish_recording,
 )
@@ -78,6 +79,8 @@ class OperationTap:
         self.first_seen_ns: int | None = None
         self.on_first: Callable[[], None] | None = None
         self.recorder: OperationRecorder | None = recorder
+        self.markouts: MarkoutRecorder | None = None
+        self._placement_mid: dict[tuple[str, str], Decimal] = {}
         self._sizes: dict[str, Decimal] = {}
         self._listeners = {name: self._listener(name) for name in sessions}
         for name, session in sessions.items():
@@ -91,6 +94,10 @@ class OperationTap:
     async def order(self, venue: str, request: OrderRequest, role: str) -> None:
         """An order of this operation is about to be sent (journalled ahead when recording)."""
         self.watch(venue, request.client_id, role)
+        if self.markouts is not None:
+            q = self._sessions[venue].venue.quote(request.symbol)
+            if q is not None:
+                self._placement_mid[(venue, request.client_id)] = q.mid
         if self.recorder is not None:
             await self.recorder.order(venue, request, role)
 
@@ -111,6 +118,9 @@ class OperationTap:
             self.fills.append(fill)
             if self.recorder is not None:
                 self.recorder.fill(fill)
+                if self.markouts is not None:
+                    mid = self._placement_mid.get((venue, fill.client_id))
+                    self.markouts.fill(self.recorder.op_id, fill, mid)
             total = self._sizes.get(venue, _ZERO) + fill.size
             self._sizes[venue] = total
             if not self.first.is_set() and total > self._threshold:
@@ -194,6 +204,8 @@ class AtomicExecutor:
         id_prefix: Prefix of generated client ids.
         journal: Where every operation's intent, orders, answers, fills, incidents and result
             are written before ``open`` returns (see :mod:`hedgekit.journal`).
+        markouts: Samples the mid after each maker fill and journals the markouts (with a
+            journal; the caller owns it and closes it).
     """
 
     def __init__(
@@ -204,6 +216,7 @@ class AtomicExecutor:
         breaker: CircuitBreaker | None = None,
         id_prefix: str = "hk",
         journal: JournalLike | None = None,
+        markouts: MarkoutRecorder | None = None,
     ) -> None:
         if not sessions:
             raise ValueError("at least one venue session is needed")
@@ -211,6 +224,7 @@ class AtomicExecutor:
         self.clock = clock or next(iter(sessions.values())).clock
         self.breaker = breaker
         self.journal = journal
+        self.markouts = markouts
         self.executors = {
             name: OrderExecutor(s, clock=self.clock, id_prefix=id_prefix) for name, s in sessions.items()
         }
@@ -292,6 +306,7 @@ class AtomicExecutor:
         self._plan(ls, cfg)
 
         tap = OperationTap(self.sessions, cfg.hedge_threshold, recorder)
+        tap.markouts = self.markouts
         try:
             return await self._run(ls, pair, size, cfg, tap, incidents, start)
         finally:

@@ -20,7 +20,14 @@ from hedgekit.errors import HedgekitError
 from hedgekit.model import CancelResult, Fill, OrderRequest
 from hedgekit.tracking import TrackedOrder
 
-__all__ = ["JournalLike", "JournalWriteError", "OperationRecorder", "finish_recording", "to_record"]
+__all__ = [
+    "JournalLike",
+    "JournalWriteError",
+    "MarkoutRecorder",
+    "OperationRecorder",
+    "finish_recording",
+    "to_record",
+]
 
 log = logging.getLogger("hedgekit.journal")
 
@@ -182,3 +189,101 @@ async def finish_recording(recorder: OperationRecorder, status: str, result: Any
         raise JournalWriteError(
             f"journal write failed for operation {recorder.op_id}: {exc}", result, recorder.op_id
         ) from exc
+
+
+class MarkoutRecorder:
+    """Samples the mid after each passive (maker) fill and journals the markouts.
+
+    For every maker fill an operation reports, the venue's mid is read ``horizons`` seconds
+    later (default 0.5, 2 and 10 s) and written as a ``markout`` event next to the mid when the
+    order was placed, so :func:`hedgekit.journal.stats.execution_stats` can tell whether resting
+    orders were picked off. Samples are timers on the running loop, never tasks left behind:
+    :meth:`close` cancels what is pending and writes what was taken.
+
+    Args:
+        journal: Where markouts are written.
+        quotes: Reads a venue's current quote: ``quotes(venue, symbol) -> Quote | None``.
+        horizons: Seconds after the fill.
+    """
+
+    def __init__(
+        self,
+        journal: JournalLike,
+        quotes: Any,
+        horizons: tuple[float, ...] = (0.5, 2.0, 10.0),
+    ) -> None:
+        self.journal = journal
+        self._quotes = quotes
+        self.horizons = horizons
+        self._handles: dict[int, asyncio.TimerHandle] = {}
+        self._next_key = 0
+        self._queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+        self._writer: asyncio.Future[None] | None = None
+        self.written = 0
+
+    def fill(self, op_id: str, fill: Fill, placement_mid: Any) -> None:
+        """Schedules the samples of one fill (maker fills only; others are ignored)."""
+        if not fill.is_maker or placement_mid is None:
+            return
+        loop = asyncio.get_running_loop()
+        if self._writer is None:
+            self._writer = asyncio.ensure_future(self._write())
+        for h in self.horizons:
+            self._next_key += 1
+            key = self._next_key
+
+            def sample(h: float = h, key: int = key) -> None:
+                self._handles.pop(key, None)
+                q = self._quotes(fill.venue, fill.symbol)
+                if q is None:
+                    return
+                self._queue.put_nowait(
+                    (
+                        op_id,
+                        {
+                            "venue": fill.venue,
+                            "symbol": fill.symbol,
+                            "side": fill.side.value,
+                            "liquidity": fill.liquidity.value,
+                            "trade_id": fill.trade_id,
+                            "fill_price": str(fill.price),
+                            "placement_mid": str(placement_mid),
+                            "horizon_s": h,
+                            "mid": str(q.mid),
+                        },
+                    )
+                )
+
+            self._handles[key] = loop.call_later(h, sample)
+
+    async def _write(self) -> None:
+        while True:
+            op_id, data = await self._queue.get()
+            try:
+                await self.journal.record(op_id, "markout", data)
+                self.written += 1
+            except Exception:  # noqa: BLE001 - a lost markout is a lost statistic, logged
+                log.exception("markout write failed for operation %s", op_id)
+            finally:
+                self._queue.task_done()
+
+    @property
+    def pending(self) -> int:
+        """Samples not taken yet."""
+        return len(self._handles)
+
+    async def close(self, timeout_s: float = 5.0) -> None:
+        """Cancels the samples not taken yet, writes those taken, stops the writer."""
+        for handle in self._handles.values():
+            handle.cancel()
+        self._handles.clear()
+        if self._writer is None:
+            return
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._queue.join()
+        except TimeoutError:
+            log.warning("markouts: %d samples not written at close", self._queue.qsize())
+        self._writer.cancel()
+        await asyncio.gather(self._writer, return_exceptions=True)
+        self._writer = None
