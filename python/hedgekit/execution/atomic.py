@@ -243,7 +243,12 @@ class AtomicExecutor:
 
     # ----------------------------------------------------------------------------- open
     async def open(
-        self, legs: Sequence[LegSpec], size: Decimal, config: AtomicConfig | None = None
+        self,
+        legs: Sequence[LegSpec],
+        size: Decimal,
+        config: AtomicConfig | None = None,
+        *,
+        note: dict[str, Any] | None = None,
     ) -> AtomicResult:
         """Opens ``size`` on every leg as one operation.
 
@@ -252,6 +257,7 @@ class AtomicExecutor:
                 sell).
             size: The pair size in base units (it becomes the largest size valid on every venue).
             config: Thresholds, plan and timeouts.
+            note: Extra facts journalled with the intent (why the pair is opened).
 
         Returns:
             The outcome; it never raises for a market condition (a refusal is a result).
@@ -259,6 +265,8 @@ class AtomicExecutor:
         Raises:
             ValueError: Fewer than two legs, a repeated venue, or a non-positive size.
             KeyError: A venue without a session, or an unknown symbol.
+            hedgekit.execution.recorder.JournalWriteError: With a journal, it failed (the result,
+                if the operation ran, is attached).
         """
         cfg = config or AtomicConfig()
         if len(legs) < 2:
@@ -273,7 +281,8 @@ class AtomicExecutor:
                 self.journal,
                 "open",
                 [{"venue": leg.venue, "symbol": leg.symbol, "side": leg.side.value} for leg in legs],
-                {"size": size, "plan": cfg.plan.value, "deadline_s": cfg.deadline_s},
+                {"size": size, "plan": cfg.plan.value, "deadline_s": cfg.deadline_s, **(note or {})},
+                self.clock,
             )
         result = await self._open(legs, size, cfg, recorder)
         if recorder is not None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from typing import Any
 
 from hedgekit._core import spread_within
 from hedgekit.clock import Clock
@@ -25,7 +26,12 @@ from hedgekit.execution.config import CloseConfig, CloseLeg
 from hedgekit.execution.exposure import measure_exposure
 from hedgekit.execution.liquidity import is_dust
 from hedgekit.execution.order import OrderExecutor, Reference, Signal
-from hedgekit.execution.recorder import JournalLike, OperationRecorder, finish_recording
+from hedgekit.execution.recorder import (
+    JournalLike,
+    MarkoutRecorder,
+    OperationRecorder,
+    finish_recording,
+)
 from hedgekit.execution.results import CloseResult, CloseStatus, ExecutionResult, Incident
 from hedgekit.model import Side
 from hedgekit.tracking import VenueSession
@@ -45,6 +51,7 @@ class CloseExecutor:
         id_prefix: Prefix of generated client ids.
         journal: Where every close's intent, orders, answers, fills, incidents and result are
             written before ``close`` returns.
+        markouts: Samples the mid after each maker fill and journals the markouts.
     """
 
     def __init__(
@@ -54,12 +61,14 @@ class CloseExecutor:
         clock: Clock | None = None,
         id_prefix: str = "hk",
         journal: JournalLike | None = None,
+        markouts: MarkoutRecorder | None = None,
     ) -> None:
         if not sessions:
             raise ValueError("at least one venue session is needed")
         self.sessions = dict(sessions)
         self.clock = clock or next(iter(sessions.values())).clock
         self.journal = journal
+        self.markouts = markouts
         self.executors = {
             name: OrderExecutor(s, clock=self.clock, id_prefix=id_prefix) for name, s in sessions.items()
         }
@@ -94,12 +103,19 @@ class CloseExecutor:
         price = q.mid if q is not None else Decimal(1)
         return is_dust(ex.info(leg.symbol).rules, abs(size), price, reduce_only=True)
 
-    async def close(self, legs: Sequence[CloseLeg], config: CloseConfig | None = None) -> CloseResult:
+    async def close(
+        self,
+        legs: Sequence[CloseLeg],
+        config: CloseConfig | None = None,
+        *,
+        note: dict[str, Any] | None = None,
+    ) -> CloseResult:
         """Closes every leg to flat.
 
         Args:
             legs: The legs, one per venue.
             config: Spread gate, phase timeouts and modes.
+            note: Extra facts journalled with the intent (why the pair is closed).
 
         Returns:
             What the venues' positions were before and are after, the closing fills and costs.
@@ -114,7 +130,11 @@ class CloseExecutor:
         recorder = None
         if self.journal is not None:
             recorder = await OperationRecorder.start(
-                self.journal, "close", [{"venue": leg.venue, "symbol": leg.symbol} for leg in legs], {}
+                self.journal,
+                "close",
+                [{"venue": leg.venue, "symbol": leg.symbol} for leg in legs],
+                dict(note or {}),
+                self.clock,
             )
         result = await self._close(legs, cfg, recorder)
         if recorder is not None:
@@ -146,6 +166,7 @@ class CloseExecutor:
                 )
             )  # fmt: skip
         tap = OperationTap(self.sessions, recorder=recorder)
+        tap.markouts = self.markouts
         orders: list[ExecutionResult] = []
         try:
             if len(open_legs) < len(legs):

@@ -16,6 +16,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, Protocol
 
+from hedgekit.clock import Clock
 from hedgekit.errors import HedgekitError
 from hedgekit.model import CancelResult, Fill, OrderRequest
 from hedgekit.tracking import TrackedOrder
@@ -76,21 +77,35 @@ class OperationRecorder:
         op_id: The operation's id in the journal.
     """
 
-    def __init__(self, journal: JournalLike, op_id: str) -> None:
+    def __init__(self, journal: JournalLike, op_id: str, clock: Clock | None = None) -> None:
         self.journal = journal
         self.op_id = op_id
+        self.clock = clock
         self._queue: asyncio.Queue[tuple[str, dict[str, Any], int | None]] = asyncio.Queue()
         self._writer = asyncio.ensure_future(self._write())
         self.failed: BaseException | None = None
 
     @classmethod
     async def start(
-        cls, journal: JournalLike, kind: str, legs: list[dict[str, Any]], params: dict[str, Any]
+        cls,
+        journal: JournalLike,
+        kind: str,
+        legs: list[dict[str, Any]],
+        params: dict[str, Any],
+        clock: Clock | None = None,
     ) -> OperationRecorder:
         """Writes the intent (the operation and its legs) and returns the recorder. Nothing is
-        placed before this returns."""
-        op_id = await journal.start_operation(kind, to_record(legs), to_record(params))
-        return cls(journal, op_id)
+        placed before this returns.
+
+        Raises:
+            JournalWriteError: The journal did not take the intent (nothing was placed).
+        """
+        ts = None if clock is None else clock.now_ns()
+        try:
+            op_id = await journal.start_operation(kind, to_record(legs), to_record(params), ts_ns=ts)
+        except Exception as exc:
+            raise JournalWriteError(f"journal unavailable, nothing placed: {exc}", None, "") from exc
+        return cls(journal, op_id, clock)
 
     async def _write(self) -> None:
         while True:
@@ -105,7 +120,9 @@ class OperationRecorder:
                 self._queue.task_done()
 
     def add(self, event: str, data: dict[str, Any], ts_ns: int | None = None) -> None:
-        """Queues one record (never blocks)."""
+        """Queues one record (never blocks), stamped with ``ts_ns`` or the recorder's clock."""
+        if ts_ns is None and self.clock is not None:
+            ts_ns = self.clock.now_ns()
         self._queue.put_nowait((event, to_record(data), ts_ns))
 
     async def order(self, venue: str, request: OrderRequest, role: str) -> None:
@@ -150,7 +167,8 @@ class OperationRecorder:
         """
         try:
             await self._queue.join()
-            await self.journal.finish_operation(self.op_id, status, to_record(result))
+            ts = None if self.clock is None else self.clock.now_ns()
+            await self.journal.finish_operation(self.op_id, status, to_record(result), ts_ns=ts)
         finally:
             self._writer.cancel()
             await asyncio.gather(self._writer, return_exceptions=True)

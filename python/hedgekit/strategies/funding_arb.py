@@ -45,6 +45,7 @@ from typing import Any, Protocol
 
 from hedgekit.clock import Clock
 from hedgekit.errors import HedgekitError, VenueError
+from hedgekit.execution.recorder import JournalWriteError, MarkoutRecorder
 from hedgekit.execution import (
     AtomicConfig,
     AtomicExecutor,
@@ -516,8 +517,17 @@ class FundingArb:
         self.last_divergence: Decimal | None = None
         self.journal_errors: list[str] = []
         self._held: _Held | None = None
-        self._atomic = AtomicExecutor(self.sessions, clock=clock, id_prefix="fa")
-        self._closer = CloseExecutor(self.sessions, clock=clock)
+        # The executors journal every order, answer, fill and result of each operation.
+        # Maker fills also get their markouts journalled (mid 0.5, 2 and 10 s later).
+        self._markouts = (
+            None
+            if journal is None
+            else MarkoutRecorder(journal, lambda venue, sym: self.venues[venue].quote(sym))
+        )
+        self._atomic = AtomicExecutor(
+            self.sessions, clock=clock, id_prefix="fa", journal=journal, markouts=self._markouts
+        )
+        self._closer = CloseExecutor(self.sessions, clock=clock, journal=journal, markouts=self._markouts)
 
     @property
     def state(self) -> str:
@@ -631,12 +641,22 @@ class FundingArb:
             LegSpec(opp.long_venue, self.config.symbols[opp.long_venue], Side.BUY),
             LegSpec(opp.short_venue, self.config.symbols[opp.short_venue], Side.SELL),
         ]
-        op_id = await self._journal_start(
-            "open", opp, legs=[_leg_dict(leg) for leg in legs], size=str(size)
-        )
-        result = await self._atomic.open(legs, size, self.config.atomic)
+        note = {
+            "strategy": "funding_arb",
+            "long_venue": opp.long_venue,
+            "short_venue": opp.short_venue,
+            "gross": str(opp.gross),
+            "net": str(opp.net),
+        }
+        try:
+            result = await self._atomic.open(legs, size, self.config.atomic, note=note)
+        except JournalWriteError as exc:
+            self.journal_errors.append(str(exc))
+            log.warning("journal: %s", exc)
+            if exc.result is None:
+                return Skipped(self.clock.now_ns(), "journal", opp, "journal unavailable: not opening")
+            result = exc.result
         self.operations.append(result)
-        await self._journal_finish(op_id, result)
         end = self.clock.now_ns()
         if result.status in (OpenStatus.OPENED, OpenStatus.PARTIAL):
             self._held = _Held(opp.long_venue, opp.short_venue, opp.gross, end)
@@ -697,15 +717,18 @@ class FundingArb:
 
     async def _close(self, reason: str, divergence: Decimal | None) -> Closed:
         legs = [CloseLeg(v, s) for v, s in self.config.symbols.items()]
-        op_id = await self._journal_start(
-            "close",
-            None,
-            legs=[{"venue": leg.venue, "symbol": leg.symbol} for leg in legs],
-            reason=reason,
-        )
-        result = await self._closer.close(legs, self.config.close)
+        note = {"strategy": "funding_arb", "reason": reason}
+        try:
+            result = await self._closer.close(legs, self.config.close, note=note)
+        except JournalWriteError as exc:
+            self.journal_errors.append(str(exc))
+            log.warning("journal: %s", exc)
+            if exc.result is None:
+                # The close must still happen: a journal outage never leaves a pair open.
+                result = await CloseExecutor(self.sessions, clock=self.clock).close(legs, self.config.close)
+            else:
+                result = exc.result
         self.operations.append(result)
-        await self._journal_finish(op_id, result)
         if result.status is not CloseStatus.EXPOSED:
             self._held = None
         return Closed(self.clock.now_ns(), reason, divergence, result)
@@ -729,62 +752,26 @@ class FundingArb:
             Every operation's result (:attr:`operations`).
         """
         end = self.clock.now_ns() + int(duration_s * _S)
-        while True:
-            event = await self.step()
-            log.debug("%s", event)
-            if on_event is not None:
-                on_event(event)
-            left = (end - self.clock.now_ns()) / _S
-            if left <= 0:
-                break
-            await self.clock.sleep(min(self.config.scan_interval_s, left))
-            if self.clock.now_ns() >= end:
-                break
-        if flatten_at_end and self._held is not None:
-            event = await self._close("shutdown", self.last_divergence)
-            if on_event is not None:
-                on_event(event)
+        try:
+            while True:
+                event = await self.step()
+                log.debug("%s", event)
+                if on_event is not None:
+                    on_event(event)
+                left = (end - self.clock.now_ns()) / _S
+                if left <= 0:
+                    break
+                await self.clock.sleep(min(self.config.scan_interval_s, left))
+                if self.clock.now_ns() >= end:
+                    break
+            if flatten_at_end and self._held is not None:
+                event = await self._close("shutdown", self.last_divergence)
+                if on_event is not None:
+                    on_event(event)
+        finally:
+            if self._markouts is not None:
+                await self._markouts.close()
         return self.operations
-
-    # --------------------------------------------------------------------------- journal
-    async def _journal_start(
-        self, kind: str, opp: Opportunity | None, *, legs: list[dict[str, Any]], **meta: Any
-    ) -> str | None:
-        if self.journal is None:
-            return None
-        info: dict[str, Any] = {"strategy": "funding_arb", **meta}
-        if opp is not None:
-            info.update(
-                long_venue=opp.long_venue,
-                short_venue=opp.short_venue,
-                gross=str(opp.gross),
-                net=str(opp.net),
-            )
-        try:
-            return await self.journal.start_operation(kind, legs, info, ts_ns=self.clock.now_ns())
-        except Exception as exc:  # noqa: BLE001 - a journal failure never stops the strategy
-            self.journal_errors.append(f"start_operation: {exc}")
-            log.warning("journal: start_operation failed: %s", exc)
-            return None
-
-    async def _journal_finish(self, op_id: str | None, result: AtomicResult | CloseResult) -> None:
-        if self.journal is None or op_id is None:
-            return
-        try:
-            for incident in result.incidents:
-                await self.journal.record(
-                    op_id, "incident", incident.to_dict(), ts_ns=incident.ts_ns
-                )
-            await self.journal.finish_operation(
-                op_id, result.status.value, result.to_dict(), ts_ns=self.clock.now_ns()
-            )
-        except Exception as exc:  # noqa: BLE001 - a journal failure never stops the strategy
-            self.journal_errors.append(f"finish_operation: {exc}")
-            log.warning("journal: recording the operation failed: %s", exc)
-
-
-def _leg_dict(leg: LegSpec) -> dict[str, Any]:
-    return {"venue": leg.venue, "symbol": leg.symbol, "side": leg.side.value}
 
 
 def _pct(x: Decimal) -> str:
