@@ -27,7 +27,7 @@ import itertools
 import logging
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Self
 
 import orjson
 
@@ -347,7 +347,7 @@ class VenueServer:
                     await self._server.wait_closed()
             self._server = None
 
-    async def __aenter__(self) -> VenueServer:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -355,6 +355,14 @@ class VenueServer:
         await self.close()
 
     async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await self._serve(reader, writer)
+        except asyncio.CancelledError:
+            # Only :meth:`close` cancels a connection; ending normally keeps asyncio's stream
+            # callback (which calls ``task.exception()`` on 3.11) from logging it as an error.
+            pass
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         if task is not None:
             self._handlers.add(task)
@@ -591,7 +599,7 @@ class RemoteVenue:
         for sub in list(self._subs):
             sub.close()
 
-    async def __aenter__(self) -> RemoteVenue:
+    async def __aenter__(self) -> Self:
         await self.connect()
         return self
 
@@ -735,9 +743,12 @@ class RemoteVenue:
             self._deliver(StreamStatus(self._name, False, self._clock.now_ns()))
 
     def _on_book(self, msg: Mapping[str, Any]) -> None:
-        book = self._books.get(msg["symbol"])
-        if book is not None:
-            book.apply_snapshot(msg["bids"], msg["asks"], ts_ns=self._clock.now_ns())
+        # A push may overtake the hello's answer: the book is created on first sight.
+        sym = str(msg["symbol"])
+        book = self._books.get(sym)
+        if book is None:
+            book = self._books[sym] = OrderBook(self._name, sym)
+        book.apply_snapshot(msg["bids"], msg["asks"], ts_ns=self._clock.now_ns())
 
     def __repr__(self) -> str:
         return f"RemoteVenue(name={self._name!r}, {self.host}:{self.port})"
