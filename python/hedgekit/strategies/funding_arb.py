@@ -45,7 +45,7 @@ from typing import Any, Protocol
 
 from hedgekit.clock import Clock
 from hedgekit.errors import HedgekitError, VenueError
-from hedgekit.execution.recorder import JournalWriteError, MarkoutRecorder
+from hedgekit.execution.recorder import JournalLike, JournalWriteError, MarkoutRecorder
 from hedgekit.execution import (
     AtomicConfig,
     AtomicExecutor,
@@ -438,32 +438,8 @@ StrategyEvent = Opened | Closed | Skipped | Monitored
 """Anything the strategy reports to ``on_event``."""
 
 
-class OperationJournal(Protocol):
-    """The part of :class:`hedgekit.journal.Journal` the strategy writes to."""
-
-    async def start_operation(
-        self,
-        kind: str,
-        legs: list[dict[str, Any]],
-        params: dict[str, Any],
-        *,
-        op_id: str | None = None,
-        ts_ns: int | None = None,
-    ) -> str:
-        """Starts an operation record; returns its id."""
-        ...
-
-    async def record(
-        self, op_id: str | None, event: str, data: dict[str, Any], *, ts_ns: int | None = None
-    ) -> int:
-        """Appends one event to an operation."""
-        ...
-
-    async def finish_operation(
-        self, op_id: str, status: str, result: dict[str, Any], *, ts_ns: int | None = None
-    ) -> None:
-        """Ends an operation with its status and result."""
-        ...
+OperationJournal = JournalLike
+"""The part of :class:`hedgekit.journal.Journal` the strategy writes to (the executors' own)."""
 
 
 # ---------------------------------------------------------------------------- strategy
