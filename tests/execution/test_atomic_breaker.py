@@ -16,7 +16,6 @@ from typing import TypeVar
 import pytest
 from hedgekit import FillLedger
 from hedgekit.clock import LoopClock, run_virtual
-from hedgekit.errors import InexactError
 from hedgekit.execution import AtomicConfig, AtomicExecutor, EntryPlan, LegSpec, OpenStatus
 from hedgekit.execution.breaker import BreakerState, CircuitBreaker
 from hedgekit.execution.results import AtomicResult

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
@@ -27,6 +27,7 @@ from hedgekit.errors import BookIntegrityError, PostOnlyRejectedError, RateLimit
 from hedgekit.execution.breaker import BreakerState, CircuitBreaker
 from hedgekit.execution.config import AtomicConfig, EntryPlan, LegSpec
 from hedgekit.execution.exposure import measure_exposure
+from hedgekit.execution.operation import OperationTap, build_leg
 from hedgekit.execution.recorder import (
     JournalLike,
     JournalWriteError,
@@ -40,134 +41,18 @@ from hedgekit.execution.results import (
     AtomicResult,
     ExecutionResult,
     Incident,
-    LegResult,
     OpenStatus,
     Rollback,
-    tidy,
 )
-from hedgekit.model import CancelResult, Fill, OrderRequest, Side, TimeInForce
-from hedgekit.tracking import TrackedOrder, TrackedState, VenueSession
+from hedgekit.model import OrderRequest, Side, TimeInForce
+from hedgekit.tracking import TrackedState, VenueSession
 from hedgekit.venues.base import InstrumentInfo, Quote
 
-__all__ = ["AtomicExecutor", "OperationTap", "build_leg"]
+__all__ = ["AtomicExecutor", "OperationTap", "build_leg"]  # the last two live in .operation
 
 _ZERO = Decimal(0)
 _NANO = Decimal("1e-9")
 _S = 1_000_000_000
-
-
-class OperationTap:
-    """Collects the fills of one operation's orders from every session, as the ledger applies
-    them (so each fill exactly once), and wakes the operation on the first one.
-
-    Args:
-        sessions: The sessions by venue name.
-        threshold: Filled size on one venue that counts as "the first fill" (0: any fill).
-    """
-
-    def __init__(
-        self,
-        sessions: Mapping[str, VenueSession],
-        threshold: Decimal = _ZERO,
-        recorder: OperationRecorder | None = None,
-    ) -> None:
-        self._sessions = sessions
-        self._threshold = threshold
-        self._cids: dict[tuple[str, str], str] = {}
-        self.fills: list[Fill] = []
-        self.first = asyncio.Event()
-        self.first_seen_ns: int | None = None
-        self.on_first: Callable[[], None] | None = None
-        self.recorder: OperationRecorder | None = recorder
-        self.markouts: MarkoutRecorder | None = None
-        self._placement_mid: dict[tuple[str, str], Decimal] = {}
-        self._sizes: dict[str, Decimal] = {}
-        self._listeners = {name: self._listener(name) for name in sessions}
-        for name, session in sessions.items():
-            session.add_fill_listener(self._listeners[name])
-
-    def watch(self, venue: str, client_id: str, role: str) -> None:
-        """Counts fills of ``client_id`` on ``venue`` for this operation."""
-        self._cids[(venue, client_id)] = role
-
-    # The OrderObserver side: attribute and journal every order of the operation.
-    async def order(self, venue: str, request: OrderRequest, role: str) -> None:
-        """An order of this operation is about to be sent (journalled ahead when recording)."""
-        self.watch(venue, request.client_id, role)
-        if self.markouts is not None:
-            q = self._sessions[venue].venue.quote(request.symbol)
-            if q is not None:
-                self._placement_mid[(venue, request.client_id)] = q.mid
-        if self.recorder is not None:
-            await self.recorder.order(venue, request, role)
-
-    def answer(self, venue: str, order: TrackedOrder) -> None:
-        """The venue answered one of this operation's placements."""
-        if self.recorder is not None:
-            self.recorder.answer(venue, order)
-
-    def cancel_answer(self, venue: str, client_id: str, result: CancelResult) -> None:
-        """A cancel of one of this operation's orders was answered."""
-        if self.recorder is not None:
-            self.recorder.cancel_answer(venue, client_id, result)
-
-    def _listener(self, venue: str):  # type: ignore[no-untyped-def]
-        def on_fill(fill: Fill, _order: TrackedOrder) -> None:
-            if (venue, fill.client_id) not in self._cids:
-                return
-            self.fills.append(fill)
-            if self.recorder is not None:
-                self.recorder.fill(fill)
-                if self.markouts is not None:
-                    mid = self._placement_mid.get((venue, fill.client_id))
-                    self.markouts.fill(self.recorder.op_id, fill, mid)
-            total = self._sizes.get(venue, _ZERO) + fill.size
-            self._sizes[venue] = total
-            if not self.first.is_set() and total > self._threshold:
-                self.first_seen_ns = self._sessions[venue].clock.now_ns()
-                self.first.set()
-                if self.on_first is not None:
-                    self.on_first()
-
-        return on_fill
-
-    def close(self) -> None:
-        """Stops listening."""
-        for name, session in self._sessions.items():
-            session.remove_fill_listener(self._listeners[name])
-
-    def of(self, venue: str) -> list[Fill]:
-        """The operation's fills on one venue."""
-        return [f for f in self.fills if f.venue == venue]
-
-
-def build_leg(
-    venue: str,
-    symbol: str,
-    side: Side,
-    target: Decimal,
-    fills: Sequence[Fill],
-    arrival_mid: Decimal | None,
-) -> LegResult:
-    """A leg's result from its fills: ``filled``/``avg_price`` count fills in the leg's direction,
-    ``net`` every fill signed, ``fees`` and ``maker_size`` every fill."""
-    along = [f for f in fills if f.side is side]
-    filled = sum((f.size for f in along), _ZERO)
-    notional = sum((f.price * f.size for f in along), _ZERO)
-    avg = None if filled == 0 else tidy(notional / filled)
-    return LegResult(
-        venue=venue,
-        symbol=symbol,
-        side=side,
-        target=target,
-        filled=filled,
-        net=sum((f.side.sign * f.size for f in fills), _ZERO),
-        avg_price=avg,
-        fees=sum((f.fee for f in fills), _ZERO),
-        maker_size=sum((f.size for f in fills if f.is_maker), _ZERO),
-        arrival_mid=arrival_mid,
-        fills=tuple(fills),
-    )
 
 
 class _Leg:
