@@ -250,3 +250,29 @@ def test_ctrl_c_exits_130(
     monkeypatch.setattr(cli, "_simulate", interrupted)
     assert main(["simulate", "x.toml"]) == EXIT_INTERRUPTED
     assert "interrupted" in capsys.readouterr().err
+
+
+def test_log_option_writes_redacted_json_lines_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from hedgekit.secrets import Secret
+
+    scenario = Path(__file__).parent / "scenarios" / "below_minimum.toml"
+    key = Secret("sk-cli-test-0042")
+    hk = logging.getLogger("hedgekit")
+    try:
+        assert main(["--log", "INFO", "simulate", str(scenario)]) == 0
+        logging.getLogger("hedgekit.probe").info("probe with %s", key.reveal())
+    finally:
+        for h in list(hk.handlers):
+            hk.removeHandler(h)
+    err = capsys.readouterr().err
+    records = [json.loads(ln) for ln in err.splitlines() if ln.startswith("{")]
+    probe = [r for r in records if r["logger"] == "hedgekit.probe"]
+    assert len(probe) == 1 and probe[0]["level"] == "INFO"
+    assert "sk-cli-test-0042" not in err and "***" in probe[0]["message"]
+
+
+def test_log_option_refuses_an_unknown_level(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--log", "LOUD", "simulate", "x.toml"]) == 2
+    assert "--log" in capsys.readouterr().err

@@ -168,6 +168,19 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument(
+        "--log",
+        metavar="LEVEL",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        default=None,
+        help="write hedgekit's logs to stderr at this level (secrets are always redacted)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("json", "text"),
+        default="json",
+        help="one JSON object per line (default) or key=value text",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
@@ -283,6 +296,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = parser.parse_args(list(argv) if argv is not None else None)
         except _Exit as e:
             return e.code
+        if args.log is not None:
+            from hedgekit.observability import configure_logging
+
+            configure_logging(args.log, json=args.log_format == "json", stream=sys.stderr)
         if args.command == "demo":
             return _demo(args)
         if args.command == "simulate":
