@@ -15,14 +15,11 @@ a PNG (matplotlib, Agg backend, no display needed).
 
 from __future__ import annotations
 
-import asyncio
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from hedgekit._core import FillLedger, Instrument
 from hedgekit.clock import LoopClock, run_virtual
@@ -60,7 +57,6 @@ from hedgekit.venues.sim import (
 )
 
 __all__ = [
-    "BufferedJournal",
     "DemoRun",
     "DemoStatus",
     "demo_config",
@@ -352,87 +348,13 @@ def run_demo(
             anywhere.
         on_event: Called with every strategy event and the demo's status.
 
-    The journal is written after the virtual-time run, on an ordinary event loop (its worker
-    thread answers in real time), with the venue-time timestamps of the run.
-
     Raises:
         hedgekit.journal.JournalError: The journal could not be opened.
     """
     t0 = time.perf_counter()
-    buffer = BufferedJournal() if journal_url is not None else None
-    run = run_virtual(run_demo_async(seed, duration_s, journal=buffer, on_event=on_event))
-    if buffer is not None and journal_url is not None:
-        # The journal's worker thread answers in real time: it is written after the virtual run,
-        # on an ordinary loop, with the venue-time timestamps recorded during the run.
-        run.journal_errors += asyncio.run(buffer.replay_to(journal_url))
+    run = run_virtual(run_demo_async(seed, duration_s, journal_url=journal_url, on_event=on_event))
     run.wall_s = time.perf_counter() - t0
     return run
-
-
-class BufferedJournal:
-    """An :class:`~hedgekit.strategies.funding_arb.OperationJournal` that keeps every call in
-    memory, to be written to a real journal later (:meth:`replay_to`), with the timestamps of
-    the moment each call was made."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, tuple[Any, ...], int | None]] = []
-        self._n = 0
-
-    async def start_operation(
-        self,
-        kind: str,
-        legs: list[dict[str, Any]],
-        params: dict[str, Any],
-        *,
-        op_id: str | None = None,
-        ts_ns: int | None = None,
-    ) -> str:
-        """Keeps a ``start_operation`` call; returns the operation's id."""
-        self._n += 1
-        oid = op_id or uuid.uuid4().hex
-        self.calls.append(("start", (kind, legs, params, oid), ts_ns))
-        return oid
-
-    async def record(
-        self, op_id: str | None, event: str, data: dict[str, Any], *, ts_ns: int | None = None
-    ) -> int:
-        """Keeps a ``record`` call."""
-        self.calls.append(("record", (op_id, event, data), ts_ns))
-        return len(self.calls)
-
-    async def finish_operation(
-        self, op_id: str, status: str, result: dict[str, Any], *, ts_ns: int | None = None
-    ) -> None:
-        """Keeps a ``finish_operation`` call."""
-        self.calls.append(("finish", (op_id, status, result), ts_ns))
-
-    async def replay_to(self, url: str) -> list[str]:
-        """Opens the journal at ``url`` and writes every kept call to it, in order.
-
-        Returns:
-            The errors met (empty when everything was written).
-
-        Raises:
-            hedgekit.journal.JournalError: The journal could not be opened.
-        """
-        from hedgekit.journal import open_journal
-
-        errors: list[str] = []
-        journal = await open_journal(url)
-        try:
-            for what, a, ts in self.calls:
-                try:
-                    if what == "start":
-                        await journal.start_operation(a[0], a[1], a[2], op_id=a[3], ts_ns=ts)
-                    elif what == "record":
-                        await journal.record(a[0], a[1], a[2], ts_ns=ts)
-                    else:
-                        await journal.finish_operation(a[0], a[1], a[2], ts_ns=ts)
-                except Exception as exc:  # noqa: BLE001 - reported, the rest still written
-                    errors.append(f"{what}: {exc}")
-        finally:
-            await journal.close()
-        return errors
 
 
 # ------------------------------------------------------------------------------- the report

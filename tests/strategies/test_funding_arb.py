@@ -4,6 +4,7 @@ below the threshold; its configuration names the culprit field of every error.""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -12,7 +13,6 @@ from typing import Any
 import pytest
 from hedgekit._core import FillLedger, Instrument
 from hedgekit.clock import LoopClock, run_virtual
-from hedgekit.demo import BufferedJournal
 from hedgekit.execution import AtomicConfig, CloseStatus, EntryPlan, OpenStatus
 from hedgekit.model import FundingRate
 from hedgekit.strategies import (
@@ -44,6 +44,43 @@ EXAMPLE = Path(__file__).parents[2] / "examples" / "funding_arb.toml"
 SYMBOLS = {"hl": "ETH", "ast": "ETHUSDT"}
 
 pytestmark = pytest.mark.timeout(60)
+
+
+class BufferedJournal:  # an in-memory journal: every call kept, in order
+    """Keeps every journal call in memory with its timestamp."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...], int | None]] = []
+        self._n = 0
+
+    async def start_operation(
+        self,
+        kind: str,
+        legs: list[dict[str, Any]],
+        params: dict[str, Any],
+        *,
+        op_id: str | None = None,
+        ts_ns: int | None = None,
+    ) -> str:
+        """Keeps a ``start_operation`` call; returns the operation's id."""
+        self._n += 1
+        oid = op_id or uuid.uuid4().hex
+        self.calls.append(("start", (kind, legs, params, oid), ts_ns))
+        return oid
+
+    async def record(
+        self, op_id: str | None, event: str, data: dict[str, Any], *, ts_ns: int | None = None
+    ) -> int:
+        """Keeps a ``record`` call."""
+        self.calls.append(("record", (op_id, event, data), ts_ns))
+        return len(self.calls)
+
+    async def finish_operation(
+        self, op_id: str, status: str, result: dict[str, Any], *, ts_ns: int | None = None
+    ) -> None:
+        """Keeps a ``finish_operation`` call."""
+        self.calls.append(("finish", (op_id, status, result), ts_ns))
+
 
 
 class FrozenFundingVenue(SimVenue):

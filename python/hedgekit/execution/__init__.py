@@ -4,7 +4,7 @@ liquidity analysis, sizing, slippage and exposure accounting, a circuit breaker.
 
 from __future__ import annotations
 
-from hedgekit.execution.atomic import AtomicExecutor, OperationTap
+from hedgekit.execution.atomic import AtomicExecutor
 from hedgekit.execution.breaker import BreakerConfig, BreakerState, CircuitBreaker
 from hedgekit.execution.close import CloseExecutor
 from hedgekit.execution.config import (
@@ -29,6 +29,7 @@ from hedgekit.execution.liquidity import (
     slippage_bps,
     split_sizes,
 )
+from hedgekit.execution.operation import OperationTap
 from hedgekit.execution.order import OrderExecutor, Reference
 from hedgekit.execution.results import (
     AtomicResult,

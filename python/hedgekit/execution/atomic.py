@@ -48,7 +48,7 @@ from hedgekit.model import OrderRequest, Side, TimeInForce
 from hedgekit.tracking import TrackedState, VenueSession
 from hedgekit.venues.base import InstrumentInfo, Quote
 
-__all__ = ["AtomicExecutor", "OperationTap", "build_leg"]  # the last two live in .operation
+__all__ = ["AtomicExecutor"]
 
 _ZERO = Decimal(0)
 _NANO = Decimal("1e-9")

@@ -21,10 +21,10 @@ from typing import Any
 from hedgekit._core import spread_within
 from hedgekit.clock import Clock
 from hedgekit.errors import BookIntegrityError, VenueError
-from hedgekit.execution.atomic import OperationTap, build_leg
 from hedgekit.execution.config import CloseConfig, CloseLeg
 from hedgekit.execution.exposure import measure_exposure
 from hedgekit.execution.liquidity import is_dust
+from hedgekit.execution.operation import OperationTap, build_leg
 from hedgekit.execution.order import OrderExecutor, Reference, Signal
 from hedgekit.execution.recorder import (
     JournalLike,

@@ -68,6 +68,15 @@ class Quote:
         """``(bid + ask) / 2``, exact."""
         return (self.bid + self.ask) / 2
 
+    @classmethod
+    def from_book(cls, book: OrderBook) -> Quote | None:
+        """The best bid and ask of ``book`` (stamped with its last update), ``None`` when a side
+        is empty."""
+        bid, ask = book.best_bid(), book.best_ask()
+        if bid is None or ask is None:
+            return None
+        return cls(bid[0], bid[1], ask[0], ask[1], book.last_update_ns)
+
 
 class EventStream(Protocol):
     """One subscriber's view of a venue's private events, in delivery order."""

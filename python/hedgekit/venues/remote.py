@@ -23,11 +23,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import enum
+import functools
 import itertools
 import logging
+import types
+import typing
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import orjson
 
@@ -48,17 +53,12 @@ from hedgekit.model import (
     CancelResult,
     Fill,
     FundingRate,
-    Liquidity,
     OrderAck,
     OrderRequest,
-    OrderStatus,
     OrderStatusReport,
-    OrderType,
     OrderUpdate,
     Position,
-    Side,
     StreamStatus,
-    TimeInForce,
     VenueEvent,
 )
 from hedgekit.venues.base import InstrumentInfo, Quote
@@ -68,6 +68,7 @@ __all__ = ["RemoteVenue", "VenueServer"]
 
 log = logging.getLogger("hedgekit.remote")
 
+_M = TypeVar("_M")
 _LINE_LIMIT = 16 * 1024 * 1024
 _BOOK_POLL_S = 0.05
 _BOOK_DEPTH = 20
@@ -88,37 +89,36 @@ def _dec(x: Any) -> Decimal:
     return Decimal(str(x))
 
 
-def _opt_dec(x: Any) -> Decimal | None:
-    return None if x is None else Decimal(str(x))
+def _convert(tp: Any, value: Any) -> Any:
+    """``value`` from JSON as the type ``tp`` of a model field."""
+    if value is None:
+        return None
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _convert(options[0], value) if len(options) == 1 else value  # int | str: as sent
+    if origin is tuple:
+        return tuple(_convert(typing.get_args(tp)[0], v) for v in value)
+    if tp is Decimal:
+        return _dec(value)
+    if dataclasses.is_dataclass(tp):
+        return _from_wire(tp, value)  # type: ignore[arg-type]
+    if isinstance(tp, type) and issubclass(tp, enum.Enum | int | bool | str):
+        return tp(value)
+    return value
 
 
-def _fill(d: Mapping[str, Any]) -> Fill:
-    return Fill(
-        venue=d["venue"],
-        symbol=d["symbol"],
-        client_id=d["client_id"],
-        venue_order_id=d["venue_order_id"],
-        trade_id=d["trade_id"],
-        side=Side(d["side"]),
-        price=_dec(d["price"]),
-        size=_dec(d["size"]),
-        fee=_dec(d["fee"]),
-        liquidity=Liquidity(d["liquidity"]),
-        ts_ns=int(d["ts_ns"]),
-    )
+@functools.cache
+def _field_types(cls: type) -> tuple[tuple[str, Any], ...]:
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls))
 
 
-def _order_update(d: Mapping[str, Any]) -> OrderUpdate:
-    return OrderUpdate(
-        venue=d["venue"],
-        symbol=d["symbol"],
-        client_id=d["client_id"],
-        venue_order_id=d["venue_order_id"],
-        status=OrderStatus(d["status"]),
-        filled=_dec(d["filled"]),
-        ts_ns=int(d["ts_ns"]),
-        reason=d.get("reason"),
-    )
+def _from_wire(cls: type[_M], d: Mapping[str, Any]) -> _M:
+    """A model dataclass (:mod:`hedgekit.model`) from its JSON form; absent fields take their
+    defaults."""
+    fields = _field_types(typing.cast(type, cls))
+    return cls(**{name: _convert(tp, d[name]) for name, tp in fields if name in d})
 
 
 def _event_to_wire(event: VenueEvent) -> dict[str, Any]:
@@ -130,76 +130,22 @@ def _event_to_wire(event: VenueEvent) -> dict[str, Any]:
 def _event_from_wire(d: Mapping[str, Any]) -> VenueEvent:
     kind = d.get("type")
     if kind == "Fill":
-        return _fill(d)
+        return _from_wire(Fill, d)
     if kind == "OrderUpdate":
-        return _order_update(d)
+        return _from_wire(OrderUpdate, d)
     if kind == "StreamStatus":
-        return StreamStatus(d["venue"], bool(d["connected"]), int(d["ts_ns"]))
+        return _from_wire(StreamStatus, d)
     raise ValueError(f"unknown event type {kind!r}")
 
 
-def _ack(d: Mapping[str, Any]) -> OrderAck:
-    return OrderAck(
-        client_id=d["client_id"],
-        venue_order_id=d["venue_order_id"],
-        status=OrderStatus(d["status"]),
-        filled=_dec(d["filled"]),
-        ts_ns=int(d["ts_ns"]),
-    )
 
 
-def _report(d: Mapping[str, Any]) -> OrderStatusReport:
-    return OrderStatusReport(
-        venue=d["venue"],
-        symbol=d["symbol"],
-        client_id=d["client_id"],
-        venue_order_id=d["venue_order_id"],
-        side=Side(d["side"]),
-        size=_dec(d["size"]),
-        price=_opt_dec(d["price"]),
-        status=OrderStatus(d["status"]),
-        filled=_dec(d["filled"]),
-        avg_price=_opt_dec(d["avg_price"]),
-        ts_ns=int(d["ts_ns"]),
-        reason=d.get("reason"),
-        fills=tuple(_fill(f) for f in d.get("fills", ())),
-    )
 
 
-def _position(d: Mapping[str, Any]) -> Position:
-    return Position(
-        venue=d["venue"],
-        symbol=d["symbol"],
-        size=_dec(d["size"]),
-        entry_price=_opt_dec(d["entry_price"]),
-        mark_price=_opt_dec(d["mark_price"]),
-        ts_ns=int(d["ts_ns"]),
-        funding=_dec(d["funding"]),
-    )
 
 
-def _funding(d: Mapping[str, Any]) -> FundingRate:
-    return FundingRate(
-        venue=d["venue"],
-        symbol=d["symbol"],
-        rate=_dec(d["rate"]),
-        interval_s=int(d["interval_s"]),
-        next_funding_ns=int(d["next_funding_ns"]),
-        ts_ns=int(d["ts_ns"]),
-    )
 
 
-def _request_from_wire(d: Mapping[str, Any]) -> OrderRequest:
-    return OrderRequest(
-        symbol=d["symbol"],
-        side=Side(d["side"]),
-        size=_dec(d["size"]),
-        price=_opt_dec(d["price"]),
-        client_id=d["client_id"],
-        order_type=OrderType(d["order_type"]),
-        tif=TimeInForce(d["tif"]),
-        reduce_only=bool(d["reduce_only"]),
-    )
 
 
 def _error_to_wire(exc: BaseException) -> dict[str, Any]:
@@ -459,7 +405,7 @@ class VenueServer:
                 ],
             }
         if op == "place":
-            return await v.place(_request_from_wire(a["request"]))
+            return await v.place(_from_wire(OrderRequest, a["request"]))
         if op == "cancel":
             result = await v.cancel(
                 a["symbol"], client_id=a.get("client_id"), venue_order_id=a.get("venue_order_id")
@@ -621,11 +567,7 @@ class RemoteVenue:
 
     def quote(self, symbol: str) -> Quote | None:
         """Best bid and ask of our copy of the book, ``None`` when a side is empty."""
-        book = self._books[symbol]
-        bid, ask = book.best_bid(), book.best_ask()
-        if bid is None or ask is None:
-            return None
-        return Quote(bid[0], bid[1], ask[0], ask[1], book.last_update_ns)
+        return Quote.from_book(self._books[symbol])
 
     def events(self) -> SimEventStream:
         """A new subscription to the private stream."""
@@ -636,7 +578,7 @@ class RemoteVenue:
     # ------------------------------------------------------------------------------ requests
     async def place(self, request: OrderRequest) -> OrderAck:
         """Places an order (see :class:`~hedgekit.venues.Venue`)."""
-        return _ack(await self._call("place", {"request": request}))
+        return _from_wire(OrderAck, await self._call("place", {"request": request}))
 
     async def cancel(
         self, symbol: str, *, client_id: str | None = None, venue_order_id: str | None = None
@@ -656,7 +598,7 @@ class RemoteVenue:
         if not self._supports_modify:
             raise NotImplementedError(f"{self._name} cannot modify orders")
         args = {"symbol": symbol, "client_id": client_id, "price": price, "size": size}
-        return _ack(await self._call("modify", args))
+        return _from_wire(OrderAck, await self._call("modify", args))
 
     async def order_status(
         self, symbol: str, *, client_id: str | None = None, venue_order_id: str | None = None
@@ -664,20 +606,26 @@ class RemoteVenue:
         """The venue's view of one order, ``None`` when it does not know it."""
         args = {"symbol": symbol, "client_id": client_id, "venue_order_id": venue_order_id}
         value = await self._call("order_status", args)
-        return None if value is None else _report(value)
+        return None if value is None else _from_wire(OrderStatusReport, value)
 
     async def fills(self, symbol: str | None = None, *, since_ns: int = 0) -> list[Fill]:
         """Our fills as the venue lists them (oldest first)."""
         value = await self._call("fills", {"symbol": symbol, "since_ns": since_ns})
-        return [_fill(f) for f in value]
+        return [_from_wire(Fill, f) for f in value]
 
     async def positions(self) -> dict[str, Position]:
         """Every non-flat position, by symbol."""
-        return {p.symbol: p for p in map(_position, await self._call("positions", {}))}
+        return {
+            p.symbol: p
+            for p in (_from_wire(Position, d) for d in await self._call("positions", {}))
+        }
 
     async def funding_rates(self) -> dict[str, FundingRate]:
         """The current funding rate of every instrument, by symbol."""
-        return {r.symbol: r for r in map(_funding, await self._call("funding_rates", {}))}
+        return {
+            r.symbol: r
+            for r in (_from_wire(FundingRate, d) for d in await self._call("funding_rates", {}))
+        }
 
     # ------------------------------------------------------------------------------ plumbing
     async def _call(self, op: str, args: Mapping[str, Any], timeout_s: float | None = None) -> Any:

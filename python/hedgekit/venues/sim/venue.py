@@ -222,11 +222,7 @@ class SimVenue:
 
     def quote(self, symbol: str) -> Quote | None:
         """Best bid and ask of our copy of the book."""
-        book = self._books[symbol]
-        bid, ask = book.best_bid(), book.best_ask()
-        if bid is None or ask is None:
-            return None
-        return Quote(bid[0], bid[1], ask[0], ask[1], book.last_update_ns)
+        return Quote.from_book(self._books[symbol])
 
     def events(self) -> SimEventStream:
         """A new subscription to the private stream."""
