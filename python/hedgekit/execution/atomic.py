@@ -27,7 +27,15 @@ from hedgekit.errors import BookIntegrityError, PostOnlyRejectedError, RateLimit
 from hedgekit.execution.breaker import BreakerState, CircuitBreaker
 from hedgekit.execution.config import AtomicConfig, EntryPlan, LegSpec
 from hedgekit.execution.exposure import measure_exposure
-from hedgekit.execution.operation import OperationTap, build_leg
+from hedgekit.execution.liquidity import is_dust, split_sizes
+from hedgekit.execution.operation import OperationExecutor, OperationTap, build_leg
+from hedgekit.execution.order import (
+    OrderExecutor,
+    Reference,
+    Signal,
+    protected_price,
+    wait_order_or,
+)
 from hedgekit.execution.recorder import (
     JournalLike,
     JournalWriteError,
@@ -35,8 +43,6 @@ from hedgekit.execution.recorder import (
     OperationRecorder,
     finish_recording,
 )
-from hedgekit.execution.liquidity import is_dust, split_sizes
-from hedgekit.execution.order import OrderExecutor, Reference, Signal, protected_price, wait_order_or
 from hedgekit.execution.results import (
     AtomicResult,
     ExecutionResult,
@@ -78,7 +84,7 @@ class _Leg:
         return self.net(tap) * self.spec.side.sign + 0  # + 0: never a negative zero
 
 
-class AtomicExecutor:
+class AtomicExecutor(OperationExecutor):
     """Opens pairs across venues.
 
     Args:
@@ -103,16 +109,8 @@ class AtomicExecutor:
         journal: JournalLike | None = None,
         markouts: MarkoutRecorder | None = None,
     ) -> None:
-        if not sessions:
-            raise ValueError("at least one venue session is needed")
-        self.sessions = dict(sessions)
-        self.clock = clock or next(iter(sessions.values())).clock
+        super().__init__(sessions, clock=clock, id_prefix=id_prefix, journal=journal, markouts=markouts)
         self.breaker = breaker
-        self.journal = journal
-        self.markouts = markouts
-        self.executors = {
-            name: OrderExecutor(s, clock=self.clock, id_prefix=id_prefix) for name, s in sessions.items()
-        }
 
     @staticmethod
     def conservative(config: AtomicConfig) -> AtomicConfig:
@@ -305,13 +303,7 @@ class AtomicExecutor:
             dust.update(await reaction[0])
         # Anything the reaction could not cancel yet (its placement was still in flight then) is
         # cancelled and settled now.
-        leftovers = [
-            (leg, cid)
-            for leg in ls
-            for cid in leg.entry_ids
-            if leg.ex.session.tracker.state(cid) is not TrackedState.FILLED
-            and not leg.ex.session.tracker.state(cid).is_terminal
-        ]
+        leftovers = _live_entries(ls)
         if leftovers:
             await asyncio.gather(*(leg.ex._cancel_and_settle(cid, tap) for leg, cid in leftovers))
         # Now that every entry order is settled, hedge whatever the ledger still shows apart
@@ -339,13 +331,7 @@ class AtomicExecutor:
         still live and wait for each answer, settle it with the venue, read the ledger, hedge.
         An entry whose placement is still in flight is left to its own task (it cancels its order
         once the answer is back); the final round after the entries catches what it filled."""
-        pending = [
-            (leg, cid)
-            for leg in ls
-            for cid in leg.entry_ids
-            if leg.ex.session.tracker.state(cid) is not TrackedState.PENDING_NEW
-            and not leg.ex.session.tracker.state(cid).is_terminal
-        ]
+        pending = _live_entries(ls, answered_only=True)
         if len(pending) == 1:
             await pending[0][0].ex._cancel_and_settle(pending[0][1], tap)
         elif pending:
@@ -634,6 +620,19 @@ class AtomicExecutor:
             started_ns=start,
             ended_ns=end,
         )
+
+
+def _live_entries(ls: Sequence[_Leg], *, answered_only: bool = False) -> list[tuple[_Leg, str]]:
+    """Entry orders not finished yet (with ``answered_only``, not those whose placement is
+    still awaiting the venue's answer)."""
+    out = []
+    for leg in ls:
+        tracker = leg.ex.session.tracker
+        for cid in leg.entry_ids:
+            state = tracker.state(cid)
+            if not state.is_terminal and not (answered_only and state is TrackedState.PENDING_NEW):
+                out.append((leg, cid))
+    return out
 
 
 async def _entry_request(

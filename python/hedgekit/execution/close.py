@@ -24,8 +24,8 @@ from hedgekit.errors import BookIntegrityError, VenueError
 from hedgekit.execution.config import CloseConfig, CloseLeg
 from hedgekit.execution.exposure import measure_exposure
 from hedgekit.execution.liquidity import is_dust
-from hedgekit.execution.operation import OperationTap, build_leg
-from hedgekit.execution.order import OrderExecutor, Reference, Signal
+from hedgekit.execution.operation import OperationExecutor, OperationTap, build_leg
+from hedgekit.execution.order import Reference, Signal
 from hedgekit.execution.recorder import (
     JournalLike,
     MarkoutRecorder,
@@ -42,7 +42,7 @@ _ZERO = Decimal(0)
 _S = 1_000_000_000
 
 
-class CloseExecutor:
+class CloseExecutor(OperationExecutor):
     """Closes pairs across venues.
 
     Args:
@@ -63,15 +63,7 @@ class CloseExecutor:
         journal: JournalLike | None = None,
         markouts: MarkoutRecorder | None = None,
     ) -> None:
-        if not sessions:
-            raise ValueError("at least one venue session is needed")
-        self.sessions = dict(sessions)
-        self.clock = clock or next(iter(sessions.values())).clock
-        self.journal = journal
-        self.markouts = markouts
-        self.executors = {
-            name: OrderExecutor(s, clock=self.clock, id_prefix=id_prefix) for name, s in sessions.items()
-        }
+        super().__init__(sessions, clock=clock, id_prefix=id_prefix, journal=journal, markouts=markouts)
         self._deadline_ns = 0
 
     async def positions(self, legs: Sequence[CloseLeg], attempts: int = 3) -> dict[str, Decimal]:

@@ -7,12 +7,14 @@ import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 
-from hedgekit.execution.recorder import MarkoutRecorder, OperationRecorder
+from hedgekit.clock import Clock
+from hedgekit.execution.order import OrderExecutor
+from hedgekit.execution.recorder import JournalLike, MarkoutRecorder, OperationRecorder
 from hedgekit.execution.results import LegResult, tidy
 from hedgekit.model import CancelResult, Fill, OrderRequest, Side
 from hedgekit.tracking import TrackedOrder, VenueSession
 
-__all__ = ["OperationTap", "build_leg"]
+__all__ = ["OperationExecutor", "OperationTap", "build_leg"]
 
 _ZERO = Decimal(0)
 
@@ -129,3 +131,41 @@ def build_leg(
         arrival_mid=arrival_mid,
         fills=tuple(fills),
     )
+
+
+class OperationExecutor:
+    """What the pair executors share: the sessions, the clock, one
+    :class:`~hedgekit.execution.OrderExecutor` per venue, the journal and the markouts.
+
+    Args:
+        sessions: A started :class:`~hedgekit.tracking.VenueSession` per venue name.
+        clock: Our clock (default: the first session's).
+        id_prefix: Prefix of generated client ids.
+        journal: Where every operation's intent, orders, answers, fills, incidents and result
+            are written before the operation returns (see :mod:`hedgekit.journal`).
+        markouts: Samples the mid after each maker fill and journals the markouts (with a
+            journal; the caller owns it and closes it).
+
+    Raises:
+        ValueError: No sessions.
+    """
+
+    def __init__(
+        self,
+        sessions: Mapping[str, VenueSession],
+        *,
+        clock: Clock | None = None,
+        id_prefix: str = "hk",
+        journal: JournalLike | None = None,
+        markouts: MarkoutRecorder | None = None,
+    ) -> None:
+        if not sessions:
+            raise ValueError("at least one venue session is needed")
+        self.sessions = dict(sessions)
+        self.clock = clock or next(iter(sessions.values())).clock
+        self.journal = journal
+        self.markouts = markouts
+        self.executors = {
+            name: OrderExecutor(s, clock=self.clock, id_prefix=id_prefix)
+            for name, s in self.sessions.items()
+        }

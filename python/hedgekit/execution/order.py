@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Protocol
 from decimal import Decimal
+from typing import Protocol
 
 from hedgekit._core import Instrument, break_even_price, ladder, limit_price, maker_price
 from hedgekit.clock import Clock
