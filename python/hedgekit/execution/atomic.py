@@ -23,7 +23,13 @@ from typing import Any
 
 from hedgekit._core import common_size, spread_within
 from hedgekit.clock import Clock
-from hedgekit.errors import BookIntegrityError, PostOnlyRejectedError, RateLimitedError, VenueError
+from hedgekit.errors import (
+    BookIntegrityError,
+    HedgekitError,
+    PostOnlyRejectedError,
+    RateLimitedError,
+    VenueError,
+)
 from hedgekit.execution.breaker import BreakerState, CircuitBreaker
 from hedgekit.execution.config import AtomicConfig, EntryPlan, LegSpec
 from hedgekit.execution.exposure import measure_exposure
@@ -49,6 +55,7 @@ from hedgekit.execution.results import (
     Incident,
     OpenStatus,
     Rollback,
+    tidy,
 )
 from hedgekit.model import OrderRequest, Side, TimeInForce
 from hedgekit.tracking import TrackedState, VenueSession
@@ -82,6 +89,18 @@ class _Leg:
     def along(self, tap: OperationTap) -> Decimal:
         """Size held in the leg's direction."""
         return self.net(tap) * self.spec.side.sign + 0  # + 0: never a negative zero
+
+
+class Refusal(Exception):
+    """A pre-flight check failed: nothing is placed and the open is ``refused``.
+
+    Attributes:
+        reason: Which check, in words.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class AtomicExecutor(OperationExecutor):
@@ -191,10 +210,10 @@ class AtomicExecutor(OperationExecutor):
         ls = [_Leg(leg, self.executors[leg.venue], self.executors[leg.venue].info(leg.symbol)) for leg in legs]
 
         # 1. Pre-flight: nothing is placed unless every check passes.
-        refusal = self._preflight(ls, size, cfg)
-        if isinstance(refusal, str):
-            return self._refused(legs, size, refusal, start, incidents)
-        pair = refusal
+        try:
+            pair = self._preflight(ls, size, cfg)
+        except Refusal as refusal:
+            return self._refused(legs, size, refusal.reason, start, incidents)
         self._plan(ls, cfg)
 
         tap = OperationTap(self.sessions, cfg.hedge_threshold, recorder)
@@ -204,30 +223,50 @@ class AtomicExecutor(OperationExecutor):
         finally:
             tap.close()
 
-    def _preflight(self, ls: list[_Leg], size: Decimal, cfg: AtomicConfig) -> Decimal | str:
+    def _preflight(self, ls: list[_Leg], size: Decimal, cfg: AtomicConfig) -> Decimal:
+        """The pair size every venue accepts now.
+
+        Raises:
+            Refusal: A check failed (nothing may be placed); its ``reason`` says which.
+        """
+        try:
+            return self._checks(ls, size, cfg)
+        except (HedgekitError, ValueError, ArithmeticError) as exc:
+            # A size no venue rule can hold, a value out of range: a refusal, never a crash.
+            raise Refusal(f"pre-flight failed: {exc}") from exc
+
+    def _checks(self, ls: list[_Leg], size: Decimal, cfg: AtomicConfig) -> Decimal:
         for leg in ls:
             try:
                 leg.quote = leg.ex.quote(leg.spec.symbol, cfg.max_book_age_s)
             except BookIntegrityError as exc:
-                return f"{leg.name} book unusable ({exc.kind})"
+                raise Refusal(f"{leg.name} book unusable ({exc.kind})") from exc
             if not spread_within(leg.quote.bid, leg.quote.ask, cfg.max_entry_spread_bps):
-                return f"{leg.name} spread wider than {cfg.max_entry_spread_bps} bps"
+                raise Refusal(f"{leg.name} spread wider than {cfg.max_entry_spread_bps} bps")
+        for leg in ls:
+            q = leg.quote
+            assert q is not None
+            price = q.ask if leg.spec.side is Side.BUY else q.bid
+            floored = leg.info.rules.floor_size(size)
+            why = "below_min_size" if floored <= 0 else leg.info.rules.rejection(price, floored, False)
+            if why in ("below_min_size", "below_min_notional"):
+                raise Refusal(f"{size} on {leg.name} refused before placement: {why}")
         pair = common_size([leg.info.rules for leg in ls], size)
         if pair <= 0:
-            return f"no size up to {size} is valid on every venue"
+            raise Refusal(f"no size up to {size} is valid on every venue")
         for leg in ls:
             q = leg.quote
             assert q is not None
             price = q.ask if leg.spec.side is Side.BUY else q.bid
             why = leg.info.rules.rejection(price, pair, False)
             if why is not None:
-                return f"{pair} on {leg.name} refused before placement: {why}"
+                raise Refusal(f"{pair} on {leg.name} refused before placement: {why}")
             walk = leg.ex.venue.book(leg.spec.symbol).walk(leg.spec.side.value, pair)
             if not walk.complete:
-                return f"{leg.name} book holds less than {pair}"
+                raise Refusal(f"{leg.name} book holds less than {pair}")
             slip = walk.slippage_bps
             if slip is not None and slip > float(cfg.slippage_budget_bps) and not cfg.split:
-                return f"{leg.name} expected slippage {slip:.1f} bps over the {cfg.slippage_budget_bps} bps budget"
+                raise Refusal(f"{leg.name} expected slippage {slip:.1f} bps over the {cfg.slippage_budget_bps} bps budget")
         return pair
 
     def _plan(self, ls: list[_Leg], cfg: AtomicConfig) -> None:
@@ -276,7 +315,7 @@ class AtomicExecutor(OperationExecutor):
 
         def on_first() -> None:
             # The reaction task is queued before the entry tasks wake, so it runs first.
-            reaction.append(asyncio.ensure_future(self._react(ls, cfg, tap, incidents)))
+            reaction.append(asyncio.ensure_future(self._react(ls, pair, cfg, tap, incidents)))
             stop.set()
 
         tap.on_first = on_first
@@ -301,20 +340,23 @@ class AtomicExecutor(OperationExecutor):
         dust: dict[str, Decimal] = {}
         if reaction:
             dust.update(await reaction[0])
-        # Anything the reaction could not cancel yet (its placement was still in flight then) is
-        # cancelled and settled now.
-        leftovers = _live_entries(ls)
-        if leftovers:
-            await asyncio.gather(*(leg.ex._cancel_and_settle(cid, tap) for leg, cid in leftovers))
-        # Now that every entry order is settled, hedge whatever the ledger still shows apart
+        # Anything still live or in doubt (an entry whose placement was in flight when the
+        # reaction ran, a hedge whose answer was lost) is cancelled and settled now: no order
+        # of this operation is left to fill behind the final decision.
+        await self._settle_all(ls, tap, cfg)
+        tap.sync()
+        # Now that every order is settled, hedge whatever the ledger still shows apart
         # (everything, when no fill came during the entries; a late fill's worth otherwise).
         if tap.fills:
-            dust.update(await self._hedge_round(ls, cfg, tap, incidents, first_round=not reaction))
+            dust.update(await self._hedge_round(ls, pair, cfg, tap, incidents, first_round=not reaction))
+            await self._settle_all(ls, tap, cfg)
+            tap.sync()
+            await self._trim(ls, pair, cfg, tap, incidents)
         targets = {leg.name: leg.along(tap) for leg in ls}
         target = max(targets.values())
-        if target <= 0:
+        if target <= 0 and all(leg.net(tap) == 0 for leg in ls):
             return self._finish(ls, pair, requested, OpenStatus.NOT_FILLED, "no entry order filled", tap, incidents, start)
-        if all(self._balanced(leg, target, tap) for leg in ls):
+        if target > 0 and all(self._balanced(leg, target, tap) for leg in ls):
             status = OpenStatus.OPENED if target >= pair else OpenStatus.PARTIAL
             reason = None if status is OpenStatus.OPENED else f"filled {target} of {pair}"
             return self._finish(ls, pair, requested, status, reason, tap, incidents, start, dust)
@@ -325,7 +367,12 @@ class AtomicExecutor(OperationExecutor):
         return self._finish(ls, pair, requested, status, reason, tap, incidents, start, dust, rollback)
 
     async def _react(
-        self, ls: list[_Leg], cfg: AtomicConfig, tap: OperationTap, incidents: list[Incident]
+        self,
+        ls: list[_Leg],
+        pair: Decimal,
+        cfg: AtomicConfig,
+        tap: OperationTap,
+        incidents: list[Incident],
     ) -> dict[str, Decimal]:
         """The hedge path, in one task from the first fill: cancel every entry order that is
         still live and wait for each answer, settle it with the venue, read the ledger, hedge.
@@ -336,21 +383,24 @@ class AtomicExecutor(OperationExecutor):
             await pending[0][0].ex._cancel_and_settle(pending[0][1], tap)
         elif pending:
             await asyncio.gather(*(leg.ex._cancel_and_settle(cid, tap) for leg, cid in pending))
-        return await self._hedge_round(ls, cfg, tap, incidents, first_round=True)
+        return await self._hedge_round(ls, pair, cfg, tap, incidents, first_round=True)
 
     async def _hedge_round(
         self,
         ls: list[_Leg],
+        pair: Decimal,
         cfg: AtomicConfig,
         tap: OperationTap,
         incidents: list[Incident],
         *,
         first_round: bool,
     ) -> dict[str, Decimal]:
-        """Reads the ledger and hedges every lagging leg up to the leader (dust excepted)."""
+        """Reads the ledger and hedges every lagging leg up to the leader (dust excepted),
+        never beyond the pair size."""
+        tap.sync()
         targets = {leg.name: leg.along(tap) for leg in ls}
         leader = max(ls, key=lambda leg: targets[leg.name])
-        target = targets[leader.name]
+        target = min(targets[leader.name], pair)
         if target <= 0:
             return {}
         lagging = [leg for leg in ls if targets[leg.name] < target]
@@ -366,6 +416,44 @@ class AtomicExecutor(OperationExecutor):
         first_ns = min(f.ts_ns for f in tap.fills)
         deadline_ns = first_ns + int(cfg.deadline_s * _S)
         return await self._hedge(ls, leader, target, cfg, tap, deadline_ns, incidents)
+
+    async def _settle_all(self, ls: list[_Leg], tap: OperationTap, cfg: AtomicConfig) -> None:
+        """Cancels and settles every order of this operation that may still trade, until the
+        venues have answered for each one (an order in doubt stays in flight until a status
+        query resolves it) or the operation's deadline has passed."""
+        end_ns = self.clock.now_ns() + int(cfg.deadline_s * _S)
+        while True:
+            live = _live_orders(ls, tap)
+            if not live:
+                return
+            await asyncio.gather(*(leg.ex._cancel_and_settle(cid, tap) for leg, cid in live))
+            if not _live_orders(ls, tap) or self.clock.now_ns() >= end_ns:
+                return
+            await asyncio.sleep(0.25)
+
+    async def _trim(
+        self, ls: list[_Leg], pair: Decimal, cfg: AtomicConfig, tap: OperationTap, incidents: list[Incident]
+    ) -> None:
+        """No leg ends above the pair size: a surplus (a fill that raced the hedge) is unwound
+        reduce-only at once and reported with its cost."""
+        for leg in ls:
+            surplus = leg.along(tap) - pair
+            if surplus <= 0 or self._dust(leg, surplus):
+                continue
+            side = leg.spec.side.opposite
+            result = await leg.ex.execute(
+                leg.spec.symbol, side, surplus, cfg.rollback, reduce_only=True,
+                deadline_s=cfg.deadline_s, tag="o", observer=tap, role="oversize",
+            )  # fmt: skip
+            await self._settle_all(ls, tap, cfg)
+            tap.sync()
+            cost = (result.fees + (abs(result.avg_price - (leg.quote.mid if leg.quote else result.avg_price)) * result.filled)) if result.avg_price is not None else result.fees
+            incidents.append(
+                Incident(
+                    self.clock.now_ns(), "oversize", leg.name,
+                    f"{leg.name} held {surplus} above the pair size {pair}: unwound {result.filled}, cost {tidy(cost)}",
+                )
+            )  # fmt: skip
 
     async def _enter(
         self,
@@ -474,8 +562,13 @@ class AtomicExecutor(OperationExecutor):
                 await asyncio.sleep(0.2)  # let the book refill between children
 
     def _dust(self, leg: _Leg, size: Decimal) -> bool:
+        """Whether ``size`` on the leg is below what its venue accepts, valued at a real price:
+        the live mid, else the mid at arrival (pre-flight always had a book). Never a
+        placeholder: without any price nothing is dust."""
         q = leg.ex.venue.quote(leg.spec.symbol)
-        price = q.mid if q is not None else (leg.quote.mid if leg.quote else Decimal(1))
+        price = q.mid if q is not None else (leg.quote.mid if leg.quote is not None else None)
+        if price is None or price <= 0:
+            return False
         return is_dust(leg.info.rules, size, price)
 
     def _balanced(self, leg: _Leg, target: Decimal, tap: OperationTap) -> bool:
@@ -503,7 +596,10 @@ class AtomicExecutor(OperationExecutor):
         ref = Reference(lead_avg, fee_rate)
 
         async def hedge_leg(leg: _Leg) -> None:
-            diff = target - leg.along(tap)
+            # An order of this leg whose outcome is still open (an entry whose placement is in
+            # flight, a hedge in doubt) reserves its whole remaining size: the hedge never
+            # lifts the leg past the leader whatever that order turns out to have done.
+            diff = target - leg.along(tap) - _reserved(leg, tap)
             if diff <= 0:
                 return
             if self._dust(leg, diff):
@@ -542,24 +638,44 @@ class AtomicExecutor(OperationExecutor):
         self, ls: list[_Leg], cfg: AtomicConfig, tap: OperationTap, incidents: list[Incident]
     ) -> Rollback:
         flattened: dict[str, Decimal] = {}
+        end_ns = self.clock.now_ns() + int(cfg.deadline_s * _S)
 
         async def flatten(leg: _Leg) -> None:
-            net = leg.net(tap)
-            if net == 0 or self._dust(leg, abs(net)):
-                return
-            side = Side.SELL if net > 0 else Side.BUY
-            result = await leg.ex.execute(
-                leg.spec.symbol, side, abs(net), cfg.rollback, reduce_only=True,
-                deadline_s=cfg.deadline_s, tag="r",
-                observer=tap, role="rollback",
-            )  # fmt: skip
-            flattened[leg.name] = result.filled
+            # Unwind exactly this operation's own fills. Reduce-only only where the unwind is
+            # a reduction of what the venue holds: with a prior opposite position the unwind
+            # extends it, and a reduce-only order would be refused.
+            while self.clock.now_ns() < end_ns:
+                net = leg.net(tap)
+                if net == 0 or self._dust(leg, abs(net)):
+                    return
+                side = Side.SELL if net > 0 else Side.BUY
+                held = await self._held(leg)
+                reduce_only = held is not None and held * net > 0 and abs(held) >= abs(net)
+                result = await leg.ex.execute(
+                    leg.spec.symbol, side, abs(net), cfg.rollback, reduce_only=reduce_only,
+                    deadline_s=(end_ns - self.clock.now_ns()) / _S, tag="r",
+                    observer=tap, role="rollback",
+                )  # fmt: skip
+                flattened[leg.name] = flattened.get(leg.name, _ZERO) + result.filled
+                await self._settle_all(ls, tap, cfg)
+                tap.sync()
+                if result.filled == 0:
+                    await asyncio.sleep(0.25)  # refused or nothing on the book: a fresh try
 
         # Hedge orders' fills that arrived after the hedge returned are in the tap already.
+        await self._settle_all(ls, tap, cfg)
+        tap.sync()
         await asyncio.gather(*(flatten(leg) for leg in ls))
         complete = all(leg.net(tap) == 0 or self._dust(leg, abs(leg.net(tap))) for leg in ls)
+        # What was paid: the cash of every fill, with what is still held valued at the mid (so
+        # an unwind that could not finish does not count the inventory it kept as a loss).
         cash = sum((-f.side.sign * f.price * f.size - f.fee for f in tap.fills), _ZERO)
-        cost = -cash
+        held_value = _ZERO
+        for leg in ls:
+            q = leg.ex.venue.quote(leg.spec.symbol)
+            mid = q.mid if q is not None else (leg.quote.mid if leg.quote is not None else _ZERO)
+            held_value += leg.net(tap) * mid
+        cost = tidy(-(cash + held_value))
         incidents.append(
             Incident(
                 self.clock.now_ns(), "rollback", None,
@@ -572,6 +688,16 @@ class AtomicExecutor(OperationExecutor):
             left = {leg.name: leg.net(tap) for leg in ls}
             incidents.append(Incident(self.clock.now_ns(), "exposed", None, f"positions left by the operation: {left}"))
         return Rollback(flattened=flattened, cost=cost, complete=complete)
+
+    async def _held(self, leg: _Leg) -> Decimal | None:
+        """The venue's signed position in the leg's symbol now, ``None`` when unreadable."""
+        try:
+            async with asyncio.timeout(leg.ex.session.tracker.config.request_timeout_ns / _S):
+                pos = await leg.ex.venue.positions()
+        except (VenueError, TimeoutError):
+            return None
+        p = pos.get(leg.spec.symbol)
+        return _ZERO if p is None else p.size
 
     def _finish(
         self,
@@ -620,6 +746,29 @@ class AtomicExecutor(OperationExecutor):
             started_ns=start,
             ended_ns=end,
         )
+
+
+def _live_orders(ls: Sequence[_Leg], tap: OperationTap) -> list[tuple[_Leg, str]]:
+    """Every order of the operation that may still trade (live, or in doubt)."""
+    out = []
+    for leg in ls:
+        tracker = leg.ex.session.tracker
+        for cid in tap.client_ids(leg.name):
+            state = tracker.get(cid)
+            if state is not None and not state.is_terminal:
+                out.append((leg, cid))
+    return out
+
+
+def _reserved(leg: _Leg, tap: OperationTap) -> Decimal:
+    """Size that the leg's orders still open in its direction may yet fill."""
+    tracker = leg.ex.session.tracker
+    total = _ZERO
+    for cid in tap.client_ids(leg.name):
+        order = tracker.get(cid)
+        if order is not None and not order.is_terminal and order.request.side is leg.spec.side:
+            total += max(order.request.size - order.filled, _ZERO)
+    return total
 
 
 def _live_entries(ls: Sequence[_Leg], *, answered_only: bool = False) -> list[tuple[_Leg, str]]:

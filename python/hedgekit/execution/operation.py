@@ -37,6 +37,7 @@ class OperationTap:
         self._sessions = sessions
         self._threshold = threshold
         self._cids: dict[tuple[str, str], str] = {}
+        self._keys: set[tuple[str, str, int | str]] = set()
         self.fills: list[Fill] = []
         self.first = asyncio.Event()
         self.first_seen_ns: int | None = None
@@ -75,24 +76,50 @@ class OperationTap:
             self.recorder.cancel_answer(venue, client_id, result)
 
     def _listener(self, venue: str):  # type: ignore[no-untyped-def]
-        def on_fill(fill: Fill, _order: TrackedOrder) -> None:
-            if (venue, fill.client_id) not in self._cids:
-                return
-            self.fills.append(fill)
-            if self.recorder is not None:
-                self.recorder.fill(fill)
-                if self.markouts is not None:
-                    mid = self._placement_mid.get((venue, fill.client_id))
-                    self.markouts.fill(self.recorder.op_id, fill, mid)
-            total = self._sizes.get(venue, _ZERO) + fill.size
-            self._sizes[venue] = total
-            if not self.first.is_set() and total > self._threshold:
-                self.first_seen_ns = self._sessions[venue].clock.now_ns()
-                self.first.set()
-                if self.on_first is not None:
-                    self.on_first()
+        def on_fill(fill: Fill, order: TrackedOrder) -> None:
+            if (venue, order.client_id) in self._cids:
+                self._add(venue, fill)
 
         return on_fill
+
+    def _add(self, venue: str, fill: Fill) -> None:
+        """Counts one ledger-accepted fill for the operation, once however often it is offered
+        (by the fill listener and by :meth:`sync`). The operation's own state changes first;
+        journalling and markouts come after and cannot lose the fill."""
+        key = (venue, fill.client_id, fill.trade_id)
+        if key in self._keys:
+            return
+        self._keys.add(key)
+        self.fills.append(fill)
+        total = self._sizes.get(venue, _ZERO) + fill.size
+        self._sizes[venue] = total
+        first = not self.first.is_set() and total > self._threshold
+        if first:
+            self.first_seen_ns = self._sessions[venue].clock.now_ns()
+            self.first.set()
+            if self.on_first is not None:
+                self.on_first()
+        if self.recorder is not None:
+            self.recorder.fill(fill)
+            if self.markouts is not None:
+                mid = self._placement_mid.get((venue, fill.client_id))
+                self.markouts.fill(self.recorder.op_id, fill, mid)
+
+    def sync(self) -> int:
+        """Reads back from the trackers every fill the ledger accepted for this operation's
+        orders and counts those not seen yet (a fill whose notification was lost to an error
+        downstream of the ledger). Returns how many were added."""
+        before = len(self.fills)
+        for (venue, cid) in list(self._cids):
+            tracker = self._sessions[venue].tracker
+            for fill in tracker.fills(cid):
+                if (venue, fill.client_id, fill.trade_id) not in self._keys:
+                    self._add(venue, fill)
+        return len(self.fills) - before
+
+    def client_ids(self, venue: str) -> list[str]:
+        """This operation's client ids on one venue, in the order they were sent."""
+        return [cid for (v, cid) in self._cids if v == venue]
 
     def close(self) -> None:
         """Stops listening."""

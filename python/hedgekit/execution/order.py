@@ -162,7 +162,6 @@ class OrderExecutor:
 
     async def _send(self, run: _Run, request: OrderRequest) -> TrackedOrder | None:
         """Places one order; ``None`` when the venue definitively refused it."""
-        run.client_ids.append(request.client_id)
         obs = run.observer
         if obs is not None:
             try:
@@ -171,6 +170,8 @@ class OrderExecutor:
                 run.reason = str(exc)
                 run.last_refusal = "rejected"  # never sent: nothing to retry
                 return None
+        # Counted only once it will be sent: every id in the run is known to the tracker.
+        run.client_ids.append(request.client_id)
         run.last_refusal = None
         if self.on_send is not None:
             self.on_send(request)

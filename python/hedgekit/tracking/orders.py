@@ -292,6 +292,9 @@ class OrderTracker:
         self._by_venue_id: dict[str, str] = {}
         self._final: OrderedDict[str, TrackedOrder] = OrderedDict()
         self._unmatched: OrderedDict[tuple[str, int | str], Fill] = OrderedDict()
+        # Every fill the ledger accepted, per client id, recorded the moment the ledger returns:
+        # what the ledger holds can always be read back, even if processing after it failed.
+        self._applied: dict[str, list[Fill]] = {}
         self._anomalies: deque[Anomaly] = deque(maxlen=1000)
         self._stream_down_ns: int | None = None
 
@@ -341,6 +344,12 @@ class OrderTracker:
             for o in self._orders.values()
             if o.inflight is not None or o.state is _T.UNCONFIRMED
         ]
+
+    def fills(self, client_id: str) -> tuple[Fill, ...]:
+        """Every fill of one order the ledger accepted, in the order it accepted them (for a
+        forgotten order as long as its final record is kept). Each fill's ``client_id`` is the
+        order's, even when the venue named only its own id."""
+        return tuple(self._applied.get(client_id, ()))
 
     @property
     def anomalies(self) -> tuple[Anomaly, ...]:
@@ -603,11 +612,20 @@ class OrderTracker:
         if status == FillStatus.UNKNOWN_ORDER:  # registered order missing: should not happen
             self._unmatched_fill(fill, now_ns, acts)
             return
+        if fill.client_id != cid:
+            fill = dataclasses.replace(fill, client_id=cid)  # named by venue id only
+        self._applied.setdefault(cid, []).append(fill)
         if status == FillStatus.OVERFILL:
             self._anomaly(now_ns, "overfill", cid, f"trade {fill.trade_id!r}")
             acts.append(Reconcile("overfill"))
-        self._set_venue_id(o, fill.venue_order_id)
-        self._after_fill(o, now_ns, acts)
+        try:
+            self._set_venue_id(o, fill.venue_order_id)
+            self._after_fill(o, now_ns, acts)
+        except Exception as exc:  # noqa: BLE001 - the ledger holds the fill: it must be told
+            # The fill is counted; what failed is our bookkeeping after it. Record it, ask the
+            # venue for the order's status to put the state right, and still notify.
+            self._anomaly(now_ns, "fill_processing_failed", cid, f"{fill.trade_id!r}: {exc!r}")
+            self._query(o, now_ns, acts)
         acts.append(FillApplied(fill, self._snapshot(o)))
 
     def _unmatched_fill(self, fill: Fill, now_ns: int, acts: list[Action]) -> None:
@@ -707,7 +725,8 @@ class OrderTracker:
             self._by_venue_id.pop(o.venue_order_id, None)
         self._final[cid] = final
         while len(self._final) > self.config.max_final_records:
-            self._final.popitem(last=False)
+            old, _ = self._final.popitem(last=False)
+            self._applied.pop(old, None)
 
     def _find(
         self, client_id: str, venue_order_id: str | None, now_ns: int, what: str

@@ -311,7 +311,10 @@ class VenueSession:
         for a in actions:  # notifications first: the hedge path must not wait for I/O
             if isinstance(a, FillApplied):
                 notify = True
-                self.positions.apply(a.fill)
+                try:
+                    self.positions.apply(a.fill)
+                except Exception:
+                    log.exception("%s: position update failed", self.venue.name)
                 for cb in list(self._listeners):
                     try:
                         cb(a.fill, a.order)
