@@ -286,7 +286,26 @@ class OrderExecutor:
                 await self._ioc(run, info, cfg, reduce_only)
         except BookIntegrityError as exc:
             run.reason = f"book unusable: {exc.kind}"
+        await self._leave_nothing_live(run, deadline_ns)
         return self._result(run, info, arrival_mid, mode, start)
+
+    async def _leave_nothing_live(self, run: _Run, deadline_ns: int | None) -> None:
+        """Cancels and settles every order of the run that may still trade (a cancel that was
+        refused or went unanswered, a placement still in doubt), retrying until the venue has
+        answered for each or the deadline (at least one request timeout from now) has passed.
+        An order in doubt stays in flight until a status query resolves it."""
+        tracker = self.session.tracker
+        floor_ns = self.clock.now_ns() + 2 * tracker.config.request_timeout_ns
+        end_ns = floor_ns if deadline_ns is None else max(deadline_ns, floor_ns)
+        while True:
+            live = [c for c in run.client_ids if not tracker.state(c).is_terminal]
+            if not live:
+                return
+            await asyncio.gather(*(self._cancel_and_settle(c, run.observer) for c in live))
+            if self.clock.now_ns() >= end_ns:
+                return
+            if any(not tracker.state(c).is_terminal for c in live):
+                await asyncio.sleep(0.25)
 
     def _choose(self, symbol: str, side: Side, size: Decimal, cfg: OrderConfig) -> ExecutionMode:
         report = analyze(
