@@ -1,7 +1,8 @@
 """Fill ledger: the dedup check against a pure-Python set + deque, and apply_raw against apply.
 
-Both dedups hold the same 10 000 keys (Hyperliquid-style integer trade ids on two venues) and are
-asked the same questions: a hit (a key in the window) and a miss (a new trade).
+Both dedups hold the same 10 000 keys (Hyperliquid-style integer trade ids of one order on each of
+two venues; a key is (venue, order, trade id)) and are asked the same questions: a hit (a key in the
+window) and a miss (a new fill).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ WINDOW = 10_000
 VENUES = ("hyperliquid", "aster")
 FIRST_TID = 900_000_000_000
 PX_RAW, SZ_RAW, FEE_RAW = 3_118_250_000_000, 1_000_000, 150  # 3118.25, 0.001, 0.00000015
-HIT = ("hyperliquid", FIRST_TID + WINDOW - 10)  # applied recently: in the window
-MISS = ("hyperliquid", FIRST_TID + 10 * WINDOW)  # never applied
+HIT = ("hyperliquid", FIRST_TID + WINDOW - 10, "o")  # applied recently: in the window
+MISS = ("hyperliquid", FIRST_TID + 10 * WINDOW, "o")  # never applied
 
 
 class PyDedup:
@@ -28,14 +29,14 @@ class PyDedup:
 
     def __init__(self, window: int) -> None:
         self.window = window
-        self.keys: set[tuple[str, int | str]] = set()
-        self.order: deque[tuple[str, int | str]] = deque()
+        self.keys: set[tuple[str, int | str, str]] = set()
+        self.order: deque[tuple[str, int | str, str]] = deque()
 
-    def seen(self, venue: str, trade_id: int | str) -> bool:
-        return (venue, trade_id) in self.keys
+    def seen(self, venue: str, trade_id: int | str, order_id: str) -> bool:
+        return (venue, trade_id, order_id) in self.keys
 
-    def add(self, venue: str, trade_id: int | str) -> bool:
-        key = (venue, trade_id)
+    def add(self, venue: str, trade_id: int | str, order_id: str) -> bool:
+        key = (venue, trade_id, order_id)
         if key in self.keys:
             return False
         if len(self.order) == self.window:
@@ -58,7 +59,7 @@ def filled_ledger() -> FillLedger:
 def filled_py_dedup() -> PyDedup:
     dedup = PyDedup(WINDOW)
     for i in range(WINDOW):
-        dedup.add(VENUES[i % 2], FIRST_TID + i)
+        dedup.add(VENUES[i % 2], FIRST_TID + i, "o")
     return dedup
 
 
@@ -83,8 +84,8 @@ def test_hedgekit_seen_miss(benchmark: Any) -> None:
 
 @pytest.mark.benchmark(group="ledger-seen")
 def test_hedgekit_seen_str_id_miss(benchmark: Any) -> None:
-    assert not LEDGER.seen("aster", "a1b2c3d4-trade")
-    benchmark(LEDGER.seen, "aster", "a1b2c3d4-trade")
+    assert not LEDGER.seen("aster", "a1b2c3d4-trade", "o")
+    benchmark(LEDGER.seen, "aster", "a1b2c3d4-trade", "o")
 
 
 @pytest.mark.benchmark(group="ledger-seen")

@@ -455,7 +455,7 @@ class FillStatus:
 
     Attributes:
         APPLIED: The fill was new and has been recorded.
-        DUPLICATE: The (venue, trade id) key was already applied; nothing changed.
+        DUPLICATE: The (venue, order id, trade id) key was already applied; nothing changed.
         OVERFILL: The fill was new and **has been recorded** (the venue says it happened), but
             the order's filled size now exceeds its size; the excess is
             ``ledger.order(venue, order_id).overfill``. Nothing is clamped.
@@ -538,16 +538,20 @@ class FillLedger:
     """The single source of truth for fills: deduplication and per-order accumulation.
 
     Every fill, whether it came by WebSocket, by REST poll or from an order-status query, goes
-    through :meth:`apply` once. A trade is identified by ``(venue, trade_id)``; the ``int`` ``5``
-    and the ``str`` ``"5"`` are **different** trades (merging them could only lose a fill).
+    through :meth:`apply` once. A fill is identified by ``(venue, order_id, trade_id)``, not by
+    the trade id alone: one trade can fill several of our orders, and venues that report the
+    trade rather than the fill give each of those fills the same trade id. Every copy of a fill
+    must therefore name the same ``order_id`` (the id the order was registered under), whichever
+    channel brought it. The ``int`` ``5`` and the ``str`` ``"5"`` are **different** trade ids
+    (merging them could only lose a fill).
 
     Applied keys are remembered in a FIFO window of ``capacity`` keys. When it is full the
     oldest key is evicted, so a duplicate that arrives after more than ``capacity`` newer
-    distinct trades is counted again: size the window to cover the longest replay a venue can
-    send. Forgetting an order does not forget its trade keys.
+    distinct fills is counted again: size the window to cover the longest replay a venue can
+    send. Forgetting an order does not forget its fill keys.
 
     Args:
-        window: How many trade keys to remember (at least 1; default 10 000).
+        window: How many fill keys to remember (at least 1; default 10 000).
 
     Raises:
         ValueError: ``window`` is below 1.
@@ -564,7 +568,8 @@ class FillLedger:
 
         Args:
             venue: The venue's name (short; interned).
-            order_id: The client order id the venue's fills will carry.
+            order_id: The id its fills are applied under (the client order id; fills that
+                name only the venue's order id are resolved to it by the caller).
             side: ``"buy"`` or ``"sell"``.
             size: The order's size (> 0).
 
@@ -585,7 +590,7 @@ class FillLedger:
     def forget_order(self, venue: str, order_id: str) -> OrderFills | None:
         """Forgets an order and returns its final fills (``None`` if it was not registered).
 
-        Its trade keys stay in the window: a late copy of one of its fills is still a
+        Its fill keys stay in the window: a late copy of one of its fills is still a
         :attr:`FillStatus.DUPLICATE` (a fill for it that was never applied becomes
         :attr:`FillStatus.UNKNOWN_ORDER`).
         """
@@ -605,7 +610,8 @@ class FillLedger:
         Args:
             venue: The venue's name.
             trade_id: The venue's trade id (``int`` or ``str``; a ``bool`` is refused).
-            order_id: The order it belongs to.
+            order_id: The order it belongs to, as registered; part of the dedup key, so the
+                same trade id on two orders is two fills.
             price: Execution price (> 0), exact.
             size: Executed size (> 0), exact.
             fee: Fee, signed: positive is a cost, negative a rebate (default 0).
@@ -643,8 +649,9 @@ class FillLedger:
             ValueError: A non-positive price or size, or a negative timestamp.
             OverflowError: A raw value outside the 64-bit range.
         """
-    def seen(self, venue: str, trade_id: int | str) -> bool:
-        """True when the trade was applied and is still in the window (allocation-free).
+    def seen(self, venue: str, trade_id: int | str, order_id: str) -> bool:
+        """True when this fill (``trade_id`` on ``order_id``) was applied and its key is still
+        in the window (allocation-free). The same trade id on another order is another fill.
 
         Raises:
             TypeError: A trade id that is neither ``int`` nor ``str``.
@@ -653,9 +660,9 @@ class FillLedger:
         """A snapshot of a registered order's fills, or ``None``."""
     @property
     def capacity(self) -> int:
-        """The most trade keys remembered (the ``window``)."""
+        """The most fill keys remembered (the ``window``)."""
     def __len__(self) -> int:
-        """The number of trade keys currently remembered (at most :attr:`capacity`)."""
+        """The number of fill keys currently remembered (at most :attr:`capacity`)."""
 
 # --- end ledger ---
 

@@ -1,4 +1,6 @@
-"""The fill ledger: every trade counted once, whatever the channel, order or timing."""
+"""The fill ledger: every fill counted once, whatever the channel, order or timing.
+
+A fill is (venue, order, trade id): one trade can fill several of our orders under one id."""
 
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ def snapshot(ledger: FillLedger, venue: str, order_id: str) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-# ---- every distinct trade counts once, totals match a model ----
+# ---- every distinct fill counts once, totals match a model ----
 
 trade_st = st.fixed_dictionaries(
     {
@@ -48,10 +50,13 @@ trade_st = st.fixed_dictionaries(
 
 @st.composite
 def fill_streams(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[dict[str, Any]], set[str]]:
-    """Distinct trades, the stream actually delivered (WS copy + REST copies, shuffled), and
-    the orders registered only halfway through the stream."""
+    """Distinct fills, the stream actually delivered (WS copy + REST copies, shuffled), and
+    the orders registered only halfway through the stream. A fill is (venue, order, trade id):
+    the small id space puts one trade id on several orders, as a trade that fills several of
+    our orders does."""
     raw = draw(st.lists(trade_st, min_size=1, max_size=40))
-    trades = list({(t["venue"], type(t["trade_id"]), t["trade_id"]): t for t in raw}.values())
+    key = lambda t: (t["venue"], t["order"], type(t["trade_id"]), t["trade_id"])  # noqa: E731
+    trades = list({key(t): t for t in raw}.values())
     rest_copies = draw(st.lists(st.sampled_from(trades), max_size=40))
     stream = draw(st.permutations(trades + rest_copies))
     late = draw(st.sets(st.sampled_from([f"{v}/{o}" for v in VENUES for o in ORDERS])))
@@ -151,7 +156,7 @@ def test_fill_before_order_registration_is_retryable() -> None:
     ledger = FillLedger()
     args = ("aster", 77, "early", "100", "1")
     assert ledger.apply(*args) is FillStatus.UNKNOWN_ORDER
-    assert not ledger.seen("aster", 77)
+    assert not ledger.seen("aster", 77, "early")
     assert len(ledger) == 0
     ledger.register_order("aster", "other", "buy", "1")
     assert ledger.apply(*args) is FillStatus.UNKNOWN_ORDER  # a known venue is not enough
@@ -217,7 +222,7 @@ def test_invalid_fill_raises_and_changes_nothing(
         ledger.apply("hyperliquid", 2, "o", price, size, fee=fee)
     assert snapshot(ledger, "hyperliquid", "o") == before
     assert len(ledger) == 1
-    assert not ledger.seen("hyperliquid", 2)
+    assert not ledger.seen("hyperliquid", 2, "o")
     # The trade is still retryable once it arrives with valid values.
     assert ledger.apply("hyperliquid", 2, "o", "100", "1") is FillStatus.APPLIED
 
@@ -231,7 +236,7 @@ def test_invalid_raw_fill_raises_and_changes_nothing(price_raw: int, size_raw: i
     with pytest.raises(ValueError, match="positive"):
         ledger.apply_raw("aster", "t1", "o", price_raw, size_raw)
     assert ledger.order("aster", "o").fill_count == 0  # type: ignore[union-attr]
-    assert not ledger.seen("aster", "t1")
+    assert not ledger.seen("aster", "t1", "o")
 
 
 def test_trade_id_must_be_int_or_str() -> None:
@@ -241,7 +246,7 @@ def test_trade_id_must_be_int_or_str() -> None:
         with pytest.raises(TypeError):
             ledger.apply("aster", bad, "o", "1", "1")  # type: ignore[arg-type]
         with pytest.raises(TypeError):
-            ledger.seen("aster", bad)  # type: ignore[arg-type]
+            ledger.seen("aster", bad, "o")  # type: ignore[arg-type]
     assert len(ledger) == 0
 
 
@@ -252,10 +257,10 @@ def test_int_and_str_trade_ids_are_distinct_trades() -> None:
     ledger = FillLedger()
     ledger.register_order("lighter", "o", "buy", "10")
     assert ledger.apply("lighter", 5, "o", "1", "1") is FillStatus.APPLIED
-    assert ledger.seen("lighter", 5)
-    assert not ledger.seen("lighter", "5")
+    assert ledger.seen("lighter", 5, "o")
+    assert not ledger.seen("lighter", "5", "o")
     assert ledger.apply("lighter", "5", "o", "1", "1") is FillStatus.APPLIED
-    assert not ledger.seen("hyperliquid", 5)  # another venue's trade 5 is another trade
+    assert not ledger.seen("hyperliquid", 5, "o")  # another venue's trade 5 is another trade
     o = ledger.order("lighter", "o")
     assert o is not None and o.fill_count == 2
 
@@ -265,10 +270,81 @@ def test_large_and_negative_integer_trade_ids() -> None:
     ledger.register_order("hyperliquid", "o", "buy", "10")
     for tid in (2**64 - 1, 2**63, -1, 2**127 - 1):
         assert ledger.apply("hyperliquid", tid, "o", "1", "1") is FillStatus.APPLIED
-        assert ledger.seen("hyperliquid", tid)
-    assert not ledger.seen("hyperliquid", 2**64 - 2)
+        assert ledger.seen("hyperliquid", tid, "o")
+    assert not ledger.seen("hyperliquid", 2**64 - 2, "o")
     with pytest.raises(OverflowError):
-        ledger.seen("hyperliquid", 2**130)
+        ledger.seen("hyperliquid", 2**130, "o")
+
+
+# ---- one trade, several of our orders ----
+
+
+def test_one_trade_filling_two_orders_counts_both_fills() -> None:
+    """An outside taker sweeps two of our resting asks; the venue reports the trade, so both
+    fills carry one trade id. Both count; the copies by REST and by status query do not."""
+    ledger = FillLedger()
+    ledger.register_order("lighter", "a", "sell", "0.4")
+    ledger.register_order("lighter", "b", "sell", "0.6")
+    assert ledger.apply("lighter", 881, "a", "3118", "0.4", is_maker=True) is FillStatus.APPLIED
+    assert ledger.seen("lighter", 881, "a") and not ledger.seen("lighter", 881, "b")
+    assert ledger.apply("lighter", 881, "b", "3118", "0.6", is_maker=True) is FillStatus.APPLIED
+    for order_id, size in (("b", "0.6"), ("a", "0.4"), ("b", "0.6")):  # REST, status query
+        assert ledger.apply("lighter", 881, order_id, "3118", size) is FillStatus.DUPLICATE
+    for order_id, size in (("a", D("0.4")), ("b", D("0.6"))):
+        o = ledger.order("lighter", order_id)
+        assert o is not None and o.is_complete and o.filled == size and o.fill_count == 1
+    assert len(ledger) == 2
+
+
+def test_shared_trade_for_an_order_not_yet_registered_is_not_a_duplicate() -> None:
+    ledger = FillLedger()
+    ledger.register_order("aster", "a", "buy", "1")
+    assert ledger.apply("aster", "t7", "a", "10", "1") is FillStatus.APPLIED
+    assert ledger.apply("aster", "t7", "late", "10", "1") is FillStatus.UNKNOWN_ORDER
+    assert not ledger.seen("aster", "t7", "late")
+    ledger.register_order("aster", "late", "buy", "1")
+    assert ledger.apply("aster", "t7", "late", "10", "1") is FillStatus.APPLIED
+    assert ledger.apply("aster", "t7", "late", "10", "1") is FillStatus.DUPLICATE
+
+
+def test_seen_needs_the_order() -> None:
+    """A trade id alone cannot say whether a fill was counted: the order is required."""
+    ledger = FillLedger()
+    ledger.register_order("aster", "a", "buy", "1")
+    ledger.apply("aster", 1, "a", "10", "1")
+    with pytest.raises(TypeError):
+        ledger.seen("aster", 1)  # type: ignore[call-arg]
+    assert ledger.seen("aster", 1, order_id="a")
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(ORDERS), st.integers(0, 5) | st.integers(0, 5).map(str)),
+        min_size=1, max_size=40,
+    ),
+    st.lists(st.integers(0, 3), min_size=40, max_size=40),
+    st.randoms(use_true_random=False),
+)  # fmt: skip
+def test_each_order_trade_key_counts_once(
+    keys: list[tuple[str, int | str]], copies: list[int], rnd: Any
+) -> None:
+    """Every distinct (order, trade id) counts once, the same trade id on two orders counts
+    twice, and every extra copy of a key is a duplicate, in any arrival order."""
+    ledger = FillLedger()
+    for o in ORDERS:
+        ledger.register_order("v", o, "buy", "1000")
+    stream = [k for i, k in enumerate(keys) for _ in range(1 + copies[i])]
+    rnd.shuffle(stream)
+    statuses = [ledger.apply("v", tid, o, "1", "1") for o, tid in stream]
+    distinct = {(o, type(tid), tid) for o, tid in keys}
+    assert statuses.count(FillStatus.APPLIED) == len(distinct) == len(ledger)
+    assert statuses.count(FillStatus.DUPLICATE) == len(stream) - len(distinct)
+    for o in ORDERS:
+        got = ledger.order("v", o)
+        assert got is not None
+        assert got.fill_count == sum(1 for k in distinct if k[0] == o)
+        for _, tid in keys:
+            assert ledger.seen("v", tid, o) == ((o, type(tid), tid) in distinct)
 
 
 # ---- the window ----
@@ -281,7 +357,7 @@ def test_window_evicts_the_oldest_keys_first() -> None:
     for tid in range(5):
         ledger.apply("aster", tid, "o", "1", "1")
     assert len(ledger) == 3
-    assert [ledger.seen("aster", t) for t in range(5)] == [False, False, True, True, True]
+    assert [ledger.seen("aster", t, "o") for t in range(5)] == [False, False, True, True, True]
     # The documented consequence: a copy older than the window is counted again.
     assert ledger.apply("aster", 0, "o", "1", "1") is FillStatus.APPLIED
     assert ledger.apply("aster", 4, "o", "1", "1") is FillStatus.DUPLICATE
@@ -297,7 +373,7 @@ def test_window_keeps_exactly_the_newest_keys(window: int, ids: list[int | str])
         assert ledger.apply("v", tid, "o", "1", "1") is FillStatus.APPLIED
     assert len(ledger) == min(window, len(ids))
     kept = ids[len(ids) - min(window, len(ids)) :]
-    assert [t for t in ids if ledger.seen("v", t)] == kept
+    assert [t for t in ids if ledger.seen("v", t, "o")] == kept
 
 
 @pytest.mark.parametrize("window", [0, -1])
@@ -333,7 +409,7 @@ def test_order_registration_rules() -> None:
     assert ledger.order("nowhere", "o") is None
 
 
-def test_forgetting_an_order_keeps_its_trade_keys() -> None:
+def test_forgetting_an_order_keeps_its_fill_keys() -> None:
     ledger = FillLedger()
     ledger.register_order("hyperliquid", "o", "sell", "1")
     ledger.apply("hyperliquid", "t1", "o", "50", "1", fee="-0.01", is_maker=True)

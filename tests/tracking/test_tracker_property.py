@@ -1,8 +1,11 @@
-"""Property test: every venue fill is counted exactly once, whatever channel brings it."""
+"""Property test: every venue fill is counted exactly once, whatever channel brings it.
+
+A fill is (order, trade id): one trade can fill several of our orders under one trade id. The REST
+channel may name a fill by the venue's order id only."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from hedgekit.model import Fill, Liquidity, OrderStatus, Side
@@ -29,26 +32,38 @@ class TruthOrder:
 def venue_truth(draw: st.DrawFn) -> list[TruthOrder]:
     orders: list[TruthOrder] = []
     trade = 0
+    earlier: list[int | str] = []  # trade ids of the other orders' fills
     for i in range(draw(st.integers(1, 4))):
         cid = f"o{i}"
         parts = draw(st.lists(st.integers(1, 5), min_size=0, max_size=5))
         complete = draw(st.booleans()) and bool(parts)
         size = Decimal(sum(parts) + (0 if complete else draw(st.integers(1, 3)))) / 10
         fills = []
+        own: list[int | str] = []
         for p in parts:
             trade += 1
             tid: int | str = trade if trade % 2 else f"t{trade}"
+            shared = [x for x in earlier if x not in own]
+            if shared and draw(st.booleans()):  # the trade that filled another order too
+                tid = draw(st.sampled_from(shared))
+            own.append(tid)
             fills.append(Fill(VENUE, SYMBOL, cid, "v-" + cid, tid, Side.BUY, Decimal(100),
                               Decimal(p) / 10, Decimal("0.001"), Liquidity.TAKER, trade))  # fmt: skip
         orders.append(TruthOrder(cid, size, tuple(fills)))
+        earlier.extend(own)
     return orders
 
 
 @st.composite
 def deliveries(draw: st.DrawFn) -> tuple[list[TruthOrder], list[tuple[str, object]]]:
     """Orders and a shuffled plan of deliveries: submit, ack, stream fills, status reports
-    (carrying a subset of fills) and REST fill lists; every fill reaches at least one channel."""
+    (carrying a subset of fills) and REST fill lists (naming our id or only the venue's);
+    every fill reaches at least one channel."""
     truth = draw(venue_truth())
+
+    def by_rest(f: Fill) -> Fill:
+        return replace(f, client_id="") if draw(st.booleans()) else f
+
     events: list[tuple[float, str, object]] = []
     for o in truth:
         t_submit = draw(st.floats(0, 1))
@@ -62,12 +77,12 @@ def deliveries(draw: st.DrawFn) -> tuple[list[TruthOrder], list[tuple[str, objec
                     if ch == "stream":
                         events.append((at, "stream", f))
                     elif ch == "rest":
-                        events.append((at, "rest", [f]))
+                        events.append((at, "rest", [by_rest(f)]))
                     else:  # a status report lists this fill (and maybe others)
                         extra = draw(st.lists(st.sampled_from(o.fills), max_size=3))
                         events.append((max(at, t_submit), "status", (o, (f, *extra))))
         if o.fills and draw(st.booleans()):  # one REST page with every fill of the order
-            events.append((draw(st.floats(0, 3)), "rest", list(o.fills)))
+            events.append((draw(st.floats(0, 3)), "rest", [by_rest(f) for f in o.fills]))
     events.sort(key=lambda e: (e[0], e[1] != "submit"))
     return truth, [(kind, payload) for _, kind, payload in events]
 

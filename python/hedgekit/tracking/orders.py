@@ -15,6 +15,12 @@ Rules worth knowing:
   ``REJECTED``: only a status query (or the stream) resolves it.
 * Fills always count. The ledger is asked after every fill; a complete order becomes ``FILLED``
   from any state, including after its cancel (the cancel–fill race).
+* A fill is keyed in the ledger by (venue, client id, trade id): one trade can fill several of
+  our orders under one trade id. A fill that names only the venue's order id is resolved to the
+  client id first, so its copies by stream, REST poll and status query share one key.
+* An order keeps every venue id it has had. A modify answered under a new venue id (a
+  cancel-replace, as on Hyperliquid) makes that id the current one; fills naming either id
+  count, and reports about the replaced id no longer describe the order.
 * A transition that is not in the table is ignored and recorded in :attr:`OrderTracker.anomalies`.
 """
 
@@ -176,7 +182,8 @@ class TrackedOrder:
 
     Attributes:
         request: The order as sent.
-        venue_order_id: The venue's id, once known.
+        venue_order_id: The venue's current id, once known (a modify may replace it; the
+            earlier ids still resolve to the order).
         state: Our state.
         filled: Filled size (from the ledger).
         avg_price: Average fill price, ``None`` before a fill.
@@ -250,6 +257,8 @@ class _Order:
     submitted_ns: int
     state: TrackedState = TrackedState.PENDING_NEW
     venue_order_id: str | None = None
+    venue_ids: list[str] = field(default_factory=list)  # every id it has had, oldest first
+    replaced_ids: set[str] = field(default_factory=set)  # ids a modify answer superseded
     last_venue_status: OrderStatus | None = None
     venue_filled: Decimal = _ZERO
     inflight: str | None = "new"  # "new" | "cancel" | None
@@ -289,9 +298,11 @@ class OrderTracker:
         self.config = config or TrackerConfig()
         self._ledger = ledger
         self._orders: dict[str, _Order] = {}
+        # every venue id of a live order or of a kept final record -> client id
         self._by_venue_id: dict[str, str] = {}
+        self._final_venue_ids: dict[str, list[str]] = {}
         self._final: OrderedDict[str, TrackedOrder] = OrderedDict()
-        self._unmatched: OrderedDict[tuple[str, int | str], Fill] = OrderedDict()
+        self._unmatched: OrderedDict[tuple[str, str, int | str], Fill] = OrderedDict()
         # Every fill the ledger accepted, per client id, recorded the moment the ledger returns:
         # what the ledger holds can always be read back, even if processing after it failed.
         self._applied: dict[str, list[Fill]] = {}
@@ -383,8 +394,7 @@ class OrderTracker:
         o.history.append((now_ns, o.state))
         self._orders[cid] = o
         acts: list[Action] = []
-        for key in [k for k, f in self._unmatched.items() if f.client_id == cid]:
-            self._ingest_fill(self._unmatched.pop(key), now_ns, acts)
+        self._replay([k for k, f in self._unmatched.items() if f.client_id == cid], now_ns, acts)
         return acts
 
     def on_ack(self, ack: OrderAck, now_ns: int) -> list[Action]:
@@ -393,18 +403,25 @@ class OrderTracker:
         o = self._find(ack.client_id, ack.venue_order_id, now_ns, "ack")
         if o is None:
             return acts
-        self._set_venue_id(o, ack.venue_order_id)
         if o.inflight == "new":
             o.inflight = None
+        if self._replaced(o, ack.venue_order_id):
+            return acts  # a late answer about the order a modify replaced
+        self._set_venue_id(o, ack.venue_order_id, now_ns, acts)
         self._venue_status(o, ack.status, ack.filled, now_ns, acts)
         return acts
 
     def on_modified(
         self, client_id: str, ack: OrderAck, price: Decimal, size: Decimal, now_ns: int
     ) -> list[Action]:
-        """The venue changed a resting order's price and size in place.
+        """The venue changed a resting order's price and size, in place or by replacing it.
 
         The ledger's size for the order follows, so completeness is judged against the new size.
+        A venue whose modify is a cancel-replace (Hyperliquid) answers with a new venue id: it
+        becomes the order's current id, and the old one keeps resolving to the order, so fills
+        naming either are counted (once: the ledger keeps one record per client id). Fills
+        that named the new id before this answer, and were buffered as unmatched, are applied
+        now. Later reports about the old id (the replaced order's cancel) are ignored.
         """
         acts: list[Action] = []
         o = self._orders.get(client_id)
@@ -413,9 +430,9 @@ class OrderTracker:
             return acts
         o.request = dataclasses.replace(o.request, price=price, size=size)
         self._ledger.set_order_size(self.venue, client_id, size)
-        self._set_venue_id(o, ack.venue_order_id)
+        self._set_venue_id(o, ack.venue_order_id, now_ns, acts, current=True)
         self._venue_status(o, ack.status, ack.filled, now_ns, acts)
-        return acts
+        return _dedupe(acts)
 
     def on_error(self, client_id: str, error: VenueError, now_ns: int) -> list[Action]:
         """The placement failed: definitive → ``REJECTED``; ambiguous → ``UNCONFIRMED``."""
@@ -502,8 +519,8 @@ class OrderTracker:
             self._ingest_fill(event, now_ns, acts)
         elif isinstance(event, OrderUpdate):
             o = self._find(event.client_id, event.venue_order_id, now_ns, "update")
-            if o is not None:
-                self._set_venue_id(o, event.venue_order_id)
+            if o is not None and not self._replaced(o, event.venue_order_id):
+                self._set_venue_id(o, event.venue_order_id, now_ns, acts)
                 self._venue_status(o, event.status, event.filled, now_ns, acts)
         elif isinstance(event, StreamStatus):
             self._stream_status(event, now_ns, acts)
@@ -526,11 +543,16 @@ class OrderTracker:
             elif not o.state.is_terminal:
                 o.query_due_ns = now_ns + self.config.requery_interval_ns
             return acts
-        self._set_venue_id(o, report.venue_order_id)
         for fill in report.fills:
             self._ingest_fill(fill, now_ns, acts)
         if o.inflight == "new":
             o.inflight = None
+        if self._replaced(o, report.venue_order_id):
+            # the answer describes the order a modify replaced: its fills count, not its status
+            if not o.state.is_terminal:
+                o.query_due_ns = now_ns + self.config.requery_interval_ns
+            return _dedupe(acts)
+        self._set_venue_id(o, report.venue_order_id, now_ns, acts)
         self._venue_status(o, report.status, report.filled, now_ns, acts)
         if report.filled > self._fills(o).filled:
             acts.append(FetchFills(o.request.symbol, self._since(o)))
@@ -590,12 +612,11 @@ class OrderTracker:
         if isinstance(fill.trade_id, bool) or not isinstance(fill.trade_id, int | str):
             self._anomaly(now_ns, "bad_fill", fill.client_id, f"trade id {fill.trade_id!r}")
             return
-        cid = fill.client_id
-        if cid not in self._orders and fill.venue_order_id in self._by_venue_id:
-            cid = self._by_venue_id[fill.venue_order_id]
+        # one key per fill whichever channel brought it: resolve a venue id to our client id
+        cid = self._resolve(fill.client_id, fill.venue_order_id)
         o = self._orders.get(cid)
         if o is None:
-            self._unmatched_fill(fill, now_ns, acts)
+            self._unmatched_fill(fill, cid, now_ns, acts)
             return
         if fill.venue != self.venue:
             self._anomaly(now_ns, "venue_mismatch", cid, f"fill from {fill.venue!r}")
@@ -610,7 +631,7 @@ class OrderTracker:
         if status == FillStatus.DUPLICATE:
             return
         if status == FillStatus.UNKNOWN_ORDER:  # registered order missing: should not happen
-            self._unmatched_fill(fill, now_ns, acts)
+            self._unmatched_fill(fill, cid, now_ns, acts)
             return
         if fill.client_id != cid:
             fill = dataclasses.replace(fill, client_id=cid)  # named by venue id only
@@ -619,7 +640,7 @@ class OrderTracker:
             self._anomaly(now_ns, "overfill", cid, f"trade {fill.trade_id!r}")
             acts.append(Reconcile("overfill"))
         try:
-            self._set_venue_id(o, fill.venue_order_id)
+            self._set_venue_id(o, fill.venue_order_id, now_ns, acts)
             self._after_fill(o, now_ns, acts)
         except Exception as exc:  # noqa: BLE001 - the ledger holds the fill: it must be told
             # The fill is counted; what failed is our bookkeeping after it. Record it, ask the
@@ -628,13 +649,16 @@ class OrderTracker:
             self._query(o, now_ns, acts)
         acts.append(FillApplied(fill, self._snapshot(o)))
 
-    def _unmatched_fill(self, fill: Fill, now_ns: int, acts: list[Action]) -> None:
-        key = (fill.client_id, fill.trade_id)
-        if key in self._unmatched or self._ledger.seen(self.venue, fill.trade_id):
+    def _unmatched_fill(self, fill: Fill, cid: str, now_ns: int, acts: list[Action]) -> None:
+        """Buffers a fill of no live order (``cid``: the client id it resolved to). A copy of a
+        fill the ledger already counted for that order (a forgotten one) is dropped; the same
+        trade on another order is another fill and is kept."""
+        key = (fill.client_id, fill.venue_order_id, fill.trade_id)
+        if key in self._unmatched or self._ledger.seen(self.venue, fill.trade_id, cid):
             return
-        forgotten = fill.client_id in self._final
+        forgotten = cid in self._final
         self._anomaly(
-            now_ns, "late_fill" if forgotten else "unmatched_fill", fill.client_id,
+            now_ns, "late_fill" if forgotten else "unmatched_fill", cid,
             f"trade {fill.trade_id!r} size {fill.size}",
         )  # fmt: skip
         self._unmatched[key] = fill
@@ -721,27 +745,75 @@ class OrderTracker:
         final = self._snapshot(o)
         self._ledger.forget_order(self.venue, cid)
         del self._orders[cid]
-        if o.venue_order_id is not None:
-            self._by_venue_id.pop(o.venue_order_id, None)
+        # Its venue ids keep resolving while the final record is kept: a late copy of one of
+        # its fills that names only a venue id is then recognised as counted.
+        self._final_venue_ids[cid] = o.venue_ids
         self._final[cid] = final
         while len(self._final) > self.config.max_final_records:
             old, _ = self._final.popitem(last=False)
             self._applied.pop(old, None)
+            for vid in self._final_venue_ids.pop(old, ()):
+                if self._by_venue_id.get(vid) == old:
+                    del self._by_venue_id[vid]
+
+    def _resolve(self, client_id: str, venue_order_id: str | None) -> str:
+        """The client id an input is about: its own when it names a live order, else the
+        owner of its venue id (live or kept final), else its own."""
+        if client_id in self._orders or not venue_order_id:
+            return client_id
+        return self._by_venue_id.get(venue_order_id, client_id)
 
     def _find(
         self, client_id: str, venue_order_id: str | None, now_ns: int, what: str
     ) -> _Order | None:
-        o = self._orders.get(client_id)
-        if o is None and venue_order_id is not None and venue_order_id in self._by_venue_id:
-            o = self._orders.get(self._by_venue_id[venue_order_id])
-        if o is None and client_id not in self._final:
+        cid = self._resolve(client_id, venue_order_id)
+        o = self._orders.get(cid)
+        if o is None and cid not in self._final:
             self._anomaly(now_ns, "unknown_order", client_id, what)
         return o
 
-    def _set_venue_id(self, o: _Order, venue_order_id: str) -> None:
-        if venue_order_id and o.venue_order_id is None:
+    @staticmethod
+    def _replaced(o: _Order, venue_order_id: str | None) -> bool:
+        """True when ``venue_order_id`` is one the order had before a modify replaced it."""
+        return venue_order_id in o.replaced_ids
+
+    def _set_venue_id(
+        self, o: _Order, venue_order_id: str, now_ns: int, acts: list[Action],
+        *, current: bool = False,
+    ) -> None:  # fmt: skip
+        """Records a venue id of the order: the first one known, or (``current``, from a modify
+        answer) its new current id. Every id it has had keeps resolving to it, and fills
+        buffered under a newly learned id are applied."""
+        if not venue_order_id:
+            return
+        cid = o.request.client_id
+        owner = self._by_venue_id.get(venue_order_id)
+        if owner is not None and owner != cid:
+            self._anomaly(now_ns, "venue_id_conflict", cid,
+                          f"venue id {venue_order_id!r} belongs to {owner!r}")  # fmt: skip
+            return
+        previous = o.venue_order_id
+        if current and previous is not None and previous != venue_order_id:
+            o.replaced_ids.add(previous)
+        if o.venue_order_id is None or current:
             o.venue_order_id = venue_order_id
-            self._by_venue_id[venue_order_id] = o.request.client_id
+            o.replaced_ids.discard(venue_order_id)
+        if owner is not None:
+            return
+        self._by_venue_id[venue_order_id] = cid
+        o.venue_ids.append(venue_order_id)
+        keys = [k for k, f in self._unmatched.items() if f.venue_order_id == venue_order_id]
+        self._replay(keys, now_ns, acts)
+
+    def _replay(
+        self, keys: list[tuple[str, str, int | str]], now_ns: int, acts: list[Action]
+    ) -> None:
+        """Applies buffered fills again. A replayed fill can teach a venue id that replays
+        others first, so a key may already be gone."""
+        for key in keys:
+            fill = self._unmatched.pop(key, None)
+            if fill is not None:
+                self._ingest_fill(fill, now_ns, acts)
 
     def _live_target(self, o: _Order) -> TrackedState:
         fills = self._fills(o)

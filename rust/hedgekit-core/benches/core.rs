@@ -140,9 +140,9 @@ fn main() {
         ledger.apply(&fill).unwrap();
     }
     bench("ledger seen (hit)", 1_000_000, |i| {
-        black_box(ledger.seen("hl", TradeId::Int(i128::from((i % 10_000) as u32))));
+        black_box(ledger.seen("hl", TradeId::Int(i128::from((i % 10_000) as u32)), "o1"));
     });
     bench("ledger seen (miss)", 1_000_000, |i| {
-        black_box(ledger.seen("hl", TradeId::Int(1_000_000 + i128::from(i as u32))));
+        black_box(ledger.seen("hl", TradeId::Int(1_000_000 + i128::from(i as u32)), "o1"));
     });
 }

@@ -1,5 +1,5 @@
-//! The fill ledger: the single source of truth for fills — deduplication by (venue, trade id)
-//! in a bounded FIFO window, and exact per-order accumulation.
+//! The fill ledger: the single source of truth for fills — deduplication by
+//! (venue, order id, trade id) in a bounded FIFO window, and exact per-order accumulation.
 //!
 //! Every fill, whether it arrived by WebSocket, by REST poll or from an order-status query, goes
 //! through [`FillLedger::apply`] once. The outcome is a value ([`FillStatus`]), never an error,
@@ -7,31 +7,48 @@
 //! order's acknowledgement, overfill an order); errors are reserved for values that cannot be a
 //! fill at all (non-positive price or size, arithmetic overflow), and they change nothing.
 //!
-//! # Keys
-//! A trade is identified by its venue and its trade id. A trade id is an integer (Hyperliquid
-//! `tid`, Aster `t`, Lighter `trade_id`) or a string; the integer `5` and the string `"5"` are
-//! **distinct** keys. A venue sends one form consistently, and treating the two as equal could
-//! only ever merge two different trades into one (a lost fill), while treating them as distinct
-//! at worst counts a trade twice if a caller mixes forms for the same venue — which is a caller
-//! bug that the tests of each adapter catch. The full key is stored (never a hash of it), so a
-//! hash collision costs a comparison, never a fill.
+//! # Keys: a fill, not a trade
+//! A fill is identified by its venue, the order it filled and the venue's trade id. The trade
+//! id alone is not enough: one trade can fill several of our orders, and a venue that reports
+//! the trade rather than the fill gives every one of those fills the same id, so deduplicating
+//! on the trade id would drop all but the first (the order never completes and the position
+//! disagrees with the venue). Per venue:
+//!
+//! - Hyperliquid `tid` is a 50-bit hash of the (buyer `oid`, seller `oid`) pair: it names the
+//!   match, not our side of it, and being a hash it is unique only per (time, coin);
+//! - Aster `t` is the id of the trade (Binance style: both sides of a match carry it), and the
+//!   rule for its fills is to deduplicate on (`i`, `t`): order id and trade id;
+//! - Lighter `trade_id` names a trade object that carries both sides (`ask_id`, `bid_id`).
+//!
+//! The order id in the key is the id the order was registered under
+//! ([`FillLedger::register_order`]; the client order id). Every copy of one fill must name the
+//! same order id, whichever channel brought it: a caller that learns only the venue's order id
+//! from a message resolves it to the registered id before applying the fill.
+//!
+//! A trade id is an integer (Hyperliquid `tid`, Aster `t`, Lighter `trade_id`) or a string; the
+//! integer `5` and the string `"5"` are **distinct** keys. A venue sends one form consistently,
+//! and treating the two as equal could only ever merge two different fills into one (a lost
+//! fill), while treating them as distinct at worst counts a fill twice if a caller mixes forms
+//! for the same venue — which is a caller bug that the tests of each adapter catch. The full key
+//! is stored (never a hash of it), so a hash collision costs a comparison, never a fill.
 //!
 //! # The window
 //! Seen keys are held in a FIFO window of `capacity` keys (default 10 000). When it is full, the
 //! oldest key is evicted. Consequence: a duplicate that arrives after more than `capacity` newer
-//! distinct trades have been applied is no longer recognised and is counted again. Size the
+//! distinct fills have been applied is no longer recognised and is counted again. Size the
 //! window to cover the longest replay a venue can send (a REST poll of recent fills, a
-//! WebSocket snapshot on reconnect). Forgetting an order does not forget its trade keys.
+//! WebSocket snapshot on reconnect). Forgetting an order does not forget its fill keys.
 //!
 //! # Lookups
 //! Venue names are interned to a small integer when an order is registered; a lookup by
-//! `&str` (venue, order id or string trade id) never allocates. The hash tables use a fast
-//! keyed multiply-fold hash: keys come from venues, not from an adversary, and equality is
-//! always checked on the full key.
+//! `&str` (venue, order id or string trade id) never allocates, and the key of a fill with an
+//! integer trade id allocates nothing of its own (it shares the registered order's id). The hash tables use a fast keyed multiply-fold hash: keys come from
+//! venues, not from an adversary, and equality is always checked on the full key.
 
+use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
-use std::hash::{BuildHasher, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 
 use crate::error::{CoreError, CoreResult};
@@ -64,7 +81,8 @@ pub struct Fill<'a> {
     pub venue: &'a str,
     /// The venue's trade id.
     pub trade_id: TradeId<'a>,
-    /// The order the fill belongs to (the client order id it was registered under).
+    /// The order the fill belongs to: the id it was registered under (the client order id).
+    /// Part of the dedup key, so every copy of one fill must name the same order id.
     pub order_id: &'a str,
     /// Execution price; must be positive.
     pub price: Fixed,
@@ -83,7 +101,7 @@ pub struct Fill<'a> {
 pub enum FillStatus {
     /// The fill was new and has been recorded.
     Applied,
-    /// The (venue, trade id) key was already applied; nothing changed.
+    /// The (venue, order id, trade id) key was already applied; nothing changed.
     Duplicate,
     /// The fill was new and **has been recorded** (the venue says it happened), but the order's
     /// filled size now exceeds its size by `excess` (the total excess, not this fill's share).
@@ -217,6 +235,95 @@ enum OwnedTradeId {
     Str(Arc<str>),
 }
 
+/// A borrowed dedup key: one fill of one order on one venue (the venue is implied by the
+/// [`VenueState`] that holds the key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct KeyRef<'a> {
+    order: &'a str,
+    trade: TradeId<'a>,
+}
+
+/// An owned dedup key, as held in a venue's set and in the window. The order id is the
+/// registered order's own `Arc`, so remembering a fill with an integer trade id allocates
+/// nothing.
+#[derive(Debug, Clone)]
+struct SeenKey {
+    order: Arc<str>,
+    trade: OwnedTradeId,
+}
+
+/// Views both key forms as a [`KeyRef`], so the set of owned keys can be probed with a
+/// borrowed one (no allocation per lookup). Hash and equality of both forms go through
+/// [`KeyRef`], which keeps them consistent.
+trait AsKeyRef {
+    fn key_ref(&self) -> KeyRef<'_>;
+}
+
+impl AsKeyRef for KeyRef<'_> {
+    #[inline]
+    fn key_ref(&self) -> KeyRef<'_> {
+        *self
+    }
+}
+
+impl AsKeyRef for SeenKey {
+    #[inline]
+    fn key_ref(&self) -> KeyRef<'_> {
+        KeyRef {
+            order: &self.order,
+            trade: match &self.trade {
+                OwnedTradeId::Int(i) => TradeId::Int(*i),
+                OwnedTradeId::Str(s) => TradeId::Str(s),
+            },
+        }
+    }
+}
+
+impl<'a> Borrow<dyn AsKeyRef + 'a> for SeenKey {
+    #[inline]
+    fn borrow(&self) -> &(dyn AsKeyRef + 'a) {
+        self
+    }
+}
+
+impl Hash for dyn AsKeyRef + '_ {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.key_ref().hash(state);
+    }
+}
+
+impl PartialEq for dyn AsKeyRef + '_ {
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        self.key_ref() == other.key_ref()
+    }
+}
+
+impl Eq for dyn AsKeyRef + '_ {}
+
+impl Hash for SeenKey {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.key_ref().hash(state);
+    }
+}
+
+impl PartialEq for SeenKey {
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        self.key_ref() == other.key_ref()
+    }
+}
+
+impl Eq for SeenKey {}
+
+/// A registered order: its id (shared with the dedup keys of its fills) and its fills.
+struct OrderEntry {
+    id: Arc<str>,
+    fills: OrderFills,
+}
+
 /// A fast keyed multiply-fold hasher (the folded-multiply step of foldhash/ahash's fallback).
 #[derive(Clone, Copy)]
 struct FoldHasher(u64);
@@ -303,41 +410,37 @@ impl BuildHasher for FoldState {
 /// Everything keyed by one venue.
 struct VenueState {
     name: Box<str>,
-    seen_ints: HashSet<i128, FoldState>,
-    seen_strs: HashSet<Arc<str>, FoldState>,
-    orders: HashMap<Box<str>, OrderFills, FoldState>,
+    seen: HashSet<SeenKey, FoldState>,
+    orders: HashMap<Arc<str>, OrderEntry, FoldState>,
 }
 
 impl VenueState {
     fn new(name: &str, hs: FoldState) -> Self {
         VenueState {
             name: name.into(),
-            seen_ints: HashSet::with_hasher(hs),
-            seen_strs: HashSet::with_hasher(hs),
+            seen: HashSet::with_hasher(hs),
             orders: HashMap::with_hasher(hs),
         }
     }
 
     #[inline]
-    fn seen(&self, id: TradeId<'_>) -> bool {
-        match id {
-            TradeId::Int(v) => self.seen_ints.contains(&v),
-            TradeId::Str(s) => self.seen_strs.contains(s),
-        }
+    fn seen(&self, order: &str, trade: TradeId<'_>) -> bool {
+        self.seen
+            .contains(&KeyRef { order, trade } as &dyn AsKeyRef)
     }
 }
 
 /// Up to this many venues are found by a linear scan (faster than hashing the name).
 const LINEAR_VENUES: usize = 8;
 
-/// Deduplicates fills by (venue, trade id) and accumulates them per order. See the module
-/// documentation for the semantics of keys, the window and each [`FillStatus`].
+/// Deduplicates fills by (venue, order id, trade id) and accumulates them per order. See the
+/// module documentation for the semantics of keys, the window and each [`FillStatus`].
 pub struct FillLedger {
     capacity: usize,
     venues: Vec<VenueState>,
     venue_index: HashMap<Box<str>, u32, FoldState>,
-    /// Applied keys, oldest first: (venue index, trade id).
-    window: VecDeque<(u32, OwnedTradeId)>,
+    /// Applied keys, oldest first: (venue index, key).
+    window: VecDeque<(u32, SeenKey)>,
 }
 
 impl fmt::Debug for FillLedger {
@@ -361,10 +464,10 @@ impl Default for FillLedger {
 }
 
 impl FillLedger {
-    /// The default number of trade keys remembered.
+    /// The default number of fill keys remembered.
     pub const DEFAULT_WINDOW: usize = 10_000;
 
-    /// An empty ledger remembering the last `window` applied trade keys.
+    /// An empty ledger remembering the last `window` applied fill keys.
     ///
     /// # Errors
     /// `InvalidArgument` when `window` is zero.
@@ -384,17 +487,17 @@ impl FillLedger {
         })
     }
 
-    /// The maximum number of trade keys remembered.
+    /// The maximum number of fill keys remembered.
     pub fn capacity(&self) -> usize {
         self.capacity
     }
 
-    /// The number of trade keys currently remembered (≤ [`FillLedger::capacity`]).
+    /// The number of fill keys currently remembered (≤ [`FillLedger::capacity`]).
     pub fn len(&self) -> usize {
         self.window.len()
     }
 
-    /// True when no trade key is remembered.
+    /// True when no fill key is remembered.
     pub fn is_empty(&self) -> bool {
         self.window.is_empty()
     }
@@ -454,9 +557,12 @@ impl FillLedger {
             )));
         }
         let v = self.intern(venue);
-        self.venues[v]
-            .orders
-            .insert(order_id.into(), OrderFills::new(side, size));
+        let id: Arc<str> = Arc::from(order_id);
+        let entry = OrderEntry {
+            id: Arc::clone(&id),
+            fills: OrderFills::new(side, size),
+        };
+        self.venues[v].orders.insert(id, entry);
         Ok(())
     }
 
@@ -478,31 +584,35 @@ impl FillLedger {
         };
         Ok(match self.venues[v].orders.get_mut(order_id) {
             Some(o) => {
-                o.size = size;
+                o.fills.size = size;
                 true
             }
             None => false,
         })
     }
 
-    /// Forgets an order and returns its final record. Its trade keys stay in the window, so a
+    /// Forgets an order and returns its final record. Its fill keys stay in the window, so a
     /// late copy of one of its fills is still a [`FillStatus::Duplicate`].
     pub fn forget_order(&mut self, venue: &str, order_id: &str) -> Option<OrderFills> {
         let v = self.venue_idx(venue)?;
-        self.venues[v].orders.remove(order_id)
+        self.venues[v].orders.remove(order_id).map(|e| e.fills)
     }
 
     /// The fills of a registered order.
     pub fn order(&self, venue: &str, order_id: &str) -> Option<&OrderFills> {
-        self.venues[self.venue_idx(venue)?].orders.get(order_id)
+        self.venues[self.venue_idx(venue)?]
+            .orders
+            .get(order_id)
+            .map(|e| &e.fills)
     }
 
-    /// True when the trade key is in the window (it was applied, and not yet evicted).
-    /// Allocation-free.
+    /// True when the fill key (venue, order id, trade id) is in the window: that fill of that
+    /// order was applied, and its key is not yet evicted. The same trade id on another order is
+    /// another fill. Allocation-free.
     #[inline]
-    pub fn seen(&self, venue: &str, trade_id: TradeId<'_>) -> bool {
+    pub fn seen(&self, venue: &str, trade_id: TradeId<'_>, order_id: &str) -> bool {
         self.venue_idx(venue)
-            .is_some_and(|v| self.venues[v].seen(trade_id))
+            .is_some_and(|v| self.venues[v].seen(order_id, trade_id))
     }
 
     /// Applies a fill once. See [`FillStatus`] for the outcomes; only `Applied` and `Overfill`
@@ -535,12 +645,13 @@ impl FillLedger {
             return Ok(FillStatus::UnknownOrder);
         };
         let venue = &mut self.venues[v];
-        if venue.seen(fill.trade_id) {
+        if venue.seen(fill.order_id, fill.trade_id) {
             return Ok(FillStatus::Duplicate);
         }
-        let Some(order) = venue.orders.get_mut(fill.order_id) else {
+        let Some(entry) = venue.orders.get_mut(fill.order_id) else {
             return Ok(FillStatus::UnknownOrder);
         };
+        let order = &mut entry.fills;
 
         // Compute every new total before touching anything, so an overflow changes nothing.
         let overflow = |what: &str| {
@@ -591,42 +702,32 @@ impl FillLedger {
         } else {
             FillStatus::Applied
         };
-        self.remember(v, fill.trade_id);
+        let key = SeenKey {
+            order: Arc::clone(&entry.id),
+            trade: match fill.trade_id {
+                TradeId::Int(i) => OwnedTradeId::Int(i),
+                TradeId::Str(s) => OwnedTradeId::Str(Arc::from(s)),
+            },
+        };
+        self.remember(v, key);
         Ok(status)
     }
 
     /// Marks a key seen, evicting the oldest key when the window is full.
-    fn remember(&mut self, v: usize, id: TradeId<'_>) {
+    fn remember(&mut self, v: usize, key: SeenKey) {
         if self.window.len() == self.capacity {
             if let Some((ov, old)) = self.window.pop_front() {
-                let venue = &mut self.venues[ov as usize];
-                let removed = match &old {
-                    OwnedTradeId::Int(i) => venue.seen_ints.remove(i),
-                    OwnedTradeId::Str(s) => venue.seen_strs.remove(&**s),
-                };
+                let removed = self.venues[ov as usize].seen.remove(&old);
                 debug_assert!(removed, "a key in the window is in its venue's set");
             }
         }
-        let venue = &mut self.venues[v];
-        let owned = match id {
-            TradeId::Int(i) => {
-                venue.seen_ints.insert(i);
-                OwnedTradeId::Int(i)
-            }
-            TradeId::Str(s) => {
-                let s: Arc<str> = Arc::from(s);
-                venue.seen_strs.insert(Arc::clone(&s));
-                OwnedTradeId::Str(s)
-            }
-        };
-        self.window.push_back((v as u32, owned));
+        let inserted = self.venues[v].seen.insert(key.clone());
+        debug_assert!(inserted, "only an unseen key is remembered");
+        self.window.push_back((v as u32, key));
         debug_assert!(self.window.len() <= self.capacity);
         debug_assert_eq!(
             self.window.len(),
-            self.venues
-                .iter()
-                .map(|v| v.seen_ints.len() + v.seen_strs.len())
-                .sum::<usize>()
+            self.venues.iter().map(|v| v.seen.len()).sum::<usize>()
         );
     }
 }
@@ -696,14 +797,14 @@ mod tests {
             l.apply(&fill("lt", TradeId::Int(5), "o", "1", "1")),
             Ok(FillStatus::Applied)
         );
-        assert!(!l.seen("lt", TradeId::Str("5")));
+        assert!(!l.seen("lt", TradeId::Str("5"), "o"));
         assert_eq!(
             l.apply(&fill("lt", TradeId::Str("5"), "o", "1", "1")),
             Ok(FillStatus::Applied)
         );
-        assert!(l.seen("lt", TradeId::Str("5")) && l.seen("lt", TradeId::Int(5)));
-        // Same id on another venue is another trade.
-        assert!(!l.seen("hl", TradeId::Int(5)));
+        assert!(l.seen("lt", TradeId::Str("5"), "o") && l.seen("lt", TradeId::Int(5), "o"));
+        // Same id on another venue is another fill.
+        assert!(!l.seen("hl", TradeId::Int(5), "o"));
     }
 
     #[test]
@@ -713,7 +814,7 @@ mod tests {
         assert_eq!(l.apply(&f), Ok(FillStatus::UnknownOrder));
         l.register_order("hl", "other", Side::Buy, p("1")).unwrap();
         assert_eq!(l.apply(&f), Ok(FillStatus::UnknownOrder));
-        assert!(!l.seen("hl", TradeId::Int(7)));
+        assert!(!l.seen("hl", TradeId::Int(7), "late"));
         l.register_order("hl", "late", Side::Buy, p("1")).unwrap();
         assert_eq!(l.apply(&f), Ok(FillStatus::Applied));
     }
@@ -772,7 +873,7 @@ mod tests {
         };
         assert!(matches!(l.apply(&more), Err(CoreError::Overflow(_))));
         assert_eq!(l.order("hl", "big").unwrap().fill_count, 1);
-        assert!(!l.seen("hl", TradeId::Int(9)));
+        assert!(!l.seen("hl", TradeId::Int(9), "big"));
         assert_eq!(
             l.apply(&fill("hl", TradeId::Int(1), "o", "1", "1")),
             Ok(FillStatus::Applied)
@@ -794,7 +895,7 @@ mod tests {
     }
 
     #[test]
-    fn forgetting_keeps_trade_keys() {
+    fn forgetting_keeps_fill_keys() {
         let mut l = FillLedger::default();
         l.register_order("hl", "o", Side::Buy, p("1")).unwrap();
         let f = fill("hl", TradeId::Str("t1"), "o", "1", "1");
@@ -807,6 +908,60 @@ mod tests {
     }
 
     #[test]
+    fn one_trade_filling_two_orders_counts_twice() {
+        // An outside taker fills two of our resting orders; the venue reports the trade, so
+        // both fills carry its id.
+        let mut l = FillLedger::default();
+        l.register_order("lt", "a", Side::Sell, p("1")).unwrap();
+        l.register_order("lt", "b", Side::Sell, p("2")).unwrap();
+        let fa = fill("lt", TradeId::Int(42), "a", "100", "1");
+        let fb = fill("lt", TradeId::Int(42), "b", "100", "2");
+        assert_eq!(l.apply(&fa), Ok(FillStatus::Applied));
+        assert!(l.seen("lt", TradeId::Int(42), "a"));
+        assert!(!l.seen("lt", TradeId::Int(42), "b"));
+        assert_eq!(l.apply(&fb), Ok(FillStatus::Applied));
+        // Copies by REST and by status query, in any order: dropped.
+        assert_eq!(l.apply(&fb), Ok(FillStatus::Duplicate));
+        assert_eq!(l.apply(&fa), Ok(FillStatus::Duplicate));
+        assert!(l.order("lt", "a").unwrap().is_complete());
+        assert!(l.order("lt", "b").unwrap().is_complete());
+        assert_eq!(l.len(), 2);
+        // String ids too.
+        let fa = fill("lt", TradeId::Str("t-9"), "a", "100", "0.5");
+        let fb = fill("lt", TradeId::Str("t-9"), "b", "100", "0.5");
+        assert!(matches!(l.apply(&fa), Ok(FillStatus::Overfill { .. })));
+        assert!(matches!(l.apply(&fb), Ok(FillStatus::Overfill { .. })));
+        assert_eq!(l.apply(&fb), Ok(FillStatus::Duplicate));
+    }
+
+    #[test]
+    fn a_shared_trade_for_an_unregistered_order_stays_retryable() {
+        let mut l = FillLedger::default();
+        l.register_order("hl", "a", Side::Buy, p("2")).unwrap();
+        assert_eq!(
+            l.apply(&fill("hl", TradeId::Int(5), "a", "1", "1")),
+            Ok(FillStatus::Applied)
+        );
+        // Same trade, an order not acknowledged yet: not a duplicate, and not marked seen.
+        let late = fill("hl", TradeId::Int(5), "late", "1", "1");
+        assert_eq!(l.apply(&late), Ok(FillStatus::UnknownOrder));
+        assert!(!l.seen("hl", TradeId::Int(5), "late"));
+        l.register_order("hl", "late", Side::Buy, p("1")).unwrap();
+        assert_eq!(l.apply(&late), Ok(FillStatus::Applied));
+        // Forgetting an order keeps its keys, and only its keys.
+        l.forget_order("hl", "late").unwrap();
+        assert_eq!(l.apply(&late), Ok(FillStatus::Duplicate));
+        assert_eq!(
+            l.apply(&fill("hl", TradeId::Int(5), "a", "1", "1")),
+            Ok(FillStatus::Duplicate)
+        );
+        assert_eq!(
+            l.apply(&fill("hl", TradeId::Int(6), "late", "1", "1")),
+            Ok(FillStatus::UnknownOrder)
+        );
+    }
+
+    #[test]
     fn window_evicts_oldest_first() {
         let mut l = FillLedger::new(2).unwrap();
         l.register_order("hl", "o", Side::Buy, p("100")).unwrap();
@@ -815,7 +970,7 @@ mod tests {
                 .unwrap();
         }
         assert_eq!((l.len(), l.capacity()), (2, 2));
-        assert!(!l.seen("hl", TradeId::Int(0)));
+        assert!(!l.seen("hl", TradeId::Int(0), "o"));
         // The documented consequence: a duplicate older than the window is counted again.
         assert_eq!(
             l.apply(&fill("hl", TradeId::Int(0), "o", "1", "1")),
@@ -836,9 +991,9 @@ mod tests {
                 l.apply(&fill(n, TradeId::Int(i as i128), "o", "1", "1")),
                 Ok(FillStatus::Applied)
             );
-            assert!(l.seen(n, TradeId::Int(i as i128)));
+            assert!(l.seen(n, TradeId::Int(i as i128), "o"));
         }
-        assert!(!l.seen("v19", TradeId::Int(0)));
+        assert!(!l.seen("v19", TradeId::Int(0), "o"));
         assert_eq!(l.order_count(), 20);
     }
 
@@ -884,9 +1039,11 @@ mod tests {
             1..60,
         )
         .prop_map(|v| {
+            // Distinct fills: (venue, id form, id, order). The same trade id on two orders
+            // is two fills, and the small id space makes that common.
             let mut seen = std::collections::HashSet::new();
             v.into_iter()
-                .filter(|t| seen.insert((t.0, t.1, t.2)))
+                .filter(|t| seen.insert((t.0, t.1, t.2, t.3)))
                 .map(|(venue, s, id, order, price, size, fee, maker, ts)| T {
                     venue,
                     id: (s, id),
@@ -921,10 +1078,10 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
-        /// Shuffled, duplicated fills with orders registered late: each distinct trade counts
-        /// exactly once and every total equals the naive model.
+        /// Shuffled, duplicated fills with orders registered late: each distinct
+        /// (venue, order, trade) key counts exactly once and every total equals the naive model.
         #[test]
-        fn counts_each_trade_once(
+        fn counts_each_fill_once(
             ts in trades(),
             order_seed in any::<u64>(),
             dups in prop::collection::vec(0usize..1000, 0..60),
@@ -1038,7 +1195,50 @@ mod tests {
             }
             let n = uniq.len();
             for k in 0..n {
-                prop_assert_eq!(l.seen("v", tid(k)), k + cap >= n, "key {} of {}", k, n);
+                prop_assert_eq!(l.seen("v", tid(k), "o"), k + cap >= n, "key {} of {}", k, n);
+            }
+        }
+
+        /// One trade id on several orders: every distinct (order, trade) key is applied once,
+        /// whatever the order of arrival and however many copies arrive; a key is seen only
+        /// for the order it was applied to.
+        #[test]
+        fn shared_trade_ids_count_per_order(
+            keys in prop::collection::vec((0..3usize, 0..6i64, any::<bool>()), 1..40),
+            copies in prop::collection::vec(0..3usize, 40),
+        ) {
+            const ORDERS: [&str; 3] = ["a", "b", "c"];
+            let strs: Vec<String> = keys.iter().map(|k| format!("t{}", k.1)).collect();
+            let tid = |i: usize| if keys[i].2 { TradeId::Str(&strs[i]) } else { TradeId::Int(i128::from(keys[i].1)) };
+            let mut l = FillLedger::default();
+            for o in ORDERS {
+                l.register_order("lt", o, Side::Buy, Fixed::MAX).unwrap();
+            }
+            let mut distinct = std::collections::HashSet::new();
+            let mut per_order = [0u64; 3];
+            for (i, k) in keys.iter().enumerate() {
+                let f = Fill { venue: "lt", trade_id: tid(i), order_id: ORDERS[k.0], price: Fixed::ONE,
+                               size: Fixed::ONE, fee: Fixed::ZERO, is_maker: true, ts_ns: 0 };
+                let mut new = distinct.insert((k.0, k.1, k.2));
+                for _ in 0..=copies[i] {
+                    let st = l.apply(&f).unwrap();
+                    if new {
+                        prop_assert_eq!(st, FillStatus::Applied);
+                        per_order[k.0] += 1;
+                    } else {
+                        prop_assert_eq!(st, FillStatus::Duplicate);
+                    }
+                    new = false;
+                }
+            }
+            prop_assert_eq!(l.len(), distinct.len());
+            for (o, name) in ORDERS.iter().enumerate() {
+                prop_assert_eq!(l.order("lt", name).unwrap().fill_count, per_order[o]);
+            }
+            for (i, k) in keys.iter().enumerate() {
+                for (o, name) in ORDERS.iter().enumerate() {
+                    prop_assert_eq!(l.seen("lt", tid(i), name), distinct.contains(&(o, k.1, k.2)));
+                }
             }
         }
     }

@@ -183,7 +183,7 @@ impl OrderFills {
     }
 }
 
-/// Deduplicates fills by (venue, trade id) and accumulates them per order.
+/// Deduplicates fills by (venue, order id, trade id) and accumulates them per order.
 #[pyclass(module = "hedgekit._core")]
 pub struct FillLedger {
     inner: CoreLedger,
@@ -273,8 +273,8 @@ impl FillLedger {
         status(py, self.inner.apply(&fill).py()?)
     }
 
-    fn seen(&self, venue: &str, trade_id: &Bound<'_, PyAny>) -> PyResult<bool> {
-        Ok(self.inner.seen(venue, self::trade_id(trade_id)?))
+    fn seen(&self, venue: &str, trade_id: &Bound<'_, PyAny>, order_id: &str) -> PyResult<bool> {
+        Ok(self.inner.seen(venue, self::trade_id(trade_id)?, order_id))
     }
 
     fn order(&self, venue: &str, order_id: &str) -> Option<OrderFills> {
