@@ -1,6 +1,8 @@
 """``CloseExecutor`` on two simulated venues, on the virtual clock: the emergency close of a lone
 leg, nothing to close, the exit-spread gate that skips the passive phase, and the positions the
-result reports — re-read from the venues, never assumed.
+result reports — re-read from the venues, never assumed. A position that cannot be read is
+unknown, never flat; a thin book is worked again once it refills; dust is judged at a real price.
+Outcomes are checked against the simulated venues' own records.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from pathlib import Path
 import pytest
 from hedgekit import FillLedger
 from hedgekit.clock import LoopClock, run_virtual
-from hedgekit.execution import CloseConfig, CloseExecutor, CloseLeg, CloseStatus
+from hedgekit.errors import VenueUnavailableError
+from hedgekit.execution import CloseConfig, CloseExecutor, CloseLeg, CloseStatus, ExecutionMode, OrderConfig
 from hedgekit.execution.results import CloseResult
-from hedgekit.model import OrderStatus, TimeInForce
+from hedgekit.model import OrderStatus, Position, TimeInForce
 from hedgekit.tracking import VenueSession
 from hedgekit.venues.sim import FaultConfig, MarketConfig, ScriptedEvent, SimVenue, SimVenueConfig
 
@@ -63,11 +66,12 @@ def run_pair(
     hl: MarketConfig | None = None,
     aster_market: MarketConfig | None = None,
     aster_faults: FaultConfig | None = None,
+    hl_faults: FaultConfig | None = None,
 ) -> tuple[CloseResult, Pair, dict[str, Decimal]]:
     """Runs ``body`` with the given starting positions; returns the result, the pair and the
     venues' positions when the close returned."""
     configs: list[SimVenueConfig] = [
-        venue_config("hyperliquid", name="hl", mkt=hl),
+        venue_config("hyperliquid", name="hl", mkt=hl, faults=hl_faults or FaultConfig()),
         venue_config("aster", name="aster", mkt=aster_market, faults=aster_faults or FaultConfig()),
     ]
 
@@ -221,3 +225,267 @@ def test_close_refuses_no_legs_and_a_repeated_venue() -> None:
 
     result, _pair, _ = run_pair({}, body)
     assert result.status is CloseStatus.NOTHING_TO_CLOSE
+
+
+# --------------------------------------------------------------------- unreadable positions
+class PositionsOutage:
+    """Makes one venue's ``positions()`` fail (a 503) or never answer during chosen windows of
+    seconds after it is installed; outside them the venue answers as usual."""
+
+    def __init__(self, venue: SimVenue, windows: tuple[tuple[float, float], ...], *, hang: bool = False) -> None:
+        self.venue = venue
+        self.real = venue.positions
+        self.windows = windows
+        self.hang = hang
+        self.t0 = venue.now_ns()
+        self.failed = 0
+        venue.positions = self  # type: ignore[method-assign]
+
+    async def __call__(self) -> dict[str, Position]:
+        t = (self.venue.now_ns() - self.t0) / S
+        if any(a <= t < b for a, b in self.windows):
+            self.failed += 1
+            if self.hang:
+                await asyncio.sleep(3_600)
+            await asyncio.sleep(0.02)
+            raise VenueUnavailableError(self.venue.name, "positions: 503 Service Unavailable")
+        return await self.real()
+
+
+AFTER_FIRST = ((0.001, 1e9),)  # every read after the close's first one fails
+NEVER = ((0.0, 1e9),)
+
+
+def sent_after_phase1(pair: Pair, name: str) -> list[str]:
+    """Our client ids on ``name`` other than the passive phase's post-only close."""
+    return [c for c in pair.sessions[name].tracker.all_client_ids() if not c.startswith("hkp")]
+
+
+def unknown_legs(result: CloseResult) -> set[str]:
+    return {i.venue for i in result.incidents if i.kind == "position_unknown" and i.venue is not None}
+
+
+def test_phase2_after_an_unreadable_position_sizes_from_own_fills_and_never_says_closed() -> None:
+    # hl's passive close is lifted by an outside buyer, aster's is not: aster goes to phase 2.
+    # From then on no position can be read. hl is flat by its own fills, so phase 2 sends it
+    # nothing; aster is closed from its first read minus its fills. Both venues end flat, but the
+    # close could not read that: it reports the legs as unknown, not closed.
+    hl = market(script=(taker(1000, "buy"),))
+    cfg = CloseConfig(phase1_timeout_s=5, deadline_s=8)
+    outages: list[PositionsOutage] = []
+
+    async def body(pair: Pair, ex: CloseExecutor) -> CloseResult:
+        outages.extend(PositionsOutage(pair.venues[n], AFTER_FIRST) for n in ("hl", "aster"))
+        return await ex.close(LEGS, cfg)
+
+    result, pair, end = run_pair({"hl": "2", "aster": "-2"}, body, hl=hl)
+    assert end == {"hl": D(0), "aster": D(0)}
+    assert sent_after_phase1(pair, "hl") == []  # nothing sent to the leg already flat
+    assert sent_after_phase1(pair, "aster") != []
+    assert all(o.failed > 0 for o in outages)
+    assert result.status is CloseStatus.EXPOSED
+    assert result.positions_before == {"hl": D(2), "aster": D(-2)}
+    assert result.positions_after == {}
+    assert unknown_legs(result) == {"hl", "aster"}
+    assert result.reason is not None and "unknown" in result.reason
+    assert "exposed" in kinds(result)
+    assert result.ended_ns - result.started_ns <= 8 * S + 3 * S
+
+
+def test_reads_are_retried_until_they_answer_and_phase2_sizes_from_fresh_truth() -> None:
+    # The positions API is down for 3 s after the first read: phase 2 sizes from the first read
+    # minus the operation's own fills, and the final read is retried until the API answers.
+    hl = market(script=(taker(1000, "buy"),))
+    cfg = CloseConfig(phase1_timeout_s=5, deadline_s=20)
+
+    async def body(pair: Pair, ex: CloseExecutor) -> CloseResult:
+        for n in ("hl", "aster"):
+            PositionsOutage(pair.venues[n], ((0.001, 3.0),))
+        return await ex.close(LEGS, cfg)
+
+    result, pair, end = run_pair({"hl": "2", "aster": "-2"}, body, hl=hl)
+    assert end == {"hl": D(0), "aster": D(0)}
+    assert sent_after_phase1(pair, "hl") == []
+    assert result.status is CloseStatus.CLOSED
+    assert result.positions_after == end
+    assert unknown_legs(result) == set()
+    assert pair.resting() == []
+
+
+def test_an_open_leg_whose_final_read_fails_is_exposed_not_closed() -> None:
+    # aster refuses every order and its positions cannot be read after the first time: its short
+    # stays open. The close says aster is unknown, and shows only hl's read position.
+    refuse_all = FaultConfig(reject_windows=((0, 3_600 * S),))
+    cfg = CloseConfig(phase1_timeout_s=1, deadline_s=4)
+
+    async def body(pair: Pair, ex: CloseExecutor) -> CloseResult:
+        PositionsOutage(pair.venues["aster"], AFTER_FIRST)
+        return await ex.close(LEGS, cfg)
+
+    result, _pair, end = run_pair({"hl": "2", "aster": "-2"}, body, aster_faults=refuse_all)
+    assert end == {"hl": D(0), "aster": D(-2)}
+    assert result.status is CloseStatus.EXPOSED
+    assert result.positions_after == {"hl": D(0)}
+    assert unknown_legs(result) == {"aster"}
+    assert result.reason is not None and "aster" in result.reason
+
+
+def test_a_first_read_that_fails_for_a_while_is_retried_and_the_pair_closed() -> None:
+    cfg = CloseConfig(phase1_timeout_s=1, deadline_s=20)
+
+    async def body(pair: Pair, ex: CloseExecutor) -> CloseResult:
+        PositionsOutage(pair.venues["aster"], ((0.0, 1.5),))
+        return await ex.close(LEGS, cfg)
+
+    result, _pair, end = run_pair({"hl": "2", "aster": "-2"}, body)
+    assert end == {"hl": D(0), "aster": D(0)}
+    assert result.status is CloseStatus.CLOSED
+    assert result.positions_before == {"hl": D(2), "aster": D(-2)}
+    assert result.positions_after == end
+
+
+def test_a_leg_never_read_is_unknown_nothing_is_traded_and_nothing_is_called_flat() -> None:
+    # aster's positions never answer. Without knowing it, closing hl alone could unhedge the pair:
+    # nothing is sent, and the result names aster as unknown (it is not "nothing to close").
+    cfg = CloseConfig(phase1_timeout_s=1, deadline_s=3)
+
+    async def body(pair: Pair, ex: CloseExecutor) -> CloseResult:
+        PositionsOutage(pair.venues["aster"], NEVER)
+        return await ex.close(LEGS, cfg)
+
+    result, pair, end = run_pair({"hl": "2", "aster": "-2"}, body)
+    assert end == {"hl": D(2), "aster": D(-2)}
+    assert pair.requests("hl") == [] and pair.requests("aster") == []
+    assert result.status is CloseStatus.EXPOSED
+    assert result.positions_before == {"hl": D(2)}
+    assert "aster" not in result.positions_after
+    assert unknown_legs(result) == {"aster"}
+
+    flat_hl, _pair, _ = run_pair({"aster": "-2"}, body)
+    assert flat_hl.status is CloseStatus.EXPOSED  # hl flat, aster unknown: not nothing to close
+    assert unknown_legs(flat_hl) == {"aster"}
+
+
+def test_a_read_that_never_answers_is_bounded_by_the_deadline() -> None:
+    cfg = CloseConfig(phase1_timeout_s=1, deadline_s=5)
+
+    async def body(pair: Pair, ex: CloseExecutor) -> CloseResult:
+        PositionsOutage(pair.venues["aster"], AFTER_FIRST, hang=True)
+        return await ex.close(LEGS, cfg)
+
+    result, _pair, end = run_pair({"hl": "2", "aster": "-2"}, body)
+    assert end == {"hl": D(0), "aster": D(0)}
+    assert result.status is CloseStatus.EXPOSED
+    assert unknown_legs(result) == {"aster"}
+    assert result.positions_after == {"hl": D(0)}
+    assert result.ended_ns - result.started_ns <= 5 * S + 3 * S
+
+
+def test_an_emergency_close_whose_final_read_fails_is_exposed() -> None:
+    # The lone leg refuses every order and cannot be read again: it is still long 2.
+    refuse_all = FaultConfig(reject_windows=((0, 3_600 * S),))
+
+    async def body(pair: Pair, ex: CloseExecutor) -> CloseResult:
+        PositionsOutage(pair.venues["hl"], AFTER_FIRST)
+        return await ex.close(LEGS, CloseConfig(deadline_s=3))
+
+    result, _pair, end = run_pair({"hl": "2"}, body, hl_faults=refuse_all)
+    assert end == {"hl": D(2), "aster": D(0)}
+    assert result.phase == "emergency"
+    assert result.status is CloseStatus.EXPOSED
+    assert unknown_legs(result) == {"hl"}
+    assert result.positions_after == {"aster": D(0)}
+
+
+# --------------------------------------------------------------------------- thin books
+def refills(every_ms: int, until_ms: int, mid: str = "100") -> tuple[ScriptedEvent, ...]:
+    """The outside book rebuilt around ``mid`` every ``every_ms`` (a thin book refilling)."""
+    return tuple(ScriptedEvent(t * MS, "mid", price=D(mid)) for t in range(every_ms, until_ms, every_ms))
+
+
+THIN = market(levels=1, level_size=D("0.5"), script=refills(300, 8_000))
+
+
+def test_an_emergency_close_on_a_thin_book_repeats_the_ioc_until_flat() -> None:
+    # One level of 0.5 on each side, refilled every 300 ms: one IOC closes a quarter of the
+    # lone leg; the close keeps taking the refilled book until the venue says flat.
+    result, pair, end = run_pair({"hl": "2"}, close_default, hl=THIN)
+    assert end == {"hl": D(0), "aster": D(0)}
+    assert result.status is CloseStatus.CLOSED and result.phase == "emergency"
+    sent = pair.requests("hl")
+    assert len(sent) >= 4
+    assert all(r.reduce_only and r.tif is TimeInForce.IOC for r in sent)  # type: ignore[attr-defined]
+    engine = pair.venues["hl"].engine
+    truth = [engine.order_status("ETH", client_id=r.client_id) for r in sent]  # type: ignore[attr-defined]
+    assert sum((t.filled for t in truth if t is not None), D(0)) == D(2)
+    assert result.ended_ns - result.started_ns < 5 * S
+    assert pair.resting() == []
+
+
+def test_phase2_market_only_on_thin_books_keeps_taking_until_flat() -> None:
+    # 11.83 a leg against books of 3 per level, refilled every 500 ms.
+    book = market(levels=1, level_size=D("3"), script=refills(500, 20_000))
+    cfg = CloseConfig(phase1_timeout_s=1, deadline_s=15, phase2=OrderConfig(mode=ExecutionMode.MARKET_ONLY))
+
+    async def body(pair: Pair, ex: CloseExecutor) -> CloseResult:
+        return await ex.close(LEGS, cfg)
+
+    result, pair, end = run_pair({"hl": "11.83", "aster": "-11.83"}, body, hl=book, aster_market=book)
+    assert end == {"hl": D(0), "aster": D(0)}
+    assert result.status is CloseStatus.CLOSED and result.phase == "phase2"
+    assert result.positions_after == end
+    assert pair.resting() == []
+
+
+def test_the_market_fallback_after_a_passive_rest_keeps_taking_until_flat() -> None:
+    book = market(levels=1, level_size=D("0.5"), script=refills(300, 10_000))
+    phase2 = OrderConfig(mode=ExecutionMode.LIMIT_WITH_FALLBACK, timeout_s=0.5)
+    cfg = CloseConfig(phase1_timeout_s=1, deadline_s=10, phase2=phase2)
+
+    async def body(pair: Pair, ex: CloseExecutor) -> CloseResult:
+        return await ex.close(LEGS, cfg)
+
+    result, pair, end = run_pair({"hl": "2", "aster": "-2"}, body, hl=book, aster_market=book)
+    assert end == {"hl": D(0), "aster": D(0)}
+    assert result.status is CloseStatus.CLOSED
+    assert pair.resting() == []
+
+
+# --------------------------------------------------------------------------- dust pricing
+def emptied(at_ms: int = 100, back_ms: int | None = None) -> MarketConfig:
+    """One level a side (bid 100, ask 100.01) whose outside liquidity all leaves at ``at_ms``,
+    back at ``back_ms`` if given."""
+    script = [
+        ScriptedEvent(at_ms * MS, "cancel", side="buy", size=D("7"), price=D("100")),
+        ScriptedEvent(at_ms * MS, "cancel", side="sell", size=D("7"), price=D("100.01")),
+    ]
+    if back_ms is not None:
+        script.append(ScriptedEvent(back_ms * MS, "mid", price=D("100")))
+    return market(levels=1, script=tuple(script))
+
+
+def test_a_leg_on_an_empty_book_is_not_dust() -> None:
+    # Short 2 ETH ($200) with no book at all: not dust, not "nothing to close". No order can be
+    # priced, so the close reports the leg still open, as the venue says.
+    result, _pair, end = run_pair({"hl": "-2"}, close_default, hl=emptied())
+    assert end["hl"] == D(-2)
+    assert result.status is CloseStatus.EXPOSED
+    assert "hl" not in result.dust
+    assert result.reason is not None and "hl -2" in result.reason
+
+
+def test_a_leg_on_a_book_that_comes_back_is_closed_once_it_does() -> None:
+    result, _pair, end = run_pair({"hl": "-2"}, close_default, hl=emptied(back_ms=3_000))
+    assert end == {"hl": D(0), "aster": D(0)}
+    assert result.status is CloseStatus.CLOSED and result.phase == "emergency"
+    assert "hl" not in result.dust
+
+
+def test_dust_on_an_empty_book_is_priced_from_the_position() -> None:
+    # 0.05 ETH at the venue's mark of 100 is $5, below hl's $10 minimum: still dust on an empty
+    # book, priced from the position rather than from a made-up price.
+    result, pair, end = run_pair({"hl": "0.05"}, close_default, hl=emptied())
+    assert result.status is CloseStatus.NOTHING_TO_CLOSE
+    assert result.dust == {"hl": D("0.05")}
+    assert pair.requests("hl") == []
+    assert end["hl"] == D("0.05")

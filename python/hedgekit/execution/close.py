@@ -1,31 +1,38 @@
 """``CloseExecutor``: close a pair, maker first, with a safe escalation (``DESIGN.md``, "Closing a
 pair").
 
-1. Read every leg's live position. A leg that is missing while another is open is an emergency:
-   the survivor is flattened at once (reduce-only, no coordination).
+1. Read every leg's live position, retrying until the close's deadline: a position that cannot be
+   read is unknown, never flat, and nothing is traded until every leg is known. A leg that is
+   missing while another is open is an emergency: the survivor is flattened at once (reduce-only,
+   no coordination).
 2. Phase 1: post-only, reduce-only orders on every leg, the exit spread re-checked right before
    placement. It ends when one leg is flat, or at its timeout.
-3. Phase 2, after re-reading the positions: what remains on each leg is closed with the break-even
-   price first (against the other leg's close), then the ladder, then a protected IOC. Legs of
-   unequal size each close to flat; a remainder below the venue's minimum is dust.
-4. The positions are read again at the end: the result reports what the venues say.
+3. Phase 2 on what remains by fresh truth (the positions read again, or, when they cannot be read,
+   the first read minus this close's own fills): each leg is closed with the break-even price
+   first (against the other leg's close), then the ladder, then a protected IOC, and worked again
+   on fresh books until flat, dust or the deadline. Legs of unequal size each close to flat; a
+   remainder below the venue's minimum is dust, valued at a real price (the book's mid, else the
+   venue's mark, the last mid seen, or the entry price; with none of them it is not dust).
+4. The positions are read again at the end: the result reports what the venues say, and a leg
+   whose position could not be read leaves the close ``exposed``, never ``closed``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from hedgekit._core import spread_within
 from hedgekit.clock import Clock
-from hedgekit.errors import BookIntegrityError, VenueError
-from hedgekit.execution.config import CloseConfig, CloseLeg
+from hedgekit.errors import BookIntegrityError, RateLimitedError, VenueError
+from hedgekit.execution.config import CloseConfig, CloseLeg, OrderConfig
 from hedgekit.execution.exposure import measure_exposure
 from hedgekit.execution.liquidity import is_dust
 from hedgekit.execution.operation import OperationExecutor, OperationTap, build_leg
-from hedgekit.execution.order import Reference, Signal
+from hedgekit.execution.order import Reference, Signal, refill_pause_s
 from hedgekit.execution.recorder import (
     JournalLike,
     MarkoutRecorder,
@@ -33,13 +40,22 @@ from hedgekit.execution.recorder import (
     finish_recording,
 )
 from hedgekit.execution.results import CloseResult, CloseStatus, ExecutionResult, Incident
-from hedgekit.model import Side
+from hedgekit.model import Position, Side
 from hedgekit.tracking import VenueSession
 
 __all__ = ["CloseExecutor"]
 
+log = logging.getLogger("hedgekit.execution")
+
 _ZERO = Decimal(0)
 _S = 1_000_000_000
+_READ_BACKOFF_S = 0.05
+"""First pause between two reads of a position; it doubles up to :data:`_READ_BACKOFF_MAX_S`."""
+_READ_BACKOFF_MAX_S = 1.0
+_READ_MIN_ATTEMPT_S = 0.25
+"""The shortest time one read of a position is given, even at the end of its window."""
+_PHASE2_READ_S = 1.0
+"""How long phase 2 tries to read the positions before sizing from this close's own fills."""
 
 
 class CloseExecutor(OperationExecutor):
@@ -65,34 +81,104 @@ class CloseExecutor(OperationExecutor):
     ) -> None:
         super().__init__(sessions, clock=clock, id_prefix=id_prefix, journal=journal, markouts=markouts)
         self._deadline_ns = 0
+        self._marks: dict[str, tuple[Decimal | None, Decimal | None]] = {}
+        """Per venue: the mark and entry price of its position at the last read."""
+        self._mids: dict[str, Decimal] = {}
+        """Per venue: the last mid seen during the current close."""
 
     async def positions(self, legs: Sequence[CloseLeg], attempts: int = 3) -> dict[str, Decimal]:
         """Signed position per leg's venue, read from the venues (flat when not listed).
 
+        Each attempt is bounded by the venue's request timeout.
+
         Raises:
             hedgekit.errors.VenueError: A venue did not answer after ``attempts`` tries.
+            TimeoutError: A venue's last attempt got no answer in time.
         """
 
         async def one(leg: CloseLeg) -> Decimal:
             err: BaseException | None = None
-            for _ in range(attempts):
+            for _ in range(max(attempts, 1)):
                 try:
-                    pos = await self.sessions[leg.venue].venue.positions()
+                    return await self._read_once(leg, self._attempt_s(leg))
                 except (VenueError, TimeoutError) as exc:
                     err = exc
-                    continue
-                p = pos.get(leg.symbol)
-                return _ZERO if p is None else p.size
             assert err is not None
             raise err
 
         sizes = await asyncio.gather(*(one(leg) for leg in legs))
         return {leg.venue: s for leg, s in zip(legs, sizes, strict=True)}
 
+    def _attempt_s(self, leg: CloseLeg) -> float:
+        """How long one read of a position may take: the venue's request timeout."""
+        return self.sessions[leg.venue].tracker.config.request_timeout_ns / _S
+
+    async def _read_once(self, leg: CloseLeg, timeout_s: float) -> Decimal:
+        """One read of the leg's position (flat when the venue does not list it); its mark and
+        entry price are kept to value dust without a book."""
+        async with asyncio.timeout(timeout_s):
+            answer = await self.sessions[leg.venue].venue.positions()
+        pos: Position | None = answer.get(leg.symbol)
+        if pos is None:
+            return _ZERO
+        self._marks[leg.venue] = (pos.mark_price, pos.entry_price)
+        return pos.size
+
+    async def _read(self, legs: Sequence[CloseLeg], until_ns: int) -> dict[str, Decimal]:
+        """Signed position of every leg whose venue answered. A failed read is tried again after
+        a short pause (doubling up to a second) until it answers or ``until_ns``; every attempt is
+        bounded by the venue's request timeout and by ``until_ns`` (at least once, briefly, when
+        that has passed). A leg left out of the answer is unknown: it is never taken as flat."""
+
+        async def one(leg: CloseLeg) -> Decimal | None:
+            pause = _READ_BACKOFF_S
+            tries = 0
+            while True:
+                tries += 1
+                left_s = (until_ns - self.clock.now_ns()) / _S
+                bound_s = min(self._attempt_s(leg), max(left_s, _READ_MIN_ATTEMPT_S))
+                try:
+                    return await self._read_once(leg, bound_s)
+                except (VenueError, TimeoutError) as exc:
+                    err: BaseException = exc
+                if isinstance(err, RateLimitedError):
+                    pause = max(pause, min(err.retry_after_s, _READ_BACKOFF_MAX_S))
+                if self.clock.now_ns() + int(pause * _S) >= until_ns:
+                    log.warning("%s: position unreadable after %d tries: %r", leg.venue, tries, err)
+                    return None
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, _READ_BACKOFF_MAX_S)
+
+        sizes = await asyncio.gather(*(one(leg) for leg in legs))
+        return {leg.venue: s for leg, s in zip(legs, sizes, strict=True) if s is not None}
+
+    def _final_until(self, legs: Sequence[CloseLeg]) -> int:
+        """Until when the final read is tried: the deadline, or one request timeout from now if
+        that is later (a close that used its whole deadline still reads its positions)."""
+        grace = max(int(self._attempt_s(leg) * _S) for leg in legs)
+        return max(self._deadline_ns, self.clock.now_ns() + grace)
+
+    def _price(self, leg: CloseLeg) -> Decimal | None:
+        """A real price for the leg: the book's mid, else the venue's mark from the last read,
+        the last mid seen in this close, or the position's entry price; ``None`` when there is
+        none."""
+        q = self.executors[leg.venue].venue.quote(leg.symbol)
+        if q is not None and q.mid > 0:
+            self._mids[leg.venue] = q.mid
+            return q.mid
+        mark, entry = self._marks.get(leg.venue, (None, None))
+        for price in (mark, self._mids.get(leg.venue), entry):
+            if price is not None and price > 0:
+                return price
+        return None
+
     def _dust(self, leg: CloseLeg, size: Decimal) -> bool:
+        """True when ``size`` is below what the venue accepts as a reduce-only order at a real
+        price (:meth:`_price`). Without a price a size cannot be shown to be dust: it is not."""
+        price = self._price(leg)
+        if price is None:
+            return False
         ex = self.executors[leg.venue]
-        q = ex.venue.quote(leg.symbol)
-        price = q.mid if q is not None else Decimal(1)
         return is_dust(ex.info(leg.symbol).rules, abs(size), price, reduce_only=True)
 
     async def close(
@@ -111,6 +197,8 @@ class CloseExecutor(OperationExecutor):
 
         Returns:
             What the venues' positions were before and are after, the closing fills and costs.
+            ``closed`` only when a final read of every leg found it flat (or dust); a leg whose
+            position could not be read is named in an incident and the status is ``exposed``.
 
         Raises:
             ValueError: No legs, or a repeated venue.
@@ -138,11 +226,16 @@ class CloseExecutor(OperationExecutor):
     ) -> CloseResult:
         start = self.clock.now_ns()
         self._deadline_ns = start + int(cfg.deadline_s * _S)
+        self._marks = {}
+        self._mids = {}
         incidents: list[Incident] = []
-        try:
-            before = await self.positions(legs)
-        except (VenueError, TimeoutError) as exc:
-            return self._result(legs, CloseStatus.EXPOSED, f"positions unavailable: {exc}", {}, {}, None, "none", [], {}, incidents, start)
+        before = await self._read(legs, self._deadline_ns)
+        unread = [leg.venue for leg in legs if leg.venue not in before]
+        if unread:
+            # Without every leg's position nothing can be decided safely (closing the known
+            # legs alone could unhedge the pair): nothing is traded.
+            why = self._unknown(unread, incidents, "nothing was traded")
+            return self._result(legs, CloseStatus.EXPOSED, why, before, dict(before), None, "none", [], {}, incidents, start)  # fmt: skip
         open_legs = [leg for leg in legs if before[leg.venue] != 0 and not self._dust(leg, before[leg.venue])]
         dust = {leg.venue: before[leg.venue] for leg in legs if before[leg.venue] != 0 and leg not in open_legs}
         if not open_legs:
@@ -170,31 +263,44 @@ class CloseExecutor(OperationExecutor):
                 orders += await self._flatten(open_legs, before, cfg, tap)
             else:
                 phase = await self._two_phase(open_legs, before, cfg, tap, orders, incidents)
-            after = await self._reread(legs)
+            # The status comes from a successful read of every leg: an unreadable leg is unknown.
+            after = await self._read(legs, self._final_until(legs))
+            unread = [leg.venue for leg in legs if leg.venue not in after]
             still = [leg for leg in legs if after.get(leg.venue, _ZERO) != 0 and not self._dust(leg, after[leg.venue])]
             for leg in legs:
                 if leg not in still and after.get(leg.venue, _ZERO) != 0:
                     dust[leg.venue] = after[leg.venue]
             if dust:
                 incidents.append(Incident(self.clock.now_ns(), "dust", None, f"below the venue minimum, recorded not traded: {dust}"))
-            status = CloseStatus.EXPOSED if still else CloseStatus.CLOSED
-            reason = None if not still else f"still open: {', '.join(f'{l.venue} {after[l.venue]}' for l in still)}"  # noqa: E741
+            problems: list[str] = []
+            if unread:
+                problems.append(self._unknown(unread, incidents, "it may still be open"))
             if still:
-                incidents.append(Incident(self.clock.now_ns(), "exposed", None, reason or ""))
+                problems.append(f"still open: {', '.join(f'{l.venue} {after[l.venue]}' for l in still)}")  # noqa: E741
+            status = CloseStatus.EXPOSED if problems else CloseStatus.CLOSED
+            reason = "; ".join(problems) or None
+            if reason is not None:
+                incidents.append(Incident(self.clock.now_ns(), "exposed", None, reason))
             return self._result(legs, status, reason, before, after, tap, phase, orders, dust, incidents, start)
         finally:
             tap.close()
+
+    def _unknown(self, venues: list[str], incidents: list[Incident], consequence: str) -> str:
+        """Records one incident per leg whose position could not be read; returns the reason."""
+        for venue in venues:
+            incidents.append(
+                Incident(self.clock.now_ns(), "position_unknown", venue, f"position could not be read by the deadline: unknown, not flat; {consequence}")
+            )  # fmt: skip
+        return f"position unknown: {', '.join(venues)}"
 
     def _left(self, cfg: CloseConfig) -> float:
         """Seconds left of the close's deadline (at least a millisecond, so a late phase still
         makes one attempt)."""
         return max((self._deadline_ns - self.clock.now_ns()) / _S, 0.001)
 
-    async def _reread(self, legs: Sequence[CloseLeg]) -> dict[str, Decimal]:
-        try:
-            return await self.positions(legs)
-        except (VenueError, TimeoutError):
-            return {}
+    def _own_net(self, tap: OperationTap, venue: str) -> Decimal:
+        """This close's net fills on ``venue`` (each fill once, as the ledger applied it)."""
+        return sum((f.side.sign * f.size for f in tap.of(venue)), _ZERO)
 
     async def _two_phase(
         self,
@@ -238,9 +344,22 @@ class CloseExecutor(OperationExecutor):
             orders.extend(results.values())
             if all(r.complete for r in results.values()):
                 return "passive"
-        # Phase 2 on what the venues say remains.
-        now = await self._reread(legs)
-        remaining = {leg.venue: now.get(leg.venue, before[leg.venue]) for leg in legs}
+        # Phase 2 on fresh truth: the positions read now, or, for a leg that cannot be read, its
+        # first read minus this close's own fills (phase 1's orders are settled by now).
+        now = await self._read(legs, self.clock.now_ns() + int(_PHASE2_READ_S * _S))
+        remaining: dict[str, Decimal] = {}
+        for leg in legs:
+            if leg.venue in now:
+                remaining[leg.venue] = now[leg.venue]
+                continue
+            remaining[leg.venue] = before[leg.venue] + self._own_net(tap, leg.venue)
+            incidents.append(
+                Incident(
+                    self.clock.now_ns(), "position_from_fills", leg.venue,
+                    f"position unreadable before phase 2: {remaining[leg.venue]} from the first read "
+                    f"{before[leg.venue]} and this close's fills",
+                )
+            )  # fmt: skip
         refs = {
             v: Reference(r.avg_price, self.executors[v].info(leg.symbol).taker_fee)
             for leg in legs
@@ -249,18 +368,15 @@ class CloseExecutor(OperationExecutor):
         }
         closing = [leg for leg in legs if remaining[leg.venue] != 0 and not self._dust(leg, remaining[leg.venue])]
 
-        async def finish(leg: CloseLeg) -> ExecutionResult:
+        async def finish(leg: CloseLeg) -> list[ExecutionResult]:
             other = next((refs[v] for v in refs if v != leg.venue), None)
-            pos = remaining[leg.venue]
-            side = Side.SELL if pos > 0 else Side.BUY
-            res = await self.executors[leg.venue].execute(
-                leg.symbol, side, abs(pos), cfg.phase2, reduce_only=True, reference=other,
-                deadline_s=self._left(cfg), tag="x",
-                observer=tap, role="close",
+            return await self._work(
+                leg, remaining[leg.venue], cfg.phase2, cfg, tap,
+                tag="x", role="close", reference=other,
             )  # fmt: skip
-            return res
 
-        orders.extend(await asyncio.gather(*(finish(leg) for leg in closing)))
+        for done in await asyncio.gather(*(finish(leg) for leg in closing)):
+            orders.extend(done)
         return "phase2"
 
     async def _flatten(
@@ -270,17 +386,60 @@ class CloseExecutor(OperationExecutor):
         cfg: CloseConfig,
         tap: OperationTap,
     ) -> list[ExecutionResult]:
-        async def one(leg: CloseLeg) -> ExecutionResult:
-            pos = before[leg.venue]
-            side = Side.SELL if pos > 0 else Side.BUY
-            res = await self.executors[leg.venue].execute(
-                leg.symbol, side, abs(pos), cfg.emergency, reduce_only=True,
-                deadline_s=self._left(cfg), tag="z",
-                observer=tap, role="emergency",
-            )  # fmt: skip
-            return res
+        done = await asyncio.gather(
+            *(
+                self._work(leg, before[leg.venue], cfg.emergency, cfg, tap, tag="z", role="emergency")
+                for leg in legs
+            )
+        )
+        return [r for results in done for r in results]
 
-        return list(await asyncio.gather(*(one(leg) for leg in legs)))
+    async def _work(
+        self,
+        leg: CloseLeg,
+        pos: Decimal,
+        order_cfg: OrderConfig,
+        cfg: CloseConfig,
+        tap: OperationTap,
+        *,
+        tag: str,
+        role: str,
+        reference: Reference | None = None,
+    ) -> list[ExecutionResult]:
+        """Closes ``pos`` on the leg with reduce-only orders worked by ``order_cfg``. A round that
+        ends short with time left because it made progress, found no usable book or was rate
+        limited is followed, after a short pause for the book to refill, by another on the fresh
+        book for what the ledger says remains, until flat, dust or the deadline. A round that
+        filled nothing for another reason (the venue refused it) is not repeated."""
+        ex = self.executors[leg.venue]
+        tracker = self.sessions[leg.venue].tracker
+        side = Side.SELL if pos > 0 else Side.BUY
+        target = abs(pos)
+        pause = refill_pause_s(order_cfg)
+        out: list[ExecutionResult] = []
+        idle: ExecutionResult | None = None  # the last round that sent nothing (kept for its reason)
+        while True:
+            filled = sum((tracker.order(c).filled for r in out for c in r.client_ids), _ZERO)
+            left = target - filled
+            if left <= 0 or (filled > 0 and self._dust(leg, left)):
+                break
+            res = await ex.execute(
+                leg.symbol, side, left, order_cfg, reduce_only=True, reference=reference,
+                deadline_s=self._left(cfg), tag=tag, observer=tap, role=role,
+            )  # fmt: skip
+            if res.client_ids:
+                out.append(res)
+                idle = None
+            else:
+                idle = res
+            if res.complete:
+                break
+            waited = (res.reason or "").startswith(("book unusable", "rate limited"))
+            again = res.filled > 0 or waited
+            if not again or self._deadline_ns - self.clock.now_ns() <= int(pause * _S):
+                break
+            await asyncio.sleep(pause)
+        return out if idle is None else [*out, idle]
 
     def _result(
         self,

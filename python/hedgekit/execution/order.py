@@ -31,7 +31,15 @@ from hedgekit.model import CancelResult, OrderRequest, OrderType, Side, TimeInFo
 from hedgekit.tracking import BookGate, TrackedOrder, TrackedState, VenueSession
 from hedgekit.venues.base import InstrumentInfo, Quote
 
-__all__ = ["OrderExecutor", "OrderObserver", "Reference", "Signal", "protected_price", "wait_order_or"]
+__all__ = [
+    "OrderExecutor",
+    "OrderObserver",
+    "Reference",
+    "Signal",
+    "protected_price",
+    "refill_pause_s",
+    "wait_order_or",
+]
 
 _ZERO = Decimal(0)
 _BPS = Decimal(10_000)
@@ -277,13 +285,13 @@ class OrderExecutor:
                 await self._passive(run, info, cfg, reduce_only, deadline_ns, cfg.timeout_s, stop)
             elif mode is ExecutionMode.LIMIT_WITH_FALLBACK:
                 await self._passive(run, info, cfg, reduce_only, deadline_ns, cfg.timeout_s, stop)
-                await self._ioc(run, info, cfg, reduce_only)
+                await self._ioc(run, info, cfg, reduce_only, deadline_ns)
             elif mode is ExecutionMode.AGGRESSIVE_LIMIT:
                 await self._ladder(run, info, cfg, reduce_only, deadline_ns, reference, q)
                 if cfg.market_fallback:
-                    await self._ioc(run, info, cfg, reduce_only)
+                    await self._ioc(run, info, cfg, reduce_only, deadline_ns)
             else:
-                await self._ioc(run, info, cfg, reduce_only)
+                await self._ioc(run, info, cfg, reduce_only, deadline_ns)
         except BookIntegrityError as exc:
             run.reason = f"book unusable: {exc.kind}"
         await self._leave_nothing_live(run, deadline_ns)
@@ -468,27 +476,63 @@ class OrderExecutor:
             )
             await self._cancel_and_settle(req.client_id, run.observer)
 
-    async def _ioc(self, run: _Run, info: InstrumentInfo, cfg: OrderConfig, reduce_only: bool) -> None:
-        """One IOC at the opposite touch plus the protection (a market order that cannot walk
-        the book without limit)."""
-        remaining = run.remaining()
-        if remaining <= 0:
-            return
-        q = self.quote(run.symbol, cfg.max_book_age_s)
-        price = protected_price(info.rules, run.side, q, cfg.market_protection_bps)
-        send = self.placeable(info.rules, remaining, price, reduce_only)
-        if send <= 0:
-            return
-        req = OrderRequest(
-            run.symbol, run.side, send, price, self.next_id("m"),
-            order_type=OrderType.LIMIT, tif=TimeInForce.IOC, reduce_only=reduce_only,
-        )  # fmt: skip
-        order = await self._send(run, req)
-        if order is None:
-            return
-        order = await self._wait(req.client_id, 2 * self.session.tracker.config.request_timeout_ns / _S, _done)
-        if not order.is_terminal or order.filled < order.request.size:
-            await self.session.settle(req.client_id)
+    async def _ioc(
+        self,
+        run: _Run,
+        info: InstrumentInfo,
+        cfg: OrderConfig,
+        reduce_only: bool,
+        deadline_ns: int | None = None,
+    ) -> None:
+        """An IOC at the opposite touch plus the protection (a market order that cannot walk the
+        book without limit). With a deadline, what remains is taken again on the fresh book after
+        a short pause for it to refill (:func:`refill_pause_s`), until filled, dust, refused or
+        the deadline; a book that is unusable meanwhile is waited for, and the next IOC is sized
+        only once every earlier order of the run has a known outcome. Without a deadline it is
+        one IOC."""
+        pause = refill_pause_s(cfg)
+        tracker = self.session.tracker
+        book_error: BookIntegrityError | None = None
+        first = True
+        while True:
+            if not first:
+                if deadline_ns is None or self.clock.now_ns() + int(pause * _S) >= deadline_ns:
+                    if book_error is not None:
+                        raise book_error
+                    return
+                await asyncio.sleep(pause)
+                unsettled = [c for c in run.client_ids if not tracker.order(c).is_terminal]
+                for cid in unsettled:
+                    await self.session.settle(cid)
+                if any(not tracker.order(c).is_terminal for c in unsettled):
+                    continue  # a fill may still be on its way: no size can be trusted yet
+            first = False
+            remaining = run.remaining()
+            if remaining <= 0:
+                return
+            try:
+                q = self.quote(run.symbol, cfg.max_book_age_s)
+            except BookIntegrityError as exc:
+                book_error = exc
+                continue
+            book_error = None
+            price = protected_price(info.rules, run.side, q, cfg.market_protection_bps)
+            send = self.placeable(info.rules, remaining, price, reduce_only)
+            if send <= 0:
+                return
+            req = OrderRequest(
+                run.symbol, run.side, send, price, self.next_id("m"),
+                order_type=OrderType.LIMIT, tif=TimeInForce.IOC, reduce_only=reduce_only,
+            )  # fmt: skip
+            order = await self._send(run, req)
+            if order is None:
+                if run.last_refusal == "rate_limited":
+                    continue
+                return  # refused: nothing to retry
+            answer_s = 2 * tracker.config.request_timeout_ns / _S
+            order = await self._wait(req.client_id, answer_s, _done)
+            if not order.is_terminal or order.filled < order.request.size:
+                await self.session.settle(req.client_id)
 
     def _result(
         self,
@@ -527,6 +571,16 @@ class OrderExecutor:
             started_ns=start,
             ended_ns=self.clock.now_ns(),
         )
+
+
+_REFILL_PAUSE_MIN_S = 0.05
+_REFILL_PAUSE_MAX_S = 1.0
+
+
+def refill_pause_s(cfg: OrderConfig) -> float:
+    """How long to let a thin book refill before taking it again: the order's
+    ``step_timeout_s``, kept between 50 ms and one second."""
+    return min(max(cfg.step_timeout_s, _REFILL_PAUSE_MIN_S), _REFILL_PAUSE_MAX_S)
 
 
 def protected_price(rules: Instrument, side: Side, q: Quote, protection_bps: Decimal) -> Decimal:
