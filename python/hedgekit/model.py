@@ -173,8 +173,9 @@ class OrderAck:
 class Fill:
     """One execution of one of our orders, as the venue reported it.
 
-    ``(venue, trade_id)`` identifies it: the same fill may arrive several times (stream and REST,
-    a reconnect snapshot), always with the same id.
+    ``(venue, client_id, trade_id)`` identifies it: the same fill may arrive several times (stream
+    and REST, a reconnect snapshot), always with the same ids, while one trade can fill several
+    of our orders under one trade id.
     """
 
     venue: str

@@ -6,10 +6,14 @@ pair").
 2. Entry orders on every leg at once, maker or taker per the plan.
 3. On the first fill (or the entry timeout): stop and cancel every entry order, wait for each
    answer and settle it with the venue, then read the ledger and hedge the lagging legs up to the
-   leader with ``aggressive_limit`` (break-even first, market last). A difference below a venue's
-   minimum is dust: recorded, not traded.
-4. A pair that cannot be completed by the deadline is rolled back: every filled leg flattened
-   reduce-only, the cost recorded.
+   leader with ``aggressive_limit`` (break-even first, market last). A hedge is sized from
+   ``leader − filled − reserved``: an order of the leg whose outcome is still open reserves its
+   whole remaining size, so no leg is ever lifted above the pair size; every order is settled
+   before the final round, and a surplus that still appears is unwound reduce-only and reported
+   (``oversize``). A difference below a venue's minimum is dust: recorded, not traded.
+4. A pair that cannot be completed by the deadline is rolled back: exactly this operation's own
+   fills are unwound (reduce-only only where that reduces what the venue holds, so a prior
+   position stays as it was), and the cost actually paid is recorded.
 5. The result carries per-leg fills and costs, hedge latency and the unhedged exposure in USD·s.
 """
 

@@ -34,7 +34,8 @@ class ExecutionMode(enum.StrEnum):
     """The adaptive ladder: break-even first (with a reference fill), then inside the spread, the
     touch, and beyond it; a fresh BBO and a short timeout per step; a market IOC last."""
     MARKET_ONLY = "market_only"
-    """One IOC at a protected price (the opposite touch plus ``market_protection_bps``)."""
+    """A protected IOC (the opposite touch plus ``market_protection_bps``), repeated on the
+    refilled book until filled, dust, refused or the deadline (one IOC without a deadline)."""
     ADAPTIVE = "adaptive"
     """Chosen per order by the liquidity analysis."""
 

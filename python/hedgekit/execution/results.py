@@ -56,8 +56,11 @@ class Incident:
     Attributes:
         ts_ns: When (our clock).
         kind: ``"one_sided_fill"``, ``"hedge"``, ``"hedge_failed"``, ``"rollback"``,
-            ``"emergency_close"``, ``"post_only_reject"``, ``"dust"``, ``"refused"``,
-            ``"exposed"``, ``"unresolved_order"``.
+            ``"oversize"`` (a leg above the pair size, unwound), ``"emergency_close"``,
+            ``"post_only_reject"``, ``"dust"``, ``"refused"``, ``"exposed"``,
+            ``"unresolved_order"``, ``"position_unknown"`` (a venue's position could not be
+            read), ``"position_from_fills"`` (a size taken from the first read minus the
+            operation's own fills), ``"journal_failed"``.
         venue: The venue concerned (``None`` for the whole operation).
         detail: What happened, with the numbers.
     """

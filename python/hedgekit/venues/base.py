@@ -109,7 +109,8 @@ class Venue(Protocol):
 
     @property
     def supports_modify(self) -> bool:
-        """True when :meth:`modify` changes an order in place."""
+        """True when the venue can :meth:`modify` a resting order (in place, or as a
+        cancel-replace whose answer names a new venue order id)."""
         ...
 
     async def connect(self) -> None:
@@ -162,7 +163,9 @@ class Venue(Protocol):
     async def modify(
         self, symbol: str, client_id: str, *, price: Decimal, size: Decimal
     ) -> OrderAck:
-        """Changes a resting order's price and size in place (see :attr:`supports_modify`).
+        """Changes a resting order's price and size (see :attr:`supports_modify`). The answer's
+        ``venue_order_id`` is the order's id from now on (Hyperliquid's modify is a
+        cancel-replace with a new id); the client id stays.
 
         Raises:
             NotImplementedError: The venue cannot modify.
