@@ -157,6 +157,37 @@ def test_every_field_reaches_the_configuration() -> None:
     assert sc.atomic.hedge.ladder_cross_bps == (D(2), D(5))
 
 
+def test_every_fault_field_reaches_the_configuration() -> None:
+    data = base()
+    data["venues"][0]["modify_new_id"] = True
+    data["venues"][0]["fills"] = {"shared_trade_id": True}
+    data["venues"][0]["faults"] = {
+        "reject_post_only": True,
+        "lose_answers": [{"op": "place", "n": 3}, {"op": "status", "n": 1, "kind": "request"}],
+        "outages": [{"op": "positions", "start_ms": 100, "duration_ms": 2500}, {"op": "cancel"}],
+        "fill_processing_errors": 2,
+    }
+    hl, aster = parse_scenario(data).venues
+    assert hl.personality.modify_new_id and not aster.personality.modify_new_id
+    assert hl.fills.shared_trade_id and not aster.fills.shared_trade_id
+    f = hl.faults
+    assert f.reject_post_only and not aster.faults.reject_post_only
+    assert [(x.op, x.n, x.kind) for x in f.lose_answers] == [("place", 3, "answer"), ("status", 1, "request")]
+    assert [(o.op, o.start_ns, o.duration_ns) for o in f.outages] == [
+        ("positions", 100 * MS, 2500 * MS),
+        ("cancel", 0, 0),
+    ]
+    assert f.fill_processing_errors == 2 and aster.faults.fill_processing_errors == 0
+
+
+@pytest.mark.parametrize("op", ["place", "cancel", "modify", "status", "fills", "positions", "funding"])
+def test_every_request_kind_can_be_named_by_a_fault(op: str) -> None:
+    data = base()
+    data["venues"][0]["faults"] = {"lose_answers": [{"op": op, "n": 1}], "outages": [{"op": op, "duration_ms": 1}]}
+    f = parse_scenario(data).venues[0].faults
+    assert f.lose_answers[0].op == op and f.outages[0].op == op
+
+
 def test_a_close_scenario() -> None:
     sc = parse_scenario(close_base())
     assert sc.kind == "close" and sc.size is None
@@ -249,6 +280,25 @@ MALFORMED: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ("position-unknown-venue", _set("positions", [{"venue": "okx", "size": "1", "entry_price": "1"}]), "positions[0].venue", "okx"),
     ("position-wrong-symbol", _set("positions", [{"venue": "hl", "symbol": "BTC", "size": "1", "entry_price": "1"}]), "positions[0].symbol", "BTC"),
     ("position-zero-entry-price", _set("positions", [{"venue": "hl", "size": "1", "entry_price": "0"}]), "positions[0].entry_price", "positive"),
+    # injected faults
+    ("post-only-not-bool", _set("venues[0].faults.reject_post_only", 1), "venues[0].faults.reject_post_only", "true or false"),
+    ("lose-unknown-op", _set("venues[0].faults.lose_answers", [{"op": "order", "n": 1}]), "venues[0].faults.lose_answers[0].op", "order"),
+    ("lose-missing-op", _set("venues[0].faults.lose_answers", [{"n": 1}]), "venues[0].faults.lose_answers[0].op", "string"),
+    ("lose-zero-n", _set("venues[0].faults.lose_answers", [{"op": "place", "n": 0}]), "venues[0].faults.lose_answers[0].n", "at least 1"),
+    ("lose-float-n", _set("venues[0].faults.lose_answers", [{"op": "place", "n": 1.5}]), "venues[0].faults.lose_answers[0].n", "integer"),
+    ("lose-missing-n", _set("venues[0].faults.lose_answers", [{"op": "place"}]), "venues[0].faults.lose_answers[0].n", "integer"),
+    ("lose-bad-kind", _set("venues[0].faults.lose_answers", [{"op": "place", "n": 1, "kind": "both"}]), "venues[0].faults.lose_answers[0].kind", "both"),
+    ("lose-unknown-key", _set("venues[0].faults.lose_answers", [{"op": "place", "n": 1, "after_ms": 5}]), "venues[0].faults.lose_answers[0]", "after_ms"),
+    ("lose-not-a-list", _set("venues[0].faults.lose_answers", {"op": "place", "n": 1}), "venues[0].faults.lose_answers", "list"),
+    ("outage-unknown-op", _set("venues[0].faults.outages", [{"op": "orderbook", "duration_ms": 5}]), "venues[0].faults.outages[0].op", "orderbook"),
+    ("outage-missing-op", _set("venues[0].faults.outages", [{"duration_ms": 5}]), "venues[0].faults.outages[0].op", "string"),
+    ("outage-negative", _set("venues[0].faults.outages", [{"op": "positions", "start_ms": -1}]), "venues[0].faults.outages[0].start_ms", "at least"),
+    ("outage-unknown-key", _set("venues[0].faults.outages", [{"op": "positions", "end_ms": 9}]), "venues[0].faults.outages[0]", "end_ms"),
+    ("processing-errors-negative", _set("venues[0].faults.fill_processing_errors", -1), "venues[0].faults.fill_processing_errors", "at least 0"),
+    ("processing-errors-float", _set("venues[0].faults.fill_processing_errors", 1.0), "venues[0].faults.fill_processing_errors", "integer"),
+    ("shared-trade-id-not-bool", _set("venues[0].fills", {"shared_trade_id": "yes"}), "venues[0].fills.shared_trade_id", "true or false"),
+    ("shared-trade-id-with-split", _set("venues[1].fills.shared_trade_id", True), "venues[1].fills.shared_trade_id", "split_fills"),
+    ("modify-new-id-not-bool", _set("venues[0].modify_new_id", "true"), "venues[0].modify_new_id", "true or false"),
 ]
 
 

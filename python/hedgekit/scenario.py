@@ -31,6 +31,7 @@ from hedgekit.execution.config import (
 )
 from hedgekit.model import Side
 from hedgekit.venues.sim.config import (
+    REQUEST_OPS,
     CancelSplit,
     DeliveryConfig,
     Disconnect,
@@ -38,7 +39,9 @@ from hedgekit.venues.sim.config import (
     FillConfig,
     Lat,
     LatencyConfig,
+    LostMessage,
     MarketConfig,
+    Outage,
     Personality,
     PostOnlyMode,
     QueueConfig,
@@ -340,6 +343,35 @@ def _windows(r: _Reader, key: str) -> tuple[Disconnect, ...]:
     return tuple(out)
 
 
+def _op(r: _Reader, key: str) -> str:
+    op = r.text(key)
+    if op not in REQUEST_OPS:
+        raise ScenarioError(f"{r.path}.{key}", f"one of {', '.join(REQUEST_OPS)}; got {op!r}")
+    return op
+
+
+def _lose_answers(r: _Reader) -> tuple[LostMessage, ...]:
+    out = []
+    for t in r.tables("lose_answers"):
+        op = _op(t, "op")
+        n = t.integer("n", lo=1)
+        kind = t.text("kind", "answer")
+        if kind not in ("answer", "request"):
+            raise ScenarioError(f"{t.path}.kind", f"answer or request; got {kind!r}")
+        t.done()
+        out.append(LostMessage(op, n, kind))
+    return tuple(out)
+
+
+def _outages(r: _Reader) -> tuple[Outage, ...]:
+    out = []
+    for t in r.tables("outages"):
+        op = _op(t, "op")
+        out.append(Outage(op, _ms(t, "start_ms", 0.0), _ms(t, "duration_ms", 0.0)))
+        t.done()
+    return tuple(out)
+
+
 def _faults(r: _Reader) -> FaultConfig:
     rw = r.raw("reject_windows_ms", [])
     if not isinstance(rw, list) or not all(
@@ -356,6 +388,10 @@ def _faults(r: _Reader) -> FaultConfig:
         request_timeout_ns=_ms(r, "request_timeout_ms", 2000.0),
         feed_stalls=_windows(r, "feed_stalls"),
         p_feed_drop=r.number("p_feed_drop", 0.0, hi=1.0),
+        reject_post_only=r.flag("reject_post_only", False),
+        lose_answers=_lose_answers(r),
+        outages=_outages(r),
+        fill_processing_errors=r.integer("fill_processing_errors", 0),
     )
     r.done()
     return cfg
@@ -398,6 +434,8 @@ def _personality(r: _Reader) -> Personality:
             raise ScenarioError(
                 f"{r.path}.post_only_mode", f"one of {', '.join(m.value for m in PostOnlyMode)}; got {mode!r}"
             ) from None
+    if r.has("modify_new_id"):
+        overrides["modify_new_id"] = r.flag("modify_new_id", False)
     return _PERSONALITIES[name](**overrides)
 
 
@@ -417,9 +455,16 @@ def _venue(r: _Reader, seed: int) -> SimVenueConfig:
         raise ScenarioError(f"{queue_r.path}.cancel_split", f"tail or proportional; got {split!r}") from None
     queue_r.done()
     fills_r = r.table("fills")
+    split_fills = fills_r.integer("split_fills", 1, lo=1)
+    shared_trade_id = fills_r.flag("shared_trade_id", False)
+    if shared_trade_id and split_fills > 1:
+        raise ScenarioError(
+            f"{fills_r.path}.shared_trade_id", "cannot be combined with split_fills > 1"
+        )
     fills = FillConfig(
         max_fill_per_event=fills_r.dec("max_fill_per_event", positive=True) if fills_r.has("max_fill_per_event") else None,
-        split_fills=fills_r.integer("split_fills", 1, lo=1),
+        split_fills=split_fills,
+        shared_trade_id=shared_trade_id,
     )
     fills_r.done()
     deliv = r.table("delivery")

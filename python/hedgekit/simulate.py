@@ -11,14 +11,25 @@ invariant of ``DESIGN.md`` held, checked against the venues' own truth — never
 - ``no_resting_orders``: none of our orders is open on any venue when the operation returns;
 - ``exposure_bounded``: the pair ends with net exposure within the largest minimum order size of
   the venues involved, or the result says exactly which leg is exposed (status ``exposed``);
+- ``status_truthful``: the status agrees with the venues' positions (``closed`` legs are flat,
+  ``opened`` legs are equal and opposite at the pair size, a rolled-back, unfilled or refused
+  open left every venue where it started), within the largest minimum order size;
+- ``no_leg_above_pair_size``: no venue's position moved further than the pair size from its
+  start at any moment of an open (the venue's fills replayed in order);
 - ``positions_match``: each venue's position equals its starting position plus the operation's
-  net fills.
+  net fills;
+- ``venue_consistent``: the simulated venues' own self-checks found nothing wrong.
+
+A scenario's ``faults.fill_processing_errors`` is applied here, on the client side: a fill
+listener registered through :meth:`~hedgekit.tracking.VenueSession.add_fill_listener` raises
+``RuntimeError`` for the first that-many fills of the venue (once each).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable
 from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
@@ -29,9 +40,10 @@ from hedgekit.clock import LoopClock, run_virtual
 from hedgekit.execution import AtomicExecutor, CloseExecutor, CloseStatus, OpenStatus
 from hedgekit.execution.config import CloseLeg, LegSpec
 from hedgekit.execution.results import AtomicResult, CloseResult
-from hedgekit.model import OrderStatus
+from hedgekit.model import Fill
 from hedgekit.scenario import Scenario, load_scenario
-from hedgekit.tracking import VenueSession
+from hedgekit.tracking import TrackedOrder, VenueSession
+from hedgekit.tracking.session import FillListener
 from hedgekit.venues.sim import SimVenue, SimVenueConfig
 
 __all__ = ["simulate", "simulate_async"]
@@ -76,6 +88,13 @@ async def simulate_async(
     for p in sc.positions:
         venues[p.venue].engine.seed_position(p.symbol, p.size, p.entry_price)
     sessions = {name: VenueSession(v, ledger, clock) for name, v in venues.items()}
+    processing_errors: dict[str, int] = {}
+    for cfg in sc.venues:
+        if cfg.faults.fill_processing_errors > 0:
+            processing_errors[cfg.name] = 0
+            n = cfg.faults.fill_processing_errors
+            listener = _failing_fill_listener(cfg.name, n, processing_errors)
+            sessions[cfg.name].add_fill_listener(listener)
     try:
         for v in venues.values():
             await v.connect()
@@ -84,6 +103,7 @@ async def simulate_async(
         await asyncio.sleep(sc.start_after_s)
         if on_ready is not None:
             on_ready(venues, sessions)
+        start = _Start(venues)
         result: AtomicResult | CloseResult
         if sc.kind == "open":
             assert sc.size is not None
@@ -93,9 +113,13 @@ async def simulate_async(
             cl = [leg for leg in sc.legs if isinstance(leg, CloseLeg)]
             result = await CloseExecutor(sessions, clock=clock).close(cl, sc.close)
         returned_ns = clock.now_ns()
-        resting = _resting(venues, sessions)
+        resting = _resting(venues)
+        at_return = _positions(venues)
         await asyncio.sleep(sc.settle_s)
-        return _report(sc, venues, sessions, result, resting, returned_ns)
+        report = _report(sc, venues, sessions, result, resting, returned_ns, start, at_return)
+        for name, count in processing_errors.items():
+            report["venues"][name]["stats"]["fill_processing_errors"] = count
+        return report
     finally:
         for s in sessions.values():
             await s.close()
@@ -103,16 +127,51 @@ async def simulate_async(
             await v.close()
 
 
-def _resting(venues: dict[str, SimVenue], sessions: dict[str, VenueSession]) -> list[str]:
-    out = []
-    for name, session in sessions.items():
-        engine = venues[name].engine
-        for order in session.tracker.all_client_ids():
-            sym = session.tracker.order(order).request.symbol
-            truth = engine.order_status(sym, client_id=order)
-            if truth is not None and truth.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED):
-                out.append(f"{name}:{order}")
-    return out
+def _failing_fill_listener(venue: str, n: int, raised: dict[str, int]) -> FillListener:
+    """A fill listener that raises ``RuntimeError`` for the first ``n`` distinct fills it is
+    given (once each), counting them in ``raised[venue]``: a fault in the client's own fill
+    processing, after the ledger has applied the fill."""
+    seen: set[tuple[str, int | str]] = set()
+
+    def listener(fill: Fill, order: TrackedOrder) -> None:
+        del order
+        key = (fill.venue_order_id, fill.trade_id)
+        if key in seen or len(seen) >= n:
+            return
+        seen.add(key)
+        raised[venue] += 1
+        raise RuntimeError(
+            f"fill processing failed on {venue} trade {fill.trade_id!r} "
+            f"(injected fault {len(seen)} of {n})"
+        )
+
+    return listener
+
+
+def _positions(venues: dict[str, SimVenue]) -> dict[str, Decimal]:
+    """Each venue's position in its instrument, as the venue records it now."""
+    return {name: v.engine.position(v.config.instruments[0].symbol) for name, v in venues.items()}
+
+
+class _Start:
+    """Each venue's truth when the operation starts: its position and how many fills its ledger
+    held."""
+
+    def __init__(self, venues: dict[str, SimVenue]) -> None:
+        self.positions = _positions(venues)
+        self.ledger_len = {name: len(v.engine.fills()) for name, v in venues.items()}
+
+
+def _resting(venues: dict[str, SimVenue]) -> list[str]:
+    """Every order open on a venue (all of a simulated venue's orders are ours), whether or not
+    the library still tracks it."""
+    return [f"{name}:{cid}" for name, v in venues.items() for cid in v.engine.open_orders()]
+
+
+def _fill_key(f: Fill) -> tuple[str, str, str, str, str, str]:
+    """A fill's identity for matching the result against the venue: one trade can fill several
+    of our orders under one trade id, so the order, side, size and price belong to it too."""
+    return (f.venue, f.venue_order_id, str(f.trade_id), f.side.value, str(f.size), str(f.price))
 
 
 def _report(
@@ -122,40 +181,34 @@ def _report(
     result: AtomicResult | CloseResult,
     resting: list[str],
     returned_ns: int,
+    at_start: _Start,
+    at_return: dict[str, Decimal],
 ) -> dict[str, Any]:
     invariants: dict[str, dict[str, Any]] = {}
-    # Fills: every venue fill of our orders is in the result once, and nothing else is.
-    result_fills = [(leg.venue, f.trade_id) for leg in result.legs for f in leg.fills]
-    truth_fills: list[tuple[str, int | str]] = []
-    mismatches: list[str] = []
-    for name, session in sessions.items():
-        engine = venues[name].engine
-        for cid in session.tracker.all_client_ids():
-            tracked = session.tracker.order(cid)
-            truth = engine.order_status(tracked.request.symbol, client_id=cid)
-            if truth is None:
-                if tracked.filled != 0:
-                    mismatches.append(f"{name}:{cid} ledger {tracked.filled}, venue never had it")
-                continue
-            truth_fills.extend((name, f.trade_id) for f in truth.fills)
-            if tracked.filled != truth.filled or tracked.fill_count != len(truth.fills):
-                mismatches.append(
-                    f"{name}:{cid} ledger {tracked.filled} in {tracked.fill_count} fills, "
-                    f"venue {truth.filled} in {len(truth.fills)}"
-                )
-    dupes = len(result_fills) - len(set(result_fills))
-    missing = sorted(set(truth_fills) - set(result_fills), key=str)
-    extra = sorted(set(result_fills) - set(truth_fills), key=str)
-    invariants["fills_counted_once"] = {
-        "held": dupes == 0 and not missing and not extra,
-        "detail": f"{len(truth_fills)} venue fills; duplicates {dupes}; missing {missing[:5]}; extra {extra[:5]}",
+    leg_venues = [leg.venue for leg in sc.legs]
+    # Fills: every fill the venues executed since the operation started is in the result once,
+    # and the result holds no other fill.
+    truth_by_venue = {
+        name: v.engine.fills()[at_start.ledger_len[name] :] for name, v in venues.items()
     }
-    invariants["ledger_matches_venue"] = {"held": not mismatches, "detail": "; ".join(mismatches[:5]) or "every order"}
+    result_fills = Counter(_fill_key(f) for leg in result.legs for f in leg.fills)
+    truth_fills = Counter(_fill_key(f) for fills in truth_by_venue.values() for f in fills)
+    dupes = sum(c - 1 for c in result_fills.values() if c > 1)
+    missing = sorted((truth_fills - result_fills).elements())
+    extra = sorted((result_fills - truth_fills).elements())
+    invariants["fills_counted_once"] = {
+        "held": not missing and not extra,
+        "detail": (
+            f"{sum(truth_fills.values())} venue fills; duplicates {dupes}; "
+            f"missing {[_fill_label(k) for k in missing[:5]]}; "
+            f"extra {[_fill_label(k) for k in extra[:5]]}"
+        ),
+    }
+    invariants["ledger_matches_venue"] = _ledger_matches(venues, sessions)
     invariants["no_resting_orders"] = {"held": not resting, "detail": ", ".join(resting) or "none"}
     # Exposure: net across the legs within the largest minimum order, unless reported exposed.
     start = {p.venue: p.size for p in sc.positions}
     end_pos = {name: venues[name].engine.position(cfg.instruments[0].symbol) for name, cfg in ((c.name, c) for c in sc.venues)}
-    leg_venues = [leg.venue for leg in sc.legs]
     largest_min = max(
         (
             max(cfg.instruments[0].rules.min_qty, _min_size_at(cfg, venues[cfg.name]))
@@ -178,6 +231,10 @@ def _report(
         held = abs(net) <= largest_min or exposed_reported
         detail = f"net {net} across legs (limit {largest_min})" + ("; reported exposed" if exposed_reported else "")
     invariants["exposure_bounded"] = {"held": held, "detail": detail}
+    invariants["status_truthful"] = _status_truthful(
+        sc, result, at_start, at_return, end_pos, largest_min
+    )
+    invariants["no_leg_above_pair_size"] = _no_leg_above_pair_size(sc, at_start, truth_by_venue)
     op_net = {leg.venue: leg.net for leg in result.legs}
     pos_ok = all(end_pos[v] == start.get(v, _ZERO) + op_net.get(v, _ZERO) for v in leg_venues)
     invariants["positions_match"] = {
@@ -210,12 +267,160 @@ def _report(
     }
 
 
+def _fill_label(key: tuple[str, str, str, str, str, str]) -> str:
+    venue, order, trade, side, size, price = key
+    return f"{venue}:{order}:{trade} {side} {size}@{price}"
+
+
+def _ledger_matches(
+    venues: dict[str, SimVenue], sessions: dict[str, VenueSession]
+) -> dict[str, Any]:
+    """For every order the library sent, the ledger's filled size and fill count equal the
+    venue's (over every venue order that carried its client id); and the venue has no order the
+    library never sent."""
+    mismatches: list[str] = []
+    for name, session in sessions.items():
+        engine = venues[name].engine
+        symbol = venues[name].config.instruments[0].symbol
+        known = set(session.tracker.all_client_ids())
+        for cid in sorted(known):
+            tracked = session.tracker.order(cid)
+            truth = engine.client_orders(tracked.request.symbol, cid)
+            if not truth:
+                if tracked.filled != 0:
+                    mismatches.append(f"{name}:{cid} ledger {tracked.filled}, venue never had it")
+                continue
+            filled = sum((t.filled for t in truth), _ZERO)
+            count = sum(len(t.fills) for t in truth)
+            if tracked.filled != filled or tracked.fill_count != count:
+                mismatches.append(
+                    f"{name}:{cid} ledger {tracked.filled} in {tracked.fill_count} fills, "
+                    f"venue {filled} in {count}"
+                )
+        for f in engine.fills(symbol):
+            if f.client_id not in known:
+                mismatches.append(
+                    f"{name}:{f.client_id} has venue fills but the ledger never saw the order"
+                )
+                known.add(f.client_id)
+    return {"held": not mismatches, "detail": "; ".join(mismatches[:5]) or "every order"}
+
+
+def _status_truthful(
+    sc: Scenario,
+    result: AtomicResult | CloseResult,
+    at_start: _Start,
+    at_return: dict[str, Decimal],
+    at_end: dict[str, Decimal],
+    tol: Decimal,
+) -> dict[str, Any]:
+    """The status agrees with the venues' positions both when the operation returned and after
+    the settling time (a fill arriving later must not make it untrue either)."""
+    then = _status_check(sc, result, at_start, at_return, tol)
+    now = _status_check(sc, result, at_start, at_end, tol)
+    return {
+        "held": then["held"] and now["held"],
+        "detail": f"when it returned: {then['detail']}; after settling: {now['detail']}",
+    }
+
+
+def _status_check(
+    sc: Scenario,
+    result: AtomicResult | CloseResult,
+    at_start: _Start,
+    end_pos: dict[str, Decimal],
+    tol: Decimal,
+) -> dict[str, Any]:
+    """The status agrees with the positions ``end_pos``, within the largest venue minimum size
+    ``tol``.
+
+    ``closed``/``nothing_to_close``: every leg flat. ``opened``: every leg moved by the requested
+    size in its own direction. ``partial``: every leg moved by the same size in its own
+    direction, not more than requested. Both: that size is the ``size`` the result states. ``rolled_back``/``not_filled``/``refused``: every venue back at its
+    starting position. ``exposed`` says itself that a leg is off.
+    """
+    status = result.status
+    if isinstance(result, CloseResult):
+        legs = [leg.venue for leg in sc.legs]
+        if status in (CloseStatus.CLOSED, CloseStatus.NOTHING_TO_CLOSE):
+            off = {v: str(end_pos[v]) for v in legs if abs(end_pos[v]) > tol}
+            if off:
+                return {"held": False, "detail": f"{status.value}: legs not flat within {tol}: {off}"}
+            return {"held": True, "detail": f"{status.value}: every leg flat within {tol}"}
+        return {"held": True, "detail": f"{status.value}: reported as such"}
+    assert sc.size is not None
+    open_legs = [leg for leg in sc.legs if isinstance(leg, LegSpec)]
+    moved = {leg.venue: end_pos[leg.venue] - at_start.positions[leg.venue] for leg in open_legs}
+    along = {leg.venue: moved[leg.venue] * leg.side.sign for leg in open_legs}
+    shown = {v: str(d) for v, d in moved.items()}
+    if status in (OpenStatus.OPENED, OpenStatus.PARTIAL):
+        spread = max(along.values()) - min(along.values())
+        problems = []
+        if spread > tol:
+            problems.append(f"legs not equal and opposite within {tol}")
+        if status is OpenStatus.OPENED:
+            short = {v: str(a) for v, a in along.items() if abs(a - sc.size) > tol}
+            if short:
+                problems.append(f"legs not at the pair size {sc.size}: {short}")
+        else:
+            over = {v: str(a) for v, a in along.items() if a > sc.size + tol or a < -tol}
+            if over:
+                problems.append(f"legs outside 0..{sc.size}: {over}")
+        if isinstance(result, AtomicResult):
+            claimed = {v: str(a) for v, a in along.items() if abs(a - result.size) > tol}
+            if claimed:
+                problems.append(f"legs not at the size the result states, {result.size}: {claimed}")
+        detail = "; ".join([f"{status.value}: changes {shown}", *problems])
+        return {"held": not problems, "detail": detail}
+    if status in (OpenStatus.ROLLED_BACK, OpenStatus.NOT_FILLED, OpenStatus.REFUSED):
+        off = {v: d for v, d in shown.items() if abs(moved[v]) > tol}
+        detail = f"{status.value}: changes {shown}"
+        if off:
+            detail += f"; not back at the start within {tol}: {off}"
+        return {"held": not off, "detail": detail}
+    return {"held": True, "detail": f"{status.value}: reported as such; changes {shown}"}
+
+
+def _no_leg_above_pair_size(
+    sc: Scenario, at_start: _Start, truth_by_venue: dict[str, list[Fill]]
+) -> dict[str, Any]:
+    """For an open: no venue's position ever moved further than the pair size from where it
+    started, replaying the venue's own fills in the order it executed them."""
+    if sc.kind != "open":
+        return {"held": True, "detail": "not an open"}
+    assert sc.size is not None
+    peaks: dict[str, Decimal] = {}
+    for leg in sc.legs:
+        pos = _ZERO
+        peak = _ZERO
+        for f in truth_by_venue.get(leg.venue, []):
+            if f.symbol != leg.symbol:
+                continue
+            pos += f.side.sign * f.size
+            peak = max(peak, abs(pos))
+        peaks[leg.venue] = peak
+    over = {v: str(p) for v, p in peaks.items() if p > sc.size}
+    shown = {v: str(p) for v, p in peaks.items()}
+    detail = f"largest change per venue {shown} (pair size {sc.size})"
+    if over:
+        detail += f"; above it: {over}"
+    return {"held": not over, "detail": detail}
+
+
 def _min_size_at(cfg: SimVenueConfig, venue: SimVenue) -> Decimal:
-    """The smallest size the venue accepts at its mid (min size and min notional together)."""
-    rules = cfg.instruments[0].rules
-    q = venue.quote(cfg.instruments[0].symbol)
-    if q is None or rules.min_notional == 0:
+    """The smallest size the venue accepts at its mid (min size and min notional together).
+
+    The mid is the venue's own (the outside book's centre), else our book's, else the
+    instrument's configured starting mid: never a placeholder price.
+    """
+    inst = cfg.instruments[0]
+    rules = inst.rules
+    if rules.min_notional == 0:
         return _ZERO
+    mid = venue.engine.mid(inst.symbol)
+    if mid is None or mid <= 0:
+        q = venue.quote(inst.symbol)
+        mid = q.mid if q is not None and q.mid > 0 else inst.market.mid
     step = rules.step_size
-    need = rules.min_notional / q.mid
+    need = rules.min_notional / mid
     return (need / step).to_integral_value(rounding=ROUND_CEILING) * step

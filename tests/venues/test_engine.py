@@ -661,3 +661,172 @@ def test_random_runs_keep_the_invariants(
         from_orders.extend(report.fills)
     assert sorted(from_orders, key=lambda f: f.trade_id) == ledger
     assert e.position(SYM) == sum((f.side.sign * f.size for f in ledger), D(0))
+
+
+# --------------------------------------------------------------------------- injected venue faults
+
+
+@pytest.mark.parametrize(
+    ("personality", "status"),
+    [
+        (hyperliquid(), None),  # an error in the answer, no order
+        (aster(), OrderStatus.EXPIRED),
+        (lighter(), OrderStatus.CANCELLED),
+    ],
+)
+def test_refusing_every_post_only_order_uses_the_venue_post_only_answer(
+    personality: Personality, status: OrderStatus | None
+) -> None:
+    e = make(personality)
+    far = order(BUY, "1", "95.00", "far", ALO)  # nowhere near the ask: would rest
+    out = e.place(1, far, refuse_post_only=True)
+    assert out.post_only_refused
+    if status is None:
+        assert isinstance(out.error, PostOnlyRejectedError) and out.ack is None
+        assert e.order_status(SYM, client_id="far") is None
+    else:
+        assert out.ack is not None and out.ack.status is OrderStatus.OPEN
+        assert [u.status for u in updates_of(out.events)] == [OrderStatus.OPEN, status]
+        report = e.order_status(SYM, client_id="far")
+        assert report is not None and report.status is status and report.filled == 0
+    assert e.open_orders() == []
+    # Only post-only orders: a GTC at the same price rests.
+    gtc = e.place(2, order(BUY, "1", "95.00", "gtc"), refuse_post_only=True)
+    assert gtc.ack is not None and not gtc.post_only_refused
+    assert e.open_orders() == ["gtc"]
+    # Without the fault the same post-only order rests.
+    assert not make(personality).place(1, far).post_only_refused
+
+
+def test_refusing_post_only_also_refuses_a_modify_of_a_post_only_order() -> None:
+    e = make(aster())
+    ok(e, order(BUY, "1", "95.00", "p", ALO))
+    out = e.modify(2, SYM, "p", price=D("95.01"), size=D(1), refuse_post_only=True)
+    assert isinstance(out.error, PostOnlyRejectedError) and out.post_only_refused
+    report = e.order_status(SYM, client_id="p")
+    assert report is not None and report.status is OrderStatus.OPEN and report.price == D(95)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_one_outside_trade_filling_two_orders_shares_its_trade_id_when_configured(
+    shared: bool,
+) -> None:
+    e = make(fills=FillConfig(shared_trade_id=shared))
+    ok(e, order(BUY, "1", "100.00", "a"))  # [ext 7][a 1]
+    ok(e, order(BUY, "2", "99.99", "b"))  # [ext 7][b 2]
+    events = e.external_trade(2, SYM, SELL, D(20))
+    fills = fills_of(events)
+    assert [(f.client_id, f.size) for f in fills] == [("a", D(1)), ("b", D(2))]
+    assert len({f.venue_order_id for f in fills}) == 2
+    assert len({f.trade_id for f in fills}) == (1 if shared else 2)
+    assert e.check_invariants() == []
+    # The next outside trade is another trade with another id.
+    ok(e, order(BUY, "1", "99.98", "c"))
+    later = fills_of(e.external_trade(3, SYM, SELL, D(20)))
+    assert later and later[0].trade_id not in {f.trade_id for f in fills}
+
+
+def test_a_mid_move_through_several_orders_is_one_shared_trade() -> None:
+    e = make(fills=FillConfig(shared_trade_id=True))
+    ok(e, order(BUY, "1", "99.99", "a"))
+    ok(e, order(BUY, "1", "99.98", "b"))
+    fills = fills_of(e.set_mid(2, SYM, D("99")))
+    assert len(fills) == 2 and len({f.trade_id for f in fills}) == 1
+    assert e.check_invariants() == []
+
+
+def test_shared_trade_ids_cannot_be_split() -> None:
+    with pytest.raises(ValueError, match="split_fills"):
+        FillConfig(shared_trade_id=True, split_fills=2)
+
+
+def test_modify_with_a_new_venue_order_id_cancels_the_original_and_replaces_it() -> None:
+    e = make(hyperliquid(modify_new_id=True))
+    ok(e, order(BUY, "2", "100.00", "a"))  # [ext 7][a 2]
+    first = fills_of(e.external_trade(2, SYM, SELL, D(8)))  # 1 of ours
+    assert [(f.venue_order_id, f.size) for f in first] == [("1", D(1))]
+    out = e.modify(3, SYM, "a", price=D("99.99"), size=D(3))
+    assert out.ack is not None and out.error is None
+    new_id = out.ack.venue_order_id
+    assert new_id != "1" and out.ack.client_id == "a" and out.ack.status is OrderStatus.OPEN
+    assert [(u.venue_order_id, u.status) for u in updates_of(out.events)] == [(new_id, OrderStatus.OPEN)]
+    old = e.order_status(SYM, venue_order_id="1")
+    assert old is not None and old.status is OrderStatus.CANCELLED and old.filled == D(1)
+    assert e.replaced_by("1") == new_id
+    new = e.order_status(SYM, client_id="a")
+    assert new is not None and new.venue_order_id == new_id
+    assert new.size == D(2) and new.filled == 0 and new.price == D("99.99")  # 3 minus the 1 filled
+    # Later fills and updates name only the new id.
+    events = e.external_trade(4, SYM, SELL, D(100), limit_price=D("99.99"))
+    assert {f.venue_order_id for f in fills_of(events)} == {new_id}
+    assert {u.venue_order_id for u in updates_of(events)} == {new_id}
+    assert sum(f.size for f in fills_of(events)) == D(2)
+    reports = e.client_orders(SYM, "a")
+    assert [r.venue_order_id for r in reports] == ["1", new_id]
+    assert sum((r.filled for r in reports), D(0)) == D(3) == e.position(SYM)
+    assert e.check_invariants() == []
+
+
+def test_modify_with_a_new_id_then_cancel_by_client_id_cancels_the_replacement() -> None:
+    e = make(aster(modify_new_id=True))
+    ok(e, order(SELL, "1", "101.00", "s"))
+    out = e.modify(2, SYM, "s", price=D("101.50"), size=D(1))
+    assert out.ack is not None
+    gone = e.cancel(3, SYM, client_id="s")
+    assert gone.cancelled and [u.venue_order_id for u in updates_of(gone.events)] == [out.ack.venue_order_id]
+    stale = e.cancel(4, SYM, venue_order_id="1")  # the original is already cancelled
+    assert not stale.cancelled and stale.error is not None and stale.error.reason == "unknown_order"
+    assert e.open_orders() == [] and e.check_invariants() == []
+
+
+@given(
+    ops=st.lists(_OPS, max_size=40),
+    personality=st.sampled_from(["hyperliquid", "aster", "lighter"]),
+    shared=st.booleans(),
+    cap=st.sampled_from([None, D("0.5")]),
+)
+def test_random_runs_with_new_id_modifies_and_shared_trade_ids_keep_the_invariants(
+    ops: list[tuple[object, ...]], personality: str, shared: bool, cap: Decimal | None
+) -> None:
+    p = {"hyperliquid": hyperliquid, "aster": aster, "lighter": lighter}[personality](
+        modify_new_id=True
+    )
+    e = make(p, fills=FillConfig(shared_trade_id=shared, max_fill_per_event=cap), level_size=D(3))
+    tick = D("0.01")
+    mid = D(100)
+    cids: list[str] = []
+    for now, op in enumerate(ops, start=1):
+        kind = op[0]
+        if kind == "place":
+            _, side, off, size, tif = op
+            cid = f"c{len(cids)}"
+            cids.append(cid)
+            price = mid + int(off) * tick  # type: ignore[call-overload]
+            e.place(now, OrderRequest(SYM, side, D(size) / 10, price, cid, tif=tif))  # type: ignore[arg-type]
+        elif kind == "cancel" and cids:
+            e.cancel(now, SYM, client_id=cids[int(op[1]) % len(cids)])  # type: ignore[call-overload]
+        elif kind == "modify" and cids:
+            _, idx, off, size = op
+            cid = cids[int(idx) % len(cids)]  # type: ignore[call-overload]
+            price = mid + int(off) * tick  # type: ignore[call-overload]
+            e.modify(now, SYM, cid, price=price, size=D(size) / 10)  # type: ignore[arg-type]
+        elif kind == "trade":
+            e.external_trade(now, SYM, op[1], D(op[2]) / 10)  # type: ignore[arg-type]
+        elif kind == "ext_cancel":
+            price = mid + int(op[2]) * tick  # type: ignore[call-overload]
+            e.external_cancel(now, SYM, op[1], price, D(op[3]) / 10)  # type: ignore[arg-type]
+        elif kind == "add":
+            price = mid + int(op[2]) * tick  # type: ignore[call-overload]
+            e.external_add(now, SYM, op[1], price, D(op[3]) / 10)  # type: ignore[arg-type]
+        elif kind == "mid":
+            mid = D(100) + int(op[1]) * tick  # type: ignore[call-overload]
+            e.set_mid(now, SYM, mid)
+        assert e.check_invariants() == [], op
+    ledger = e.fills()
+    # A fill is identified by its order and its trade id, even when trades share ids.
+    assert len({(f.venue_order_id, f.trade_id) for f in ledger}) == len(ledger)
+    from_orders = [f for cid in cids for r in e.client_orders(SYM, cid) for f in r.fills]
+    assert sorted(from_orders, key=lambda f: (f.ts_ns, str(f.trade_id), f.venue_order_id)) == sorted(
+        ledger, key=lambda f: (f.ts_ns, str(f.trade_id), f.venue_order_id)
+    )
+    assert e.position(SYM) == sum((f.side.sign * f.size for f in ledger), D(0))

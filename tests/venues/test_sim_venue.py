@@ -13,6 +13,7 @@ from hedgekit.errors import (
     PostOnlyRejectedError,
     RateLimitedError,
     VenueTimeoutError,
+    VenueUnavailableError,
 )
 from hedgekit.model import (
     CancelResult,
@@ -30,14 +31,18 @@ from hedgekit.venues.sim import (
     DeliveryConfig,
     Disconnect,
     FaultConfig,
+    FillConfig,
     Lat,
     LatencyConfig,
+    LostMessage,
+    Outage,
     PostOnlyMode,
     RateLimit,
     RateLimitConfig,
     ScriptedEvent,
     SimVenue,
     aster,
+    hyperliquid,
 )
 
 from simkit import MS, D, market, order, venue_config
@@ -497,3 +502,164 @@ def test_the_same_venue_runs_in_real_time_on_a_normal_loop() -> None:
     ack, events = asyncio.run(main())
     assert ack.status is OrderStatus.FILLED  # type: ignore[attr-defined]
     assert sum(e.size for e in events if isinstance(e, Fill)) == D(1)
+
+
+# --------------------------------------------------------------------------- injected faults
+
+
+@pytest.mark.parametrize("style", ["hyperliquid", "aster", "lighter"])
+def test_every_post_only_order_refused_with_the_venue_answer(style: str) -> None:
+    cfg = venue_config(style, faults=FaultConfig(reject_post_only=True))
+
+    async def main() -> tuple[object, list[object], SimVenue]:
+        venue = SimVenue(cfg)
+        stream = venue.events()
+        await venue.connect()
+        far = venue.quote("ETH").bid - D(5)  # type: ignore[union-attr]  # would rest, never cross
+        try:
+            result: object = await venue.place(
+                order("buy", "1", str(far), tif=TimeInForce.POST_ONLY, client_id="po")
+            )
+        except PostOnlyRejectedError as exc:
+            result = exc
+        gtc = await venue.place(order("buy", "1", str(far), client_id="gtc"))  # unaffected
+        assert gtc.status is OrderStatus.OPEN
+        return result, await drain(stream), venue
+
+    result, events, venue = run_virtual(main())
+    updates = [e for e in events if isinstance(e, OrderUpdate) and e.client_id == "po"]
+    assert venue.stats["post_only_refused"] == 1
+    assert venue.engine.open_orders() == ["gtc"]
+    if style == "hyperliquid":
+        assert isinstance(result, PostOnlyRejectedError) and updates == []
+    else:
+        assert result.status is OrderStatus.OPEN  # type: ignore[attr-defined]
+        final = OrderStatus.EXPIRED if style == "aster" else OrderStatus.CANCELLED
+        assert updates[-1].status is final and updates[-1].filled == 0
+
+
+@pytest.mark.parametrize("kind", ["answer", "request"])
+def test_the_nth_placement_loses_its_answer_or_itself(kind: str) -> None:
+    lost = (LostMessage("place", 2, kind),)
+    cfg = venue_config(faults=FaultConfig(lose_answers=lost, request_timeout_ns=500 * MS))
+
+    async def main() -> tuple[SimVenue, VenueTimeoutError]:
+        venue = SimVenue(cfg)
+        await venue.connect()
+        far = str(venue.quote("ETH").bid - D(5))  # type: ignore[union-attr]
+        await venue.place(order("buy", "1", far, client_id="first"))
+        with pytest.raises(VenueTimeoutError) as info:
+            await venue.place(order("buy", "1", far, client_id="second"))
+        await venue.place(order("buy", "1", far, client_id="third"))
+        await venue.order_status("ETH", client_id="second")  # other kinds are not counted
+        return venue, info.value
+
+    venue, err = run_virtual(main())
+    assert not err.definitive
+    second = venue.engine.order_status("ETH", client_id="second")
+    if kind == "answer":  # the engine acted: the order exists
+        assert second is not None and second.status is OrderStatus.OPEN
+        assert venue.stats["lost_responses"] == 1 and venue.stats["lost_requests"] == 0
+        assert venue.engine.open_orders() == ["first", "second", "third"]
+    else:  # nothing happened
+        assert second is None
+        assert venue.stats["lost_requests"] == 1 and venue.stats["lost_responses"] == 0
+        assert venue.engine.open_orders() == ["first", "third"]
+
+
+def test_a_lost_cancel_answer_leaves_the_cancel_done() -> None:
+    lost = (LostMessage("cancel", 1),)
+    cfg = venue_config(faults=FaultConfig(lose_answers=lost, request_timeout_ns=500 * MS))
+
+    async def main() -> SimVenue:
+        venue = SimVenue(cfg)
+        await venue.connect()
+        await venue.place(order("buy", "1", "90", client_id="c"))
+        with pytest.raises(VenueTimeoutError):
+            await venue.cancel("ETH", client_id="c")
+        return venue
+
+    venue = run_virtual(main())
+    report = venue.engine.order_status("ETH", client_id="c")
+    assert report is not None and report.status is OrderStatus.CANCELLED
+
+
+def test_one_trade_filling_two_of_our_orders_shares_one_trade_id_on_the_stream() -> None:
+    script = (ScriptedEvent(500 * MS, "trade", side="sell", size=D("30")),)
+    cfg = venue_config(mkt=market(script=script), fills=FillConfig(shared_trade_id=True))
+
+    async def main() -> tuple[list[Fill], SimVenue]:
+        venue = SimVenue(cfg)
+        stream = venue.events()
+        await venue.connect()
+        bid = venue.quote("ETH").bid  # type: ignore[union-attr]
+        await venue.place(order("buy", "1", str(bid), client_id="a"))
+        await venue.place(order("buy", "2", str(bid - D("0.01")), client_id="b"))
+        return [e for e in await drain(stream) if isinstance(e, Fill)], venue
+
+    fills, venue = run_virtual(main())
+    assert sorted((f.client_id, f.size) for f in fills) == [("a", D(1)), ("b", D(2))]
+    assert len({f.trade_id for f in fills}) == 1
+    assert len({f.venue_order_id for f in fills}) == 2
+    assert fills == venue.engine.fills()  # what the venue recorded
+    assert venue.engine.check_invariants() == []
+
+
+def test_modify_that_assigns_a_new_venue_order_id() -> None:
+    script = (ScriptedEvent(1_000 * MS, "trade", side="sell", size=D("30")),)
+    cfg = venue_config(mkt=market(script=script), personality=hyperliquid(modify_new_id=True))
+
+    async def main() -> tuple[str, object, list[object], SimVenue]:
+        venue = SimVenue(cfg)
+        stream = venue.events()
+        await venue.connect()
+        bid = venue.quote("ETH").bid  # type: ignore[union-attr]
+        placed = await venue.place(order("buy", "1", str(bid - D(1)), client_id="m"))
+        ack = await venue.modify("ETH", "m", price=bid, size=D(1))
+        assert ack.venue_order_id != placed.venue_order_id and ack.client_id == "m"
+        events = await drain(stream, 2.0)
+        old = await venue.order_status("ETH", venue_order_id=placed.venue_order_id)
+        return ack.venue_order_id, old, events, venue
+
+    new_id, old, events, venue = run_virtual(main())
+    assert old.status is OrderStatus.CANCELLED  # type: ignore[attr-defined]
+    fills = [e for e in events if isinstance(e, Fill)]
+    updates = [e for e in events if isinstance(e, OrderUpdate)]
+    assert fills and {f.venue_order_id for f in fills} == {new_id}
+    assert {u.venue_order_id for u in updates if u.ts_ns > 0} >= {new_id}
+    after_modify = [u for u in updates if u.venue_order_id != new_id]
+    assert all(u.status is OrderStatus.OPEN for u in after_modify)  # only the original's placement
+    assert venue.stats["replaced_orders"] == 1
+    now = venue.engine.order_status("ETH", client_id="m")
+    assert now is not None and now.venue_order_id == new_id and now.status is OrderStatus.FILLED
+
+
+def test_an_outage_of_one_endpoint_only() -> None:
+    outage = (Outage("positions", 200 * MS, 1_000 * MS),)
+    cfg = venue_config(faults=FaultConfig(outages=outage))
+
+    async def main() -> tuple[list[str], SimVenue]:
+        venue = SimVenue(cfg)
+        await venue.connect()
+        seen = []
+        await venue.positions()  # before the window
+        seen.append("ok")
+        await asyncio.sleep(0.3)
+        try:
+            await venue.positions()
+            seen.append("ok")
+        except VenueUnavailableError as exc:
+            assert exc.code == 503 and not exc.definitive
+            seen.append("503")
+        ask = venue.quote("ETH").ask  # type: ignore[union-attr]
+        await venue.place(order("buy", "1", str(ask), tif=TimeInForce.IOC, client_id="t"))
+        await venue.order_status("ETH", client_id="t")
+        seen.append("others ok")
+        await asyncio.sleep(1.0)
+        positions = await venue.positions()
+        seen.append("ok" if positions["ETH"].size == D(1) else "wrong")
+        return seen, venue
+
+    seen, venue = run_virtual(main())
+    assert seen == ["ok", "503", "others ok", "ok"]
+    assert venue.stats["outage_refusals"] == 1

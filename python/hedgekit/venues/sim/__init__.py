@@ -4,6 +4,7 @@ latency, queues, races and faults. See ``docs/simulation.md``."""
 from __future__ import annotations
 
 from hedgekit.venues.sim.config import (
+    REQUEST_OPS,
     CancelSplit,
     CancelUnknownStyle,
     DeliveryConfig,
@@ -13,7 +14,9 @@ from hedgekit.venues.sim.config import (
     FillConfig,
     Lat,
     LatencyConfig,
+    LostMessage,
     MarketConfig,
+    Outage,
     Personality,
     PostOnlyMode,
     QueueConfig,
@@ -30,6 +33,7 @@ from hedgekit.venues.sim.engine import CancelOutcome, MatchingEngine, PlaceOutco
 from hedgekit.venues.sim.venue import SimEventStream, SimVenue
 
 __all__ = [
+    "REQUEST_OPS",
     "CancelOutcome",
     "CancelSplit",
     "CancelUnknownStyle",
@@ -40,8 +44,10 @@ __all__ = [
     "FillConfig",
     "Lat",
     "LatencyConfig",
+    "LostMessage",
     "MarketConfig",
     "MatchingEngine",
+    "Outage",
     "Personality",
     "PlaceOutcome",
     "PostOnlyMode",

@@ -15,6 +15,7 @@ from decimal import Decimal
 from hedgekit._core import Instrument
 
 __all__ = [
+    "REQUEST_OPS",
     "CancelSplit",
     "CancelUnknownStyle",
     "DeliveryConfig",
@@ -24,7 +25,9 @@ __all__ = [
     "FillConfig",
     "Lat",
     "LatencyConfig",
+    "LostMessage",
     "MarketConfig",
+    "Outage",
     "Personality",
     "PostOnlyMode",
     "QueueConfig",
@@ -40,6 +43,11 @@ __all__ = [
 
 MS = 1_000_000
 """Nanoseconds per millisecond."""
+
+REQUEST_OPS = ("place", "cancel", "modify", "status", "fills", "positions", "funding")
+"""The simulated venue's request kinds, as faults and rate limits name them: placing, cancelling
+and modifying an order, an order-status query, a fill query, a positions query and a funding-rate
+query."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,11 +128,22 @@ class FillConfig:
             ours (forces partial fills), ``None`` for no cap.
         split_fills: Deliver each match as this many child fills with distinct trade ids.
         market_band_bps: How far from the mid a market order without a price may walk.
+        shared_trade_id: Every fill one outside trade makes on our resting orders carries that
+            trade's one id (a venue reporting the trade, not the fill), so two of our orders
+            filled by one trade get fills with the same trade id. Cannot be combined with
+            ``split_fills > 1``.
     """
 
     max_fill_per_event: Decimal | None = None
     split_fills: int = 1
     market_band_bps: Decimal = Decimal(500)
+    shared_trade_id: bool = False
+
+    def __post_init__(self) -> None:
+        if self.split_fills < 1:
+            raise ValueError(f"split_fills must be at least 1, got {self.split_fills}")
+        if self.shared_trade_id and self.split_fills > 1:
+            raise ValueError("shared_trade_id cannot be combined with split_fills > 1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +222,52 @@ class Disconnect:
 
 
 @dataclass(frozen=True, slots=True)
+class LostMessage:
+    """The ``n``-th request of kind ``op`` (counted from 1 since the venue started) is lost.
+
+    Attributes:
+        op: One of :data:`REQUEST_OPS`.
+        n: Which request of that kind (1 = the first).
+        kind: ``"answer"``: the engine acts and the answer is lost (the client times out and,
+            for a placement, the order exists); ``"request"``: the request is lost before the
+            engine (the client times out and nothing happened).
+    """
+
+    op: str
+    n: int
+    kind: str = "answer"
+
+    def __post_init__(self) -> None:
+        if self.op not in REQUEST_OPS:
+            raise ValueError(f"unknown op {self.op!r}; one of {', '.join(REQUEST_OPS)}")
+        if self.n < 1:
+            raise ValueError(f"n counts from 1, got {self.n}")
+        if self.kind not in ("answer", "request"):
+            raise ValueError(f"kind is 'answer' or 'request', got {self.kind!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """Requests of kind ``op`` that reach the venue from ``start_ns`` (relative to the venue's
+    start) for ``duration_ns`` fail with a 503 (an ambiguous answer) and have no effect; other
+    kinds of request work."""
+
+    op: str
+    start_ns: int
+    duration_ns: int
+
+    def __post_init__(self) -> None:
+        if self.op not in REQUEST_OPS:
+            raise ValueError(f"unknown op {self.op!r}; one of {', '.join(REQUEST_OPS)}")
+        if self.start_ns < 0 or self.duration_ns < 0:
+            raise ValueError(f"outage times are non-negative: {self!r}")
+
+    def covers(self, op: str, rel_ns: int) -> bool:
+        """Whether a request of kind ``op`` arriving at ``rel_ns`` falls in the outage."""
+        return op == self.op and self.start_ns <= rel_ns < self.start_ns + self.duration_ns
+
+
+@dataclass(frozen=True, slots=True)
 class FaultConfig:
     """Injected faults (``sim-models`` §4.9, §4.11).
 
@@ -219,6 +284,13 @@ class FaultConfig:
         feed_stalls: Windows in which the public book feed sends nothing (our book goes stale).
         p_feed_drop: Probability that one book diff is lost (Aster-style feeds then report a
             sequence gap and resynchronise from a REST snapshot).
+        reject_post_only: Every post-only placement (and every modify of a post-only order) is
+            refused with the personality's post-only answer, whether or not it would cross.
+        lose_answers: Scripted losses: the n-th request of a kind loses its answer or itself.
+        outages: Windows in which one kind of request fails with a 503.
+        fill_processing_errors: A client-side fault, applied by the scenario runner rather than
+            by the venue: the first this-many fills of this venue applied by the client make its
+            fill processing raise once each (downstream of the fill ledger).
     """
 
     disconnects: tuple[Disconnect, ...] = ()
@@ -229,6 +301,16 @@ class FaultConfig:
     request_timeout_ns: int = 2_000 * MS
     feed_stalls: tuple[Disconnect, ...] = ()
     p_feed_drop: float = 0.0
+    reject_post_only: bool = False
+    lose_answers: tuple[LostMessage, ...] = ()
+    outages: tuple[Outage, ...] = ()
+    fill_processing_errors: int = 0
+
+    def __post_init__(self) -> None:
+        if self.fill_processing_errors < 0:
+            raise ValueError(
+                f"fill_processing_errors must be >= 0, got {self.fill_processing_errors}"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +375,11 @@ class Personality:
     min_check_async: bool = False
     """Minimum-size/notional failures are reported on the stream after an accepted answer
     (Lighter's 21706 is a sequencer error) instead of in the answer."""
+    modify_new_id: bool = False
+    """A modify is a cancel-and-replace with a new venue order id (Hyperliquid's modify may be;
+    ``venues.md`` says to treat the returned oid as authoritative): the answer carries the new
+    id, later fills and order updates name only it, and the old id reads as cancelled. The client
+    order id carries over."""
 
 
 def hyperliquid(**overrides: object) -> Personality:

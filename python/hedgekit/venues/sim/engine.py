@@ -19,7 +19,8 @@ walk skips them; a GTC remainder that would rest crossing one of our own opposit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
@@ -72,11 +73,14 @@ class PlaceOutcome:
             ``error`` is set.
         events: Private-stream events to emit, in emission order (fills before the order update
             of the same match).
+        post_only_refused: The venue refused a post-only order (synchronously, or by accepting
+            it and dropping it on the stream).
     """
 
     ack: OrderAck | None
     error: OrderRejectedError | None
     events: tuple[VenueEvent, ...] = ()
+    post_only_refused: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +123,7 @@ class _Order:
     notional: Decimal = _ZERO
     reason: str | None = None
     fills: list[Fill] = field(default_factory=list)
+    replaces: str | None = None
 
     @property
     def leaves(self) -> Decimal:
@@ -207,7 +212,9 @@ class MatchingEngine:
 
     # ------------------------------------------------------------------ our orders
 
-    def place(self, now_ns: int, request: OrderRequest) -> PlaceOutcome:
+    def place(
+        self, now_ns: int, request: OrderRequest, *, refuse_post_only: bool = False
+    ) -> PlaceOutcome:
         """Places one of our orders at venue arrival time.
 
         Checks (first failure wins): symbol, duplicate open client id, price/size grid, minimum
@@ -218,6 +225,8 @@ class MatchingEngine:
         Args:
             now_ns: Venue time.
             request: The order.
+            refuse_post_only: Treat a post-only order as if it would cross (a fault): it gets
+                the personality's post-only answer whatever the book.
 
         Returns:
             The acknowledgement or the synchronous rejection, and the private events to emit.
@@ -229,7 +238,7 @@ class MatchingEngine:
         if existing is not None and not self._orders[existing].status.is_terminal:
             return self._rejected("Duplicate client order id", None, "duplicate_client_id")
         before = m.visible()
-        outcome = self._place(now_ns, m, request)
+        outcome = self._place(now_ns, m, request, refuse_post_only)
         self._bump(m, before)
         return outcome
 
@@ -270,7 +279,14 @@ class MatchingEngine:
         return CancelOutcome(True, order.filled, None, (self._update(order, now_ns),), True)
 
     def modify(
-        self, now_ns: int, symbol: str, client_id: str, *, price: Decimal, size: Decimal
+        self,
+        now_ns: int,
+        symbol: str,
+        client_id: str,
+        *,
+        price: Decimal,
+        size: Decimal,
+        refuse_post_only: bool = False,
     ) -> PlaceOutcome:
         """Changes the price and size of an open order, keeping its venue order id.
 
@@ -280,15 +296,25 @@ class MatchingEngine:
         the order at the tail; a decrease at the same price keeps its place if
         ``queue.modify_keeps_priority_on_decrease``. A GTC order that now crosses takes liquidity.
 
+        With ``personality.modify_new_id`` the modify is a cancel-and-replace: the original is
+        cancelled (its venue order id then reads as cancelled, with its fills) and a new order
+        with a new venue order id and the same client id takes its place, at the tail of its
+        level, for the unfilled part (``size`` minus what the original filled). The answer, and
+        every later fill and order update, name only the new id; the original's cancellation is
+        not sent on the stream.
+
         Args:
             now_ns: Venue time.
             symbol: The order's symbol.
             client_id: Our id for the order.
             price: The new limit price.
             size: The new total size (filled part included).
+            refuse_post_only: Refuse the modify of a post-only order as if it would cross (a
+                fault).
 
         Returns:
-            An acknowledgement with the same venue order id, or the rejection.
+            An acknowledgement with the venue order id (the same one, or the new one with
+            ``modify_new_id``), or the rejection.
         """
         p = self.personality
         m = self._markets.get(symbol)
@@ -306,8 +332,10 @@ class MatchingEngine:
             return self._rejected("New size must exceed the filled size.", None, "other")
         opposite = m.own_side(order.side.opposite).best_price()
         crossing = opposite is not None and _crosses(order.side, price, opposite)
-        if order.tif is TimeInForce.POST_ONLY and crossing:
-            return PlaceOutcome(None, self._post_only_error(m), ())
+        if order.tif is TimeInForce.POST_ONLY and (crossing or refuse_post_only):
+            return PlaceOutcome(None, self._post_only_error(m), (), post_only_refused=True)
+        if p.modify_new_id:
+            return self._replace(now_ns, m, order, price, size, crossing)
         before = m.visible()
         assert order.price is not None
         book = m.own_side(order.side)
@@ -381,6 +409,36 @@ class MatchingEngine:
             for o in self._orders.values()
             if not o.status.is_terminal and (symbol is None or o.symbol == symbol)
         ]
+
+    def orders(self, symbol: str | None = None) -> list[OrderStatusReport]:
+        """Every order the venue ever had for us (open or finished), oldest first, each with its
+        own fills."""
+        out = []
+        for o in self._orders.values():
+            if symbol is None or o.symbol == symbol:
+                report = self.order_status(o.symbol, venue_order_id=o.key)
+                assert report is not None
+                out.append(report)
+        return out
+
+    def client_orders(self, symbol: str, client_id: str) -> list[OrderStatusReport]:
+        """Every venue order that carried ``client_id`` (several after modifies that assign a
+        new venue order id), oldest first; each with its own fills."""
+        out = []
+        for o in self._orders.values():
+            if o.symbol == symbol and o.client_id == client_id:
+                report = self.order_status(symbol, venue_order_id=o.key)
+                assert report is not None
+                out.append(report)
+        return out
+
+    def replaced_by(self, venue_order_id: str) -> str | None:
+        """The venue order id that replaced ``venue_order_id`` in a cancel-and-replace modify
+        (``None`` if it was not replaced)."""
+        for o in self._orders.values():
+            if o.replaces == venue_order_id:
+                return o.key
+        return None
 
     def fills(self, symbol: str | None = None, *, since_ns: int = 0) -> list[Fill]:
         """Our fills (the truth ledger), oldest first.
@@ -686,16 +744,19 @@ class MatchingEngine:
         """Checks the engine's truth; returns the problems found (empty when fine).
 
         Checked: fills of an order sum to its filled size, which never exceeds its size; trade
-        ids are unique; no segment is empty or negative; an open order rests exactly once with
+        ids are unique (per order with ``fills.shared_trade_id``); no segment is empty or
+        negative; an open order rests exactly once with
         its unfilled size at its price and a closed one not at all; no book is crossed; each
         position equals the signed sum of its fills.
         """
         problems: list[str] = []
-        seen: set[int | str] = set()
+        seen: set[tuple[str, int | str]] = set()
+        per_order = self._fill_cfg.shared_trade_id
         for f in self._ledger:
-            if f.trade_id in seen:
+            trade_key = (f.venue_order_id if per_order else "", f.trade_id)
+            if trade_key in seen:
                 problems.append(f"duplicate trade id {f.trade_id}")
-            seen.add(f.trade_id)
+            seen.add(trade_key)
         resting: dict[str, list[tuple[Side, Decimal, Decimal]]] = {}
         for symbol, m in self._markets.items():
             for side, book in ((Side.BUY, m.bids), (Side.SELL, m.asks)):
@@ -809,7 +870,9 @@ class MatchingEngine:
         self._by_client[request.client_id] = key
         return order
 
-    def _place(self, now_ns: int, m: _Market, request: OrderRequest) -> PlaceOutcome:
+    def _place(
+        self, now_ns: int, m: _Market, request: OrderRequest, refuse_post_only: bool = False
+    ) -> PlaceOutcome:
         p = self.personality
         opposite = m.own_side(request.side.opposite).best_price()
         check_price = request.price
@@ -834,10 +897,11 @@ class MatchingEngine:
             request.order_type is OrderType.MARKET
             or (request.price is not None and _crosses(request.side, request.price, opposite))
         )
-        post_only_cross = request.tif is TimeInForce.POST_ONLY and crossing
+        post_only_cross = request.tif is TimeInForce.POST_ONLY and (crossing or refuse_post_only)
         sync_modes = (PostOnlyMode.SYNC_REJECT, PostOnlyMode.SYNC_REJECT_CODE)
         if late is None and post_only_cross and p.post_only_mode in sync_modes:
-            return PlaceOutcome(None, self._post_only_error(m), ())  # no order is created
+            # no order is created
+            return PlaceOutcome(None, self._post_only_error(m), (), post_only_refused=True)
         order = self._new_order(now_ns, request)
         if late is not None:  # a minimum failure reported on the stream (min_check_async)
             order.status = OrderStatus.REJECTED
@@ -850,7 +914,8 @@ class MatchingEngine:
             else:
                 order.status = OrderStatus.CANCELLED
                 order.reason = "canceled-post-only"
-            return self._accepted_then(order, now_ns, (OrderStatus.OPEN, order.status))
+            outcome = self._accepted_then(order, now_ns, (OrderStatus.OPEN, order.status))
+            return dataclasses.replace(outcome, post_only_refused=True)
         events: list[VenueEvent] = []
         if crossing:
             events.extend(self._take(now_ns, m, order, self._taker_limit(m, request)))
@@ -882,6 +947,43 @@ class MatchingEngine:
                 )
             )
         ack = OrderAck(order.client_id, order.key, OrderStatus.OPEN, order.filled, now_ns)
+        return PlaceOutcome(ack, None, tuple(events))
+
+    def _replace(
+        self, now_ns: int, m: _Market, old: _Order, price: Decimal, size: Decimal, crossing: bool
+    ) -> PlaceOutcome:
+        """A modify as cancel-and-replace: ``old`` is cancelled and a new order with a new venue
+        order id (same client id) is placed for ``size - old.filled`` at ``price``."""
+        before = m.visible()
+        self._unrest(m, old)
+        old.status = OrderStatus.CANCELLED
+        old.reason = "modified"
+        old.updated_ns = now_ns
+        key = str(self._next_order_id)
+        self._next_order_id += 1
+        new = _Order(
+            key=key,
+            symbol=old.symbol,
+            client_id=old.client_id,
+            side=old.side,
+            size=size - old.filled,
+            price=price,
+            order_type=old.order_type,
+            tif=old.tif,
+            reduce_only=old.reduce_only,
+            status=OrderStatus.OPEN,
+            updated_ns=now_ns,
+            replaces=old.key,
+        )
+        self._orders[key] = new
+        self._by_client[new.client_id] = key
+        events: list[VenueEvent] = []
+        if crossing:
+            events.extend(self._take(now_ns, m, new, price))
+        self._rest_or_expire(m, new)
+        events.append(self._update(new, now_ns))
+        self._bump(m, before)
+        ack = OrderAck(new.client_id, new.key, new.status, new.filled, now_ns)
         return PlaceOutcome(ack, None, tuple(events))
 
     def _taker_limit(self, m: _Market, request: OrderRequest) -> Decimal | None:
@@ -957,6 +1059,7 @@ class MatchingEngine:
         book = m.own_side(aggressor.opposite)
         events: list[VenueEvent] = []
         left = size
+        shared = self._shared_trade_id()
         for level in book.best_first():
             if left <= 0 or (limit is not None and not _crosses(aggressor, limit, level.price)):
                 break
@@ -975,7 +1078,11 @@ class MatchingEngine:
                 order = self._orders[seg.owner]
                 seg.qty -= qty
                 left -= qty
-                events.extend(self._execute(now_ns, m, order, level.price, qty, Liquidity.MAKER))
+                events.extend(
+                    self._execute(
+                        now_ns, m, order, level.price, qty, Liquidity.MAKER, shared()
+                    )
+                )
                 partial = OrderStatus.PARTIALLY_FILLED
                 order.status = OrderStatus.FILLED if order.leaves == 0 else partial
                 events.append(self._update(order, now_ns))
@@ -992,6 +1099,7 @@ class MatchingEngine:
         buys); the filled orders' levels are removed (their external part is rebuilt next).
         """
         book = m.own_side(resting)
+        shared = self._shared_trade_id()
         for level in book.best_first():
             if not _crosses(resting, level.price, edge):
                 break
@@ -1000,7 +1108,9 @@ class MatchingEngine:
                     continue
                 order = self._orders[seg.owner]
                 events.extend(
-                    self._execute(now_ns, m, order, level.price, order.leaves, Liquidity.MAKER)
+                    self._execute(
+                        now_ns, m, order, level.price, order.leaves, Liquidity.MAKER, shared()
+                    )
                 )
                 order.status = OrderStatus.FILLED
                 events.append(self._update(order, now_ns))
@@ -1036,6 +1146,22 @@ class MatchingEngine:
         pieces = [(base + (1 if i < extra else 0)) * step for i in range(k)]
         return [piece for piece in pieces if piece > 0]
 
+    def _shared_trade_id(self) -> Callable[[], int | None]:
+        """The trade id source of one outside trade: with ``fills.shared_trade_id`` every call
+        gives the trade's one id (allocated at its first fill of ours); otherwise ``None`` (each
+        fill gets its own id)."""
+        if not self._fill_cfg.shared_trade_id:
+            return lambda: None
+        allocated: list[int] = []
+
+        def get() -> int | None:
+            if not allocated:
+                allocated.append(self._next_trade_id)
+                self._next_trade_id += 1
+            return allocated[0]
+
+        return get
+
     def _execute(
         self,
         now_ns: int,
@@ -1044,8 +1170,10 @@ class MatchingEngine:
         price: Decimal,
         qty: Decimal,
         liquidity: Liquidity,
+        trade_id: int | None = None,
     ) -> list[Fill]:
-        """Records one match of ``qty`` at ``price`` as one or more fills."""
+        """Records one match of ``qty`` at ``price`` as one or more fills (all with
+        ``trade_id`` when it is given: one outside trade's shared id)."""
         fees = self.personality.fees
         rate = fees.maker_rate if liquidity is Liquidity.MAKER else fees.taker_rate
         quantum = Decimal(1).scaleb(-fees.fee_decimals)
@@ -1057,7 +1185,7 @@ class MatchingEngine:
                 symbol=order.symbol,
                 client_id=order.client_id,
                 venue_order_id=order.key,
-                trade_id=self._next_trade_id,
+                trade_id=self._next_trade_id if trade_id is None else trade_id,
                 side=order.side,
                 price=price,
                 size=piece,
@@ -1065,7 +1193,8 @@ class MatchingEngine:
                 liquidity=liquidity,
                 ts_ns=now_ns,
             )
-            self._next_trade_id += 1
+            if trade_id is None:
+                self._next_trade_id += 1
             order.fills.append(fill)
             order.filled += piece
             order.notional += price * piece

@@ -157,7 +157,11 @@ class SimVenue:
             "dropped_events": 0,
             "duplicated_events": 0,
             "book_gaps": 0,
+            "post_only_refused": 0,
+            "outage_refusals": 0,
+            "replaced_orders": 0,
         }
+        self._op_counts: dict[str, int] = {}
 
     # ----------------------------------------------------------------------------- protocol
     @property
@@ -243,7 +247,8 @@ class SimVenue:
             rel = t - self._start_ns
             if injected or any(a <= rel < b for a, b in faults.reject_windows):
                 raise OrderRejectedError(self.name, "Order rejected (injected fault)", None, "injected")
-            return self._settle(t, self.engine.place(t, request))
+            refuse = faults.reject_post_only
+            return self._settle(t, self.engine.place(t, request, refuse_post_only=refuse))
 
         return await self._request(op, "place", act)
 
@@ -282,14 +287,23 @@ class SimVenue:
         if not self.supports_modify:
             raise NotImplementedError(f"{self.name} cannot modify orders")
 
+        refuse = self.config.faults.reject_post_only
+
         def act(t: int) -> OrderAck:
-            return self._settle(t, self.engine.modify(t, symbol, client_id, price=price, size=size))
+            outcome = self.engine.modify(
+                t, symbol, client_id, price=price, size=size, refuse_post_only=refuse
+            )
+            if outcome.ack is not None and self.config.personality.modify_new_id:
+                self.stats["replaced_orders"] += 1
+            return self._settle(t, outcome)
 
         return await self._request("maker", "modify", act)
 
     def _settle(self, t: int, outcome: PlaceOutcome) -> OrderAck:
         """Sends a placement's events on their way and returns its answer (or raises its
         synchronous rejection)."""
+        if outcome.post_only_refused:
+            self.stats["post_only_refused"] += 1
         self._emit(t, outcome.events)
         self._publish(t)
         if outcome.error is not None:
@@ -362,7 +376,7 @@ class SimVenue:
 
     async def _request(self, bump_op: str, op: str, act: Callable[[int], _T]) -> _T:
         """One REST round trip with latency, rate limits and faults (``sim-models`` §4.1,
-        §4.7, §4.11)."""
+        §4.7, §4.11). ``op`` is one of :data:`~hedgekit.venues.sim.config.REQUEST_OPS`."""
         loop = asyncio.get_running_loop()
         if self._loop is None:
             self._loop = loop
@@ -374,6 +388,9 @@ class SimVenue:
         faults = self.config.faults
         u_req, u_resp, u_over = (self._faults_rng.random() for _ in range(3))
         self.stats["requests"] += 1
+        nth = self._op_counts.get(op, 0) + 1
+        self._op_counts[op] = nth
+        scripted = {x.kind for x in faults.lose_answers if x.op == op and x.n == nth}
         entry = self._latency.entry(now - self._start_ns, bump_op)
 
         def answer(value: Any, is_error: bool) -> Callable[[int], None]:
@@ -389,6 +406,11 @@ class SimVenue:
 
         def arrive(t: int) -> None:
             back = t + self._latency.response(t - self._start_ns)
+            if any(o.covers(op, t - self._start_ns) for o in faults.outages):
+                self.stats["outage_refusals"] += 1
+                down = VenueUnavailableError(self.name, f"503 Service Unavailable ({op})", 503)
+                self.schedule(back, answer(down, True))
+                return
             refusal = self._limiter.admit(op, t)
             if refusal is not None:
                 self.stats["rate_limited"] += 1
@@ -402,12 +424,12 @@ class SimVenue:
                 value, is_error = act(t), False
             except Exception as exc:  # noqa: BLE001 - the caller gets every error, bugs included
                 value, is_error = exc, True
-            if u_resp < faults.p_resp_loss:
+            if u_resp < faults.p_resp_loss or "answer" in scripted:
                 self.stats["lost_responses"] += 1
                 return
             self.schedule(back, answer(value, is_error))
 
-        if u_req < faults.p_req_loss:
+        if u_req < faults.p_req_loss or "request" in scripted:
             self.stats["lost_requests"] += 1
         elif u_over < self.config.latency.p_overload:
             err = VenueUnavailableError(self.name, "503 Service Unavailable (overloaded)", 503)
@@ -646,6 +668,7 @@ def _is_instant(config: SimVenueConfig) -> bool:
         not lat.speed_bumps and not lat.schedule and lat.p_overload == 0
         and f.p_req_loss == 0 and f.p_resp_loss == 0 and f.p_reject == 0 and f.p_feed_drop == 0
         and not f.reject_windows and not f.disconnects and not f.feed_stalls
+        and not f.lose_answers and not f.outages
         and d.p_dup == 0 and d.p_holdback == 0 and d.p_shuffle == 0
     )  # fmt: skip
     return zero and quiet
