@@ -480,7 +480,15 @@ class AtomicExecutor(OperationExecutor):
         rejects = 0
         entry_cfg = cfg.entry
         while not stop.is_set() and rejects <= entry_cfg.max_post_only_rejects:
-            remaining = pair - leg.along(tap)
+            # An earlier entry whose cancel was lost or refused may still rest: it reserves its
+            # size, and it is cancelled again before anything new is placed.
+            live = [cid for cid in leg.entry_ids if not session.tracker.state(cid).is_terminal]
+            if live:
+                await asyncio.gather(*(ex._cancel_and_settle(cid, tap) for cid in live))
+                if any(not session.tracker.state(cid).is_terminal for cid in live):
+                    await _wait_event(stop, entry_cfg.reprice_check_s)
+                    continue
+            remaining = pair - leg.along(tap) - _reserved(leg, tap)
             try:
                 q = ex.quote(sym, cfg.max_book_age_s)
             except BookIntegrityError:
@@ -547,7 +555,7 @@ class AtomicExecutor(OperationExecutor):
             except BookIntegrityError:
                 return
             price = protected_price(leg.info.rules, side, q, cfg.slippage_budget_bps)
-            send = ex.placeable(leg.info.rules, min(child, pair - leg.along(tap)), price, False)
+            send = ex.placeable(leg.info.rules, min(child, pair - leg.along(tap) - _reserved(leg, tap)), price, False)
             if send <= 0:
                 return
             try:

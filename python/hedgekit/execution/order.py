@@ -110,7 +110,20 @@ class _Run:
         return sum((tracker.order(c).filled for c in self.client_ids), _ZERO)
 
     def remaining(self) -> Decimal:
-        return max(self.size - self.filled(), _ZERO)
+        """What is left to send: the size less what filled and less what the run's orders that
+        may still trade reserve (an order whose cancel failed or whose outcome is in doubt
+        counts as if it will fill), so a new order never doubles a live one."""
+        tracker = self.ex.session.tracker
+        used = _ZERO
+        for c in self.client_ids:
+            o = tracker.order(c)
+            used += o.filled if o.is_terminal else max(o.request.size, o.filled)
+        return max(self.size - used, _ZERO)
+
+    def live(self) -> list[str]:
+        """The run's orders that may still trade."""
+        tracker = self.ex.session.tracker
+        return [c for c in self.client_ids if not tracker.state(c).is_terminal]
 
 
 class OrderExecutor:
@@ -218,6 +231,13 @@ class OrderExecutor:
             except VenueError:
                 pass  # the tracker re-queries on its own; settle below asks once more now
         return await self.session.settle(cid)
+
+    async def _clear(self, run: _Run) -> None:
+        """One more cancel and settle of every order of the run that may still trade (a cancel
+        that was lost or refused), before anything new is sized."""
+        live = run.live()
+        if live:
+            await asyncio.gather(*(self._cancel_and_settle(c, run.observer) for c in live))
 
     async def _wait(self, cid: str, timeout_s: float, until: Callable[[TrackedOrder], bool]) -> TrackedOrder:
         try:
@@ -351,6 +371,7 @@ class OrderExecutor:
             and run.post_only_rejects <= cfg.max_post_only_rejects
             and not stopped()
         ):
+            await self._clear(run)
             remaining = run.remaining()
             q = self.quote(run.symbol, cfg.max_book_age_s)
             price = self._maker_price(rules, run.side, q, cfg)
@@ -446,6 +467,7 @@ class OrderExecutor:
         steps.extend(("ladder", i) for i in range(len(prices)))
         fresh = True  # the first step prices from the quote just taken
         for kind, i in steps:
+            await self._clear(run)
             if run.remaining() <= 0 or self._time_left(deadline_ns, 1.0) <= 0:
                 return
             if not fresh:
