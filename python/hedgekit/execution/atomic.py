@@ -187,10 +187,18 @@ class AtomicExecutor(OperationExecutor):
                 self.journal,
                 "open",
                 [{"venue": leg.venue, "symbol": leg.symbol, "side": leg.side.value} for leg in legs],
-                {"size": size, "plan": cfg.plan.value, "deadline_s": cfg.deadline_s, **(note or {})},
+                {
+                    "size": size, "plan": cfg.plan.value, "deadline_s": cfg.deadline_s,
+                    "id_prefix": self.id_prefix, **(note or {}),
+                },
                 self.clock,
-            )
-        result = await self._open(legs, size, cfg, recorder)
+            )  # fmt: skip
+        try:
+            result = await self._open(legs, size, cfg, recorder)
+        except BaseException:
+            if recorder is not None:
+                await recorder.close()  # keep what can be written; the writer never leaks
+            raise
         if recorder is not None:
             await finish_recording(recorder, result.status.value, result)
         return result
@@ -316,6 +324,10 @@ class AtomicExecutor(OperationExecutor):
         # straight from the fill listener: no hop through this task.
         stop = Signal()
         reaction: list[asyncio.Future[dict[str, Decimal]]] = []
+        if tap.recorder is not None:
+            # The journal's first failure ends the entries on every leg at once: nothing that
+            # adds exposure is sent unrecorded, and what is filled is still hedged or unwound.
+            tap.recorder.add_failure_listener(lambda _exc: stop.set())
 
         def on_first() -> None:
             # The reaction task is queued before the entry tasks wake, so it runs first.
@@ -502,6 +514,7 @@ class AtomicExecutor(OperationExecutor):
                 req = await _entry_request(leg, tap, send, price, TimeInForce.POST_ONLY, "e")
             except JournalWriteError as exc:
                 incidents.append(Incident(self.clock.now_ns(), "journal_failed", leg.name, str(exc)))
+                stop.set()
                 return
             cid = req.client_id
             try:
@@ -561,6 +574,7 @@ class AtomicExecutor(OperationExecutor):
             try:
                 req = await _entry_request(leg, tap, send, price, TimeInForce.IOC, "t")
             except JournalWriteError:
+                stop.set()
                 return
             cid = req.client_id
             try:

@@ -213,10 +213,15 @@ class CloseExecutor(OperationExecutor):
                 self.journal,
                 "close",
                 [{"venue": leg.venue, "symbol": leg.symbol} for leg in legs],
-                dict(note or {}),
+                {"id_prefix": self.id_prefix, **(note or {})},
                 self.clock,
             )
-        result = await self._close(legs, cfg, recorder)
+        try:
+            result = await self._close(legs, cfg, recorder)
+        except BaseException:
+            if recorder is not None:
+                await recorder.close()  # keep what can be written; the writer never leaks
+            raise
         if recorder is not None:
             await finish_recording(recorder, result.status.value, result)
         return result

@@ -56,14 +56,15 @@ class OperationTap:
 
     # The OrderObserver side: attribute and journal every order of the operation.
     async def order(self, venue: str, request: OrderRequest, role: str) -> None:
-        """An order of this operation is about to be sent (journalled ahead when recording)."""
+        """An order of this operation is about to be sent (journalled ahead when recording; an
+        order the journal refuses is never watched, since it is never sent)."""
+        if self.recorder is not None:
+            await self.recorder.order(venue, request, role)
         self.watch(venue, request.client_id, role)
         if self.markouts is not None:
             q = self._sessions[venue].venue.quote(request.symbol)
             if q is not None:
                 self._placement_mid[(venue, request.client_id)] = q.mid
-        if self.recorder is not None:
-            await self.recorder.order(venue, request, role)
 
     def answer(self, venue: str, order: TrackedOrder) -> None:
         """The venue answered one of this operation's placements."""
@@ -189,6 +190,9 @@ class OperationExecutor:
         if not sessions:
             raise ValueError("at least one venue session is needed")
         self.sessions = dict(sessions)
+        self.id_prefix = id_prefix
+        """Prefix of the client ids this executor generates (journalled with each intent, so
+        recovery can find orders by it)."""
         self.clock = clock or next(iter(sessions.values())).clock
         self.journal = journal
         self.markouts = markouts

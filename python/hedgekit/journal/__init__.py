@@ -16,7 +16,12 @@ Example::
 from __future__ import annotations
 
 from hedgekit.journal.core import DEFAULT_SQLITE_FILE, Journal, open_journal
-from hedgekit.journal.errors import JournalError, JournalSchemaError, JournalTimeoutError
+from hedgekit.journal.errors import (
+    JournalDataError,
+    JournalError,
+    JournalSchemaError,
+    JournalTimeoutError,
+)
 from hedgekit.journal.records import EVENT_KINDS, EventRecord, OperationRecord
 from hedgekit.journal.schema import LATEST_VERSION
 from hedgekit.journal.stats import StatsRow, execution_stats, format_table
@@ -27,6 +32,7 @@ __all__ = [
     "LATEST_VERSION",
     "EventRecord",
     "Journal",
+    "JournalDataError",
     "JournalError",
     "JournalSchemaError",
     "JournalTimeoutError",

@@ -245,6 +245,8 @@ class Journal:
 
         Raises:
             ValueError: An unknown event type or a bad timestamp.
+            JournalDataError: ``data`` holds a value with no JSON form (nothing written; a
+                ``ValueError`` too).
             JournalError: ``op_id`` names no operation, or the write failed.
         """
         (seq,) = await self.record_many(op_id, [(event, data)], ts_ns=ts_ns)
@@ -269,6 +271,7 @@ class Journal:
 
         Raises:
             ValueError: An unknown event type or a bad timestamp.
+            JournalDataError: A payload holds a value with no JSON form (nothing written).
             JournalError: ``op_id`` names no operation, or the write failed.
         """
         if op_id is not None:

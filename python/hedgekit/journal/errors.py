@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from hedgekit.errors import HedgekitError
 
-__all__ = ["JournalError", "JournalSchemaError", "JournalTimeoutError"]
+__all__ = ["JournalDataError", "JournalError", "JournalSchemaError", "JournalTimeoutError"]
 
 
 class JournalError(HedgekitError):
     """A journal operation failed: an unknown URL scheme, a closed journal, an unknown or
     already finished operation, a storage error."""
+
+
+class JournalDataError(JournalError, ValueError):
+    """The data given cannot be journalled (a value with no JSON form). Nothing was written, and
+    writing the same data again cannot succeed."""
 
 
 class JournalSchemaError(JournalError):

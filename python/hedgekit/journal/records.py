@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from hedgekit.journal.errors import JournalError
+from hedgekit.journal.errors import JournalDataError
 from hedgekit.secrets import Secret, redact_data
 
 __all__ = ["EVENT_KINDS", "EventRecord", "OperationRecord", "decode", "encode", "jsonable"]
@@ -101,7 +101,7 @@ def jsonable(value: Any) -> Any:
         The same data with Decimals as strings, enums as their value, keys as strings.
 
     Raises:
-        JournalError: A value of a type that has no JSON form.
+        JournalDataError: A value of a type that has no JSON form.
     """
     if value is None or isinstance(value, bool | int | float | str | Secret):
         if isinstance(value, enum.Enum):
@@ -122,20 +122,20 @@ def jsonable(value: Any) -> Any:
         return jsonable(to_dict())
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    raise JournalError(f"cannot journal a value of type {type(value).__name__}")
+    raise JournalDataError(f"cannot journal a value of type {type(value).__name__}")
 
 
 def encode(value: Any) -> str:
     """JSON text of ``value`` with every secret masked (see :func:`jsonable`).
 
     Raises:
-        JournalError: A value that has no JSON form.
+        JournalDataError: A value that has no JSON form.
     """
     clean = redact_data(jsonable(value))
     try:
         return orjson.dumps(clean).decode()
     except TypeError as exc:  # pragma: no cover - jsonable leaves only JSON types
-        raise JournalError(f"cannot journal this data: {exc}") from exc
+        raise JournalDataError(f"cannot journal this data: {exc}") from exc
 
 
 def decode(text: str | None) -> Any:
