@@ -4,7 +4,7 @@ VENV    ?= .venv
 VPY     := $(VENV)/bin/python
 STAMP   := $(VENV)/.deps-stamp
 
-.PHONY: test test-rust test-python build-dev build-prod lint bench stubtest clean demo
+.PHONY: test test-rust test-python build-dev build-prod lint bench stubtest clean demo sweep soak
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -27,7 +27,7 @@ demo: build-prod
 	$(VPY) -m hedgekit demo --out hedgekit-demo
 
 ## test: every test — Rust unit and property tests, the stub check, then pytest on the release build
-test: lint test-rust build-prod stubtest test-python
+test: lint test-rust build-prod stubtest test-python sweep
 
 test-rust:
 	cargo test --workspace
@@ -38,6 +38,15 @@ stubtest: $(STAMP)
 
 test-python: $(STAMP)
 	$(VPY) -m pytest tests -q
+
+## sweep: 2,000 seeded random scenarios under injected faults, checked against the venues' truth
+## (failing scenarios go to .sweep-failures/, each replayable with `hedgekit simulate FILE`)
+sweep: $(STAMP)
+	$(VPY) -m hedgekit sweep --seeds 2000 --jobs 2 --out .sweep-failures
+
+## soak: the same sweep over 50,000 seeds
+soak: $(STAMP)
+	$(VPY) -m hedgekit sweep --seeds 50000 --jobs 2 --out .sweep-failures
 
 ## bench: the benchmarks (release build), peers side by side where installed
 bench: build-prod

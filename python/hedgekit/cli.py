@@ -17,11 +17,19 @@ Commands:
     Execution-quality statistics from a journal, as a table; optionally a PNG of slippage and
     markouts.
 
+``hedgekit sweep --seeds N [--start S] [--jobs J] [--profile P] [--out DIR] [--json]``
+    The adversarial fault sweep (:mod:`hedgekit.sweep`): N seeded random scenarios with injected
+    faults, run in parallel and checked against the venues' own truth. Prints seeds per minute,
+    violations per invariant, the per-profile table, and the command that replays each failing
+    seed (its scenario is written to ``DIR/sweep-<seed>.json``). Exits 1 on any violation, crash,
+    hang or status that disagrees with the venues.
+
 Exit codes (scripts may rely on them):
 
 ====  ======================================================================================
 0     Success.
-1     The operation ran but an invariant failed, or an operation ended exposed.
+1     The operation ran but an invariant failed, or an operation ended exposed (for ``sweep``:
+      any violation, crash, hang or lie).
 2     Usage error: bad arguments (argparse).
 3     An input is missing or malformed: scenario or config file, journal URL or file.
 4     A runtime error: a venue or the journal failed.
@@ -147,6 +155,30 @@ def parse_period(text: str) -> int:
     if ns <= 0:
         raise argparse.ArgumentTypeError(f"the period must be positive, got {text!r}")
     return ns
+
+
+def _seed_count(text: str) -> int:
+    value = _positive_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("at least one seed")
+    return value
+
+
+def _jobs(text: str) -> int:
+    value = _positive_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("at least one job")
+    return value
+
+
+def _sweep_profile(text: str) -> str:
+    from hedgekit.sweep import profile_for
+
+    try:
+        profile_for(0, text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
 
 
 def _group_by(text: str) -> list[str]:
@@ -275,6 +307,53 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write a PNG of slippage and markouts",
     )
+
+    sweep = sub.add_parser(
+        "sweep",
+        help="run many seeded random scenarios under injected faults and count what breaks",
+        description=(
+            "The adversarial fault sweep: each seed draws two simulated venues, a market, an open "
+            "or a close and a set of faults (light for even seeds and heavy for odd ones by "
+            "default), runs it and checks every invariant against the venues' own truth. A "
+            "failing seed's scenario is written to --out, replayable with 'hedgekit simulate'."
+        ),
+        epilog=_EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sweep.add_argument(
+        "--seeds", type=_seed_count, required=True, metavar="N", help="how many seeds to run"
+    )
+    sweep.add_argument(
+        "--start", type=_positive_int, default=0, metavar="S", help="the first seed (default 0)"
+    )
+    sweep.add_argument(
+        "--jobs", type=_jobs, default=os.cpu_count() or 1, metavar="J",
+        help="worker processes (default: one per CPU)",
+    )
+    sweep.add_argument(
+        "--profile",
+        type=_sweep_profile,
+        default="mixed",
+        metavar="P",
+        help="faults: mixed (default), light, heavy, none or only:<fault>",
+    )
+    sweep.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write each failing seed's scenario here as sweep-<seed>.json",
+    )
+    sweep.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="wall-clock seconds one seed may take before it counts as a hang (default 60)",
+    )
+    sweep.add_argument(
+        "--json", action="store_true", help="print the summary as one JSON document"
+    )
     return parser
 
 
@@ -304,6 +383,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(args)
         if args.command == "simulate":
             return _simulate(args)
+        if args.command == "sweep":
+            return _sweep(args)
         return _report(args)
     except CliError as e:
         _error(str(e))
@@ -421,6 +502,48 @@ def format_simulation(report: dict[str, Any]) -> str:
     held = report["all_invariants_held"]
     lines += ["", "all invariants held" if held else "AN INVARIANT FAILED"]
     return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------- sweep
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from hedgekit.sweep import SweepSummary, format_summary, run_sweep
+
+    out: Path | None = args.out
+    if out is not None:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise CliError(EXIT_INPUT, f"--out {out}: {e.strerror or e}") from None
+    if not args.timeout > 0:
+        raise CliError(EXIT_USAGE, f"--timeout must be positive, got {args.timeout}")
+    live = not args.json and sys.stderr.isatty()
+    total = args.seeds
+
+    def progress(summary: SweepSummary) -> None:
+        t = summary.total
+        sys.stderr.write(
+            f"\r{summary.seeds}/{total} seeds, {summary.seeds_per_minute:.0f}/min, "
+            f"failed {t.failed} (lies {t.lies}, crashes {t.crashes}, hangs {t.hangs})"
+        )
+        sys.stderr.flush()
+
+    seeds = range(args.start, args.start + total)
+    try:
+        summary = run_sweep(
+            seeds, args.jobs, args.profile, out, args.timeout, on_progress=progress if live else None
+        )
+    except OSError as e:
+        raise CliError(EXIT_ERROR, f"the sweep failed: {e}") from None
+    finally:
+        if live:
+            sys.stderr.write("\n")
+    if args.json:
+        print(json.dumps(summary.to_dict(), indent=2))
+    else:
+        print(format_summary(summary))
+    return EXIT_OK if summary.clean else EXIT_FAILED
 
 
 # ------------------------------------------------------------------------------------ demo
