@@ -531,7 +531,7 @@ def _atomic(r: _Reader) -> AtomicConfig:
     for key in ("max_entry_spread_bps", "slippage_budget_bps", "hedge_threshold"):
         if r.has(key):
             kw[key] = r.dec(key, nonneg=True)
-    for key in ("entry_timeout_s", "deadline_s", "max_book_age_s"):
+    for key in ("entry_timeout_s", "deadline_s", "max_book_age_s", "settle_timeout_s"):
         if r.has(key):
             kw[key] = r.number(key, lo=1e-9)
     if r.has("plan"):
@@ -557,7 +557,7 @@ def _close(r: _Reader) -> CloseConfig:
     kw: dict[str, Any] = {}
     if r.has("max_exit_spread_bps"):
         kw["max_exit_spread_bps"] = r.dec("max_exit_spread_bps", nonneg=True)
-    for key in ("phase1_timeout_s", "deadline_s"):
+    for key in ("phase1_timeout_s", "deadline_s", "settle_timeout_s"):
         if r.has(key):
             kw[key] = r.number(key, lo=1e-9)
     for key in ("passive", "phase2", "emergency"):

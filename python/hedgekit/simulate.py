@@ -10,7 +10,8 @@ invariant of ``DESIGN.md`` held, checked against the venues' own truth — never
   equal the venue's;
 - ``no_resting_orders``: none of our orders is open on any venue when the operation returns;
 - ``exposure_bounded``: the pair ends with net exposure within the largest minimum order size of
-  the venues involved, or the result says exactly which leg is exposed (status ``exposed``);
+  the venues involved (for an open, the net of the legs' changes from their starting positions),
+  or the result says exactly which leg is exposed (status ``exposed``);
 - ``status_truthful``: the status agrees with the venues' positions (``closed`` legs are flat,
   ``opened`` legs are equal and opposite at the pair size, a rolled-back, unfilled or refused
   open left every venue where it started), within the largest minimum order size;
@@ -228,8 +229,13 @@ def _report(
         held = all(abs(end_pos[v]) <= largest_min for v in leg_venues)
         detail = f"every leg within {largest_min} of flat: {dict((v, str(end_pos[v])) for v in leg_venues)}"
     else:
+        if isinstance(result, AtomicResult):
+            # What the open did: the legs' changes from where they started (a prior position,
+            # balanced or not, is not the operation's exposure).
+            net = sum((end_pos[v] - start.get(v, _ZERO) for v in leg_venues), _ZERO)
         held = abs(net) <= largest_min or exposed_reported
-        detail = f"net {net} across legs (limit {largest_min})" + ("; reported exposed" if exposed_reported else "")
+        what = "net change" if isinstance(result, AtomicResult) else "net"
+        detail = f"{what} {net} across legs (limit {largest_min})" + ("; reported exposed" if exposed_reported else "")
     invariants["exposure_bounded"] = {"held": held, "detail": detail}
     invariants["status_truthful"] = _status_truthful(
         sc, result, at_start, at_return, end_pos, largest_min

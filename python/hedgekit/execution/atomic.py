@@ -435,17 +435,8 @@ class AtomicExecutor(OperationExecutor):
 
     async def _settle_all(self, ls: list[_Leg], tap: OperationTap, cfg: AtomicConfig) -> None:
         """Cancels and settles every order of this operation that may still trade, until the
-        venues have answered for each one (an order in doubt stays in flight until a status
-        query resolves it) or the operation's deadline has passed."""
-        end_ns = self.clock.now_ns() + int(cfg.deadline_s * _S)
-        while True:
-            live = _live_orders(ls, tap)
-            if not live:
-                return
-            await asyncio.gather(*(leg.ex._cancel_and_settle(cid, tap) for leg, cid in live))
-            if not _live_orders(ls, tap) or self.clock.now_ns() >= end_ns:
-                return
-            await asyncio.sleep(0.25)
+        venues have answered for each one or ``settle_timeout_s`` has passed."""
+        await self.settle_orders(tap, cfg.settle_timeout_s)
 
     async def _trim(
         self, ls: list[_Leg], pair: Decimal, cfg: AtomicConfig, tap: OperationTap, incidents: list[Incident]
@@ -738,6 +729,16 @@ class AtomicExecutor(OperationExecutor):
         dust: dict[str, Decimal] | None = None,
         rollback: Rollback | None = None,
     ) -> AtomicResult:
+        tap.sync()
+        unresolved = self.live_orders(tap)
+        if unresolved:
+            # An order that may still trade (a cancel never confirmed, a placement still in
+            # doubt) means the venues' truth is not known: never a success.
+            names = ", ".join(f"{venue}:{cid}" for venue, cid in unresolved)
+            incidents.append(Incident(self.clock.now_ns(), "unresolved_order", None, f"orders still live or in doubt: {names}"))
+            if status is not OpenStatus.EXPOSED:
+                reason = f"orders still live or in doubt ({names})" + (f"; {reason}" if reason else "")
+                status = OpenStatus.EXPOSED
         end = self.clock.now_ns()
         tolerance = max((leg.info.rules.min_qty for leg in ls), default=_ZERO)
         exposure = measure_exposure(tap.fills, end, tolerance)
@@ -772,18 +773,6 @@ class AtomicExecutor(OperationExecutor):
             started_ns=start,
             ended_ns=end,
         )
-
-
-def _live_orders(ls: Sequence[_Leg], tap: OperationTap) -> list[tuple[_Leg, str]]:
-    """Every order of the operation that may still trade (live, or in doubt)."""
-    out = []
-    for leg in ls:
-        tracker = leg.ex.session.tracker
-        for cid in tap.client_ids(leg.name):
-            state = tracker.get(cid)
-            if state is not None and not state.is_terminal:
-                out.append((leg, cid))
-    return out
 
 
 def _reserved(leg: _Leg, tap: OperationTap) -> Decimal:

@@ -268,6 +268,9 @@ class CloseExecutor(OperationExecutor):
                 orders += await self._flatten(open_legs, before, cfg, tap)
             else:
                 phase = await self._two_phase(open_legs, before, cfg, tap, orders, incidents)
+            # Every order of the close is answered for before the final read (a cancel lost or
+            # refused is retried); one that may still trade makes the result exposed.
+            unresolved = await self.settle_orders(tap, cfg.settle_timeout_s)
             # The status comes from a successful read of every leg: an unreadable leg is unknown.
             after = await self._read(legs, self._final_until(legs))
             unread = [leg.venue for leg in legs if leg.venue not in after]
@@ -282,6 +285,10 @@ class CloseExecutor(OperationExecutor):
                 problems.append(self._unknown(unread, incidents, "it may still be open"))
             if still:
                 problems.append(f"still open: {', '.join(f'{l.venue} {after[l.venue]}' for l in still)}")  # noqa: E741
+            if unresolved:
+                names = ", ".join(f"{v}:{cid}" for v, cid in unresolved)
+                incidents.append(Incident(self.clock.now_ns(), "unresolved_order", None, f"orders still live or in doubt: {names}"))
+                problems.append(f"orders still live or in doubt ({names})")
             status = CloseStatus.EXPOSED if problems else CloseStatus.CLOSED
             reason = "; ".join(problems) or None
             if reason is not None:

@@ -127,6 +127,9 @@ class AtomicConfig:
         rollback: How filled legs are flattened on rollback (reduce-only).
         split: Split a taker leg too large for the book's depth within the budget.
         max_book_age_s: Pre-flight freshness of every book.
+        settle_timeout_s: How long the open keeps cancelling and querying its own orders that
+            may still trade (a cancel lost or refused, a placement in doubt) before it returns;
+            an order still unresolved then makes the result ``exposed``, never a success.
     """
 
     max_entry_spread_bps: Decimal = Decimal(15)
@@ -146,10 +149,11 @@ class AtomicConfig:
     )
     split: bool = True
     max_book_age_s: float = 5.0
+    settle_timeout_s: float = 30.0
 
     def __post_init__(self) -> None:
-        if self.entry_timeout_s <= 0 or self.deadline_s <= 0:
-            raise ValueError("entry_timeout_s and deadline_s must be positive")
+        if self.entry_timeout_s <= 0 or self.deadline_s <= 0 or self.settle_timeout_s <= 0:
+            raise ValueError("entry_timeout_s, deadline_s and settle_timeout_s must be positive")
         if self.hedge_threshold < 0 or self.slippage_budget_bps < 0 or self.max_entry_spread_bps < 0:
             raise ValueError("thresholds and budgets are non-negative")
 
@@ -174,6 +178,9 @@ class CloseConfig:
         phase2: How what remains is closed (break-even, ladder, market).
         emergency: How a lone leg is flattened.
         deadline_s: The whole close; past it, what is open is reported exposed.
+        settle_timeout_s: How long the close keeps cancelling and querying its own orders that
+            may still trade before it returns; an order still unresolved then makes the result
+            ``exposed``, never ``closed``.
     """
 
     max_exit_spread_bps: Decimal = Decimal(15)
@@ -188,3 +195,4 @@ class CloseConfig:
         default_factory=lambda: OrderConfig(mode=ExecutionMode.MARKET_ONLY)
     )
     deadline_s: float = 60.0
+    settle_timeout_s: float = 30.0

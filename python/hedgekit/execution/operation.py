@@ -200,3 +200,36 @@ class OperationExecutor:
             name: OrderExecutor(s, clock=self.clock, id_prefix=id_prefix)
             for name, s in self.sessions.items()
         }
+
+    def live_orders(self, tap: OperationTap) -> list[tuple[str, str]]:
+        """The operation's orders that may still trade (live, or in doubt): ``(venue, client
+        id)`` pairs."""
+        out = []
+        for venue in self.sessions:
+            tracker = self.sessions[venue].tracker
+            for cid in tap.client_ids(venue):
+                state = tracker.get(cid)
+                if state is not None and not state.is_terminal:
+                    out.append((venue, cid))
+        return out
+
+    async def settle_orders(self, tap: OperationTap, timeout_s: float) -> list[tuple[str, str]]:
+        """Cancels and settles every order of the operation that may still trade, again and
+        again with a growing pause (a venue that refuses is not hammered), until the venues
+        have answered for each one or ``timeout_s`` has passed. Returns the orders still
+        unresolved (an order in doubt stays in flight until a status query resolves it)."""
+        end_ns = self.clock.now_ns() + int(timeout_s * 1_000_000_000)
+        pause = 0.25
+        while True:
+            live = self.live_orders(tap)
+            if not live:
+                return []
+            await asyncio.gather(*(self.executors[v]._cancel_and_settle(cid, tap) for v, cid in live))
+            live = self.live_orders(tap)
+            left_s = (end_ns - self.clock.now_ns()) / 1_000_000_000
+            if not live or left_s <= 0:
+                tap.sync()
+                return live
+            await asyncio.sleep(min(pause, left_s))
+            pause = min(pause * 2, 2.0)
+

@@ -325,6 +325,7 @@ class OrderExecutor:
         tracker = self.session.tracker
         floor_ns = self.clock.now_ns() + 2 * tracker.config.request_timeout_ns
         end_ns = floor_ns if deadline_ns is None else max(deadline_ns, floor_ns)
+        pause = 0.25
         while True:
             live = [c for c in run.client_ids if not tracker.state(c).is_terminal]
             if not live:
@@ -333,7 +334,9 @@ class OrderExecutor:
             if self.clock.now_ns() >= end_ns:
                 return
             if any(not tracker.state(c).is_terminal for c in live):
-                await asyncio.sleep(0.25)
+                # Backing off: a venue that refuses (rate limit, ban, outage) is not hammered.
+                await asyncio.sleep(min(pause, max((end_ns - self.clock.now_ns()) / _S, 0.0)))
+                pause = min(pause * 2, 2.0)
 
     def _choose(self, symbol: str, side: Side, size: Decimal, cfg: OrderConfig) -> ExecutionMode:
         report = analyze(
