@@ -772,6 +772,7 @@ class AtomicExecutor(OperationExecutor):
             incidents=tuple(incidents),
             started_ns=start,
             ended_ns=end,
+            unresolved=tuple(f"{venue}:{cid}" for venue, cid in unresolved),
         )
 
 

@@ -293,7 +293,7 @@ class CloseExecutor(OperationExecutor):
             reason = "; ".join(problems) or None
             if reason is not None:
                 incidents.append(Incident(self.clock.now_ns(), "exposed", None, reason))
-            return self._result(legs, status, reason, before, after, tap, phase, orders, dust, incidents, start)
+            return self._result(legs, status, reason, before, after, tap, phase, orders, dust, incidents, start, unresolved)
         finally:
             tap.close()
 
@@ -466,6 +466,7 @@ class CloseExecutor(OperationExecutor):
         dust: dict[str, Decimal],
         incidents: list[Incident],
         start: int,
+        unresolved: Sequence[tuple[str, str]] = (),
     ) -> CloseResult:
         end = self.clock.now_ns()
         fills = tap.fills if tap is not None else []
@@ -496,4 +497,5 @@ class CloseExecutor(OperationExecutor):
             incidents=tuple(incidents),
             started_ns=start,
             ended_ns=end,
+            unresolved=tuple(f"{venue}:{cid}" for venue, cid in unresolved),
         )

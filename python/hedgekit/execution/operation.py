@@ -202,14 +202,13 @@ class OperationExecutor:
         }
 
     def live_orders(self, tap: OperationTap) -> list[tuple[str, str]]:
-        """The operation's orders that may still trade (live, or in doubt): ``(venue, client
-        id)`` pairs."""
+        """The operation's orders not answered for yet — live, in doubt, or ended without the
+        venue's final report of their fills: ``(venue, client id)`` pairs."""
         out = []
         for venue in self.sessions:
             tracker = self.sessions[venue].tracker
             for cid in tap.client_ids(venue):
-                state = tracker.get(cid)
-                if state is not None and not state.is_terminal:
+                if tracker.get(cid) is not None and not tracker.is_resolved(cid):
                     out.append((venue, cid))
         return out
 

@@ -117,13 +117,14 @@ class _Run:
         used = _ZERO
         for c in self.client_ids:
             o = tracker.order(c)
-            used += o.filled if o.is_terminal else max(o.request.size, o.filled)
+            used += o.filled if tracker.is_resolved(c) else max(o.request.size, o.filled)
         return max(self.size - used, _ZERO)
 
     def live(self) -> list[str]:
-        """The run's orders that may still trade."""
+        """The run's orders not answered for yet (live, in doubt, or ended without the venue's
+        final report of their fills)."""
         tracker = self.ex.session.tracker
-        return [c for c in self.client_ids if not tracker.state(c).is_terminal]
+        return [c for c in self.client_ids if not tracker.is_resolved(c)]
 
 
 class OrderExecutor:
@@ -327,13 +328,13 @@ class OrderExecutor:
         end_ns = floor_ns if deadline_ns is None else max(deadline_ns, floor_ns)
         pause = 0.25
         while True:
-            live = [c for c in run.client_ids if not tracker.state(c).is_terminal]
+            live = run.live()
             if not live:
                 return
             await asyncio.gather(*(self._cancel_and_settle(c, run.observer) for c in live))
             if self.clock.now_ns() >= end_ns:
                 return
-            if any(not tracker.state(c).is_terminal for c in live):
+            if any(not tracker.is_resolved(c) for c in live):
                 # Backing off: a venue that refuses (rate limit, ban, outage) is not hammered.
                 await asyncio.sleep(min(pause, max((end_ns - self.clock.now_ns()) / _S, 0.0)))
                 pause = min(pause * 2, 2.0)

@@ -287,7 +287,9 @@ class AtomicResult:
         dust: Imbalance left below a venue's minimum order, per venue (recorded, not traded).
         rollback: What the rollback did, if one ran.
         incidents: What happened, in order.
-        residual: Net position change per venue the operation leaves (open pair or flat).
+        unresolved: Orders (``"venue:client_id"``) the venues had not answered for when the
+            open returned (still live, or in doubt): their fills are unknown, so the status is
+            ``exposed``.
     """
 
     status: OpenStatus
@@ -304,6 +306,7 @@ class AtomicResult:
     incidents: tuple[Incident, ...] = ()
     started_ns: int = 0
     ended_ns: int = 0
+    unresolved: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -327,6 +330,7 @@ class AtomicResult:
             "incidents": [i.to_dict() for i in self.incidents],
             "started_ns": self.started_ns,
             "ended_ns": self.ended_ns,
+            "unresolved": list(self.unresolved),
         }
 
 
@@ -344,6 +348,8 @@ class CloseResult:
         dust: Remainders below a venue's minimum, per venue (recorded, not traded).
         imbalance: How far apart the legs were at the start (``|Σ positions|``): each leg closes
             to flat on its own, so this is never traded.
+        unresolved: Orders (``"venue:client_id"``) the venues had not answered for when the
+            close returned: the status is then ``exposed``.
     """
 
     status: CloseStatus
@@ -359,6 +365,7 @@ class CloseResult:
     incidents: tuple[Incident, ...] = ()
     started_ns: int = 0
     ended_ns: int = 0
+    unresolved: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""
@@ -376,4 +383,5 @@ class CloseResult:
             "incidents": [i.to_dict() for i in self.incidents],
             "started_ns": self.started_ns,
             "ended_ns": self.ended_ns,
+            "unresolved": list(self.unresolved),
         }

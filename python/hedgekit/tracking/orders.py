@@ -328,6 +328,28 @@ class OrderTracker:
         except KeyError:
             return None
 
+    def is_resolved(self, client_id: str) -> bool:
+        """True when the order can no longer trade *and* its fills are known to be complete:
+        ``FILLED``; refused or unknown to the venue (``REJECTED``, ``NOT_FOUND``); or cancelled
+        or expired with the venue's own final report at hand (its ``filled`` no more than the
+        ledger's). A cancel answered "cancelled" alone does not say whether fills raced it: such
+        an order is settled by a status query first. A forgotten order is resolved.
+
+        Raises:
+            KeyError: Unknown client id.
+        """
+        o = self._orders.get(client_id)
+        if o is None:
+            self._final[client_id]  # noqa: B018 - raises KeyError for an unknown id
+            return True
+        state = o.state
+        if not state.is_terminal:
+            return False
+        if state in (_T.FILLED, _T.REJECTED, _T.NOT_FOUND):
+            return True
+        final = o.last_venue_status is not None and o.last_venue_status.is_terminal
+        return final and o.venue_filled <= self._fills(o).filled
+
     def state(self, client_id: str) -> TrackedState:
         """An order's state, without building a snapshot (the cheap check for waiters).
 
@@ -684,7 +706,8 @@ class OrderTracker:
     def _venue_status(
         self, o: _Order, status: OrderStatus, filled: Decimal, now_ns: int, acts: list[Action]
     ) -> None:
-        o.last_venue_status = status
+        if o.last_venue_status is None or not o.last_venue_status.is_terminal or status.is_terminal:
+            o.last_venue_status = status  # a stale live report never hides a final one
         o.venue_filled = max(o.venue_filled, filled)
         if status is OrderStatus.FILLED:
             o.venue_filled = max(o.venue_filled, o.request.size)
