@@ -351,6 +351,9 @@ class AtomicExecutor(OperationExecutor):
         for res in await asyncio.gather(*entries, return_exceptions=True):
             if isinstance(res, BaseException):
                 raise res
+        # From here on this task does all the hedging: a first fill revealed only now (by a
+        # settling status query) must not start a second, concurrent hedge.
+        tap.on_first = None
         # The reaction may have started while the entries settled (a fill that only a status
         # query revealed): it must finish before anything else hedges.
         dust: dict[str, Decimal] = {}
@@ -709,8 +712,7 @@ class AtomicExecutor(OperationExecutor):
     async def _held(self, leg: _Leg) -> Decimal | None:
         """The venue's signed position in the leg's symbol now, ``None`` when unreadable."""
         try:
-            async with asyncio.timeout(leg.ex.session.tracker.config.request_timeout_ns / _S):
-                pos = await leg.ex.venue.positions()
+            pos = await leg.ex.session.fetch_positions()
         except (VenueError, TimeoutError):
             return None
         p = pos.get(leg.spec.symbol)

@@ -116,8 +116,7 @@ class CloseExecutor(OperationExecutor):
     async def _read_once(self, leg: CloseLeg, timeout_s: float) -> Decimal:
         """One read of the leg's position (flat when the venue does not list it); its mark and
         entry price are kept to value dust without a book."""
-        async with asyncio.timeout(timeout_s):
-            answer = await self.sessions[leg.venue].venue.positions()
+        answer = await self.sessions[leg.venue].fetch_positions(timeout_s)
         pos: Position | None = answer.get(leg.symbol)
         if pos is None:
             return _ZERO

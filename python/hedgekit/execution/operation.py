@@ -229,6 +229,8 @@ class OperationExecutor:
             if not live or left_s <= 0:
                 tap.sync()
                 return live
-            await asyncio.sleep(min(pause, left_s))
+            # Wait out a venue's rate-limit backoff too: no request would be sent before it ends.
+            backoff = max(self.sessions[v].backoff_s() for v, _ in live)
+            await asyncio.sleep(min(max(pause, backoff), left_s))
             pause = min(pause * 2, 2.0)
 

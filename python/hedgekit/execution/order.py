@@ -336,7 +336,8 @@ class OrderExecutor:
                 return
             if any(not tracker.is_resolved(c) for c in live):
                 # Backing off: a venue that refuses (rate limit, ban, outage) is not hammered.
-                await asyncio.sleep(min(pause, max((end_ns - self.clock.now_ns()) / _S, 0.0)))
+                wait = max(pause, self.session.backoff_s())  # no request before a backoff ends
+                await asyncio.sleep(min(wait, max((end_ns - self.clock.now_ns()) / _S, 0.0)))
                 pause = min(pause * 2, 2.0)
 
     def _choose(self, symbol: str, side: Side, size: Decimal, cfg: OrderConfig) -> ExecutionMode:

@@ -19,11 +19,12 @@ from hedgekit._core import FillLedger
 from hedgekit.clock import Clock
 from hedgekit.errors import (
     AmbiguousOutcomeError,
+    RateLimitedError,
     UnknownOrderError,
     VenueError,
     VenueTimeoutError,
 )
-from hedgekit.model import CancelResult, Fill, OrderRequest, OrderStatus
+from hedgekit.model import CancelResult, Fill, OrderRequest, OrderStatus, Position
 from hedgekit.tracking.orders import (
     Action,
     FetchFills,
@@ -100,6 +101,7 @@ class VenueSession:
         self._last_mismatches: list[PositionMismatch] = []
         self._suspects: dict[str, Decimal] = {}
         self._next_id = 0
+        self._backoff_until_ns = 0
 
     # ------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -128,6 +130,42 @@ class VenueSession:
         """How many tasks the session owns that are not done."""
         return sum(1 for t in self._tasks if not t.done())
 
+    def backoff_s(self) -> float:
+        """Seconds left of a rate-limit backoff: after the venue refused a request with a
+        retry-after (a 429, a ban), no request is sent to it until then — the session's own
+        queries wait, and a place or cancel is refused locally — so a refusing venue is never
+        hammered into a longer ban."""
+        return max(self._backoff_until_ns - self.clock.now_ns(), 0) / _S
+
+    def _note(self, exc: BaseException) -> None:
+        if isinstance(exc, RateLimitedError):
+            until = self.clock.now_ns() + int(max(exc.retry_after_s, 0.0) * _S)
+            self._backoff_until_ns = max(self._backoff_until_ns, until)
+
+    def _held_back(self, what: str) -> RateLimitedError | None:
+        left = self.backoff_s()
+        if left <= 0:
+            return None
+        return RateLimitedError(self.venue.name, f"{what}: held back for {left:.3f} s after a rate limit", None, left)
+
+    async def fetch_positions(self, timeout_s: float | None = None) -> dict[str, Position]:
+        """The venue's positions now, read through the session (bounded by ``timeout_s``,
+        default the request timeout; refused locally during a rate-limit backoff).
+
+        Raises:
+            hedgekit.errors.VenueError: The venue refused or failed.
+            TimeoutError: No answer in time.
+        """
+        held = self._held_back("positions")
+        if held is not None:
+            raise held
+        try:
+            async with asyncio.timeout(self._timeout_s if timeout_s is None else timeout_s):
+                return await self.venue.positions()
+        except VenueError as exc:
+            self._note(exc)
+            raise
+
     def new_client_id(self, prefix: str = "hk") -> str:
         """A client order id unique within this session: ``prefix-<hex sequence number>``.
 
@@ -151,6 +189,10 @@ class VenueSession:
         self._check_open()
         cid = request.client_id
         self._perform(self.tracker.submit(request, self.clock.now_ns()))
+        held = self._held_back("place")
+        if held is not None:  # refused here, never sent: a definitive outcome
+            self._perform(self.tracker.on_error(cid, held, self.clock.now_ns()))
+            raise held
         try:
             async with asyncio.timeout(self._timeout_s):
                 ack = await self.venue.place(request)
@@ -158,6 +200,7 @@ class VenueSession:
             err: VenueError = VenueTimeoutError(self.venue.name, "place: no answer in time")
             self._perform(self.tracker.on_error(cid, err, self.clock.now_ns()))
         except VenueError as exc:
+            self._note(exc)
             self._perform(self.tracker.on_error(cid, exc, self.clock.now_ns()))
             if exc.definitive:
                 raise
@@ -186,11 +229,15 @@ class VenueSession:
                 return CancelResult.ALREADY_FILLED
             return CancelResult.ALREADY_CANCELLED
         symbol = order.request.symbol
+        held = self._held_back("cancel")
+        if held is not None:  # not sent: the order is as it was
+            raise held
         self._perform(self.tracker.cancel_sent(client_id, self.clock.now_ns()))
         try:
             async with asyncio.timeout(self._timeout_s):
                 result = await self.venue.cancel(symbol, client_id=client_id)
         except (TimeoutError, VenueError) as exc:
+            self._note(exc)
             err = (
                 exc
                 if isinstance(exc, VenueError)
@@ -226,6 +273,7 @@ class VenueSession:
             self._perform([QueryStatus(client_id, symbol)])
             raise VenueTimeoutError(self.venue.name, "modify: no answer in time") from None
         except VenueError as exc:
+            self._note(exc)
             if not exc.definitive:
                 self._perform([QueryStatus(client_id, symbol)])
             raise
@@ -240,10 +288,13 @@ class VenueSession:
         Returns the order as it stands afterwards (unchanged if the query failed).
         """
         order = self.tracker.order(client_id)
+        if self.backoff_s() > 0:
+            return order
         try:
             async with asyncio.timeout(self._timeout_s):
                 report = await self.venue.order_status(order.request.symbol, client_id=client_id)
         except (TimeoutError, VenueError) as exc:
+            self._note(exc)
             log.info("%s: settle of %s failed: %r", self.venue.name, client_id, exc)
             return self.tracker.order(client_id)
         self._perform(self.tracker.on_status(client_id, report, self.clock.now_ns()))
@@ -342,10 +393,14 @@ class VenueSession:
                 self._maybe_reconcile()
 
     async def _query(self, action: QueryStatus) -> None:
+        if self.backoff_s() > 0:
+            self._querying.discard(action.client_id)
+            return  # the tracker asks again on its timer
         try:
             async with asyncio.timeout(self._timeout_s):
                 report = await self.venue.order_status(action.symbol, client_id=action.client_id)
         except (TimeoutError, VenueError) as exc:
+            self._note(exc)
             log.info("%s: status of %s failed: %r", self.venue.name, action.client_id, exc)
             return  # the tracker asks again on its timer
         finally:
@@ -353,10 +408,14 @@ class VenueSession:
         self._perform(self.tracker.on_status(action.client_id, report, self.clock.now_ns()))
 
     async def _fetch_fills(self, action: FetchFills) -> None:
+        if self.backoff_s() > 0:
+            self._fetching.discard(action)
+            return  # asked again on the tracker's timer while fills are missing
         try:
             async with asyncio.timeout(self._timeout_s):
                 fills = await self.venue.fills(action.symbol, since_ns=action.since_ns)
         except (TimeoutError, VenueError) as exc:
+            self._note(exc)
             log.info("%s: fill fetch failed: %r", self.venue.name, exc)
             return
         finally:
@@ -364,10 +423,13 @@ class VenueSession:
         self._perform(self.tracker.on_fills(fills, self.clock.now_ns()))
 
     async def _resolve_cancel(self, client_id: str, symbol: str) -> CancelResult | None:
+        if self.backoff_s() > 0:
+            return None
         try:
             async with asyncio.timeout(self._timeout_s):
                 report = await self.venue.order_status(symbol, client_id=client_id)
         except (TimeoutError, VenueError) as exc:
+            self._note(exc)
             log.info("%s: status after cancel of %s failed: %r", self.venue.name, client_id, exc)
             return None
         self._perform(self.tracker.on_status(client_id, report, self.clock.now_ns()))
@@ -391,9 +453,13 @@ class VenueSession:
         self._reconciling = True
         started = self.clock.now_ns()
         try:
+            held = self._held_back("positions")
+            if held is not None:
+                raise held
             async with asyncio.timeout(self._timeout_s):
                 actual = await self.venue.positions()
         except (TimeoutError, VenueError) as exc:
+            self._note(exc)
             log.warning("%s: positions fetch (%s) failed: %r", self.venue.name, reason, exc)
             self.reconciler.fetched(self.clock.now_ns(), started)
             self.reconciler.trigger(reason, self.clock.now_ns())  # try again after min interval
