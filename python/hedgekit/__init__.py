@@ -7,6 +7,12 @@ Exact values are ``Decimal`` (``str`` and ``int`` are accepted as input); hot-pa
 
 from __future__ import annotations
 
+import logging as _logging
+
+# A library logs and lets the application decide where records go: without a handler configured
+# (or the CLI's --log), nothing is printed — not even a contained error's traceback.
+_logging.getLogger("hedgekit").addHandler(_logging.NullHandler())
+
 from hedgekit import errors
 from hedgekit.model import (
     CancelResult,
