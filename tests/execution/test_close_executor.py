@@ -8,6 +8,7 @@ Outcomes are checked against the simulated venues' own records.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -21,10 +22,10 @@ from hedgekit.execution import CloseConfig, CloseExecutor, CloseLeg, CloseStatus
 from hedgekit.execution.results import CloseResult
 from hedgekit.model import OrderStatus, Position, TimeInForce
 from hedgekit.tracking import VenueSession
-from hedgekit.venues.sim import FaultConfig, MarketConfig, ScriptedEvent, SimVenue, SimVenueConfig
+from hedgekit.venues.sim import FaultConfig, MarketConfig, ScriptedEvent, SimInstrument, SimVenue, SimVenueConfig
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "venues"))
-from simkit import MS, market, venue_config
+from simkit import MS, RULES, market, venue_config
 
 D = Decimal
 S = 1_000_000_000
@@ -489,3 +490,107 @@ def test_dust_on_an_empty_book_is_priced_from_the_position() -> None:
     assert result.dust == {"hl": D("0.05")}
     assert pair.requests("hl") == []
     assert end["hl"] == D("0.05")
+
+
+# ------------------------------------------------------------- closes sharing one executor
+SYMBOLS = ("ETH", "BTC")
+Close = tuple[tuple[CloseLeg, ...], CloseConfig]
+"""One close: its legs and its configuration."""
+
+
+def two_symbols(style: str, name: str, eth: MarketConfig | None = None) -> SimVenueConfig:
+    """A venue listing ETH (mid 100) and BTC (mid 500)."""
+    base = venue_config(style, name=name)
+    return dataclasses.replace(
+        base,
+        instruments=(
+            dataclasses.replace(base.instruments[0], market=eth or market()),
+            SimInstrument("BTC", RULES[style], market(mid=D("500")), asset_id=1),
+        ),
+    )
+
+
+def run_closes(
+    positions: dict[tuple[str, str], str],
+    closes: list[Close],
+    *,
+    hl_eth: MarketConfig | None = None,
+) -> tuple[list[CloseResult], dict[tuple[str, str], Decimal]]:
+    """Runs ``closes`` at once on one executor over "hl" and "aster" listing ETH and BTC; returns
+    their results and the venues' positions, by (venue, symbol), when the last one returned."""
+    configs = [two_symbols("hyperliquid", "hl", hl_eth), two_symbols("aster", "aster")]
+
+    async def main() -> tuple[list[CloseResult], dict[tuple[str, str], Decimal]]:
+        clock = LoopClock()
+        ledger = FillLedger()
+        venues = {c.name: SimVenue(c, clock) for c in configs}
+        for (name, symbol), size in positions.items():
+            entry = D("99") if symbol == "ETH" else D("495")
+            venues[name].engine.seed_position(symbol, D(size), entry)
+        sessions = {name: VenueSession(v, ledger, clock) for name, v in venues.items()}
+        for v in venues.values():
+            await v.connect()
+        for s in sessions.values():
+            await s.start()
+        try:
+            await asyncio.sleep(0.5)
+            ex = CloseExecutor(sessions, clock=clock)
+            results = await asyncio.gather(*(ex.close(legs, cfg) for legs, cfg in closes))
+            end = {(n, sym): v.engine.position(sym) for n, v in venues.items() for sym in SYMBOLS}
+            return list(results), end
+        finally:
+            for s in sessions.values():
+                await s.close()
+            for v in venues.values():
+                await v.close()
+
+    return run_virtual(main())
+
+
+ETH_LEGS = (CloseLeg("hl", "ETH"), CloseLeg("aster", "ETH"))
+BTC_LEGS = (CloseLeg("hl", "BTC"), CloseLeg("aster", "BTC"))
+FLAT = {(n, sym): D(0) for n in ("hl", "aster") for sym in SYMBOLS}
+
+
+QUICK = CloseConfig(phase1_timeout_s=0.5, phase2=OrderConfig(mode=ExecutionMode.MARKET_ONLY))
+"""The BTC pair rests half a second, then takes."""
+
+
+def test_concurrent_closes_on_one_executor_each_keep_their_own_deadline() -> None:
+    # ETH's book on hl is empty until 6 s: its lone short is closed once the book is back, well
+    # within its 30 s deadline. The BTC pair is closed at once under a 3 s deadline. Run together
+    # on one executor, in either order, neither close takes the other's deadline: each ends as it
+    # does alone, both pairs flat, the ETH close after its book came back, the BTC close within
+    # its own 3 s.
+    eth: Close = (ETH_LEGS, CloseConfig(deadline_s=30))
+    btc: Close = (BTC_LEGS, dataclasses.replace(QUICK, deadline_s=3))
+    book = emptied(back_ms=6_000)
+    positions = {("hl", "ETH"): "-2", ("hl", "BTC"): "1", ("aster", "BTC"): "-1"}
+    alone = {c[0][0].symbol: run_closes(positions, [c], hl_eth=book)[0][0] for c in (eth, btc)}
+    assert alone["ETH"].status is alone["BTC"].status is CloseStatus.CLOSED
+    for order in ([eth, btc], [btc, eth]):
+        results, end = run_closes(positions, order, hl_eth=book)
+        assert end == FLAT
+        for got in results:
+            ref = alone[got.legs[0].symbol]
+            assert (got.status, got.phase, got.dust) == (ref.status, ref.phase, ref.dust)
+        took = {r.legs[0].symbol: r.ended_ns - r.started_ns for r in results}
+        assert 6 * S <= took["ETH"] < 30 * S
+        assert took["BTC"] <= 3 * S
+
+
+def test_concurrent_closes_on_one_executor_value_dust_at_their_own_symbol() -> None:
+    # hl's ETH book is empty: 0.05 ETH at its mark of 100 is $5, dust on hl (nothing to close).
+    # At BTC's mark of 500 it would be $25, an order to send into an empty book. A BTC close run
+    # at the same time on the same venues lends the ETH close neither its mark nor its mids.
+    eth: Close = (ETH_LEGS, CloseConfig(deadline_s=5))
+    btc: Close = (BTC_LEGS, dataclasses.replace(QUICK, deadline_s=5))
+    positions = {("hl", "ETH"): "0.05", ("hl", "BTC"): "1", ("aster", "BTC"): "-1"}
+    for order in ([eth, btc], [btc, eth]):
+        results, end = run_closes(positions, order, hl_eth=emptied())
+        by_symbol = {r.legs[0].symbol: r for r in results}
+        assert end == {**FLAT, ("hl", "ETH"): D("0.05")}
+        assert by_symbol["ETH"].status is CloseStatus.NOTHING_TO_CLOSE
+        assert by_symbol["ETH"].dust == {"hl": D("0.05")}
+        assert by_symbol["ETH"].orders == ()
+        assert by_symbol["BTC"].status is CloseStatus.CLOSED
