@@ -137,7 +137,9 @@ class TrackerConfig:
             missing) is queried again.
         not_found_grace_ns: A venue that does not know an order younger than this may simply
             lag: only an older order becomes ``NOT_FOUND``.
-        linger_ns: How long a terminal order stays registered in the ledger for late fills.
+        linger_ns: How long a terminal order stays registered in the ledger for late fills
+            (an order whose final fills the venue has not reported yet, up to ten times as
+            long).
         max_buffered_fills: Bound on fills kept for client ids we do not know.
         reconnect_margin_ns: Fills are fetched from this long before the stream went down.
         max_final_records: Bound on compact records kept for forgotten orders.
@@ -613,7 +615,11 @@ class OrderTracker:
                     acts.append(FetchFills(o.request.symbol, self._since(o)))
                     self._query(o, now_ns, acts)
             if o.terminal_ns is not None and now_ns - o.terminal_ns >= cfg.linger_ns:
-                self._forget(o, now_ns, acts)
+                # An order whose fills the venue has not answered for yet stays registered (an
+                # operation may still be settling it; its late fills must still count), up to
+                # ten lingers.
+                if self.is_resolved(o.request.client_id) or now_ns - o.terminal_ns >= 10 * cfg.linger_ns:
+                    self._forget(o, now_ns, acts)
         return _dedupe(acts)
 
     # --------------------------------------------------------------- internals

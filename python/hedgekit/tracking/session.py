@@ -102,6 +102,9 @@ class VenueSession:
         self._suspects: dict[str, Decimal] = {}
         self._next_id = 0
         self._backoff_until_ns = 0
+        self._gap_ns = 0
+        self._next_send_ns = 0
+        self._passed = 0
 
     # ------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -141,6 +144,25 @@ class VenueSession:
         if isinstance(exc, RateLimitedError):
             until = self.clock.now_ns() + int(max(exc.retry_after_s, 0.0) * _S)
             self._backoff_until_ns = max(self._backoff_until_ns, until)
+            # Each refusal doubles the spacing between our requests (at least 100 ms, at most
+            # 5 s); answers that pass halve it again, down to none.
+            self._gap_ns = min(max(2 * self._gap_ns, _S // 10), 5 * _S)
+            self._passed = 0
+
+    async def _pace(self) -> None:
+        """Spaces requests out after the venue refused some for their rate (nothing to wait for
+        on a healthy venue: the hot path pays one comparison)."""
+        if self._gap_ns == 0:
+            return
+        now = self.clock.now_ns()
+        slot = max(now, self._next_send_ns)
+        self._next_send_ns = slot + self._gap_ns
+        self._passed += 1
+        if self._passed >= 20:  # twenty requests since the last refusal: loosen
+            self._passed = 0
+            self._gap_ns = 0 if self._gap_ns < _S // 20 else self._gap_ns // 2
+        if slot > now:
+            await asyncio.sleep((slot - now) / _S)
 
     def _held_back(self, what: str) -> RateLimitedError | None:
         left = self.backoff_s()
@@ -159,6 +181,7 @@ class VenueSession:
         held = self._held_back("positions")
         if held is not None:
             raise held
+        await self._pace()
         try:
             async with asyncio.timeout(self._timeout_s if timeout_s is None else timeout_s):
                 return await self.venue.positions()
@@ -194,6 +217,7 @@ class VenueSession:
             self._perform(self.tracker.on_error(cid, held, self.clock.now_ns()))
             raise held
         try:
+            await self._pace()
             async with asyncio.timeout(self._timeout_s):
                 ack = await self.venue.place(request)
         except TimeoutError:
@@ -234,6 +258,7 @@ class VenueSession:
             raise held
         self._perform(self.tracker.cancel_sent(client_id, self.clock.now_ns()))
         try:
+            await self._pace()
             async with asyncio.timeout(self._timeout_s):
                 result = await self.venue.cancel(symbol, client_id=client_id)
         except (TimeoutError, VenueError) as exc:
@@ -267,6 +292,7 @@ class VenueSession:
             raise NotImplementedError(f"{self.venue.name} cannot modify orders")
         symbol = order.request.symbol
         try:
+            await self._pace()
             async with asyncio.timeout(self._timeout_s):
                 ack = await self.venue.modify(symbol, client_id, price=price, size=size)
         except TimeoutError:
@@ -282,23 +308,40 @@ class VenueSession:
 
     async def settle(self, client_id: str) -> TrackedOrder:
         """Brings the ledger up to date with the venue for one order: one status query, whose
-        fills go through the ledger (duplicates dropped). Use it after a cancel answer to read
-        fills that are still on their way on the stream.
+        fills go through the ledger (duplicates dropped), and — when the venue says more filled
+        than the ledger holds (a venue whose status carries no fills, fills lost with the
+        stream) — one fetch of the fills since the order was sent. Use it after a cancel answer
+        to read fills that are still on their way on the stream.
 
-        Returns the order as it stands afterwards (unchanged if the query failed).
+        Returns the order as it stands afterwards (unchanged if the queries failed).
         """
         order = self.tracker.order(client_id)
         if self.backoff_s() > 0:
             return order
+        symbol = order.request.symbol
         try:
+            await self._pace()
             async with asyncio.timeout(self._timeout_s):
-                report = await self.venue.order_status(order.request.symbol, client_id=client_id)
+                report = await self.venue.order_status(symbol, client_id=client_id)
         except (TimeoutError, VenueError) as exc:
             self._note(exc)
             log.info("%s: settle of %s failed: %r", self.venue.name, client_id, exc)
             return self.tracker.order(client_id)
         self._perform(self.tracker.on_status(client_id, report, self.clock.now_ns()))
-        return self.tracker.order(client_id)
+        order = self.tracker.order(client_id)
+        if order.venue_filled > order.filled and self.backoff_s() <= 0:
+            since = order.history[0][0] - self.tracker.config.reconnect_margin_ns
+            try:
+                await self._pace()
+                async with asyncio.timeout(self._timeout_s):
+                    fills = await self.venue.fills(symbol, since_ns=max(since, 0))
+            except (TimeoutError, VenueError) as exc:
+                self._note(exc)
+                log.info("%s: fills for %s failed: %r", self.venue.name, client_id, exc)
+            else:
+                self._perform(self.tracker.on_fills(fills, self.clock.now_ns()))
+            order = self.tracker.order(client_id)
+        return order
 
     def add_change_listener(self, callback: Callable[[], None]) -> None:
         """Calls ``callback()`` (synchronously) after any order changes state or fills."""
@@ -397,6 +440,7 @@ class VenueSession:
             self._querying.discard(action.client_id)
             return  # the tracker asks again on its timer
         try:
+            await self._pace()
             async with asyncio.timeout(self._timeout_s):
                 report = await self.venue.order_status(action.symbol, client_id=action.client_id)
         except (TimeoutError, VenueError) as exc:
@@ -412,6 +456,7 @@ class VenueSession:
             self._fetching.discard(action)
             return  # asked again on the tracker's timer while fills are missing
         try:
+            await self._pace()
             async with asyncio.timeout(self._timeout_s):
                 fills = await self.venue.fills(action.symbol, since_ns=action.since_ns)
         except (TimeoutError, VenueError) as exc:
@@ -426,6 +471,7 @@ class VenueSession:
         if self.backoff_s() > 0:
             return None
         try:
+            await self._pace()
             async with asyncio.timeout(self._timeout_s):
                 report = await self.venue.order_status(symbol, client_id=client_id)
         except (TimeoutError, VenueError) as exc:
@@ -456,6 +502,7 @@ class VenueSession:
             held = self._held_back("positions")
             if held is not None:
                 raise held
+            await self._pace()
             async with asyncio.timeout(self._timeout_s):
                 actual = await self.venue.positions()
         except (TimeoutError, VenueError) as exc:
