@@ -767,6 +767,23 @@ def test_modify_with_a_new_venue_order_id_cancels_the_original_and_replaces_it()
     assert e.check_invariants() == []
 
 
+def test_a_second_new_id_modify_counts_every_earlier_fill_of_the_client_order() -> None:
+    """Sizes are totals: after fills on the original and on a first replacement, a second
+    replacement is for what the client order as a whole has left, never more."""
+    e = make(hyperliquid(modify_new_id=True), fills=FillConfig(max_fill_per_event=D("0.4")))
+    ok(e, order(BUY, "2", "100.00", "a"))
+    e.external_trade(2, SYM, SELL, D(100), limit_price=D("100.00"))  # 0.4 of ours
+    assert e.modify(3, SYM, "a", price=D("99.90"), size=D(2)).ack is not None  # 1.6 left
+    e.external_trade(4, SYM, SELL, D(100), limit_price=D("99.90"))  # 0.4 more
+    assert e.modify(5, SYM, "a", price=D("99.80"), size=D(2)).ack is not None
+    now = e.order_status(SYM, client_id="a")
+    assert now is not None and now.size == D("1.2")  # 2 minus 0.4 minus 0.4
+    for t in range(6, 12):
+        e.external_trade(t, SYM, SELL, D(100), limit_price=D("99.80"))
+    assert sum((r.filled for r in e.client_orders(SYM, "a")), D(0)) == D(2) == e.position(SYM)
+    assert e.check_invariants() == []
+
+
 def test_modify_with_a_new_id_then_cancel_by_client_id_cancels_the_replacement() -> None:
     e = make(aster(modify_new_id=True))
     ok(e, order(SELL, "1", "101.00", "s"))
@@ -795,6 +812,7 @@ def test_random_runs_with_new_id_modifies_and_shared_trade_ids_keep_the_invarian
     tick = D("0.01")
     mid = D(100)
     cids: list[str] = []
+    total: dict[str, Decimal] = {}  # each client order's total size, as last placed or modified
     for now, op in enumerate(ops, start=1):
         kind = op[0]
         if kind == "place":
@@ -802,6 +820,7 @@ def test_random_runs_with_new_id_modifies_and_shared_trade_ids_keep_the_invarian
             cid = f"c{len(cids)}"
             cids.append(cid)
             price = mid + int(off) * tick  # type: ignore[call-overload]
+            total[cid] = D(size) / 10  # type: ignore[arg-type]
             e.place(now, OrderRequest(SYM, side, D(size) / 10, price, cid, tif=tif))  # type: ignore[arg-type]
         elif kind == "cancel" and cids:
             e.cancel(now, SYM, client_id=cids[int(op[1]) % len(cids)])  # type: ignore[call-overload]
@@ -809,7 +828,9 @@ def test_random_runs_with_new_id_modifies_and_shared_trade_ids_keep_the_invarian
             _, idx, off, size = op
             cid = cids[int(idx) % len(cids)]  # type: ignore[call-overload]
             price = mid + int(off) * tick  # type: ignore[call-overload]
-            e.modify(now, SYM, cid, price=price, size=D(size) / 10)  # type: ignore[arg-type]
+            out = e.modify(now, SYM, cid, price=price, size=D(size) / 10)  # type: ignore[arg-type]
+            if out.ack is not None:
+                total[cid] = D(size) / 10  # type: ignore[arg-type]
         elif kind == "trade":
             e.external_trade(now, SYM, op[1], D(op[2]) / 10)  # type: ignore[arg-type]
         elif kind == "ext_cancel":
@@ -830,3 +851,7 @@ def test_random_runs_with_new_id_modifies_and_shared_trade_ids_keep_the_invarian
         ledger, key=lambda f: (f.ts_ns, str(f.trade_id), f.venue_order_id)
     )
     assert e.position(SYM) == sum((f.side.sign * f.size for f in ledger), D(0))
+    # A modify's size is the order's total: however many replacements, a client order never
+    # fills more than that.
+    for cid in cids:
+        assert sum((r.filled for r in e.client_orders(SYM, cid)), D(0)) <= total[cid]

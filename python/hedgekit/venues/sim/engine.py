@@ -328,7 +328,7 @@ class MatchingEngine:
         error = self._check_rules(m, price, size, order.reduce_only)
         if error is not None:
             return PlaceOutcome(None, error, ())
-        if size <= order.filled:
+        if size <= (self._chain_filled(order) if p.modify_new_id else order.filled):
             return self._rejected("New size must exceed the filled size.", None, "other")
         opposite = m.own_side(order.side.opposite).best_price()
         crossing = opposite is not None and _crosses(order.side, price, opposite)
@@ -949,11 +949,21 @@ class MatchingEngine:
         ack = OrderAck(order.client_id, order.key, OrderStatus.OPEN, order.filled, now_ns)
         return PlaceOutcome(ack, None, tuple(events))
 
+    def _chain_filled(self, order: _Order) -> Decimal:
+        """What one client order filled across every venue order that carried its client id
+        (cancel-and-replace modifies)."""
+        return sum(
+            (o.filled for o in self._orders.values() if o.client_id == order.client_id and o.symbol == order.symbol),
+            Decimal(0),
+        )
+
     def _replace(
         self, now_ns: int, m: _Market, old: _Order, price: Decimal, size: Decimal, crossing: bool
     ) -> PlaceOutcome:
         """A modify as cancel-and-replace: ``old`` is cancelled and a new order with a new venue
-        order id (same client id) is placed for ``size - old.filled`` at ``price``."""
+        order id (same client id) is placed at ``price`` for what ``size`` — the order's total —
+        leaves after everything the client order filled so far (across earlier replacements)."""
+        done = self._chain_filled(old)
         before = m.visible()
         self._unrest(m, old)
         old.status = OrderStatus.CANCELLED
@@ -966,7 +976,7 @@ class MatchingEngine:
             symbol=old.symbol,
             client_id=old.client_id,
             side=old.side,
-            size=size - old.filled,
+            size=size - done,
             price=price,
             order_type=old.order_type,
             tif=old.tif,
