@@ -779,13 +779,17 @@ class AtomicExecutor(OperationExecutor):
 
 
 def _reserved(leg: _Leg, tap: OperationTap) -> Decimal:
-    """Size that the leg's orders still open in its direction may yet fill."""
+    """Size that the leg's orders in its direction not answered for yet may still add to the
+    ledger: an order that may trade, or one that ended before the venue's final report of its
+    fills reached the ledger (an IOC answered "expired, 175 filled" whose fills are still on
+    their way), reserves the rest of its size."""
     tracker = leg.ex.session.tracker
     total = _ZERO
     for cid in tap.client_ids(leg.name):
         order = tracker.get(cid)
-        if order is not None and not order.is_terminal and order.request.side is leg.spec.side:
-            total += max(order.request.size - order.filled, _ZERO)
+        if order is None or order.request.side is not leg.spec.side or tracker.is_resolved(cid):
+            continue
+        total += max(order.request.size - order.filled, _ZERO)
     return total
 
 
