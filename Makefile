@@ -41,11 +41,11 @@ test-python: $(STAMP)
 
 ## sweep: 2,000 seeded random scenarios under injected faults, checked against the venues' truth
 ## (failing scenarios go to .sweep-failures/, each replayable with `hedgekit simulate FILE`)
-sweep: $(STAMP)
+sweep: build-prod
 	$(VPY) -m hedgekit sweep --seeds 2000 --jobs 2 --out .sweep-failures
 
 ## soak: the same sweep over 50,000 seeds
-soak: $(STAMP)
+soak: build-prod
 	$(VPY) -m hedgekit sweep --seeds 50000 --jobs 2 --out .sweep-failures
 
 ## bench: the benchmarks (release build), peers side by side where installed
