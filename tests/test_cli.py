@@ -276,3 +276,59 @@ def test_log_option_writes_redacted_json_lines_to_stderr(capsys: pytest.CaptureF
 def test_log_option_refuses_an_unknown_level(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--log", "LOUD", "simulate", "x.toml"]) == 2
     assert "--log" in capsys.readouterr().err
+
+
+_HOSTILE_JSON = {
+    # durations that would run forever, sizes outside the core's exact range, absurd depths
+    "start_after_s = inf": ("operation", "start_after_s", float("inf")),
+    "start_after_s = 1e12": ("operation", "start_after_s", 1e12),
+    "settle_s = Infinity": ("operation", "settle_s", float("inf")),
+    "deadline_s = 1e12": ("config", "deadline_s", 1e12),
+    "size = 1e400": ("operation", "size", "1e400"),
+    "size = 9300000000": ("operation", "size", "9300000000"),
+    "size = 1.0000000001": ("operation", "size", "1.0000000001"),
+    "levels = 100000000": ("market", "levels", 100_000_000),
+    "trade_rate_per_s = 1e9": ("market", "trade_rate_per_s", 1e9),
+}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("case", sorted(_HOSTILE_JSON))
+def test_an_unbounded_or_inexact_value_in_a_scenario_exits_3_at_once(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every duration and size read from a file is finite and bounded, or refused at once with
+    exit 3 and a one-line message naming the field — never a hang or a failure mid-run."""
+    from hedgekit.sweep import scenario_for
+
+    data = scenario_for(OPEN_SEED, "none")
+    assert data["operation"]["kind"] == "open"
+    path = tmp_path / "good.json"
+    path.write_text(json.dumps(data))
+    assert main(["simulate", str(path)]) in (EXIT_OK, EXIT_FAILED)  # the unmodified file runs
+    capsys.readouterr()
+    where, key, value = _HOSTILE_JSON[case]
+    if where == "operation":
+        data["operation"][key] = value
+    elif where == "config":
+        data["operation"].setdefault("config", {})[key] = value
+    else:
+        data["venues"][0]["market"][key] = value
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(data))  # inf is written as JSON's Infinity
+    assert main(["simulate", str(path)]) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert err.startswith("hedgekit: error:") and key in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+OPEN_SEED = 1
+"""A seed whose generated scenario is an open."""
+
+
+def test_json_nested_too_deeply_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    assert main(["simulate", str(path)]) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert "nested too deeply" in err and "Traceback" not in err

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,14 @@ from hedgekit.venues.sim.config import (
 __all__ = ["Scenario", "ScenarioError", "StartPosition", "load_scenario", "parse_scenario"]
 
 MS = 1_000_000
+MAX_NUMBER = 86_400_000.0
+"""The largest plain number any field accepts (a day, in milliseconds)."""
+MAX_SECONDS = 86_400.0
+"""The largest duration in seconds (a day)."""
+MAX_EXACT = Decimal("9223372036.854775807")
+"""The largest magnitude of an exact value: the core's fixed-point range (nine decimals in an
+``i64``)."""
+_NINE = Decimal("1e-9")
 _PERSONALITIES = {"hyperliquid": hyperliquid, "aster": aster, "lighter": lighter}
 
 
@@ -135,6 +144,8 @@ def load_scenario(path: str | Path) -> Scenario:
             data = tomllib.loads(raw.decode("utf-8"))
     except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ScenarioError("", f"{p.name} does not parse: {exc}") from None
+    except RecursionError:
+        raise ScenarioError("", f"{p.name} does not parse: nested too deeply") from None
     if not isinstance(data, Mapping):
         raise ScenarioError("", f"{p.name}: the top level must be a table/object")
     return parse_scenario(data)
@@ -168,22 +179,33 @@ class _Reader:
             raise ScenarioError(self._at(key), "a non-empty string is required")
         return v
 
-    def integer(self, key: str, default: int | None = None, lo: int | None = 0) -> int:
+    def integer(
+        self, key: str, default: int | None = None, lo: int | None = 0, hi: int | None = None
+    ) -> int:
         v = self.raw(key, default)
         if isinstance(v, bool) or not isinstance(v, int):
             raise ScenarioError(self._at(key), f"an integer is required, got {v!r}")
         if lo is not None and v < lo:
             raise ScenarioError(self._at(key), f"must be at least {lo}, got {v}")
+        if hi is not None and v > hi:
+            raise ScenarioError(self._at(key), f"must be at most {hi}, got {v}")
         return v
 
     def number(
-        self, key: str, default: float | None = None, lo: float = 0.0, hi: float | None = None
+        self, key: str, default: float | None = None, lo: float = 0.0, hi: float = MAX_NUMBER
     ) -> float:
+        """A finite number in ``[lo, hi]`` (every number of the format has an upper bound, so
+        no duration, rate or size read from a file can make a run endless)."""
         v = self.raw(key, default)
         if isinstance(v, bool) or not isinstance(v, int | float):
             raise ScenarioError(self._at(key), f"a number is required, got {v!r}")
-        if v != v or v < lo or (hi is not None and v > hi):
-            bound = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
+        if not math.isfinite(v):
+            raise ScenarioError(self._at(key), f"must be a finite number between {lo} and {hi:g}, got {v}")
+        if v < lo or v > hi:
+            if hi not in (MAX_NUMBER, MAX_SECONDS):
+                bound = f"between {lo} and {hi}"
+            else:
+                bound = f"at least {lo}" if v < lo else f"at most {hi:g}"
             raise ScenarioError(self._at(key), f"must be {bound}, got {v}")
         return float(v)
 
@@ -202,6 +224,11 @@ class _Reader:
                 raise ScenarioError(self._at(key), f"not a number: {v!r}") from None
         if not d.is_finite():
             raise ScenarioError(self._at(key), f"must be finite, got {v!r}")
+        if abs(d) > MAX_EXACT or d != d.quantize(_NINE, rounding=ROUND_DOWN):
+            raise ScenarioError(
+                self._at(key),
+                f"must have at most 9 decimals and lie within ±{MAX_EXACT} (the core's exact range), got {v!r}",
+            )
         if positive and d <= 0:
             raise ScenarioError(self._at(key), f"must be positive, got {v}")
         if nonneg and d < 0:
@@ -320,13 +347,13 @@ def _market(r: _Reader, rules: Instrument) -> MarketConfig:
     cfg = MarketConfig(
         mid=r.dec("mid", positive=True),
         tick=r.dec("tick", rules.tick_size, positive=True),
-        levels=r.integer("levels", 20, lo=1),
+        levels=r.integer("levels", 20, lo=1, hi=1000),
         level_size=r.dec("level_size", Decimal(5), positive=True),
         depth_growth=r.dec("depth_growth", Decimal("0.25"), nonneg=True),
-        spread_ticks=r.integer("spread_ticks", 1, lo=1),
-        vol_bps_per_sqrt_s=r.number("vol_bps_per_sqrt_s", 0.0),
+        spread_ticks=r.integer("spread_ticks", 1, lo=1, hi=100_000),
+        vol_bps_per_sqrt_s=r.number("vol_bps_per_sqrt_s", 0.0, hi=10_000.0),
         walk_interval_ns=_ms(r, "walk_interval_ms", 500.0),
-        trade_rate_per_s=r.number("trade_rate_per_s", 0.0),
+        trade_rate_per_s=r.number("trade_rate_per_s", 0.0, hi=1000.0),
         trade_size=r.dec("trade_size", Decimal(1), positive=True),
         funding_rate=r.dec("funding_rate", Decimal(0)),
         script=tuple(sorted(script, key=lambda ev: ev.at_ns)),
@@ -338,7 +365,7 @@ def _market(r: _Reader, rules: Instrument) -> MarketConfig:
 def _windows(r: _Reader, key: str) -> tuple[Disconnect, ...]:
     out = []
     for w in r.tables(key):
-        out.append(Disconnect(_ms(w, "start_ms", 0.0), _ms(w, "duration_ms", 0.0), w.integer("snapshot_fills", 0)))
+        out.append(Disconnect(_ms(w, "start_ms", 0.0), _ms(w, "duration_ms", 0.0), w.integer("snapshot_fills", 0, hi=100_000)))
         w.done()
     return tuple(out)
 
@@ -455,7 +482,7 @@ def _venue(r: _Reader, seed: int) -> SimVenueConfig:
         raise ScenarioError(f"{queue_r.path}.cancel_split", f"tail or proportional; got {split!r}") from None
     queue_r.done()
     fills_r = r.table("fills")
-    split_fills = fills_r.integer("split_fills", 1, lo=1)
+    split_fills = fills_r.integer("split_fills", 1, lo=1, hi=100)
     shared_trade_id = fills_r.flag("shared_trade_id", False)
     if shared_trade_id and split_fills > 1:
         raise ScenarioError(
@@ -504,7 +531,7 @@ def _order_config(r: _Reader, base: OrderConfig) -> OrderConfig:
             kw[key] = r.dec(key)
     for key in ("timeout_s", "reprice_check_s", "step_timeout_s", "max_book_age_s"):
         if r.has(key):
-            kw[key] = r.number(key, lo=1e-9)
+            kw[key] = r.number(key, lo=1e-9, hi=MAX_SECONDS)
     for key in ("improve", "market_fallback"):
         if r.has(key):
             kw[key] = r.flag(key, False)
@@ -533,7 +560,7 @@ def _atomic(r: _Reader) -> AtomicConfig:
             kw[key] = r.dec(key, nonneg=True)
     for key in ("entry_timeout_s", "deadline_s", "max_book_age_s", "settle_timeout_s"):
         if r.has(key):
-            kw[key] = r.number(key, lo=1e-9)
+            kw[key] = r.number(key, lo=1e-9, hi=MAX_SECONDS)
     if r.has("plan"):
         plan = r.text("plan")
         try:
@@ -559,7 +586,7 @@ def _close(r: _Reader) -> CloseConfig:
         kw["max_exit_spread_bps"] = r.dec("max_exit_spread_bps", nonneg=True)
     for key in ("phase1_timeout_s", "deadline_s", "settle_timeout_s"):
         if r.has(key):
-            kw[key] = r.number(key, lo=1e-9)
+            kw[key] = r.number(key, lo=1e-9, hi=MAX_SECONDS)
     for key in ("passive", "phase2", "emergency"):
         if r.has(key):
             kw[key] = _order_config(r.table(key), getattr(base, key))
@@ -620,8 +647,8 @@ def parse_scenario(data: Mapping[str, Any]) -> Scenario:
     size = op.dec("size", positive=True) if kind == "open" else None
     atomic = _atomic(op.table("config")) if kind == "open" and op.has("config") else AtomicConfig()
     close = _close(op.table("config")) if kind == "close" and op.has("config") else CloseConfig()
-    start_after = op.number("start_after_s", 1.0)
-    settle = op.number("settle_s", 5.0)
+    start_after = op.number("start_after_s", 1.0, hi=MAX_SECONDS)
+    settle = op.number("settle_s", 5.0, hi=MAX_SECONDS)
     op.done()
     top.done()
     return Scenario(
