@@ -107,6 +107,29 @@ def test_report_reads_the_demo_journal(
     assert code == EXIT_OK
 
 
+@pytest.mark.parametrize("where", ["a directory", "under a file"])
+def test_report_plot_to_an_unwritable_path_exits_3_without_a_traceback(
+    where: str, demo_run: tuple[int, str, str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, _, _, out_dir = demo_run
+    target = out_dir if where == "a directory" else out_dir / "journal.sqlite3" / "stats.png"
+    code = main(["report", "--db", str(out_dir / "journal.sqlite3"), "--plot", str(target)])
+    err = capsys.readouterr().err
+    assert code == EXIT_INPUT
+    assert err.startswith("hedgekit: error: --plot") and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_demo_whose_timeline_png_is_a_directory_exits_3_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "timeline.png").mkdir()
+    code = main(["demo", "--seed", "3", "--duration", "10", "--out", str(tmp_path), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == EXIT_INPUT
+    assert "hedgekit: error: --out" in err and "timeline.png" in err and "Traceback" not in err
+
+
 def test_progress_line_updates_in_place_on_a_terminal() -> None:
     from hedgekit.demo import DemoStatus
     from hedgekit.strategies import Skipped

@@ -652,7 +652,10 @@ def _demo(args: argparse.Namespace) -> int:
     print()
     op = demo_mod.timeline_operation(run)
     if op is not None:
-        png = demo_mod.plot_timeline(op, out / "timeline.png")
+        try:
+            png = demo_mod.plot_timeline(op, out / "timeline.png")
+        except OSError as e:
+            raise CliError(EXIT_INPUT, f"--out {out}: {out / 'timeline.png'}: {e.strerror or e}") from None
         print(f"timeline PNG: {png}")
     else:
         print("timeline PNG: none (no operation filled)")
@@ -711,7 +714,10 @@ def _report(args: argparse.Namespace) -> int:
         raise CliError(EXIT_INPUT if schema else EXIT_ERROR, f"journal {db}: {e}") from None
     print(format_table(rows))
     if args.plot is not None:
-        path = plot_stats(rows, args.plot)
+        try:
+            path = plot_stats(rows, args.plot)
+        except OSError as e:  # an unwritable path, a directory: an input the user gave
+            raise CliError(EXIT_INPUT, f"--plot {args.plot}: {e.strerror or e}") from None
         print(f"plot: {path}")
     return EXIT_OK
 
