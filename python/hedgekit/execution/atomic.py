@@ -362,14 +362,12 @@ class AtomicExecutor(OperationExecutor):
         # Anything still live or in doubt (an entry whose placement was in flight when the
         # reaction ran, a hedge whose answer was lost) is cancelled and settled now: no order
         # of this operation is left to fill behind the final decision.
-        await self._settle_all(ls, tap, cfg)
-        tap.sync()
+        await self.settle_orders(tap, cfg.settle_timeout_s)
         # Now that every order is settled, hedge whatever the ledger still shows apart
         # (everything, when no fill came during the entries; a late fill's worth otherwise).
         if tap.fills:
             dust.update(await self._hedge_round(ls, pair, cfg, tap, incidents, first_round=not reaction))
-            await self._settle_all(ls, tap, cfg)
-            tap.sync()
+            await self.settle_orders(tap, cfg.settle_timeout_s)
             await self._trim(ls, pair, cfg, tap, incidents)
         targets = {leg.name: leg.along(tap) for leg in ls}
         target = max(targets.values())
@@ -436,11 +434,6 @@ class AtomicExecutor(OperationExecutor):
         deadline_ns = first_ns + int(cfg.deadline_s * _S)
         return await self._hedge(ls, leader, target, cfg, tap, deadline_ns, incidents)
 
-    async def _settle_all(self, ls: list[_Leg], tap: OperationTap, cfg: AtomicConfig) -> None:
-        """Cancels and settles every order of this operation that may still trade, until the
-        venues have answered for each one or ``settle_timeout_s`` has passed."""
-        await self.settle_orders(tap, cfg.settle_timeout_s)
-
     async def _trim(
         self, ls: list[_Leg], pair: Decimal, cfg: AtomicConfig, tap: OperationTap, incidents: list[Incident]
     ) -> None:
@@ -455,8 +448,7 @@ class AtomicExecutor(OperationExecutor):
                 leg.spec.symbol, side, surplus, cfg.rollback, reduce_only=True,
                 deadline_s=cfg.deadline_s, tag="o", observer=tap, role="oversize",
             )  # fmt: skip
-            await self._settle_all(ls, tap, cfg)
-            tap.sync()
+            await self.settle_orders(tap, cfg.settle_timeout_s)
             cost = (result.fees + (abs(result.avg_price - (leg.quote.mid if leg.quote else result.avg_price)) * result.filled)) if result.avg_price is not None else result.fees
             incidents.append(
                 Incident(
@@ -677,14 +669,12 @@ class AtomicExecutor(OperationExecutor):
                     observer=tap, role="rollback",
                 )  # fmt: skip
                 flattened[leg.name] = flattened.get(leg.name, _ZERO) + result.filled
-                await self._settle_all(ls, tap, cfg)
-                tap.sync()
+                await self.settle_orders(tap, cfg.settle_timeout_s)
                 if result.filled == 0:
                     await asyncio.sleep(0.25)  # refused or nothing on the book: a fresh try
 
         # Hedge orders' fills that arrived after the hedge returned are in the tap already.
-        await self._settle_all(ls, tap, cfg)
-        tap.sync()
+        await self.settle_orders(tap, cfg.settle_timeout_s)
         await asyncio.gather(*(flatten(leg) for leg in ls))
         complete = all(leg.net(tap) == 0 or self._dust(leg, abs(leg.net(tap))) for leg in ls)
         # What was paid: the cash of every fill, with what is still held valued at the mid (so
@@ -787,9 +777,8 @@ def _reserved(leg: _Leg, tap: OperationTap) -> Decimal:
     total = _ZERO
     for cid in tap.client_ids(leg.name):
         order = tracker.get(cid)
-        if order is None or order.request.side is not leg.spec.side or tracker.is_resolved(cid):
-            continue
-        total += max(order.request.size - order.filled, _ZERO)
+        if order is not None and order.request.side is leg.spec.side:
+            total += tracker.may_still_fill(cid)
     return total
 
 

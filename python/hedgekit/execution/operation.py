@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 
 from hedgekit.clock import Clock
-from hedgekit.execution.order import OrderExecutor
+from hedgekit.execution.order import OrderExecutor, settle_until_answered
 from hedgekit.execution.recorder import JournalLike, MarkoutRecorder, OperationRecorder
 from hedgekit.execution.results import LegResult, tidy
 from hedgekit.model import CancelResult, Fill, OrderRequest, Side
@@ -213,24 +213,15 @@ class OperationExecutor:
         return out
 
     async def settle_orders(self, tap: OperationTap, timeout_s: float) -> list[tuple[str, str]]:
-        """Cancels and settles every order of the operation that may still trade, again and
-        again with a growing pause (a venue that refuses is not hammered), until the venues
-        have answered for each one or ``timeout_s`` has passed. Returns the orders still
-        unresolved (an order in doubt stays in flight until a status query resolves it)."""
+        """Cancels and settles every order of the operation that may still trade until the
+        venues have answered for each one or ``timeout_s`` has passed (see
+        :func:`~hedgekit.execution.order.settle_until_answered`), then reads back every fill the
+        ledger accepted. Returns the ``(venue, client id)`` pairs still unresolved."""
         end_ns = self.clock.now_ns() + int(timeout_s * 1_000_000_000)
-        pause = 0.25
-        while True:
-            live = self.live_orders(tap)
-            if not live:
-                return []
-            await asyncio.gather(*(self.executors[v]._cancel_and_settle(cid, tap) for v, cid in live))
-            live = self.live_orders(tap)
-            left_s = (end_ns - self.clock.now_ns()) / 1_000_000_000
-            if not live or left_s <= 0:
-                tap.sync()
-                return live
-            # Wait out a venue's rate-limit backoff too: no request would be sent before it ends.
-            backoff = max(self.sessions[v].backoff_s() for v, _ in live)
-            await asyncio.sleep(min(max(pause, backoff), left_s))
-            pause = min(pause * 2, 2.0)
 
+        def live() -> list[tuple[OrderExecutor, str]]:
+            return [(self.executors[v], cid) for v, cid in self.live_orders(tap)]
+
+        left = await settle_until_answered(self.clock, live, end_ns, tap)
+        tap.sync()
+        return [(ex.venue.name, cid) for ex, cid in left]

@@ -114,10 +114,7 @@ class _Run:
         may still trade reserve (an order whose cancel failed or whose outcome is in doubt
         counts as if it will fill), so a new order never doubles a live one."""
         tracker = self.ex.session.tracker
-        used = _ZERO
-        for c in self.client_ids:
-            o = tracker.order(c)
-            used += o.filled if tracker.is_resolved(c) else max(o.request.size, o.filled)
+        used = sum((tracker.order(c).filled + tracker.may_still_fill(c) for c in self.client_ids), _ZERO)
         return max(self.size - used, _ZERO)
 
     def live(self) -> list[str]:
@@ -323,22 +320,9 @@ class OrderExecutor:
         refused or went unanswered, a placement still in doubt), retrying until the venue has
         answered for each or the deadline (at least one request timeout from now) has passed.
         An order in doubt stays in flight until a status query resolves it."""
-        tracker = self.session.tracker
-        floor_ns = self.clock.now_ns() + 2 * tracker.config.request_timeout_ns
+        floor_ns = self.clock.now_ns() + 2 * self.session.tracker.config.request_timeout_ns
         end_ns = floor_ns if deadline_ns is None else max(deadline_ns, floor_ns)
-        pause = 0.25
-        while True:
-            live = run.live()
-            if not live:
-                return
-            await asyncio.gather(*(self._cancel_and_settle(c, run.observer) for c in live))
-            if self.clock.now_ns() >= end_ns:
-                return
-            if any(not tracker.is_resolved(c) for c in live):
-                # Backing off: a venue that refuses (rate limit, ban, outage) is not hammered.
-                wait = max(pause, self.session.backoff_s())  # no request before a backoff ends
-                await asyncio.sleep(min(wait, max((end_ns - self.clock.now_ns()) / _S, 0.0)))
-                pause = min(pause * 2, 2.0)
+        await settle_until_answered(self.clock, lambda: [(self, c) for c in run.live()], end_ns, run.observer)
 
     def _choose(self, symbol: str, side: Side, size: Decimal, cfg: OrderConfig) -> ExecutionMode:
         report = analyze(
@@ -685,3 +669,28 @@ async def wait_order_or(
         session.remove_change_listener(check)
         stop.remove_callback(check)
     return tracker.order(cid)
+
+
+async def settle_until_answered(
+    clock: Clock,
+    live: Callable[[], list[tuple[OrderExecutor, str]]],
+    end_ns: int,
+    observer: OrderObserver | None = None,
+) -> list[tuple[OrderExecutor, str]]:
+    """Cancels and settles the orders ``live()`` names (those not answered for yet) again and
+    again, with a growing pause that also waits out a venue's rate-limit backoff (a venue that
+    refuses is never hammered), until none is left or ``end_ns`` has passed. Returns those still
+    unresolved: an order in doubt stays in flight until a status query resolves it."""
+    pause = 0.25
+    while True:
+        pending = live()
+        if not pending:
+            return []
+        await asyncio.gather(*(ex._cancel_and_settle(cid, observer) for ex, cid in pending))
+        pending = live()
+        left_s = (end_ns - clock.now_ns()) / _S
+        if not pending or left_s <= 0:
+            return pending
+        backoff = max(ex.session.backoff_s() for ex, _ in pending)
+        await asyncio.sleep(min(max(pause, backoff), left_s))
+        pause = min(pause * 2, 2.0)

@@ -134,6 +134,16 @@ def run_seed(seed: int, profile: str = "mixed", timeout_s: float = 60.0) -> Seed
         signal.setitimer(signal.ITIMER_REAL, timeout_s)
     mapping: dict[str, Any] = {}
     feats: tuple[str, ...] = ()
+
+    def outcome(
+        kind: str, status: str, failed: tuple[str, ...], lie: str | None, crash: str | None,
+        hung: bool, detail: str,
+    ) -> SeedOutcome:
+        return SeedOutcome(
+            seed, concrete, kind, status, failed, lie, crash, hung,
+            time.perf_counter() - t0, counter.count, counter.first, feats, detail,
+        )  # fmt: skip
+
     try:
         mapping = scenario_for(seed, profile)
         feats = tuple(sorted(features(mapping)))
@@ -142,63 +152,19 @@ def run_seed(seed: int, profile: str = "mixed", timeout_s: float = 60.0) -> Seed
             signal.setitimer(signal.ITIMER_REAL, 0)
         status = str(report["result"]["status"])
         failed = tuple(k for k, v in report["invariants"].items() if not v["held"])
-        lie = _lie(mapping, report)
         detail = "; ".join(f"{k}: {report['invariants'][k]['detail']}" for k in failed)
         reason = report["result"].get("reason")
         positions = ", ".join(f"{n} {v['position']}" for n, v in report["venues"].items())
         detail = f"[{status}{' — ' + str(reason) if reason else ''}] positions {positions}" + (
             f"; {detail}" if detail else ""
         )
-        return SeedOutcome(
-            seed,
-            concrete,
-            str(report["kind"]),
-            status,
-            failed,
-            lie,
-            None,
-            False,
-            time.perf_counter() - t0,
-            counter.count,
-            counter.first,
-            feats,
-            detail[:2000],
-        )
+        return outcome(str(report["kind"]), status, failed, _lie(mapping, report), None, False, detail[:2000])
     except _SeedTimeout:
-        return SeedOutcome(
-            seed,
-            concrete,
-            str(mapping.get("operation", {}).get("kind", "")),
-            "",
-            (),
-            None,
-            None,
-            True,
-            time.perf_counter() - t0,
-            counter.count,
-            counter.first,
-            feats,
-            f"no result within {timeout_s:g} s of wall time",
-        )
+        kind = str(mapping.get("operation", {}).get("kind", ""))
+        return outcome(kind, "", (), None, None, True, f"no result within {timeout_s:g} s of wall time")
     except Exception as exc:  # noqa: BLE001 - a failure of the run is what the sweep counts
-        if can_alarm:
-            signal.setitimer(signal.ITIMER_REAL, 0)
         crash = f"{type(exc).__name__}: {exc}"[:1000]
-        return SeedOutcome(
-            seed,
-            concrete,
-            str(mapping.get("operation", {}).get("kind", "")),
-            "",
-            (),
-            None,
-            crash,
-            False,
-            time.perf_counter() - t0,
-            counter.count,
-            counter.first,
-            feats,
-            crash,
-        )
+        return outcome(str(mapping.get("operation", {}).get("kind", "")), "", (), None, crash, False, crash)
     finally:
         if can_alarm:
             signal.setitimer(signal.ITIMER_REAL, 0)

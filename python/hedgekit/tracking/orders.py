@@ -352,6 +352,19 @@ class OrderTracker:
         final = o.last_venue_status is not None and o.last_venue_status.is_terminal
         return final and o.venue_filled <= self._fills(o).filled
 
+    def may_still_fill(self, client_id: str) -> Decimal:
+        """How much more the ledger may yet show filled for the order: nothing once it is
+        resolved (:meth:`is_resolved`), otherwise the rest of its size — an order in doubt
+        reserves its whole remaining quantity.
+
+        Raises:
+            KeyError: Unknown client id.
+        """
+        if self.is_resolved(client_id):
+            return _ZERO
+        o = self._orders[client_id]
+        return max(o.request.size - self._fills(o).filled, _ZERO)
+
     def state(self, client_id: str) -> TrackedState:
         """An order's state, without building a snapshot (the cheap check for waiters).
 
