@@ -55,6 +55,7 @@ bench: build-prod
 	$(VPY) -m pytest benches -q --benchmark-only --benchmark-columns=median,mean,stddev,rounds --benchmark-sort=name
 	$(VPY) benches/reaction.py --runs 500
 	$(VPY) benches/quality.py --seeds 500 --by-op
+	$(VPY) benches/load.py --concurrency 1,10,100,1000
 	cargo bench -p hedgekit-core
 
 lint:

@@ -329,3 +329,30 @@ def test_wait_times_out_and_failures_do_not_kill_the_loop(
     with caplog.at_level(logging.ERROR, logger="hedgekit.tracking"):
         run_virtual(main(), max_virtual_s=60)
     assert sum("fill listener failed" in r.getMessage() for r in caplog.records) == 2
+
+
+def test_a_fill_listener_for_one_order_hears_only_that_order() -> None:
+    async def main() -> None:
+        venue = FakeVenue()
+        session = _session(venue)
+        await session.start()
+        heard: dict[str, list[str]] = {"a": [], "b": [], "all": []}
+        a, b = request("a", "1"), request("b", "1")
+        for r in (a, b):
+            await session.place(r)
+        session.add_fill_listener(lambda f, o: heard["a"].append(f.client_id), client_id="a")
+        session.add_fill_listener(lambda f, o: heard["b"].append(f.client_id), client_id="b")
+        session.add_fill_listener(lambda f, o: heard["all"].append(f.client_id))
+        venue.push(fill("a", 1, "0.4"))
+        venue.push(fill("b", 2, "0.5"))
+        venue.push(fill("a", 3, "0.6"))
+        await asyncio.sleep(0.1)
+        assert heard == {"a": ["a", "a"], "b": ["b"], "all": ["a", "b", "a"]}
+        # Waits that time out leave nothing behind, whatever the number of orders waited on.
+        for cid in ("a", "b"):
+            with pytest.raises(TimeoutError):
+                await session.wait(cid, lambda o: False, timeout=0.05)
+        assert session._order_events == {}
+        await session.close()
+
+    run_virtual(main())

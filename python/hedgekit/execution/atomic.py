@@ -38,7 +38,7 @@ from hedgekit.execution.breaker import BreakerState, CircuitBreaker
 from hedgekit.execution.config import AtomicConfig, EntryPlan, LegSpec
 from hedgekit.execution.exposure import measure_exposure
 from hedgekit.execution.liquidity import is_dust, split_sizes
-from hedgekit.execution.operation import OperationExecutor, OperationTap, build_leg
+from hedgekit.execution.operation import DEFAULT_STARTS_PER_TURN, OperationExecutor, OperationTap, build_leg
 from hedgekit.execution.order import (
     OrderExecutor,
     Reference,
@@ -120,6 +120,8 @@ class AtomicExecutor(OperationExecutor):
             are written before ``open`` returns (see :mod:`hedgekit.journal`).
         markouts: Samples the mid after each maker fill and journals the markouts (with a
             journal; the caller owns it and closes it).
+        starts_per_turn: How many opens may start per event-loop turn (``None``: no limit);
+            a burst of opens starts a few per turn instead of holding the loop.
     """
 
     def __init__(
@@ -131,8 +133,12 @@ class AtomicExecutor(OperationExecutor):
         id_prefix: str = "hk",
         journal: JournalLike | None = None,
         markouts: MarkoutRecorder | None = None,
+        starts_per_turn: int | None = DEFAULT_STARTS_PER_TURN,
     ) -> None:
-        super().__init__(sessions, clock=clock, id_prefix=id_prefix, journal=journal, markouts=markouts)
+        super().__init__(
+            sessions, clock=clock, id_prefix=id_prefix, journal=journal, markouts=markouts,
+            starts_per_turn=starts_per_turn,
+        )  # fmt: skip
         self.breaker = breaker
 
     @staticmethod
@@ -181,6 +187,7 @@ class AtomicExecutor(OperationExecutor):
             raise ValueError("each leg must be on a different venue")
         if size <= 0:
             raise ValueError(f"size must be positive, got {size}")
+        await self.admission.enter()
         recorder = None
         if self.journal is not None:
             recorder = await OperationRecorder.start(

@@ -53,6 +53,7 @@ class CloseExecutor(OperationExecutor):
         journal: Where every close's intent, orders, answers, fills, incidents and result are
             written before ``close`` returns.
         markouts: Samples the mid after each maker fill and journals the markouts.
+        starts_per_turn: How many closes may start per event-loop turn (``None``: no limit).
     """
 
     async def positions(self, legs: Sequence[CloseLeg], attempts: int = 3) -> dict[str, Decimal]:
@@ -106,6 +107,7 @@ class CloseExecutor(OperationExecutor):
         cfg = config or CloseConfig()
         if not legs or len({leg.venue for leg in legs}) != len(legs):
             raise ValueError("give one leg per venue")
+        await self.admission.enter()
         recorder = None
         if self.journal is not None:
             recorder = await OperationRecorder.start(

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 
 from hedgekit.clock import Clock
+from hedgekit.execution.admission import Admission
 from hedgekit.execution.order import OrderExecutor, settle_until_answered
 from hedgekit.execution.recorder import JournalLike, MarkoutRecorder, OperationRecorder
 from hedgekit.execution.results import LegResult, tidy
@@ -17,6 +18,7 @@ from hedgekit.tracking import TrackedOrder, VenueSession
 __all__ = ["OperationExecutor", "OperationTap", "build_leg"]
 
 _ZERO = Decimal(0)
+DEFAULT_STARTS_PER_TURN = 4  # measured: docs/decisions.md, "Admission"
 
 
 class OperationTap:
@@ -47,11 +49,13 @@ class OperationTap:
         self._placement_mid: dict[tuple[str, str], Decimal] = {}
         self._sizes: dict[str, Decimal] = {}
         self._listeners = {name: self._listener(name) for name in sessions}
-        for name, session in sessions.items():
-            session.add_fill_listener(self._listeners[name])
+        self._closed = False
 
     def watch(self, venue: str, client_id: str, role: str) -> None:
-        """Counts fills of ``client_id`` on ``venue`` for this operation."""
+        """Counts fills of ``client_id`` on ``venue`` for this operation (the tap listens to
+        that order alone: its cost does not grow with other operations' orders)."""
+        if (venue, client_id) not in self._cids and not self._closed:
+            self._sessions[venue].add_fill_listener(self._listeners[venue], client_id=client_id)
         self._cids[(venue, client_id)] = role
 
     # The OrderObserver side: attribute and journal every order of the operation.
@@ -124,8 +128,9 @@ class OperationTap:
 
     def close(self) -> None:
         """Stops listening."""
-        for name, session in self._sessions.items():
-            session.remove_fill_listener(self._listeners[name])
+        self._closed = True
+        for venue, cid in self._cids:
+            self._sessions[venue].remove_fill_listener(self._listeners[venue], client_id=cid)
 
     def of(self, venue: str) -> list[Fill]:
         """The operation's fills on one venue."""
@@ -173,9 +178,12 @@ class OperationExecutor:
             are written before the operation returns (see :mod:`hedgekit.journal`).
         markouts: Samples the mid after each maker fill and journals the markouts (with a
             journal; the caller owns it and closes it).
+        starts_per_turn: How many operations may start per event-loop turn (see
+            :class:`~hedgekit.execution.admission.Admission`; ``None``: no limit). The others
+            wait their turn, so a burst of operations never holds the loop.
 
     Raises:
-        ValueError: No sessions.
+        ValueError: No sessions, or ``starts_per_turn`` below 1.
     """
 
     def __init__(
@@ -186,6 +194,7 @@ class OperationExecutor:
         id_prefix: str = "hk",
         journal: JournalLike | None = None,
         markouts: MarkoutRecorder | None = None,
+        starts_per_turn: int | None = DEFAULT_STARTS_PER_TURN,
     ) -> None:
         if not sessions:
             raise ValueError("at least one venue session is needed")
@@ -196,6 +205,9 @@ class OperationExecutor:
         self.clock = clock or next(iter(sessions.values())).clock
         self.journal = journal
         self.markouts = markouts
+        self.admission = Admission(starts_per_turn)
+        """Lets operations start a few per loop turn (shared by every operation of this
+        executor)."""
         self.executors = {
             name: OrderExecutor(s, clock=self.clock, id_prefix=id_prefix)
             for name, s in self.sessions.items()

@@ -658,7 +658,7 @@ async def wait_order_or(
         if not fut.done() and (stop.is_set() or tracker.state(cid).is_terminal):
             fut.set_result(None)
 
-    session.add_change_listener(check)
+    session.add_change_listener(check, client_id=cid)
     stop.add_callback(check)
     try:
         async with asyncio.timeout(max(timeout, 0.0)):
@@ -666,7 +666,7 @@ async def wait_order_or(
     except TimeoutError:
         pass
     finally:
-        session.remove_change_listener(check)
+        session.remove_change_listener(check, client_id=cid)
         stop.remove_callback(check)
     return tracker.order(cid)
 

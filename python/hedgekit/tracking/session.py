@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Coroutine, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from hedgekit._core import FillLedger
 from hedgekit.clock import Clock
@@ -49,11 +50,13 @@ from hedgekit.venues.base import EventStream, Venue
 __all__ = ["FillListener", "VenueSession"]
 
 log = logging.getLogger("hedgekit.tracking")
+_C = TypeVar("_C")
 
 FillListener = Callable[[Fill, TrackedOrder], None]
 """A synchronous callback run right after each newly applied fill."""
 
 _S = 1_000_000_000
+_SLICE_S = 0.005  # the longest the stream consumer holds the loop at a time
 
 
 class VenueSession:
@@ -89,11 +92,15 @@ class VenueSession:
         self._timeout_s = self.tracker.config.request_timeout_ns / _S
         self._tick_s = tick_ns / _S
         self._listeners: list[FillListener] = []
+        # Listeners and waiters for one order, found by its client id in O(1): a session with
+        # thousands of live orders calls only those concerned by a fill or a change.
+        self._order_listeners: dict[str, list[FillListener]] = {}
+        self._order_change_listeners: dict[str, list[Callable[[], None]]] = {}
+        self._order_events: dict[str, tuple[asyncio.Event, int]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._querying: set[str] = set()
         self._fetching: set[FetchFills] = set()
         self._reconciling = False
-        self._changed = asyncio.Event()
         self._change_listeners: list[Callable[[], None]] = []
         self._stream: EventStream | None = None
         self._started = False
@@ -343,19 +350,28 @@ class VenueSession:
             order = self.tracker.order(client_id)
         return order
 
-    def add_change_listener(self, callback: Callable[[], None]) -> None:
-        """Calls ``callback()`` (synchronously) after any order changes state or fills."""
-        self._change_listeners.append(callback)
+    def add_change_listener(
+        self, callback: Callable[[], None], *, client_id: str | None = None
+    ) -> None:
+        """Calls ``callback()`` (synchronously) after any order changes state or fills, or, with
+        ``client_id``, only after that order does (found in O(1), whatever the number of
+        orders)."""
+        if client_id is None:
+            self._change_listeners.append(callback)
+        else:
+            self._order_change_listeners.setdefault(client_id, []).append(callback)
 
-    def remove_change_listener(self, callback: Callable[[], None]) -> None:
-        """Stops calling ``callback`` (no error if it was not registered)."""
-        if callback in self._change_listeners:
-            self._change_listeners.remove(callback)
+    def remove_change_listener(
+        self, callback: Callable[[], None], *, client_id: str | None = None
+    ) -> None:
+        """Stops calling ``callback`` (no error if it was not registered); ``client_id`` as
+        given to :meth:`add_change_listener`."""
+        _discard(self._change_listeners if client_id is None else self._order_change_listeners, callback, client_id)
 
-    def remove_fill_listener(self, callback: FillListener) -> None:
-        """Stops calling ``callback`` (no error if it was not registered)."""
-        if callback in self._listeners:
-            self._listeners.remove(callback)
+    def remove_fill_listener(self, callback: FillListener, *, client_id: str | None = None) -> None:
+        """Stops calling ``callback`` (no error if it was not registered); ``client_id`` as
+        given to :meth:`add_fill_listener`."""
+        _discard(self._listeners if client_id is None else self._order_listeners, callback, client_id)
 
     async def wait(
         self, client_id: str, predicate: Callable[[TrackedOrder], bool], timeout: float
@@ -368,15 +384,35 @@ class VenueSession:
         """
         async with asyncio.timeout(timeout):
             while True:
-                changed = self._changed
                 order = self.tracker.order(client_id)
                 if predicate(order):
                     return order
-                await changed.wait()
+                await self._order_changed(client_id)
 
-    def add_fill_listener(self, callback: FillListener) -> None:
-        """Calls ``callback(fill, order)`` right after each newly applied fill."""
-        self._listeners.append(callback)
+    async def _order_changed(self, client_id: str) -> None:
+        """Returns after the next change of one order (its fills or its state)."""
+        event, waiting = self._order_events.get(client_id, (None, 0))
+        if event is None:
+            event = asyncio.Event()
+        self._order_events[client_id] = (event, waiting + 1)
+        try:
+            await event.wait()
+        finally:
+            current = self._order_events.get(client_id)
+            if current is not None and current[0] is event:
+                if current[1] <= 1:
+                    del self._order_events[client_id]  # no waiter left: nothing kept
+                else:
+                    self._order_events[client_id] = (event, current[1] - 1)
+
+    def add_fill_listener(self, callback: FillListener, *, client_id: str | None = None) -> None:
+        """Calls ``callback(fill, order)`` right after each newly applied fill, or, with
+        ``client_id``, after each fill of that order only (found in O(1), whatever the number of
+        orders)."""
+        if client_id is None:
+            self._listeners.append(callback)
+        else:
+            self._order_listeners.setdefault(client_id, []).append(callback)
 
     async def reconcile_now(self, reason: str = "manual") -> list[PositionMismatch]:
         """Fetches positions now and compares them with the fills (ignores the min interval).
@@ -401,25 +437,31 @@ class VenueSession:
 
     # --------------------------------------------------------------- actions
     def _perform(self, actions: Sequence[Action]) -> None:
-        notify = False
+        changed: dict[str, None] = {}  # the orders concerned, in order
         for a in actions:  # notifications first: the hedge path must not wait for I/O
             if isinstance(a, FillApplied):
-                notify = True
+                cid = a.order.client_id
+                changed[cid] = None
                 try:
                     self.positions.apply(a.fill)
                 except Exception:
                     log.exception("%s: position update failed", self.venue.name)
-                for cb in list(self._listeners):
+                for cb in (*self._listeners, *self._order_listeners.get(cid, ())):
                     try:
                         cb(a.fill, a.order)
                     except Exception:
                         log.exception("%s: fill listener failed", self.venue.name)
             elif isinstance(a, OrderChanged):
-                notify = True
-        if notify:
-            self._changed.set()
-            self._changed = asyncio.Event()
-            for change_cb in list(self._change_listeners):
+                changed[a.client_id] = None
+        if changed:
+            for cid in changed:
+                waiting = self._order_events.pop(cid, None)
+                if waiting is not None:
+                    waiting[0].set()
+            callbacks = [*self._change_listeners]
+            for cid in changed:
+                callbacks.extend(self._order_change_listeners.get(cid, ()))
+            for change_cb in callbacks:
                 try:
                     change_cb()
                 except Exception:
@@ -539,6 +581,12 @@ class VenueSession:
 
     # ------------------------------------------------------------ background
     async def _consume(self, stream: EventStream) -> None:
+        # A burst of events is handled in slices of at most _SLICE_S of work: the loop breathes
+        # between slices (other venues' fills, hedges in flight, timers) and the events keep
+        # their order. A stream that says how many events wait lets a slice end exactly when
+        # the burst does.
+        pending: Callable[[], int] | None = getattr(stream, "pending", None)
+        busy = 0.0
         while not self._closed:
             try:
                 # No timeout here on purpose: this task lives as long as the session and is
@@ -552,10 +600,17 @@ class VenueSession:
                 log.exception("%s: event stream failed", self.venue.name)
                 await asyncio.sleep(0.1)
                 continue
+            t = time.perf_counter()
             try:
                 self._perform(self.tracker.on_event(event, self.clock.now_ns()))
             except Exception:
                 log.exception("%s: event %r could not be handled", self.venue.name, event)
+            busy += time.perf_counter() - t
+            if pending is not None and pending() == 0:
+                busy = 0.0  # the next read waits: the loop breathes anyway
+            elif busy > _SLICE_S:
+                busy = 0.0
+                await asyncio.sleep(0)
 
     async def _timer(self) -> None:
         while not self._closed:
@@ -587,3 +642,19 @@ class VenueSession:
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("session is closed")
+
+
+def _discard(
+    where: list[_C] | dict[str, list[_C]], callback: _C, client_id: str | None
+) -> None:
+    """Removes one registration of ``callback`` (keyed by ``client_id`` in a dict)."""
+    if isinstance(where, list):
+        if callback in where:
+            where.remove(callback)
+        return
+    assert client_id is not None
+    found = where.get(client_id)
+    if found is not None and callback in found:
+        found.remove(callback)
+        if not found:
+            del where[client_id]

@@ -89,36 +89,44 @@ def _dec(x: Any) -> Decimal:
     return Decimal(str(x))
 
 
-def _convert(tp: Any, value: Any) -> Any:
-    """``value`` from JSON as the type ``tp`` of a model field."""
-    if value is None:
-        return None
+def _converter(tp: Any) -> Callable[[Any], Any]:
+    """A function turning a JSON value into the type ``tp`` of a model field (``None`` stays
+    ``None``); built once per field, so decoding does no type reflection."""
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         options = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _convert(options[0], value) if len(options) == 1 else value  # int | str: as sent
+        if len(options) != 1:
+            return _as_sent  # int | str: as sent
+        return _converter(options[0])
     if origin is tuple:
-        return tuple(_convert(typing.get_args(tp)[0], v) for v in value)
+        item = _converter(typing.get_args(tp)[0])
+        return lambda v: None if v is None else tuple(item(x) for x in v)
     if tp is Decimal:
-        return _dec(value)
+        return lambda v: None if v is None else _dec(v)
     if dataclasses.is_dataclass(tp):
-        return _from_wire(tp, value)  # type: ignore[arg-type]
+        cls = typing.cast(type, tp)
+        return lambda v: None if v is None else _from_wire(cls, v)
     if isinstance(tp, type) and issubclass(tp, enum.Enum | int | bool | str):
-        return tp(value)
+        kind = tp
+        return lambda v: None if v is None else kind(v)
+    return _as_sent
+
+
+def _as_sent(value: Any) -> Any:
     return value
 
 
 @functools.cache
-def _field_types(cls: type) -> tuple[tuple[str, Any], ...]:
+def _field_converters(cls: type) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
     hints = typing.get_type_hints(cls)
-    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls))
+    return tuple((f.name, _converter(hints[f.name])) for f in dataclasses.fields(cls))
 
 
 def _from_wire(cls: type[_M], d: Mapping[str, Any]) -> _M:
     """A model dataclass (:mod:`hedgekit.model`) from its JSON form; absent fields take their
     defaults."""
-    fields = _field_types(typing.cast(type, cls))
-    return cls(**{name: _convert(tp, d[name]) for name, tp in fields if name in d})
+    fields = _field_converters(typing.cast(type, cls))
+    return cls(**{name: conv(d[name]) for name, conv in fields if name in d})
 
 
 def _event_to_wire(event: VenueEvent) -> dict[str, Any]:

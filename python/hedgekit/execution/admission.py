@@ -1,0 +1,83 @@
+"""Admission: how many operations may start in one turn of the event loop.
+
+An asyncio loop runs every callback that is ready in one turn before it looks at timers or
+sockets again. A bot that launches a thousand opens at once makes a thousand callbacks ready
+together; each runs its pre-flight (quotes, rules, a book walk) before its first ``await``, and
+the loop is held for the sum of them — hundreds of milliseconds during which no fill is read and
+no hedge is sent, for any operation. :class:`Admission` lets at most ``per_turn`` operations
+start per turn; the rest wait (at no cost) in arrival order and start in the turns after, so the
+loop is never held for more than ``per_turn`` starts, and a single operation on an idle executor
+starts without waiting at all.
+
+Only starts are admitted: a hedge, a rollback or a settle inside an operation that has started
+never waits here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+
+__all__ = ["Admission"]
+
+
+class Admission:
+    """At most ``per_turn`` operation starts per event-loop turn, first come first served.
+
+    Args:
+        per_turn: Starts allowed per turn (``None``: no limit).
+
+    Raises:
+        ValueError: ``per_turn`` below 1.
+    """
+
+    def __init__(self, per_turn: int | None = 4) -> None:
+        if per_turn is not None and per_turn < 1:
+            raise ValueError(f"per_turn must be at least 1 (or None), got {per_turn}")
+        self.per_turn = per_turn
+        self._queue: deque[asyncio.Future[None]] = deque()
+        self._passed = 0  # starts in the current turn
+        self._armed = False
+
+    @property
+    def waiting(self) -> int:
+        """Operations waiting for their turn to start."""
+        return sum(1 for f in self._queue if not f.done())
+
+    async def enter(self) -> None:
+        """Returns when the caller may start: at once while this turn has room and nobody is
+        waiting, else in a later turn, in arrival order. Cancelling the wait gives the place up."""
+        if self.per_turn is None:
+            return
+        if not self._queue and self._passed < self.per_turn:
+            self._passed += 1
+            self._arm()
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append(fut)
+        self._arm()
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                self._passed -= 1  # admitted and cancelled in the same turn: the place is free
+            raise
+
+    def _arm(self) -> None:
+        if not self._armed:
+            self._armed = True
+            asyncio.get_running_loop().call_soon(self._turn)
+
+    def _turn(self) -> None:
+        """Runs once per loop turn while there is anything to do: a new turn, a fresh count,
+        and the next waiters let through."""
+        self._armed = False
+        self._passed = 0
+        assert self.per_turn is not None
+        while self._queue and self._passed < self.per_turn:
+            fut = self._queue.popleft()
+            if not fut.done():
+                fut.set_result(None)
+                self._passed += 1
+        if self._queue or self._passed:
+            self._arm()  # the next turn resets the count (and lets more through)

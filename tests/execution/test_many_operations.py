@@ -1,0 +1,196 @@
+"""Many operations at once on one executor: every one finishes, the venues hold exactly what the
+results say, and the work per fill does not grow with the number of operations (a fill reaches
+its own operation's listener only; a change wakes only that order's waiters); a burst of opens
+starts a few per loop turn, in arrival order, and never holds the loop for all of them."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from hedgekit import FillLedger, Instrument
+from hedgekit.clock import LoopClock, run_virtual
+from hedgekit.execution import AtomicConfig, AtomicExecutor, EntryPlan, LegSpec
+from hedgekit.execution.admission import Admission
+from hedgekit.execution.operation import OperationTap
+from hedgekit.model import Side
+from hedgekit.tracking import VenueSession
+from hedgekit.venues.sim import MarketConfig, SimInstrument, SimVenue, SimVenueConfig, aster, hyperliquid
+
+SIZE = Decimal("0.01")
+
+
+def _venues(symbols: int) -> list[SimVenue]:
+    def market(mid: str, tick: str) -> MarketConfig:
+        return MarketConfig(
+            mid=Decimal(mid), tick=Decimal(tick), levels=20, level_size=Decimal(500),
+            trade_rate_per_s=5.0, trade_size=Decimal("0.5"),
+        )  # fmt: skip
+
+    hl = SimVenueConfig(
+        name="hl", personality=hyperliquid(),
+        instruments=tuple(
+            SimInstrument(f"S{i}", Instrument.hyperliquid(sz_decimals=3), market("2400", "0.1")) for i in range(symbols)
+        ),
+    )  # fmt: skip
+    ast = SimVenueConfig(
+        name="aster", personality=aster(),
+        instruments=tuple(
+            SimInstrument(
+                f"S{i}", Instrument.plain("0.01", "0.001", min_qty="0.001", min_notional="5"), market("2400.5", "0.01")
+            )
+            for i in range(symbols)
+        ),
+    )  # fmt: skip
+    return [SimVenue(hl), SimVenue(ast)]
+
+
+async def _many(n: int, plan: EntryPlan, symbols: int = 10, per_turn: int | None = 4) -> dict[str, Any]:
+    venues = _venues(symbols)
+    for v in venues:
+        await v.connect()
+    clock = LoopClock()
+    ledger = FillLedger()
+    sessions = {v.name: VenueSession(v, ledger, clock) for v in venues}
+    for s in sessions.values():
+        await s.start()
+    await asyncio.sleep(0.5)  # books
+    ex = AtomicExecutor(sessions, clock=clock, starts_per_turn=per_turn)
+    cfg = AtomicConfig(plan=plan, entry_timeout_s=60.0, deadline_s=60.0, max_book_age_s=60.0)
+
+    async def one(i: int) -> Any:
+        sym = f"S{i % symbols}"
+        return await ex.open([LegSpec("hl", sym, Side.BUY), LegSpec("aster", sym, Side.SELL)], SIZE, cfg)
+
+    try:
+        async with asyncio.timeout(600):
+            results = await asyncio.gather(*(one(i) for i in range(n)))
+        await asyncio.sleep(1.0)
+        truth = {v.name: {s: p.size for s, p in (await v.positions()).items()} for v in venues}
+    finally:
+        for s in sessions.values():
+            await s.close()
+        for v in venues:
+            await v.close()
+    return {"results": results, "truth": truth}
+
+
+@pytest.mark.parametrize("plan", [EntryPlan.TAKER_BOTH, EntryPlan.MAKER_BOTH])
+def test_hundreds_of_concurrent_opens_all_finish_and_the_venues_agree(
+    plan: EntryPlan, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = {"listener": 0}
+    real = OperationTap._listener
+
+    def counting(self: OperationTap, venue: str) -> Any:
+        inner = real(self, venue)
+
+        def on_fill(*a: Any) -> None:
+            calls["listener"] += 1
+            inner(*a)
+
+        return on_fill
+
+    monkeypatch.setattr(OperationTap, "_listener", counting)
+    n = 300
+    out = run_virtual(_many(n, plan))
+    results = out["results"]
+    statuses = [r.status.value for r in results]
+    assert all(s in ("opened", "partial", "not_filled", "rolled_back") for s in statuses), statuses
+    if plan is EntryPlan.TAKER_BOTH:
+        assert statuses.count("opened") == n
+    # The venues hold exactly what the results say, per symbol and venue.
+    held: dict[tuple[str, str], Decimal] = {}
+    fills = 0
+    for r in results:
+        for leg in r.legs:
+            key = (leg.venue, leg.symbol)
+            sign = 1 if leg.side is Side.BUY else -1
+            held[key] = held.get(key, Decimal(0)) + sign * leg.filled
+            fills += len(leg.fills)
+    for (venue, sym), size in held.items():
+        assert out["truth"][venue].get(sym, Decimal(0)) == size, (venue, sym)
+    # Each fill reached its own operation's listener once, never the other operations'.
+    assert calls["listener"] == fills
+
+
+def test_a_burst_of_opens_starts_a_few_per_loop_turn_in_arrival_order() -> None:
+    async def main() -> None:
+        gate = Admission(per_turn=3)
+        turn = [0]
+        started: list[tuple[int, int]] = []
+        stop = asyncio.Event()
+
+        def tick() -> None:
+            turn[0] += 1
+            if not stop.is_set():
+                asyncio.get_running_loop().call_soon(tick)
+
+        asyncio.get_running_loop().call_soon(tick)
+        await asyncio.sleep(0)
+
+        async def op(i: int) -> None:
+            await gate.enter()
+            started.append((i, turn[0]))
+
+        await asyncio.gather(*(op(i) for i in range(20)))
+        stop.set()
+        assert [i for i, _ in started] == list(range(20))  # first come, first served
+        per_turn: dict[int, int] = {}
+        for _, t in started:
+            per_turn[t] = per_turn.get(t, 0) + 1
+        assert max(per_turn.values()) <= 3
+        assert len(per_turn) >= 7  # 20 starts need at least seven turns of three
+
+    asyncio.run(main())
+
+
+def test_one_open_on_an_idle_executor_starts_without_waiting_and_a_cancelled_wait_frees_its_place() -> None:
+    async def main() -> None:
+        gate = Admission(per_turn=1)
+        loop = asyncio.get_running_loop()
+        done: list[str] = []
+        # Idle: enter() completes without giving up the loop.
+        coro = gate.enter()
+        with pytest.raises(StopIteration):
+            coro.send(None)
+        await asyncio.sleep(0)  # a new turn
+        # Three in one turn with room for one: the first starts, two wait; one of them gives up.
+        first, quitter, later = (asyncio.ensure_future(gate.enter()) for _ in range(3))
+        later.add_done_callback(lambda _: done.append("later"))
+        await asyncio.sleep(0)  # their first steps run in this turn, then we do
+        assert first.done() and not quitter.done() and not later.done()
+        assert gate.waiting == 2
+        quitter.cancel()
+        async with asyncio.timeout(1):
+            await later
+        assert done == ["later"] and quitter.cancelled()
+        assert gate.waiting == 0
+        with pytest.raises(ValueError):
+            Admission(per_turn=0)
+        assert loop.is_running()
+
+    asyncio.run(main())
+
+
+def test_without_admission_every_open_starts_in_the_same_turn() -> None:
+    async def main() -> None:
+        gate = Admission(per_turn=None)
+        turns: list[int] = []
+        turn = [0]
+
+        def tick() -> None:
+            turn[0] += 1
+
+        async def op() -> None:
+            await gate.enter()
+            turns.append(turn[0])
+
+        asyncio.get_running_loop().call_soon(tick)
+        await asyncio.gather(*(op() for _ in range(50)))
+        assert len(set(turns)) == 1
+
+    asyncio.run(main())
