@@ -15,7 +15,9 @@ Commands:
 
 ``hedgekit report [--db URL] [--by venue,symbol] [--period 1h] [--plot FILE]``
     Execution-quality statistics from a journal, as a table; optionally a PNG of slippage and
-    markouts.
+    markouts. The journal is opened read-only and never changed: a file that is not a journal
+    (another database, an empty file), or a journal written by a newer hedgekit, exits 3; a
+    journal of an older schema is read as it is.
 
 ``hedgekit sweep --seeds N [--start S] [--jobs J] [--profile P] [--out DIR] [--json]``
     The adversarial fault sweep (:mod:`hedgekit.sweep`): N seeded random scenarios with injected
@@ -37,7 +39,7 @@ Exit codes (scripts may rely on them):
 ====  ======================================================================================
 
 Errors are printed as ``hedgekit: error: <message>`` (the message names the culprit field of a
-malformed file), without a traceback.
+malformed file), without a traceback. A journal URL's password is never printed (``user:***@``).
 """
 
 from __future__ import annotations
@@ -592,6 +594,29 @@ class _Progress:
             self.stream.flush()
 
 
+def _masked(text: str, url: str) -> str:
+    """``text`` about journal ``url`` on one line, the URL's password masked wherever it is."""
+    from hedgekit.journal.urls import mask_text
+
+    return " ".join(mask_text(text, url).split())
+
+
+def _scheme(url: str) -> str:
+    """The scheme of ``url`` as it may be shown (a malformed one may hold anything)."""
+    scheme = url.split("://", 1)[0].lower()
+    return scheme if re.fullmatch(r"[a-z][a-z0-9+.\-]*", scheme) else "(malformed)"
+
+
+def _check_postgres_url(url: str, what: str) -> None:
+    """Refuses (exit 3) a PostgreSQL URL that cannot be used as written."""
+    from hedgekit.journal.urls import mask_url, url_problem
+
+    problem = url_problem(url)
+    if problem is not None:
+        message = f"{what} {mask_url(url)}: malformed URL: {problem}"
+        raise CliError(EXIT_INPUT, _masked(message, url))
+
+
 def _journal_url(text: str) -> str:
     """Checks a journal URL's form (the journal itself is opened later)."""
     if text.startswith("sqlite:"):
@@ -601,22 +626,31 @@ def _journal_url(text: str) -> str:
         if not rest.startswith("///") or len(rest) == 3:
             raise CliError(
                 EXIT_INPUT,
-                f"malformed SQLite journal URL {text!r}: use sqlite:///relative/path.db or sqlite:////absolute/path.db",
+                _masked(
+                    f"malformed SQLite journal URL {text!r}: use sqlite:///relative/path.db or "
+                    "sqlite:////absolute/path.db",
+                    text,
+                ),
             )
         parent = Path(rest[3:]).parent
         if not parent.is_dir():
-            raise CliError(EXIT_INPUT, f"journal {text!r}: no such directory {parent}")
+            raise CliError(
+                EXIT_INPUT, _masked(f"journal {text!r}: no such directory {parent}", text)
+            )
         return text
     if "://" in text:
-        scheme = text.split("://", 1)[0].lower()
+        scheme = _scheme(text)
         if scheme not in ("postgresql", "postgres"):
             raise CliError(
                 EXIT_INPUT,
                 f"unknown journal URL scheme {scheme!r}: use a path, sqlite:///path or postgresql://...",
             )
+        _check_postgres_url(text, "journal")
         return text
     if not Path(text).parent.is_dir():
-        raise CliError(EXIT_INPUT, f"journal {text!r}: no such directory {Path(text).parent}")
+        raise CliError(
+            EXIT_INPUT, _masked(f"journal {text!r}: no such directory {Path(text).parent}", text)
+        )
     return text
 
 
@@ -645,8 +679,10 @@ def _demo(args: argparse.Namespace) -> int:
     except Exception as e:  # noqa: BLE001 - any failure of the run is reported, never a traceback
         progress.done()
         if type(e).__module__.startswith("hedgekit.journal"):
-            raise CliError(EXIT_ERROR, f"journal {url}: {e}") from None
-        raise CliError(EXIT_ERROR, f"the demo failed: {type(e).__name__}: {e}") from None
+            raise CliError(EXIT_ERROR, _masked(f"journal {url}: {e}", url)) from None
+        raise CliError(
+            EXIT_ERROR, _masked(f"the demo failed: {type(e).__name__}: {e}", url)
+        ) from None
     progress.done()
     print(demo_mod.format_report(run))
     print()
@@ -659,10 +695,10 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"timeline PNG: {png}")
     else:
         print("timeline PNG: none (no operation filled)")
-    print(f"journal:      {journal_path if journal_path is not None else url}")
+    print(f"journal:      {journal_path if journal_path is not None else _masked(url, url)}")
     print(f"wall time:    {run.wall_s:.1f} s for {run.duration_s / 60:.0f} min of venue time")
     if run.journal_errors:
-        _error(f"journal writes failed: {run.journal_errors[0]}")
+        _error(_masked(f"journal writes failed: {run.journal_errors[0]}", url))
         return EXIT_ERROR
     return EXIT_FAILED if run.exposed else EXIT_OK
 
@@ -671,6 +707,9 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    """Reads the journal read-only: it is never created, migrated or written (a file that is not
+    a journal, or an empty one, is refused with exit 3 and left as it was). A journal of an older
+    schema is read as it is (every schema version so far has the same tables and columns)."""
     db: str = args.db if args.db is not None else str(Path("hedgekit-demo") / "journal.sqlite3")
     sqlite_path: str | None
     if db.startswith("sqlite:"):
@@ -679,19 +718,23 @@ def _report(args: argparse.Namespace) -> int:
         if sqlite_path is None:
             raise CliError(
                 EXIT_INPUT,
-                f"--db {db!r}: use sqlite:///relative/path.db or sqlite:////absolute/path.db",
+                _masked(
+                    f"--db {db!r}: use sqlite:///relative/path.db or sqlite:////absolute/path.db",
+                    db,
+                ),
             )
     elif "://" in db:
-        scheme = db.split("://", 1)[0].lower()
+        scheme = _scheme(db)
         if scheme not in ("postgresql", "postgres"):
             raise CliError(EXIT_INPUT, f"--db: unknown journal URL scheme {scheme!r}")
+        _check_postgres_url(db, "--db")
         sqlite_path = None
     else:
         sqlite_path = db
     if sqlite_path is not None and not os.path.isfile(sqlite_path):
-        raise CliError(EXIT_INPUT, f"--db: no such journal file {sqlite_path}")
+        raise CliError(EXIT_INPUT, _masked(f"--db: no such journal file {sqlite_path}", db))
     try:
-        from hedgekit.journal import open_journal
+        from hedgekit.journal import JournalSchemaError, open_journal
         from hedgekit.journal.stats import execution_stats, format_table
     except ImportError as e:
         raise CliError(EXIT_ERROR, f"the journal is unavailable: {e}") from None
@@ -699,7 +742,7 @@ def _report(args: argparse.Namespace) -> int:
     import asyncio
 
     async def read() -> list[Any]:
-        journal = await open_journal(db)
+        journal = await open_journal(db, read_only=True)
         try:
             return list(await execution_stats(journal, group_by=args.by, period_ns=args.period))
         finally:
@@ -707,11 +750,12 @@ def _report(args: argparse.Namespace) -> int:
 
     try:
         rows = asyncio.run(read())
+    except JournalSchemaError as e:  # not a journal, or a schema this hedgekit cannot read
+        raise CliError(EXIT_INPUT, _masked(f"journal {db}: {e}", db)) from None
     except ValueError as e:
-        raise CliError(EXIT_USAGE, str(e)) from None
+        raise CliError(EXIT_USAGE, _masked(str(e), db)) from None
     except Exception as e:  # noqa: BLE001 - a journal failure of any kind is reported
-        schema = type(e).__name__ == "JournalSchemaError"
-        raise CliError(EXIT_INPUT if schema else EXIT_ERROR, f"journal {db}: {e}") from None
+        raise CliError(EXIT_ERROR, _masked(f"journal {db}: {e}", db)) from None
     print(format_table(rows))
     if args.plot is not None:
         try:

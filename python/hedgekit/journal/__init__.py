@@ -3,7 +3,12 @@ cancel answer, incident and result, written and committed before the call that r
 returns; the source a restarted process recovers from and execution statistics are read from.
 
 SQLite by default (WAL, ``synchronous=FULL``, on one worker thread), PostgreSQL by URL (psycopg 3,
-asynchronous). Every payload is redacted of secrets before it is written.
+asynchronous, on an event loop of its own thread): either way the journal's I/O and timeouts run
+in real time, and on a virtual-time loop virtual time stands still while the journal works. The
+database itself refuses to change or remove what was written (schema version 3). Every payload
+is redacted of secrets before it is written; a URL's password never reaches a message, an error
+or a repr (:mod:`hedgekit.journal.urls`). ``open_journal(url, read_only=True)`` reads an existing
+journal without ever writing to it.
 
 Example::
 

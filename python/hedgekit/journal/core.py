@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 import uuid
 from collections.abc import Awaitable
 from types import TracebackType
 from typing import Any, Self, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 from hedgekit.journal._backend import Backend, EventRow, OpFilter, OpRow
 from hedgekit.journal.errors import JournalError, JournalTimeoutError
 from hedgekit.journal.records import EVENT_KINDS, EventRecord, OperationRecord, decode, encode
-from hedgekit.secrets import MASK, redact
+from hedgekit.journal.urls import mask_url, url_problem
+from hedgekit.secrets import redact
 
 __all__ = ["DEFAULT_SQLITE_FILE", "Journal", "open_journal"]
 
@@ -26,20 +27,6 @@ DEFAULT_SQLITE_FILE = "hedgekit-journal.sqlite3"
 
 T = TypeVar("T")
 _BACKSTOP_S = 1.0  # extra wait for a backend that times its calls itself (a stuck disk)
-
-
-def _mask_url(url: str) -> str:
-    """``url`` with its password (if any) replaced by ``***``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return redact(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{parts.username or ''}:{MASK}@{host}"
-    if parts.port is not None:
-        netloc += f":{parts.port}"
-    return redact(urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)))
 
 
 def _sqlite_path(url: str) -> str | None:
@@ -51,7 +38,7 @@ def _sqlite_path(url: str) -> str | None:
         if rest in ("", "//"):
             return ":memory:"
         raise JournalError(
-            f"malformed SQLite journal URL {_mask_url(url)!r}: use sqlite:///relative/path.db "
+            f"malformed SQLite journal URL {mask_url(url)!r}: use sqlite:///relative/path.db "
             "or sqlite:////absolute/path.db"
         )
     if "://" not in url:
@@ -59,8 +46,10 @@ def _sqlite_path(url: str) -> str | None:
     return None
 
 
-async def open_journal(url: str | None = None, *, timeout_s: float = 5.0) -> Journal:
-    """Open (creating and migrating if needed) a journal.
+async def open_journal(
+    url: str | None = None, *, timeout_s: float = 5.0, read_only: bool = False
+) -> Journal:
+    """Open (creating and migrating if needed) a journal, or open an existing one read-only.
 
     Args:
         url: Where the journal lives:
@@ -71,14 +60,24 @@ async def open_journal(url: str | None = None, *, timeout_s: float = 5.0) -> Jou
               ``sqlite://`` or ``:memory:`` for a throw-away in-memory journal;
             - ``postgresql://user:password@host:port/dbname`` (or ``postgres://``) for
               PostgreSQL (libpq URL syntax; query parameters are passed on).
-        timeout_s: The time limit of every call of the journal, opening included.
+        timeout_s: The time limit of every call of the journal, opening included, in real
+            time (also when the caller runs on a virtual-time loop).
+        read_only: Read an existing journal without ever writing to it: nothing is created or
+            migrated (SQLite: the file opened with ``mode=ro``, and ``immutable=1`` when its
+            directory cannot even hold the lock files, as in a read-only location; PostgreSQL:
+            a read-only session). A schema of any version from
+            :data:`~hedgekit.journal.schema.OLDEST_READABLE_VERSION` to the latest is read as it
+            is; every write raises :class:`JournalError`.
 
     Returns:
-        The open journal, its schema at the latest version.
+        The open journal, its schema at the latest version (read-only: the version found).
 
     Raises:
-        JournalError: An unknown URL scheme, or the storage cannot be opened.
-        JournalSchemaError: The schema is newer than this hedgekit knows, or a migration failed.
+        JournalError: An unknown URL scheme, or the storage cannot be opened (read-only: a
+            SQLite file that does not exist).
+        JournalSchemaError: The schema is newer than this hedgekit knows, or a migration failed;
+            read-only: the database is not a journal (an empty file, another application's
+            database, not a SQLite file at all) or its schema cannot be read as it is.
         JournalTimeoutError: Opening took longer than ``timeout_s``.
         ValueError: ``timeout_s`` is not positive.
     """
@@ -92,20 +91,31 @@ async def open_journal(url: str | None = None, *, timeout_s: float = 5.0) -> Jou
     if path is not None:
         from hedgekit.journal._sqlite import SqliteBackend
 
-        backend = await _bounded(SqliteBackend.open(path, timeout_s), timeout_s, "open")
+        backend = await _bounded(
+            SqliteBackend.open(path, timeout_s, read_only=read_only), timeout_s, "open"
+        )
         shown = raw if url is not None else f"sqlite:///{path}"
     else:
         scheme = raw.split("://", 1)[0].lower()
         if scheme not in ("postgresql", "postgres"):
+            if not re.fullmatch(r"[a-z][a-z0-9+.\-]*", scheme):
+                scheme = "(malformed)"  # it may hold anything, a password included
             raise JournalError(
-                f"unknown journal URL scheme {scheme!r} in {_mask_url(raw)!r}: use a path, "
+                f"unknown journal URL scheme {scheme!r} in {mask_url(raw)!r}: use a path, "
                 "sqlite:///path, postgresql://... or postgres://..."
             )
+        problem = url_problem(raw)
+        if problem is not None:
+            raise JournalError(f"malformed PostgreSQL journal URL {mask_url(raw)!r}: {problem}")
         from hedgekit.journal._postgres import PostgresBackend
 
-        backend = await _bounded(PostgresBackend.open(raw, timeout_s), timeout_s, "open")
+        backend = await _bounded(
+            PostgresBackend.open(raw, timeout_s, read_only=read_only),
+            timeout_s + _BACKSTOP_S,  # it times the opening itself, in real time
+            "open",
+        )
         shown = raw
-    return Journal(backend, _mask_url(shown), timeout_s)
+    return Journal(backend, shown, timeout_s, read_only=read_only)
 
 
 async def _bounded(aw: Awaitable[T], timeout_s: float, what: str) -> T:
@@ -161,28 +171,37 @@ class Journal:
 
     Attributes:
         url: Where the journal lives, any password masked.
-        schema_version: The schema version of the storage (the latest this hedgekit knows).
+        schema_version: The schema version of the storage (the latest this hedgekit knows;
+            read-only: the version found).
         timeout_s: The time limit of every call.
+        read_only: True when opened read-only: every write raises ``JournalError``.
     """
 
-    def __init__(self, backend: Backend, url: str, timeout_s: float) -> None:
-        """Wrap an open backend (use :func:`open_journal` instead)."""
+    def __init__(
+        self, backend: Backend, url: str, timeout_s: float, *, read_only: bool = False
+    ) -> None:
+        """Wrap an open backend (use :func:`open_journal` instead); ``url`` is kept with any
+        password masked."""
         self._backend = backend
-        self.url = url
+        self.url = mask_url(url)
         self.schema_version = backend.schema_version
         self.timeout_s = timeout_s
+        self.read_only = read_only
         self._closed = False
 
     def __repr__(self) -> str:
-        return f"Journal(url={self.url!r}, schema_version={self.schema_version})"
+        ro = ", read_only=True" if self.read_only else ""
+        return f"Journal(url={self.url!r}, schema_version={self.schema_version}{ro})"
 
     __str__ = __repr__
 
     async def _call(self, aw: Awaitable[T], what: str) -> T:
-        if self._closed:
+        if self._closed or (self.read_only and what == "write"):
             if asyncio.iscoroutine(aw):
                 aw.close()
-            raise JournalError("the journal is closed")
+            if self._closed:
+                raise JournalError("the journal is closed")
+            raise JournalError(f"the journal {self.url} is open read-only: nothing written")
         limit = self.timeout_s + (_BACKSTOP_S if self._backend.self_timed else 0.0)
         return await _bounded(aw, limit, what)
 
