@@ -13,6 +13,8 @@ from hedgekit.execution.config import (
     CloseLeg,
     EntryPlan,
     ExecutionMode,
+    HedgePricing,
+    HedgeTiming,
     LegSpec,
     OrderConfig,
 )
@@ -58,6 +60,8 @@ __all__ = [
     "ExecutionMode",
     "ExecutionResult",
     "Exposure",
+    "HedgePricing",
+    "HedgeTiming",
     "Incident",
     "LegResult",
     "LegSpec",

@@ -18,6 +18,8 @@ __all__ = [
     "CloseLeg",
     "EntryPlan",
     "ExecutionMode",
+    "HedgePricing",
+    "HedgeTiming",
     "LegSpec",
     "OrderConfig",
 ]
@@ -111,6 +113,33 @@ class EntryPlan(enum.StrEnum):
     hedge) rests; the other takes at once."""
 
 
+class HedgeTiming(enum.StrEnum):
+    """When the hedge of a first fill is sent (``docs/decisions.md``, "Hedge timing")."""
+
+    IMMEDIATE = "immediate"
+    """From the fill listener's reaction, for the size the ledger has just accepted, while the
+    sibling entries are cancelled and settled concurrently; one top-up round after they settle.
+    A sibling's own fill racing the hedge leaves a surplus that is unwound reduce-only at once
+    (``oversize`` incident with its cost)."""
+    AFTER_SETTLE = "after_settle"
+    """After every entry order has been cancelled and settled with the venue: the hedge is
+    sized from the complete ledger, and never races a sibling."""
+
+
+class HedgePricing(enum.StrEnum):
+    """How a hedge order is priced (``docs/decisions.md``, "Hedge pricing")."""
+
+    IOC = "ioc"
+    """A protected IOC at once (the opposite touch plus the slippage budget), repeated on the
+    fresh book until done or the deadline."""
+    LADDER = "ladder"
+    """Break-even first (against the leader's fill), then inside the spread, the touch and
+    beyond it, one short step each; a protected IOC last."""
+    BUDGETED_MAKER = "budgeted_maker"
+    """Rests post-only at the maker price only while the unhedged notional times the time
+    elapsed stays under ``maker_budget_usd_s``; then protected IOCs."""
+
+
 @dataclass(frozen=True, slots=True)
 class AtomicConfig:
     """How :class:`~hedgekit.execution.AtomicExecutor` opens a pair.
@@ -130,6 +159,10 @@ class AtomicConfig:
         settle_timeout_s: How long the open keeps cancelling and querying its own orders that
             may still trade (a cancel lost or refused, a placement in doubt) before it returns;
             an order still unresolved then makes the result ``exposed``, never a success.
+        hedge_timing: When the first fill's hedge is sent.
+        hedge_pricing: How hedge orders are priced (``hedge`` keeps the ladder's parameters).
+        maker_budget_usd_s: With ``budgeted_maker``: the unhedged exposure (USD·s) a resting
+            hedge may accumulate before it turns into IOCs.
     """
 
     max_entry_spread_bps: Decimal = Decimal(15)
@@ -150,8 +183,13 @@ class AtomicConfig:
     split: bool = True
     max_book_age_s: float = 5.0
     settle_timeout_s: float = 30.0
+    hedge_timing: HedgeTiming = HedgeTiming.AFTER_SETTLE
+    hedge_pricing: HedgePricing = HedgePricing.LADDER
+    maker_budget_usd_s: Decimal = Decimal(500)
 
     def __post_init__(self) -> None:
+        if self.maker_budget_usd_s < 0:
+            raise ValueError("maker_budget_usd_s is non-negative")
         if self.entry_timeout_s <= 0 or self.deadline_s <= 0 or self.settle_timeout_s <= 0:
             raise ValueError("entry_timeout_s, deadline_s and settle_timeout_s must be positive")
         if self.hedge_threshold < 0 or self.slippage_budget_bps < 0 or self.max_entry_spread_bps < 0:
