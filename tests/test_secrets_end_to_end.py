@@ -59,3 +59,34 @@ def test_a_configured_key_never_reaches_logs_reprs_or_the_journal(tmp_path: Path
     run_virtual(journal())
     stored = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
     assert stored and RAW.encode() not in stored
+
+
+def test_an_unwrapped_key_and_a_venue_echo_of_it_never_reach_logs_or_the_journal(
+    tmp_path: Path,
+) -> None:
+    """A key someone forgot to wrap is still masked: by its key in data, by pattern in text."""
+    plain = "unwrapped-cfg-secret-77"
+    config = {"venue": "aster", "apiSecret": plain}  # never wrapped in a Secret
+    echo = f"aster: [-1022] Signature invalid for request apiKey={plain}&timestamp=1"
+    stream = io.StringIO()
+    handler = configure_logging("DEBUG", json=True, stream=stream)
+    log = logging.getLogger("hedgekit.adapter")
+    try:
+        log.info("config", extra={"config": config})
+        log.info("config %s", config)
+        log.warning("venue said: %s", echo)
+        log.warning(f"venue said: {echo}")
+    finally:
+        logging.getLogger("hedgekit").removeHandler(handler)
+    assert plain not in stream.getvalue()
+
+    async def journal() -> None:
+        j = await open_journal(str(tmp_path / "journal.sqlite3"))
+        op = await j.start_operation("open", [config], {"config": config})
+        await j.record(op, "reject", {"venue": "aster", "message": echo})
+        await j.finish_operation(op, "not_filled", {"reason": echo, "incidents": [{"detail": echo}]})
+        await j.close()
+
+    run_virtual(journal())
+    stored = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
+    assert stored and plain.encode() not in stored

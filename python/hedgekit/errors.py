@@ -8,6 +8,7 @@ Expected outcomes (a duplicate fill, a crossed book update) are return values, n
 from __future__ import annotations
 
 from hedgekit import _core
+from hedgekit.secrets import redact
 
 __all__ = [
     "BookIntegrityError",
@@ -118,12 +119,14 @@ class VenueError(HedgekitError):
     Attributes:
         venue: The venue's name.
         code: The venue's error code as it sent it (``-4164``, ``21706``, ``429``), or ``None``.
-        message: The venue's own text.
+        message: The venue's own text, with any secret it echoes (an API key, a bearer token, a
+            signature) masked by :func:`hedgekit.secrets.redact`; ``str(error)`` too.
     """
 
     definitive: bool = True
 
     def __init__(self, venue: str, message: str, code: int | str | None = None) -> None:
+        message = redact(message)
         text = f"{venue}: {message}" if code is None else f"{venue}: [{code}] {message}"
         super().__init__(text)
         self.venue = venue

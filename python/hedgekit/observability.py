@@ -4,24 +4,30 @@ Logs
     :func:`configure_logging` installs one handler on the ``"hedgekit"`` logger (every hedgekit
     module logs below it, e.g. ``"hedgekit.tracking"``). It writes one JSON object per line
     (:class:`JsonFormatter`) or a readable ``key=value`` line (:class:`KeyValueFormatter`), and
-    every record first passes through :class:`RedactingFilter`, which masks registered secrets
-    (:func:`hedgekit.secrets.redact`) and the values of secret-looking keys (``api_key``,
-    ``password``, ``token``, ...) in the message, its arguments, ``extra=`` fields and exception
-    text. The filter and the formatters are public, to attach to handlers of your own.
+    every record first passes through :class:`RedactingFilter`, which masks secrets with
+    :func:`hedgekit.secrets.redact` (registered values, ``api_key=…``/``"apiSecret": "…"``,
+    bearer tokens, URL passwords, private keys) in the message, its arguments, ``extra=`` fields
+    and exception text, and the values of secret-looking keys (:func:`is_secret_key`:
+    ``api_key``, ``password``, ``token``, ...) in ``extra=`` fields and dict arguments. The
+    filter and the formatters are public, to attach to handlers of your own.
 
 Metrics
     :class:`Metrics` holds hedgekit's Prometheus series in a registry of its own (two instances
     never collide). Feed it executor results (:meth:`Metrics.observe_result`), fills
     (:meth:`Metrics.fill_listener`, given to
     :meth:`hedgekit.tracking.VenueSession.add_fill_listener`) and rejections
-    (:meth:`Metrics.observe_rejection`, :meth:`Metrics.observe_error`).
+    (:meth:`Metrics.observe_rejection`, :meth:`Metrics.observe_error`). Every label value passes
+    through :func:`hedgekit.secrets.redact` (a venue's rejection reason is its text).
     :func:`start_metrics_server` also serves ``/metrics`` over HTTP from a daemon thread (the event
     loop is never blocked); ``close()`` stops it and frees the port. Metrics need the
     ``prometheus-client`` package; without it :class:`Metrics` raises
     :class:`MetricsUnavailableError` (an :class:`ImportError`).
 
 Reprs
-    :func:`safe_repr` is ``repr`` with registered secrets masked.
+    :func:`safe_repr` is ``repr`` with secrets masked (:func:`hedgekit.secrets.redact`).
+
+:func:`is_secret_key` is :func:`hedgekit.secrets.is_secret_key`, re-exported: the one definition
+of a secret-looking key lives in :mod:`hedgekit.secrets`.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from hedgekit.errors import OrderRejectedError, VenueError
 from hedgekit.execution.results import AtomicResult, CloseResult
 from hedgekit.model import Fill
-from hedgekit.secrets import MASK, Secret, redact
+from hedgekit.secrets import MASK, Secret, is_secret_key, redact
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -66,52 +72,7 @@ _log = logging.getLogger("hedgekit.observability")
 
 # --------------------------------------------------------------------------------- redaction
 
-_SECRET_WORDS: Final = frozenset(
-    {
-        "key",
-        "secret",
-        "password",
-        "passwd",
-        "passphrase",
-        "token",
-        "apikey",
-        "privatekey",
-        "secretkey",
-        "accesskey",
-        "signature",
-        "authorization",
-        "credential",
-        "credentials",
-        "mnemonic",
-    }
-)
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_NON_WORD = re.compile(r"[^A-Za-z0-9]+")
 _MAX_DEPTH: Final = 12
-
-
-def is_secret_key(key: object) -> bool:
-    """Whether a mapping key or ``extra=`` field name looks like it holds a credential.
-
-    The key is split into words (at ``_``, ``-``, ``.``, spaces and camelCase boundaries) and
-    matches when a word, or the whole key with separators removed, is one of ``key``,
-    ``secret``, ``password``, ``passwd``, ``passphrase``, ``token``, ``apikey``, ``privatekey``,
-    ``secretkey``, ``accesskey``, ``signature``, ``authorization``, ``credential(s)`` or
-    ``mnemonic``, case-insensitively. So ``api_key``, ``apiKey``, ``X-MBX-APIKEY``,
-    ``private_key``, ``auth_token`` and ``Password`` match; ``monkey`` and ``keyboard`` do not.
-
-    Args:
-        key: The key (non-strings never match).
-
-    Returns:
-        True when values under this key must be masked.
-    """
-    if not isinstance(key, str):
-        return False
-    words = [w.lower() for w in _NON_WORD.split(_CAMEL.sub("_", key)) if w]
-    if any(w in _SECRET_WORDS for w in words):
-        return True
-    return "".join(words) in _SECRET_WORDS
 
 
 def _clean(value: Any, depth: int = 0) -> Any:
@@ -172,9 +133,11 @@ def _extras(record: logging.LogRecord) -> dict[str, Any]:
 class RedactingFilter(logging.Filter):
     """A logging filter that masks secrets in a record, in place, and always lets it through.
 
-    It masks every value registered with :class:`hedgekit.secrets.Secret` (and any ``Secret``
-    object) in the rendered message (``%``-arguments and f-strings alike), in ``extra=`` fields
-    (nested dicts and lists too) and in the exception and stack text; values under a key that
+    It masks, with :func:`hedgekit.secrets.redact`, every value registered with
+    :class:`hedgekit.secrets.Secret` (and any ``Secret`` object) and every secret written in
+    text (``api_key=…``, ``Bearer …``, a URL password, ...) in the rendered message
+    (``%``-arguments and f-strings alike), in ``extra=`` fields (nested dicts and lists too) and
+    in the exception and stack text; values under a key that
     :func:`is_secret_key` recognises are replaced by ``***`` whatever they are. After it, the
     record's ``msg`` is the final, redacted message and ``args`` is empty, so any formatter (and
     handlers further up the logger tree) sees only redacted data.
@@ -242,8 +205,10 @@ class JsonFormatter(logging.Formatter):
     ``message``, then every ``extra=`` field, then ``exception`` (the formatted traceback) and
     ``stack`` when present. An extra field whose name collides with one of those keys is written
     as ``extra_<name>``. Values JSON cannot hold (``Decimal``, objects) are written as strings.
-    As a last line of defence the finished line is passed through
-    :func:`hedgekit.secrets.redact`; key-based masking needs :class:`RedactingFilter`.
+    As a last line of defence every field is redacted before it is serialised (registered
+    values, text patterns and secret-looking keys, as :class:`RedactingFilter` does): redacting
+    the fields rather than the finished text keeps every line valid JSON whatever the message
+    holds.
     """
 
     def format(self, record: logging.LogRecord) -> str:
@@ -268,7 +233,7 @@ class JsonFormatter(logging.Formatter):
             out["exception"] = exc
         if record.stack_info:
             out["stack"] = self.formatStack(record.stack_info)
-        return redact(_json.dumps(out, ensure_ascii=False, default=_json_default))
+        return _json.dumps(_clean(out), ensure_ascii=False, default=_json_default)
 
 
 def _json_default(value: Any) -> Any:
@@ -280,7 +245,7 @@ def _json_default(value: Any) -> Any:
         return value.value
     if isinstance(value, set | frozenset):
         return list(value)
-    return str(value)
+    return redact(str(value))
 
 
 _NEEDS_QUOTES = re.compile(r'[\s="\\]')
@@ -376,7 +341,7 @@ def configure_logging(
 
 
 def safe_repr(obj: object) -> str:
-    """``repr(obj)`` with every registered secret value masked.
+    """``repr(obj)`` with every secret masked (see :func:`hedgekit.secrets.redact`).
 
     Args:
         obj: Anything.
@@ -406,6 +371,11 @@ EXPOSURE_BUCKETS: Final[tuple[float, ...]] = (
 _INSTALL_HINT: Final = (
     "hedgekit metrics need the prometheus_client package: pip install prometheus-client"
 )
+
+
+def _label(value: object) -> str:
+    """A Prometheus label value with secrets masked."""
+    return redact(str(value))
 
 
 class MetricsUnavailableError(ImportError):
@@ -541,10 +511,10 @@ class Metrics:
             kind = "close"
         else:
             raise TypeError(f"expected an AtomicResult or CloseResult, got {type(result).__name__}")
-        self.operations.labels(kind=kind, status=str(result.status.value)).inc()
+        self.operations.labels(kind=kind, status=_label(result.status.value)).inc()
         self.exposure.labels(kind=kind).observe(float(result.exposure_usd_s))
         for incident in result.incidents:
-            self.incidents.labels(kind=incident.kind).inc()
+            self.incidents.labels(kind=_label(incident.kind)).inc()
 
     def observe_fill(self, fill: Fill, *, venue: str | None = None, asset: str = "default") -> None:
         """Counts one fill and updates the asset's unhedged exposure gauge.
@@ -554,8 +524,9 @@ class Metrics:
             venue: The ``venue`` label (default ``fill.venue``).
             asset: Which net position the fill belongs to (the legs of one pair share it).
         """
-        name = fill.venue if venue is None else venue
-        self.fills.labels(venue=name, liquidity=str(fill.liquidity.value)).inc()
+        name = _label(fill.venue if venue is None else venue)
+        asset = _label(asset)
+        self.fills.labels(venue=name, liquidity=_label(fill.liquidity.value)).inc()
         self.fill_notional.labels(venue=name).inc(float(fill.price * fill.size))
         with self._lock:
             net, _ = self._net.get(asset, (Decimal(0), Decimal(0)))
@@ -593,7 +564,7 @@ class Metrics:
             asset: The asset to reset, or ``None`` for all.
         """
         with self._lock:
-            assets = list(self._net) if asset is None else [asset]
+            assets = list(self._net) if asset is None else [_label(asset)]
             for a in assets:
                 self._net.pop(a, None)
                 self.unhedged_exposure.labels(asset=a).set(0.0)
@@ -605,7 +576,7 @@ class Metrics:
             venue: The venue that rejected.
             reason: The venue-neutral category (:attr:`OrderRejectedError.reason`).
         """
-        self.rejections.labels(venue=venue, reason=reason).inc()
+        self.rejections.labels(venue=_label(venue), reason=_label(reason)).inc()
 
     def observe_error(self, error: BaseException) -> None:
         """Counts a venue error: a rejection by its reason, any other venue error by class.
@@ -616,7 +587,9 @@ class Metrics:
         if isinstance(error, OrderRejectedError):
             self.observe_rejection(error.venue, error.reason)
         elif isinstance(error, VenueError):
-            self.venue_errors.labels(venue=error.venue, error=type(error).__name__).inc()
+            self.venue_errors.labels(
+                venue=_label(error.venue), error=_label(type(error).__name__)
+            ).inc()
 
     # ------------------------------------------------------------------------ output
     def render(self) -> bytes:

@@ -47,6 +47,7 @@ from hedgekit.execution.recorder import (
 )
 from hedgekit.execution.results import CloseStatus, ExecutionResult
 from hedgekit.model import CancelResult, Fill, OrderRequest, OrderStatus, OrderStatusReport, Side
+from hedgekit.secrets import redact
 from hedgekit.tracking import TrackedOrder, VenueSession
 
 __all__ = ["RecoverableJournal", "RecoveryOutcome", "recover"]
@@ -139,7 +140,7 @@ async def recover(
         found = await _unnamed_fills(ops, events, sessions, named, tuple(id_prefixes), attempts)
     except (VenueError, TimeoutError) as exc:
         log.warning("recovery: the venues' fill history is unavailable: %s", exc)
-        return [RecoveryOutcome(op.op_id, op.kind, "unresolved", {}, detail=f"fill history unavailable: {exc}") for op in ops]
+        return [RecoveryOutcome(op.op_id, op.kind, "unresolved", {}, detail=redact(f"fill history unavailable: {exc}")) for op in ops]
     out = []
     for op in ops:
         ctx = _Run(journal, sessions, cfg, attempts, grace_s, policy, f"r{run}")
@@ -147,7 +148,7 @@ async def recover(
             out.append(await ctx.recover(op, events[op.op_id], found.get(op.op_id, {})))
         except (HedgekitError, TimeoutError) as exc:
             log.warning("recovery of %s unresolved: %s", op.op_id, exc)
-            out.append(RecoveryOutcome(op.op_id, op.kind, "unresolved", {}, detail=str(exc)))
+            out.append(RecoveryOutcome(op.op_id, op.kind, "unresolved", {}, detail=redact(str(exc))))
     return out
 
 

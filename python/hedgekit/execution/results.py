@@ -1,5 +1,11 @@
 """What the executors return: per-leg fills and costs, hedge and rollback details, exposure and
 incidents. Every result converts to JSON-serialisable data with ``to_dict()``.
+
+Free text (an incident's ``detail``, a result's ``reason``) often quotes a venue's error text,
+which may echo a key, a token or a signature: it is passed through
+:func:`hedgekit.secrets.redact` when the object is created, so a result, its ``to_dict()``, the
+journal and anything printed from it never hold one in clear. Ids, prices and sizes are left as
+they are.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from hedgekit.model import Fill, Side
+from hedgekit.secrets import redact
 
 __all__ = [
     "AtomicResult",
@@ -31,6 +38,16 @@ def tidy(value: Decimal) -> Decimal:
     """``value`` to at most 9 decimals, trailing zeros dropped, never in exponent form."""
     out = value.quantize(_NANO).normalize()
     return out.quantize(Decimal(1)) if out.as_tuple().exponent > 0 else out  # type: ignore[operator]
+
+
+def _redact_fields(obj: object, *names: str) -> None:
+    """Replaces the text fields ``names`` of a (frozen) dataclass by their redacted form."""
+    for name in names:
+        value = getattr(obj, name)
+        if value is not None:
+            clean = redact(value)
+            if clean != value:
+                object.__setattr__(obj, name, clean)
 
 
 def _jsonable(value: Any) -> Any:
@@ -62,13 +79,16 @@ class Incident:
             read), ``"position_from_fills"`` (a size taken from the first read minus the
             operation's own fills), ``"journal_failed"``.
         venue: The venue concerned (``None`` for the whole operation).
-        detail: What happened, with the numbers.
+        detail: What happened, with the numbers (secrets masked, see the module docs).
     """
 
     ts_ns: int
     kind: str
     venue: str | None
     detail: str
+
+    def __post_init__(self) -> None:
+        _redact_fields(self, "detail")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""
@@ -115,7 +135,7 @@ class ExecutionResult(_FillStats):
         client_ids: Every order placed, in order.
         post_only_rejects: Post-only rejections met (each repriced at once).
         complete: ``filled == requested``.
-        reason: Why it stopped short, if it did.
+        reason: Why it stopped short, if it did (secrets masked).
     """
 
     venue: str
@@ -133,6 +153,9 @@ class ExecutionResult(_FillStats):
     reason: str | None = None
     started_ns: int = 0
     ended_ns: int = 0
+
+    def __post_init__(self) -> None:
+        _redact_fields(self, "reason")
 
     @property
     def complete(self) -> bool:
@@ -276,7 +299,7 @@ class AtomicResult:
 
     Attributes:
         status: How it ended.
-        reason: Why, in words (pre-flight failure, deadline, ...).
+        reason: Why, in words (pre-flight failure, deadline, ...; secrets masked).
         requested: The pair size asked for.
         size: The size both legs hold at the end (within dust).
         legs: One result per leg, in the order given.
@@ -307,6 +330,9 @@ class AtomicResult:
     started_ns: int = 0
     ended_ns: int = 0
     unresolved: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _redact_fields(self, "reason")
 
     @property
     def ok(self) -> bool:
@@ -340,6 +366,7 @@ class CloseResult:
 
     Attributes:
         status: How it ended.
+        reason: Why, in words, when it did not close (secrets masked).
         positions_before: Signed position per venue at the start.
         positions_after: Signed position per venue at the end (re-read from the venues).
         legs: One result per leg (the closing fills).
@@ -366,6 +393,9 @@ class CloseResult:
     started_ns: int = 0
     ended_ns: int = 0
     unresolved: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _redact_fields(self, "reason")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""

@@ -4,6 +4,13 @@ Every payload is made JSON-like (``Decimal`` becomes its exact string, enums the
 objects with ``to_dict()`` their dict, dataclasses a dict of their fields), then passed through
 :func:`hedgekit.secrets.redact_data`, then serialised with orjson. Values therefore come back as
 JSON types: Decimals as strings (exact), tuples as lists.
+
+Redaction masks a :class:`~hedgekit.secrets.Secret`, any registered secret value inside a string
+or a key, the whole value under a secret-looking key (``api_key``, ``auth_token``,
+``apiSecret``, ``password``, ... — :func:`hedgekit.secrets.is_secret_key`) at any depth, and
+secrets written in free text (``api_key=…``, ``Bearer …``, a URL password, a private key after a
+secret-looking word): see :mod:`hedgekit.secrets`. Ordinary trading data (ids, prices, sizes,
+transaction hashes) is stored unchanged.
 """
 
 from __future__ import annotations
@@ -126,7 +133,9 @@ def jsonable(value: Any) -> Any:
 
 
 def encode(value: Any) -> str:
-    """JSON text of ``value`` with every secret masked (see :func:`jsonable`).
+    """JSON text of ``value`` with every secret masked (see :func:`jsonable` and
+    :func:`hedgekit.secrets.redact_data`: registered values, values under secret-looking keys at
+    any depth, secrets written in free text).
 
     Raises:
         JournalDataError: A value that has no JSON form.
