@@ -213,7 +213,7 @@ class OrderExecutor:
             run.last_refusal = "rejected"
             return None
 
-    async def _cancel_and_settle(
+    async def cancel_and_settle(
         self, cid: str, observer: OrderObserver | None = None
     ) -> TrackedOrder:
         """Cancels (if live), then brings the ledger up to date with the venue's view. A FILLED
@@ -235,9 +235,11 @@ class OrderExecutor:
         that was lost or refused), before anything new is sized."""
         live = run.live()
         if live:
-            await asyncio.gather(*(self._cancel_and_settle(c, run.observer) for c in live))
+            await asyncio.gather(*(self.cancel_and_settle(c, run.observer) for c in live))
 
-    async def _wait(self, cid: str, timeout_s: float, until: Callable[[TrackedOrder], bool]) -> TrackedOrder:
+    async def wait(self, cid: str, timeout_s: float, until: Callable[[TrackedOrder], bool]) -> TrackedOrder:
+        """Waits up to ``timeout_s`` for ``until(order)`` to hold; returns the order as it
+        stands then (whether or not it holds)."""
         try:
             return await self.session.wait(cid, until, timeout=max(timeout_s, 0.0))
         except TimeoutError:
@@ -363,7 +365,7 @@ class OrderExecutor:
             await self._clear(run)
             remaining = run.remaining()
             q = self.quote(run.symbol, cfg.max_book_age_s)
-            price = self._maker_price(rules, run.side, q, cfg)
+            price = self.maker_price(rules, run.side, q, cfg)
             send = self.placeable(rules, remaining, price, reduce_only)
             if send <= 0:
                 return
@@ -384,19 +386,19 @@ class OrderExecutor:
                 if stop is not None:
                     order = await wait_order_or(self.session, cid, stop, wait_s)
                 else:
-                    order = await self._wait(cid, wait_s, _done)
+                    order = await self.wait(cid, wait_s, _done)
                 if order.is_terminal:
                     ended_by_venue = True
                     break
                 q = self.quote(run.symbol, cfg.max_book_age_s)
-                target = self._maker_price(rules, run.side, q, cfg)
+                target = self.maker_price(rules, run.side, q, cfg)
                 drift = abs(target - price) / price * _BPS
                 if drift > cfg.reprice_tolerance_bps:
                     order = await self._reprice(run, cid, order, target, rules, reduce_only)
                     if order is None or order.is_terminal:
                         break
                     price = order.request.price or target
-            final = await self._cancel_and_settle(cid, run.observer)
+            final = await self.cancel_and_settle(cid, run.observer)
             dropped = final.state in (TrackedState.EXPIRED, TrackedState.CANCELLED)
             if ended_by_venue and dropped:
                 # Accepted, then dropped for crossing (Aster EXPIRED, Lighter
@@ -426,10 +428,12 @@ class OrderExecutor:
                     return order
                 except (VenueError, NotImplementedError):
                     pass
-        await self._cancel_and_settle(cid, run.observer)
+        await self.cancel_and_settle(cid, run.observer)
         return None
 
-    def _maker_price(self, rules: Instrument, side: Side, q: Quote, cfg: OrderConfig) -> Decimal:
+    def maker_price(self, rules: Instrument, side: Side, q: Quote, cfg: OrderConfig) -> Decimal:
+        """The price a passive order of ``side`` rests at on quote ``q``: our own touch (one
+        step inside with ``improve``), or ``offset_bps`` behind it."""
         if cfg.offset_bps > 0:
             return limit_price(rules, side.value, q.bid, q.ask, cfg.offset_bps)
         return maker_price(rules, side.value, q.bid, q.ask, improve=cfg.improve)
@@ -482,10 +486,10 @@ class OrderExecutor:
             order = await self._send(run, req)
             if order is None:
                 continue  # post-only rejected: the next step uses a fresh, more aggressive price
-            await self._wait(
+            await self.wait(
                 req.client_id, self._time_left(deadline_ns, cfg.step_timeout_s), _filled_or_done
             )
-            await self._cancel_and_settle(req.client_id, run.observer)
+            await self.cancel_and_settle(req.client_id, run.observer)
 
     async def _ioc(
         self,
@@ -541,7 +545,7 @@ class OrderExecutor:
                     continue
                 return  # refused: nothing to retry
             answer_s = 2 * tracker.config.request_timeout_ns / _S
-            order = await self._wait(req.client_id, answer_s, _done)
+            order = await self.wait(req.client_id, answer_s, _done)
             if not order.is_terminal or order.filled < order.request.size:
                 await self.session.settle(req.client_id)
 
@@ -686,7 +690,7 @@ async def settle_until_answered(
         pending = live()
         if not pending:
             return []
-        await asyncio.gather(*(ex._cancel_and_settle(cid, observer) for ex, cid in pending))
+        await asyncio.gather(*(ex.cancel_and_settle(cid, observer) for ex, cid in pending))
         pending = live()
         left_s = (end_ns - clock.now_ns()) / _S
         if not pending or left_s <= 0:

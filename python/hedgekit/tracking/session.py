@@ -350,6 +350,33 @@ class VenueSession:
             order = self.tracker.order(client_id)
         return order
 
+    # --------------------------------------------------------------- orders
+    def order(self, client_id: str) -> TrackedOrder:
+        """The order as the tracker knows it now (a snapshot).
+
+        Raises:
+            KeyError: Unknown client id.
+        """
+        return self.tracker.order(client_id)
+
+    def state(self, client_id: str) -> TrackedState:
+        """The order's tracked state.
+
+        Raises:
+            KeyError: Unknown client id.
+        """
+        return self.tracker.state(client_id)
+
+    def may_still_fill(self, client_id: str) -> Decimal:
+        """Size the order may still add to the ledger (0 once it is answered for): what an
+        operation must reserve while the order's outcome is open."""
+        return self.tracker.may_still_fill(client_id)
+
+    @property
+    def request_timeout_s(self) -> float:
+        """How long one request to the venue may take before its outcome is in doubt."""
+        return self._timeout_s
+
     def add_change_listener(
         self, callback: Callable[[], None], *, client_id: str | None = None
     ) -> None:

@@ -1,0 +1,762 @@
+"""One open in flight: :class:`Opening` holds everything a single open of a pair knows — its
+legs and their quotes, the pair size, the configuration, its orders and fills (the tap), its
+incidents and deadline — and runs the steps of :meth:`~hedgekit.execution.AtomicExecutor.open`
+(see :mod:`hedgekit.execution.atomic`). It drives the venues through
+:class:`~hedgekit.execution.OrderExecutor` and :class:`~hedgekit.tracking.VenueSession` public
+methods only.
+
+The hedge of a first fill follows two policies of :class:`~hedgekit.execution.AtomicConfig`:
+
+* ``hedge_timing``: ``immediate`` sends the hedge for the size the ledger has just accepted from
+  the fill's reaction, while every sibling entry is cancelled and settled concurrently (a resting
+  post-only sibling does not reserve its size: it is being cancelled, and a fill of it that
+  races the hedge is a surplus unwound at once); ``after_settle`` first cancels and settles every
+  entry, then hedges from the complete ledger. Either way, an order whose outcome is open and
+  that is not being cancelled (a taker entry in flight, a hedge in doubt) reserves its whole
+  remaining size, one top-up round follows once every order is settled, and no leg ends above
+  the pair size.
+* ``hedge_pricing``: ``ioc`` (protected IOCs at once, repeated on the fresh book), ``ladder``
+  (break-even first, then the ladder, a protected IOC last) or ``budgeted_maker`` (rest at the
+  maker price only while the unhedged notional times the elapsed time stays under the budget).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Sequence
+from decimal import ROUND_CEILING, Decimal
+from typing import TYPE_CHECKING, Any
+
+from hedgekit._core import common_size, spread_within
+from hedgekit.errors import (
+    BookIntegrityError,
+    HedgekitError,
+    PostOnlyRejectedError,
+    RateLimitedError,
+    VenueError,
+)
+from hedgekit.execution.breaker import BreakerState
+from hedgekit.execution.config import (
+    AtomicConfig,
+    EntryPlan,
+    ExecutionMode,
+    HedgePricing,
+    HedgeTiming,
+    LegSpec,
+    OrderConfig,
+)
+from hedgekit.execution.exposure import measure_exposure
+from hedgekit.execution.liquidity import is_dust, split_sizes
+from hedgekit.execution.operation import OperationTap, build_leg
+from hedgekit.execution.order import (
+    OrderExecutor,
+    Reference,
+    Signal,
+    protected_price,
+    wait_order_or,
+)
+from hedgekit.execution.recorder import JournalWriteError, OperationRecorder
+from hedgekit.execution.results import (
+    AtomicResult,
+    ExecutionResult,
+    Incident,
+    OpenStatus,
+    Rollback,
+    tidy,
+)
+from hedgekit.model import OrderRequest, Side, TimeInForce
+from hedgekit.tracking import TrackedState
+from hedgekit.venues.base import InstrumentInfo, Quote
+
+if TYPE_CHECKING:
+    from hedgekit.execution.atomic import AtomicExecutor
+
+__all__ = ["Opening", "Refusal"]
+
+_ZERO = Decimal(0)
+_NANO = Decimal("1e-9")
+_S = 1_000_000_000
+_MIN_REST_S = 0.05
+"""A budgeted maker hedge allowed to rest less than this goes straight to IOCs."""
+
+
+class Refusal(Exception):
+    """A pre-flight check failed: nothing is placed and the open is ``refused``.
+
+    Attributes:
+        reason: Which check, in words.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _Leg:
+    def __init__(self, spec: LegSpec, ex: OrderExecutor, info: InstrumentInfo) -> None:
+        self.spec = spec
+        self.ex = ex
+        self.info = info
+        self.quote: Quote | None = None
+        self.maker = True
+        self.entry_ids: list[str] = []
+        self.hedge: ExecutionResult | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.venue
+
+    def net(self, tap: OperationTap) -> Decimal:
+        """Signed size this operation has on the leg's venue, from the ledger's fills."""
+        return sum((f.side.sign * f.size for f in tap.of(self.name)), _ZERO)
+
+    def along(self, tap: OperationTap) -> Decimal:
+        """Size held in the leg's direction."""
+        return self.net(tap) * self.spec.side.sign + 0  # + 0: never a negative zero
+
+    def reserved(self, tap: OperationTap, *, cancelling: frozenset[str] = frozenset()) -> Decimal:
+        """Size that the leg's orders in its direction not answered for yet may still add to
+        the ledger: an order that may trade, or one that ended before the venue's final report
+        of its fills reached the ledger (an IOC answered "expired, 175 filled" whose fills are
+        still on their way), reserves the rest of its size. Resting entries named in
+        ``cancelling`` (being cancelled right now) reserve nothing: a fill of theirs that races
+        the hedge is a surplus, unwound at once."""
+        session = self.ex.session
+        total = _ZERO
+        for cid in tap.client_ids(self.name):
+            if cid in cancelling:
+                continue
+            try:
+                order = session.order(cid)
+            except KeyError:
+                continue
+            if order.request.side is self.spec.side:
+                total += session.may_still_fill(cid)
+        return total
+
+
+class Opening:
+    """One open of a pair, from pre-flight to result.
+
+    Args:
+        owner: The executor (its sessions, order executors, clock, breaker, settling).
+        legs: The legs to open.
+        size: The requested pair size.
+        config: Thresholds, plan, policies and timeouts.
+        recorder: The operation's journal record, if any.
+    """
+
+    def __init__(
+        self,
+        owner: AtomicExecutor,
+        legs: Sequence[LegSpec],
+        size: Decimal,
+        config: AtomicConfig,
+        recorder: OperationRecorder | None,
+    ) -> None:
+        self._owner = owner
+        self.clock = owner.clock
+        self.specs = list(legs)
+        self.requested = size
+        self.cfg = config
+        self.recorder = recorder
+        self.incidents: list[Incident] = []
+        self.start = self.clock.now_ns()
+        self.pair = _ZERO
+        self.ls: list[_Leg] = []
+        self.tap: OperationTap | None = None
+        self.dust: dict[str, Decimal] = {}
+
+    # ----------------------------------------------------------------------------- run
+    async def run(self) -> AtomicResult:
+        """Opens the pair: pre-flight, entries, hedge, top-up, roll back if it must."""
+        owner = self._owner
+        breaker = owner.breaker
+        if breaker is not None:
+            state = breaker.state(self.start)
+            if state is BreakerState.OPEN:
+                return self._refused("circuit breaker open")
+            if state is BreakerState.CONSERVATIVE:
+                self.cfg = owner.conservative(self.cfg)
+                self.incidents.append(
+                    Incident(self.start, "conservative", None, "circuit breaker: conservative configuration")
+                )
+        self.ls = [_Leg(s, owner.executors[s.venue], owner.executors[s.venue].info(s.symbol)) for s in self.specs]
+        # 1. Pre-flight: nothing is placed unless every check passes.
+        try:
+            self.pair = self._preflight()
+        except Refusal as refusal:
+            return self._refused(refusal.reason)
+        self._plan()
+        tap = OperationTap(owner.sessions, self.cfg.hedge_threshold, self.recorder)
+        tap.markouts = owner.markouts
+        self.tap = tap
+        try:
+            return await self._run(tap)
+        finally:
+            tap.close()
+
+    def _preflight(self) -> Decimal:
+        """The pair size every venue accepts now.
+
+        Raises:
+            Refusal: A check failed (nothing may be placed); its ``reason`` says which.
+        """
+        try:
+            return self._checks()
+        except (HedgekitError, ValueError, ArithmeticError) as exc:
+            # A size no venue rule can hold, a value out of range: a refusal, never a crash.
+            raise Refusal(f"pre-flight failed: {exc}") from exc
+
+    def _checks(self) -> Decimal:
+        cfg, size = self.cfg, self.requested
+        for leg in self.ls:
+            try:
+                leg.quote = leg.ex.quote(leg.spec.symbol, cfg.max_book_age_s)
+            except BookIntegrityError as exc:
+                raise Refusal(f"{leg.name} book unusable ({exc.kind})") from exc
+            if not spread_within(leg.quote.bid, leg.quote.ask, cfg.max_entry_spread_bps):
+                raise Refusal(f"{leg.name} spread wider than {cfg.max_entry_spread_bps} bps")
+        for leg in self.ls:
+            price = _touch(leg)
+            floored = leg.info.rules.floor_size(size)
+            why = "below_min_size" if floored <= 0 else leg.info.rules.rejection(price, floored, False)
+            if why in ("below_min_size", "below_min_notional"):
+                raise Refusal(f"{size} on {leg.name} refused before placement: {why}")
+        pair = common_size([leg.info.rules for leg in self.ls], size)
+        if pair <= 0:
+            raise Refusal(f"no size up to {size} is valid on every venue")
+        for leg in self.ls:
+            why = leg.info.rules.rejection(_touch(leg), pair, False)
+            if why is not None:
+                raise Refusal(f"{pair} on {leg.name} refused before placement: {why}")
+            walk = leg.ex.venue.book(leg.spec.symbol).walk(leg.spec.side.value, pair)
+            if not walk.complete:
+                raise Refusal(f"{leg.name} book holds less than {pair}")
+            slip = walk.slippage_bps
+            if slip is not None and slip > float(cfg.slippage_budget_bps) and not cfg.split:
+                raise Refusal(f"{leg.name} expected slippage {slip:.1f} bps over the {cfg.slippage_budget_bps} bps budget")
+        return pair
+
+    def _plan(self) -> None:
+        plan = self.cfg.plan
+        if plan is EntryPlan.MAKER_BOTH:
+            for leg in self.ls:
+                leg.maker = True
+        elif plan is EntryPlan.TAKER_BOTH:
+            for leg in self.ls:
+                leg.maker = False
+        else:  # AUTO: the leg that saves most by resting rests; the others take.
+            saving = [leg.info.taker_fee - leg.info.maker_fee for leg in self.ls]
+            best = max(range(len(self.ls)), key=lambda i: (saving[i], -i))
+            for i, leg in enumerate(self.ls):
+                leg.maker = i == best
+
+    def _refused(self, reason: str) -> AtomicResult:
+        now = self.clock.now_ns()
+        self.incidents.append(Incident(now, "refused", None, reason))
+        return AtomicResult(
+            status=OpenStatus.REFUSED,
+            reason=reason,
+            requested=self.requested,
+            size=_ZERO,
+            legs=tuple(build_leg(s.venue, s.symbol, s.side, self.requested, (), None) for s in self.specs),
+            incidents=tuple(self.incidents),
+            started_ns=self.start,
+            ended_ns=now,
+        )
+
+    async def _run(self, tap: OperationTap) -> AtomicResult:
+        cfg, ls = self.cfg, self.ls
+        # 2. Entries on every leg at once. The first fill stops them and starts the reaction
+        # straight from the fill listener: no hop through this task.
+        stop = Signal()
+        reaction: list[asyncio.Future[None]] = []
+        if tap.recorder is not None:
+            # The journal's first failure ends the entries on every leg at once: nothing that
+            # adds exposure is sent unrecorded, and what is filled is still hedged or unwound.
+            tap.recorder.add_failure_listener(lambda _exc: stop.set())
+
+        def on_first() -> None:
+            # The reaction task is queued before the entry tasks wake, so it runs first.
+            reaction.append(asyncio.ensure_future(self._react()))
+            stop.set()
+
+        tap.on_first = on_first
+        entries: list[asyncio.Future[None]] = [asyncio.ensure_future(self._enter(leg, stop)) for leg in ls]
+        first: asyncio.Future[Any] = asyncio.ensure_future(tap.first.wait())
+        waitables: list[asyncio.Future[Any]] = [first, *entries]
+        try:
+            await asyncio.wait(waitables, timeout=cfg.entry_timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            first.cancel()
+        # 3. Every entry stops, cancels what it has resting, waits for the answer and settles.
+        stop.set()
+        for res in await asyncio.gather(*entries, return_exceptions=True):
+            if isinstance(res, BaseException):
+                raise res
+        # From here on this task does all the hedging: a first fill revealed only now (by a
+        # settling status query) must not start a second, concurrent hedge.
+        tap.on_first = None
+        # The reaction may have started while the entries settled (a fill that only a status
+        # query revealed): it must finish before anything else hedges.
+        if reaction:
+            await reaction[0]
+        # Anything still live or in doubt (an entry whose placement was in flight when the
+        # reaction ran, a hedge whose answer was lost) is cancelled and settled now: no order
+        # of this operation is left to fill behind the final decision.
+        await self._owner.settle_orders(tap, cfg.settle_timeout_s)
+        # Now that every order is settled, hedge whatever the ledger still shows apart
+        # (everything, when no fill came during the entries; a late fill's worth otherwise).
+        if tap.fills:
+            await self._hedge_round(first_round=not reaction)
+            await self._owner.settle_orders(tap, cfg.settle_timeout_s)
+            await self._trim()
+        targets = {leg.name: leg.along(tap) for leg in ls}
+        target = max(targets.values())
+        if target <= 0 and all(leg.net(tap) == 0 for leg in ls):
+            return self._finish(OpenStatus.NOT_FILLED, "no entry order filled", with_dust=False)
+        if target > 0 and all(self._balanced(leg, target) for leg in ls):
+            status = OpenStatus.OPENED if target >= self.pair else OpenStatus.PARTIAL
+            reason = None if status is OpenStatus.OPENED else f"filled {target} of {self.pair}"
+            return self._finish(status, reason)
+        # 4. Roll back.
+        rollback = await self._rollback()
+        status = OpenStatus.ROLLED_BACK if rollback.complete else OpenStatus.EXPOSED
+        return self._finish(status, "hedge not completed by the deadline", rollback)
+
+    # ----------------------------------------------------------------------------- hedge
+    async def _react(self) -> None:
+        """The hedge path, in one task from the first fill. ``after_settle``: cancel every
+        entry order that is still live and wait for each answer, settle it with the venue, read
+        the ledger, hedge. ``immediate``: hedge what the ledger has accepted at once while the
+        live entries are cancelled and settled alongside. An entry whose placement is still in
+        flight is left to its own task (it cancels its order once the answer is back); the
+        final round after the entries catches what it filled."""
+        tap = self._tap()
+        pending = _live_entries(self.ls, answered_only=True)
+
+        async def cancel_entries() -> None:
+            if len(pending) == 1:
+                await pending[0][0].ex.cancel_and_settle(pending[0][1], tap)
+            elif pending:
+                await asyncio.gather(*(leg.ex.cancel_and_settle(cid, tap) for leg, cid in pending))
+
+        if self.cfg.hedge_timing is HedgeTiming.IMMEDIATE:
+            # The hedge goes out first (this task runs it up to its placement); the cancels
+            # follow in their own task. Only resting maker entries being cancelled give up
+            # their reservation: a taker entry in flight still reserves its whole size.
+            cancelling = frozenset(cid for leg, cid in pending if leg.maker)
+            cancels = asyncio.ensure_future(cancel_entries())
+            try:
+                await self._hedge_round(first_round=True, cancelling=cancelling)
+            finally:
+                await cancels
+        else:
+            await cancel_entries()
+            await self._hedge_round(first_round=True)
+
+    async def _hedge_round(self, *, first_round: bool, cancelling: frozenset[str] = frozenset()) -> None:
+        """Reads the ledger and hedges every lagging leg up to the leader (dust excepted),
+        never beyond the pair size."""
+        tap = self._tap()
+        tap.sync()
+        ls = self.ls
+        targets = {leg.name: leg.along(tap) for leg in ls}
+        leader = max(ls, key=lambda leg: targets[leg.name])
+        target = min(targets[leader.name], self.pair)
+        if target <= 0:
+            return
+        lagging = [leg for leg in ls if targets[leg.name] < target]
+        if lagging and first_round:
+            self.incidents.append(
+                Incident(
+                    self.clock.now_ns(), "one_sided_fill", leader.name,
+                    f"{leader.name} filled {target}, " + ", ".join(f"{l.name} {targets[l.name]}" for l in lagging),  # noqa: E741
+                )
+            )  # fmt: skip
+        if not lagging:
+            return
+        first_ns = min(f.ts_ns for f in tap.fills)
+        deadline_ns = first_ns + int(self.cfg.deadline_s * _S)
+        ref = _reference(tap, leader)
+        others = [leg for leg in ls if leg is not leader]
+        if len(others) == 1:
+            await self._hedge_leg(others[0], target, ref, deadline_ns, cancelling)  # no task in between
+        else:
+            await asyncio.gather(*(self._hedge_leg(leg, target, ref, deadline_ns, cancelling) for leg in others))
+
+    async def _hedge_leg(
+        self, leg: _Leg, target: Decimal, ref: Reference, deadline_ns: int, cancelling: frozenset[str]
+    ) -> None:
+        tap = self._tap()
+        # An order of this leg whose outcome is still open (an entry whose placement is in
+        # flight, a hedge in doubt) reserves its whole remaining size: the hedge never lifts
+        # the leg past the leader whatever that order turns out to have done.
+        diff = target - leg.along(tap) - leg.reserved(tap, cancelling=cancelling)
+        if diff <= 0:
+            return
+        if self._dust(leg, diff):
+            self.dust[leg.name] = diff
+            self.incidents.append(Incident(self.clock.now_ns(), "dust", leg.name, f"{diff} below the venue minimum: recorded, not traded"))
+            return
+        left_s = (deadline_ns - self.clock.now_ns()) / _S
+        if left_s <= 0:
+            return
+        cfg = self.cfg
+        hedge_cfg = self._hedge_config(leg, diff)
+        reference = ref if cfg.hedge_pricing is HedgePricing.LADDER else None
+        result = await leg.ex.execute(
+            leg.spec.symbol, leg.spec.side, diff, hedge_cfg, reference=reference, deadline_s=left_s,
+            tag="h", observer=tap, role="hedge",
+        )  # fmt: skip
+        leg.hedge = result
+        ok = result.complete or self._dust(leg, result.remaining)
+        kind = "hedge" if ok else "hedge_failed"
+        self.incidents.append(
+            Incident(
+                self.clock.now_ns(), kind, leg.name,
+                f"hedged {result.filled} of {diff} ({result.mode}, {cfg.hedge_timing.value}); {result.reason or 'complete'}",
+            )
+        )  # fmt: skip
+        breaker = self._owner.breaker
+        if breaker is not None:
+            latency = self.clock.now_ns() - min(f.ts_ns for f in tap.fills)
+            breaker.record_hedge(self.clock.now_ns(), latency, ok, kind)
+
+    def _hedge_config(self, leg: _Leg, size: Decimal) -> OrderConfig:
+        """The order configuration of a hedge of ``size`` on ``leg`` under the pricing policy."""
+        cfg = self.cfg
+        base = cfg.hedge
+        if cfg.hedge_pricing is HedgePricing.LADDER:
+            return base
+        if cfg.hedge_pricing is HedgePricing.BUDGETED_MAKER:
+            q = leg.ex.venue.quote(leg.spec.symbol)
+            price = q.mid if q is not None else (leg.quote.mid if leg.quote is not None else None)
+            notional = size * price if price is not None else _ZERO
+            rest_s = float(cfg.maker_budget_usd_s / notional) if notional > 0 else 0.0
+            if rest_s >= _MIN_REST_S:
+                return dataclasses.replace(base, mode=ExecutionMode.LIMIT_WITH_FALLBACK, timeout_s=min(rest_s, cfg.deadline_s))
+        return dataclasses.replace(base, mode=ExecutionMode.MARKET_ONLY)
+
+    async def _trim(self) -> None:
+        """No leg ends above the pair size: a surplus (a fill that raced the hedge) is unwound
+        reduce-only at once and reported with its cost."""
+        tap, cfg, pair = self._tap(), self.cfg, self.pair
+        for leg in self.ls:
+            surplus = leg.along(tap) - pair
+            if surplus <= 0 or self._dust(leg, surplus):
+                continue
+            side = leg.spec.side.opposite
+            result = await leg.ex.execute(
+                leg.spec.symbol, side, surplus, cfg.rollback, reduce_only=True,
+                deadline_s=cfg.deadline_s, tag="o", observer=tap, role="oversize",
+            )  # fmt: skip
+            await self._owner.settle_orders(tap, cfg.settle_timeout_s)
+            mid = leg.quote.mid if leg.quote else result.avg_price
+            cost = result.fees if result.avg_price is None else result.fees + abs(result.avg_price - (mid or result.avg_price)) * result.filled
+            self.incidents.append(
+                Incident(
+                    self.clock.now_ns(), "oversize", leg.name,
+                    f"{leg.name} held {surplus} above the pair size {pair}: unwound {result.filled}, cost {tidy(cost)}",
+                )
+            )  # fmt: skip
+
+    # ----------------------------------------------------------------------------- entries
+    async def _enter(self, leg: _Leg, stop: asyncio.Event) -> None:
+        """One leg's entry: a resting post-only order kept at the maker price (re-placed at once
+        after a post-only rejection or expiry) until told to stop; or taker IOCs (split when the
+        book is too thin within the budget). Ends with nothing of this leg resting."""
+        if not leg.maker:
+            await self._take(leg, stop)
+            return
+        tap, cfg = self._tap(), self.cfg
+        ex = leg.ex
+        sym, side = leg.spec.symbol, leg.spec.side
+        session = ex.session
+        rejects = 0
+        entry_cfg = cfg.entry
+        while not stop.is_set() and rejects <= entry_cfg.max_post_only_rejects:
+            # An earlier entry whose cancel was lost or refused may still rest: it reserves its
+            # size, and it is cancelled again before anything new is placed.
+            live = [cid for cid in leg.entry_ids if not session.state(cid).is_terminal]
+            if live:
+                await asyncio.gather(*(ex.cancel_and_settle(cid, tap) for cid in live))
+                if any(not session.state(cid).is_terminal for cid in live):
+                    await _wait_event(stop, entry_cfg.reprice_check_s)
+                    continue
+            remaining = self.pair - leg.along(tap) - leg.reserved(tap)
+            try:
+                q = ex.quote(sym, cfg.max_book_age_s)
+            except BookIntegrityError:
+                await _wait_event(stop, entry_cfg.reprice_check_s)
+                continue
+            price = ex.maker_price(leg.info.rules, side, q, entry_cfg)
+            send = ex.placeable(leg.info.rules, remaining, price, False)
+            if send <= 0:
+                return
+            try:
+                req = await _entry_request(leg, tap, send, price, TimeInForce.POST_ONLY, "e")
+            except JournalWriteError as exc:
+                self.incidents.append(Incident(self.clock.now_ns(), "journal_failed", leg.name, str(exc)))
+                stop.set()
+                return
+            cid = req.client_id
+            try:
+                order = await session.place(req)
+                tap.answer(leg.name, order)
+            except PostOnlyRejectedError as exc:
+                rejects += 1
+                self.incidents.append(Incident(self.clock.now_ns(), "post_only_reject", leg.name, f"{cid} at {price}: {exc.message}; repricing at once"))
+                continue
+            except VenueError as exc:
+                rejects += 1
+                self.incidents.append(Incident(self.clock.now_ns(), "entry_rejected", leg.name, f"{cid}: {exc}"))
+                if exc.definitive and not isinstance(exc, RateLimitedError):
+                    return
+                continue
+            while not stop.is_set():
+                order = await wait_order_or(session, cid, stop, entry_cfg.reprice_check_s)
+                if order.is_terminal or stop.is_set():
+                    break
+                try:
+                    q = ex.quote(sym, cfg.max_book_age_s)
+                except BookIntegrityError:
+                    continue
+                target = ex.maker_price(leg.info.rules, side, q, entry_cfg)
+                if order.filled == 0 and abs(target - price) / price * 10_000 > entry_cfg.reprice_tolerance_bps:
+                    break  # too far from the touch: cancel below and re-place
+            ended_by_venue = order.is_terminal
+            if tap.first.is_set() and not ended_by_venue:
+                return  # the reaction cancels and settles it, on the hedge path
+            final = await ex.cancel_and_settle(cid, tap)
+            if ended_by_venue and final.state in (TrackedState.EXPIRED, TrackedState.CANCELLED):
+                rejects += 1
+                self.incidents.append(
+                    Incident(self.clock.now_ns(), "post_only_reject", leg.name, f"{cid} at {price} accepted then {final.state.value} (would have crossed); repricing at once")
+                )  # fmt: skip
+
+    async def _take(self, leg: _Leg, stop: asyncio.Event) -> None:
+        tap, cfg, pair = self._tap(), self.cfg, self.pair
+        ex = leg.ex
+        sym, side = leg.spec.symbol, leg.spec.side
+        book = ex.venue.book(sym)
+        depth = book.size_within_bps(side.value, cfg.slippage_budget_bps)
+        try:
+            children = [pair] if depth >= pair else split_sizes(pair, depth, leg.info.rules)
+        except ValueError:
+            children = [pair]
+        for child in children:
+            if stop.is_set() and tap.first.is_set() and leg.along(tap) > 0:
+                break
+            try:
+                q = ex.quote(sym, cfg.max_book_age_s)
+            except BookIntegrityError:
+                return
+            price = protected_price(leg.info.rules, side, q, cfg.slippage_budget_bps)
+            send = ex.placeable(leg.info.rules, min(child, pair - leg.along(tap) - leg.reserved(tap)), price, False)
+            if send <= 0:
+                return
+            try:
+                req = await _entry_request(leg, tap, send, price, TimeInForce.IOC, "t")
+            except JournalWriteError:
+                stop.set()
+                return
+            cid = req.client_id
+            try:
+                tap.answer(leg.name, await ex.session.place(req))
+            except Exception:  # noqa: BLE001 - refused: the hedge step deals with the gap
+                return
+            order = await ex.wait(cid, 2 * ex.session.request_timeout_s, lambda o: o.is_terminal)
+            if not order.is_terminal or order.filled < order.request.size:
+                await ex.session.settle(cid)
+            if len(children) > 1:
+                await asyncio.sleep(0.2)  # let the book refill between children
+
+    # ----------------------------------------------------------------------------- helpers
+    def _tap(self) -> OperationTap:
+        assert self.tap is not None
+        return self.tap
+
+    def _dust(self, leg: _Leg, size: Decimal) -> bool:
+        """Whether ``size`` on the leg is below what its venue accepts, valued at a real price:
+        the live mid, else the mid at arrival (pre-flight always had a book). Never a
+        placeholder: without any price nothing is dust."""
+        q = leg.ex.venue.quote(leg.spec.symbol)
+        price = q.mid if q is not None else (leg.quote.mid if leg.quote is not None else None)
+        if price is None or price <= 0:
+            return False
+        return is_dust(leg.info.rules, size, price)
+
+    def _balanced(self, leg: _Leg, target: Decimal) -> bool:
+        diff = target - leg.along(self._tap())
+        return diff <= 0 or self._dust(leg, diff)
+
+    # ----------------------------------------------------------------------------- rollback
+    async def _rollback(self) -> Rollback:
+        tap, cfg, ls = self._tap(), self.cfg, self.ls
+        flattened: dict[str, Decimal] = {}
+        end_ns = self.clock.now_ns() + int(cfg.deadline_s * _S)
+
+        async def flatten(leg: _Leg) -> None:
+            # Unwind exactly this operation's own fills. Reduce-only only where the unwind is
+            # a reduction of what the venue holds: with a prior opposite position the unwind
+            # extends it, and a reduce-only order would be refused.
+            while self.clock.now_ns() < end_ns:
+                net = leg.net(tap)
+                if net == 0 or self._dust(leg, abs(net)):
+                    return
+                side = Side.SELL if net > 0 else Side.BUY
+                held = await _held(leg)
+                reduce_only = held is not None and held * net > 0 and abs(held) >= abs(net)
+                result = await leg.ex.execute(
+                    leg.spec.symbol, side, abs(net), cfg.rollback, reduce_only=reduce_only,
+                    deadline_s=(end_ns - self.clock.now_ns()) / _S, tag="r",
+                    observer=tap, role="rollback",
+                )  # fmt: skip
+                flattened[leg.name] = flattened.get(leg.name, _ZERO) + result.filled
+                await self._owner.settle_orders(tap, cfg.settle_timeout_s)
+                if result.filled == 0:
+                    await asyncio.sleep(0.25)  # refused or nothing on the book: a fresh try
+
+        # Hedge orders' fills that arrived after the hedge returned are in the tap already.
+        await self._owner.settle_orders(tap, cfg.settle_timeout_s)
+        await asyncio.gather(*(flatten(leg) for leg in ls))
+        complete = all(leg.net(tap) == 0 or self._dust(leg, abs(leg.net(tap))) for leg in ls)
+        # What was paid: the cash of every fill, with what is still held valued at the mid (so
+        # an unwind that could not finish does not count the inventory it kept as a loss).
+        cash = sum((-f.side.sign * f.price * f.size - f.fee for f in tap.fills), _ZERO)
+        held_value = _ZERO
+        for leg in ls:
+            q = leg.ex.venue.quote(leg.spec.symbol)
+            mid = q.mid if q is not None else (leg.quote.mid if leg.quote is not None else _ZERO)
+            held_value += leg.net(tap) * mid
+        cost = tidy(-(cash + held_value))
+        self.incidents.append(
+            Incident(
+                self.clock.now_ns(), "rollback", None,
+                f"flattened {', '.join(f'{k} {v}' for k, v in flattened.items()) or 'nothing'}; cost {cost}",
+            )
+        )  # fmt: skip
+        breaker = self._owner.breaker
+        if breaker is not None:
+            breaker.record_rollback(self.clock.now_ns(), f"cost {cost}")
+        if not complete:
+            left = {leg.name: leg.net(tap) for leg in ls}
+            self.incidents.append(Incident(self.clock.now_ns(), "exposed", None, f"positions left by the operation: {left}"))
+        return Rollback(flattened=flattened, cost=cost, complete=complete)
+
+    # ----------------------------------------------------------------------------- result
+    def _finish(
+        self, status: OpenStatus, reason: str | None, rollback: Rollback | None = None, *, with_dust: bool = True
+    ) -> AtomicResult:
+        tap, ls, pair, incidents = self._tap(), self.ls, self.pair, self.incidents
+        tap.sync()
+        unresolved = self._owner.live_orders(tap)
+        if unresolved:
+            # An order that may still trade (a cancel never confirmed, a placement still in
+            # doubt) means the venues' truth is not known: never a success.
+            names = ", ".join(f"{venue}:{cid}" for venue, cid in unresolved)
+            incidents.append(Incident(self.clock.now_ns(), "unresolved_order", None, f"orders still live or in doubt: {names}"))
+            if status is not OpenStatus.EXPOSED:
+                reason = f"orders still live or in doubt ({names})" + (f"; {reason}" if reason else "")
+                status = OpenStatus.EXPOSED
+        end = self.clock.now_ns()
+        tolerance = max((leg.info.rules.min_qty for leg in ls), default=_ZERO)
+        exposure = measure_exposure(tap.fills, end, tolerance)
+        legs = tuple(
+            build_leg(leg.name, leg.spec.symbol, leg.spec.side, pair, tap.of(leg.name), leg.quote.mid if leg.quote else None)
+            for leg in ls
+        )
+        hedges = tuple(leg.hedge for leg in ls if leg.hedge is not None)
+        latency = None
+        if hedges and exposure.first_fill_ns is not None:
+            if exposure.flat_ns is not None:
+                latency = max(exposure.flat_ns - exposure.first_fill_ns, 0)
+            elif abs(exposure.net) <= tolerance:
+                latency = 0  # never exposed beyond the dust
+            else:
+                latency = max(end - exposure.first_fill_ns, 0)
+        on = status in (OpenStatus.OPENED, OpenStatus.PARTIAL)
+        size = min((leg.along(tap) for leg in ls), default=_ZERO) if on else _ZERO
+        return AtomicResult(
+            status=status,
+            reason=reason,
+            requested=self.requested,
+            size=size,
+            legs=legs,
+            hedges=hedges,
+            hedge_latency_ns=latency,
+            exposure_usd_s=exposure.usd_seconds,
+            max_exposure_usd=exposure.max_usd,
+            dust=dict(self.dust) if with_dust else {},
+            rollback=rollback,
+            incidents=tuple(incidents),
+            started_ns=self.start,
+            ended_ns=end,
+            unresolved=tuple(f"{venue}:{cid}" for venue, cid in unresolved),
+        )
+
+
+def _touch(leg: _Leg) -> Decimal:
+    """The price the leg would take at: the ask for a buy, the bid for a sell."""
+    q = leg.quote
+    assert q is not None
+    return q.ask if leg.spec.side is Side.BUY else q.bid
+
+
+def _reference(tap: OperationTap, leader: _Leg) -> Reference:
+    """The leader's fills as a hedge's reference: their average price and the fee rate actually
+    paid (maker, taker or a mix), rounded up to the core's nine decimals so the break-even
+    price errs on the safe side."""
+    lead_fills = [f for f in tap.of(leader.name) if f.side is leader.spec.side]
+    lead_size = sum((f.size for f in lead_fills), _ZERO)
+    lead_notional = sum((f.price * f.size for f in lead_fills), _ZERO)
+    lead_avg = (lead_notional / lead_size).quantize(_NANO)
+    fee_rate = (sum((f.fee for f in lead_fills), _ZERO) / lead_notional).quantize(_NANO, ROUND_CEILING)
+    return Reference(lead_avg, fee_rate)
+
+
+async def _held(leg: _Leg) -> Decimal | None:
+    """The venue's signed position in the leg's symbol now, ``None`` when unreadable."""
+    try:
+        pos = await leg.ex.session.fetch_positions()
+    except (VenueError, TimeoutError):
+        return None
+    p = pos.get(leg.spec.symbol)
+    return _ZERO if p is None else p.size
+
+
+def _live_entries(ls: Sequence[_Leg], *, answered_only: bool = False) -> list[tuple[_Leg, str]]:
+    """Entry orders not finished yet (with ``answered_only``, not those whose placement is
+    still awaiting the venue's answer)."""
+    out = []
+    for leg in ls:
+        session = leg.ex.session
+        for cid in leg.entry_ids:
+            state = session.state(cid)
+            if not state.is_terminal and not (answered_only and state is TrackedState.PENDING_NEW):
+                out.append((leg, cid))
+    return out
+
+
+async def _entry_request(
+    leg: _Leg, tap: OperationTap, size: Decimal, price: Decimal, tif: TimeInForce, tag: str
+) -> OrderRequest:
+    """An entry order for ``leg``: a fresh id, watched (and journalled) before it is sent."""
+    ex = leg.ex
+    req = OrderRequest(leg.spec.symbol, leg.spec.side, size, price, ex.next_id(tag), tif=tif)
+    await tap.order(leg.name, req, "entry")
+    leg.entry_ids.append(req.client_id)  # only once it is journalled: it will be sent
+    if ex.on_send is not None:
+        ex.on_send(req)
+    return req
+
+
+async def _wait_event(event: asyncio.Event, timeout: float) -> None:
+    try:
+        async with asyncio.timeout(timeout):
+            await event.wait()
+    except TimeoutError:
+        pass
