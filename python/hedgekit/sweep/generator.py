@@ -193,6 +193,13 @@ def scenario_for(seed: int, profile: str = "mixed") -> dict[str, Any]:
         plan = rng.choice(("maker_both", "taker_both", "auto"))
         sides = ["buy", "sell"] if rng.random() < 0.5 else ["sell", "buy"]
         cfg = _open_config(rng, plan)
+        # The hedge policies come from a stream of their own: adding them left every other
+        # draw of a seed as it was.
+        policy = random.Random(f"hedgekit-sweep-policy:{seed}")
+        cfg["hedge_timing"] = policy.choice(("immediate", "after_settle"))
+        cfg["hedge_pricing"] = policy.choice(("ioc", "ladder", "budgeted_maker"))
+        if cfg["hedge_pricing"] == "budgeted_maker":
+            cfg["maker_budget_usd_s"] = policy.choice(("0", "5", "50", "500", "5000"))
         window_ms = (
             float(cfg.get("entry_timeout_s", 10.0)) + float(cfg.get("deadline_s", 15.0))
         ) * 1000
@@ -202,6 +209,8 @@ def scenario_for(seed: int, profile: str = "mixed") -> dict[str, Any]:
             size_kind,
             f"fills {times[2]}",
             f"hedge={cfg['hedge']['mode']}",
+            f"timing={cfg['hedge_timing']}",
+            f"pricing={cfg['hedge_pricing']}",
             f"rollback={cfg['rollback']['mode']}",
         ]
         for v, side, fill_at in zip(plans, sides, times[:2], strict=True):
@@ -348,6 +357,8 @@ def features(mapping: Mapping[str, Any]) -> set[str]:
         cfg = op.get("config", {})
         out.add("open")
         out.add(f"plan:{cfg.get('plan', 'maker_both')}")
+        out.add(f"timing:{cfg.get('hedge_timing', 'after_settle')}")
+        out.add(f"pricing:{cfg.get('hedge_pricing', 'ladder')}")
         out.add(f"hedge:{cfg.get('hedge', {}).get('mode', 'aggressive_limit')}")
         out.add(f"rollback:{cfg.get('rollback', {}).get('mode', 'aggressive_limit')}")
         size = D(op["size"])

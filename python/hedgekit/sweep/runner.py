@@ -62,7 +62,8 @@ def _operation_label(feats: Iterable[str]) -> str:
     fs = set(feats)
     if "open" in fs:
         plan = next((f[5:] for f in fs if f.startswith("plan:")), "?")
-        return f"open {plan}" + (" +prior" if any(f.startswith("prior:") for f in fs) else "")
+        timing = next((f[7:] for f in fs if f.startswith("timing:")), "after_settle")
+        return f"open {plan} {timing}" + (" +prior" if any(f.startswith("prior:") for f in fs) else "")
     return next((f"close {f[6:]}" for f in fs if f.startswith("close:")), "close")
 
 
