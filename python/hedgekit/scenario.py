@@ -27,6 +27,8 @@ from hedgekit.execution.config import (
     CloseLeg,
     EntryPlan,
     ExecutionMode,
+    HedgePricing,
+    HedgeTiming,
     LegSpec,
     OrderConfig,
 )
@@ -569,6 +571,15 @@ def _atomic(r: _Reader) -> AtomicConfig:
             raise ScenarioError(f"{r.path}.plan", f"one of {', '.join(p.value for p in EntryPlan)}; got {plan!r}") from None
     if r.has("split"):
         kw["split"] = r.flag("split", True)
+    for key, kind in (("hedge_timing", HedgeTiming), ("hedge_pricing", HedgePricing)):
+        if r.has(key):
+            value = r.text(key)
+            try:
+                kw[key] = kind(value)
+            except ValueError:
+                raise ScenarioError(f"{r.path}.{key}", f"one of {', '.join(k.value for k in kind)}; got {value!r}") from None
+    if r.has("maker_budget_usd_s"):
+        kw["maker_budget_usd_s"] = r.dec("maker_budget_usd_s", nonneg=True)
     for key in ("entry", "hedge", "rollback"):
         if r.has(key):
             kw[key] = _order_config(r.table(key), getattr(base, key))
