@@ -3,6 +3,12 @@
 Numbers: APIs that take prices and sizes accept ``Decimal``, ``str`` or ``int`` and convert them
 exactly (a ``float`` is refused unless the API's name says ``float``). Hot-path APIs named
 ``*_raw`` take and return raw fixed-point integers: ``raw == value * 10**SCALE`` exactly.
+
+Range: every value is held exactly with 9 decimals in ``±9223372036.854775807`` (a signed 64-bit
+count of 1e-9). An input outside it, and any result that would leave it (a price rounded or
+stepped past the largest value, a sum of fills), raises
+:class:`hedgekit.errors.NumberRangeError`: a result is exact or refused, never wrapped or
+saturated (the one documented exception is :meth:`OrderBook.size_within_bps`, a lower bound).
 """
 
 from collections.abc import Sequence
@@ -105,17 +111,29 @@ class Instrument:
 
         Raises:
             InvalidOrderError: ``non_positive_price`` for a price <= 0 or one rounding to 0.
+            hedgekit.errors.NumberRangeError: Rounding up would pass the largest value.
         """
     def round_price_raw(self, price_raw: int, is_buy: bool, aggressive: bool = False) -> int:
         """:meth:`round_price` on raw fixed-point integers (``value * 10**SCALE``); the hot path."""
     def round_price_float(self, price: float, side: str, aggressive: bool = False) -> Decimal:
         """:meth:`round_price` for a float the caller chose to use (read to 9 decimals first)."""
     def step_price(self, price: Decimal | str | int, direction: str) -> Decimal:
-        """The next grid price strictly above (``"up"``) or below (``"down"``) ``price``."""
+        """The next grid price strictly above (``"up"``) or below (``"down"``) ``price``.
+
+        Raises:
+            InvalidOrderError: ``non_positive_price`` for a price <= 0, or when no positive
+                grid price lies below.
+            hedgekit.errors.NumberRangeError: No grid price above fits the range (stepping up
+                from the largest one).
+        """
     def is_price_valid(self, price: Decimal | str | int) -> bool:
         """True if ``price`` is positive and on the grid."""
     def floor_size(self, size: Decimal | str | int) -> Decimal:
-        """Floors a non-negative size to the step (may return 0)."""
+        """Floors a non-negative size to the step (may return 0).
+
+        Raises:
+            InvalidOrderError: ``non_positive_size`` for a negative size.
+        """
     def floor_size_raw(self, size_raw: int) -> int:
         """:meth:`floor_size` on a raw fixed-point integer."""
     def is_dust(self, size: Decimal | str | int) -> bool:
@@ -142,7 +160,9 @@ def common_size(
 
     Raises:
         InvalidOrderError: ``below_min_size``/``below_min_notional`` naming the instrument index.
-        ValueError: No instruments, or a prices list of the wrong length.
+        ValueError: No instruments, a prices list of the wrong length, or a negative target.
+        hedgekit.errors.NumberRangeError: The common step of the instruments does not fit the
+            range.
     """
 # --- end instrument ---
 
@@ -172,6 +192,19 @@ class OrderBook:
     status of the update that crossed it and stays flagged (``is_crossed``) until an update
     uncrosses it.
 
+    One rule for a price listed twice on one side of one snapshot or venue message (every venue,
+    snapshot and diff alike, whatever the sizes, a size-0 entry included): it is **refused**, the
+    book unchanged. A venue never sends the same price twice in one message, so such a message is
+    corrupted, and applying it last-wins would hide that behind a guess. (The same price on both
+    sides is a crossed book, not a duplicate. A batch of the caller's own deltas,
+    :meth:`apply_deltas_raw`, is a sequence and may repeat a price.)
+
+    Venue messages are read as strict JSON — exactly what a strict parser such as ``orjson``
+    accepts (no leading zeros, no trailing commas or characters, valid UTF-8 and escapes, numbers
+    finite as doubles), with values nested at most 64 deep. Keys and strings are read decoded (an
+    escaped key is the same key). A key the parser reads may appear once per message (envelope
+    and ``data`` together); unknown keys are skipped.
+
     Raw values (``*_raw``) are fixed-point integers: ``raw == value * 10**SCALE``.
 
     Args:
@@ -188,7 +221,8 @@ class OrderBook:
     ) -> int:
         """Replaces the whole book (levels in any order; size 0 levels are skipped).
 
-        The book becomes synced and forgets any Binance update id.
+        The book becomes synced and forgets any Binance update id. A price listed twice on one
+        side is refused (even with size 0): see the class documentation.
 
         Args:
             bids: ``(price, size)`` pairs (tuples or lists), exact (``Decimal``, ``str`` or ``int``; floats are
@@ -200,8 +234,10 @@ class OrderBook:
             ``BOOK_OK`` or ``BOOK_CROSSED``.
 
         Raises:
-            ValueError: A non-positive price, a negative size or a price listed twice.
-            hedgekit.errors.ConversionError: A value that is not an exact decimal.
+            ValueError: A non-positive price, a negative size or a price listed twice on one
+                side.
+            hedgekit.errors.ConversionError: A value that is not an exact decimal (its subclass
+                ``NumberRangeError`` for one outside the range).
         """
 
     def apply_snapshot_raw(
@@ -252,6 +288,9 @@ class OrderBook:
 
         All deltas are validated before any is applied. The crossed check is made once, at the
         end: a book crossed only half-way through the batch (one venue update) is not reported.
+        A batch is the caller's own sequence of updates, applied in order: a price may appear
+        more than once and its last delta wins (check a venue message for repeated prices
+        before turning it into a batch; the venue parsers refuse them).
 
         Args:
             is_bid: A ``uint8``/``bool`` buffer (non-zero = bid) or ``bytes``.
@@ -269,23 +308,30 @@ class OrderBook:
     def apply_hyperliquid(self, data: bytes, ts_ns: int = 0) -> int:
         """Applies a Hyperliquid ``l2Book`` message (WS envelope or bare data) from its bytes.
 
-        Each message is a full snapshot and replaces the book; its ``time`` (ms) becomes
-        ``venue_time_ms``.
+        Each message is a full snapshot and replaces the book (size 0 levels are skipped); its
+        ``time`` (ms) becomes ``venue_time_ms``. ``levels`` and ``time`` may each appear once,
+        in the envelope or in ``data``; a level's ``px`` and ``sz`` once each.
 
         Returns:
             ``BOOK_OK`` or ``BOOK_CROSSED``.
 
         Raises:
-            hedgekit.errors.ParseError: A malformed message (``.position`` is the byte offset);
-                the book is unchanged.
+            hedgekit.errors.ParseError: A malformed message (``.position`` is the byte offset):
+                not strict JSON, a missing or repeated field, a wrong type, a number that is not
+                a finite decimal of at most 9 decimals within the range, a non-positive price, a
+                negative size, or a price listed twice on one side (even with size 0). The book
+                is unchanged.
         """
 
     def apply_depth_snapshot(self, data: bytes, ts_ns: int = 0) -> int:
-        """Applies an Aster/Binance REST ``/fapi/v1/depth`` body: replaces the book, records
-        ``lastUpdateId`` and makes the book synced, awaiting its first diff.
+        """Applies an Aster/Binance REST ``/fapi/v1/depth`` body: replaces the book (qty 0
+        levels are skipped), records ``lastUpdateId`` and makes the book synced, awaiting its
+        first diff.
 
         Raises:
-            hedgekit.errors.ParseError: A malformed message; the book is unchanged.
+            hedgekit.errors.ParseError: A malformed message, as for :meth:`apply_hyperliquid`
+                (a price listed twice on one side included), or a missing ``lastUpdateId``,
+                ``bids`` or ``asks``; the book is unchanged.
         """
 
     def apply_depth_update(self, data: bytes, ts_ns: int = 0) -> int:
@@ -298,12 +344,18 @@ class OrderBook:
         not applied and ``is_synced`` stays false until the next snapshot. A diff before any
         depth snapshot is a ``BOOK_GAP`` too.
 
+        A price listed twice on one side of a diff is refused (not applied last-wins), whatever
+        its update ids: the book and its sync state stay as they were, so the venue's next diff
+        does not chain and becomes a ``BOOK_GAP`` that resynchronises the book.
+
         Returns:
             ``BOOK_OK``, ``BOOK_CROSSED``, ``BOOK_IGNORED`` or ``BOOK_GAP``.
 
         Raises:
-            hedgekit.errors.ParseError: A malformed message; the book and its sync state are
-                unchanged.
+            hedgekit.errors.ParseError: A malformed message (as for :meth:`apply_hyperliquid`,
+                a price listed twice on one side included; a missing ``U``, ``u``, ``pu``,
+                ``b`` or ``a``; an ``e`` other than ``depthUpdate``); the book and its sync
+                state are unchanged.
         """
 
     def clear(self) -> None:
@@ -351,6 +403,9 @@ class OrderBook:
     def size_within_bps(self, side: str, bps: Decimal | str | int | float) -> Decimal:
         """The size a taker (``"buy"``/``"sell"``) gets within ``bps`` of the best price,
         inclusive and exact (a buy takes asks with ``price <= best * (1 + bps / 1e4)``).
+
+        A total beyond the largest value is returned as that value (9223372036.854775807): a
+        lower bound, so ``depth >= size`` stays answered correctly for every size.
 
         Raises:
             ValueError: An unknown side or a negative ``bps``.
@@ -626,6 +681,8 @@ class FillLedger:
             TypeError: A ``float`` number or a trade id that is neither ``int`` nor ``str``.
             hedgekit.errors.ConversionError: A number that is not a finite decimal with at most
                 9 decimals.
+            hedgekit.errors.NumberRangeError: A number outside the range, or an order total
+                (filled size, fees) that this fill would take outside it.
             ValueError: A non-positive price or size, or a negative timestamp.
             OverflowError: An integer trade id outside the 128-bit range.
 
@@ -648,6 +705,8 @@ class FillLedger:
         Raises:
             ValueError: A non-positive price or size, or a negative timestamp.
             OverflowError: A raw value outside the 64-bit range.
+            hedgekit.errors.NumberRangeError: An order total this fill would take outside the
+                range.
         """
     def seen(self, venue: str, trade_id: int | str, order_id: str) -> bool:
         """True when this fill (``trade_id`` on ``order_id``) was applied and its key is still
@@ -709,6 +768,11 @@ def limit_price(
 
     Raises:
         BookIntegrityError: ``crossed`` when ``bid >= ask``.
+        InvalidArgumentError: A non-positive bid or ask, or an offset of 10 000 bps or more on
+            the side where it would make the price non-positive.
+        InvalidOrderError: ``non_positive_price`` when the price rounds down to zero.
+        hedgekit.errors.NumberRangeError: The price (or its rounding up onto the grid) is
+            beyond the largest value.
     """
 
 def maker_price(
@@ -719,7 +783,14 @@ def maker_price(
     improve: bool = False,
 ) -> Decimal:
     """A post-only price that never crosses: the own touch, or one grid step inside the spread
-    with ``improve`` when there is room. A buy is always below the ask, a sell above the bid."""
+    with ``improve`` when there is room. A buy is always below the ask, a sell above the bid.
+
+    Raises:
+        BookIntegrityError: ``crossed`` when ``bid >= ask``.
+        InvalidArgumentError: A non-positive bid or ask.
+        InvalidOrderError: ``non_positive_price`` when no positive grid price fits.
+        hedgekit.errors.NumberRangeError: The grid price it needs is beyond the largest value.
+    """
 
 def break_even_price(
     instrument: Instrument,
@@ -733,6 +804,12 @@ def break_even_price(
     Hedge sells: ``ref*(1+ref_fee)/(1-hedge_fee)`` rounded up; hedge buys:
     ``ref*(1-ref_fee)/(1+hedge_fee)`` rounded down. Fee rates are fractions (0.00045 = 4.5
     bps); negative rates are rebates.
+
+    Raises:
+        InvalidArgumentError: A non-positive price, or fee rates that leave a non-positive
+            factor (a hedge fee of 100% or more, a rebate of 100% or more).
+        InvalidOrderError: ``non_positive_price`` when the price rounds down to zero.
+        hedgekit.errors.NumberRangeError: The price is beyond the largest value.
     """
 
 def ladder(
@@ -743,5 +820,9 @@ def ladder(
     cross_bps: Sequence[Decimal | str | int] = ...,
 ) -> list[Decimal]:
     """The adaptive ladder, least to most aggressive: inside the spread (if a grid price fits),
-    the opposite touch, then beyond it by each of ``cross_bps``. Strictly monotone; on the grid."""
+    the opposite touch, then beyond it by each of ``cross_bps``. Strictly monotone; on the grid.
+
+    Raises:
+        As :func:`limit_price` for each step, and ``InvalidArgumentError`` for a negative step.
+    """
 # --- end pricing ---

@@ -85,22 +85,39 @@ impl Fixed {
                 .map(Fixed)
                 .ok_or_else(|| CoreError::Overflow(format!("{mantissa}e-{decimals}")))
         } else {
+            let inexact = || CoreError::Inexact {
+                input: format!("{mantissa}e-{decimals}"),
+                scale: SCALE,
+            };
+            // |mantissa| < 10¹⁹: a divisor of 10³⁸ or more leaves only zero exact (and 10ⁿ for
+            // n > 38 does not fit an i128).
+            if decimals - SCALE > 38 {
+                return if mantissa == 0 {
+                    Ok(Fixed::ZERO)
+                } else {
+                    Err(inexact())
+                };
+            }
             let div = pow10_i128(decimals - SCALE);
             let m = i128::from(mantissa);
             if m % div != 0 {
-                return Err(CoreError::Inexact {
-                    input: format!("{mantissa}e-{decimals}"),
-                    scale: SCALE,
-                });
+                return Err(inexact());
             }
-            Ok(Fixed((m / div) as i64))
+            // |m / div| ≤ |m|, which came from an i64.
+            i64::try_from(m / div)
+                .map(Fixed)
+                .map_err(|_| CoreError::Overflow(format!("{mantissa}e-{decimals}")))
         }
     }
 
-    /// The value as a count of `10^-decimals` units, if it is exactly one.
+    /// The value as a count of `10^-decimals` units, if it is exactly one that fits an `i64`.
     pub fn to_scaled(self, decimals: u32) -> Option<i64> {
         if decimals >= SCALE {
-            self.0.checked_mul(*POW10.get((decimals - SCALE) as usize)?)
+            match POW10.get((decimals - SCALE) as usize) {
+                Some(&m) => self.0.checked_mul(m),
+                // 10ⁿ beyond an i64: only zero still fits.
+                None => (self.0 == 0).then_some(0),
+            }
         } else {
             let unit = POW10[(SCALE - decimals) as usize];
             (self.0 % unit == 0).then_some(self.0 / unit)
@@ -183,7 +200,7 @@ impl Fixed {
         while i < b.len() {
             let c = b[i];
             if c.is_ascii_digit() {
-                ndigits += 1;
+                ndigits = ndigits.saturating_add(1);
                 let d = i128::from(c - b'0');
                 if big || mant > (i128::MAX - 9) / 10 / 1_000_000 {
                     big = true;
@@ -196,7 +213,7 @@ impl Fixed {
                 } else {
                     mant = mant * 10 + d;
                     if seen_dot {
-                        exp -= 1;
+                        exp = exp.saturating_sub(1);
                     }
                 }
             } else if c == b'.' && !seen_dot {
@@ -247,7 +264,7 @@ impl Fixed {
             mant.checked_mul(pow10_i128(shift as u32))
                 .ok_or(ParseFail::Overflow)?
         } else {
-            let div_exp = (-shift) as u32;
+            let div_exp = shift.unsigned_abs();
             if div_exp > 38 {
                 return Err(ParseFail::Inexact);
             }
@@ -435,6 +452,7 @@ impl fmt::Debug for Fixed {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::edge_i64;
     use proptest::prelude::*;
 
     fn p(s: &str) -> Fixed {
@@ -519,7 +537,141 @@ mod tests {
         assert_eq!(Fixed::from_scaled(5000, 12).unwrap().raw(), 5);
     }
 
+    #[test]
+    fn extreme_scales_never_panic() {
+        assert_eq!(Fixed::from_scaled(0, u32::MAX), Ok(Fixed::ZERO));
+        assert!(matches!(
+            Fixed::from_scaled(1, 48),
+            Err(CoreError::Inexact { .. })
+        ));
+        assert!(matches!(
+            Fixed::from_scaled(i64::MIN, u32::MAX),
+            Err(CoreError::Inexact { .. })
+        ));
+        assert_eq!(Fixed::ZERO.to_scaled(60), Some(0));
+        assert_eq!(Fixed::ONE.to_scaled(60), None);
+        assert_eq!(
+            Fixed::from_raw(i64::MIN).to_string(),
+            "-9223372036.854775808"
+        );
+        assert_eq!(p("-9223372036.854775808").raw(), i64::MIN);
+        assert!(matches!(
+            Fixed::parse("-9223372036.854775809"),
+            Err(CoreError::Overflow(_))
+        ));
+        assert!(matches!(
+            Fixed::parse("9223372036.854775808"),
+            Err(CoreError::Overflow(_))
+        ));
+        assert!(matches!(
+            Fixed::parse("1e-2147483648"),
+            Err(CoreError::Inexact { .. })
+        ));
+        assert!(matches!(
+            Fixed::parse("1e99999999999"),
+            Err(CoreError::Overflow(_))
+        ));
+        assert_eq!(p("0e99999999999"), Fixed::ZERO);
+    }
+
+    /// `v` as an i64, if it fits.
+    fn fits(v: i128) -> Option<i64> {
+        i64::try_from(v).ok()
+    }
+
     proptest! {
+        /// Sums, differences and products against an i128 oracle: exact, or refused.
+        #[test]
+        fn arithmetic_is_exact_or_refused(a in edge_i64(), b in edge_i64()) {
+            let (x, y) = (Fixed::from_raw(a), Fixed::from_raw(b));
+            let (wa, wb) = (i128::from(a), i128::from(b));
+            prop_assert_eq!(x.checked_add(y).map(Fixed::raw), fits(wa + wb));
+            prop_assert_eq!(x.checked_sub(y).map(Fixed::raw), fits(wa - wb));
+            let clamp = |v: i128| v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+            prop_assert_eq!(x.saturating_add(y).raw(), clamp(wa + wb));
+            prop_assert_eq!(x.saturating_sub(y).raw(), clamp(wa - wb));
+            prop_assert_eq!(x.mul_wide(y), wa * wb);
+            prop_assert_eq!(x.mul_trunc(y).map(Fixed::raw), fits(wa * wb / i128::from(ONE)));
+        }
+
+        #[test]
+        fn from_int_is_exact_or_overflow(v in edge_i64()) {
+            match fits(i128::from(v) * i128::from(ONE)) {
+                Some(raw) => prop_assert_eq!(Fixed::from_int(v).unwrap().raw(), raw),
+                None => prop_assert!(matches!(Fixed::from_int(v), Err(CoreError::Overflow(_)))),
+            }
+        }
+
+        /// `m · 10^-d` for any mantissa and any number of decimals: exact, `Inexact` or
+        /// `Overflow`, never a panic.
+        #[test]
+        fn from_scaled_is_exact_or_refused(m in edge_i64(), d in prop_oneof![0u32..60, Just(u32::MAX)]) {
+            let got = Fixed::from_scaled(m, d);
+            let wm = i128::from(m);
+            if d <= SCALE {
+                match fits(wm * pow10_i128(SCALE - d)) {
+                    Some(raw) => prop_assert_eq!(got.unwrap().raw(), raw),
+                    None => prop_assert!(matches!(got, Err(CoreError::Overflow(_)))),
+                }
+            } else if d - SCALE > 38 || wm % pow10_i128(d - SCALE) != 0 {
+                if m == 0 {
+                    prop_assert_eq!(got.unwrap(), Fixed::ZERO);
+                } else {
+                    prop_assert!(matches!(got, Err(CoreError::Inexact { .. })), "{:?}", got);
+                }
+            } else {
+                prop_assert_eq!(i128::from(got.unwrap().raw()), wm / pow10_i128(d - SCALE));
+            }
+        }
+
+        #[test]
+        fn to_scaled_is_exact_or_none(raw in edge_i64(), d in 0u32..60) {
+            let w = i128::from(raw);
+            let want = if d >= SCALE {
+                if d - SCALE > 38 {
+                    (raw == 0).then_some(0)
+                } else {
+                    w.checked_mul(pow10_i128(d - SCALE)).and_then(fits)
+                }
+            } else {
+                let unit = pow10_i128(SCALE - d);
+                (w % unit == 0).then(|| (w / unit) as i64)
+            };
+            prop_assert_eq!(Fixed::from_raw(raw).to_scaled(d), want);
+        }
+
+        /// `m e x` read exactly, or refused as inexact or out of range (never a wrong value).
+        #[test]
+        fn parse_with_exponent_is_exact_or_refused(m in edge_i64(), e in -40i32..40) {
+            let s = format!("{m}e{e}");
+            let got = Fixed::parse(&s);
+            let shift = e + SCALE as i32;
+            let wm = i128::from(m);
+            if m == 0 {
+                prop_assert_eq!(got.unwrap(), Fixed::ZERO);
+            } else if shift >= 0 {
+                match wm.checked_mul(pow10_i128(shift.unsigned_abs().min(38))).filter(|_| shift <= 38).and_then(fits) {
+                    Some(raw) => prop_assert_eq!(got.unwrap().raw(), raw, "{}", s),
+                    None => prop_assert!(matches!(got, Err(CoreError::Overflow(_))), "{}: {:?}", s, got),
+                }
+            } else {
+                let div = pow10_i128(shift.unsigned_abs());
+                if wm % div == 0 {
+                    prop_assert_eq!(got.unwrap().raw(), (wm / div) as i64);
+                } else {
+                    prop_assert!(matches!(got, Err(CoreError::Inexact { .. })), "{}: {:?}", s, got);
+                }
+            }
+        }
+
+        #[test]
+        fn display_parse_round_trip_at_the_edges(raw in edge_i64()) {
+            let f = Fixed::from_raw(raw);
+            prop_assert_eq!(Fixed::parse(&f.to_string()).unwrap(), f);
+            let padded = if raw % ONE == 0 { format!("{f}.000") } else { format!("{f}000") };
+            prop_assert_eq!(Fixed::parse(&padded).unwrap(), f);
+        }
+
         #[test]
         fn display_parse_round_trip(raw in any::<i64>()) {
             let f = Fixed::from_raw(raw);

@@ -195,6 +195,7 @@ impl OrderFills {
         if self.filled >= self.size {
             Fixed::ZERO
         } else {
+            // Both are non-negative, so the difference is exact (it never saturates).
             self.size.saturating_sub(self.filled)
         }
     }
@@ -202,6 +203,7 @@ impl OrderFills {
     /// `filled − size` when the order is overfilled, else zero.
     pub fn overfill(&self) -> Fixed {
         if self.filled > self.size {
+            // Both are non-negative, so the difference is exact (it never saturates).
             self.filled.saturating_sub(self.size)
         } else {
             Fixed::ZERO
@@ -222,8 +224,12 @@ impl OrderFills {
         }
         let n = self.notional.0;
         // Prices and sizes are positive, so n > 0: plain half-up rounding is ties-away-from-zero.
+        // 0 ≤ r < f < 2⁶³, so 2r cannot overflow; the average lies between the smallest and the
+        // largest fill price, and rounding it to the nearest integer unit cannot pass the largest
+        // (an integer), so it always fits an i64.
         let (q, r) = (n / f, n % f);
         let q = if 2 * r >= f { q + 1 } else { q };
+        debug_assert!(i64::try_from(q).is_ok(), "an average price is a price");
         i64::try_from(q).ok().map(Fixed::from_raw)
     }
 }
@@ -673,7 +679,8 @@ impl FillLedger {
             .fees
             .checked_add(fill.fee)
             .ok_or_else(|| overflow("fees"))?;
-        // maker + taker == filled, which fits, so neither overflows.
+        // maker + taker == filled, which fits (checked above), so neither overflows or
+        // saturates.
         if fill.is_maker {
             order.maker_size = order.maker_size.saturating_add(fill.size);
         } else {
@@ -682,7 +689,7 @@ impl FillLedger {
         order.filled = filled;
         order.notional = Notional(notional);
         order.fees = fees;
-        order.fill_count += 1;
+        order.fill_count = order.fill_count.saturating_add(1);
         if fill.ts_ns != 0 {
             order.first_fill_ns = Some(
                 order
@@ -735,6 +742,7 @@ impl FillLedger {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::edge_i64;
     use proptest::prelude::*;
     use std::collections::BTreeMap;
 
@@ -1072,6 +1080,56 @@ mod tests {
             fee: Fixed::from_raw(t.fee),
             is_maker: t.maker,
             ts_ns: t.ts,
+        }
+    }
+
+    proptest! {
+        /// Fills at the edges of the range, against an i128 model: every total is exact, or the
+        /// fill is refused with `Overflow` and changes nothing (never a wrapped or saturated
+        /// total); the average price is the exactly rounded `notional / filled`.
+        #[test]
+        fn totals_at_the_edges_are_exact_or_refused(
+            fills in prop::collection::vec((edge_i64(), edge_i64(), edge_i64(), any::<bool>(), 0i64..3), 1..12),
+            size in edge_i64(),
+        ) {
+            let size = size.max(1);
+            let mut l = FillLedger::default();
+            l.register_order("v", "o", Side::Buy, Fixed::from_raw(size)).unwrap();
+            let (mut filled, mut notional, mut fees, mut maker, mut count) = (0i128, 0i128, 0i128, 0i128, 0u64);
+            for (k, &(px, sz, fee, is_maker, ts)) in fills.iter().enumerate() {
+                let f = Fill { venue: "v", trade_id: TradeId::Int(k as i128), order_id: "o", price: Fixed::from_raw(px), size: Fixed::from_raw(sz), fee: Fixed::from_raw(fee), is_maker, ts_ns: ts };
+                let before = l.order("v", "o").unwrap().clone();
+                let r = l.apply(&f);
+                if px <= 0 || sz <= 0 {
+                    prop_assert!(matches!(r, Err(CoreError::InvalidArgument(_))), "{:?}", r);
+                    prop_assert_eq!(l.order("v", "o").unwrap(), &before);
+                    continue;
+                }
+                let (nf, nn, nfee) = (filled + i128::from(sz), notional + i128::from(px) * i128::from(sz), fees + i128::from(fee));
+                let fits = |v: i128| i64::try_from(v).is_ok();
+                if !fits(nf) || !fits(nfee) {
+                    prop_assert!(matches!(r, Err(CoreError::Overflow(_))), "{:?}", r);
+                    prop_assert_eq!(l.order("v", "o").unwrap(), &before);
+                    prop_assert!(!l.seen("v", TradeId::Int(k as i128), "o"));
+                    continue;
+                }
+                let st = r.unwrap();
+                (filled, notional, fees, count) = (nf, nn, nfee, count + 1);
+                if is_maker { maker += i128::from(sz); }
+                prop_assert_eq!(st == FillStatus::Applied, filled <= i128::from(size), "{:?}", st);
+                let o = l.order("v", "o").unwrap();
+                prop_assert_eq!(i128::from(o.filled.raw()), filled);
+                prop_assert_eq!(o.notional.0, notional);
+                prop_assert_eq!(i128::from(o.fees.raw()), fees);
+                prop_assert_eq!(i128::from(o.maker_size.raw()), maker);
+                prop_assert_eq!(i128::from(o.taker_size.raw()), filled - maker);
+                prop_assert_eq!(o.fill_count, count);
+                prop_assert_eq!(i128::from(o.remaining().raw()), (i128::from(size) - filled).max(0));
+                prop_assert_eq!(i128::from(o.overfill().raw()), (filled - i128::from(size)).max(0));
+                let avg = i128::from(o.avg_price().unwrap().raw());
+                // nearest, ties up: |avg·filled − notional| ≤ filled/2, and a tie rounds up
+                prop_assert!(-filled < 2 * (avg * filled - notional) && 2 * (avg * filled - notional) <= filled);
+            }
         }
     }
 

@@ -14,5 +14,8 @@ pub mod ledger;
 pub mod pricing;
 pub mod rounding;
 
+#[cfg(test)]
+mod testutil;
+
 pub use error::{BookIntegrity, CoreError, CoreResult, OrderRejection};
 pub use fixed::Fixed;

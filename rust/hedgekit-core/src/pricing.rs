@@ -34,16 +34,18 @@ fn mul_div(v: Fixed, num: i128, den: i128, dir: Direction) -> CoreResult<Fixed> 
             "offset or fee leaves a non-positive factor".into(),
         ));
     }
-    let prod = i128::from(v.raw()) * num;
+    let overflow = || CoreError::Overflow(format!("{v} scaled by {num}/{den}"));
+    // Callers pass factors below 2⁶⁴, so the product fits an i128; checked all the same.
+    let prod = i128::from(v.raw()).checked_mul(num).ok_or_else(overflow)?;
     let q = prod / den;
     let q = if dir == Direction::Up && prod % den != 0 {
-        q + 1
+        q + 1 // q ≤ prod < i128::MAX
     } else {
         q
     };
     i64::try_from(q)
         .map(Fixed::from_raw)
-        .map_err(|_| CoreError::Overflow(format!("{v} scaled by {num}/{den}")))
+        .map_err(|_| overflow())
 }
 
 /// The spread of a book in bps of the mid, exactly compared: `(ask − bid) / mid · 10⁴ ≤ max_bps`.
@@ -53,8 +55,10 @@ pub fn spread_within(bid: Fixed, ask: Fixed, max_bps: Fixed) -> bool {
     if require_book(bid, ask).is_err() {
         return false;
     }
-    // (ask − bid) · 2 · 10⁴ · 10⁹ ≤ max_bps_raw · (ask + bid)
-    let lhs = i128::from(ask.raw() - bid.raw()) * 2 * BPS_DENOM;
+    // (ask − bid) · 2 · 10⁴ · 10⁹ ≤ max_bps_raw · (ask + bid), in i128: with 0 < bid < ask
+    // ≤ 2⁶³ − 1 the left side is below 2⁶³ · 2 · 10¹³ < 2¹⁰⁸ and the right side's magnitude is
+    // at most 2⁶³ · (2⁶⁴ − 2) < 2¹²⁷, so neither product can overflow.
+    let lhs = (i128::from(ask.raw()) - i128::from(bid.raw())) * 2 * BPS_DENOM;
     let rhs = i128::from(max_bps.raw()) * (i128::from(ask.raw()) + i128::from(bid.raw()));
     lhs <= rhs
 }
@@ -104,8 +108,10 @@ impl SpreadGate {
 /// and a sell up, so the price is never worse for us than the offset asks.
 ///
 /// # Errors
-/// `BookIntegrity(crossed)` for `bid ≥ ask`; `InvalidArgument` for an offset of ±10 000 bps or
-/// more on the side where it would make the price non-positive.
+/// `InvalidArgument` for a non-positive bid or ask; `BookIntegrity(crossed)` for `bid ≥ ask`;
+/// `InvalidArgument` for an offset of ±10 000 bps or more on the side where it would make the
+/// price non-positive; `InvalidOrder(non_positive_price)` when the price rounds down to zero;
+/// `Overflow` when the price (or its rounding up onto the grid) leaves the representable range.
 pub fn limit_price(
     inst: &Instrument,
     side: Side,
@@ -133,7 +139,9 @@ pub fn limit_price(
 /// inside the spread when `improve` and there is room. A buy is always `< ask`, a sell `> bid`.
 ///
 /// # Errors
-/// `BookIntegrity(crossed)` for `bid ≥ ask`; `InvalidOrder` when no grid price fits.
+/// `InvalidArgument` for a non-positive bid or ask; `BookIntegrity(crossed)` for `bid ≥ ask`;
+/// `InvalidOrder(non_positive_price)` when no positive grid price fits; `Overflow` when the grid
+/// price it needs is beyond the representable range.
 pub fn maker_price(
     inst: &Instrument,
     side: Side,
@@ -178,7 +186,10 @@ pub fn maker_price(
 /// hedge_fee)`, rounded down. Fee rates are fractions (0.00045 = 4.5 bps); negative = rebate.
 ///
 /// # Errors
-/// `InvalidArgument` for a non-positive price or a fee rate of 100% or more.
+/// `InvalidArgument` for a non-positive price or a fee rate that leaves a non-positive factor
+/// (a hedge fee of 100% or more, or a rebate of 100% or more on the other leg);
+/// `InvalidOrder(non_positive_price)` when the price rounds down to zero; `Overflow` when the
+/// price leaves the representable range.
 pub fn break_even_price(
     inst: &Instrument,
     hedge_side: Side,
@@ -211,7 +222,8 @@ pub fn break_even_price(
 /// (duplicates from a coarse grid are dropped).
 ///
 /// # Errors
-/// `BookIntegrity(crossed)` for `bid ≥ ask`; `InvalidArgument` for a negative step.
+/// `InvalidArgument` for a non-positive bid or ask or a negative step; `BookIntegrity(crossed)`
+/// for `bid ≥ ask`; as [`limit_price`] for each step.
 pub fn ladder(
     inst: &Instrument,
     side: Side,
@@ -225,6 +237,7 @@ pub fn ladder(
             "ladder steps must not be negative".into(),
         ));
     }
+    // 0 < bid < ask: the difference and the sum below cannot overflow.
     let mid = Fixed::from_raw(bid.raw() + (ask.raw() - bid.raw()) / 2);
     let mut out = Vec::with_capacity(cross_bps.len() + 2);
     let more_aggressive = |a: Fixed, b: Fixed| match side {
@@ -255,6 +268,7 @@ pub fn ladder(
     }
     push(touch, &mut out);
     for &n in cross_bps {
+        // n ≥ 0 (checked above), so its negation cannot overflow.
         let p = limit_price(inst, side, bid, ask, Fixed::from_raw(-n.raw()))?;
         push(p, &mut out);
     }
@@ -264,6 +278,7 @@ pub fn ladder(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::{edge_grid, edge_i64};
     use proptest::prelude::*;
 
     fn f(s: &str) -> Fixed {
@@ -373,7 +388,206 @@ mod tests {
         assert_eq!(l, vec![f("100"), f("99.99")]);
     }
 
+    /// A documented outcome, for the oracles below.
+    #[derive(Debug, PartialEq, Eq)]
+    enum Out {
+        Price(i64),
+        Overflow,
+        NonPositivePrice,
+        InvalidArgument,
+        Crossed,
+    }
+
+    fn out(r: CoreResult<Fixed>) -> Out {
+        match r {
+            Ok(v) => Out::Price(v.raw()),
+            Err(CoreError::Overflow(_)) => Out::Overflow,
+            Err(CoreError::InvalidOrder {
+                reason: crate::error::OrderRejection::NonPositivePrice,
+                ..
+            }) => Out::NonPositivePrice,
+            Err(CoreError::InvalidArgument(_)) => Out::InvalidArgument,
+            Err(CoreError::BookIntegrity {
+                kind: BookIntegrity::Crossed,
+                ..
+            }) => Out::Crossed,
+            Err(e) => panic!("undocumented error {e}"),
+        }
+    }
+
+    /// `v · num / den` rounded in `up`'s direction, then onto the grid — all in i128.
+    fn oracle_scaled(inst: &Instrument, v: i64, num: i128, den: i128, up: bool) -> Out {
+        if num <= 0 || den <= 0 {
+            return Out::InvalidArgument;
+        }
+        let prod = i128::from(v) * num; // |v| < 2⁶³, |num| < 2⁶⁴: fits
+        let q = prod.div_euclid(den) + i128::from(up && prod.rem_euclid(den) != 0);
+        let Ok(q) = i64::try_from(q) else {
+            return Out::Overflow;
+        };
+        if q <= 0 {
+            return Out::NonPositivePrice;
+        }
+        let g = i128::from(inst.price_grid_at(q));
+        let w = i128::from(q);
+        let r = (w.div_euclid(g) + i128::from(up && w.rem_euclid(g) != 0)) * g;
+        if r > i128::from(i64::MAX) {
+            Out::Overflow
+        } else if r <= 0 {
+            Out::NonPositivePrice
+        } else {
+            Out::Price(r as i64)
+        }
+    }
+
+    fn edge_instrument() -> impl Strategy<Value = Instrument> {
+        prop_oneof![
+            (edge_grid()).prop_map(|t| Instrument::plain(
+                Fixed::from_raw(t),
+                Fixed::ONE,
+                Fixed::ZERO,
+                Fixed::ZERO,
+                Some(9),
+                false
+            )
+            .unwrap()),
+            (0u32..=6)
+                .prop_map(|sz| Instrument::hyperliquid(sz, false, Fixed::ZERO, false).unwrap()),
+        ]
+    }
+
+    fn sides() -> impl Strategy<Value = Side> {
+        prop_oneof![Just(Side::Buy), Just(Side::Sell)]
+    }
+
+    #[test]
+    fn extreme_books_and_offsets_do_not_wrap() {
+        let i = Instrument::plain(
+            Fixed::from_raw(1),
+            Fixed::ONE,
+            Fixed::ZERO,
+            Fixed::ZERO,
+            None,
+            false,
+        )
+        .unwrap();
+        let (bid, ask) = (Fixed::from_raw(i64::MAX - 1), Fixed::MAX);
+        assert!(matches!(
+            maker_price(&i, Side::Buy, Fixed::from_raw(i64::MAX - 2), Fixed::MAX, true),
+            Ok(p) if p.raw() == i64::MAX - 1
+        ));
+        assert!(matches!(
+            limit_price(&i, Side::Buy, bid, ask, f("-1")),
+            Err(CoreError::Overflow(_))
+        ));
+        assert!(matches!(
+            limit_price(&i, Side::Sell, bid, ask, Fixed::MAX),
+            Err(CoreError::Overflow(_))
+        ));
+        assert!(matches!(
+            limit_price(&i, Side::Buy, bid, ask, Fixed::from_raw(i64::MIN)),
+            Err(CoreError::Overflow(_))
+        ));
+        assert!(matches!(
+            ladder(&i, Side::Buy, bid, ask, &[Fixed::MAX]),
+            Err(CoreError::Overflow(_))
+        ));
+        assert!(matches!(
+            break_even_price(&i, Side::Sell, Fixed::MAX, f("0.0001"), Fixed::ZERO),
+            Err(CoreError::Overflow(_))
+        ));
+        assert!(spread_within(Fixed::from_raw(1), Fixed::MAX, Fixed::MAX));
+        assert!(!spread_within(
+            Fixed::from_raw(1),
+            Fixed::MAX,
+            f("19999.99")
+        ));
+    }
+
     proptest! {
+        /// A limit price at any offset on any book, against an i128 oracle: exact, or one of the
+        /// documented refusals — never a wrapped or saturated price.
+        #[test]
+        fn limit_price_at_the_edges(inst in edge_instrument(), side in sides(), bid in edge_i64(), ask in edge_i64(), o in edge_i64()) {
+            let got = out(limit_price(&inst, side, Fixed::from_raw(bid), Fixed::from_raw(ask), Fixed::from_raw(o)));
+            let want = if bid <= 0 || ask <= 0 {
+                Out::InvalidArgument
+            } else if bid >= ask {
+                Out::Crossed
+            } else {
+                let o = i128::from(o);
+                let (reference, num) = match (side, o >= 0) {
+                    (Side::Buy, true) => (bid, BPS_DENOM - o),
+                    (Side::Buy, false) => (ask, BPS_DENOM - o),
+                    (Side::Sell, true) => (ask, BPS_DENOM + o),
+                    (Side::Sell, false) => (bid, BPS_DENOM + o),
+                };
+                oracle_scaled(&inst, reference, num, BPS_DENOM, side == Side::Sell)
+            };
+            prop_assert_eq!(got, want);
+        }
+
+        #[test]
+        fn break_even_at_the_edges(inst in edge_instrument(), side in sides(), px in edge_i64(), fr in edge_i64(), fh in edge_i64()) {
+            let got = out(break_even_price(&inst, side, Fixed::from_raw(px), Fixed::from_raw(fr), Fixed::from_raw(fh)));
+            let one = i128::from(ONE);
+            let (fr, fh) = (i128::from(fr), i128::from(fh));
+            let want = if px <= 0 {
+                Out::InvalidArgument
+            } else {
+                match side {
+                    Side::Sell => oracle_scaled(&inst, px, one + fr, one - fh, true),
+                    Side::Buy => oracle_scaled(&inst, px, one - fr, one + fh, false),
+                }
+            };
+            prop_assert_eq!(got, want);
+        }
+
+        /// The spread gate at any prices: exactly `(ask − bid) / mid · 10⁴ ≤ max_bps`, checked
+        /// in rationals as `(ask − bid) · 2 · 10¹³ ≤ max_bps_raw · (ask + bid)` with u128 halves.
+        #[test]
+        fn spread_gate_at_the_edges(bid in edge_i64(), ask in edge_i64(), max_bps in edge_i64()) {
+            let got = spread_within(Fixed::from_raw(bid), Fixed::from_raw(ask), Fixed::from_raw(max_bps));
+            let want = bid > 0 && ask > bid && max_bps >= 0 && {
+                let lhs = (ask as u128 - bid as u128) * 2 * 10_000 * ONE as u128;
+                let rhs = max_bps as u128 * (ask as u128 + bid as u128);
+                lhs <= rhs
+            };
+            prop_assert_eq!(got, want);
+        }
+
+        /// Maker prices and ladders at any book: on the grid, passive (or monotone), or a
+        /// documented refusal; never a panic.
+        #[test]
+        fn maker_price_and_ladder_at_the_edges(inst in edge_instrument(), side in sides(), bid in edge_i64(), ask in edge_i64(), improve in any::<bool>(), steps in prop::collection::vec(edge_i64(), 0..4)) {
+            match out(maker_price(&inst, side, Fixed::from_raw(bid), Fixed::from_raw(ask), improve)) {
+                Out::Price(p) => {
+                    prop_assert!(inst.is_price_on_grid(Fixed::from_raw(p)));
+                    match side {
+                        Side::Buy => prop_assert!(p < ask, "{} {}", p, ask),
+                        Side::Sell => prop_assert!(p > bid, "{} {}", p, bid),
+                    }
+                }
+                Out::InvalidArgument => prop_assert!(bid <= 0 || ask <= 0),
+                Out::Crossed => prop_assert!(bid > 0 && bid >= ask),
+                Out::Overflow | Out::NonPositivePrice => prop_assert!(bid > 0 && bid < ask),
+            }
+            let steps: Vec<Fixed> = steps.into_iter().map(Fixed::from_raw).collect();
+            match ladder(&inst, side, Fixed::from_raw(bid), Fixed::from_raw(ask), &steps) {
+                Ok(l) => {
+                    // The touch is taken as it is (a venue's book is on its grid).
+                    let touch = if side == Side::Buy { ask } else { bid };
+                    prop_assert!(l.iter().all(|&p| p.raw() == touch || inst.is_price_on_grid(p)));
+                    for w in l.windows(2) {
+                        prop_assert!(if side == Side::Buy { w[1] > w[0] } else { w[1] < w[0] }, "{:?}", l);
+                    }
+                }
+                Err(e) => {
+                    let _ = out(Err(e));
+                }
+            }
+        }
+
         #[test]
         fn maker_price_is_passive_and_on_grid(bid in 1_000i64..1_000_000, spread in 1i64..500, improve in any::<bool>(), buy in any::<bool>()) {
             let i = tick01();

@@ -48,7 +48,7 @@ fn to_grid(v: i64, g: i64, dir: Direction) -> Option<i64> {
     let q = v / g;
     let r = v % g;
     let q = if r != 0 && dir == Direction::Up {
-        q + 1
+        q.checked_add(1)?
     } else {
         q
     };
@@ -91,8 +91,12 @@ impl Instrument {
             ));
         }
         let g = self.price_grid_at(p);
-        let r = to_grid(p, g, dir)
-            .ok_or_else(|| CoreError::Overflow(format!("rounding {price} up")))?;
+        let r = to_grid(p, g, dir).ok_or_else(|| {
+            CoreError::Overflow(format!(
+                "rounding {price} up to the grid {} leaves the range",
+                Fixed::from_raw(g)
+            ))
+        })?;
         if r <= 0 {
             return Err(reject(
                 OrderRejection::NonPositivePrice,
@@ -126,13 +130,17 @@ impl Instrument {
     /// The next grid price strictly above (`Up`) or below (`Down`) `price`.
     ///
     /// # Errors
-    /// `InvalidOrder(non_positive_price)` when there is no positive grid price below.
+    /// `InvalidOrder(non_positive_price)` for a price ≤ 0 or when there is no positive grid
+    /// price below; `Overflow` when there is no representable grid price above.
     pub fn step_price(&self, price: Fixed, dir: Direction) -> CoreResult<Fixed> {
         let on = self.round_price_dir(price, dir);
         match (on, dir) {
             (Ok(p), _) if p != price => Ok(p),
             (Ok(p), Direction::Up) => {
-                self.round_price_dir(Fixed::from_raw(p.raw() + 1), Direction::Up)
+                let next = p.raw().checked_add(1).ok_or_else(|| {
+                    CoreError::Overflow(format!("no grid price above {p} fits the range"))
+                })?;
+                self.round_price_dir(Fixed::from_raw(next), Direction::Up)
             }
             (Ok(p), Direction::Down) => {
                 if p.raw() <= 1 {
@@ -338,6 +346,7 @@ pub fn common_size(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::{edge_grid, edge_i64};
     use proptest::prelude::*;
 
     fn f(s: &str) -> Fixed {
@@ -537,7 +546,233 @@ mod tests {
         ]
     }
 
+    #[test]
+    fn stepping_past_the_largest_price_is_an_overflow_not_a_wrap() {
+        // The reported bug: 9223372036.854775807 + 1 tick wrapped to −9223372036.854775808.
+        let fine = Instrument::plain(
+            Fixed::from_raw(1),
+            Fixed::ONE,
+            Fixed::ZERO,
+            Fixed::ZERO,
+            None,
+            false,
+        )
+        .unwrap();
+        assert!(matches!(
+            fine.step_price(Fixed::MAX, Direction::Up),
+            Err(CoreError::Overflow(_))
+        ));
+        assert_eq!(
+            fine.step_price(Fixed::MAX, Direction::Down).unwrap().raw(),
+            i64::MAX - 1
+        );
+        assert_eq!(
+            fine.round_price_dir(Fixed::MAX, Direction::Up).unwrap(),
+            Fixed::MAX
+        );
+        let coarse = Instrument::plain(f("0.01"), f("1"), f("0"), f("0"), None, false).unwrap();
+        assert!(matches!(
+            coarse.round_price_dir(Fixed::MAX, Direction::Up),
+            Err(CoreError::Overflow(_))
+        ));
+        assert!(matches!(
+            coarse.step_price(f("9223372036.85"), Direction::Up),
+            Err(CoreError::Overflow(_))
+        ));
+        for sz in 0..=6 {
+            let i = Instrument::hyperliquid(sz, sz > 5, Fixed::ZERO, false).unwrap();
+            let top = i.round_price_dir(Fixed::MAX, Direction::Down).unwrap();
+            assert!(matches!(
+                i.step_price(top, Direction::Up),
+                Err(CoreError::Overflow(_))
+            ));
+        }
+        let step =
+            Instrument::plain(f("1"), Fixed::MAX, Fixed::ZERO, Fixed::ZERO, None, false).unwrap();
+        let other = Instrument::plain(
+            f("1"),
+            Fixed::from_raw(i64::MAX - 1),
+            Fixed::ZERO,
+            Fixed::ZERO,
+            None,
+            false,
+        )
+        .unwrap();
+        assert!(matches!(
+            common_size(&[&step, &other], Fixed::MAX, None),
+            Err(CoreError::Overflow(_))
+        ));
+    }
+
+    /// What an operation must give: an exact value or one of the documented refusals.
+    #[derive(Debug, PartialEq, Eq)]
+    enum Want {
+        Value(i64),
+        Overflow,
+        NonPositivePrice,
+    }
+
+    fn got(r: CoreResult<Fixed>) -> Want {
+        match r {
+            Ok(v) => Want::Value(v.raw()),
+            Err(CoreError::Overflow(_)) => Want::Overflow,
+            Err(CoreError::InvalidOrder {
+                reason: OrderRejection::NonPositivePrice,
+                ..
+            }) => Want::NonPositivePrice,
+            Err(e) => panic!("undocumented error {e}"),
+        }
+    }
+
+    fn want(v: i128) -> Want {
+        if v > i128::from(i64::MAX) {
+            Want::Overflow
+        } else if v <= 0 {
+            Want::NonPositivePrice
+        } else {
+            Want::Value(v as i64)
+        }
+    }
+
+    /// `v` rounded onto multiples of `g` in i128 (no overflow possible).
+    fn oracle_grid(v: i64, g: i64, up: bool) -> i128 {
+        let (v, g) = (i128::from(v), i128::from(g));
+        let q = v.div_euclid(g);
+        (if up && v.rem_euclid(g) != 0 { q + 1 } else { q }) * g
+    }
+
+    /// Instruments whose grids reach from 10⁻⁹ to the largest value.
+    fn edge_instruments() -> impl Strategy<Value = Instrument> {
+        prop_oneof![
+            3 => (edge_grid(), edge_grid()).prop_map(|(t, s)| {
+                Instrument::plain(Fixed::from_raw(t), Fixed::from_raw(s), Fixed::from_raw(s), Fixed::ZERO, Some(9), false).unwrap()
+            }),
+            1 => (0u32..=6, any::<bool>()).prop_filter_map("sz fits", |(sz, spot)| Instrument::hyperliquid(sz, spot, Fixed::ZERO, false).ok()),
+            1 => (0u32..=9, 0u32..=9).prop_map(|(p, s)| Instrument::lighter(p, s, Fixed::ZERO, Fixed::ZERO, false).unwrap()),
+        ]
+    }
+
+    /// An instrument and a price: anywhere in the range, or on or next to the instrument's
+    /// highest grid prices (where stepping up has nowhere to go).
+    fn instrument_and_price() -> impl Strategy<Value = (Instrument, i64)> {
+        edge_instruments().prop_flat_map(|inst| {
+            let g = inst.price_grid_at(i64::MAX);
+            let top = i64::MAX / g * g;
+            let price = prop_oneof![
+                2 => edge_i64(),
+                1 => (0i64..3).prop_map(move |k| top.saturating_sub(k.saturating_mul(g))),
+                1 => (-2i64..=2).prop_map(move |d| top.saturating_add(d)),
+            ];
+            (Just(inst), price)
+        })
+    }
+
     proptest! {
+        /// Rounding at any price and any grid, against an i128 oracle: the exact grid price,
+        /// or `Overflow` past the largest value, or `non_positive_price` — never a wrapped value.
+        #[test]
+        fn rounding_at_the_edges_is_exact_or_refused((inst, raw) in instrument_and_price(), up in any::<bool>()) {
+            let dir = if up { Direction::Up } else { Direction::Down };
+            let r = got(inst.round_price_dir(Fixed::from_raw(raw), dir));
+            if raw <= 0 {
+                prop_assert_eq!(r, Want::NonPositivePrice);
+            } else {
+                prop_assert_eq!(r, want(oracle_grid(raw, inst.price_grid_at(raw), up)));
+            }
+        }
+
+        /// The next grid price strictly above or below, at any price: exact, `Overflow` when
+        /// none fits above, `non_positive_price` when none is left below. On a fixed grid (plain,
+        /// Lighter) the oracle is `(⌊p/g⌋ + 1)·g` up and `(⌈p/g⌉ − 1)·g` down.
+        #[test]
+        fn stepping_at_the_edges_is_exact_or_refused((inst, raw) in instrument_and_price(), up in any::<bool>()) {
+            let dir = if up { Direction::Up } else { Direction::Down };
+            let r = got(inst.step_price(Fixed::from_raw(raw), dir));
+            if raw <= 0 {
+                prop_assert_eq!(r, Want::NonPositivePrice);
+            } else if matches!(inst.kind(), RuleKind::Hyperliquid { .. }) {
+                // A grid that coarsens with the price: the result is on the grid, strictly
+                // beyond the price, and refused only when nothing on the grid lies that way.
+                match r {
+                    Want::Value(v) => {
+                        prop_assert!(inst.is_price_on_grid(Fixed::from_raw(v)));
+                        prop_assert!(if up { v > raw } else { v < raw }, "{} -> {}", raw, v);
+                    }
+                    Want::Overflow => {
+                        prop_assert!(up);
+                        let top = inst.round_price_dir(Fixed::MAX, Direction::Down).unwrap();
+                        prop_assert!(raw >= top.raw());
+                    }
+                    Want::NonPositivePrice => {
+                        prop_assert!(!up);
+                        let bottom = inst.round_price_dir(Fixed::from_raw(1), Direction::Up).unwrap();
+                        prop_assert!(raw <= bottom.raw());
+                    }
+                }
+            } else {
+                let g = i128::from(inst.tick_size().raw());
+                let p = i128::from(raw);
+                let next = if up { (p.div_euclid(g) + 1) * g } else { (-((-p).div_euclid(g)) - 1) * g };
+                prop_assert_eq!(r, want(next), "{} step {:?} on {}", raw, dir, g);
+            }
+        }
+
+        #[test]
+        fn floor_size_at_the_edges(inst in edge_instruments(), raw in edge_i64()) {
+            match inst.floor_size(Fixed::from_raw(raw)) {
+                Ok(s) => {
+                    prop_assert!(raw >= 0);
+                    prop_assert_eq!(i128::from(s.raw()), oracle_grid(raw, inst.step_size().raw(), false));
+                }
+                Err(CoreError::InvalidOrder { reason: OrderRejection::NonPositiveSize, .. }) => prop_assert!(raw < 0),
+                Err(e) => prop_assert!(false, "undocumented error {}", e),
+            }
+            let _ = inst.is_dust(Fixed::from_raw(raw));
+        }
+
+        /// `check` never panics and, when it passes, every rule holds exactly.
+        #[test]
+        fn check_at_the_edges(inst in edge_instruments(), p in edge_i64(), s in edge_i64(), mn in edge_i64(), ro in any::<bool>()) {
+            let inst = match inst.kind() {
+                RuleKind::Plain => Instrument::plain(inst.tick_size(), inst.step_size(), inst.min_qty(), Fixed::from_raw(mn.max(0)), Some(9), false).unwrap(),
+                _ => inst,
+            };
+            match inst.check(Fixed::from_raw(p), Fixed::from_raw(s), ro) {
+                Ok(()) => {
+                    prop_assert!(p > 0 && s > 0 && inst.is_price_on_grid(Fixed::from_raw(p)));
+                    prop_assert_eq!(s % inst.step_size().raw(), 0);
+                    prop_assert!(s >= inst.min_qty().raw());
+                    prop_assert!(i128::from(p) * i128::from(s) >= i128::from(inst.min_notional().raw()) * i128::from(ONE));
+                }
+                Err(CoreError::InvalidOrder { .. }) => {}
+                Err(e) => prop_assert!(false, "undocumented error {}", e),
+            }
+        }
+
+        /// The common size against an i128 oracle of the common step: exact or `Overflow`.
+        #[test]
+        fn common_size_at_the_edges(a in edge_grid(), b in edge_grid(), target in edge_i64()) {
+            let ia = Instrument::plain(Fixed::ONE, Fixed::from_raw(a), Fixed::ZERO, Fixed::ZERO, None, false).unwrap();
+            let ib = Instrument::plain(Fixed::ONE, Fixed::from_raw(b), Fixed::ZERO, Fixed::ZERO, None, false).unwrap();
+            let r = common_size(&[&ia, &ib], Fixed::from_raw(target), None);
+            let (wa, wb) = (i128::from(a), i128::from(b));
+            let mut g = (wa, wb);
+            while g.1 != 0 { g = (g.1, g.0 % g.1); }
+            let lcm = wa / g.0 * wb;
+            if target < 0 {
+                prop_assert!(matches!(r, Err(CoreError::InvalidArgument(_))), "{:?}", r);
+            } else if lcm > i128::from(i64::MAX) {
+                prop_assert!(matches!(r, Err(CoreError::Overflow(_))), "{:?}", r);
+            } else {
+                let size = oracle_grid(target, lcm as i64, false);
+                if size == 0 {
+                    prop_assert!(matches!(r, Err(CoreError::InvalidOrder { reason: OrderRejection::BelowMinSize, .. })), "{:?}", r);
+                } else {
+                    prop_assert_eq!(i128::from(r.unwrap().raw()), size);
+                }
+            }
+        }
+
         #[test]
         fn rounding_is_idempotent_on_grid_and_never_improves(inst in instruments(), raw in 1i64..1_000_000_000_000_000, up in any::<bool>()) {
             let dir = if up { Direction::Up } else { Direction::Down };

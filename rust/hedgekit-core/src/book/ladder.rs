@@ -78,10 +78,10 @@ impl Ladder {
         self.levels.iter().rev()
     }
 
-    /// Puts `v` (validated levels with positive sizes, in any order) in ladder order.
+    /// Puts `v` (validated levels with sizes ≥ 0, in any order) in ladder order.
     ///
     /// # Errors
-    /// The price of a duplicated level.
+    /// The price of a duplicated level (whatever the sizes).
     pub(crate) fn normalise(side: Side, v: &mut [Level]) -> Result<(), i64> {
         let strictly = |v: &[Level]| {
             v.windows(2)

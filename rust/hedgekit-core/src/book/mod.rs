@@ -145,14 +145,31 @@ impl OrderBook {
         self.last_update_id = None;
     }
 
-    /// Normalises the scratch sides; a duplicated price is reported through `err`.
+    /// Puts the scratch sides (sizes ≥ 0) in ladder order; a price listed twice on one side
+    /// (whatever its sizes) is reported as `(side, raw price)`.
     fn normalise_scratch(&mut self) -> Result<(), (Side, i64)> {
         Ladder::normalise(Side::Bid, &mut self.scratch_bids).map_err(|p| (Side::Bid, p))?;
         Ladder::normalise(Side::Ask, &mut self.scratch_asks).map_err(|p| (Side::Ask, p))
     }
 
+    /// Drops the size-0 levels of normalised scratch sides (the order is kept).
+    fn drop_empty_scratch_levels(&mut self) {
+        for v in [&mut self.scratch_bids, &mut self.scratch_asks] {
+            // A snapshot rarely holds one: a read-only scan first.
+            if v.iter().any(|l| l.size.raw() == 0) {
+                v.retain(|l| l.size.raw() != 0);
+            }
+        }
+    }
+
     /// Replaces the whole book with `bids` and `asks` (any order; levels of size 0 are skipped).
     /// The book becomes synced and forgets any Binance update id.
+    ///
+    /// A price listed twice on one side is refused, whatever its sizes (a size-0 entry
+    /// included): one book state has one size per price, so such a snapshot is corrupted. The
+    /// venue message parsers ([`OrderBook::apply_hyperliquid`],
+    /// [`OrderBook::apply_depth_snapshot`], [`OrderBook::apply_depth_update`]) follow the same
+    /// rule.
     ///
     /// # Errors
     /// `InvalidArgument` for a non-positive price, a negative size or a price listed twice on one
@@ -166,15 +183,11 @@ impl OrderBook {
         self.scratch_asks.clear();
         for (p, s) in bids {
             let l = validate(p, s)?;
-            if l.size.raw() != 0 {
-                self.scratch_bids.push(l);
-            }
+            self.scratch_bids.push(l);
         }
         for (p, s) in asks {
             let l = validate(p, s)?;
-            if l.size.raw() != 0 {
-                self.scratch_asks.push(l);
-            }
+            self.scratch_asks.push(l);
         }
         self.normalise_scratch().map_err(|(side, p)| {
             CoreError::InvalidArgument(format!(
@@ -182,6 +195,7 @@ impl OrderBook {
                 Fixed::from_raw(p)
             ))
         })?;
+        self.drop_empty_scratch_levels();
         self.commit_snapshot();
         Ok(self.finish(ts_ns))
     }
@@ -237,6 +251,11 @@ impl OrderBook {
     /// Applies a batch of deltas as one atomic update: all are validated before any is applied,
     /// and the crossed check is made once, at the end (a book crossed half-way through a batch
     /// that represents one venue update is not reported).
+    ///
+    /// A batch is the caller's own sequence of updates, applied in order: a price may appear
+    /// more than once and its last delta wins. (A venue *message* that lists a price twice is
+    /// refused instead; see [`OrderBook::apply_depth_update`]. A caller that turns a venue
+    /// message into a batch checks that first.)
     ///
     /// # Errors
     /// `InvalidArgument` for any non-positive price or negative size; nothing is applied then.

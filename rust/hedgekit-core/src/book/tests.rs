@@ -458,6 +458,14 @@ fn unique_levels() -> impl Strategy<Value = Vec<(i64, i64)>> {
         .prop_map(|m| m.into_iter().collect())
 }
 
+/// One side of a diff: distinct prices (a venue never repeats one in a message), sizes 0
+/// included, in a shuffled order.
+fn diff_levels() -> impl Strategy<Value = Vec<(i64, i64)>> {
+    prop::collection::btree_map(price(), size(), 0..6)
+        .prop_map(|m| m.into_iter().collect::<Vec<_>>())
+        .prop_shuffle()
+}
+
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         1 => (unique_levels(), unique_levels()).prop_map(|(b, a)| Op::Snapshot(b, a)),
@@ -518,7 +526,7 @@ proptest! {
 
     #[test]
     fn depth_messages_round_trip(bids in unique_levels(), asks in unique_levels(),
-                                 diffs in prop::collection::vec((prop::collection::vec((price(), size()), 0..6), prop::collection::vec((price(), size()), 0..6)), 0..10)) {
+                                 diffs in prop::collection::vec((diff_levels(), diff_levels()), 0..10)) {
         let mut b = OrderBook::new();
         let mut m = Model::default();
         for &(p, s) in &bids { m.set(Side::Bid, p, s); }
@@ -615,4 +623,352 @@ fn hyperliquid_fast_and_general_paths_agree() {
     let exp = br#"{"levels":[[{"px":"3.1199e3","sz":"1","n":1}],[]]}"#;
     a.apply_hyperliquid(exp, 3).unwrap();
     assert_eq!(a.best_bid().unwrap().price, Fixed::parse("3119.9").unwrap());
+}
+
+// ---- the edges of the range ----
+
+proptest! {
+    /// Walks, VWAPs, depth and mid on books with prices and sizes anywhere in the range: the
+    /// cost and every price exact against an i128 model; the depth exact below the largest
+    /// value and reported as that value (a lower bound) above it.
+    #[test]
+    fn walk_at_the_edges_is_exact(
+        asks in prop::collection::btree_map(crate::testutil::edge_positive(), crate::testutil::edge_positive(), 1..6),
+        bid in crate::testutil::edge_positive(),
+        want in crate::testutil::edge_positive(),
+        bps in crate::testutil::edge_i64(),
+    ) {
+        let mut b = OrderBook::new();
+        b.apply_snapshot_raw(&[bid], &[1], &asks.keys().copied().collect::<Vec<_>>(), &asks.values().copied().collect::<Vec<_>>(), 0).unwrap();
+        let w = b.walk(TakerSide::Buy, Fixed::from_raw(want)).unwrap();
+        let (mut left, mut cost, mut worst) = (i128::from(want), 0i128, None);
+        for (&p, &s) in &asks {
+            if left == 0 { break; }
+            let t = left.min(i128::from(s));
+            cost += i128::from(p) * t;
+            left -= t;
+            worst = Some(p);
+        }
+        let filled = i128::from(want) - left;
+        prop_assert_eq!(w.cost, cost);
+        prop_assert_eq!(i128::from(w.filled.raw()), filled);
+        prop_assert_eq!(w.worst_price.map(Fixed::raw), worst);
+        let vwap = (cost + filled - 1) / filled; // filled > 0: every size is positive
+        prop_assert_eq!(w.vwap.map(|v| i128::from(v.raw())), Some(vwap));
+        let sell = b.walk(TakerSide::Sell, Fixed::from_raw(want)).unwrap();
+        prop_assert_eq!(sell.vwap, Some(Fixed::from_raw(bid)));
+        // mid: ⌊(bid + best ask) / 2⌋
+        let best = *asks.keys().next().unwrap();
+        prop_assert_eq!(b.mid().map(|m| i128::from(m.raw())), Some((i128::from(bid) + i128::from(best)).div_euclid(2)));
+        match b.size_within_bps(TakerSide::Buy, Fixed::from_raw(bps)) {
+            Ok(d) => {
+                prop_assert!(bps >= 0);
+                let limit = i128::from(best) * (10_000 * i128::from(ONE_RAW) + i128::from(bps));
+                let total: i128 = asks.iter().filter(|(&p, _)| i128::from(p) * 10_000 * i128::from(ONE_RAW) <= limit).map(|(_, &s)| i128::from(s)).sum();
+                prop_assert_eq!(i128::from(d.raw()), total.min(i128::from(i64::MAX)));
+            }
+            Err(CoreError::InvalidArgument(_)) => prop_assert!(bps < 0),
+            Err(e) => prop_assert!(false, "undocumented error {}", e),
+        }
+        let _ = b.liquidity_score(TakerSide::Buy, Fixed::from_raw(want), Fixed::from_raw(bps.max(1)));
+    }
+}
+
+// ---- strict JSON, duplicated keys and duplicated prices ----
+
+/// Everything a message may change: both sides, flags, times and the update id.
+type State = (
+    Vec<(i64, i64)>,
+    Vec<(i64, i64)>,
+    bool,
+    bool,
+    Option<i64>,
+    u64,
+    Option<i64>,
+);
+
+fn state(b: &OrderBook) -> State {
+    (
+        raw_levels(b, Side::Bid),
+        raw_levels(b, Side::Ask),
+        b.is_crossed(),
+        b.is_synced(),
+        b.venue_time_ms(),
+        b.last_update_ns(),
+        b.last_update_id(),
+    )
+}
+
+#[test]
+fn hyperliquid_level_counts_are_json_integers() {
+    // The reported bug: the fast path took `"n":09` (not JSON) while `"n":09 }` was refused.
+    let mut b = OrderBook::new();
+    b.apply_hyperliquid(HL.as_bytes(), 1).unwrap();
+    let before = state(&b);
+    for bad in [
+        HL.replace(r#""n":3}"#, r#""n":03}"#),
+        HL.replace(r#""n":3}"#, r#""n":03 }"#),
+        HL.replace(r#""n":3}"#, r#""n":-03}"#),
+        HL.replace(r#""n":3}"#, r#""n":1e400}"#),
+        HL.replace(r#""n":3}"#, r#""n":3.}"#),
+        HL.replace(r#""n":3}"#, r#""n":+3}"#),
+    ] {
+        let e = b.apply_hyperliquid(bad.as_bytes(), 2);
+        assert!(matches!(e, Err(CoreError::Parse { .. })), "{bad}: {e:?}");
+        assert_eq!(state(&b), before);
+    }
+    for good in [
+        HL.replace(r#""n":3}"#, r#""n":0}"#),
+        HL.replace(r#""n":3}"#, r#""n":-0}"#),
+        HL.replace(r#""n":3}"#, r#""n":3e2}"#),
+        HL.replace(r#""n":3}"#, r#""n":123456789012345678901234567890}"#),
+        HL.replace(r#""n":3}"#, r#""n":null}"#),
+    ] {
+        b.apply_hyperliquid(good.as_bytes(), 2).unwrap();
+        assert_eq!(b.best_bid().unwrap().price, f("3119.9"), "{good}");
+    }
+}
+
+#[test]
+fn keys_and_strings_are_read_decoded() {
+    let mut b = OrderBook::new();
+    let escaped = r#"{"\u0063hannel":"\u006c2Book","data":{"\u006cevels":[[{"\u0070x":"\u0031\u0030","s\u007a":"2","n":1}],[]],"time":7}}"#;
+    b.apply_hyperliquid(escaped.as_bytes(), 1).unwrap();
+    assert_eq!(raw_levels(&b, Side::Bid), vec![(10 * ONE_RAW, 2 * ONE_RAW)]);
+    assert_eq!(b.venue_time_ms(), Some(7));
+    // an escaped key is the same key: read twice is refused
+    let twice = r#"{"levels":[[{"px":"1","\u0070x":"2","sz":"1"}],[]]}"#;
+    assert!(b.apply_hyperliquid(twice.as_bytes(), 2).is_err());
+    assert!(b
+        .apply_hyperliquid(br#"{"channel":"\u006c2Boo","levels":[[],[]]}"#, 2)
+        .is_err());
+    let upd = r#"{"\u0065":"depth\u0055pdate","U":1,"u":2,"pu":0,"\u0062":[],"a":[]}"#;
+    b.apply_depth_snapshot(depth_snapshot(1, &[], &[]).as_bytes(), 3)
+        .unwrap();
+    assert_eq!(
+        b.apply_depth_update(upd.as_bytes(), 4).unwrap(),
+        UpdateStatus::Ok
+    );
+}
+
+#[test]
+fn a_key_read_twice_is_refused() {
+    let hl = [
+        r#"{"levels":[[{"px":"1","px":"1","sz":"1"}],[]]}"#,
+        r#"{"levels":[[{"px":"1","sz":"1","sz":"2"}],[]]}"#,
+        r#"{"levels":[[],[]],"levels":[[],[]]}"#,
+        r#"{"levels":[[],[]],"data":{"levels":[[],[]]}}"#,
+        r#"{"data":{"levels":[[],[]]},"levels":[[],[]]}"#,
+        r#"{"time":1,"data":{"levels":[[],[]],"time":2}}"#,
+        r#"{"data":{"levels":[[],[]],"time":1,"time":1}}"#,
+        r#"{"channel":"l2Book","channel":"l2Book","data":{"levels":[[],[]]}}"#,
+        r#"{"type":"l2Book","type":"l2Book","levels":[[],[]]}"#,
+        r#"{"data":{"levels":[[],[]]},"data":{"levels":[[],[]]}}"#,
+    ];
+    let mut b = OrderBook::new();
+    b.apply_hyperliquid(HL.as_bytes(), 1).unwrap();
+    let before = state(&b);
+    for m in hl {
+        let e = b.apply_hyperliquid(m.as_bytes(), 2);
+        assert!(matches!(e, Err(CoreError::Parse { .. })), "{m}: {e:?}");
+        assert_eq!(state(&b), before, "{m}");
+    }
+    // unknown keys may repeat; `levels` in the envelope or in `data`, in any order
+    for m in [
+        r#"{"levels":[[{"px":"1","sz":"1","n":1,"n":2}],[]],"x":1,"x":2}"#,
+        r#"{"data":{"coin":"A"},"levels":[[{"px":"1","sz":"1"}],[]]}"#,
+        r#"{"levels":[[{"px":"1","sz":"1"}],[]],"data":{"coin":"A"}}"#,
+    ] {
+        b.apply_hyperliquid(m.as_bytes(), 2).unwrap();
+        assert_eq!(raw_levels(&b, Side::Bid), vec![(ONE_RAW, ONE_RAW)], "{m}");
+    }
+    let depth = [
+        r#"{"lastUpdateId":5,"lastUpdateId":5,"bids":[],"asks":[]}"#,
+        r#"{"lastUpdateId":5,"bids":[],"b":[],"asks":[]}"#,
+        r#"{"lastUpdateId":5,"bids":[],"asks":[],"data":{"asks":[]}}"#,
+        r#"{"lastUpdateId":5,"bids":[],"asks":[],"e":"depthUpdate","e":"depthUpdate"}"#,
+    ];
+    b.apply_depth_snapshot(depth_snapshot(10, &[(ONE_RAW, ONE_RAW)], &[]).as_bytes(), 3)
+        .unwrap();
+    let before = state(&b);
+    for m in depth {
+        assert!(b.apply_depth_snapshot(m.as_bytes(), 4).is_err(), "{m}");
+        assert_eq!(state(&b), before, "{m}");
+    }
+    for m in [
+        r#"{"e":"depthUpdate","U":9,"u":11,"u":11,"pu":8,"b":[],"a":[]}"#,
+        r#"{"e":"depthUpdate","U":9,"u":11,"pu":8,"b":[],"a":[],"asks":[]}"#,
+        r#"{"stream":"x","data":{"e":"depthUpdate","U":9,"u":11,"pu":8,"b":[],"a":[]},"u":11}"#,
+    ] {
+        assert!(b.apply_depth_update(m.as_bytes(), 4).is_err(), "{m}");
+        assert_eq!(state(&b), before, "{m}");
+    }
+}
+
+/// A price listed twice on one side: refused by every parser and message kind, and by the
+/// generic snapshot, whatever the sizes; the book (and its sync state) unchanged.
+#[test]
+fn a_price_listed_twice_is_refused_everywhere() {
+    let p = 100 * ONE_RAW;
+    let (other_bid, other_ask) = (50 * ONE_RAW, 200 * ONE_RAW);
+    for sizes in [
+        (ONE_RAW, 2 * ONE_RAW),
+        (0, ONE_RAW),
+        (ONE_RAW, 0),
+        (0, 0),
+        (ONE_RAW, ONE_RAW),
+    ] {
+        for bid_side in [true, false] {
+            let dup = vec![(p, sizes.0), (p + ONE_RAW, 1), (p, sizes.1)];
+            let (bids, asks) = if bid_side {
+                (dup.clone(), vec![(other_ask, 1)])
+            } else {
+                (vec![(other_bid, 1)], dup.clone())
+            };
+            let name = if bid_side { "bids" } else { "asks" };
+            let mut b = OrderBook::new();
+            b.apply_depth_snapshot(
+                depth_snapshot(100, &[(10 * ONE_RAW, ONE_RAW)], &[(300 * ONE_RAW, ONE_RAW)])
+                    .as_bytes(),
+                1,
+            )
+            .unwrap();
+            let before = state(&b);
+            let check = |r: CoreResult<UpdateStatus>, msg: &str, b: &OrderBook| {
+                match r {
+                    Err(CoreError::Parse { position, message }) => {
+                        assert!(message.contains("listed twice"), "{message}");
+                        assert!(message.starts_with(name), "{message}");
+                        assert!(msg[position..].starts_with('['), "{msg} at {position}");
+                    }
+                    other => panic!("{msg}: {other:?}"),
+                }
+                assert_eq!(state(b), before, "{msg}");
+            };
+            let hl = hl_msg(&bids, &asks, 9, true);
+            check(b.apply_hyperliquid(hl.as_bytes(), 2), &hl, &b);
+            let spaced = hl.replace("{\"px\"", "{ \"px\""); // the general path
+            check(b.apply_hyperliquid(spaced.as_bytes(), 2), &spaced, &b);
+            let snap = depth_snapshot(200, &bids, &asks);
+            check(b.apply_depth_snapshot(snap.as_bytes(), 2), &snap, &b);
+            // a diff that would apply (bracketing, then chained) and an old one alike
+            for (first, last, prev) in [(95, 105, 94), (90, 99, 89), (101, 105, 100)] {
+                let upd = depth_update(first, last, prev, &bids, &asks);
+                check(b.apply_depth_update(upd.as_bytes(), 2), &upd, &b);
+            }
+            let wrapped = format!(
+                r#"{{"stream":"s","data":{}}}"#,
+                depth_update(95, 105, 94, &bids, &asks)
+            );
+            check(b.apply_depth_update(wrapped.as_bytes(), 2), &wrapped, &b);
+            let e = b.apply_snapshot(
+                bids.iter()
+                    .map(|&(p, s)| (Fixed::from_raw(p), Fixed::from_raw(s))),
+                asks.iter()
+                    .map(|&(p, s)| (Fixed::from_raw(p), Fixed::from_raw(s))),
+                2,
+            );
+            assert!(
+                matches!(e, Err(CoreError::InvalidArgument(ref m)) if m.contains("listed twice")),
+                "{e:?}"
+            );
+            let col = |v: &[(i64, i64)], k: usize| {
+                v.iter()
+                    .map(|x| if k == 0 { x.0 } else { x.1 })
+                    .collect::<Vec<_>>()
+            };
+            assert!(b
+                .apply_snapshot_raw(
+                    &col(&bids, 0),
+                    &col(&bids, 1),
+                    &col(&asks, 0),
+                    &col(&asks, 1),
+                    2
+                )
+                .is_err());
+            assert_eq!(state(&b), before);
+            // the same diff without the repeat applies
+            let upd = depth_update(95, 105, 94, &dup[1..], &[]);
+            assert_eq!(
+                b.apply_depth_update(upd.as_bytes(), 3).unwrap(),
+                UpdateStatus::Ok
+            );
+        }
+    }
+    // one price on both sides is a crossed book, not a duplicate
+    let mut b = OrderBook::new();
+    let m = hl_msg(&[(p, 1)], &[(p, 1)], 1, false);
+    assert_eq!(
+        b.apply_hyperliquid(m.as_bytes(), 1).unwrap(),
+        UpdateStatus::Crossed
+    );
+}
+
+fn seeds() -> [String; 3] {
+    [
+        HL.to_string(),
+        depth_snapshot(
+            100,
+            &[(4 * ONE_RAW, 431 * ONE_RAW), (3 * ONE_RAW, 1)],
+            &[(5 * ONE_RAW, 12 * ONE_RAW)],
+        ),
+        depth_update(
+            95,
+            105,
+            94,
+            &[(4 * ONE_RAW, 0), (39 * ONE_RAW / 10, 5 * ONE_RAW)],
+            &[(5 * ONE_RAW, 1)],
+        ),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Mutated venue messages: whatever the independent JSON validator refuses, every parser
+    /// refuses (the book and its sync state unchanged); and the Hyperliquid fast path gives
+    /// exactly what the general path gives.
+    #[test]
+    fn parsers_refuse_what_json_refuses(seed in 0usize..3, ops in prop::collection::vec((any::<u8>(), any::<usize>(), any::<u8>()), 1..4)) {
+        let m = super::json::tests::mutate(seeds()[seed].as_bytes(), &ops);
+        let json_ok = super::json::tests::reference::valid(&m);
+        let mut b = OrderBook::new();
+        b.apply_depth_snapshot(seeds()[1].as_bytes(), 1).unwrap();
+        let before = state(&b);
+        let mut outcomes = Vec::new();
+        for kind in 0..3 {
+            let mut c = b.clone();
+            let r = match kind {
+                0 => c.apply_hyperliquid(&m, 2),
+                1 => c.apply_depth_snapshot(&m, 2),
+                _ => c.apply_depth_update(&m, 2),
+            };
+            if !json_ok {
+                prop_assert!(matches!(r, Err(CoreError::Parse { .. })), "kind {} took invalid JSON {:?}: {:?}", kind, String::from_utf8_lossy(&m), r);
+            }
+            if r.is_err() {
+                prop_assert_eq!(state(&c), before.clone());
+            }
+            outcomes.push((r, state(&c)));
+        }
+        let mut general = b.clone();
+        let r = super::json::tests::general_only(|| general.apply_hyperliquid(&m, 2));
+        prop_assert_eq!(r.is_ok(), outcomes[0].0.is_ok(), "{:?}", String::from_utf8_lossy(&m));
+        prop_assert_eq!(state(&general), outcomes[0].1.clone());
+    }
+
+    /// Valid Hyperliquid messages of any levels: the fast path and the general path agree.
+    #[test]
+    fn fast_and_general_paths_agree(bids in unique_levels(), asks in unique_levels(), n in prop::collection::vec(0u64..1_000, 24)) {
+        let mut msg = hl_msg(&bids, &asks, 3, true);
+        for (k, n) in n.iter().enumerate() {
+            msg = msg.replacen("\"n\":1}", &format!("\"n\":{}{}}}", if k % 7 == 3 { "0" } else { "" }, n), 1);
+        }
+        let (mut a, mut g) = (OrderBook::new(), OrderBook::new());
+        let ra = a.apply_hyperliquid(msg.as_bytes(), 1);
+        let rg = super::json::tests::general_only(|| g.apply_hyperliquid(msg.as_bytes(), 1));
+        prop_assert_eq!(ra.is_ok(), rg.is_ok(), "{}", msg);
+        prop_assert_eq!(ra.is_ok(), super::json::tests::reference::valid(msg.as_bytes()), "{}", msg);
+        prop_assert_eq!(state(&a), state(&g));
+    }
 }

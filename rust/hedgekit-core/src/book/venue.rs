@@ -3,10 +3,21 @@
 //!
 //! Each message is parsed completely into the book's scratch buffers; only a valid message is
 //! applied. A malformed one returns `CoreError::Parse` and leaves the book exactly as it was.
+//!
+//! Rules common to every message kind (snapshot or diff, every venue):
+//!
+//! - The text is strict JSON (see [`super::json`]); a key is recognised by its decoded text.
+//! - A key the parser reads may appear once: twice in one object, or once in an envelope and
+//!   again in its `data`, is refused (a JSON parser would keep the last one silently). Keys it
+//!   does not read are skipped, repeated or not.
+//! - **A price listed twice on one side of one message is refused**, whatever its sizes (a
+//!   size-0 entry included). A venue never sends the same price twice in one message, so such a
+//!   message is corrupted; applying it last-wins (or first-wins) would hide that behind a guess.
+//!   The same price on both sides is not a duplicate (it is a crossed book, reported as such).
 
 use super::json::{JResult, JsonError, Scanner};
 use super::{Level, OrderBook, Side, UpdateStatus};
-use crate::error::CoreResult;
+use crate::error::{CoreError, CoreResult};
 use crate::fixed::Fixed;
 
 /// Reads one level's price and size, validated (price > 0, size ≥ 0).
@@ -26,7 +37,23 @@ fn level(price: Option<(usize, Fixed)>, size: Option<(usize, Fixed)>, at: usize)
     Ok(Level { price, size })
 }
 
-/// `[{"px":"..","sz":"..","n":..}, ...]` into `out` (size-0 levels dropped).
+/// Reads a decimal field once; a second occurrence of the key is refused.
+fn once(
+    sc: &mut Scanner<'_>,
+    slot: &mut Option<(usize, Fixed)>,
+    field: &'static str,
+) -> JResult<()> {
+    sc.peek();
+    let p = sc.pos;
+    if slot.is_some() {
+        return Scanner::err(p, field, "duplicate key");
+    }
+    *slot = Some((p, sc.fixed_str(field)?));
+    Ok(())
+}
+
+/// `[{"px":"..","sz":"..","n":..}, ...]` into `out` (size-0 levels kept: the caller checks for
+/// duplicated prices before dropping them).
 fn hl_side(sc: &mut Scanner<'_>, out: &mut Vec<Level>) -> JResult<()> {
     sc.array()?;
     let mut first = true;
@@ -37,9 +64,7 @@ fn hl_side(sc: &mut Scanner<'_>, out: &mut Vec<Level>) -> JResult<()> {
         };
         if let Some((price, size)) = sc.hl_level_fast() {
             if price.raw() > 0 {
-                if size.raw() != 0 {
-                    out.push(Level { price, size });
-                }
+                out.push(Level { price, size });
                 continue;
             }
             sc.pos = at; // a zero price: let the general path report it with its position
@@ -48,24 +73,13 @@ fn hl_side(sc: &mut Scanner<'_>, out: &mut Vec<Level>) -> JResult<()> {
         let (mut px, mut sz) = (None, None);
         let mut k_first = true;
         while let Some(key) = sc.next_key(&mut k_first)? {
-            match key {
-                b"px" => {
-                    sc.peek();
-                    let p = sc.pos;
-                    px = Some((p, sc.fixed_str("px")?));
-                }
-                b"sz" => {
-                    sc.peek();
-                    let p = sc.pos;
-                    sz = Some((p, sc.fixed_str("sz")?));
-                }
+            match &*key {
+                b"px" => once(sc, &mut px, "px")?,
+                b"sz" => once(sc, &mut sz, "sz")?,
                 _ => sc.skip_value()?,
             }
         }
-        let l = level(px, sz, at)?;
-        if l.size.raw() != 0 {
-            out.push(l);
-        }
+        out.push(level(px, sz, at)?);
     }
     Ok(())
 }
@@ -112,11 +126,18 @@ type ObjectParser<T> =
 /// What a Hyperliquid message held besides its levels.
 #[derive(Default)]
 struct HlFields {
+    /// Where the message starts (for a missing field).
+    start: usize,
     levels: bool,
+    /// Where the bid and the ask arrays start (for a duplicated price).
+    bids_at: usize,
+    asks_at: usize,
+    seen_time: bool,
     time: Option<i64>,
 }
 
-/// A Hyperliquid book object, or (when `outer`) an envelope whose `data` is one.
+/// A Hyperliquid book object, or (when `outer`) an envelope whose `data` is one. `levels` and
+/// `time` may each appear once in the whole message (envelope or `data`).
 fn hl_object(
     sc: &mut Scanner<'_>,
     outer: bool,
@@ -125,14 +146,16 @@ fn hl_object(
     f: &mut HlFields,
 ) -> JResult<()> {
     sc.peek();
-    let start = sc.pos;
+    if outer {
+        f.start = sc.pos;
+    }
     sc.object()?;
     let mut first = true;
-    let (mut seen_data, mut seen_time) = (false, false);
+    let (mut seen_data, mut seen_channel, mut seen_type) = (false, false, false);
     while let Some(key) = sc.next_key(&mut first)? {
         sc.peek();
         let at = sc.pos;
-        match key {
+        match &*key {
             b"levels" => {
                 dup(&mut f.levels, "levels", at)?;
                 sc.array()?;
@@ -140,42 +163,55 @@ fn hl_object(
                 if !sc.next_elem(&mut e_first)? {
                     return Scanner::err(at, "levels", "expected [bids, asks]");
                 }
+                sc.peek();
+                f.bids_at = sc.pos;
                 hl_side(sc, bids)?;
                 if !sc.next_elem(&mut e_first)? {
                     return Scanner::err(at, "levels", "expected [bids, asks]");
                 }
+                sc.peek();
+                f.asks_at = sc.pos;
                 hl_side(sc, asks)?;
                 if sc.next_elem(&mut e_first)? {
                     return Scanner::err(sc.pos, "levels", "expected [bids, asks]");
                 }
             }
             b"time" => {
-                dup(&mut seen_time, "time", at)?;
+                dup(&mut f.seen_time, "time", at)?;
                 f.time = Some(sc.int("time")?);
             }
             b"data" if outer => {
                 dup(&mut seen_data, "data", at)?;
                 hl_object(sc, false, bids, asks, f)?;
             }
-            b"channel" | b"type" if outer => {
-                if sc.string()? != b"l2Book" {
-                    return Scanner::err(at, "channel", "not an l2Book message");
+            name @ (b"channel" | b"type") if outer => {
+                let (seen, field) = if name == b"channel" {
+                    (&mut seen_channel, "channel")
+                } else {
+                    (&mut seen_type, "type")
+                };
+                dup(seen, field, at)?;
+                if *sc.string()? != *b"l2Book" {
+                    return Scanner::err(at, field, "not an l2Book message");
                 }
             }
             _ => sc.skip_value()?,
         }
     }
-    if !f.levels {
-        return Scanner::err(start, "levels", "missing field");
-    }
     Ok(())
 }
 
 /// Fields of a Binance depth message (snapshot or diff), possibly under `{"stream","data"}`.
+/// Each may appear once in the whole message (envelope or `data`); `bids`/`b` and `asks`/`a`
+/// are one field each.
 #[derive(Default)]
 struct DepthFields {
     bids: bool,
     asks: bool,
+    /// Where the bid and the ask arrays start (for a duplicated price).
+    bids_at: usize,
+    asks_at: usize,
+    event: bool,
     last_update_id: Option<i64>,
     first_id: Option<i64>,
     final_id: Option<i64>,
@@ -205,13 +241,15 @@ fn depth_object(
                 *slot = Some(sc.int(name)?);
                 Ok(())
             };
-        match key {
+        match &*key {
             b"bids" | b"b" => {
                 dup(&mut f.bids, "bids", at)?;
+                f.bids_at = at;
                 pair_side(sc, bids)?;
             }
             b"asks" | b"a" => {
                 dup(&mut f.asks, "asks", at)?;
+                f.asks_at = at;
                 pair_side(sc, asks)?;
             }
             b"lastUpdateId" => int_field(sc, &mut f.last_update_id, "lastUpdateId")?,
@@ -221,7 +259,8 @@ fn depth_object(
             b"E" => int_field(sc, &mut f.event_time, "E")?,
             b"T" => int_field(sc, &mut f.tx_time, "T")?,
             b"e" => {
-                if sc.string()? != b"depthUpdate" {
+                dup(&mut f.event, "e", at)?;
+                if *sc.string()? != *b"depthUpdate" {
                     return Scanner::err(at, "e", "not a depthUpdate event");
                 }
             }
@@ -242,16 +281,26 @@ fn need(v: Option<i64>, field: &'static str) -> JResult<i64> {
 impl OrderBook {
     /// Applies a Hyperliquid `l2Book` message — the WS envelope
     /// `{"channel":"l2Book","data":{"coin","time","levels":[bids, asks]}}` or the bare data
-    /// object. Every message is a full snapshot and replaces the book; `time` (ms) is recorded
-    /// as the venue time.
+    /// object. Every message is a full snapshot and replaces the book (levels of size 0 are
+    /// skipped); `time` (ms) is recorded as the venue time.
     ///
     /// # Errors
-    /// `Parse { position, message }` for anything malformed (JSON syntax, wrong types, missing
-    /// fields, a number that is not a finite decimal of at most 9 decimals, a non-positive price,
-    /// a negative size, a price listed twice). The book is then unchanged.
+    /// `Parse { position, message }` for anything malformed: JSON syntax, wrong types, a missing
+    /// field (`levels`, a level's `px` or `sz`), a key read twice, a number that is not a finite
+    /// decimal of at most 9 decimals, a non-positive price, a negative size, or a price listed
+    /// twice on one side (even with size 0). The book is then unchanged.
     pub fn apply_hyperliquid(&mut self, msg: &[u8], ts_ns: u64) -> CoreResult<UpdateStatus> {
         let f: HlFields = self.parse_whole(msg, hl_object)?;
-        self.normalise_parsed()?;
+        if !f.levels {
+            return Err(JsonError {
+                pos: f.start,
+                field: "levels",
+                msg: "missing field",
+            }
+            .into());
+        }
+        self.normalise_parsed(f.bids_at, f.asks_at)?;
+        self.drop_empty_scratch_levels();
         self.commit_snapshot();
         if f.time.is_some() {
             self.venue_time_ms = f.time;
@@ -277,21 +326,30 @@ impl OrderBook {
         Ok(fields)
     }
 
-    fn normalise_parsed(&mut self) -> Result<(), JsonError> {
-        self.normalise_scratch().map_err(|(side, _)| JsonError {
-            pos: 0,
-            field: if side == Side::Bid { "bids" } else { "asks" },
-            msg: "price listed twice",
+    /// Puts the parsed scratch sides in ladder order, refusing a price listed twice on one side
+    /// (reported at the start of that side's array).
+    fn normalise_parsed(&mut self, bids_at: usize, asks_at: usize) -> CoreResult<()> {
+        self.normalise_scratch().map_err(|(side, p)| {
+            let (position, name) = match side {
+                Side::Bid => (bids_at, "bids"),
+                Side::Ask => (asks_at, "asks"),
+            };
+            CoreError::Parse {
+                position,
+                message: format!("{name}: price {} listed twice", Fixed::from_raw(p)),
+            }
         })
     }
 
     /// Applies an Aster/Binance REST depth snapshot
-    /// `{"lastUpdateId":N,"E":..,"T":..,"bids":[["px","qty"]],"asks":[..]}`: replaces the book,
-    /// records `lastUpdateId` and makes the book synced, awaiting its first diff.
+    /// `{"lastUpdateId":N,"E":..,"T":..,"bids":[["px","qty"]],"asks":[..]}`: replaces the book
+    /// (levels of qty 0 are skipped), records `lastUpdateId` and makes the book synced, awaiting
+    /// its first diff.
     ///
     /// # Errors
-    /// `Parse` as for [`OrderBook::apply_hyperliquid`], and when `lastUpdateId`, `bids` or
-    /// `asks` is missing. The book is then unchanged.
+    /// `Parse` as for [`OrderBook::apply_hyperliquid`] (a price listed twice on one side
+    /// included), and when `lastUpdateId`, `bids` or `asks` is missing. The book is then
+    /// unchanged.
     pub fn apply_depth_snapshot(&mut self, msg: &[u8], ts_ns: u64) -> CoreResult<UpdateStatus> {
         let f: DepthFields = self.parse_whole(msg, depth_object)?;
         let lid = need(f.last_update_id, "lastUpdateId")?;
@@ -303,9 +361,8 @@ impl OrderBook {
             }
             .into());
         }
-        self.scratch_bids.retain(|l| l.size.raw() != 0);
-        self.scratch_asks.retain(|l| l.size.raw() != 0);
-        self.normalise_parsed()?;
+        self.normalise_parsed(f.bids_at, f.asks_at)?;
+        self.drop_empty_scratch_levels();
         self.commit_snapshot();
         self.last_update_id = Some(lid);
         self.awaiting_first_diff = true;
@@ -327,11 +384,15 @@ impl OrderBook {
     /// - A diff on a book without a depth snapshot (none yet, a gap since, or a snapshot of
     ///   another kind) is also a [`UpdateStatus::Gap`].
     ///
-    /// Quantities are absolute; qty 0 removes the level (absent levels are fine).
+    /// Quantities are absolute; qty 0 removes the level (absent levels are fine). A price listed
+    /// twice on one side of a diff is refused (as in a snapshot), not applied last-wins: the
+    /// message is corrupted, and refusing it (the book and its sync state unchanged) makes the
+    /// next diff a gap, which resynchronises the book from a snapshot.
     ///
     /// # Errors
-    /// `Parse` for a malformed message (including missing `U`, `u`, `pu`, `b` or `a`, or an `e`
-    /// other than `depthUpdate`); the book and its sync state are then unchanged.
+    /// `Parse` for a malformed message (including missing `U`, `u`, `pu`, `b` or `a`, an `e`
+    /// other than `depthUpdate`, or a price listed twice on one side); the book and its sync
+    /// state are then unchanged. A malformed message is refused whatever its update ids.
     pub fn apply_depth_update(&mut self, msg: &[u8], ts_ns: u64) -> CoreResult<UpdateStatus> {
         let f: DepthFields = self.parse_whole(msg, depth_object)?;
         let first_id = need(f.first_id, "U")?;
@@ -345,6 +406,9 @@ impl OrderBook {
             }
             .into());
         }
+        // Sorting the diff's levels is harmless (no price repeats on a side, so the order in
+        // which they are set does not matter) and finds a repeated price.
+        self.normalise_parsed(f.bids_at, f.asks_at)?;
         let Some(lid) = self.last_update_id.filter(|_| self.synced) else {
             self.synced = false;
             return Ok(UpdateStatus::Gap);

@@ -85,10 +85,15 @@ impl OrderBook {
 
     /// Walks the book for a taker of `size`.
     ///
+    /// Exact at any size: the quantities taken sum to at most `size` (< 2⁶³), so the cost is
+    /// below 2⁶³ · 2⁶³ = 2¹²⁶ and fits its `i128`; the VWAP lies between the best and the worst
+    /// price touched.
+    ///
     /// # Errors
     /// `InvalidArgument` when `size` is not positive.
     pub fn walk(&self, side: TakerSide, size: Fixed) -> CoreResult<DepthWalk> {
         positive(size, "size")?;
+        let overflow = || CoreError::Overflow(format!("walking the book for {size}"));
         let mut left = size.raw();
         let mut cost: i128 = 0;
         let mut worst = None;
@@ -97,19 +102,27 @@ impl OrderBook {
                 break;
             }
             let take = left.min(l.size.raw());
-            cost += i128::from(l.price.raw()) * i128::from(take);
-            left -= take;
+            cost = cost
+                .checked_add(i128::from(l.price.raw()) * i128::from(take))
+                .ok_or_else(overflow)?;
+            left -= take; // 0 ≤ take ≤ left
             worst = Some(l.price);
         }
-        let filled = size.raw() - left;
-        let vwap = (filled > 0).then(|| {
+        let filled = size.raw() - left; // 0 ≤ left ≤ size
+        let vwap = if filled > 0 {
             let f = i128::from(filled);
             let v = match side {
-                TakerSide::Buy => (cost + f - 1) / f,
+                TakerSide::Buy => cost / f + i128::from(cost % f != 0),
                 TakerSide::Sell => cost / f,
             };
-            Fixed::from_raw(v as i64)
-        });
+            Some(
+                i64::try_from(v)
+                    .map(Fixed::from_raw)
+                    .map_err(|_| overflow())?,
+            )
+        } else {
+            None
+        };
         Ok(DepthWalk {
             side,
             wanted: size,
@@ -123,8 +136,11 @@ impl OrderBook {
     }
 
     /// The total size a taker can get at prices within `bps` of the best price of the walked
-    /// side (inclusive, exact: a buy takes asks with `price ≤ best · (1 + bps/10⁴)`). Saturates at
-    /// the largest `Fixed`.
+    /// side (inclusive, exact: a buy takes asks with `price ≤ best · (1 + bps/10⁴)`).
+    ///
+    /// The sum is exact (in `i128`); a total beyond the largest `Fixed` is reported as
+    /// [`Fixed::MAX`] — a lower bound, so "is there at least this much" stays answered correctly
+    /// for every representable size.
     ///
     /// # Errors
     /// `InvalidArgument` when `bps` is negative.
