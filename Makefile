@@ -39,10 +39,11 @@ stubtest: $(STAMP)
 test-python: $(STAMP)
 	$(VPY) -m pytest tests -q
 
-## sweep: 2,000 seeded random scenarios under injected faults, checked against the venues' truth
+## sweep: 6,000 seeded random scenarios under injected faults, checked against the venues' truth
+## (every open plan × hedge timing gets over 500 of them)
 ## (failing scenarios go to .sweep-failures/, each replayable with `hedgekit simulate FILE`)
 sweep: build-prod
-	$(VPY) -m hedgekit sweep --seeds 2000 --jobs 2 --out .sweep-failures
+	$(VPY) -m hedgekit sweep --seeds 6000 --jobs 2 --out .sweep-failures
 
 ## soak: the same sweep over 50,000 seeds
 soak: build-prod
@@ -55,6 +56,7 @@ bench: build-prod
 	$(VPY) -m pytest benches -q --benchmark-only --benchmark-columns=median,mean,stddev,rounds --benchmark-sort=name
 	$(VPY) benches/reaction.py --runs 500
 	$(VPY) benches/quality.py --seeds 500 --by-op
+	$(VPY) -m hedgekit frontier benches/scenarios/quality.toml --seeds 500 --jobs 2 --out target/frontier
 	$(VPY) benches/load.py --concurrency 1,10,100,1000
 	cargo bench -p hedgekit-core
 

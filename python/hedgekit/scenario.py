@@ -10,6 +10,7 @@ a TOML/JSON float is refused, since it may not be the number that was written.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 import tomllib
@@ -42,8 +43,10 @@ from hedgekit.venues.sim.config import (
     FillConfig,
     Lat,
     LatencyConfig,
+    LatencyProfile,
     LostMessage,
     MarketConfig,
+    MarketFactor,
     Outage,
     Personality,
     PostOnlyMode,
@@ -55,6 +58,7 @@ from hedgekit.venues.sim.config import (
     SimVenueConfig,
     aster,
     hyperliquid,
+    latency_profile,
     lighter,
 )
 
@@ -125,8 +129,12 @@ class Scenario:
     settle_s: float = 5.0
 
     def with_seed(self, seed: int) -> Scenario:
-        """The same scenario with another seed for every venue (for many seeded runs)."""
-        venues = tuple(dataclasses.replace(v, seed=_venue_seed(seed, v.name)) for v in self.venues)
+        """The same scenario with another seed for every venue (for many seeded runs), and for
+        the shared market factor if there is one."""
+        venues = tuple(
+            _reseed_factor(dataclasses.replace(v, seed=_venue_seed(seed, v.name)), seed)
+            for v in self.venues
+        )
         return dataclasses.replace(self, seed=seed, venues=venues)
 
 
@@ -266,6 +274,33 @@ def _venue_seed(seed: int, name: str) -> int:
     return int.from_bytes(f"{seed}:{name}".encode(), "big") % (2**63)
 
 
+def _factor_seed(seed: int) -> int:
+    """The shared market factor's seed, derived from the scenario seed (every digit counts)."""
+    digest = hashlib.sha256(f"{seed}:market_factor".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % (2**63)
+
+
+def _reseed_factor(cfg: SimVenueConfig, seed: int) -> SimVenueConfig:
+    """``cfg`` with its markets' shared factor seeded from the scenario seed ``seed``."""
+    if not any(i.market.factor is not None for i in cfg.instruments):
+        return cfg
+    insts = tuple(
+        i
+        if i.market.factor is None
+        else dataclasses.replace(
+            i,
+            market=dataclasses.replace(
+                i.market,
+                factor=dataclasses.replace(
+                    i.market.factor, seed=_factor_seed(seed)
+                ),
+            ),
+        )
+        for i in cfg.instruments
+    )
+    return dataclasses.replace(cfg, instruments=insts)
+
+
 def _instrument(r: _Reader) -> Instrument:
     kind = r.text("kind", "plain")
     try:
@@ -305,7 +340,18 @@ def _lat(r: _Reader, key: str, base_ms: float, jitter_ms: float) -> Lat:
     return lat
 
 
-def _latency(r: _Reader) -> LatencyConfig:
+_LATENCY_PATH_KEYS = ("entry_ms", "response_ms", "feed_public_ms", "feed_private_ms", "jitter_ms")
+
+
+def _latency(r: _Reader, profile: LatencyConfig | None = None) -> LatencyConfig:
+    if profile is not None:
+        for key in _LATENCY_PATH_KEYS:
+            if r.has(key):
+                raise ScenarioError(
+                    f"{r.path}.{key}",
+                    "cannot be combined with the venue's latency_profile (the profile sets every "
+                    "path; only speed_bumps, schedule_ms and p_overload may be added)",
+                )
     jitter = r.number("jitter_ms", 0.0)
     bumps = r.table("speed_bumps")
     speed = tuple((k, int(bumps.number(k) * MS)) for k in sorted(bumps.data))
@@ -316,20 +362,55 @@ def _latency(r: _Reader) -> LatencyConfig:
         for x in sched
     ):
         raise ScenarioError(f"{r.path}.schedule_ms", "a list of [t_ms, base_ms] pairs is required")
+    schedule = tuple((int(t * MS), int(b * MS)) for t, b in sorted(sched))
+    p_overload = r.number("p_overload", 0.0, hi=1.0)
+    if profile is not None:
+        r.done()
+        return dataclasses.replace(
+            profile, schedule=schedule, speed_bumps=speed, p_overload=p_overload
+        )
     cfg = LatencyConfig(
-        schedule=tuple((int(t * MS), int(b * MS)) for t, b in sorted(sched)),
+        schedule=schedule,
         entry=_lat(r, "entry_ms", 10.0, jitter),
         response=_lat(r, "response_ms", 10.0, jitter),
         feed_public=_lat(r, "feed_public_ms", 5.0, jitter),
         feed_private=_lat(r, "feed_private_ms", 5.0, jitter),
         speed_bumps=speed,
-        p_overload=r.number("p_overload", 0.0, hi=1.0),
+        p_overload=p_overload,
     )
     r.done()
     return cfg
 
 
-def _market(r: _Reader, rules: Instrument) -> MarketConfig:
+_MAX_FACTOR_VOL = 1_000.0
+"""Largest volatility of a market factor, bps/√s (10 %/√s: far beyond any real market)."""
+_MAX_FACTOR_MS = 60_000.0
+"""Largest factor step, lag and informed horizon, ms."""
+
+
+def _market_factor(r: _Reader, seed: int) -> MarketFactor:
+    """The top-level ``[market_factor]`` table."""
+    if r.has("correlation_1s") and r.has("basis_vol_bps"):
+        raise ScenarioError(
+            f"{r.path}.basis_vol_bps", "give correlation_1s or basis_vol_bps, not both"
+        )
+    cfg = MarketFactor(
+        vol_bps_per_sqrt_s=r.number("vol_bps_per_sqrt_s", 1.0, lo=0.01, hi=_MAX_FACTOR_VOL),
+        correlation_1s=(
+            r.number("correlation_1s", lo=0.1, hi=1.0) if r.has("correlation_1s") else None
+        ),
+        basis_vol_bps=(
+            r.number("basis_vol_bps", hi=_MAX_FACTOR_VOL) if r.has("basis_vol_bps") else None
+        ),
+        basis_half_life_s=r.number("basis_half_life_s", 20.0, lo=0.1, hi=MAX_SECONDS),
+        step_ns=int(r.number("step_ms", 250.0, lo=1.0, hi=_MAX_FACTOR_MS) * MS),
+        seed=r.integer("seed") if r.has("seed") else _factor_seed(seed),
+    )
+    r.done()
+    return cfg
+
+
+def _market(r: _Reader, rules: Instrument, factor: MarketFactor | None = None) -> MarketConfig:
     script = []
     for e in r.tables("script"):
         try:
@@ -346,19 +427,45 @@ def _market(r: _Reader, rules: Instrument) -> MarketConfig:
             raise ScenarioError(e.path, str(exc)) from None
         e.done()
         script.append(ev)
+    level_size = r.dec("level_size", Decimal(5), positive=True)
+    level_size_max = r.dec("level_size_max", positive=True) if r.has("level_size_max") else None
+    if level_size_max is not None and level_size_max < level_size:
+        raise ScenarioError(
+            f"{r.path}.level_size_max",
+            f"must be at least level_size ({level_size}), got {level_size_max}",
+        )
+    if factor is not None:
+        # The shared factor drives the mid: a walk of the venue's own would be ignored.
+        for key in ("vol_bps_per_sqrt_s", "walk_interval_ms"):
+            if r.has(key):
+                raise ScenarioError(
+                    f"{r.path}.{key}",
+                    "cannot be combined with [market_factor], which moves the mid",
+                )
+    else:
+        for key in ("informed_share", "informed_horizon_ms", "factor_lag_ms"):
+            if r.has(key):
+                raise ScenarioError(f"{r.path}.{key}", "needs a [market_factor] table")
     cfg = MarketConfig(
         mid=r.dec("mid", positive=True),
         tick=r.dec("tick", rules.tick_size, positive=True),
         levels=r.integer("levels", 20, lo=1, hi=1000),
-        level_size=r.dec("level_size", Decimal(5), positive=True),
+        level_size=level_size,
         depth_growth=r.dec("depth_growth", Decimal("0.25"), nonneg=True),
         spread_ticks=r.integer("spread_ticks", 1, lo=1, hi=100_000),
         vol_bps_per_sqrt_s=r.number("vol_bps_per_sqrt_s", 0.0, hi=10_000.0),
-        walk_interval_ns=_ms(r, "walk_interval_ms", 500.0),
+        walk_interval_ns=int(r.number("walk_interval_ms", 500.0, lo=1.0, hi=MAX_SECONDS * 1000) * MS),
         trade_rate_per_s=r.number("trade_rate_per_s", 0.0, hi=1000.0),
         trade_size=r.dec("trade_size", Decimal(1), positive=True),
         funding_rate=r.dec("funding_rate", Decimal(0)),
         script=tuple(sorted(script, key=lambda ev: ev.at_ns)),
+        level_size_max=level_size_max,
+        factor=factor,
+        factor_lag_ns=int(r.number("factor_lag_ms", 0.0, hi=_MAX_FACTOR_MS) * MS),
+        informed_share=r.number("informed_share", 0.0, hi=1.0),
+        informed_horizon_ns=int(
+            r.number("informed_horizon_ms", 2000.0, lo=1.0, hi=_MAX_FACTOR_MS) * MS
+        ),
     )
     r.done()
     return cfg
@@ -468,14 +575,24 @@ def _personality(r: _Reader) -> Personality:
     return _PERSONALITIES[name](**overrides)
 
 
-def _venue(r: _Reader, seed: int) -> SimVenueConfig:
+def _venue(r: _Reader, seed: int, factor: MarketFactor | None = None) -> SimVenueConfig:
     name = r.text("name")
     personality = _personality(r)
+    profile: LatencyConfig | None = None
+    if r.has("latency_profile"):
+        pname = r.text("latency_profile")
+        try:
+            profile = latency_profile(pname)
+        except ValueError:
+            raise ScenarioError(
+                f"{r.path}.latency_profile",
+                f"one of {', '.join(p.value for p in LatencyProfile)}; got {pname!r}",
+            ) from None
     inst_r = r.table("instrument")
     symbol = inst_r.text("symbol")
     rules = _instrument(inst_r)
     inst_r.done()
-    market = _market(r.table("market"), rules)
+    market = _market(r.table("market"), rules, factor)
     queue_r = r.table("queue")
     split = queue_r.text("cancel_split", "tail")
     try:
@@ -508,7 +625,7 @@ def _venue(r: _Reader, seed: int) -> SimVenueConfig:
         name=name,
         personality=personality,
         instruments=(SimInstrument(symbol, rules, market),),
-        latency=_latency(r.table("latency")),
+        latency=_latency(r.table("latency"), profile),
         queue=queue,
         fills=fills,
         limits=_limits(r.table("limits")),
@@ -614,7 +731,8 @@ def parse_scenario(data: Mapping[str, Any]) -> Scenario:
     top = _Reader(data, "")
     name = top.text("name", "scenario")
     seed = top.integer("seed", 0)
-    venues = tuple(_venue(v, seed) for v in top.tables("venues"))
+    factor = _market_factor(top.table("market_factor"), seed) if top.has("market_factor") else None
+    venues = tuple(_venue(v, seed, factor) for v in top.tables("venues"))
     if len(venues) < 1:
         raise ScenarioError("venues", "at least one venue is required")
     names = [v.name for v in venues]

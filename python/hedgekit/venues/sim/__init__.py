@@ -14,8 +14,10 @@ from hedgekit.venues.sim.config import (
     FillConfig,
     Lat,
     LatencyConfig,
+    LatencyProfile,
     LostMessage,
     MarketConfig,
+    MarketFactor,
     Outage,
     Personality,
     PostOnlyMode,
@@ -27,25 +29,31 @@ from hedgekit.venues.sim.config import (
     SimVenueConfig,
     aster,
     hyperliquid,
+    latency_profile,
     lighter,
 )
 from hedgekit.venues.sim.engine import CancelOutcome, MatchingEngine, PlaceOutcome
+from hedgekit.venues.sim.factor import BasisProcess, FactorPath
 from hedgekit.venues.sim.venue import SimEventStream, SimVenue
 
 __all__ = [
     "REQUEST_OPS",
+    "BasisProcess",
     "CancelOutcome",
     "CancelSplit",
     "CancelUnknownStyle",
     "DeliveryConfig",
     "Disconnect",
+    "FactorPath",
     "FaultConfig",
     "FeeConfig",
     "FillConfig",
     "Lat",
     "LatencyConfig",
+    "LatencyProfile",
     "LostMessage",
     "MarketConfig",
+    "MarketFactor",
     "MatchingEngine",
     "Outage",
     "Personality",
@@ -61,5 +69,6 @@ __all__ = [
     "SimVenueConfig",
     "aster",
     "hyperliquid",
+    "latency_profile",
     "lighter",
 ]

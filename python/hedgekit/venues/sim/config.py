@@ -9,8 +9,10 @@ on the :class:`Personality`.
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import ClassVar
 
 from hedgekit._core import Instrument
 
@@ -25,8 +27,10 @@ __all__ = [
     "FillConfig",
     "Lat",
     "LatencyConfig",
+    "LatencyProfile",
     "LostMessage",
     "MarketConfig",
+    "MarketFactor",
     "Outage",
     "Personality",
     "PostOnlyMode",
@@ -38,6 +42,7 @@ __all__ = [
     "SimVenueConfig",
     "aster",
     "hyperliquid",
+    "latency_profile",
     "lighter",
 ]
 
@@ -100,6 +105,46 @@ class LatencyConfig:
             if name == op:
                 return ns
         return 0
+
+
+class LatencyProfile(enum.StrEnum):
+    """Named latency presets (``docs/sim-realism.md``, ``sim-models`` §5).
+
+    Each is the network part of a request's round trip (entry + response) and of the feeds; a
+    venue's own processing (Hyperliquid's ~70 ms blocks, speed bumps) is not in it and is added
+    with ``LatencyConfig.speed_bumps`` or ``schedule``.
+    """
+
+    COLOCATED = "colocated"
+    """Same region as the venue: round trip 2–5 ms (1 ms each way plus jitter of mean 0.3 ms,
+    capped at 1.5 ms); feeds 1–2.5 ms."""
+    RETAIL_VPS = "retail_vps"
+    """A rented VPS an ocean or a continent away: round trip 50–200 ms (25 ms each way plus
+    jitter of mean 20 ms, capped at 75 ms; mean ≈ 90 ms, the capped tail is the occasional
+    spike); feeds 25–75 ms."""
+
+    @property
+    def round_trip_ns(self) -> tuple[int, int]:
+        """The documented range of a request's round trip (entry + response), in ns."""
+        cfg = latency_profile(self)
+        lo = cfg.entry.base_ns + cfg.response.base_ns
+        return lo, lo + cfg.entry.cap_ns + cfg.response.cap_ns
+
+
+def latency_profile(profile: LatencyProfile | str) -> LatencyConfig:
+    """The :class:`LatencyConfig` of a named profile (``"colocated"`` or ``"retail_vps"``).
+
+    Combine with ``dataclasses.replace`` to add speed bumps, a schedule or overloads.
+
+    Raises:
+        ValueError: An unknown profile name.
+    """
+    p = LatencyProfile(profile)
+    if p is LatencyProfile.COLOCATED:
+        rest, feed = Lat(1 * MS, 300_000, 1_500_000), Lat(1 * MS, 300_000, 1_500_000)
+    else:
+        rest, feed = Lat(25 * MS, 20 * MS, 75 * MS), Lat(25 * MS, 10 * MS, 50 * MS)
+    return LatencyConfig(entry=rest, response=rest, feed_public=feed, feed_private=feed)
 
 
 class CancelSplit(enum.StrEnum):
@@ -517,12 +562,93 @@ class ScriptedEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class MarketFactor:
+    """A price process several venues share: ``mid_v = F · (1 + B_v)`` (``docs/sim-realism.md``).
+
+    ``F`` is a geometric random walk on the absolute clock grid of ``step_ns``, derived from
+    ``seed`` alone, so separate venues built with the same factor move together without sharing
+    state; each venue adds its own mean-reverting basis ``B_v`` (an Ornstein–Uhlenbeck process,
+    starting at 0, drawn from the venue's seed). Give either ``correlation_1s`` (the basis is
+    sized so two venues' 1 s log returns correlate this much, tick rounding included) or
+    ``basis_vol_bps`` (the basis's stationary standard deviation), not both; with neither the
+    correlation is :attr:`DEFAULT_CORRELATION`.
+
+    Attributes:
+        vol_bps_per_sqrt_s: Volatility of ``F`` (calm ETH ≈ 1, stressed ≈ 8).
+        correlation_1s: Target correlation of two venues' 1 s log returns, in (0, 1].
+        basis_vol_bps: Stationary standard deviation of each venue's basis, in bps.
+        basis_half_life_s: Half-life of the basis's mean reversion.
+        step_ns: Grid step of ``F`` and of the bases (every venue's mid moves on it).
+        seed: Seeds ``F`` (the scenario derives it from its own seed).
+    """
+
+    DEFAULT_CORRELATION: ClassVar[float] = 0.95
+    """The correlation used when neither ``correlation_1s`` nor ``basis_vol_bps`` is given."""
+
+    vol_bps_per_sqrt_s: float = 1.0
+    correlation_1s: float | None = None
+    basis_vol_bps: float | None = None
+    basis_half_life_s: float = 20.0
+    step_ns: int = 250 * MS
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.vol_bps_per_sqrt_s) and self.vol_bps_per_sqrt_s > 0):
+            raise ValueError(f"vol_bps_per_sqrt_s must be positive, got {self.vol_bps_per_sqrt_s}")
+        if self.correlation_1s is not None and self.basis_vol_bps is not None:
+            raise ValueError("give correlation_1s or basis_vol_bps, not both")
+        c = self.correlation_1s
+        if c is not None and not (math.isfinite(c) and 0 < c <= 1):
+            raise ValueError(f"correlation_1s must lie in (0, 1], got {c}")
+        b = self.basis_vol_bps
+        if b is not None and not (math.isfinite(b) and b >= 0):
+            raise ValueError(f"basis_vol_bps must be >= 0, got {b}")
+        h = self.basis_half_life_s
+        if not (math.isfinite(h) and h > 0):
+            raise ValueError(f"basis_half_life_s must be positive, got {h}")
+        if self.step_ns <= 0:
+            raise ValueError(f"step_ns must be positive, got {self.step_ns}")
+
+    @property
+    def correlation(self) -> float | None:
+        """The target correlation of 1 s returns (``None`` when ``basis_vol_bps`` sizes the
+        basis instead)."""
+        if self.basis_vol_bps is not None:
+            return None
+        return self.DEFAULT_CORRELATION if self.correlation_1s is None else self.correlation_1s
+
+    def basis_std(self, rounding_var: float = 0.0) -> float:
+        """The stationary standard deviation of a venue's basis, as a fraction of the price.
+
+        From a target correlation ρ: two venues' 1 s returns are ``ΔlogF + ΔB_v``, so
+        ``ρ = σ_F² / (σ_F² + v)`` with ``v = 2 s² (1 − e^{−κ·1 s})`` the variance of a 1 s basis
+        increment (``κ = ln 2 / half-life``). ``rounding_var`` is the variance the venue's tick
+        rounding adds to its 1 s log returns; it is taken out of ``v`` (down to 0), so the
+        correlation measured on tick-rounded mids is the target where the tick allows it.
+
+        Args:
+            rounding_var: Variance of tick rounding in a 1 s log return (``(tick/mid)² / 6``).
+        """
+        if self.basis_vol_bps is not None:
+            return self.basis_vol_bps / 10_000
+        rho = self.correlation
+        assert rho is not None
+        sigma2 = (self.vol_bps_per_sqrt_s / 10_000) ** 2
+        v = max(0.0, sigma2 * (1.0 / rho - 1.0) - rounding_var)
+        kappa = math.log(2) / self.basis_half_life_s
+        return math.sqrt(v / (2.0 * (1.0 - math.exp(-kappa))))
+
+
+@dataclass(frozen=True, slots=True)
 class MarketConfig:
-    """The external market around our orders (``sim-models`` §4.2).
+    """The external market around our orders (``sim-models`` §4.2, §5).
 
     The external book is rebuilt around the mid on every move: ``levels`` levels per side,
     ``spread_ticks`` apart at the touch then one tick apart, each of ``level_size`` (times
     ``1 + (i * depth_growth)`` for the i-th level). Levels our own orders sit in keep their queue.
+    With ``level_size_max`` each price level's base size is drawn once, uniformly between
+    ``level_size`` and ``level_size_max``, from the venue's seed and the level's price (so a level
+    keeps its size as the mid moves around it).
 
     Attributes:
         mid: The starting mid price.
@@ -537,6 +663,16 @@ class MarketConfig:
         trade_size: Median size of an outside market order (log-normal, sigma 0.5).
         funding_rate: Funding rate per interval (fraction).
         script: Scripted external events.
+        level_size_max: Upper end of the per-level size draw (``None``: every level holds
+            ``level_size``).
+        factor: A shared market factor driving the mid instead of the venue's own random walk
+            (``vol_bps_per_sqrt_s`` must then be 0).
+        factor_lag_ns: This venue sees the factor this late (lead–lag: the lagging venue's
+            resting orders are the ones picked off).
+        informed_share: Share of outside market orders that are informed: such a trade's side
+            is the sign of the factor's move from what this venue shows now to
+            ``informed_horizon_ns`` ahead (needs ``factor``).
+        informed_horizon_ns: How far ahead informed flow sees the factor.
     """
 
     mid: Decimal
@@ -551,6 +687,25 @@ class MarketConfig:
     trade_size: Decimal = Decimal(1)
     funding_rate: Decimal = Decimal(0)
     script: tuple[ScriptedEvent, ...] = ()
+    level_size_max: Decimal | None = None
+    factor: MarketFactor | None = None
+    factor_lag_ns: int = 0
+    informed_share: float = 0.0
+    informed_horizon_ns: int = 2_000 * MS
+
+    def __post_init__(self) -> None:
+        if self.level_size_max is not None and self.level_size_max < self.level_size:
+            raise ValueError(
+                f"level_size_max {self.level_size_max} is below level_size {self.level_size}"
+            )
+        if self.factor is not None and self.vol_bps_per_sqrt_s > 0:
+            raise ValueError("a market driven by a factor has no random walk of its own")
+        if not (math.isfinite(self.informed_share) and 0 <= self.informed_share <= 1):
+            raise ValueError(f"informed_share must lie in [0, 1], got {self.informed_share}")
+        if self.factor is None and (self.informed_share > 0 or self.factor_lag_ns != 0):
+            raise ValueError("informed flow and a factor lag need a market factor")
+        if self.factor_lag_ns < 0 or self.informed_horizon_ns <= 0:
+            raise ValueError("factor_lag_ns must be >= 0 and informed_horizon_ns positive")
 
 
 @dataclass(frozen=True, slots=True)

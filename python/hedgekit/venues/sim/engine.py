@@ -7,7 +7,9 @@ time), §4.2 (queue position), §4.3 (partial and taker fills), §4.4 (cancel an
 (post-only per personality), §4.6 (grid and minimum checks) and §4.10 (fees per fill).
 
 It does no I/O, has no clock and draws no random numbers: time is passed in as ``now_ns`` and the
-same calls always give the same results. The asynchronous ``SimVenue`` adds latency and faults
+same calls always give the same results (the optional per-level sizes of
+``MarketConfig.level_size_max`` are a hash of the engine's ``seed`` and the level's price, not a
+draw). The asynchronous ``SimVenue`` adds latency and faults
 around it and calls it at venue arrival time; tests read its truth directly. Prices and sizes are
 exact :class:`~decimal.Decimal`; the position's cost basis is an exact
 :class:`~fractions.Fraction`.
@@ -20,9 +22,10 @@ walk skips them; a GTC remainder that would rest crossing one of our own opposit
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 
 from hedgekit.errors import OrderRejectedError, PostOnlyRejectedError
@@ -182,6 +185,7 @@ class MatchingEngine:
         instruments: The markets; each external book is built around ``market.mid`` at time 0.
         queue: Queue-position model (where external cancels land, modify priority).
         fills: Fill model (per-event cap, child fills, market-order band).
+        seed: Seeds the per-level sizes of markets with ``level_size_max``.
     """
 
     def __init__(
@@ -191,6 +195,7 @@ class MatchingEngine:
         instruments: Sequence[SimInstrument],
         queue: QueueConfig = _DEFAULT_QUEUE,
         fills: FillConfig = _DEFAULT_FILLS,
+        seed: int = 0,
     ) -> None:
         if fills.split_fills < 1:
             raise ValueError(f"split_fills must be at least 1, got {fills.split_fills}")
@@ -198,6 +203,9 @@ class MatchingEngine:
         self.personality = personality
         self._queue = queue
         self._fill_cfg = fills
+        self._seed = seed
+        self._level_sizes: dict[tuple[str, int], Decimal] = {}
+        self._mid_log: dict[str, list[tuple[int, Decimal]]] | None = None
         self._markets: dict[str, _Market] = {}
         self._orders: dict[str, _Order] = {}
         self._by_client: dict[str, str] = {}
@@ -554,13 +562,18 @@ class MatchingEngine:
         best_ask = best_bid + spread * tick
         new_bids: dict[Decimal, Decimal] = {}
         new_asks: dict[Decimal, Decimal] = {}
+        drawn = cfg.level_size_max is not None
         for i in range(cfg.levels):
-            size = cfg.level_size * (1 + i * cfg.depth_growth)
-            if size <= 0:
-                continue
-            if best_bid - i * tick > 0:
-                new_bids[best_bid - i * tick] = size
-            new_asks[best_ask + i * tick] = size
+            bid_px, ask_px = best_bid - i * tick, best_ask + i * tick
+            if drawn:
+                bid_size = self._level_size(m, bid_px, i) if bid_px > 0 else _ZERO
+                ask_size = self._level_size(m, ask_px, i)
+            else:
+                bid_size = ask_size = cfg.level_size * (1 + i * cfg.depth_growth)
+            if bid_px > 0 and bid_size > 0:
+                new_bids[bid_px] = bid_size
+            if ask_size > 0:
+                new_asks[ask_px] = ask_size
         events: list[VenueEvent] = []
         if new_asks:
             self._trade_through(now_ns, m, Side.BUY, min(new_asks), events)
@@ -569,8 +582,30 @@ class MatchingEngine:
         self._rebuild(m.bids, new_bids)
         self._rebuild(m.asks, new_asks)
         m.mid = mid
+        if self._mid_log is not None:
+            self._mid_log.setdefault(symbol, []).append((now_ns, mid))
         self._bump(m, before)
         return events
+
+    def record_mids(self) -> None:
+        """Starts recording every mid :meth:`set_mid` sets (for :meth:`mid_history`); the
+        current mids are recorded at time 0. Off by default: a long run keeps no history."""
+        if self._mid_log is None:
+            self._mid_log = {
+                sym: [] if m.mid is None else [(0, m.mid)] for sym, m in self._markets.items()
+            }
+
+    def mid_history(self, symbol: str) -> list[tuple[int, Decimal]]:
+        """``(now_ns, mid)`` of every mid set since :meth:`record_mids`, oldest first (the mid is
+        ``mid`` from ``now_ns`` on); empty when not recording.
+
+        Raises:
+            KeyError: An unknown symbol.
+        """
+        self._market(symbol)
+        if self._mid_log is None:
+            return []
+        return list(self._mid_log.get(symbol, []))
 
     def external_trade(
         self,
@@ -1125,6 +1160,27 @@ class MatchingEngine:
                 order.status = OrderStatus.FILLED
                 events.append(self._update(order, now_ns))
             book.remove(level.price)
+
+    def _level_size(self, m: _Market, price: Decimal, depth: int) -> Decimal:
+        """The external size of the level at ``price``, ``depth`` levels from the touch: a base
+        size uniform on ``[level_size, level_size_max]`` in 1/1000 steps, fixed per price by a
+        hash of the seed, the symbol and the price's tick index, times the depth growth."""
+        cfg = m.inst.market
+        assert cfg.level_size_max is not None
+        index = int((price / cfg.tick).to_integral_value(rounding=ROUND_HALF_EVEN))
+        key = (m.inst.symbol, index)
+        base = self._level_sizes.get(key)
+        if base is None:
+            digest = hashlib.blake2b(
+                f"{self._seed}:{m.inst.symbol}:{index}".encode(), digest_size=8
+            ).digest()
+            u = Decimal(int.from_bytes(digest, "big") % 1001) / 1000
+            lo, hi = cfg.level_size, cfg.level_size_max
+            base = (lo + (hi - lo) * u).quantize(_NANO, rounding=ROUND_DOWN)
+            if len(self._level_sizes) > 100_000:
+                self._level_sizes.clear()
+            self._level_sizes[key] = base
+        return base * (1 + depth * cfg.depth_growth)
 
     def _rebuild(self, book: BookSide, sizes: dict[Decimal, Decimal]) -> None:
         """Replaces the external liquidity of ``book`` with ``sizes`` (per price)."""

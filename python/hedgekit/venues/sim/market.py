@@ -1,9 +1,12 @@
 """The outside market of a simulated venue: a moving mid, outside trades, scripted events and
-funding payments (``sim-models`` §4.2).
+funding payments (``sim-models`` §4.2, §5).
 
-The mid follows a seeded geometric random walk (or only the script); outside market orders
-arrive as a Poisson process per side with log-normal sizes; everything lands in the matching
-engine, which consumes depth and fills our resting orders by queue position.
+The mid follows a seeded geometric random walk (or only the script), or, when the market has a
+:class:`~hedgekit.venues.sim.config.MarketFactor`, the factor shared with other venues times the
+venue's own mean-reverting basis (:mod:`hedgekit.venues.sim.factor`). Outside market orders
+arrive as a Poisson process per side with log-normal sizes; a share of them may be informed
+(their side is the sign of the factor's coming move). Everything lands in the matching engine,
+which consumes depth and fills our resting orders by queue position.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from hedgekit.model import Side
 from hedgekit.venues.sim.config import ScriptedEvent, SimInstrument
+from hedgekit.venues.sim.factor import BasisProcess, FactorPath
 
 if TYPE_CHECKING:
     from hedgekit.venues.sim.venue import SimVenue
@@ -23,6 +27,10 @@ if TYPE_CHECKING:
 __all__ = ["MarketDriver"]
 
 _NS = 1_000_000_000
+_MAX_LOG_MOVE = 20.0
+"""Largest log move of a factor-driven mid from its start (e^20 ≈ 5·10^8 times)."""
+_MAX_MID = Decimal("9223372036")
+"""Largest mid a factor may set: the core's fixed-point range."""
 
 
 class MarketDriver:
@@ -35,7 +43,11 @@ class MarketDriver:
     """
 
     def __init__(
-        self, venue: SimVenue, instruments: Sequence[SimInstrument], rng: random.Random
+        self,
+        venue: SimVenue,
+        instruments: Sequence[SimInstrument],
+        rng: random.Random,
+        streams: Callable[[str], random.Random] | None = None,
     ) -> None:
         self._venue = venue
         self._instruments = list(instruments)
@@ -46,6 +58,10 @@ class MarketDriver:
         self._flow_rngs = {
             i.symbol: random.Random(f"{rng.random()}:flow:{i.symbol}") for i in instruments
         }
+        # The realism models draw from streams of their own (made only when used), so turning
+        # them on never shifts the walk or the flow above.
+        self._streams = streams or (lambda name: random.Random(f"{rng.random()}:{name}"))
+        self._factors: dict[str, _FactorState] = {}
 
     def start(self, t0: int) -> None:
         """Schedules every model from ``t0`` (the venue's start)."""
@@ -53,7 +69,10 @@ class MarketDriver:
         for inst in self._instruments:
             m = inst.market
             v.engine.set_funding_rate(inst.symbol, m.funding_rate)
-            if m.vol_bps_per_sqrt_s > 0:
+            if m.factor is not None:
+                state = self._factor_state(inst, t0)
+                v.schedule(state.next_time(), self._factor_walker(inst, state))
+            elif m.vol_bps_per_sqrt_s > 0:
                 v.schedule(t0 + m.walk_interval_ns, self._walker(inst))
             if m.trade_rate_per_s > 0:
                 for side in (Side.BUY, Side.SELL):
@@ -87,16 +106,73 @@ class MarketDriver:
 
         return step
 
+    def _factor_state(self, inst: SimInstrument, t0: int) -> _FactorState:
+        m = inst.market
+        assert m.factor is not None
+        path = FactorPath(m.factor)
+        # Tick rounding adds (tick/mid)²/6 to the variance of a 1 s log return; the basis is
+        # sized net of it so the measured correlation is the configured one.
+        rel_tick = float(m.tick / m.mid) if m.mid > 0 else 0.0
+        std = m.factor.basis_std(rel_tick * rel_tick / 6.0)
+        basis = BasisProcess(
+            std, m.factor.basis_half_life_s, m.factor.step_ns, self._streams(f"basis:{inst.symbol}")
+        )
+        state = _FactorState(path, basis, m.factor_lag_ns, path.index(t0 - m.factor_lag_ns))
+        self._factors[inst.symbol] = state
+        return state
+
+    def _factor_walker(self, inst: SimInstrument, state: _FactorState) -> Callable[[int], None]:
+        m = inst.market
+        ref = float(m.mid)
+
+        def step(t: int) -> None:
+            k = state.path.index(t - state.lag_ns)
+            while state.k < k:
+                state.k += 1
+                state.basis.advance()
+            log_move = state.path.log_return(state.origin, k)
+            scale = 1.0 + state.basis.value
+            # A path gone out of any sane range (only extreme settings get there) holds the mid.
+            if abs(log_move) < _MAX_LOG_MOVE and scale > 0:
+                new_mid = _snap(Decimal(repr(ref * math.exp(log_move) * scale)), m.tick)
+                mid = self._venue.engine.mid(inst.symbol)
+                if 0 < new_mid < _MAX_MID and new_mid != mid:
+                    self._after(t, self._venue.engine.set_mid(t, inst.symbol, new_mid))
+            self._venue.schedule(state.next_time(), step)
+
+        return step
+
+    def _informed_side(self, inst: SimInstrument, t: int, side: Side) -> Side:
+        """The side of an informed trade at ``t``: where the factor goes from what this venue
+        shows now to the informed horizon (``side`` when it does not move)."""
+        state = self._factors.get(inst.symbol)
+        if state is None:
+            return side
+        now_k = state.path.index(t - state.lag_ns)
+        ahead_k = state.path.index(t + inst.market.informed_horizon_ns)
+        move = state.path.log_return(now_k, ahead_k)
+        if move > 0:
+            return Side.BUY
+        if move < 0:
+            return Side.SELL
+        return side
+
     def _trader(self, inst: SimInstrument, side: Side) -> Callable[[int], None]:
         m = inst.market
         rng = self._flow_rngs[inst.symbol]
         step = inst.rules.step_size
+        informed = None
+        if m.informed_share > 0:
+            informed = self._streams(f"informed:{inst.symbol}:{side.value}")
 
         def trade(t: int) -> None:
             draw = float(m.trade_size) * math.exp(rng.gauss(0.0, 0.5))
             size = (Decimal(repr(draw)) / step).to_integral_value(ROUND_DOWN) * step
+            aggressor = side
+            if informed is not None and informed.random() < m.informed_share:
+                aggressor = self._informed_side(inst, t, side)
             if size > 0:
-                self._after(t, self._venue.engine.external_trade(t, inst.symbol, side, size))
+                self._after(t, self._venue.engine.external_trade(t, inst.symbol, aggressor, size))
             self._venue.schedule(t + self._next_gap(inst.symbol, m.trade_rate_per_s), trade)
 
         return trade
@@ -128,6 +204,24 @@ class MarketDriver:
             self._venue.schedule(t + interval_ns, pay)
 
         return pay
+
+
+class _FactorState:
+    """One instrument's view of its factor: the path, its own basis, its lag, the step it
+    started at (``origin``) and the last step applied (``k``)."""
+
+    __slots__ = ("basis", "k", "lag_ns", "origin", "path")
+
+    def __init__(self, path: FactorPath, basis: BasisProcess, lag_ns: int, origin: int) -> None:
+        self.path = path
+        self.basis = basis
+        self.lag_ns = lag_ns
+        self.origin = origin
+        self.k = origin
+
+    def next_time(self) -> int:
+        """Clock time of the next step this venue applies (the grid shifted by its lag)."""
+        return self.path.step_start(self.k + 1) + self.lag_ns
 
 
 def _snap(value: Decimal, tick: Decimal) -> Decimal:

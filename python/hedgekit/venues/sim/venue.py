@@ -112,7 +112,12 @@ class SimVenue:
         self._clock: Clock = clock if clock is not None else LoopClock()
         p = config.personality
         self.engine = MatchingEngine(
-            config.name, p, config.instruments, queue=config.queue, fills=config.fills
+            config.name,
+            p,
+            config.instruments,
+            queue=config.queue,
+            fills=config.fills,
+            seed=config.seed,
         )
         seed, name = config.seed, config.name
         self._latency = LatencySampler(config.latency, rng_stream(seed, name, "latency"))
@@ -120,7 +125,12 @@ class SimVenue:
         self._delivery_rng = rng_stream(seed, name, "delivery")
         self._feed_rng = rng_stream(seed, name, "feed")
         self._limiter = RateLimiter(config.limits)
-        self._market = MarketDriver(self, config.instruments, rng_stream(seed, name, "market"))
+        self._market = MarketDriver(
+            self,
+            config.instruments,
+            rng_stream(seed, name, "market"),
+            lambda component: rng_stream(seed, name, f"market:{component}"),
+        )
         self._infos = {
             i.symbol: InstrumentInfo(
                 venue=name,
