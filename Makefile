@@ -57,6 +57,10 @@ bench: build-prod
 	$(VPY) benches/reaction.py --runs 500
 	$(VPY) benches/quality.py --seeds 500 --by-op
 	$(VPY) -m hedgekit frontier benches/scenarios/quality.toml --seeds 500 --jobs 2 --out target/frontier
+	for start in 0 500 1000; do \
+		$(VPY) -m hedgekit frontier benches/scenarios/quality_realistic.toml --seeds 500 --start $$start --jobs 2 --out target/frontier-retail-$$start && \
+		$(VPY) -m hedgekit frontier benches/scenarios/quality_realistic_colocated.toml --seeds 500 --start $$start --jobs 2 --out target/frontier-colocated-$$start || exit 1; \
+	done
 	$(VPY) benches/load.py --concurrency 1,10,100,1000
 	cargo bench -p hedgekit-core
 
