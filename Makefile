@@ -4,14 +4,14 @@ VENV    ?= .venv
 VPY     := $(VENV)/bin/python
 STAMP   := $(VENV)/.deps-stamp
 
-.PHONY: test test-rust test-python build-dev build-prod lint bench stubtest clean demo sweep soak
+.PHONY: test test-rust test-python build-dev build-prod lint bench stubtest clean demo sweep soak docs wheel
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --upgrade pip
 	$(VPY) -m pip install --quiet "maturin>=1.7,<2" "pytest>=8" "hypothesis>=6.100" "mypy>=1.10" "pytest-timeout>=2.3" \
 		"pytest-benchmark>=4" "sortedcontainers>=2.4" "orjson>=3.9" "numpy>=1.26" "prometheus-client>=0.20" "matplotlib>=3.8" \
-		"psycopg[binary]>=3.2" "pgserver>=0.1.4"
+		"psycopg[binary]>=3.2" "pgserver>=0.1.4" "pdoc>=14"
 	touch $(STAMP)
 
 ## build-prod: build the extension in release mode into the virtual environment
@@ -22,12 +22,29 @@ build-prod: $(STAMP)
 build-dev: $(STAMP)
 	$(VENV)/bin/maturin develop --quiet
 
+## wheel: the distributable wheel and sdist into target/wheels/: one abi3 wheel (CPython 3.11 and
+## later), manylinux_2_28, linked by zig (maturin and ziglang come from PyPI, nothing else needed).
+## Its own cargo target dir (no lock or rebuild fights with build-prod), one build at a time
+## (flock: concurrent maturin builds in one target dir break each other), moved in when complete.
+WHEEL_BUILD := $(abspath target/wheel-build)
+wheel: $(STAMP)
+	$(VPY) -m pip install --quiet "maturin>=1.9,<2" "ziglang>=0.13"
+	mkdir -p $(WHEEL_BUILD) target/wheels
+	flock $(WHEEL_BUILD).lock sh -ec '\
+		rm -rf $(WHEEL_BUILD)/out; \
+		PATH="$(abspath $(VENV))/bin:$$PATH" CARGO_TARGET_DIR=$(WHEEL_BUILD) $(VENV)/bin/maturin build \
+			--release --zig --compatibility manylinux_2_28 --interpreter $(VPY) --out $(WHEEL_BUILD)/out; \
+		CARGO_TARGET_DIR=$(WHEEL_BUILD) $(VENV)/bin/maturin sdist --out $(WHEEL_BUILD)/out; \
+		rm -f target/wheels/hedgekit-*.whl target/wheels/hedgekit-*.tar.gz; \
+		mv $(WHEEL_BUILD)/out/* target/wheels/'
+	ls -l target/wheels/
+
 ## demo: the funding-arbitrage demo on simulated venues (an hour of venue time in seconds)
 demo: build-prod
 	$(VPY) -m hedgekit demo --out hedgekit-demo
 
 ## test: every test — Rust unit and property tests, the stub check, then pytest on the release build
-test: lint test-rust build-prod stubtest test-python sweep
+test: lint test-rust build-prod stubtest docs test-python sweep
 
 test-rust:
 	cargo test --workspace
@@ -35,6 +52,11 @@ test-rust:
 stubtest: $(STAMP)
 	$(VPY) -m mypy.stubtest hedgekit._core --allowlist .stubtest-allowlist
 	$(VPY) -m mypy --strict python/hedgekit
+
+## docs: the HTML API reference (pdoc, offline) of the public modules into target/docs/;
+## built from the docstrings and python/hedgekit/_core.pyi, every pdoc warning an error
+docs: build-prod
+	$(VPY) docs/api/build.py target/docs
 
 test-python: $(STAMP)
 	$(VPY) -m pytest tests -q

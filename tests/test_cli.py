@@ -34,6 +34,12 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, str, P
     return code, cap_out.getvalue(), cap_err.getvalue(), out
 
 
+def _journal(out_dir: Path) -> Path:
+    """The one journal the demo run wrote in ``out_dir`` (a fresh file per run)."""
+    (path,) = out_dir.glob("journal-*.sqlite3")
+    return path
+
+
 # --------------------------------------------------------------------------------- help
 
 
@@ -75,8 +81,8 @@ def test_demo_reports_opens_and_closes_and_writes_png_and_journal(
     assert "closed: flipped" in out
     png = out_dir / "timeline.png"
     assert png.read_bytes()[:8] == PNG_MAGIC
-    assert (out_dir / "journal.sqlite3").is_file()
-    assert str(png) in out and "journal" in out
+    journal = _journal(out_dir)
+    assert str(png) in out and f"journal:      {journal}" in out
     # Not a terminal / --no-progress: one line per event on stderr.
     assert "opened long" in err and "closed: flipped" in err
 
@@ -90,7 +96,7 @@ def test_report_reads_the_demo_journal(
         [
             "report",
             "--db",
-            str(out_dir / "journal.sqlite3"),
+            str(_journal(out_dir)),
             "--by",
             "venue,kind",
             "--period",
@@ -103,7 +109,7 @@ def test_report_reads_the_demo_journal(
     assert code == EXIT_OK
     assert "hyperliquid" in out and "aster" in out
     assert plot.read_bytes()[:8] == PNG_MAGIC
-    code = main(["report", "--db", f"sqlite:///{out_dir / 'journal.sqlite3'}"])
+    code = main(["report", "--db", f"sqlite:///{_journal(out_dir)}"])
     assert code == EXIT_OK
 
 
@@ -112,8 +118,8 @@ def test_report_plot_to_an_unwritable_path_exits_3_without_a_traceback(
     where: str, demo_run: tuple[int, str, str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     _, _, _, out_dir = demo_run
-    target = out_dir if where == "a directory" else out_dir / "journal.sqlite3" / "stats.png"
-    code = main(["report", "--db", str(out_dir / "journal.sqlite3"), "--plot", str(target)])
+    target = out_dir if where == "a directory" else _journal(out_dir) / "stats.png"
+    code = main(["report", "--db", str(_journal(out_dir)), "--plot", str(target)])
     err = capsys.readouterr().err
     assert code == EXIT_INPUT
     assert err.startswith("hedgekit: error: --plot") and "Traceback" not in err

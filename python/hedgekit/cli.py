@@ -2,20 +2,34 @@
 
 Commands:
 
-``hedgekit demo [--seed N] [--duration MINUTES] [--out DIR] [--journal URL] [--no-progress]``
+``hedgekit --version``
+    Prints ``hedgekit X.Y.Z``.
+
+``hedgekit demo [--seed N] [--duration MINUTES] [--out DIR] [--journal URL] [--op N] [--no-progress]``
     Runs the reference funding-arbitrage strategy on two simulated venues (Hyperliquid-style and
     Aster-style) on the virtual clock: an hour of venue time in seconds. Shows a progress line on
     stderr (a line per event when stderr is not a terminal or with ``--no-progress``), prints a
-    report of every operation on stdout, writes a PNG of one operation's timeline and journals
-    every operation (default: a SQLite file in ``--out``).
+    report of every operation on stdout, writes ``DIR/timeline.png`` of the whole run (every
+    operation, positions, unhedged exposure, funding earned and PnL; ``--op N`` adds a panel of
+    operation N's fills; skipped with one line without matplotlib: ``pip install
+    "hedgekit[plot]"``) and journals every operation. Each run gets a journal of its own: a fresh
+    ``DIR/journal-<UTC timestamp>.sqlite3`` (its path is printed), unless ``--journal`` names one.
+
+``hedgekit run --config FILE|example [--seed N] [--duration MINUTES] [--out DIR] [--journal URL] [--op N] [--no-progress]``
+    The same run on the same simulated venues, with the strategy configured from a TOML file
+    (``hedgekit.strategies.funding_arb.FundingArbConfig``); ``--config example`` uses the example
+    shipped inside the package (``hedgekit/examples/funding_arb.toml``). Its ``symbols`` must
+    name the simulated venues (``hyperliquid = "ETH"``, ``aster = "ETHUSDT"``). A missing or
+    malformed file exits 3 with one line naming the field.
 
 ``hedgekit simulate SCENARIO [--json] [--seed N]``
     Runs a scenario file (``docs/scenarios.md``) and prints a summary, or with ``--json`` the full
     report as one JSON document.
 
 ``hedgekit report [--db URL] [--by venue,symbol] [--period 1h] [--plot FILE]``
-    Execution-quality statistics from a journal, as a table; optionally a PNG of slippage and
-    markouts. The journal is opened read-only and never changed: a file that is not a journal
+    Execution-quality statistics from a journal (default: the newest demo journal in
+    ``hedgekit-demo/``), as tables within 100 columns (periods as ISO-8601 UTC, latencies as
+    durations); optionally a PNG of slippage and markouts. The journal is opened read-only and never changed: a file that is not a journal
     (another database, an empty file), or a journal written by a newer hedgekit, exits 3; a
     journal of an older schema is read as it is.
 
@@ -57,6 +71,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
 import sys
@@ -99,6 +114,23 @@ exit codes:
 """
 
 _NS = 1_000_000_000
+
+_log = logging.getLogger("hedgekit.cli")
+
+DEMO_DIR = Path("hedgekit-demo")
+"""Where ``hedgekit demo`` and ``hedgekit run`` write by default, and ``report`` reads."""
+
+
+def version() -> str:
+    """hedgekit's version: the installed distribution's, else ``hedgekit.__version__``."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("hedgekit")
+    except metadata.PackageNotFoundError:
+        import hedgekit
+
+        return str(getattr(hedgekit, "__version__", "unknown"))
 
 
 class CliError(Exception):
@@ -232,6 +264,51 @@ def _group_by(text: str) -> list[str]:
     return keys
 
 
+def _positive_op(text: str) -> int:
+    value = _positive_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("operations are numbered from 1")
+    return value
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    """The options ``demo`` and ``run`` share."""
+    p.add_argument(
+        "--seed", type=_positive_int, default=1, help="seed of the simulated venues (default 1)"
+    )
+    p.add_argument(
+        "--duration",
+        type=_minutes,
+        default=60.0,
+        metavar="MINUTES",
+        help="venue time to simulate, in minutes (default 60; virtual time, it takes seconds)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=DEMO_DIR,
+        metavar="DIR",
+        help="where the PNG and the journal go (default ./hedgekit-demo/)",
+    )
+    p.add_argument(
+        "--journal",
+        metavar="URL",
+        default=None,
+        help="journal URL (sqlite:///path.db, postgresql://...; default a fresh "
+        "DIR/journal-<UTC timestamp>.sqlite3 per run)",
+    )
+    p.add_argument(
+        "--op",
+        type=_positive_op,
+        default=None,
+        metavar="N",
+        help="add a panel of operation N's fills and exposure to the PNG",
+    )
+    p.add_argument(
+        "--no-progress", action="store_true", help="no progress line: a line per event instead"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``hedgekit`` argument parser (every command and option)."""
     parser = _Parser(
@@ -239,6 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="hedgekit: atomic two-venue delta-neutral execution — demo, scenarios, reports.",
         epilog=_EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"hedgekit {version()}",
+        help="print hedgekit's version and exit",
     )
     parser.add_argument(
         "--log",
@@ -268,32 +349,27 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    demo.add_argument(
-        "--seed", type=_positive_int, default=1, help="seed of the simulated venues (default 1)"
+    _add_run_options(demo)
+
+    run = sub.add_parser(
+        "run",
+        help="run the funding-arbitrage strategy from a TOML config on simulated venues",
+        description=(
+            "Runs the funding-arbitrage strategy configured by a TOML file (or the example "
+            "shipped inside the package: --config example) on the demo's two simulated venues, "
+            "on the virtual clock. Its symbols must name the simulated venues (hyperliquid = "
+            "\"ETH\", aster = \"ETHUSDT\"). Prints a report, writes a PNG and a journal."
+        ),
+        epilog=_EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    demo.add_argument(
-        "--duration",
-        type=_minutes,
-        default=60.0,
-        metavar="MINUTES",
-        help="venue time to simulate, in minutes (default 60)",
+    run.add_argument(
+        "--config",
+        required=True,
+        metavar="FILE",
+        help="the strategy's TOML file, or 'example' for the one shipped inside the package",
     )
-    demo.add_argument(
-        "--out",
-        type=Path,
-        default=Path("hedgekit-demo"),
-        metavar="DIR",
-        help="where the PNG and the journal go (default ./hedgekit-demo/)",
-    )
-    demo.add_argument(
-        "--journal",
-        metavar="URL",
-        default=None,
-        help="journal URL (sqlite:///path.db, postgresql://...; default a SQLite file in --out)",
-    )
-    demo.add_argument(
-        "--no-progress", action="store_true", help="no progress line: a line per event instead"
-    )
+    _add_run_options(run)
 
     sim = sub.add_parser(
         "simulate",
@@ -324,7 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--db",
         metavar="URL",
         default=None,
-        help="journal URL or SQLite path (default: the demo's, hedgekit-demo/journal.sqlite3)",
+        help="journal URL or SQLite path (default: the newest hedgekit-demo/journal-*.sqlite3)",
     )
     rep.add_argument(
         "--by",
@@ -466,7 +542,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from hedgekit.observability import configure_logging
 
             configure_logging(args.log, json=args.log_format == "json", stream=sys.stderr)
-        if args.command == "demo":
+        if args.command in ("demo", "run"):
             return _demo(args)
         if args.command == "simulate":
             return _simulate(args)
@@ -497,6 +573,9 @@ def _simulate(args: argparse.Namespace) -> int:
     path: Path = args.scenario
     if not path.is_file():
         raise CliError(EXIT_INPUT, f"{path}: no such scenario file")
+    # The run itself logs only what goes wrong (warnings and errors of the sessions and
+    # executors): what the command does is logged here, so --log INFO/DEBUG always shows it.
+    _log.info("simulate: scenario %s, seed %s", path, "as written" if args.seed is None else args.seed)
     try:
         report = simulate(path, seed=args.seed)
     except ScenarioError as e:
@@ -507,6 +586,7 @@ def _simulate(args: argparse.Namespace) -> int:
         raise CliError(EXIT_INPUT, f"{path}: {e}") from None
     except Exception as e:  # noqa: BLE001 - any failure of the run is reported, never a traceback
         raise CliError(EXIT_ERROR, f"the simulation failed: {type(e).__name__}: {e}") from None
+    _log_simulation(report)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -514,6 +594,39 @@ def _simulate(args: argparse.Namespace) -> int:
     result = report.get("result", {})
     failed = not report.get("all_invariants_held", False) or result.get("status") == "exposed"
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _log_simulation(report: dict[str, Any]) -> None:
+    """Logs a simulation's outcome: the result at INFO, legs and invariants at DEBUG."""
+    r = report.get("result", {})
+    _log.info(
+        "simulate: %s %s in %.3f s of virtual time",
+        report.get("kind"),
+        r.get("status"),
+        report.get("virtual_s", 0.0),
+        extra={"scenario": report.get("scenario"), "seed": report.get("seed")},
+    )
+    for leg in r.get("legs", []):
+        _log.debug(
+            "leg %s %s %s: filled %s of %s in %d fill(s)",
+            leg.get("venue"),
+            leg.get("symbol"),
+            leg.get("side"),
+            leg.get("filled"),
+            leg.get("target"),
+            len(leg.get("fills", [])),
+        )
+    for inc in r.get("incidents", []):
+        _log.debug("incident %s on %s: %s", inc.get("kind"), inc.get("venue"), inc.get("detail"))
+    for name, inv in report.get("invariants", {}).items():
+        held = bool(inv.get("held"))
+        _log.log(
+            logging.DEBUG if held else logging.WARNING,
+            "invariant %s %s: %s",
+            name,
+            "held" if held else "FAILED",
+            inv.get("detail"),
+        )
 
 
 def format_simulation(report: dict[str, Any]) -> str:
@@ -704,8 +817,8 @@ def _frontier(args: argparse.Namespace) -> int:
     print(f"json:  {written['json']}")
     try:
         png = frontier.plot_frontier(result, out / "frontier.png")
-    except ImportError:
-        print("png:   skipped (matplotlib is not installed: pip install matplotlib)")
+    except ImportError as e:
+        print(f"png:   skipped ({e})")
     except OSError as e:
         raise CliError(EXIT_INPUT, f"--out {out}: {out / 'frontier.png'}: {e.strerror or e}") from None
     else:
@@ -822,9 +935,50 @@ def _journal_url(text: str) -> str:
     return text
 
 
+def fresh_journal_path(out: Path) -> Path:
+    """A journal file of its own for one run in ``out``: ``journal-<UTC timestamp>.sqlite3``
+    (``-2``, ``-3``, ... appended when runs start in the same second); never an existing file."""
+    import datetime as dt
+
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = out / f"journal-{stamp}.sqlite3"
+    n = 1
+    while path.exists():
+        n += 1
+        path = out / f"journal-{stamp}-{n}.sqlite3"
+    return path
+
+
+def newest_journal(out: Path = DEMO_DIR) -> Path | None:
+    """The journal of the latest run in ``out`` (the newest ``journal-*.sqlite3``, else a
+    ``journal.sqlite3`` of older hedgekit versions), or ``None``."""
+    found = [p for p in out.glob("journal-*.sqlite3") if p.is_file()]
+    if found:
+        return max(found, key=lambda p: (p.stat().st_mtime_ns, p.name))
+    legacy = out / "journal.sqlite3"
+    return legacy if legacy.is_file() else None
+
+
+def _load_config(source: str) -> Any:
+    """The ``run`` command's strategy configuration (exit 3 on a missing or malformed file)."""
+    from hedgekit import demo as demo_mod
+    from hedgekit.strategies.funding_arb import ConfigError
+
+    if source != demo_mod.EXAMPLE_CONFIG and not Path(source).is_file():
+        raise CliError(EXIT_INPUT, f"--config {source}: no such file")
+    try:
+        return demo_mod.load_config(source)
+    except ConfigError as e:
+        raise CliError(EXIT_INPUT, f"--config {source}: {' '.join(str(e).split())}") from None
+    except OSError as e:
+        raise CliError(EXIT_INPUT, f"--config {source}: {e.strerror or e}") from None
+
+
 def _demo(args: argparse.Namespace) -> int:
+    """``demo`` and ``run``: one funding-arbitrage run on the simulated venues."""
     from hedgekit import demo as demo_mod
 
+    config = _load_config(args.config) if args.command == "run" else None
     out: Path = args.out
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -832,7 +986,7 @@ def _demo(args: argparse.Namespace) -> int:
         raise CliError(EXIT_INPUT, f"--out {out}: {e.strerror or e}") from None
     journal_path: Path | None = None
     if args.journal is None:
-        journal_path = out / "journal.sqlite3"
+        journal_path = fresh_journal_path(out)
         url = f"sqlite:///{journal_path}"
     else:
         url = _journal_url(args.journal)
@@ -840,7 +994,8 @@ def _demo(args: argparse.Namespace) -> int:
     progress = _Progress(sys.stderr, live)
     try:
         run = demo_mod.run_demo(
-            args.seed, args.duration * 60.0, journal_url=url, on_event=progress.event
+            args.seed, args.duration * 60.0, journal_url=url, on_event=progress.event,
+            config=config,
         )
     except ImportError as e:
         raise CliError(EXIT_ERROR, f"the journal is unavailable: {e}") from None
@@ -854,20 +1009,26 @@ def _demo(args: argparse.Namespace) -> int:
     progress.done()
     print(demo_mod.format_report(run))
     print()
-    op = demo_mod.timeline_operation(run)
-    if op is not None:
-        try:
-            png = demo_mod.plot_timeline(op, out / "timeline.png")
-        except OSError as e:
-            raise CliError(EXIT_INPUT, f"--out {out}: {out / 'timeline.png'}: {e.strerror or e}") from None
-        print(f"timeline PNG: {png}")
+    op: int | None = args.op
+    bad_op = op is not None and op > len(run.operations)
+    png_path = out / "timeline.png"
+    try:
+        png = demo_mod.plot_run(run, png_path, op=None if bad_op else op)
+    except ImportError as e:  # no "plot" extra: the demo still runs, the PNG is skipped
+        print(f"timeline PNG: skipped ({e})")
+    except OSError as e:
+        raise CliError(EXIT_INPUT, f"--out {out}: {png_path}: {e.strerror or e}") from None
     else:
-        print("timeline PNG: none (no operation filled)")
+        detail = f", with operation #{op}" if op is not None and not bad_op else ""
+        print(f"timeline PNG: {png} (the whole run{detail})")
     print(f"journal:      {journal_path if journal_path is not None else _masked(url, url)}")
     print(f"wall time:    {run.wall_s:.1f} s for {run.duration_s / 60:.0f} min of venue time")
     if run.journal_errors:
         _error(_masked(f"journal writes failed: {run.journal_errors[0]}", url))
         return EXIT_ERROR
+    if bad_op:
+        _error(f"--op {op}: the run has {len(run.operations)} operation(s)")
+        return EXIT_USAGE
     return EXIT_FAILED if run.exposed else EXIT_OK
 
 
@@ -878,7 +1039,16 @@ def _report(args: argparse.Namespace) -> int:
     """Reads the journal read-only: it is never created, migrated or written (a file that is not
     a journal, or an empty one, is refused with exit 3 and left as it was). A journal of an older
     schema is read as it is (every schema version so far has the same tables and columns)."""
-    db: str = args.db if args.db is not None else str(Path("hedgekit-demo") / "journal.sqlite3")
+    if args.db is None:
+        newest = newest_journal(DEMO_DIR)
+        if newest is None:
+            raise CliError(
+                EXIT_INPUT,
+                f"--db: no journal in {DEMO_DIR}/ (run 'hedgekit demo' first, or give --db URL)",
+            )
+        db = str(newest)
+    else:
+        db = args.db
     sqlite_path: str | None
     if db.startswith("sqlite:"):
         rest = db[len("sqlite:") :]
@@ -903,7 +1073,7 @@ def _report(args: argparse.Namespace) -> int:
         raise CliError(EXIT_INPUT, _masked(f"--db: no such journal file {sqlite_path}", db))
     try:
         from hedgekit.journal import JournalSchemaError, open_journal
-        from hedgekit.journal.stats import execution_stats, format_table
+        from hedgekit.journal.stats import execution_stats, format_report
     except ImportError as e:
         raise CliError(EXIT_ERROR, f"the journal is unavailable: {e}") from None
 
@@ -924,10 +1094,12 @@ def _report(args: argparse.Namespace) -> int:
         raise CliError(EXIT_USAGE, _masked(str(e), db)) from None
     except Exception as e:  # noqa: BLE001 - a journal failure of any kind is reported
         raise CliError(EXIT_ERROR, _masked(f"journal {db}: {e}", db)) from None
-    print(format_table(rows))
+    print(format_report(rows, period_ns=args.period))
     if args.plot is not None:
         try:
             path = plot_stats(rows, args.plot)
+        except ImportError as e:  # --plot asked for a PNG the "plot" extra would draw
+            raise CliError(EXIT_INPUT, f"--plot {args.plot}: {e}") from None
         except OSError as e:  # an unwritable path, a directory: an input the user gave
             raise CliError(EXIT_INPUT, f"--plot {args.plot}: {e.strerror or e}") from None
         print(f"plot: {path}")
@@ -941,8 +1113,11 @@ def plot_stats(rows: Sequence[Any], path: Path) -> Path:
         rows: :class:`hedgekit.journal.stats.StatsRow` rows.
         path: Where to write it.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as exc:  # the "plot" extra is not installed: one line naming it
+        raise ImportError('matplotlib is not installed: pip install "hedgekit[plot]"') from exc
 
     fig = Figure(figsize=(9, 4.5), dpi=100)
     FigureCanvasAgg(fig)

@@ -9,17 +9,26 @@ and finally flips sign: the strategy opens the pair once and closes it on the fl
 
 Everything runs on the virtual clock (:func:`hedgekit.clock.run_virtual`): an hour of venue time
 takes a few seconds of wall time. :func:`format_report` renders the operations as aligned
-plain-text tables and :func:`plot_timeline` draws one operation's fills and unhedged exposure to
-a PNG (matplotlib, Agg backend, no display needed).
+plain-text tables, :func:`plot_run` draws the whole run (every operation, positions, unhedged
+exposure, funding earned and PnL) to a PNG and :func:`plot_timeline` one operation's fills and
+exposure (matplotlib, Agg backend, no display needed; an optional extra, ``hedgekit[plot]``:
+without it :class:`PlotUnavailableError` is raised).
+
+``hedgekit run --config FILE`` runs the same venues with a strategy configuration read from TOML
+(:func:`load_config`); the example shipped inside the package (:data:`EXAMPLE_CONFIG`,
+``hedgekit/examples/funding_arb.toml``) is :func:`example_config_text`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from hedgekit._core import FillLedger, Instrument
 from hedgekit.clock import LoopClock, run_virtual
@@ -34,6 +43,7 @@ from hedgekit.execution import (
 )
 from hedgekit.strategies.funding_arb import (
     Closed,
+    ConfigError,
     FundingArb,
     FundingArbConfig,
     Monitored,
@@ -57,13 +67,21 @@ from hedgekit.venues.sim import (
 )
 
 __all__ = [
+    "EXAMPLE_CONFIG",
     "DemoRun",
+    "DemoSample",
     "DemoStatus",
+    "PlotUnavailableError",
+    "check_config",
     "demo_config",
     "demo_venues",
+    "example_config_text",
     "format_report",
     "format_table",
     "funding_path",
+    "load_config",
+    "matplotlib_figure",
+    "plot_run",
     "plot_timeline",
     "run_demo",
     "run_demo_async",
@@ -203,6 +221,58 @@ def demo_config(duration_s: float) -> FundingArbConfig:
     )
 
 
+EXAMPLE_CONFIG = "example"
+"""The name ``hedgekit run --config`` takes for the example shipped inside the package."""
+
+
+def example_config_text() -> str:
+    """The example strategy configuration shipped inside the package
+    (``hedgekit/examples/funding_arb.toml``), read with :mod:`importlib.resources` so that it is
+    found in a wheel or a zip as well as in a source checkout."""
+    ref = resources.files("hedgekit").joinpath("examples", "funding_arb.toml")
+    return ref.read_text(encoding="utf-8")
+
+
+def load_config(source: str | Path) -> FundingArbConfig:
+    """A strategy configuration for the demo's venues, from a TOML file or the shipped example.
+
+    Args:
+        source: A path, or :data:`EXAMPLE_CONFIG` (``"example"``) for the shipped example.
+
+    Raises:
+        FileNotFoundError: No such file.
+        ConfigError: Not TOML, or a field is invalid or does not fit the simulated venues
+            (``.field`` names it).
+    """
+    if str(source) == EXAMPLE_CONFIG:
+        import tomllib
+
+        config = FundingArbConfig.from_mapping(tomllib.loads(example_config_text()))
+    else:
+        config = FundingArbConfig.from_toml(source)
+    check_config(config)
+    return config
+
+
+def check_config(config: FundingArbConfig) -> None:
+    """Checks that ``config`` trades the demo's simulated venues and symbols.
+
+    Raises:
+        ConfigError: ``symbols`` names another venue or symbol (field ``symbols.<venue>``).
+    """
+    for venue, symbol in config.symbols.items():
+        if venue not in SYMBOLS:
+            raise ConfigError(
+                f"symbols.{venue}",
+                f"no simulated venue of that name; the venues are {', '.join(SYMBOLS)}",
+            )
+        if symbol != SYMBOLS[venue]:
+            raise ConfigError(
+                f"symbols.{venue}",
+                f"the simulated {venue} venue lists {SYMBOLS[venue]!r}, not {symbol!r}",
+            )
+
+
 # ------------------------------------------------------------------------------- running
 
 
@@ -223,6 +293,25 @@ class DemoStatus:
     divergence: Decimal | None
 
 
+@dataclass(frozen=True, slots=True)
+class DemoSample:
+    """The venues' truth at one moment of the run (for :func:`plot_run`).
+
+    Attributes:
+        ts_ns: Venue time.
+        positions: Signed position size per venue.
+        mids: Mid price per venue (``None`` before the first book).
+        funding: Funding received so far per venue (negative: paid).
+        hourly_rates: Each venue's current funding rate per hour (positive: longs pay).
+    """
+
+    ts_ns: int
+    positions: dict[str, Decimal]
+    mids: dict[str, Decimal | None]
+    funding: dict[str, Decimal]
+    hourly_rates: dict[str, Decimal] = field(default_factory=dict)
+
+
 @dataclass(slots=True)
 class DemoRun:
     """What a demo run produced.
@@ -236,6 +325,7 @@ class DemoRun:
         venue_stats: Each simulated venue's counters (requests, duplicated events, ...).
         wall_s: Wall time the run took.
         journal_errors: Journal writes that failed.
+        samples: The venues' positions, mids and funding every few seconds of venue time.
     """
 
     seed: int
@@ -246,6 +336,7 @@ class DemoRun:
     venue_stats: dict[str, dict[str, int]] = field(default_factory=dict)
     wall_s: float = 0.0
     journal_errors: list[str] = field(default_factory=list)
+    samples: list[DemoSample] = field(default_factory=list)
 
     @property
     def opened(self) -> int:
@@ -274,6 +365,8 @@ async def run_demo_async(
     journal: OperationJournal | None = None,
     journal_url: str | None = None,
     on_event: Callable[[StrategyEvent, DemoStatus], None] | None = None,
+    config: FundingArbConfig | None = None,
+    sample_s: float = 5.0,
 ) -> DemoRun:
     """Runs the demo on the running loop (use :func:`run_demo` for a virtual-time run).
 
@@ -284,6 +377,9 @@ async def run_demo_async(
         journal_url: Instead of ``journal``: a journal URL (:func:`hedgekit.journal.open_journal`)
             opened for the run and closed after it.
         on_event: Called with every strategy event and the demo's status.
+        config: The strategy's configuration (default :func:`demo_config`); it must trade the
+            demo's venues (:func:`check_config`).
+        sample_s: Venue time between two :class:`DemoSample`.
 
     Raises:
         hedgekit.journal.JournalError: The journal could not be opened.
@@ -293,15 +389,46 @@ async def run_demo_async(
 
         opened = await open_journal(journal_url)
         try:
-            return await run_demo_async(seed, duration_s, journal=opened, on_event=on_event)
+            return await run_demo_async(
+                seed,
+                duration_s,
+                journal=opened,
+                on_event=on_event,
+                config=config,
+                sample_s=sample_s,
+            )
         finally:
             await opened.close()
+    if config is None:
+        config = demo_config(duration_s)
+    check_config(config)
     clock = LoopClock()
     ledger = FillLedger()
     venues = {cfg.name: SimVenue(cfg, clock) for cfg in demo_venues(seed, duration_s)}
     sessions = {name: VenueSession(v, ledger, clock) for name, v in venues.items()}
     run = DemoRun(seed=seed, duration_s=duration_s, start_ns=clock.now_ns())
-    strategy = FundingArb(venues, sessions, demo_config(duration_s), clock=clock, journal=journal)
+    strategy = FundingArb(venues, sessions, config, clock=clock, journal=journal)
+    funding: dict[str, Decimal] = {name: Decimal(0) for name in venues}
+
+    def sample() -> None:
+        now = clock.now_ns()
+        sizes: dict[str, Decimal] = {}
+        mids: dict[str, Decimal | None] = {}
+        rates: dict[str, Decimal] = {}
+        for name, v in venues.items():
+            rate = v.engine.funding_rates(now).get(SYMBOLS[name])
+            rates[name] = Decimal(0) if rate is None else rate.hourly
+            pos = v.engine.positions(now).get(SYMBOLS[name])
+            sizes[name] = Decimal(0) if pos is None else pos.size
+            if pos is not None:
+                funding[name] = pos.funding  # cumulative; a flat position earns nothing
+            mids[name] = v.engine.mid(SYMBOLS[name])
+        run.samples.append(DemoSample(now, sizes, mids, dict(funding), rates))
+
+    async def sampler() -> None:
+        while True:
+            sample()
+            await clock.sleep(sample_s)
 
     def seen(event: StrategyEvent) -> None:
         run.events.append(event)
@@ -314,14 +441,23 @@ async def run_demo_async(
             )
             on_event(event, status)
 
+    sampling: asyncio.Task[None] | None = None
     try:
         for v in venues.values():
             await v.connect()
         for s in sessions.values():
             await s.start()
         await clock.sleep(1.0)  # first books
+        sampling = asyncio.get_running_loop().create_task(sampler())
         await strategy.run(duration_s - 1.0, seen, flatten_at_end=True)
+        sample()
     finally:
+        if sampling is not None:
+            sampling.cancel()
+            try:
+                await sampling
+            except asyncio.CancelledError:
+                pass
         for s in sessions.values():
             await s.close()
         for v in venues.values():
@@ -338,6 +474,7 @@ def run_demo(
     *,
     journal_url: str | None = None,
     on_event: Callable[[StrategyEvent, DemoStatus], None] | None = None,
+    config: FundingArbConfig | None = None,
 ) -> DemoRun:
     """Runs the demo to completion on a fresh virtual-time loop.
 
@@ -347,12 +484,17 @@ def run_demo(
         journal_url: Where operations are journaled (:func:`hedgekit.journal.open_journal`), if
             anywhere.
         on_event: Called with every strategy event and the demo's status.
+        config: The strategy's configuration (default :func:`demo_config`; ``hedgekit run``
+            passes one read by :func:`load_config`).
 
     Raises:
         hedgekit.journal.JournalError: The journal could not be opened.
+        ConfigError: ``config`` does not trade the demo's venues.
     """
     t0 = time.perf_counter()
-    run = run_virtual(run_demo_async(seed, duration_s, journal_url=journal_url, on_event=on_event))
+    run = run_virtual(
+        run_demo_async(seed, duration_s, journal_url=journal_url, on_event=on_event, config=config)
+    )
     run.wall_s = time.perf_counter() - t0
     return run
 
@@ -620,26 +762,187 @@ def timeline_operation(run: DemoRun) -> AtomicResult | CloseResult | None:
     return next((r for r in run.operations if any(leg.fills for leg in r.legs)), None)
 
 
-def plot_timeline(result: AtomicResult | CloseResult, path: str | Path, *, title: str = "") -> Path:
-    """Draws one operation's timeline to a PNG: each leg's cumulative filled size over time,
-    and the unhedged exposure (net signed size across the legs × price) over time.
+class PlotUnavailableError(ImportError):
+    """matplotlib is not installed: the PNG is skipped (``pip install "hedgekit[plot]"``)."""
+
+
+PLOT_HINT = 'pip install "hedgekit[plot]"'
+"""What installs the optional plotting dependency."""
+
+
+def matplotlib_figure(width: float, height: float) -> Any:
+    """A matplotlib ``Figure`` on the Agg canvas (no display needed): the one place hedgekit
+    imports matplotlib for its PNGs, lazily.
+
+    Raises:
+        PlotUnavailableError: matplotlib is not installed.
+    """
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise PlotUnavailableError(
+            f"matplotlib is not installed: {PLOT_HINT} to draw PNGs"
+        ) from None
+    fig = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _legend_outside(ax: Any) -> None:
+    """A legend to the right of the axes, where it cannot hide a step of the data."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0.0)
+
+
+def _save(fig: Any, path: str | Path) -> Path:
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(str(out), format="png", bbox_inches="tight")
+    return out
+
+
+def plot_run(run: DemoRun, path: str | Path, *, op: int | None = None) -> Path:
+    """Draws the whole run to a PNG: every operation over the run's duration with each venue's
+    position, the unhedged exposure (net signed size across venues × price), the funding earned
+    and the PnL (marked to the mid, after fees, funding included); with ``op``, one more panel of
+    that operation's fills and exposure (:func:`plot_timeline`'s content).
 
     Args:
-        result: The operation.
+        run: The run.
         path: Where to write the PNG (parent directories are created).
-        title: A title (default: the operation's kind and status).
+        op: An operation's number in the report (1-based), or ``None``.
 
     Returns:
         The path written.
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
+    Raises:
+        IndexError: ``op`` is not an operation of the run.
+        PlotUnavailableError: matplotlib is not installed.
+    """
+    if op is not None and not 1 <= op <= len(run.operations):
+        raise IndexError(f"no operation {op}: the run has {len(run.operations)}")
+    panels = 4 if op is not None else 3
+    fig = matplotlib_figure(11, 3.0 * panels + 0.5)
+    axes = fig.subplots(panels, 1)
+    fig.subplots_adjust(hspace=0.5)
+    ax_ops, ax_exp, ax_pnl = axes[0], axes[1], axes[2]
+    start = run.start_ns
+    end_min = run.duration_s / 60
+
+    def minutes(ns: int) -> float:
+        return (ns - start) / _S / 60
+
+    # 1. positions (from the fills, exact to the nanosecond) and every operation
+    fills = sorted(
+        (f for r in run.operations for leg in r.legs for f in leg.fills), key=lambda f: f.ts_ns
+    )
+    venues = list(run.venue_stats) or sorted({f.venue for f in fills})
+    for name in venues:
+        xs: list[float] = [0.0]
+        ys: list[float] = [0.0]
+        size = Decimal(0)
+        for f in fills:
+            if f.venue == name:
+                size += f.side.sign * f.size
+                xs.append(minutes(f.ts_ns))
+                ys.append(float(size))
+        xs.append(end_min)
+        ys.append(float(size))
+        ax_ops.step(xs, ys, where="post", label=f"{name} position")
+    colors = {"open": "tab:green", "close": "tab:purple"}
+    for i, r in enumerate(run.operations, 1):
+        kind = _kind(r)
+        ax_ops.axvline(minutes(r.started_ns), color=colors[kind], linestyle="--", linewidth=0.9)
+        ax_ops.annotate(
+            f"#{i} {kind}: {r.status.value}",
+            (minutes(r.started_ns), 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, -12 * (1 + (i - 1) % 3)),
+            textcoords="offset points",
+            fontsize=8,
+            color=colors[kind],
+        )
+    ax_ops.axhline(0.0, color="black", linewidth=0.6)
+    ax_ops.set_ylabel("position (base)")
+    ax_ops.set_title("operations and positions", fontsize=10)
+    _legend_outside(ax_ops)
+
+    # 2. unhedged exposure over the run, from every fill
+    ex: list[float] = [0.0]
+    ey: list[float] = [0.0]
+    net = Decimal(0)
+    for f in fills:
+        net += f.side.sign * f.size
+        ex.append(minutes(f.ts_ns))
+        ey.append(float(net * f.price))
+    ex.append(end_min)
+    ey.append(ey[-1])
+    ax_exp.step(ex, ey, where="post", color="tab:red", label="unhedged exposure")
+    ax_exp.fill_between(ex, ey, step="post", color="tab:red", alpha=0.2)
+    ax_exp.axhline(0.0, color="black", linewidth=0.6)
+    ax_exp.set_ylabel("exposure (USD)")
+    total = sum(r.exposure_usd_s for r in run.operations)
+    ax_exp.set_title(f"unhedged exposure: {total:,.1f} USD·s over the run", fontsize=10)
+    _legend_outside(ax_exp)
+
+    # 3. funding earned and PnL, marked to the mid
+    cash = Decimal(0)
+    k = 0
+    px: list[float] = []
+    fund: list[float] = []
+    accrued: list[float] = []
+    pnl: list[float] = []
+    owed = Decimal(0)
+    prev: DemoSample | None = None
+    for smp in run.samples:
+        if prev is not None:  # accrues pro rata between payments: -size × mid × hourly rate × h
+            hours = Decimal(smp.ts_ns - prev.ts_ns) / Decimal(3600 * _S)
+            for v, size in prev.positions.items():
+                mid = prev.mids.get(v) or Decimal(0)
+                owed -= size * mid * prev.hourly_rates.get(v, Decimal(0)) * hours
+        prev = smp
+        while k < len(fills) and fills[k].ts_ns <= smp.ts_ns:
+            f = fills[k]
+            cash -= f.side.sign * f.size * f.price + f.fee
+            k += 1
+        marked = sum(
+            (size * (smp.mids.get(v) or Decimal(0)) for v, size in smp.positions.items()),
+            Decimal(0),
+        )
+        earned = sum(smp.funding.values(), Decimal(0))
+        px.append(minutes(smp.ts_ns))
+        fund.append(float(earned))
+        accrued.append(float(owed))
+        pnl.append(float(cash + marked + earned))
+    ax_pnl.plot(px, fund, color="tab:green", label="funding paid to us")
+    ax_pnl.plot(
+        px, accrued, color="tab:green", linestyle="--", label="funding accrued (pro rata)"
+    )
+    ax_pnl.plot(px, pnl, color="tab:blue", label="PnL (after fees, with funding)")
+    ax_pnl.axhline(0.0, color="black", linewidth=0.6)
+    ax_pnl.set_ylabel("USD")
+    ax_pnl.set_title("funding earned and PnL", fontsize=10)
+    _legend_outside(ax_pnl)
+    for ax in (ax_ops, ax_exp, ax_pnl):
+        ax.set_xlim(0.0, max(end_min, 1e-9))
+        ax.grid(True, alpha=0.3)
+    ax_pnl.set_xlabel("venue time since the start (min)")
+
+    if op is not None:
+        result = run.operations[op - 1]
+        _draw_operation(axes[3], result, f"operation #{op}: ")
+    fig.suptitle(
+        f"funding arbitrage, seed {run.seed}: {len(run.operations)} operation(s) over "
+        f"{run.duration_s / 60:.0f} min of venue time"
+    )
+    return _save(fig, path)
+
+
+def _draw_operation(ax: Any, result: AtomicResult | CloseResult, prefix: str = "") -> None:
+    """One operation on ``ax``: each leg's cumulative fill (left axis) and the unhedged exposure
+    (right axis) over the operation's milliseconds."""
     start = result.started_ns
-    fig = Figure(figsize=(9, 6), dpi=100)
-    FigureCanvasAgg(fig)
-    ax1, ax2 = fig.subplots(2, 1, sharex=True)
-    fills = sorted((f for leg in result.legs for f in leg.fills), key=lambda f: f.ts_ns)
     end_ms = max((result.ended_ns - start) / _MS, 1.0)
     for leg in result.legs:
         xs: list[float] = [0.0]
@@ -651,10 +954,13 @@ def plot_timeline(result: AtomicResult | CloseResult, path: str | Path, *, title
             ys.append(float(total))
         xs.append(end_ms)
         ys.append(float(total))
-        ax1.step(xs, ys, where="post", label=f"{leg.venue} {leg.side.value} {leg.symbol}")
-    ax1.set_ylabel("cumulative fill (base)")
-    ax1.legend(loc="lower right")
-    ax1.grid(True, alpha=0.3)
+        ax.step(
+            xs, ys, where="post", linewidth=2, label=f"{leg.venue} {leg.side.value} {leg.symbol}"
+        )
+    ax.set_ylabel("cumulative fill (base)")
+    ax.set_xlabel("time since the operation started (ms)")
+    ax.grid(True, alpha=0.3)
+    fills = sorted((f for leg in result.legs for f in leg.fills), key=lambda f: f.ts_ns)
     ex: list[float] = [0.0]
     ey: list[float] = [0.0]
     net = Decimal(0)
@@ -664,17 +970,51 @@ def plot_timeline(result: AtomicResult | CloseResult, path: str | Path, *, title
         ey.append(float(net * f.price))
     ex.append(end_ms)
     ey.append(ey[-1])
-    ax2.step(ex, ey, where="post", color="tab:red")
-    ax2.fill_between(ex, ey, step="post", color="tab:red", alpha=0.2)
-    ax2.axhline(0.0, color="black", linewidth=0.6)
-    ax2.set_ylabel("unhedged exposure (USD)")
-    ax2.set_xlabel("time since the operation started (ms)")
-    ax2.grid(True, alpha=0.3)
-    fig.suptitle(
-        title
-        or f"{_kind(result)}: {result.status.value} — exposure {result.exposure_usd_s:,.1f} USD·s"
+    twin = ax.twinx()
+    twin.step(
+        ex, ey, where="post", color="tab:red", linestyle=":", label="unhedged exposure (USD, right)"
     )
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(str(out), format="png")
-    return out
+    twin.fill_between(ex, ey, step="post", color="tab:red", alpha=0.1)
+    twin.set_ylabel("exposure (USD)")
+    # The legs' fills (the hedge step included) are drawn above the exposure, never under it.
+    ax.set_zorder(twin.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    handles, labels = ax.get_legend_handles_labels()
+    h2, l2 = twin.get_legend_handles_labels()
+    ax.legend(
+        handles + h2,
+        labels + l2,
+        loc="upper left",
+        bbox_to_anchor=(1.08, 1.0),
+        fontsize=8,
+        borderaxespad=0.0,
+    )
+    ax.set_title(
+        f"{prefix}{_kind(result)}: {result.status.value} — exposure "
+        f"{result.exposure_usd_s:,.1f} USD·s",
+        fontsize=10,
+    )
+
+
+def plot_timeline(result: AtomicResult | CloseResult, path: str | Path, *, title: str = "") -> Path:
+    """Draws one operation's timeline to a PNG: each leg's cumulative filled size over time and
+    the unhedged exposure (net signed size across the legs × price) over time; the legend sits
+    outside the axes.
+
+    Args:
+        result: The operation.
+        path: Where to write the PNG (parent directories are created).
+        title: A title (default: the operation's kind and status).
+
+    Returns:
+        The path written.
+
+    Raises:
+        PlotUnavailableError: matplotlib is not installed.
+    """
+    fig = matplotlib_figure(11, 4.5)
+    ax = fig.subplots(1, 1)
+    _draw_operation(ax, result)
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path)

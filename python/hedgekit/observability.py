@@ -369,7 +369,8 @@ EXPOSURE_BUCKETS: Final[tuple[float, ...]] = (
 """Unhedged exposure histogram buckets, in USD·s (``+Inf`` is added)."""
 
 _INSTALL_HINT: Final = (
-    "hedgekit metrics need the prometheus_client package: pip install prometheus-client"
+    'hedgekit metrics need prometheus-client, the "metrics" extra: pip install "hedgekit[metrics]"'
+    " (or pip install prometheus-client)"
 )
 
 
@@ -379,7 +380,7 @@ def _label(value: object) -> str:
 
 
 class MetricsUnavailableError(ImportError):
-    """``prometheus_client`` is not installed; ``pip install prometheus-client`` fixes it."""
+    """``prometheus_client`` is not installed; ``pip install "hedgekit[metrics]"`` fixes it."""
 
 
 class _SilentHandler(WSGIRequestHandler):

@@ -26,11 +26,14 @@ def plot_frontier(result: FrontierResult, path: Path) -> Path:
     a traded open has no cost and is left out (named in the title).
 
     Raises:
-        ImportError: matplotlib is not installed.
+        ImportError: matplotlib is not installed (the ``plot`` extra); the message names it.
         OSError: ``path`` cannot be written.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as exc:  # the "plot" extra is not installed: one line naming it
+        raise ImportError('matplotlib is not installed: pip install "hedgekit[plot]"') from exc
 
     key = horizon_label(PLOT_HORIZON_S)
     points: list[tuple[str, bool, tuple[float, float, float], tuple[float, float, float]]] = []

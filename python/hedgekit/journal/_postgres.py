@@ -28,8 +28,13 @@ from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-import psycopg
-from psycopg.pq import TransactionStatus
+try:
+    import psycopg
+    from psycopg.pq import TransactionStatus
+except ImportError as _exc:  # the "postgres" extra is not installed: one line naming it
+    raise ImportError(
+        'PostgreSQL journals need psycopg, the "postgres" extra: pip install "hedgekit[postgres]"'
+    ) from _exc
 
 from hedgekit.journal import schema
 from hedgekit.journal._backend import (

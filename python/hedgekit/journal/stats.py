@@ -41,9 +41,13 @@ __all__ = [
     "FAILURE_STATUSES",
     "GROUP_KEYS",
     "MARKOUT_HORIZONS_S",
+    "REPORT_WIDTH",
     "SUCCESS_STATUSES",
     "StatsRow",
     "execution_stats",
+    "format_duration_ms",
+    "format_period",
+    "format_report",
     "format_table",
     "percentile",
 ]
@@ -425,4 +429,132 @@ def format_table(rows: Sequence[StatsRow]) -> str:
         ).rstrip()
         for line in table
     ]
+    return "\n".join(lines)
+
+
+REPORT_WIDTH = 100
+"""The width :func:`format_report` keeps every line within."""
+
+_KEY_WIDTH = 24
+
+
+def format_duration_ms(ms: float | None) -> str:
+    """A duration for people: ``850 ms``, ``12.3 s``, ``4.5 min``, ``2.0 h`` (``-`` for none)."""
+    if ms is None:
+        return "-"
+    if abs(ms) < 1000:
+        return f"{ms:.0f} ms"
+    s = ms / 1000
+    if abs(s) < 60:
+        return f"{s:.1f} s"
+    if abs(s) < 3600:
+        return f"{s / 60:.1f} min"
+    return f"{s / 3600:.1f} h"
+
+
+def format_period(start_ns: int, period_ns: int | None = None) -> str:
+    """A time bucket's start as ISO-8601 UTC, to the minute (``2026-11-30T12:00Z``), or to the
+    second when the period is not a whole number of minutes."""
+    import datetime as dt
+
+    when = dt.datetime.fromtimestamp(start_ns / 1e9, tz=dt.timezone.utc)
+    if period_ns is not None and period_ns % (60 * 1_000_000_000):
+        return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return when.strftime("%Y-%m-%dT%H:%MZ")
+
+
+def _clip(text: str, n: int = _KEY_WIDTH) -> str:
+    return text if len(text) <= n else text[: n - 1] + "~"
+
+
+def _clipped_getter(name: str) -> Callable[[StatsRow], str]:
+    return lambda r: _clip(_fmt(getattr(r, name)))
+
+
+def format_report(
+    rows: Sequence[StatsRow], *, period_ns: int | None = None, width: int = REPORT_WIDTH
+) -> str:
+    """The report ``hedgekit report`` prints: :func:`format_table`'s figures laid out to fit
+    ``width`` columns. The group columns (period as ISO-8601 UTC, venue, symbol, kind) start
+    every block and the figures are split across as many blocks as needed; hedge latencies read
+    as durations (``850 ms``, ``12.3 s``).
+
+    Args:
+        rows: What :func:`execution_stats` returned.
+        period_ns: The time bucket's length, if grouped by one (shown in the header).
+        width: The widest a line may be.
+
+    Returns:
+        The report, without a trailing newline; every line is at most ``width`` characters.
+    """
+    if not rows:
+        return "no finished operations"
+    horizons = sorted({h for r in rows for h in r.markout_bps} | set(MARKOUT_HORIZONS_S))
+    keys: list[tuple[str, bool, Callable[[StatsRow], str]]] = []
+    if any(r.period_start_ns is not None for r in rows):
+        keys.append(
+            (
+                "period (UTC)",
+                True,
+                lambda r: "-"
+                if r.period_start_ns is None
+                else format_period(r.period_start_ns, period_ns),
+            )
+        )
+    for name in ("venue", "symbol", "kind"):
+        if any(getattr(r, name) is not None for r in rows):
+            keys.append((name, True, _clipped_getter(name)))
+    figures: list[tuple[str, bool, Callable[[StatsRow], str]]] = [
+        ("ops", False, lambda r: str(r.operations)),
+        ("ok", False, lambda r: str(r.succeeded)),
+        ("fail", False, lambda r: str(r.failed)),
+        ("refused", False, lambda r: str(r.refused)),
+        ("unfilled", False, lambda r: str(r.not_filled)),
+        ("success", False, lambda r: _pct(r.success_rate)),
+        ("slip mean", False, lambda r: _fmt(r.slippage_bps_mean)),
+        ("slip med", False, lambda r: _fmt(r.slippage_bps_median)),
+        ("fees", False, lambda r: _clip(str(r.fees_total), 14)),
+        ("maker", False, lambda r: _pct(r.maker_share)),
+        ("hedge med", False, lambda r: format_duration_ms(r.hedge_latency_ms_median)),
+        ("hedge p95", False, lambda r: format_duration_ms(r.hedge_latency_ms_p95)),
+        ("exposure", False, lambda r: _fmt(r.exposure_usd_s_mean)),
+        ("rollback", False, lambda r: _clip(str(r.rollback_cost_total), 14)),
+    ]
+    for h in horizons:
+        figures.append((f"mo {_horizon_label(h)}", False, _markout_getter(h)))
+
+    def col_width(col: tuple[str, bool, Callable[[StatsRow], str]]) -> int:
+        return max(len(col[0]), *(len(col[2](r)) for r in rows))
+
+    key_w = sum(col_width(c) + 2 for c in keys)
+    blocks: list[list[tuple[str, bool, Callable[[StatsRow], str]]]] = [[]]
+    used = key_w
+    for col in figures:
+        w = col_width(col) + 2
+        if blocks[-1] and used + w > width + 2:
+            blocks.append([])
+            used = key_w
+        blocks[-1].append(col)
+        used += w
+    lines: list[str] = []
+    every = f" per {format_duration_ms(period_ns / 1e6)}" if period_ns is not None else ""
+    lines.append(f"execution quality{every}, {len(rows)} group(s)")
+    lines.append(
+        "slip and mo (markout after a passive fill) in bps, slip + is worse, mo + is our way;"
+    )
+    lines.append("exposure: mean unhedged USD·s per operation; fees and rollback in quote units")
+    for block in blocks:
+        columns = keys + block
+        table = [[name for name, _, _ in columns]] + [
+            [get(r) for _, _, get in columns] for r in rows
+        ]
+        widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
+        lines.append("")
+        lines.extend(
+            "  ".join(
+                cell.ljust(w) if text else cell.rjust(w)
+                for cell, w, (_, text, _) in zip(line, widths, columns, strict=True)
+            ).rstrip()[:width]
+            for line in table
+        )
     return "\n".join(lines)

@@ -117,7 +117,32 @@ fn level_tuple<'py>(py: Python<'py>, l: Level) -> PyResult<Bound<'py, PyTuple>> 
     PyTuple::new(py, [to_decimal(py, l.price)?, to_decimal(py, l.size)?])
 }
 
-/// An L2 order book (see `_core.pyi` for the Python documentation).
+/// An L2 order book with exact prices and sizes, kept in Rust.
+///
+/// Every update returns a status (``BOOK_OK``, ``BOOK_CROSSED``, ``BOOK_IGNORED``,
+/// ``BOOK_GAP``) and either applies completely or not at all: an invalid argument or a malformed
+/// message raises and leaves the book exactly as it was. A crossed book is reported by the
+/// status of the update that crossed it and stays flagged (``is_crossed``) until an update
+/// uncrosses it.
+///
+/// One rule for a price listed twice on one side of one snapshot or venue message (every venue,
+/// snapshot and diff alike, whatever the sizes, a size-0 entry included): it is **refused**, the
+/// book unchanged. A venue never sends the same price twice in one message, so such a message is
+/// corrupted, and applying it last-wins would hide that behind a guess. (The same price on both
+/// sides is a crossed book, not a duplicate. A batch of the caller's own deltas,
+/// :meth:`apply_deltas_raw`, is a sequence and may repeat a price.)
+///
+/// Venue messages are read as strict JSON — exactly what a strict parser such as ``orjson``
+/// accepts (no leading zeros, no trailing commas or characters, valid UTF-8 and escapes, numbers
+/// finite as doubles), with values nested at most 64 deep. Keys and strings are read decoded (an
+/// escaped key is the same key). A key the parser reads may appear once per message (envelope
+/// and ``data`` together); unknown keys are skipped.
+///
+/// Raw values (``*_raw``) are fixed-point integers: ``raw == value * 10**SCALE``.
+///
+/// Args:
+///     venue: A label for the venue (shown in ``repr``).
+///     symbol: A label for the instrument (shown in ``repr``).
 #[pyclass(module = "hedgekit._core", name = "OrderBook")]
 pub struct PyOrderBook {
     book: OrderBook,
@@ -130,7 +155,7 @@ pub struct PyOrderBook {
 #[pymethods]
 impl PyOrderBook {
     #[new]
-    #[pyo3(signature = (venue = String::new(), symbol = String::new()))]
+    #[pyo3(signature = (venue = String::new(), symbol = String::new()), text_signature = "(venue='', symbol='')")]
     fn new(venue: String, symbol: String) -> Self {
         PyOrderBook {
             book: OrderBook::new(),
@@ -167,6 +192,25 @@ impl PyOrderBook {
         )
     }
 
+    /// Replaces the whole book (levels in any order; size 0 levels are skipped).
+    ///
+    /// The book becomes synced and forgets any Binance update id. A price listed twice on one
+    /// side is refused (even with size 0): see the class documentation.
+    ///
+    /// Args:
+    ///     bids: ``(price, size)`` pairs (tuples or lists), exact (``Decimal``, ``str`` or ``int``; floats are
+    ///         refused with ``TypeError``).
+    ///     asks: ``(price, size)`` pairs.
+    ///     ts_ns: Your receive timestamp, recorded as ``last_update_ns``.
+    ///
+    /// Returns:
+    ///     ``BOOK_OK`` or ``BOOK_CROSSED``.
+    ///
+    /// Raises:
+    ///     ValueError: A non-positive price, a negative size or a price listed twice on one
+    ///         side.
+    ///     hedgekit.errors.ConversionError: A value that is not an exact decimal (its subclass
+    ///         ``NumberRangeError`` for one outside the range).
     #[pyo3(signature = (bids, asks, ts_ns = 0))]
     fn apply_snapshot(&mut self, bids: Vec<Pair>, asks: Vec<Pair>, ts_ns: u64) -> PyResult<u8> {
         let st = self.book.apply_snapshot(
@@ -177,6 +221,12 @@ impl PyOrderBook {
         st.map(|s| s as u8).py()
     }
 
+    /// ``apply_snapshot`` from int64 buffers of raw values (numpy ``int64`` arrays,
+    /// ``array.array('q')``, ``memoryview``), without a Python object per level.
+    ///
+    /// Raises:
+    ///     ValueError: Lengths differ, a non-positive price, a negative size or a duplicate.
+    ///     TypeError: A buffer that is not of 64-bit integers.
     #[pyo3(signature = (bid_prices, bid_sizes, ask_prices, ask_sizes, ts_ns = 0))]
     fn apply_snapshot_raw(
         &mut self,
@@ -198,6 +248,19 @@ impl PyOrderBook {
             .py()
     }
 
+    /// Sets the size at one price; size 0 removes the level (removing an absent level is fine).
+    ///
+    /// Args:
+    ///     side: ``"bid"`` or ``"ask"``.
+    ///     price: The level's price (positive).
+    ///     size: The new total size at that price (0 removes).
+    ///     ts_ns: Your receive timestamp, recorded as ``last_update_ns``.
+    ///
+    /// Returns:
+    ///     ``BOOK_OK`` or ``BOOK_CROSSED``.
+    ///
+    /// Raises:
+    ///     ValueError: An unknown side, a non-positive price or a negative size.
     #[pyo3(signature = (side, price, size, ts_ns = 0))]
     fn apply_delta(&mut self, side: &str, price: Num, size: Num, ts_ns: u64) -> PyResult<u8> {
         self.book
@@ -206,6 +269,10 @@ impl PyOrderBook {
             .py()
     }
 
+    /// The fast form of ``apply_delta`` with raw integers.
+    ///
+    /// Raises:
+    ///     ValueError: A non-positive price or a negative size.
     #[pyo3(signature = (is_bid, price_raw, size_raw, ts_ns = 0))]
     fn apply_delta_raw(
         &mut self,
@@ -224,6 +291,25 @@ impl PyOrderBook {
         st.map(|s| s as u8).py()
     }
 
+    /// Applies a batch of raw deltas as one atomic update.
+    ///
+    /// All deltas are validated before any is applied. The crossed check is made once, at the
+    /// end: a book crossed only half-way through the batch (one venue update) is not reported.
+    /// A batch is the caller's own sequence of updates, applied in order: a price may appear
+    /// more than once and its last delta wins (check a venue message for repeated prices
+    /// before turning it into a batch; the venue parsers refuse them).
+    ///
+    /// Args:
+    ///     is_bid: A ``uint8``/``bool`` buffer (non-zero = bid) or ``bytes``.
+    ///     prices: An int64 buffer of raw prices.
+    ///     sizes: An int64 buffer of raw sizes (0 removes).
+    ///     ts_ns: Your receive timestamp.
+    ///
+    /// Returns:
+    ///     The status after the whole batch: ``BOOK_OK`` or ``BOOK_CROSSED``.
+    ///
+    /// Raises:
+    ///     ValueError: Lengths differ, a non-positive price or a negative size (nothing applied).
     #[pyo3(signature = (is_bid, prices, sizes, ts_ns = 0))]
     fn apply_deltas_raw(
         &mut self,
@@ -243,6 +329,21 @@ impl PyOrderBook {
             .py()
     }
 
+    /// Applies a Hyperliquid ``l2Book`` message (WS envelope or bare data) from its bytes.
+    ///
+    /// Each message is a full snapshot and replaces the book (size 0 levels are skipped); its
+    /// ``time`` (ms) becomes ``venue_time_ms``. ``levels`` and ``time`` may each appear once,
+    /// in the envelope or in ``data``; a level's ``px`` and ``sz`` once each.
+    ///
+    /// Returns:
+    ///     ``BOOK_OK`` or ``BOOK_CROSSED``.
+    ///
+    /// Raises:
+    ///     hedgekit.errors.ParseError: A malformed message (``.position`` is the byte offset):
+    ///         not strict JSON, a missing or repeated field, a wrong type, a number that is not
+    ///         a finite decimal of at most 9 decimals within the range, a non-positive price, a
+    ///         negative size, or a price listed twice on one side (even with size 0). The book
+    ///         is unchanged.
     #[pyo3(signature = (data, ts_ns = 0))]
     fn apply_hyperliquid(&mut self, data: &[u8], ts_ns: u64) -> PyResult<u8> {
         self.book
@@ -251,6 +352,14 @@ impl PyOrderBook {
             .py()
     }
 
+    /// Applies an Aster/Binance REST ``/fapi/v1/depth`` body: replaces the book (qty 0
+    /// levels are skipped), records ``lastUpdateId`` and makes the book synced, awaiting its
+    /// first diff.
+    ///
+    /// Raises:
+    ///     hedgekit.errors.ParseError: A malformed message, as for :meth:`apply_hyperliquid`
+    ///         (a price listed twice on one side included), or a missing ``lastUpdateId``,
+    ///         ``bids`` or ``asks``; the book is unchanged.
     #[pyo3(signature = (data, ts_ns = 0))]
     fn apply_depth_snapshot(&mut self, data: &[u8], ts_ns: u64) -> PyResult<u8> {
         self.book
@@ -259,6 +368,27 @@ impl PyOrderBook {
             .py()
     }
 
+    /// Applies an Aster/Binance ``depthUpdate`` diff (bare or as ``{"stream","data"}``).
+    ///
+    /// Sequence rules: a diff older than the book (``u`` below the snapshot's
+    /// ``lastUpdateId``, or not newer than the last applied ``u``) returns ``BOOK_IGNORED``. The
+    /// first diff after a snapshot must have ``U <= lastUpdateId <= u``, every later one must
+    /// have ``pu`` equal to the previous ``u``; otherwise ``BOOK_GAP`` is returned, the diff is
+    /// not applied and ``is_synced`` stays false until the next snapshot. A diff before any
+    /// depth snapshot is a ``BOOK_GAP`` too.
+    ///
+    /// A price listed twice on one side of a diff is refused (not applied last-wins), whatever
+    /// its update ids: the book and its sync state stay as they were, so the venue's next diff
+    /// does not chain and becomes a ``BOOK_GAP`` that resynchronises the book.
+    ///
+    /// Returns:
+    ///     ``BOOK_OK``, ``BOOK_CROSSED``, ``BOOK_IGNORED`` or ``BOOK_GAP``.
+    ///
+    /// Raises:
+    ///     hedgekit.errors.ParseError: A malformed message (as for :meth:`apply_hyperliquid`,
+    ///         a price listed twice on one side included; a missing ``U``, ``u``, ``pu``,
+    ///         ``b`` or ``a``; an ``e`` other than ``depthUpdate``); the book and its sync
+    ///         state are unchanged.
     #[pyo3(signature = (data, ts_ns = 0))]
     fn apply_depth_update(&mut self, data: &[u8], ts_ns: u64) -> PyResult<u8> {
         self.book
@@ -267,18 +397,22 @@ impl PyOrderBook {
             .py()
     }
 
+    /// Empties the book and marks it not synced (e.g. after a disconnect).
     fn clear(&mut self) {
         self.book.clear();
     }
 
+    /// The best bid price, raw, or ``None`` for an empty side.
     fn best_bid_raw(&self) -> Option<i64> {
         self.book.best_bid().map(|l| l.price.raw())
     }
 
+    /// The best ask price, raw, or ``None`` for an empty side.
     fn best_ask_raw(&self) -> Option<i64> {
         self.book.best_ask().map(|l| l.price.raw())
     }
 
+    /// ``(bid price, bid size, ask price, ask size)``, raw, in one call.
     fn bbo_raw(&self) -> (Option<i64>, Option<i64>, Option<i64>, Option<i64>) {
         let (b, a) = self.book.bbo();
         (
@@ -289,22 +423,28 @@ impl PyOrderBook {
         )
     }
 
+    /// The best bid as ``(price, size)``, or ``None``.
     fn best_bid<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
         self.book.best_bid().map(|l| level_tuple(py, l)).transpose()
     }
 
+    /// The best ask as ``(price, size)``, or ``None``.
     fn best_ask<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
         self.book.best_ask().map(|l| level_tuple(py, l)).transpose()
     }
 
+    /// ``(best bid + best ask) / 2``, rounded down to 1e-9 (exact for prices of at most 8
+    /// decimals); ``None`` unless both sides have a level. Also given for a crossed book.
     fn mid<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         opt_to_decimal(py, self.book.mid())
     }
 
+    /// ``(ask - bid) / mid * 1e4`` as a float (negative when crossed), or ``None``.
     fn spread_bps(&self) -> Option<f64> {
         self.book.spread_bps()
     }
 
+    /// The top ``depth`` levels of ``side`` (``"bid"`` or ``"ask"``), best first.
     #[pyo3(signature = (side, depth = 20))]
     fn levels<'py>(
         &self,
@@ -319,6 +459,10 @@ impl PyOrderBook {
             .collect()
     }
 
+    /// Walks the book for a taker: ``side`` ``"buy"`` walks the asks, ``"sell"`` the bids.
+    ///
+    /// Raises:
+    ///     ValueError: An unknown side or a non-positive size.
     fn walk(&self, side: &str, size: Num) -> PyResult<PyDepthWalk> {
         let w = self.book.walk(taker_side(side)?, size.0).py()?;
         Ok(PyDepthWalk {
@@ -327,6 +471,10 @@ impl PyOrderBook {
         })
     }
 
+    /// ``(vwap, filled)`` for a taker of ``size`` (see ``walk``); ``None`` if nothing fills.
+    ///
+    /// The VWAP is rounded toward the worse price for the taker (up for a buy, down for a
+    /// sell); ``filled < size`` when the book is too thin.
     fn vwap<'py>(
         &self,
         py: Python<'py>,
@@ -339,6 +487,14 @@ impl PyOrderBook {
             .transpose()
     }
 
+    /// The size a taker (``"buy"``/``"sell"``) gets within ``bps`` of the best price,
+    /// inclusive and exact (a buy takes asks with ``price <= best * (1 + bps / 1e4)``).
+    ///
+    /// A total beyond the largest value is returned as that value (9223372036.854775807): a
+    /// lower bound, so ``depth >= size`` stays answered correctly for every size.
+    ///
+    /// Raises:
+    ///     ValueError: An unknown side or a negative ``bps``.
     fn size_within_bps<'py>(
         &self,
         py: Python<'py>,
@@ -352,6 +508,8 @@ impl PyOrderBook {
         to_decimal(py, v)
     }
 
+    /// The worst price a taker of ``size`` touches (the last level if the book is too
+    /// thin); ``None`` for an empty side.
     fn worst_price<'py>(
         &self,
         py: Python<'py>,
@@ -361,49 +519,64 @@ impl PyOrderBook {
         opt_to_decimal(py, self.book.worst_price(taker_side(side)?, size.0).py()?)
     }
 
+    /// A score in ``[0, 1]``:
+    /// ``min(1, size_within_bps(band_bps) / size) * band_bps / (band_bps + spread_bps)``.
+    ///
+    /// More depth never lowers it, a wider spread never raises it; the spread factor is left
+    /// out when the other side is empty; a crossed book scores 0.
+    ///
+    /// Raises:
+    ///     ValueError: An unknown side, or a non-positive ``size`` or ``band_bps``.
     fn liquidity_score(&self, side: &str, size: Num, band_bps: &Bound<'_, PyAny>) -> PyResult<f64> {
         self.book
             .liquidity_score(taker_side(side)?, size.0, bps_from_py(band_bps)?)
             .py()
     }
 
+    /// True while the best bid is at or above the best ask.
     #[getter]
     fn is_crossed(&self) -> bool {
         self.book.is_crossed()
     }
 
+    /// True after a snapshot and until a sequence gap (or ``clear``).
     #[getter]
     fn is_synced(&self) -> bool {
         self.book.is_synced()
     }
 
+    /// The ``ts_ns`` of the last applied update (0 before any).
     #[getter]
     fn last_update_ns(&self) -> u64 {
         self.book.last_update_ns()
     }
 
+    /// The venue's own time (ms) of the last applied message that carried one.
     #[getter]
     fn venue_time_ms(&self) -> Option<i64> {
         self.book.venue_time_ms()
     }
 
+    /// Binance/Aster: the snapshot's ``lastUpdateId``, then the ``u`` of the last applied diff.
     #[getter]
     fn last_update_id(&self) -> Option<i64> {
         self.book.last_update_id()
     }
 
+    /// The venue label given at construction.
     #[getter]
     fn venue(&self) -> &str {
         &self.venue
     }
 
+    /// The symbol label given at construction.
     #[getter]
     fn symbol(&self) -> &str {
         &self.symbol
     }
 }
 
-/// The result of a depth walk (frozen).
+/// The result of ``OrderBook.walk`` (immutable).
 #[pyclass(module = "hedgekit._core", name = "DepthWalk", frozen)]
 pub struct PyDepthWalk {
     walk: DepthWalk,
@@ -412,6 +585,7 @@ pub struct PyDepthWalk {
 
 #[pymethods]
 impl PyDepthWalk {
+    /// The taker's side, ``"buy"`` or ``"sell"``.
     #[getter]
     fn side(&self) -> &'static str {
         match self.walk.side {
@@ -420,41 +594,49 @@ impl PyDepthWalk {
         }
     }
 
+    /// The size asked for.
     #[getter]
     fn wanted<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_decimal(py, self.walk.wanted)
     }
 
+    /// The size the book could fill (at most ``wanted``).
     #[getter]
     fn filled<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_decimal(py, self.walk.filled)
     }
 
+    /// The average fill price, rounded toward the worse price for the taker.
     #[getter]
     fn vwap<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         opt_to_decimal(py, self.walk.vwap)
     }
 
+    /// The best price of the walked side.
     #[getter]
     fn best_price<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         opt_to_decimal(py, self.walk.best_price)
     }
 
+    /// The last (worst) price the fill touched.
     #[getter]
     fn worst_price<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         opt_to_decimal(py, self.walk.worst_price)
     }
 
+    /// True when the book held the whole size.
     #[getter]
     fn complete(&self) -> bool {
         self.walk.complete
     }
 
+    /// Slippage of the VWAP against the best price, in bps (positive = worse for the taker).
     #[getter]
     fn slippage_bps(&self) -> Option<f64> {
         self.walk.slippage_bps()
     }
 
+    /// Slippage of the VWAP against the mid at the time of the walk, in bps.
     #[getter]
     fn slippage_vs_mid_bps(&self) -> Option<f64> {
         self.walk.slippage_vs_bps(self.mid?)
