@@ -449,8 +449,16 @@ class Opening:
             if surplus <= 0 or self._dust(leg, surplus):
                 continue
             side = leg.spec.side.opposite
+            # "At once": protected IOCs on the fresh book, whatever the rollback's own mode (a
+            # passive unwind could leave the surplus on for good).
+            unwind = dataclasses.replace(cfg.rollback, mode=ExecutionMode.MARKET_ONLY)
+            # Reduce-only only where the unwind reduces what the venue holds (a prior opposite
+            # position makes it an extension, which a reduce-only order could not do). The
+            # session's own account (its snapshot plus every fill) says so without a request.
+            held = leg.ex.session.expected_positions().get(leg.spec.symbol, _ZERO)
+            reduce_only = held * leg.spec.side.sign > 0 and abs(held) >= surplus
             result = await leg.ex.execute(
-                leg.spec.symbol, side, surplus, cfg.rollback, reduce_only=True,
+                leg.spec.symbol, side, surplus, unwind, reduce_only=reduce_only,
                 deadline_s=cfg.deadline_s, tag="o", observer=tap, role="oversize",
             )  # fmt: skip
             await self._owner.settle_orders(tap, cfg.settle_timeout_s)
