@@ -4,13 +4,16 @@ pair").
 1. Pre-flight on fresh books: spread gate, depth within the slippage budget, one common size valid
    on every venue, minimums on every venue. Any failure: nothing is placed (``REFUSED``).
 2. Entry orders on every leg at once, maker or taker per the plan.
-3. On the first fill (or the entry timeout): stop and cancel every entry order, wait for each
-   answer and settle it with the venue, then read the ledger and hedge the lagging legs up to the
-   leader with ``aggressive_limit`` (break-even first, market last). A hedge is sized from
-   ``leader − filled − reserved``: an order of the leg whose outcome is still open reserves its
-   whole remaining size, so no leg is ever lifted above the pair size; every order is settled
-   before the final round, and a surplus that still appears is unwound reduce-only and reported
-   (``oversize``). A difference below a venue's minimum is dust: recorded, not traded.
+3. On the first fill the lagging legs are hedged up to the leader under ``hedge_timing``:
+   ``immediate`` (default) hedges the size the ledger has just accepted at once while the resting
+   entries are cancelled alongside; ``after_settle`` first cancels and settles every entry. The
+   hedge is priced under ``hedge_pricing``: ``ioc`` (default, protected IOCs), ``ladder``
+   (break-even first, market last) or ``budgeted_maker``. A hedge is sized from
+   ``leader − filled − reserved``: an order of the leg whose outcome is still open (and that is
+   not being cancelled) reserves its whole remaining size; every order is settled before one
+   final top-up round, and a surplus (a sibling's fill that raced an immediate hedge) is unwound
+   at once and reported (``oversize``). A difference below a venue's minimum is dust: recorded,
+   not traded.
 4. A pair that cannot be completed by the deadline is rolled back: exactly this operation's own
    fills are unwound (reduce-only only where that reduces what the venue holds, so a prior
    position stays as it was), and the cost actually paid is recorded.

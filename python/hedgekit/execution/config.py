@@ -159,8 +159,10 @@ class AtomicConfig:
         settle_timeout_s: How long the open keeps cancelling and querying its own orders that
             may still trade (a cancel lost or refused, a placement in doubt) before it returns;
             an order still unresolved then makes the result ``exposed``, never a success.
-        hedge_timing: When the first fill's hedge is sent.
-        hedge_pricing: How hedge orders are priced (``hedge`` keeps the ladder's parameters).
+        hedge_timing: When the first fill's hedge is sent (default ``immediate``: measured in
+            ``docs/decisions.md``, "Hedge timing and pricing").
+        hedge_pricing: How hedge orders are priced (default ``ioc``; ``hedge`` keeps the
+            ladder's and the IOC's parameters).
         maker_budget_usd_s: With ``budgeted_maker``: the unhedged exposure (USD·s) a resting
             hedge may accumulate before it turns into IOCs.
     """
@@ -183,8 +185,8 @@ class AtomicConfig:
     split: bool = True
     max_book_age_s: float = 5.0
     settle_timeout_s: float = 30.0
-    hedge_timing: HedgeTiming = HedgeTiming.AFTER_SETTLE
-    hedge_pricing: HedgePricing = HedgePricing.LADDER
+    hedge_timing: HedgeTiming = HedgeTiming.IMMEDIATE
+    hedge_pricing: HedgePricing = HedgePricing.IOC
     maker_budget_usd_s: Decimal = Decimal(500)
 
     def __post_init__(self) -> None:
