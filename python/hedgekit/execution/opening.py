@@ -15,6 +15,13 @@ The hedge of a first fill follows two policies of :class:`~hedgekit.execution.At
   that is not being cancelled (a taker entry in flight, a hedge in doubt) reserves its whole
   remaining size, one top-up round follows once every order is settled, and no leg ends above
   the pair size.
+* The ``immediate`` reaction runs from the fill listener itself (:func:`start_eagerly`), or,
+  when that venue has already delivered more events (the rest of a split fill), right after
+  they are handled in the same pass: it sizes the hedge from the tap's running totals of what
+  the ledger accepted, prices it from one gated look at the book, and hands it to the venue
+  before the loop turns; only then do the sibling cancels start, in a task of their own. With a
+  journal, the hedge waits for its record first (the reaction's first wait), as every order
+  does.
 * ``hedge_pricing``: ``ioc`` (protected IOCs at once, repeated on the fresh book), ``ladder``
   (break-even first, then the ladder, a protected IOC last) or ``budgeted_maker`` (rest at the
   maker price only while the unhedged notional times the elapsed time stays under the budget).
@@ -23,10 +30,12 @@ The hedge of a first fill follows two policies of :class:`~hedgekit.execution.At
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
-from collections.abc import Sequence
+from asyncio.tasks import _enter_task, _leave_task
+from collections.abc import Coroutine, Generator, Sequence
 from decimal import ROUND_CEILING, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from hedgekit._core import common_size, spread_within
 from hedgekit.errors import (
@@ -67,16 +76,21 @@ from hedgekit.execution.results import (
 )
 from hedgekit.model import OrderRequest, Side, TimeInForce
 from hedgekit.tracking import TrackedState
+from hedgekit.tracking.session import resume as _resume
 from hedgekit.venues.base import InstrumentInfo, Quote
 
 if TYPE_CHECKING:
     from hedgekit.execution.atomic import AtomicExecutor
 
-__all__ = ["Opening", "Refusal"]
+__all__ = ["Opening", "Refusal", "start_eagerly"]
+
+_T = TypeVar("_T")
 
 _ZERO = Decimal(0)
 _NANO = Decimal("1e-9")
 _S = 1_000_000_000
+_LIVE = frozenset(s for s in TrackedState if not s.is_terminal)
+_LIVE_ANSWERED = _LIVE - {TrackedState.PENDING_NEW}
 _MIN_REST_S = 0.05
 """A budgeted maker hedge allowed to rest less than this goes straight to IOCs."""
 
@@ -96,43 +110,56 @@ class Refusal(Exception):
 class _Leg:
     def __init__(self, spec: LegSpec, ex: OrderExecutor, info: InstrumentInfo) -> None:
         self.spec = spec
+        self.name = spec.venue
         self.ex = ex
         self.info = info
         self.quote: Quote | None = None
         self.maker = True
         self.entry_ids: list[str] = []
         self.hedge: ExecutionResult | None = None
+        self.not_dust: tuple[Decimal, Decimal] | None = None
+        """``(size, price)``: any size from ``size`` up at any price from ``price`` up is an
+        order this venue accepts for its minimums (found at pre-flight; a quick answer to
+        "is it dust?" on the hedge path)."""
 
-    @property
-    def name(self) -> str:
-        return self.spec.venue
+    def surely_not_dust(self, size: Decimal, q: Quote | None) -> bool:
+        """True when ``size`` at the quote's prices is above the venue's minimums for sure
+        (``False`` only means: check it)."""
+        bound = self.not_dust
+        if bound is None or q is None:
+            return False
+        return size >= bound[0] and q.bid >= bound[1]
 
     def net(self, tap: OperationTap) -> Decimal:
-        """Signed size this operation has on the leg's venue, from the ledger's fills."""
-        return sum((f.side.sign * f.size for f in tap.of(self.name)), _ZERO)
+        """Signed size this operation has on the leg's venue, from the ledger's fills (the
+        tap's running total of them)."""
+        return tap.net(self.name)
 
     def along(self, tap: OperationTap) -> Decimal:
         """Size held in the leg's direction."""
-        return self.net(tap) * self.spec.side.sign + 0  # + 0: never a negative zero
+        net = tap.net(self.name)
+        return (net if self.spec.side is Side.BUY else -net) + 0  # + 0: never a negative zero
 
-    def reserved(self, tap: OperationTap, *, cancelling: frozenset[str] = frozenset()) -> Decimal:
+    def reserved(self, tap: OperationTap, *, cancelling: frozenset[tuple[str, str]] = frozenset()) -> Decimal:
         """Size that the leg's orders in its direction not answered for yet may still add to
         the ledger: an order that may trade, or one that ended before the venue's final report
         of its fills reached the ledger (an IOC answered "expired, 175 filled" whose fills are
         still on their way), reserves the rest of its size. Resting entries named in
-        ``cancelling`` (being cancelled right now) reserve nothing: a fill of theirs that races
-        the hedge is a surplus, unwound at once."""
-        session = self.ex.session
+        ``cancelling`` (``(venue, client id)`` pairs: being cancelled right now) reserve
+        nothing: a fill of theirs that races the hedge is a surplus, unwound at once."""
+        tracker = self.ex.session.tracker
+        side = self.spec.side
         total = _ZERO
-        for cid in tap.client_ids(self.name):
-            if cid in cancelling:
+        name = self.name
+        for cid in tap.client_ids(name):
+            if (name, cid) in cancelling:  # keyed by venue: client ids repeat across venues
                 continue
             try:
-                order = session.order(cid)
+                request = tracker.request(cid)
             except KeyError:
                 continue
-            if order.request.side is self.spec.side:
-                total += session.may_still_fill(cid)
+            if request.side is side:
+                total += tracker.may_still_fill(cid)
         return total
 
 
@@ -167,6 +194,9 @@ class Opening:
         self.ls: list[_Leg] = []
         self.tap: OperationTap | None = None
         self.dust: dict[str, Decimal] = {}
+        self._fixed_cfg: OrderConfig | None = None
+        self._to_cancel: list[tuple[_Leg, str]] | None = None
+        self._cancels: asyncio.Task[None] | None = None
 
     # ----------------------------------------------------------------------------- run
     async def run(self) -> AtomicResult:
@@ -189,6 +219,13 @@ class Opening:
         except Refusal as refusal:
             return self._refused(refusal.reason)
         self._plan()
+        # A hedge configuration that does not depend on the hedge's size is made before any
+        # fill (a budgeted maker hedge's depends on it: made then).
+        pricing = self.cfg.hedge_pricing
+        if pricing is HedgePricing.LADDER:
+            self._fixed_cfg = self.cfg.hedge
+        elif pricing is HedgePricing.IOC:
+            self._fixed_cfg = self._hedge_config(self.ls[0], self.requested)
         tap = OperationTap(owner.sessions, self.cfg.hedge_threshold, self.recorder)
         tap.markouts = owner.markouts
         self.tap = tap
@@ -227,6 +264,8 @@ class Opening:
         pair = common_size([leg.info.rules for leg in self.ls], size)
         if pair <= 0:
             raise Refusal(f"no size up to {size} is valid on every venue")
+        for leg in self.ls:
+            leg.not_dust = _not_dust_bound(leg)
         for leg in self.ls:
             why = leg.info.rules.rejection(_touch(leg), pair, False)
             if why is not None:
@@ -278,10 +317,35 @@ class Opening:
             # adds exposure is sent unrecorded, and what is filled is still hedged or unwound.
             tap.recorder.add_failure_listener(lambda _exc: stop.set())
 
+        loop = asyncio.get_running_loop()
+        immediate = cfg.hedge_timing is HedgeTiming.IMMEDIATE
+        sessions = self._owner.sessions
+
+        def react_now() -> None:
+            try:
+                reaction.append(start_eagerly(loop, self._react(eager=True)))
+                pending = self._to_cancel
+                if pending:  # the hedge is out (or waits for its journal record): cancel now
+                    self._to_cancel = None
+                    self._cancels = loop.create_task(self._cancel_entries(pending))
+            finally:
+                stop.set()  # the entries wake once the loop turns, as they would have anyway
+
         def on_first() -> None:
-            # The reaction task is queued before the entry tasks wake, so it runs first.
-            reaction.append(asyncio.ensure_future(self._react()))
-            stop.set()
+            # Called by the tap as it counts the first fill, before anything that fill wakes.
+            # ``immediate``: the reaction runs in the stack of the session that delivered the
+            # fill, as soon as the events that venue has already delivered are handled (the
+            # rest of a split fill, the order update that came with it): it sees them all and
+            # still runs before the loop turns, until it first waits (the hedge is handed to
+            # the venue by then, unless a journal write comes first); the cancels of the other
+            # entries start right after it. ``after_settle``: the reaction task is queued ahead
+            # of the entry tasks and of this one, so it runs first.
+            venue = tap.first_venue
+            if immediate and venue is not None:
+                sessions[venue].after_events(react_now)
+            else:
+                reaction.append(loop.create_task(self._react()))
+                stop.set()
 
         tap.on_first = on_first
         entries: list[asyncio.Future[None]] = [asyncio.ensure_future(self._enter(leg, stop)) for leg in ls]
@@ -327,89 +391,136 @@ class Opening:
         return self._finish(status, "hedge not completed by the deadline", rollback)
 
     # ----------------------------------------------------------------------------- hedge
-    async def _react(self) -> None:
+    async def _react(self, *, eager: bool = False) -> None:
         """The hedge path, in one task from the first fill. ``after_settle``: cancel every
         entry order that is still live and wait for each answer, settle it with the venue, read
         the ledger, hedge. ``immediate``: hedge what the ledger has accepted at once while the
         live entries are cancelled and settled alongside. An entry whose placement is still in
         flight is left to its own task (it cancels its order once the answer is back); the
-        final round after the entries catches what it filled."""
-        tap = self._tap()
+        final round after the entries catches what it filled. ``eager``: started by the fill
+        listener itself (see ``_run``)."""
         pending = _live_entries(self.ls, answered_only=True)
-
-        async def cancel_entries() -> None:
-            if len(pending) == 1:
-                await pending[0][0].ex.cancel_and_settle(pending[0][1], tap)
-            elif pending:
-                await asyncio.gather(*(leg.ex.cancel_and_settle(cid, tap) for leg, cid in pending))
-
         if self.cfg.hedge_timing is HedgeTiming.IMMEDIATE:
             # The hedge goes out first (this task runs it up to its placement); the cancels
-            # follow in their own task. Only resting maker entries being cancelled give up
-            # their reservation: a taker entry in flight still reserves its whole size.
-            cancelling = frozenset(cid for leg, cid in pending if leg.maker)
-            cancels = asyncio.ensure_future(cancel_entries())
+            # follow in their own task, which runs once this one waits: started by the fill
+            # listener right after this task's first step when the reaction started there (so
+            # both are under way before the loop turns), else from here. Only resting maker
+            # entries being cancelled give up their reservation: a taker entry in flight still
+            # reserves its whole size. A reaction started by the listener has the fill it was
+            # given counted already, so its first round reads the tap's running totals without
+            # a scan of every tracker.
+            cancelling = frozenset((leg.name, cid) for leg, cid in pending if leg.maker)
+            if eager:
+                self._to_cancel = pending
+            elif pending:
+                self._cancels = asyncio.get_running_loop().create_task(self._cancel_entries(pending))
             try:
-                await self._hedge_round(first_round=True, cancelling=cancelling)
+                await self._hedge_round(first_round=True, cancelling=cancelling, fresh=eager)
             finally:
-                await cancels
+                cancels = self._cancels
+                if cancels is None:  # the hedge round never waited: cancel from here
+                    self._to_cancel = None
+                    await self._cancel_entries(pending)
+                else:
+                    await cancels
         else:
-            await cancel_entries()
+            await self._cancel_entries(pending)
             await self._hedge_round(first_round=True)
 
-    async def _hedge_round(self, *, first_round: bool, cancelling: frozenset[str] = frozenset()) -> None:
-        """Reads the ledger and hedges every lagging leg up to the leader (dust excepted),
-        never beyond the pair size."""
+    async def _cancel_entries(self, pending: Sequence[tuple[_Leg, str]]) -> None:
+        """Cancels and settles the given entry orders (one at a time needs no gather)."""
         tap = self._tap()
-        tap.sync()
+        if len(pending) == 1:
+            await pending[0][0].ex.cancel_and_settle(pending[0][1], tap)
+        elif pending:
+            await asyncio.gather(*(leg.ex.cancel_and_settle(cid, tap) for leg, cid in pending))
+
+    async def _hedge_round(
+        self, *, first_round: bool, cancelling: frozenset[tuple[str, str]] = frozenset(), fresh: bool = False
+    ) -> None:
+        """Reads the ledger and hedges every lagging leg up to the leader (dust excepted),
+        never beyond the pair size. ``fresh``: the first-fill reaction, run by the listener that
+        has just delivered the fill: only that venue's orders are read back (the rest of the
+        batch the fill came in), not every tracker."""
+        tap = self.tap
+        assert tap is not None
+        if not fresh:
+            tap.sync()
+        elif tap.first_venue is not None:
+            tap.sync(tap.first_venue)
         ls = self.ls
-        targets = {leg.name: leg.along(tap) for leg in ls}
-        leader = max(ls, key=lambda leg: targets[leg.name])
-        target = min(targets[leader.name], self.pair)
+        leader = ls[0]
+        best = leader.along(tap)
+        alongs = [best]
+        for leg in ls[1:]:
+            a = leg.along(tap)
+            alongs.append(a)
+            if a > best:  # the first leg with the most, as max() picks
+                best, leader = a, leg
+        target = best if best < self.pair else self.pair
         if target <= 0:
             return
-        lagging = [leg for leg in ls if targets[leg.name] < target]
-        if lagging and first_round:
-            self.incidents.append(
-                Incident(
-                    self.clock.now_ns(), "one_sided_fill", leader.name,
-                    f"{leader.name} filled {target}, " + ", ".join(f"{l.name} {targets[l.name]}" for l in lagging),  # noqa: E741
-                )
-            )  # fmt: skip
-        if not lagging:
-            return
-        first_ns = min(f.ts_ns for f in tap.fills)
-        deadline_ns = first_ns + int(self.cfg.deadline_s * _S)
-        ref = _reference(tap, leader)
-        others = [leg for leg in ls if leg is not leader]
-        if len(others) == 1:
-            await self._hedge_leg(others[0], target, ref, deadline_ns, cancelling)  # no task in between
+        for a in alongs:
+            if a < target:
+                break
         else:
-            await asyncio.gather(*(self._hedge_leg(leg, target, ref, deadline_ns, cancelling) for leg in others))
+            return  # no leg lags
+        now = self.clock.now_ns()
+        # Recorded in its place among the incidents, written once the hedge is out.
+        note = (len(self.incidents), now) if first_round else None
+        try:
+            first_ns = tap.first_fill_ts_ns
+            assert first_ns is not None  # a leg holds something: there are fills
+            deadline_ns = first_ns + int(self.cfg.deadline_s * _S)
+            ref = _reference(tap, leader) if self.cfg.hedge_pricing is HedgePricing.LADDER else None
+            if len(ls) == 2:  # the other leg, with no task in between
+                await self._hedge_leg(ls[1] if leader is ls[0] else ls[0], target, ref, deadline_ns, cancelling, now)
+            else:
+                others = [leg for leg in ls if leg is not leader]
+                await asyncio.gather(*(self._hedge_leg(leg, target, ref, deadline_ns, cancelling, now) for leg in others))
+        finally:
+            if note is not None:
+                slot, ts = note
+                lagging = ", ".join(f"{leg.name} {a}" for leg, a in zip(ls, alongs, strict=True) if a < target)
+                self.incidents.insert(slot, Incident(ts, "one_sided_fill", leader.name, f"{leader.name} filled {target}, {lagging}"))
 
     async def _hedge_leg(
-        self, leg: _Leg, target: Decimal, ref: Reference, deadline_ns: int, cancelling: frozenset[str]
+        self,
+        leg: _Leg,
+        target: Decimal,
+        ref: Reference | None,
+        deadline_ns: int,
+        cancelling: frozenset[tuple[str, str]],
+        now: int,
     ) -> None:
-        tap = self._tap()
+        """Hedges one leg up to ``target`` (``now``: the round's clock reading)."""
+        tap = self.tap
+        assert tap is not None
         # An order of this leg whose outcome is still open (an entry whose placement is in
         # flight, a hedge in doubt) reserves its whole remaining size: the hedge never lifts
         # the leg past the leader whatever that order turns out to have done.
         diff = target - leg.along(tap) - leg.reserved(tap, cancelling=cancelling)
         if diff <= 0:
             return
-        if self._dust(leg, diff):
+        cfg = self.cfg
+        ex = leg.ex
+        symbol = leg.spec.symbol
+        # One look at the book serves the dust check and the hedge's first price.
+        try:
+            q: Quote | None = ex.quote(symbol, cfg.hedge.max_book_age_s, now_ns=now)
+        except BookIntegrityError:
+            q = None
+        if not leg.surely_not_dust(diff, q) and self._dust(leg, diff, q):
             self.dust[leg.name] = diff
             self.incidents.append(Incident(self.clock.now_ns(), "dust", leg.name, f"{diff} below the venue minimum: recorded, not traded"))
             return
-        left_s = (deadline_ns - self.clock.now_ns()) / _S
+        left_s = (deadline_ns - now) / _S
         if left_s <= 0:
             return
-        cfg = self.cfg
-        hedge_cfg = self._hedge_config(leg, diff)
-        reference = ref if cfg.hedge_pricing is HedgePricing.LADDER else None
-        result = await leg.ex.execute(
-            leg.spec.symbol, leg.spec.side, diff, hedge_cfg, reference=reference, deadline_s=left_s,
-            tag="h", observer=tap, role="hedge",
+        hedge_cfg = self._fixed_cfg or self._hedge_config(leg, diff)
+        result = await ex.execute(
+            symbol, leg.spec.side, diff, hedge_cfg, reference=ref, deadline_s=left_s,
+            tag="h", observer=tap, role="hedge", quote=q,
         )  # fmt: skip
         leg.hedge = result
         ok = result.complete or self._dust(leg, result.remaining)
@@ -422,7 +533,8 @@ class Opening:
         )  # fmt: skip
         breaker = self._owner.breaker
         if breaker is not None:
-            latency = self.clock.now_ns() - min(f.ts_ns for f in tap.fills)
+            first_ns = tap.first_fill_ts_ns
+            latency = self.clock.now_ns() - (first_ns if first_ns is not None else min(f.ts_ns for f in tap.fills))
             breaker.record_hedge(self.clock.now_ns(), latency, ok, kind)
 
     def _hedge_config(self, leg: _Leg, size: Decimal) -> OrderConfig:
@@ -587,11 +699,14 @@ class Opening:
         assert self.tap is not None
         return self.tap
 
-    def _dust(self, leg: _Leg, size: Decimal) -> bool:
+    def _dust(self, leg: _Leg, size: Decimal, quote: Quote | None = None) -> bool:
         """Whether ``size`` on the leg is below what its venue accepts, valued at a real price:
-        the live mid, else the mid at arrival (pre-flight always had a book). Never a
-        placeholder: without any price nothing is dust."""
-        q = leg.ex.venue.quote(leg.spec.symbol)
+        the live mid (``quote``, when the caller has just taken it), else the mid at arrival
+        (pre-flight always had a book). Never a placeholder: without any price nothing is
+        dust."""
+        if quote is not None and leg.surely_not_dust(size, quote):
+            return False
+        q = quote if quote is not None else leg.ex.venue.quote(leg.spec.symbol)
         price = q.mid if q is not None else (leg.quote.mid if leg.quote is not None else None)
         if price is None or price <= 0:
             return False
@@ -707,6 +822,30 @@ class Opening:
         )
 
 
+def _not_dust_bound(leg: _Leg) -> tuple[Decimal, Decimal] | None:
+    """A size and a price above which an order of the leg's venue clears its minimum size and
+    minimum notional, from the pre-flight quote: at half its bid, the smallest step multiple
+    above both minimums. The minimums are monotone (a larger size floors to a larger one, a
+    higher price rounds onto a higher grid price), so any larger size at any higher price clears
+    them too; :func:`~hedgekit.execution.liquidity.is_dust` checks the bound itself."""
+    q = leg.quote
+    rules = leg.info.rules
+    if q is None or q.bid <= 0:
+        return None
+    try:
+        price = (q.bid / 2).quantize(_NANO)
+        grid = rules.round_price(price, Side.BUY.value)
+        if grid <= 0:
+            return None
+        need = max(rules.min_qty, (rules.min_notional / grid).quantize(_NANO, ROUND_CEILING))
+        size = rules.floor_size(need) + rules.step_size
+        if size < rules.min_qty or size * grid < rules.min_notional or is_dust(rules, size, price):
+            return None
+    except (HedgekitError, ValueError, ArithmeticError):
+        return None
+    return size, price
+
+
 def _touch(leg: _Leg) -> Decimal:
     """The price the leg would take at: the ask for a buy, the bid for a sell."""
     q = leg.quote
@@ -718,11 +857,9 @@ def _reference(tap: OperationTap, leader: _Leg) -> Reference:
     """The leader's fills as a hedge's reference: their average price and the fee rate actually
     paid (maker, taker or a mix), rounded up to the core's nine decimals so the break-even
     price errs on the safe side."""
-    lead_fills = [f for f in tap.of(leader.name) if f.side is leader.spec.side]
-    lead_size = sum((f.size for f in lead_fills), _ZERO)
-    lead_notional = sum((f.price * f.size for f in lead_fills), _ZERO)
+    lead_size, lead_notional, lead_fees = tap.sided(leader.name, leader.spec.side)
     lead_avg = (lead_notional / lead_size).quantize(_NANO)
-    fee_rate = (sum((f.fee for f in lead_fills), _ZERO) / lead_notional).quantize(_NANO, ROUND_CEILING)
+    fee_rate = (lead_fees / lead_notional).quantize(_NANO, ROUND_CEILING)
     return Reference(lead_avg, fee_rate)
 
 
@@ -739,13 +876,14 @@ async def _held(leg: _Leg) -> Decimal | None:
 def _live_entries(ls: Sequence[_Leg], *, answered_only: bool = False) -> list[tuple[_Leg, str]]:
     """Entry orders not finished yet (with ``answered_only``, not those whose placement is
     still awaiting the venue's answer)."""
+    wanted = _LIVE_ANSWERED if answered_only else _LIVE
     out = []
     for leg in ls:
-        session = leg.ex.session
-        for cid in leg.entry_ids:
-            state = session.state(cid)
-            if not state.is_terminal and not (answered_only and state is TrackedState.PENDING_NEW):
-                out.append((leg, cid))
+        if leg.entry_ids:
+            state = leg.ex.session.tracker.state
+            for cid in leg.entry_ids:
+                if state(cid) in wanted:
+                    out.append((leg, cid))
     return out
 
 
@@ -760,6 +898,86 @@ async def _entry_request(
     if ex.on_send is not None:
         ex.on_send(req)
     return req
+
+
+def start_eagerly(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, _T]) -> asyncio.Task[_T]:
+    """Wraps ``coro`` in a task whose first step runs now, in the caller's stack, as Python
+    3.12's eager tasks do: the task is the current task while that step runs, in the task's own
+    context (so ``asyncio.timeout``, ``current_task`` and context variables see the task), the
+    caller's task is current again afterwards, and the rest of the coroutine runs as the task's
+    own steps, resumed where it waits; a cancellation that reaches the task before its next
+    step is delivered there too. A coroutine that ends within the first step never waits for
+    the loop; what it raises is the task's exception, never the caller's.
+
+    The fill listener uses it to hand the hedge to the venue before the loop turns."""
+    started = _Started(coro)
+    context = contextvars.copy_context()  # the task's own, for its first step too
+    task = loop.create_task(started, context=context)
+    current = asyncio.current_task(loop)
+    if current is not None:
+        _leave_task(loop, current)
+    _enter_task(loop, task)
+    try:
+        try:
+            started.first = ("yielded", context.run(coro.send, None))
+        except StopIteration as done:
+            started.first = ("returned", done.value)
+        except BaseException as exc:  # noqa: BLE001 - the task's outcome, raised when awaited
+            started.first = ("raised", exc)
+    finally:
+        _leave_task(loop, task)
+        if current is not None:
+            _enter_task(loop, current)
+    return task
+
+
+class _Started(Coroutine[Any, Any, _T]):
+    """A coroutine whose first step :func:`start_eagerly` has already run: the task's first
+    step takes that step's outcome (what it waits on, its result or its exception), and every
+    later step, or an exception thrown in, goes to the coroutine where it waits."""
+
+    __slots__ = ("_coro", "first")
+
+    def __init__(self, coro: Coroutine[Any, Any, _T]) -> None:
+        self._coro = coro
+        self.first: tuple[str, Any] | None = None
+
+    def send(self, value: Any) -> Any:
+        first = self.first
+        if first is not None:
+            self.first = None
+            kind, outcome = first
+            if kind == "yielded":
+                return outcome
+            if kind == "returned":
+                raise StopIteration(outcome)
+            raise outcome
+        return self._coro.send(value)
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
+        first = self.first
+        self.first = None
+        if first is not None and first[0] != "yielded":
+            # The coroutine had ended within its first step; what is thrown in (a cancellation
+            # before the task ever ran) is the task's outcome.
+            raise typ if val is None else val
+        if val is None and tb is None:
+            return self._coro.throw(typ)
+        return self._coro.throw(typ, val, tb)  # pragma: no cover - the legacy signature
+
+    def close(self) -> None:
+        self.first = None
+        self._coro.close()
+
+    def __await__(self) -> Generator[Any, Any, _T]:
+        try:
+            yielded = self.send(None)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        return (yield from _resume(self, yielded))  # type: ignore[no-any-return]
+
+    def __repr__(self) -> str:
+        return f"<started {self._coro!r}>"
 
 
 async def _wait_event(event: asyncio.Event, timeout: float) -> None:

@@ -39,24 +39,42 @@ class OperationTap:
         self._sessions = sessions
         self._threshold = threshold
         self._cids: dict[tuple[str, str], str] = {}
+        self._by_venue: dict[str, list[str]] = {name: [] for name in sessions}
         self._keys: set[tuple[str, str, int | str]] = set()
         self.fills: list[Fill] = []
         self.first = asyncio.Event()
         self.first_seen_ns: int | None = None
+        """When the first fill was counted (read once its reaction has started)."""
+        self.first_venue: str | None = None
+        """The venue whose fill was the first fill."""
+        self.first_fill_ts_ns: int | None = None
+        """The earliest venue time of the operation's fills (``None`` before any)."""
         self.on_first: Callable[[], None] | None = None
         self.recorder: OperationRecorder | None = recorder
         self.markouts: MarkoutRecorder | None = None
         self._placement_mid: dict[tuple[str, str], Decimal] = {}
+        # Running totals, kept as fills are counted (the hedge path reads them without a scan).
         self._sizes: dict[str, Decimal] = {}
+        self._fills_of: dict[str, list[Fill]] = {}
+        self._net: dict[str, Decimal] = {}
         self._listeners = {name: self._listener(name) for name in sessions}
         self._closed = False
+        self._fired = False
 
     def watch(self, venue: str, client_id: str, role: str) -> None:
         """Counts fills of ``client_id`` on ``venue`` for this operation (the tap listens to
         that order alone: its cost does not grow with other operations' orders)."""
-        if (venue, client_id) not in self._cids and not self._closed:
-            self._sessions[venue].add_fill_listener(self._listeners[venue], client_id=client_id)
-        self._cids[(venue, client_id)] = role
+        key = (venue, client_id)
+        cids = self._cids
+        if key not in cids:
+            if not self._closed:
+                self._sessions[venue].add_fill_callback(self._listeners[venue], client_id=client_id)
+            ids = self._by_venue.get(venue)
+            if ids is None:
+                self._by_venue[venue] = [client_id]
+            else:
+                ids.append(client_id)
+        cids[key] = role
 
     # The OrderObserver side: attribute and journal every order of the operation.
     async def order(self, venue: str, request: OrderRequest, role: str) -> None:
@@ -81,60 +99,100 @@ class OperationTap:
             self.recorder.cancel_answer(venue, client_id, result)
 
     def _listener(self, venue: str):  # type: ignore[no-untyped-def]
-        def on_fill(fill: Fill, order: TrackedOrder) -> None:
-            if (venue, order.client_id) in self._cids:
+        # A fill callback: the tracker names the fill by the order's own client id, so no
+        # order snapshot is needed here.
+        def on_fill(fill: Fill) -> None:
+            if (venue, fill.client_id) in self._cids:
                 self._add(venue, fill)
 
         return on_fill
 
     def _add(self, venue: str, fill: Fill) -> None:
         """Counts one ledger-accepted fill for the operation, once however often it is offered
-        (by the fill listener and by :meth:`sync`). The operation's own state changes first;
-        journalling and markouts come after and cannot lose the fill."""
+        (by the fill listener and by :meth:`sync`). The operation's own state changes first (the
+        running totals, then the first-fill reaction, which is queued before anything the
+        first-fill event wakes); journalling and markouts come after and cannot lose the fill."""
         key = (venue, fill.client_id, fill.trade_id)
-        if key in self._keys:
+        keys = self._keys
+        if key in keys:
             return
-        self._keys.add(key)
+        keys.add(key)
         self.fills.append(fill)
-        total = self._sizes.get(venue, _ZERO) + fill.size
+        size = fill.size
+        side = fill.side
+        total = self._sizes.get(venue, _ZERO) + size
         self._sizes[venue] = total
-        first = not self.first.is_set() and total > self._threshold
-        if first:
-            self.first_seen_ns = self._sessions[venue].clock.now_ns()
-            self.first.set()
+        # Per venue as the fill names it (what a scan of ``fills`` by ``venue`` would find).
+        named = fill.venue
+        fills_of = self._fills_of.get(named)
+        if fills_of is None:
+            self._fills_of[named] = [fill]
+        else:
+            fills_of.append(fill)
+        net = self._net
+        net[named] = net.get(named, _ZERO) + (size if side is Side.BUY else -size)
+        ts = fill.ts_ns
+        first_ts = self.first_fill_ts_ns
+        if first_ts is None or ts < first_ts:
+            self.first_fill_ts_ns = ts
+        if not self._fired and total > self._threshold:
+            # Marked before the reaction runs: a fill it counts itself (a hedge filling at
+            # once) is never taken for another first fill.
+            self._fired = True
+            self.first_venue = venue
             if self.on_first is not None:
                 self.on_first()
-        if self.recorder is not None:
-            self.recorder.fill(fill)
+            self.first_seen_ns = self._sessions[venue].clock.now_ns()
+            self.first.set()
+        recorder = self.recorder
+        if recorder is not None:
+            recorder.fill(fill)
             if self.markouts is not None:
                 mid = self._placement_mid.get((venue, fill.client_id))
-                self.markouts.fill(self.recorder.op_id, fill, mid)
+                self.markouts.fill(recorder.op_id, fill, mid)
 
-    def sync(self) -> int:
+    def sync(self, venue: str | None = None) -> int:
         """Reads back from the trackers every fill the ledger accepted for this operation's
-        orders and counts those not seen yet (a fill whose notification was lost to an error
-        downstream of the ledger). Returns how many were added."""
+        orders (on ``venue`` only, when given) and counts those not seen yet (a fill whose
+        notification was lost to an error downstream of the ledger, or one that came in the same
+        batch as a fill being handled right now). Returns how many were added."""
         before = len(self.fills)
-        for (venue, cid) in list(self._cids):
-            tracker = self._sessions[venue].tracker
+        pairs = list(self._cids) if venue is None else [(venue, c) for c in self._by_venue.get(venue, ())]
+        for (name, cid) in pairs:
+            tracker = self._sessions[name].tracker
             for fill in tracker.fills(cid):
-                if (venue, fill.client_id, fill.trade_id) not in self._keys:
-                    self._add(venue, fill)
+                if (name, fill.client_id, fill.trade_id) not in self._keys:
+                    self._add(name, fill)
         return len(self.fills) - before
 
     def client_ids(self, venue: str) -> list[str]:
         """This operation's client ids on one venue, in the order they were sent."""
-        return [cid for (v, cid) in self._cids if v == venue]
+        return list(self._by_venue.get(venue, ()))
 
     def close(self) -> None:
         """Stops listening."""
         self._closed = True
         for venue, cid in self._cids:
-            self._sessions[venue].remove_fill_listener(self._listeners[venue], client_id=cid)
+            self._sessions[venue].remove_fill_callback(self._listeners[venue], client_id=cid)
 
     def of(self, venue: str) -> list[Fill]:
         """The operation's fills on one venue."""
-        return [f for f in self.fills if f.venue == venue]
+        return list(self._fills_of.get(venue, ()))
+
+    def net(self, venue: str) -> Decimal:
+        """The signed size (buys positive) of the operation's fills on one venue, kept as they
+        are counted: the same as summing :meth:`of` without the scan."""
+        return self._net.get(venue, _ZERO)
+
+    def sided(self, venue: str, side: Side) -> tuple[Decimal, Decimal, Decimal]:
+        """Size, notional (price x size) and fees of the operation's fills of one side on one
+        venue, summed in the order they were counted."""
+        fills = [f for f in self._fills_of.get(venue, ()) if f.side is side]
+        return (
+            sum((f.size for f in fills), _ZERO),
+            sum((f.price * f.size for f in fills), _ZERO),
+            sum((f.fee for f in fills), _ZERO),
+        )
 
 
 def build_leg(

@@ -10,7 +10,7 @@ their way are in the ledger before the next decision.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Protocol
 
@@ -107,19 +107,23 @@ class _Run:
 
     def filled(self) -> Decimal:
         tracker = self.ex.session.tracker
-        return sum((tracker.order(c).filled for c in self.client_ids), _ZERO)
+        return sum((tracker.filled(c) for c in self.client_ids), _ZERO)
 
     def remaining(self) -> Decimal:
         """What is left to send: the size less what filled and less what the run's orders that
         may still trade reserve (an order whose cancel failed or whose outcome is in doubt
         counts as if it will fill), so a new order never doubles a live one."""
+        if not self.client_ids:
+            return self.size if self.size > 0 else _ZERO
         tracker = self.ex.session.tracker
-        used = sum((tracker.order(c).filled + tracker.may_still_fill(c) for c in self.client_ids), _ZERO)
+        used = sum((tracker.filled(c) + tracker.may_still_fill(c) for c in self.client_ids), _ZERO)
         return max(self.size - used, _ZERO)
 
     def live(self) -> list[str]:
         """The run's orders not answered for yet (live, in doubt, or ended without the venue's
         final report of their fills)."""
+        if not self.client_ids:
+            return []
         tracker = self.ex.session.tracker
         return [c for c in self.client_ids if not tracker.is_resolved(c)]
 
@@ -155,17 +159,26 @@ class OrderExecutor:
         """
         return self.venue.instruments()[symbol]
 
-    def quote(self, symbol: str, max_age_s: float) -> Quote:
-        """Best bid and ask from a usable book.
+    def quote(self, symbol: str, max_age_s: float, *, now_ns: int | None = None) -> Quote:
+        """Best bid and ask from a usable book (``now_ns``: the time to judge its age at, if
+        the caller has just read the clock).
 
         Raises:
             hedgekit.errors.BookIntegrityError: The book is stale, crossed, empty or not synced.
         """
-        book = self.venue.book(symbol)
-        BookGate(int(max_age_s * _S)).require(book, self.clock.now_ns())
-        q = self.venue.quote(symbol)
+        venue = self.venue
+        book = venue.book(symbol)
+        now = self.clock.now_ns() if now_ns is None else now_ns
+        max_age_ns = int(max_age_s * _S)
+        last = book.last_update_ns
+        # The gate's checks in one pass on the hot path; any doubt goes through the gate itself,
+        # which names the reason.
+        if not (book.is_synced and 0 < last and now - last <= max_age_ns and not book.is_crossed):
+            BookGate(max_age_ns).require(book, now)
+        q = venue.quote(symbol)
         if q is None:
-            raise BookIntegrityError(f"{self.venue.name} {symbol}: empty book", "empty", "no quote")
+            BookGate(max_age_ns).require(book, now)  # an empty side: the gate says so
+            raise BookIntegrityError(f"{venue.name} {symbol}: empty book", "empty", "no quote")
         return q
 
     def next_id(self, tag: str = "") -> str:
@@ -180,7 +193,8 @@ class OrderExecutor:
         return size if rules.rejection(price, size, reduce_only) is None else _ZERO
 
     async def _send(self, run: _Run, request: OrderRequest) -> TrackedOrder | None:
-        """Places one order; ``None`` when the venue definitively refused it."""
+        """Places one order; ``None`` when the venue definitively refused it. The observer is
+        told (and a journal written) before the order is handed to the venue."""
         obs = run.observer
         if obs is not None:
             try:
@@ -234,7 +248,9 @@ class OrderExecutor:
         """One more cancel and settle of every order of the run that may still trade (a cancel
         that was lost or refused), before anything new is sized."""
         live = run.live()
-        if live:
+        if len(live) == 1:
+            await self.cancel_and_settle(live[0], run.observer)
+        elif live:
             await asyncio.gather(*(self.cancel_and_settle(c, run.observer) for c in live))
 
     async def wait(self, cid: str, timeout_s: float, until: Callable[[TrackedOrder], bool]) -> TrackedOrder:
@@ -260,6 +276,7 @@ class OrderExecutor:
         stop: asyncio.Event | None = None,
         observer: OrderObserver | None = None,
         role: str = "order",
+        quote: Quote | None = None,
     ) -> ExecutionResult:
         """Works one order of ``size`` until filled, timed out, or out of options.
 
@@ -279,6 +296,9 @@ class OrderExecutor:
                 of each cancel's answer (an operation attributes fills and journals orders so).
             role: What the orders are for (``"hedge"``, ``"rollback"``, ...), passed to the
                 observer.
+            quote: A quote the caller has just taken through :meth:`quote` with this
+                ``config``'s ``max_book_age_s`` (the arrival quote and the first step's price
+                come from it instead of a second read of the same book).
 
         Returns:
             What filled, at what cost, and why it stopped short if it did.
@@ -294,28 +314,31 @@ class OrderExecutor:
         start = self.clock.now_ns()
         deadline_ns = None if deadline_s is None else start + int(deadline_s * _S)
         run = _Run(self, symbol, side, size, observer, role)
-        arrival_mid: Decimal | None = None
+        arrival: Quote | None = None
         mode = cfg.mode
         try:
-            q = self.quote(symbol, cfg.max_book_age_s)
-            arrival_mid = q.mid
+            q = quote if quote is not None else self.quote(symbol, cfg.max_book_age_s)
+            arrival = q
             if mode is ExecutionMode.ADAPTIVE:
                 mode = self._choose(symbol, side, size, cfg)
-            if mode is ExecutionMode.LIMIT_ONLY:
+            if mode is ExecutionMode.MARKET_ONLY:
+                await self._ioc(run, info, cfg, reduce_only, deadline_ns, q)
+            elif mode is ExecutionMode.AGGRESSIVE_LIMIT:
+                await self._ladder(run, info, cfg, reduce_only, deadline_ns, reference, q, start)
+                if cfg.market_fallback:
+                    await self._ioc(run, info, cfg, reduce_only, deadline_ns)
+            elif mode is ExecutionMode.LIMIT_ONLY:
                 await self._passive(run, info, cfg, reduce_only, deadline_ns, cfg.timeout_s, stop)
             elif mode is ExecutionMode.LIMIT_WITH_FALLBACK:
                 await self._passive(run, info, cfg, reduce_only, deadline_ns, cfg.timeout_s, stop)
                 await self._ioc(run, info, cfg, reduce_only, deadline_ns)
-            elif mode is ExecutionMode.AGGRESSIVE_LIMIT:
-                await self._ladder(run, info, cfg, reduce_only, deadline_ns, reference, q)
-                if cfg.market_fallback:
-                    await self._ioc(run, info, cfg, reduce_only, deadline_ns)
             else:
                 await self._ioc(run, info, cfg, reduce_only, deadline_ns)
         except BookIntegrityError as exc:
             run.reason = f"book unusable: {exc.kind}"
-        await self._leave_nothing_live(run, deadline_ns)
-        return self._result(run, info, arrival_mid, mode, start)
+        if run.client_ids:
+            await self._leave_nothing_live(run, deadline_ns)
+        return self._result(run, info, None if arrival is None else arrival.mid, mode, start)
 
     async def _leave_nothing_live(self, run: _Run, deadline_ns: int | None) -> None:
         """Cancels and settles every order of the run that may still trade (a cancel that was
@@ -447,32 +470,46 @@ class OrderExecutor:
         deadline_ns: int | None,
         reference: Reference | None,
         first_quote: Quote | None = None,
+        now_ns: int | None = None,
     ) -> None:
         """Break-even first (with a reference), then inside → touch → beyond, one fresh BBO and
-        one short rest per step; a post-only rejection on a passive step reprices at once."""
+        one short rest per step; a post-only rejection on a passive step reprices at once.
+        ``first_quote`` and ``now_ns``: the quote and the clock reading the caller has just
+        taken (the first step's price and deadline check)."""
         rules = info.rules
-        steps: list[tuple[str, int]] = []
-        if reference is not None:
-            steps.append(("break_even", 0))
+        side = run.side.value
         q = first_quote or self.quote(run.symbol, cfg.max_book_age_s)
+        arrival = q
         cross = list(cfg.ladder_cross_bps)
-        prices = ladder(rules, run.side.value, q.bid, q.ask, cross)
-        steps.extend(("ladder", i) for i in range(len(prices)))
+        arrival_prices: list[Decimal] = []
+
+        def steps() -> Iterator[tuple[str, int]]:
+            # Break-even first (priced from the reference alone), then one step per price of
+            # the arrival quote's ladder: worked out once break-even is on its way.
+            if reference is not None:
+                yield "break_even", 0
+            arrival_prices.extend(ladder(rules, side, arrival.bid, arrival.ask, cross))
+            for i in range(len(arrival_prices)):
+                yield "ladder", i
+
         fresh = True  # the first step prices from the quote just taken
-        for kind, i in steps:
-            await self._clear(run)
-            if run.remaining() <= 0 or self._time_left(deadline_ns, 1.0) <= 0:
-                return
+        for kind, i in steps():
+            if run.client_ids:
+                await self._clear(run)
+                if run.remaining() <= 0:
+                    return
+            if deadline_ns is not None:
+                now = now_ns if fresh and now_ns is not None else self.clock.now_ns()
+                if now >= deadline_ns:
+                    return
             if not fresh:
                 q = self.quote(run.symbol, cfg.max_book_age_s)
-                prices = ladder(rules, run.side.value, q.bid, q.ask, cross)
             fresh = False
             if kind == "break_even":
                 assert reference is not None
-                price = break_even_price(
-                    rules, run.side.value, reference.price, reference.fee_rate, info.taker_fee
-                )
+                price = break_even_price(rules, side, reference.price, reference.fee_rate, info.taker_fee)
             else:
+                prices = arrival_prices if q is arrival else ladder(rules, side, q.bid, q.ask, cross)
                 price = prices[min(i, len(prices) - 1)]
             passive = (price < q.ask) if run.side is Side.BUY else (price > q.bid)
             send = self.placeable(rules, run.remaining(), price, reduce_only)
@@ -498,38 +535,44 @@ class OrderExecutor:
         cfg: OrderConfig,
         reduce_only: bool,
         deadline_ns: int | None = None,
+        first_quote: Quote | None = None,
     ) -> None:
         """An IOC at the opposite touch plus the protection (a market order that cannot walk the
         book without limit). With a deadline, what remains is taken again on the fresh book after
         a short pause for it to refill (:func:`refill_pause_s`), until filled, dust, refused or
         the deadline; a book that is unusable meanwhile is waited for, and the next IOC is sized
         only once every earlier order of the run has a known outcome. Without a deadline it is
-        one IOC."""
-        pause = refill_pause_s(cfg)
+        one IOC. ``first_quote``: a quote just taken, for the first IOC."""
+        pause = 0.0
         tracker = self.session.tracker
         book_error: BookIntegrityError | None = None
         first = True
         while True:
             if not first:
+                pause = pause or refill_pause_s(cfg)
                 if deadline_ns is None or self.clock.now_ns() + int(pause * _S) >= deadline_ns:
                     if book_error is not None:
                         raise book_error
                     return
                 await asyncio.sleep(pause)
-                unsettled = [c for c in run.client_ids if not tracker.order(c).is_terminal]
+                unsettled = [c for c in run.client_ids if not tracker.state(c).is_terminal]
                 for cid in unsettled:
                     await self.session.settle(cid)
-                if any(not tracker.order(c).is_terminal for c in unsettled):
+                if any(not tracker.state(c).is_terminal for c in unsettled):
                     continue  # a fill may still be on its way: no size can be trusted yet
-            first = False
             remaining = run.remaining()
             if remaining <= 0:
                 return
-            try:
-                q = self.quote(run.symbol, cfg.max_book_age_s)
-            except BookIntegrityError as exc:
-                book_error = exc
-                continue
+            if first and first_quote is not None:
+                q = first_quote
+            else:
+                try:
+                    q = self.quote(run.symbol, cfg.max_book_age_s)
+                except BookIntegrityError as exc:
+                    first = False
+                    book_error = exc
+                    continue
+            first = False
             book_error = None
             price = protected_price(info.rules, run.side, q, cfg.market_protection_bps)
             send = self.placeable(info.rules, remaining, price, reduce_only)
@@ -604,7 +647,7 @@ def protected_price(rules: Instrument, side: Side, q: Quote, protection_bps: Dec
     itself."""
     if protection_bps <= 0:
         return q.ask if side is Side.BUY else q.bid
-    return limit_price(rules, side.value, q.bid, q.ask, -protection_bps)
+    return limit_price(rules, side, q.bid, q.ask, -protection_bps)  # a Side is its own string
 
 
 def _filled_or_done(order: TrackedOrder) -> bool:

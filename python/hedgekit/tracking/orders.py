@@ -31,15 +31,16 @@ import dataclasses
 import enum
 from collections import OrderedDict, deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
 
 from hedgekit._core import FillLedger, FillStatus, OrderFills
 from hedgekit.errors import UnknownOrderError, VenueError
 from hedgekit.model import (
     CancelResult,
     Fill,
+    Liquidity,
     OrderAck,
     OrderRequest,
     OrderStatus,
@@ -222,12 +223,46 @@ class TrackedOrder:
         return self.state.is_terminal
 
 
-@dataclass(frozen=True, slots=True)
 class FillApplied:
-    """Notification: a new fill was applied to the ledger (also on overfill)."""
+    """Notification: a new fill was applied to the ledger (also on overfill).
 
-    fill: Fill
-    order: TrackedOrder
+    Attributes:
+        fill: The fill, named by the order's own client id.
+        order: The order as it stood right after the fill (a :class:`TrackedOrder`). The
+            tracker captures the order's fields when the fill is applied and builds the
+            snapshot only when ``order`` is first read, so a listener that needs only the fill
+            costs no snapshot; the snapshot is the same either way.
+    """
+
+    __slots__ = ("_fields", "_order", "fill")
+
+    def __init__(self, fill: Fill, order: TrackedOrder | None = None, *, _fields: tuple[Any, ...] | None = None) -> None:
+        if order is None and _fields is None:
+            raise TypeError("FillApplied needs the order")
+        self.fill = fill
+        self._order = order
+        self._fields = _fields
+
+    @property
+    def order(self) -> TrackedOrder:
+        """The order's snapshot right after the fill."""
+        order = self._order
+        if order is None:
+            assert self._fields is not None
+            order = self._order = _build_snapshot(*self._fields)
+            self._fields = None
+        return order
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FillApplied):
+            return NotImplemented
+        return self.fill == other.fill and self.order == other.order
+
+    def __hash__(self) -> int:
+        return hash((self.fill, self.order))
+
+    def __repr__(self) -> str:
+        return f"FillApplied(fill={self.fill!r}, order={self.order!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,23 +288,32 @@ class Anomaly:
     detail: str
 
 
-@dataclass(slots=True)
 class _Order:
-    request: OrderRequest
-    submitted_ns: int
-    state: TrackedState = TrackedState.PENDING_NEW
-    venue_order_id: str | None = None
-    venue_ids: list[str] = field(default_factory=list)  # every id it has had, oldest first
-    replaced_ids: set[str] = field(default_factory=set)  # ids a modify answer superseded
-    last_venue_status: OrderStatus | None = None
-    venue_filled: Decimal = _ZERO
-    inflight: str | None = "new"  # "new" | "cancel" | None
-    deadline_ns: int = 0
-    query_due_ns: int | None = None
-    gap_since_ns: int | None = None
-    gap_attempts: int = 0
-    terminal_ns: int | None = None
-    history: list[tuple[int, TrackedState]] = field(default_factory=list)
+    """One order's mutable record (a plain slotted class: one is made per placement, on the
+    hedge path)."""
+
+    __slots__ = (
+        "deadline_ns", "gap_attempts", "gap_since_ns", "history", "inflight", "last_venue_status",
+        "query_due_ns", "replaced_ids", "request", "state", "submitted_ns", "terminal_ns",
+        "venue_filled", "venue_ids", "venue_order_id",
+    )  # fmt: skip
+
+    def __init__(self, request: OrderRequest, submitted_ns: int, deadline_ns: int = 0) -> None:
+        self.request = request
+        self.submitted_ns = submitted_ns
+        self.state = TrackedState.PENDING_NEW
+        self.venue_order_id: str | None = None
+        self.venue_ids: list[str] = []  # every id it has had, oldest first
+        self.replaced_ids: set[str] = set()  # ids a modify answer superseded
+        self.last_venue_status: OrderStatus | None = None
+        self.venue_filled = _ZERO
+        self.inflight: str | None = "new"  # "new" | "cancel" | None
+        self.deadline_ns = deadline_ns
+        self.query_due_ns: int | None = None
+        self.gap_since_ns: int | None = None
+        self.gap_attempts = 0
+        self.terminal_ns: int | None = None
+        self.history: list[tuple[int, TrackedState]] = [(submitted_ns, TrackedState.PENDING_NEW)]
 
 
 _LIVE_EARLY = frozenset({_T.PENDING_NEW, _T.UNCONFIRMED, _T.OPEN})
@@ -322,6 +366,28 @@ class OrderTracker:
         if o is not None:
             return self._snapshot(o)
         return self._final[client_id]
+
+    def filled(self, client_id: str) -> Decimal:
+        """An order's filled size from the ledger, without building a snapshot.
+
+        Raises:
+            KeyError: Unknown client id.
+        """
+        o = self._orders.get(client_id)
+        if o is not None:
+            return self._fills(o).filled
+        return self._final[client_id].filled
+
+    def request(self, client_id: str) -> OrderRequest:
+        """The order as sent (as last modified), without building a snapshot.
+
+        Raises:
+            KeyError: Unknown client id.
+        """
+        o = self._orders.get(client_id)
+        if o is not None:
+            return o.request
+        return self._final[client_id].request
 
     def get(self, client_id: str) -> TrackedOrder | None:
         """Like :meth:`order`, ``None`` for an unknown client id."""
@@ -427,11 +493,11 @@ class OrderTracker:
         if cid in self._orders or cid in self._final:
             raise ValueError(f"client id {cid!r} already used on {self.venue}")
         self._ledger.register_order(self.venue, cid, str(request.side), request.size)
-        o = _Order(request, now_ns, deadline_ns=now_ns + self.config.request_timeout_ns)
-        o.history.append((now_ns, o.state))
+        o = _Order(request, now_ns, now_ns + self.config.request_timeout_ns)
         self._orders[cid] = o
         acts: list[Action] = []
-        self._replay([k for k, f in self._unmatched.items() if f.client_id == cid], now_ns, acts)
+        if self._unmatched:
+            self._replay([k for k, f in self._unmatched.items() if f.client_id == cid], now_ns, acts)
         return acts
 
     def on_ack(self, ack: OrderAck, now_ns: int) -> list[Action]:
@@ -650,21 +716,26 @@ class OrderTracker:
             acts.append(Reconcile("reconnect"))
 
     def _ingest_fill(self, fill: Fill, now_ns: int, acts: list[Action]) -> None:
-        if isinstance(fill.trade_id, bool) or not isinstance(fill.trade_id, int | str):
-            self._anomaly(now_ns, "bad_fill", fill.client_id, f"trade id {fill.trade_id!r}")
+        trade_id = fill.trade_id
+        if isinstance(trade_id, bool) or not isinstance(trade_id, (int, str)):
+            self._anomaly(now_ns, "bad_fill", fill.client_id, f"trade id {trade_id!r}")
             return
         # one key per fill whichever channel brought it: resolve a venue id to our client id
-        cid = self._resolve(fill.client_id, fill.venue_order_id)
+        cid = fill.client_id
         o = self._orders.get(cid)
+        if o is None and fill.venue_order_id:
+            cid = self._by_venue_id.get(fill.venue_order_id, cid)
+            o = self._orders.get(cid)
         if o is None:
             self._unmatched_fill(fill, cid, now_ns, acts)
             return
         if fill.venue != self.venue:
             self._anomaly(now_ns, "venue_mismatch", cid, f"fill from {fill.venue!r}")
         try:
+            ts = fill.ts_ns
             status = self._ledger.apply(
-                self.venue, fill.trade_id, cid, fill.price, fill.size, fill.fee,
-                fill.is_maker, max(fill.ts_ns, 0),
+                self.venue, trade_id, cid, fill.price, fill.size, fill.fee,
+                fill.liquidity is Liquidity.MAKER, ts if ts > 0 else 0,
             )  # fmt: skip
         except (ValueError, TypeError, OverflowError) as exc:
             self._anomaly(now_ns, "bad_fill", cid, f"{fill.trade_id!r}: {exc}")
@@ -680,15 +751,27 @@ class OrderTracker:
         if status == FillStatus.OVERFILL:
             self._anomaly(now_ns, "overfill", cid, f"trade {fill.trade_id!r}")
             acts.append(Reconcile("overfill"))
+        fills: OrderFills | None = None
         try:
-            self._set_venue_id(o, fill.venue_order_id, now_ns, acts)
-            self._after_fill(o, now_ns, acts)
+            vid = fill.venue_order_id
+            if vid != o.venue_order_id or not vid:  # a known current id changes nothing
+                self._set_venue_id(o, vid, now_ns, acts)
+            fills = self._after_fill(o, now_ns, acts)
         except Exception as exc:  # noqa: BLE001 - the ledger holds the fill: it must be told
             # The fill is counted; what failed is our bookkeeping after it. Record it, ask the
             # venue for the order's status to put the state right, and still notify.
             self._anomaly(now_ns, "fill_processing_failed", cid, f"{fill.trade_id!r}: {exc!r}")
             self._query(o, now_ns, acts)
-        acts.append(FillApplied(fill, self._snapshot(o)))
+            fills = None
+        if fills is None:
+            fills = self._fills(o)
+        # The order's fields as they stand now; the snapshot is built when a listener reads it.
+        acts.append(
+            FillApplied(
+                fill,
+                _fields=(o.request, o.venue_order_id, o.state, fills, o.last_venue_status, o.venue_filled, tuple(o.history)),
+            )
+        )
 
     def _unmatched_fill(self, fill: Fill, cid: str, now_ns: int, acts: list[Action]) -> None:
         """Buffers a fill of no live order (``cid``: the client id it resolved to). A copy of a
@@ -708,7 +791,8 @@ class OrderTracker:
             self._anomaly(now_ns, "buffer_full", dropped.client_id, f"{dropped.trade_id!r}")
         acts.append(Reconcile("unmatched_fill"))
 
-    def _after_fill(self, o: _Order, now_ns: int, acts: list[Action]) -> None:
+    def _after_fill(self, o: _Order, now_ns: int, acts: list[Action]) -> OrderFills:
+        """Moves the order after a fill; returns its fills as the ledger holds them now."""
         if o.inflight == "new":
             o.inflight = None  # a fill proves the order exists
         fills = self._fills(o)
@@ -720,7 +804,8 @@ class OrderTracker:
             self._anomaly(now_ns, "fill_on_dead_order", o.request.client_id, str(o.state))
             self._move(o, _T.UNCONFIRMED, now_ns, acts, "fill on dead order")
             self._query(o, now_ns, acts)
-        self._check_gap(o, now_ns)
+        self._check_gap(o, now_ns, fills.filled)
+        return fills
 
     def _venue_status(
         self, o: _Order, status: OrderStatus, filled: Decimal, now_ns: int, acts: list[Action]
@@ -771,8 +856,8 @@ class OrderTracker:
         # asked again unless an answer arrives first (on_status clears it)
         o.query_due_ns = None if o.state.is_terminal else now_ns + self.config.requery_interval_ns
 
-    def _check_gap(self, o: _Order, now_ns: int) -> None:
-        if o.venue_filled > self._fills(o).filled:
+    def _check_gap(self, o: _Order, now_ns: int, filled: Decimal | None = None) -> None:
+        if o.venue_filled > (self._fills(o).filled if filled is None else filled):
             if o.gap_since_ns is None:
                 o.gap_since_ns = now_ns
         else:
@@ -872,22 +957,45 @@ class OrderTracker:
             raise RuntimeError(f"order {o.request.client_id!r} is not registered in the ledger")
         return fills
 
-    def _snapshot(self, o: _Order) -> TrackedOrder:
-        f = self._fills(o)
-        return TrackedOrder(
-            request=o.request, venue_order_id=o.venue_order_id, state=o.state,
-            filled=f.filled, avg_price=f.avg_price, fees=f.fees, maker_size=f.maker_size,
-            remaining=f.remaining, fill_count=f.fill_count,
-            last_venue_status=o.last_venue_status, venue_filled=o.venue_filled,
-            history=tuple(o.history),
+    def _snapshot(self, o: _Order, f: OrderFills | None = None) -> TrackedOrder:
+        return _build_snapshot(
+            o.request, o.venue_order_id, o.state, self._fills(o) if f is None else f,
+            o.last_venue_status, o.venue_filled, tuple(o.history),
         )  # fmt: skip
 
     def _anomaly(self, now_ns: int, kind: str, client_id: str | None, detail: str) -> None:
         self._anomalies.append(Anomaly(now_ns, kind, client_id, detail))
 
 
+def _build_snapshot(
+    request: OrderRequest,
+    venue_order_id: str | None,
+    state: TrackedState,
+    f: OrderFills,
+    last_venue_status: OrderStatus | None,
+    venue_filled: Decimal,
+    history: tuple[tuple[int, TrackedState], ...],
+) -> TrackedOrder:
+    """A :class:`TrackedOrder` from an order's fields and its fills as the ledger gave them."""
+    return TrackedOrder(
+        request=request, venue_order_id=venue_order_id, state=state,
+        filled=f.filled, avg_price=f.avg_price, fees=f.fees, maker_size=f.maker_size,
+        remaining=f.remaining, fill_count=f.fill_count,
+        last_venue_status=last_venue_status, venue_filled=venue_filled, history=history,
+    )  # fmt: skip
+
+
+_REQUESTS = frozenset({QueryStatus, FetchFills, Reconcile})
+
+
 def _dedupe(acts: list[Action]) -> list[Action]:
     """Drops repeated requests (notifications are kept, in order)."""
+    requests = 0
+    for a in acts:
+        if type(a) in _REQUESTS:
+            requests += 1
+    if requests < 2:
+        return acts  # nothing can repeat
     seen: set[Action] = set()
     out: list[Action] = []
     for a in acts:

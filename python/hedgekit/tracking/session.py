@@ -3,8 +3,11 @@
 It feeds the venue's answers and stream events to an :class:`~hedgekit.tracking.OrderTracker`
 and performs the actions the tracker returns: status queries, fill fetches and position
 reconciliation run as tasks the session owns; fill listeners and waiters are called directly, in
-the task that applied the fill (the hedge reaction path has no queue hop). Every venue call has a
-timeout; an exception in a background task is logged and never stops the session.
+the task that applied the fill (the hedge reaction path has no queue hop), and a listener may ask
+for a call once the burst of events the venue has already delivered is handled
+(:meth:`VenueSession.after_events`), still before the loop turns. Every venue call has a timeout
+(a call that answers without suspending arms no timer); an exception in a background task is
+logged and never stops the session.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine, Sequence
+import types
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -47,13 +51,18 @@ from hedgekit.tracking.reconcile import (
 )
 from hedgekit.venues.base import EventStream, Venue
 
-__all__ = ["FillListener", "VenueSession"]
+__all__ = ["FillCallback", "FillListener", "VenueSession", "resume"]
 
 log = logging.getLogger("hedgekit.tracking")
 _C = TypeVar("_C")
+_R = TypeVar("_R")
 
 FillListener = Callable[[Fill, TrackedOrder], None]
 """A synchronous callback run right after each newly applied fill."""
+
+FillCallback = Callable[[Fill], None]
+"""A synchronous callback run right after each newly applied fill of one order, given the fill
+alone (no order snapshot is built for it)."""
 
 _S = 1_000_000_000
 _SLICE_S = 0.005  # the longest the stream consumer holds the loop at a time
@@ -95,6 +104,7 @@ class VenueSession:
         # Listeners and waiters for one order, found by its client id in O(1): a session with
         # thousands of live orders calls only those concerned by a fill or a change.
         self._order_listeners: dict[str, list[FillListener]] = {}
+        self._order_callbacks: dict[str, list[FillCallback]] = {}
         self._order_change_listeners: dict[str, list[Callable[[], None]]] = {}
         self._order_events: dict[str, tuple[asyncio.Event, int]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -103,6 +113,9 @@ class VenueSession:
         self._reconciling = False
         self._change_listeners: list[Callable[[], None]] = []
         self._stream: EventStream | None = None
+        self._handling = False  # the stream consumer is handling a burst of events
+        self._stream_pending: Callable[[], int] | None = None
+        self._after: list[Callable[[], None]] = []
         self._started = False
         self._closed = False
         self._last_mismatches: list[PositionMismatch] = []
@@ -120,6 +133,7 @@ class VenueSession:
             raise RuntimeError("session already started")
         self._started = True
         self._stream = self.venue.events()
+        self._stream_pending = getattr(self._stream, "pending", None)
         self._spawn(self._consume(self._stream), "events")
         self._spawn(self._timer(), "timer")
 
@@ -134,6 +148,32 @@ class VenueSession:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             self._tasks.difference_update(tasks)
+
+    def after_events(self, callback: Callable[[], None]) -> None:
+        """Calls ``callback()`` (synchronously) once the events the venue has already
+        delivered are handled: when called from a listener while a burst of stream events is
+        being handled (more of them already waiting: a fill split in pieces, the order update
+        that came with it), right after the rest of that burst, in the same pass, before the
+        session waits for anything; otherwise at once. A reaction started so sees the whole
+        burst and still runs before the loop turns."""
+        if self._after or (self._handling and self._waiting()):
+            self._after.append(callback)
+        else:
+            callback()
+
+    def _waiting(self) -> bool:
+        pending = self._stream_pending
+        return pending is not None and pending() > 0
+
+    def _run_after(self) -> None:
+        self._handling = False
+        while self._after:
+            callbacks, self._after = self._after, []
+            for callback in callbacks:
+                try:
+                    callback()
+                except Exception:
+                    log.exception("%s: after-events callback failed", self.venue.name)
 
     @property
     def running_tasks(self) -> int:
@@ -177,6 +217,27 @@ class VenueSession:
             return None
         return RateLimitedError(self.venue.name, f"{what}: held back for {left:.3f} s after a rate limit", None, left)
 
+    async def _bounded(self, call: Awaitable[_R]) -> _R:
+        """Awaits one venue call within the request timeout.
+
+        The call's first step runs at once, as ``await`` would run it; a call that answers
+        without suspending (an answer already at hand) needs no timer and arms none. One that
+        suspends is resumed under :func:`asyncio.timeout`, armed at that moment, in this task:
+        the same bound as wrapping the whole call, without a timer on the hot path.
+
+        Raises:
+            TimeoutError: No answer within the request timeout.
+        """
+        if type(call) is not types.CoroutineType:
+            async with asyncio.timeout(self._timeout_s):
+                return await call
+        try:
+            yielded = call.send(None)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        async with asyncio.timeout(self._timeout_s):
+            return await resume(call, yielded)  # type: ignore[no-any-return]
+
     async def fetch_positions(self, timeout_s: float | None = None) -> dict[str, Position]:
         """The venue's positions now, read through the session (bounded by ``timeout_s``,
         default the request timeout; refused locally during a rate-limit backoff).
@@ -216,17 +277,31 @@ class VenueSession:
             hedgekit.errors.VenueError: A definitive rejection (recorded first).
             ValueError: The client id was already used.
         """
-        self._check_open()
+        if self._closed:
+            self._check_open()
         cid = request.client_id
-        self._perform(self.tracker.submit(request, self.clock.now_ns()))
-        held = self._held_back("place")
-        if held is not None:  # refused here, never sent: a definitive outcome
-            self._perform(self.tracker.on_error(cid, held, self.clock.now_ns()))
-            raise held
+        acts = self.tracker.submit(request, self.clock.now_ns())
+        if acts:
+            self._perform(acts)
+        if self._backoff_until_ns:
+            held = self._held_back("place")
+            if held is not None:  # refused here, never sent: a definitive outcome
+                self._perform(self.tracker.on_error(cid, held, self.clock.now_ns()))
+                raise held
         try:
-            await self._pace()
-            async with asyncio.timeout(self._timeout_s):
-                ack = await self.venue.place(request)
+            if self._gap_ns:
+                await self._pace()
+            call = self.venue.place(request)
+            if type(call) is types.CoroutineType:  # _bounded, inline on the hedge path
+                try:
+                    yielded = call.send(None)
+                except StopIteration as done:
+                    ack = done.value
+                else:
+                    async with asyncio.timeout(self._timeout_s):
+                        ack = await resume(call, yielded)
+            else:
+                ack = await self._bounded(call)
         except TimeoutError:
             err: VenueError = VenueTimeoutError(self.venue.name, "place: no answer in time")
             self._perform(self.tracker.on_error(cid, err, self.clock.now_ns()))
@@ -265,9 +340,9 @@ class VenueSession:
             raise held
         self._perform(self.tracker.cancel_sent(client_id, self.clock.now_ns()))
         try:
-            await self._pace()
-            async with asyncio.timeout(self._timeout_s):
-                result = await self.venue.cancel(symbol, client_id=client_id)
+            if self._gap_ns:
+                await self._pace()
+            result = await self._bounded(self.venue.cancel(symbol, client_id=client_id))
         except (TimeoutError, VenueError) as exc:
             self._note(exc)
             err = (
@@ -327,9 +402,9 @@ class VenueSession:
             return order
         symbol = order.request.symbol
         try:
-            await self._pace()
-            async with asyncio.timeout(self._timeout_s):
-                report = await self.venue.order_status(symbol, client_id=client_id)
+            if self._gap_ns:
+                await self._pace()
+            report = await self._bounded(self.venue.order_status(symbol, client_id=client_id))
         except (TimeoutError, VenueError) as exc:
             self._note(exc)
             log.info("%s: settle of %s failed: %r", self.venue.name, client_id, exc)
@@ -441,6 +516,16 @@ class VenueSession:
         else:
             self._order_listeners.setdefault(client_id, []).append(callback)
 
+    def add_fill_callback(self, callback: FillCallback, *, client_id: str) -> None:
+        """Calls ``callback(fill)`` right after each newly applied fill of one order (found in
+        O(1)), before the fill listeners that take the order's snapshot: the cheapest way to
+        follow an order's fills (the fill names the order by its client id)."""
+        self._order_callbacks.setdefault(client_id, []).append(callback)
+
+    def remove_fill_callback(self, callback: FillCallback, *, client_id: str) -> None:
+        """Stops calling ``callback`` for ``client_id`` (no error if it was not registered)."""
+        _discard(self._order_callbacks, callback, client_id)
+
     async def reconcile_now(self, reason: str = "manual") -> list[PositionMismatch]:
         """Fetches positions now and compares them with the fills (ignores the min interval).
 
@@ -467,17 +552,27 @@ class VenueSession:
         changed: dict[str, None] = {}  # the orders concerned, in order
         for a in actions:  # notifications first: the hedge path must not wait for I/O
             if isinstance(a, FillApplied):
-                cid = a.order.client_id
+                fill = a.fill
+                cid = fill.client_id  # the order's own id (the tracker names fills so)
                 changed[cid] = None
+                fill_cbs = self._order_callbacks.get(cid)
+                if fill_cbs:
+                    for fcb in tuple(fill_cbs):
+                        try:
+                            fcb(fill)
+                        except Exception:
+                            log.exception("%s: fill callback failed", self.venue.name)
+                listeners = self._order_listeners.get(cid)
+                if self._listeners or listeners:
+                    for cb in (*self._listeners, *(listeners or ())):
+                        try:
+                            cb(fill, a.order)
+                        except Exception:
+                            log.exception("%s: fill listener failed", self.venue.name)
                 try:
-                    self.positions.apply(a.fill)
+                    self.positions.apply(fill)
                 except Exception:
                     log.exception("%s: position update failed", self.venue.name)
-                for cb in (*self._listeners, *self._order_listeners.get(cid, ())):
-                    try:
-                        cb(a.fill, a.order)
-                    except Exception:
-                        log.exception("%s: fill listener failed", self.venue.name)
             elif isinstance(a, OrderChanged):
                 changed[a.client_id] = None
         if changed:
@@ -509,9 +604,9 @@ class VenueSession:
             self._querying.discard(action.client_id)
             return  # the tracker asks again on its timer
         try:
-            await self._pace()
-            async with asyncio.timeout(self._timeout_s):
-                report = await self.venue.order_status(action.symbol, client_id=action.client_id)
+            if self._gap_ns:
+                await self._pace()
+            report = await self._bounded(self.venue.order_status(action.symbol, client_id=action.client_id))
         except (TimeoutError, VenueError) as exc:
             self._note(exc)
             log.info("%s: status of %s failed: %r", self.venue.name, action.client_id, exc)
@@ -628,15 +723,25 @@ class VenueSession:
                 await asyncio.sleep(0.1)
                 continue
             t = time.perf_counter()
+            self._handling = True
             try:
                 self._perform(self.tracker.on_event(event, self.clock.now_ns()))
             except Exception:
                 log.exception("%s: event %r could not be handled", self.venue.name, event)
             busy += time.perf_counter() - t
-            if pending is not None and pending() == 0:
+            # What listeners asked to run once the delivered events are handled runs at the
+            # end of the burst (or of each event when the stream cannot say), before any wait.
+            if pending is None:
+                self._run_after()
+                if busy > _SLICE_S:
+                    busy = 0.0
+                    await asyncio.sleep(0)
+            elif pending() == 0:
                 busy = 0.0  # the next read waits: the loop breathes anyway
+                self._run_after()
             elif busy > _SLICE_S:
                 busy = 0.0
+                self._run_after()
                 await asyncio.sleep(0)
 
     async def _timer(self) -> None:
@@ -685,3 +790,26 @@ def _discard(
         found.remove(callback)
         if not found:
             del where[client_id]
+
+
+@types.coroutine
+def resume(call: Coroutine[Any, Any, Any], yielded: Any) -> Generator[Any, Any, Any]:
+    """Continues a coroutine whose first step already ran and yielded ``yielded``: hands what
+    it yields to the running task and passes back what the task sends or throws, exactly as
+    ``await`` would have done from its first step."""
+    while True:
+        try:
+            sent = yield yielded
+        except GeneratorExit:
+            call.close()
+            raise
+        except BaseException as exc:  # noqa: BLE001 - thrown in by the task (a cancellation)
+            try:
+                yielded = call.throw(exc)
+            except StopIteration as done:
+                return done.value
+            continue
+        try:
+            yielded = call.send(sent)
+        except StopIteration as done:
+            return done.value
