@@ -74,6 +74,8 @@ class BookVenue:
         self._trade = 0
         self.cancel_gate: asyncio.Event | None = None
         self.place_gate: asyncio.Event | None = None
+        self.lose: Callable[[OrderRequest], bool] | None = None
+        """When given: a placement it picks never reaches the venue (no answer, no order)."""
         self.session: VenueSession | None = None  # ours, for a script that asks the venue itself
 
     # --- the venue's own view, for the assertions
@@ -138,6 +140,9 @@ class BookVenue:
     async def place(self, request: OrderRequest) -> OrderAck:
         cid = request.client_id
         self.log.append((self.name, "place", cid))
+        if self.lose is not None and self.lose(request):
+            self.log.append((self.name, "lost", cid))
+            await asyncio.get_running_loop().create_future()  # never answered
         entry = request.tif is TimeInForce.POST_ONLY and "e-" in cid
         if entry and self.place_gate is not None:
             await self.place_gate.wait()
@@ -387,6 +392,45 @@ def test_immediate_a_sibling_fill_racing_the_hedge_is_unwound_no_leg_above_the_p
     _ends_balanced(out)
     assert out["hl"].position == PAIR and out["aster"].position == -PAIR
     assert "oversize" in [i.kind for i in out["result"].incidents]
+
+
+def test_immediate_a_surplus_unwind_lost_on_its_way_is_sent_again() -> None:
+    """As above, but the first unwind of aster's surplus never reaches the venue: its outcome is
+    in doubt until the venue is found never to have had it, which outlasts that unwind's
+    deadline. The surplus is unwound again then (it used to be left for the rollback, which
+    flattened the whole pair: sweep seeds 7288, 17045); the open ends with both legs at the pair
+    size."""
+
+    async def script(hl: BookVenue, aster: BookVenue) -> Log:
+        await _until(lambda: bool(hl.resting()) and bool(aster.resting()))
+        entry = aster.resting()[0]
+        lost: list[str] = []
+
+        def lose_first_unwind(request: OrderRequest) -> bool:
+            if request.side is Side.BUY and not lost:  # aster's leg sells: a buy unwinds it
+                lost.append(request.client_id)
+                return True
+            return False
+
+        aster.lose = lose_first_unwind
+        hl.trade(hl.resting()[0], D("0.6"))
+        await _until(lambda: bool(_hedges(aster)), turns=200)
+        seen = list(hl.log)
+        aster.trade(entry, PAIR)  # the race: it fills before the cancel reaches the venue
+        assert aster.cancel_gate is not None
+        aster.cancel_gate.set()
+        return seen
+
+    out = _open(HedgeTiming.IMMEDIATE, HedgePricing.IOC, script)
+    aster = out["aster"]
+    assert [e for e in out["log"] if e[1] == "lost"] != []  # the first unwind was lost
+    assert out["result"].status.value == "opened", [str(i) for i in out["result"].incidents]
+    unwinds = [r for r in _hedges(aster) if r.side is Side.BUY]  # those the venue received
+    assert sum((r.size for r in unwinds), D(0)) == D("0.6")
+    _ends_balanced(out)
+    assert out["hl"].position == PAIR and aster.position == -PAIR
+    [oversize] = [i for i in out["result"].incidents if i.kind == "oversize"]
+    assert "unwound 0.6" in oversize.detail
 
 
 def test_immediate_an_entry_whose_placement_is_unanswered_reserves_its_size() -> None:

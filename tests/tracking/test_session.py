@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from hedgekit import FillLedger, OrderBook
 from hedgekit.clock import LoopClock, run_virtual
-from hedgekit.errors import OrderRejectedError, VenueTimeoutError
+from hedgekit.errors import OrderRejectedError, RateLimitedError, VenueTimeoutError
 from hedgekit.model import (
     CancelResult,
     Fill,
@@ -356,3 +356,37 @@ def test_a_fill_listener_for_one_order_hears_only_that_order() -> None:
         await session.close()
 
     run_virtual(main())
+
+
+def test_positions_fetches_held_back_by_the_session_itself_do_not_widen_its_pacing() -> None:
+    """The venue refuses one positions fetch with a ban of ten seconds: the session holds every
+    request back until it is over, and the reconciler's retries meanwhile (one a second) are
+    refused by the session itself, never sent. Those are no refusals of the venue's: once the
+    ban is over the session's requests are spaced as that one refusal asks (a tenth of a
+    second), not five seconds apart (which kept a venue that answered again barely asked for a
+    minute and more after a ban: sweep seed 7288)."""
+
+    async def main() -> None:
+        venue = FakeVenue()
+        answer = venue.positions
+        refused: list[str] = []
+
+        async def positions() -> dict[str, Position]:
+            if not refused:
+                refused.append("positions")
+                raise RateLimitedError(NAME, "Too many requests", 418, 10.0)
+            return await answer()
+
+        venue.positions = positions  # type: ignore[method-assign]
+        session = _session(venue)
+        await session.start()
+        await asyncio.sleep(12)  # the ban, and the reconciler's retries held back meanwhile
+        assert refused and session.backoff_s() == 0
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for i in range(4):
+            await session.place(request(f"p{i}"))
+        assert loop.time() - started < 1.0
+        await session.close()
+
+    run_virtual(main(), max_virtual_s=60)

@@ -93,6 +93,10 @@ _LIVE = frozenset(s for s in TrackedState if not s.is_terminal)
 _LIVE_ANSWERED = _LIVE - {TrackedState.PENDING_NEW}
 _MIN_REST_S = 0.05
 """A budgeted maker hedge allowed to rest less than this goes straight to IOCs."""
+_RETRY_PAUSE_S = 0.25
+"""The first pause before a surplus unwind the venue did not carry out is sent again (a
+rate-limit backoff instead, when longer); each next one doubles, up to ``_RETRY_PAUSE_MAX_S``."""
+_RETRY_PAUSE_MAX_S = 2.0
 
 
 class Refusal(Exception):
@@ -554,7 +558,11 @@ class Opening:
 
     async def _trim(self) -> None:
         """No leg ends above the pair size: a surplus (a fill that raced the hedge) is unwound
-        reduce-only at once and reported with its cost."""
+        reduce-only at once and reported with its cost. An unwind the venue did not carry out
+        (refused, or in doubt until the venue was found never to have had it) is sent again,
+        sized from the ledger once the operation's orders are answered for, until the surplus
+        is gone or the time one unwind and its settling may take (``deadline_s`` plus
+        ``settle_timeout_s``) has passed; the incident says what is left then."""
         tap, cfg, pair = self._tap(), self.cfg, self.pair
         for leg in self.ls:
             surplus = leg.along(tap) - pair
@@ -564,24 +572,44 @@ class Opening:
             # "At once": protected IOCs on the fresh book, whatever the rollback's own mode (a
             # passive unwind could leave the surplus on for good).
             unwind = dataclasses.replace(cfg.rollback, mode=ExecutionMode.MARKET_ONLY)
-            # Reduce-only only where the unwind reduces what the venue holds (a prior opposite
-            # position makes it an extension, which a reduce-only order could not do). The
-            # session's own account (its snapshot plus every fill) says so without a request.
-            held = leg.ex.session.expected_positions().get(leg.spec.symbol, _ZERO)
-            reduce_only = held * leg.spec.side.sign > 0 and abs(held) >= surplus
-            result = await leg.ex.execute(
-                leg.spec.symbol, side, surplus, unwind, reduce_only=reduce_only,
-                deadline_s=cfg.deadline_s, tag="o", observer=tap, role="oversize",
-            )  # fmt: skip
-            await self._owner.settle_orders(tap, cfg.settle_timeout_s)
-            mid = leg.quote.mid if leg.quote else result.avg_price
-            cost = result.fees if result.avg_price is None else result.fees + abs(result.avg_price - (mid or result.avg_price)) * result.filled
-            self.incidents.append(
-                Incident(
-                    self.clock.now_ns(), "oversize", leg.name,
-                    f"{leg.name} held {surplus} above the pair size {pair}: unwound {result.filled}, cost {tidy(cost)}",
-                )
-            )  # fmt: skip
+            end_ns = self.clock.now_ns() + int((cfg.deadline_s + cfg.settle_timeout_s) * _S)
+            mid = leg.quote.mid if leg.quote else None
+            unwound = cost = _ZERO
+            left = surplus
+            pause = _RETRY_PAUSE_S
+            while True:
+                # Reduce-only only where the unwind reduces what the venue holds (a prior
+                # opposite position makes it an extension, which a reduce-only order could not
+                # do). The session's own account (its snapshot plus every fill) says so without
+                # a request.
+                held = leg.ex.session.expected_positions().get(leg.spec.symbol, _ZERO)
+                reduce_only = held * leg.spec.side.sign > 0 and abs(held) >= left
+                time_left_s = (end_ns - self.clock.now_ns()) / _S
+                result = await leg.ex.execute(
+                    leg.spec.symbol, side, left, unwind, reduce_only=reduce_only,
+                    deadline_s=min(cfg.deadline_s, max(time_left_s, 0.0)), tag="o", observer=tap, role="oversize",
+                )  # fmt: skip
+                unresolved = await self._owner.settle_orders(tap, cfg.settle_timeout_s)
+                unwound += result.filled
+                avg = result.avg_price
+                cost += result.fees if avg is None else result.fees + abs(avg - (mid or avg)) * result.filled
+                left = leg.along(tap) - pair
+                if left <= 0 or self._dust(leg, left):
+                    break
+                # An unwind order still in doubt may yet fill: nothing more is sized beside it.
+                if any(venue == leg.name for venue, _ in unresolved):
+                    break
+                time_left_s = (end_ns - self.clock.now_ns()) / _S
+                if time_left_s <= 0:
+                    break
+                # Refused, rate limited or never received: a fresh try after a growing pause that
+                # also waits out a rate-limit backoff (a refusing venue is never hammered).
+                await asyncio.sleep(min(max(pause, leg.ex.session.backoff_s()), time_left_s))
+                pause = min(2 * pause, _RETRY_PAUSE_MAX_S)
+            detail = f"{leg.name} held {surplus} above the pair size {pair}: unwound {unwound}, cost {tidy(cost)}"
+            if left > 0 and not self._dust(leg, left):
+                detail += f"; {left} still above it"
+            self.incidents.append(Incident(self.clock.now_ns(), "oversize", leg.name, detail))
 
     # ----------------------------------------------------------------------------- entries
     async def _enter(self, leg: _Leg, stop: asyncio.Event) -> None:

@@ -662,15 +662,16 @@ class VenueSession:
     async def _fetch_positions(self, reason: str, *, raise_errors: bool = False) -> None:
         self._reconciling = True
         started = self.clock.now_ns()
+        held = self._held_back("positions")
         try:
-            held = self._held_back("positions")
             if held is not None:
                 raise held
             await self._pace()
             async with asyncio.timeout(self._timeout_s):
                 actual = await self.venue.positions()
         except (TimeoutError, VenueError) as exc:
-            self._note(exc)
+            if exc is not held:  # held back here, never sent: no refusal of the venue's to count
+                self._note(exc)
             log.warning("%s: positions fetch (%s) failed: %r", self.venue.name, reason, exc)
             self.reconciler.fetched(self.clock.now_ns(), started)
             self.reconciler.trigger(reason, self.clock.now_ns())  # try again after min interval
