@@ -635,6 +635,10 @@ class Opening:
                     await _wait_event(stop, entry_cfg.reprice_check_s)
                     continue
             remaining = self.pair - leg.along(tap) - leg.reserved(tap)
+            if remaining <= 0:
+                # The leg holds (or may still get) the pair size already, more when a surplus
+                # raced in: nothing more to enter; a surplus is the trim's to unwind.
+                return
             try:
                 q = ex.quote(sym, cfg.max_book_age_s)
             except BookIntegrityError:
