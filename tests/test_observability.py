@@ -455,6 +455,25 @@ def test_server_on_ephemeral_port_and_double_serve() -> None:
     assert metrics.port is None
 
 
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback on this machine")
+def test_server_on_ipv6_loopback() -> None:
+    """prometheus-client's server picks the address family from the address."""
+    with start_metrics_server(0, addr="::1") as metrics:
+        assert metrics.port
+        with urllib.request.urlopen(f"http://[::1]:{metrics.port}/metrics", timeout=5) as resp:
+            assert "hedgekit_operations_total" in resp.read().decode()
+    assert metrics.port is None
+
+
 def test_port_in_use_raises() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

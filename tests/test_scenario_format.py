@@ -157,6 +157,16 @@ def test_every_field_reaches_the_configuration() -> None:
     assert sc.atomic.hedge.ladder_cross_bps == (D(2), D(5))
 
 
+def test_exact_values_arrive_as_plain_decimals() -> None:
+    """Exact values are read from their text (never through a float) into plain ``Decimal``s."""
+    sc = parse_scenario(base())
+    mkt = sc.venues[0].instruments[0].market
+    values = [sc.size, mkt.mid, mkt.level_size, mkt.depth_growth, sc.atomic.max_entry_spread_bps,
+              *sc.atomic.hedge.ladder_cross_bps, sc.venues[1].fills.max_fill_per_event]  # fmt: skip
+    assert all(type(v) is Decimal for v in values), [type(v) for v in values]
+    assert sc.venues[1].instruments[0].market.mid == D("2400.5")
+
+
 def test_every_fault_field_reaches_the_configuration() -> None:
     data = base()
     data["venues"][0]["modify_new_id"] = True
@@ -299,6 +309,10 @@ MALFORMED: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ("shared-trade-id-not-bool", _set("venues[0].fills", {"shared_trade_id": "yes"}), "venues[0].fills.shared_trade_id", "true or false"),
     ("shared-trade-id-with-split", _set("venues[1].fills.shared_trade_id", True), "venues[1].fills.shared_trade_id", "split_fills"),
     ("modify-new-id-not-bool", _set("venues[0].modify_new_id", "true"), "venues[0].modify_new_id", "true or false"),
+    # non-finite times in pairs (these used to escape as an OverflowError / ValueError)
+    ("schedule-infinite", _set("venues[0].latency.schedule_ms", [[float("inf"), 10]]), "venues[0].latency.schedule_ms", "pairs"),
+    ("reject-window-nan", _set("venues[0].faults.reject_windows_ms", [[0, float("nan")]]), "venues[0].faults.reject_windows_ms", "pairs"),
+    ("speed-bump-negative", _set("venues[0].latency.speed_bumps", {"taker": 300, "maker": -1}), "venues[0].latency.speed_bumps.maker", "at least 0"),
 ]
 
 
@@ -315,6 +329,16 @@ def test_malformed_input_names_the_field(mutate: Callable[[dict[str, Any]], None
     assert text in str(info.value)
     assert str(info.value).startswith(f"{field}: ")
     assert isinstance(info.value, ValueError)  # callers may catch either
+
+
+def test_the_config_tables_cover_every_executor_field() -> None:
+    """The schema lists the executors' configuration fields by name: a field added to one of
+    the dataclasses must be added to the scenario format too."""
+    from hedgekit.execution.config import AtomicConfig, CloseConfig, OrderConfig
+    from hedgekit.scenario import AtomicSpec, CloseSpec, OrderSpec
+
+    for spec, config in ((AtomicSpec, AtomicConfig), (CloseSpec, CloseConfig), (OrderSpec, OrderConfig)):
+        assert set(spec.__struct_fields__) == {f.name for f in dataclasses.fields(config)}, spec
 
 
 @pytest.mark.parametrize("kind", ["open", "close"])

@@ -28,7 +28,8 @@ Commands:
 
 ``hedgekit report [--db URL] [--by venue,symbol] [--period 1h] [--plot FILE]``
     Execution-quality statistics from a journal (default: the newest demo journal in
-    ``hedgekit-demo/``), as tables within 100 columns (periods as ISO-8601 UTC, latencies as
+    ``hedgekit-demo/``), as tables within 100 columns (or a narrower terminal's width; periods
+    as ISO-8601 UTC, latencies as
     durations); optionally a PNG of slippage and markouts. The journal is opened read-only and never changed: a file that is not a journal
     (another database, an empty file), or a journal written by a newer hedgekit, exits 3; a
     journal of an older schema is read as it is.
@@ -65,11 +66,18 @@ Exit codes (scripts may rely on them):
 
 Errors are printed as ``hedgekit: error: <message>`` (the message names the culprit field of a
 malformed file), without a traceback. A journal URL's password is never printed (``user:***@``).
+
+Tables are plain aligned text, without escape codes, whenever stdout is not a terminal; on a
+terminal, with the ``rich`` extra installed (``pip install "hedgekit[rich]"``), rich draws them
+with bold headers (the report within the terminal's width or 100 columns, whichever is less).
+``sweep`` and ``frontier`` show progress on stderr when it is a terminal: rich's progress bar,
+or one updating line without rich.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -79,6 +87,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, NoReturn
+
+from hedgekit._display import ProgressBar, styled, terminal_width
 
 __all__ = [
     "EXIT_ERROR",
@@ -542,21 +552,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             from hedgekit.observability import configure_logging
 
             configure_logging(args.log, json=args.log_format == "json", stream=sys.stderr)
-        if args.command in ("demo", "run"):
-            return _demo(args)
-        if args.command == "simulate":
-            return _simulate(args)
-        if args.command == "sweep":
-            return _sweep(args)
-        if args.command == "frontier":
-            return _frontier(args)
-        return _report(args)
+        # Tables are plain text unless stdout is a terminal (and rich is installed).
+        with styled(sys.stdout.isatty()):
+            return _command(args)
     except CliError as e:
         _error(str(e))
         return e.code
     except KeyboardInterrupt:
         _error("interrupted")
         return EXIT_INTERRUPTED
+
+
+def _command(args: argparse.Namespace) -> int:
+    if args.command in ("demo", "run"):
+        return _demo(args)
+    if args.command == "simulate":
+        return _simulate(args)
+    if args.command == "sweep":
+        return _sweep(args)
+    if args.command == "frontier":
+        return _frontier(args)
+    return _report(args)
 
 
 def _error(message: str) -> None:
@@ -722,25 +738,25 @@ def _sweep(args: argparse.Namespace) -> int:
         raise CliError(EXIT_USAGE, f"--timeout must be positive, got {args.timeout}")
     live = not args.json and sys.stderr.isatty()
     total = args.seeds
+    bar = ProgressBar(total, "seeds", sys.stderr)
 
     def progress(summary: SweepSummary) -> None:
         t = summary.total
-        sys.stderr.write(
-            f"\r{summary.seeds}/{total} seeds, {summary.seeds_per_minute:.0f}/min, "
-            f"failed {t.failed} (lies {t.lies}, crashes {t.crashes}, hangs {t.hangs})"
+        bar.update(
+            summary.seeds,
+            f"{summary.seeds_per_minute:.0f}/min, "
+            f"failed {t.failed} (lies {t.lies}, crashes {t.crashes}, hangs {t.hangs})",
         )
-        sys.stderr.flush()
 
     seeds = range(args.start, args.start + total)
     try:
-        summary = run_sweep(
-            seeds, args.jobs, args.profile, out, args.timeout, on_progress=progress if live else None
-        )
+        with bar if live else contextlib.nullcontext():
+            summary = run_sweep(
+                seeds, args.jobs, args.profile, out, args.timeout,
+                on_progress=progress if live else None,
+            )  # fmt: skip
     except OSError as e:
         raise CliError(EXIT_ERROR, f"the sweep failed: {e}") from None
-    finally:
-        if live:
-            sys.stderr.write("\n")
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2))
     else:
@@ -778,22 +794,23 @@ def _frontier(args: argparse.Namespace) -> int:
         except frontier.RayUnavailableError as e:
             raise CliError(EXIT_INPUT, str(e)) from None
     live = sys.stderr.isatty()
+    bar = ProgressBar(args.seeds * len(policies), "runs", sys.stderr)
 
     def progress(done: int, total: int) -> None:
-        sys.stderr.write(f"\r{done}/{total} runs")
-        sys.stderr.flush()
+        bar.update(done, total=total)
 
     started = time.perf_counter()
     try:
-        result = frontier.run_frontier(
-            path,
-            args.seeds,
-            policies,
-            start=args.start,
-            jobs=args.jobs,
-            ray_address=args.ray,
-            on_progress=progress if live else None,
-        )
+        with bar if live else contextlib.nullcontext():
+            result = frontier.run_frontier(
+                path,
+                args.seeds,
+                policies,
+                start=args.start,
+                jobs=args.jobs,
+                ray_address=args.ray,
+                on_progress=progress if live else None,
+            )
     except ScenarioError as e:
         raise CliError(EXIT_INPUT, f"{path}: {e}") from None
     except frontier.RayUnavailableError as e:
@@ -803,9 +820,6 @@ def _frontier(args: argparse.Namespace) -> int:
     except Exception as e:  # noqa: BLE001 - a pool or cluster failure, never a traceback
         text = " ".join(str(e).split())[:500]
         raise CliError(EXIT_ERROR, f"the frontier failed: {type(e).__name__}: {text}") from None
-    finally:
-        if live:
-            sys.stderr.write("\n")
     wall = time.perf_counter() - started
     try:
         written = frontier.write_outputs(result, out)
@@ -1073,7 +1087,7 @@ def _report(args: argparse.Namespace) -> int:
         raise CliError(EXIT_INPUT, _masked(f"--db: no such journal file {sqlite_path}", db))
     try:
         from hedgekit.journal import JournalSchemaError, open_journal
-        from hedgekit.journal.stats import execution_stats, format_report
+        from hedgekit.journal.stats import REPORT_WIDTH, execution_stats, format_report
     except ImportError as e:
         raise CliError(EXIT_ERROR, f"the journal is unavailable: {e}") from None
 
@@ -1094,7 +1108,8 @@ def _report(args: argparse.Namespace) -> int:
         raise CliError(EXIT_USAGE, _masked(str(e), db)) from None
     except Exception as e:  # noqa: BLE001 - a journal failure of any kind is reported
         raise CliError(EXIT_ERROR, _masked(f"journal {db}: {e}", db)) from None
-    print(format_report(rows, period_ns=args.period))
+    width = min(REPORT_WIDTH, terminal_width()) if sys.stdout.isatty() else REPORT_WIDTH
+    print(format_report(rows, period_ns=args.period, width=width))
     if args.plot is not None:
         try:
             path = plot_stats(rows, args.plot)

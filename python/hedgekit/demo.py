@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from hedgekit._core import FillLedger, Instrument
+from hedgekit._display import render_table
 from hedgekit.clock import LoopClock, run_virtual
 from hedgekit.execution import (
     AtomicConfig,
@@ -503,31 +504,20 @@ def run_demo(
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """Aligned plain-text table: numbers right-aligned, text left-aligned.
+    """An aligned table with a rule under the header: numbers right-aligned, text left-aligned
+    (drawn by rich when installed; plain text unless the command line styles it for a terminal).
 
     Args:
         headers: Column titles.
         rows: Cells (``None`` prints as ``-``).
     """
     cells = [[_cell(c) for c in row] for row in rows]
-    widths = [len(h) for h in headers]
-    for row in cells:
-        for i, c in enumerate(row):
-            widths[i] = max(widths[i], len(c))
     numeric = [
         all(_is_num(row[i]) for row in cells if row[i] != "-")
         and any(row[i] != "-" for row in cells)
         for i in range(len(headers))
     ]
-
-    def line(values: Sequence[str]) -> str:
-        out = [
-            v.rjust(widths[i]) if numeric[i] else v.ljust(widths[i]) for i, v in enumerate(values)
-        ]
-        return "  ".join(out).rstrip()
-
-    sep = "  ".join("-" * w for w in widths)
-    return "\n".join([line(list(headers)), sep, *(line(r) for r in cells)])
+    return render_table(headers, cells, numeric=numeric, rule=True)
 
 
 def _cell(value: object) -> str:

@@ -19,7 +19,8 @@ Metrics
     (:meth:`Metrics.observe_rejection`, :meth:`Metrics.observe_error`). Every label value passes
     through :func:`hedgekit.secrets.redact` (a venue's rejection reason is its text).
     :func:`start_metrics_server` also serves ``/metrics`` over HTTP from a daemon thread (the event
-    loop is never blocked); ``close()`` stops it and frees the port. Metrics need the
+    loop is never blocked) with ``prometheus_client``'s own server
+    (:func:`prometheus_client.start_http_server`); ``close()`` stops it and frees the port. Metrics need the
     ``prometheus-client`` package; without it :class:`Metrics` raises
     :class:`MetricsUnavailableError` (an :class:`ImportError`).
 
@@ -42,7 +43,6 @@ import threading
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any, Final, Self
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from hedgekit.errors import OrderRejectedError, VenueError
 from hedgekit.execution.results import AtomicResult, CloseResult
@@ -50,6 +50,8 @@ from hedgekit.model import Fill
 from hedgekit.secrets import MASK, Secret, is_secret_key, redact
 
 if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
+
     from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
     from hedgekit.tracking.orders import TrackedOrder
@@ -383,36 +385,6 @@ class MetricsUnavailableError(ImportError):
     """``prometheus_client`` is not installed; ``pip install "hedgekit[metrics]"`` fixes it."""
 
 
-class _SilentHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        """Scrapes are not logged."""
-
-
-class _ThreadingWSGIServer(WSGIServer):
-    """A WSGI server answering each request in its own daemon thread."""
-
-    daemon_threads = True
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        """Handles ``request`` in a daemon thread, so a slow client never holds the server."""
-        t = threading.Thread(
-            target=self._handle, args=(request, client_address), daemon=True, name="metrics-req"
-        )
-        t.start()
-
-    def _handle(self, request: Any, client_address: Any) -> None:
-        try:
-            self.finish_request(request, client_address)
-        except Exception:  # noqa: BLE001
-            self.handle_error(request, client_address)
-        finally:
-            self.shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Logs a failed request at debug level instead of printing to stderr."""
-        _log.debug("metrics request from %s failed", client_address, exc_info=True)
-
-
 class Metrics:
     """hedgekit's Prometheus metrics, in a registry of their own.
 
@@ -490,7 +462,7 @@ class Metrics:
         )  # fmt: skip
         self._lock = threading.Lock()
         self._net: dict[str, tuple[Decimal, Decimal]] = {}  # asset -> (net size, last price)
-        self._server: WSGIServer | None = None
+        self._server: WSGIServer | None = None  # prometheus_client's, while serving
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ observations
@@ -606,6 +578,10 @@ class Metrics:
     def serve(self, port: int, addr: str = "127.0.0.1") -> Metrics:
         """Serves ``/metrics`` over HTTP from a daemon thread until :meth:`close`.
 
+        The server is ``prometheus_client``'s own (:func:`prometheus_client.start_http_server`):
+        a WSGI server answering each request in a daemon thread, requests not logged, gzip when
+        the scraper asks for it, IPv6 addresses accepted.
+
         Args:
             port: TCP port (0 picks a free one; read it back from :attr:`port`).
             addr: Address to bind (default loopback only).
@@ -617,19 +593,11 @@ class Metrics:
             RuntimeError: Already serving.
             OSError: The address cannot be bound.
         """
-        from prometheus_client import make_wsgi_app
+        from prometheus_client import start_http_server
 
         if self._server is not None:
             raise RuntimeError("metrics server already running")
-        server = make_server(
-            addr, port, make_wsgi_app(self.registry), _ThreadingWSGIServer, _SilentHandler
-        )
-        thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05},
-            daemon=True, name=f"hedgekit-metrics:{server.server_port}",
-        )  # fmt: skip
-        thread.start()
-        self._server, self._thread = server, thread
+        self._server, self._thread = start_http_server(port, addr, self.registry)
         return self
 
     @property
@@ -638,7 +606,11 @@ class Metrics:
         return None if self._server is None else int(self._server.server_port)
 
     def close(self) -> None:
-        """Stops the HTTP server (if any) and frees its port. Safe to call twice."""
+        """Stops the HTTP server (if any) and frees its port. Safe to call twice.
+
+        It returns once the server's thread has stopped: within about half a second (the
+        shutdown poll interval of ``prometheus_client``'s server).
+        """
         server, thread = self._server, self._thread
         self._server = self._thread = None
         if server is None:

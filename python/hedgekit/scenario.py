@@ -5,6 +5,12 @@ operation — as TOML or JSON data (format: ``docs/scenarios.md``).
 up front and raise :class:`ScenarioError` naming the offending field, so a malformed scenario
 never half-runs. Numbers that become prices or sizes must be strings or integers (``"2.332"``):
 a TOML/JSON float is refused, since it may not be the number that was written.
+
+The format is one typed schema, :class:`ScenarioFile` and the ``msgspec.Struct`` tables under
+it, validated in one pass by msgspec (:mod:`hedgekit._schema` turns its first error into a
+one-line :class:`ScenarioError` naming the field); the few rules a schema cannot state (unique
+venue names, legs and positions naming a venue and its symbol, fields that exclude each other)
+are checked on the result, before anything is built.
 """
 
 from __future__ import annotations
@@ -12,15 +18,26 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
+
+import msgspec
+from msgspec import Meta
 
 from hedgekit._core import Instrument
+from hedgekit._schema import (
+    MAX_EXACT,
+    Exact,
+    NonNegativeExact,
+    Pairs,
+    PositiveExact,
+    convert,
+    replace_from,
+)
 from hedgekit.errors import HedgekitError
 from hedgekit.execution.config import (
     AtomicConfig,
@@ -31,7 +48,6 @@ from hedgekit.execution.config import (
     HedgePricing,
     HedgeTiming,
     LegSpec,
-    OrderConfig,
 )
 from hedgekit.model import Side
 from hedgekit.venues.sim.config import (
@@ -62,17 +78,25 @@ from hedgekit.venues.sim.config import (
     lighter,
 )
 
-__all__ = ["Scenario", "ScenarioError", "StartPosition", "load_scenario", "parse_scenario"]
+__all__ = [
+    "MAX_EXACT",
+    "Scenario",
+    "ScenarioError",
+    "ScenarioFile",
+    "StartPosition",
+    "load_scenario",
+    "parse_scenario",
+]
 
 MS = 1_000_000
 MAX_NUMBER = 86_400_000.0
 """The largest plain number any field accepts (a day, in milliseconds)."""
 MAX_SECONDS = 86_400.0
 """The largest duration in seconds (a day)."""
-MAX_EXACT = Decimal("9223372036.854775807")
-"""The largest magnitude of an exact value: the core's fixed-point range (nine decimals in an
-``i64``)."""
-_NINE = Decimal("1e-9")
+_MAX_FACTOR_VOL = 1_000.0
+"""Largest volatility of a market factor, bps/√s (10 %/√s: far beyond any real market)."""
+_MAX_FACTOR_MS = 60_000.0
+"""Largest factor step, lag and informed horizon, ms."""
 _PERSONALITIES = {"hyperliquid": hyperliquid, "aster": aster, "lighter": lighter}
 
 
@@ -138,138 +162,6 @@ class Scenario:
         return dataclasses.replace(self, seed=seed, venues=venues)
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Reads and validates a ``.toml`` or ``.json`` scenario file.
-
-    Raises:
-        FileNotFoundError: No such file.
-        ScenarioError: The file does not parse, or a field is missing or invalid.
-    """
-    p = Path(path)
-    raw = p.read_bytes()
-    try:
-        if p.suffix.lower() == ".json":
-            data = json.loads(raw)
-        else:
-            data = tomllib.loads(raw.decode("utf-8"))
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ScenarioError("", f"{p.name} does not parse: {exc}") from None
-    except RecursionError:
-        raise ScenarioError("", f"{p.name} does not parse: nested too deeply") from None
-    if not isinstance(data, Mapping):
-        raise ScenarioError("", f"{p.name}: the top level must be a table/object")
-    return parse_scenario(data)
-
-
-class _Reader:
-    """Typed access to one table, with the dotted path for errors and unknown-key detection."""
-
-    def __init__(self, data: Any, path: str) -> None:
-        if not isinstance(data, Mapping):
-            raise ScenarioError(path, "must be a table/object")
-        self.data = data
-        self.path = path
-        self.used: set[str] = set()
-
-    def _at(self, key: str) -> str:
-        if key.startswith("["):
-            return f"{self.path}{key}"
-        return f"{self.path}.{key}" if self.path else key
-
-    def has(self, key: str) -> bool:
-        return key in self.data
-
-    def raw(self, key: str, default: Any = None) -> Any:
-        self.used.add(key)
-        return self.data.get(key, default)
-
-    def text(self, key: str, default: str | None = None) -> str:
-        v = self.raw(key, default)
-        if not isinstance(v, str) or not v:
-            raise ScenarioError(self._at(key), "a non-empty string is required")
-        return v
-
-    def integer(
-        self, key: str, default: int | None = None, lo: int | None = 0, hi: int | None = None
-    ) -> int:
-        v = self.raw(key, default)
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise ScenarioError(self._at(key), f"an integer is required, got {v!r}")
-        if lo is not None and v < lo:
-            raise ScenarioError(self._at(key), f"must be at least {lo}, got {v}")
-        if hi is not None and v > hi:
-            raise ScenarioError(self._at(key), f"must be at most {hi}, got {v}")
-        return v
-
-    def number(
-        self, key: str, default: float | None = None, lo: float = 0.0, hi: float = MAX_NUMBER
-    ) -> float:
-        """A finite number in ``[lo, hi]`` (every number of the format has an upper bound, so
-        no duration, rate or size read from a file can make a run endless)."""
-        v = self.raw(key, default)
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            raise ScenarioError(self._at(key), f"a number is required, got {v!r}")
-        if not math.isfinite(v):
-            raise ScenarioError(self._at(key), f"must be a finite number between {lo} and {hi:g}, got {v}")
-        if v < lo or v > hi:
-            if hi not in (MAX_NUMBER, MAX_SECONDS):
-                bound = f"between {lo} and {hi}"
-            else:
-                bound = f"at least {lo}" if v < lo else f"at most {hi:g}"
-            raise ScenarioError(self._at(key), f"must be {bound}, got {v}")
-        return float(v)
-
-    def dec(self, key: str, default: Decimal | None = None, *, positive: bool = False, nonneg: bool = False) -> Decimal:
-        v = self.raw(key, default)
-        if isinstance(v, Decimal):
-            d = v
-        elif isinstance(v, bool) or isinstance(v, float) or not isinstance(v, str | int):
-            raise ScenarioError(
-                self._at(key), f"an exact number is required as a string or integer (\"2.332\"), got {v!r}"
-            )
-        else:
-            try:
-                d = Decimal(v)
-            except InvalidOperation:
-                raise ScenarioError(self._at(key), f"not a number: {v!r}") from None
-        if not d.is_finite():
-            raise ScenarioError(self._at(key), f"must be finite, got {v!r}")
-        if abs(d) > MAX_EXACT or d != d.quantize(_NINE, rounding=ROUND_DOWN):
-            raise ScenarioError(
-                self._at(key),
-                f"must have at most 9 decimals and lie within ±{MAX_EXACT} (the core's exact range), got {v!r}",
-            )
-        if positive and d <= 0:
-            raise ScenarioError(self._at(key), f"must be positive, got {v}")
-        if nonneg and d < 0:
-            raise ScenarioError(self._at(key), f"must not be negative, got {v}")
-        return d
-
-    def flag(self, key: str, default: bool) -> bool:
-        v = self.raw(key, default)
-        if not isinstance(v, bool):
-            raise ScenarioError(self._at(key), f"true or false is required, got {v!r}")
-        return v
-
-    def table(self, key: str) -> _Reader:
-        return _Reader(self.raw(key, {}), self._at(key))
-
-    def tables(self, key: str) -> list[_Reader]:
-        v = self.raw(key, [])
-        if not isinstance(v, list):
-            raise ScenarioError(self._at(key), "must be a list of tables")
-        return [_Reader(item, f"{self._at(key)}[{i}]") for i, item in enumerate(v)]
-
-    def done(self) -> None:
-        unknown = sorted(set(self.data) - self.used)
-        if unknown:
-            raise ScenarioError(self.path or "(top level)", f"unknown field(s): {', '.join(unknown)}")
-
-
-def _ms(r: _Reader, key: str, default: float) -> int:
-    return int(r.number(key, default) * MS)
-
-
 def _venue_seed(seed: int, name: str) -> int:
     return int.from_bytes(f"{seed}:{name}".encode(), "big") % (2**63)
 
@@ -301,425 +193,354 @@ def _reseed_factor(cfg: SimVenueConfig, seed: int) -> SimVenueConfig:
     return dataclasses.replace(cfg, instruments=insts)
 
 
-def _instrument(r: _Reader) -> Instrument:
-    kind = r.text("kind", "plain")
+# ------------------------------------------------------------------------------------ schema
+#
+# One struct per table of the format (docs/scenarios.md). A field that is ``None`` by default
+# is optional and its absence matters (its default depends on another field, or giving it
+# excludes another); every other default is the format's.
+
+Text = Annotated[str, Meta(min_length=1)]
+Count = Annotated[int, Meta(ge=0)]
+Ms = Annotated[float, Meta(ge=0.0, le=MAX_NUMBER)]
+"""Any plain number of the format: finite, 0 to a day in milliseconds."""
+Probability = Annotated[float, Meta(ge=0.0, le=1.0)]
+Seconds = Annotated[float, Meta(ge=0.0, le=MAX_SECONDS)]
+Timeout = Annotated[float, Meta(ge=1e-9, le=MAX_SECONDS)]
+FactorMs = Annotated[float, Meta(ge=1.0, le=_MAX_FACTOR_MS)]
+RequestOp = Literal["place", "cancel", "modify", "status", "fills", "positions", "funding"]
+assert get_args(RequestOp) == REQUEST_OPS, "RequestOp must list the simulator's REQUEST_OPS"
+
+
+class _Table(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A table of a scenario file: an unknown key is an error."""
+
+
+class InstrumentSpec(_Table):
+    """``venues[i].instrument``; which fields apply depends on ``kind`` (checked after)."""
+
+    symbol: Text
+    kind: Literal["plain", "hyperliquid", "lighter"] = "plain"
+    tick: PositiveExact | None = None
+    step: PositiveExact | None = None
+    min_qty: NonNegativeExact | None = None
+    min_notional: NonNegativeExact | None = None
+    reduce_only_exempt: bool | None = None
+    sz_decimals: Count | None = None
+    price_decimals: Count | None = None
+    size_decimals: Count | None = None
+    min_base_amount: NonNegativeExact | None = None
+    min_quote_amount: NonNegativeExact | None = None
+
+
+class ScriptEventSpec(_Table):
+    """``venues[i].market.script[j]`` (:class:`ScriptedEvent` checks the combination)."""
+
+    action: Text
+    at_ms: Ms = 0.0
+    side: str | None = None
+    size: Exact | None = None
+    price: Exact | None = None
+
+
+class MarketSpec(_Table):
+    """``venues[i].market``."""
+
+    mid: PositiveExact
+    tick: PositiveExact | None = None  # the instrument's tick
+    levels: Annotated[int, Meta(ge=1, le=1000)] = 20
+    level_size: PositiveExact = PositiveExact(5)
+    depth_growth: NonNegativeExact = NonNegativeExact("0.25")
+    spread_ticks: Annotated[int, Meta(ge=1, le=100_000)] = 1
+    vol_bps_per_sqrt_s: Annotated[float, Meta(ge=0.0, le=10_000.0)] | None = None  # 0
+    walk_interval_ms: Annotated[float, Meta(ge=1.0, le=MAX_NUMBER)] | None = None  # 500
+    trade_rate_per_s: Annotated[float, Meta(ge=0.0, le=1000.0)] = 0.0
+    trade_size: PositiveExact = PositiveExact(1)
+    funding_rate: Exact = Exact(0)
+    script: list[ScriptEventSpec] = []
+    level_size_max: PositiveExact | None = None
+    factor_lag_ms: Annotated[float, Meta(ge=0.0, le=_MAX_FACTOR_MS)] | None = None  # 0
+    informed_share: Probability | None = None  # 0
+    informed_horizon_ms: FactorMs | None = None  # 2000
+
+
+class LatSpec(_Table):
+    """One path's latency as a table (defaults: the path's base, the venue's jitter, 10x it)."""
+
+    base_ms: Ms | None = None
+    jitter_ms: Ms | None = None
+    cap_ms: Ms | None = None
+
+
+class SchedulePairs(Pairs):
+    """``latency.schedule_ms``: when the base latency changes."""
+
+    __slots__ = ()
+    expected = "a list of [t_ms, base_ms] pairs"
+    non_negative = True
+
+
+class WindowPairs(Pairs):
+    """``faults.reject_windows_ms``: when every request is rejected."""
+
+    __slots__ = ()
+    expected = "a list of [from_ms, to_ms] pairs"
+
+
+class LatencySpec(_Table):
+    """``venues[i].latency``: a path is a number of ms or a :class:`LatSpec`."""
+
+    entry_ms: Ms | LatSpec | None = None  # 10
+    response_ms: Ms | LatSpec | None = None  # 10
+    feed_public_ms: Ms | LatSpec | None = None  # 5
+    feed_private_ms: Ms | LatSpec | None = None  # 5
+    jitter_ms: Ms | None = None  # 0
+    speed_bumps: dict[str, Ms] = {}
+    schedule_ms: SchedulePairs | None = None
+    p_overload: Probability = 0.0
+
+
+class QueueSpec(_Table):
+    """``venues[i].queue``."""
+
+    cancel_split: CancelSplit = CancelSplit.TAIL
+
+
+class FillsSpec(_Table):
+    """``venues[i].fills``."""
+
+    max_fill_per_event: PositiveExact | None = None
+    split_fills: Annotated[int, Meta(ge=1, le=100)] = 1
+    shared_trade_id: bool = False
+
+
+class DeliverySpec(_Table):
+    """``venues[i].delivery``."""
+
+    p_dup: Probability = 0.0
+    p_holdback: Probability = 0.0
+    p_shuffle: Probability = 0.0
+    fill_before_ack: bool = False
+
+
+class RateLimitSpec(_Table):
+    """``venues[i].limits.limits[j]``."""
+
+    capacity: Annotated[int, Meta(ge=1)]
+    key: Text = "ip"
+    refill_per_s: Ms = 0.0
+    window_ms: Ms = 0.0
+    ops: Annotated[list[str], Meta(extra={"expected": "a list of operation names"})] = []
+
+
+class LimitsSpec(_Table):
+    """``venues[i].limits``."""
+
+    limits: list[RateLimitSpec] = []
+    ban_after: Annotated[int, Meta(ge=1, extra={"expected": "a positive integer"})] | None = None
+    ban_ms: Ms = 120_000.0
+
+
+class WindowSpec(_Table):
+    """``faults.disconnects[j]`` and ``faults.feed_stalls[j]``."""
+
+    start_ms: Ms = 0.0
+    duration_ms: Ms = 0.0
+    snapshot_fills: Annotated[int, Meta(ge=0, le=100_000)] = 0
+
+
+class LostMessageSpec(_Table):
+    """``faults.lose_answers[j]``."""
+
+    op: RequestOp
+    n: Annotated[int, Meta(ge=1)]
+    kind: Literal["answer", "request"] = "answer"
+
+
+class OutageSpec(_Table):
+    """``faults.outages[j]``."""
+
+    op: RequestOp
+    start_ms: Ms = 0.0
+    duration_ms: Ms = 0.0
+
+
+class FaultsSpec(_Table):
+    """``venues[i].faults``."""
+
+    disconnects: list[WindowSpec] = []
+    p_req_loss: Probability = 0.0
+    p_resp_loss: Probability = 0.0
+    p_reject: Probability = 0.0
+    reject_windows_ms: WindowPairs | None = None
+    request_timeout_ms: Ms = 2000.0
+    feed_stalls: list[WindowSpec] = []
+    p_feed_drop: Probability = 0.0
+    reject_post_only: bool = False
+    lose_answers: list[LostMessageSpec] = []
+    outages: list[OutageSpec] = []
+    fill_processing_errors: Count = 0
+
+
+class VenueSpec(_Table):
+    """``venues[i]``."""
+
+    name: Text
+    personality: Literal["hyperliquid", "aster", "lighter"]
+    instrument: InstrumentSpec
+    market: MarketSpec
+    post_only_mode: PostOnlyMode | None = None  # the personality's
+    modify_new_id: bool | None = None  # the personality's
+    latency_profile: LatencyProfile | None = None
+    latency: LatencySpec = msgspec.field(default_factory=LatencySpec)
+    queue: QueueSpec = msgspec.field(default_factory=QueueSpec)
+    fills: FillsSpec = msgspec.field(default_factory=FillsSpec)
+    delivery: DeliverySpec = msgspec.field(default_factory=DeliverySpec)
+    limits: LimitsSpec = msgspec.field(default_factory=LimitsSpec)
+    faults: FaultsSpec = msgspec.field(default_factory=FaultsSpec)
+    seed: Count | None = None  # derived from the scenario's seed and the name
+
+
+class MarketFactorSpec(_Table):
+    """The top-level ``[market_factor]``."""
+
+    vol_bps_per_sqrt_s: Annotated[float, Meta(ge=0.01, le=_MAX_FACTOR_VOL)] = 1.0
+    correlation_1s: Annotated[float, Meta(ge=0.1, le=1.0)] | None = None
+    basis_vol_bps: Annotated[float, Meta(ge=0.0, le=_MAX_FACTOR_VOL)] | None = None
+    basis_half_life_s: Annotated[float, Meta(ge=0.1, le=MAX_SECONDS)] = 20.0
+    step_ms: FactorMs = 250.0
+    seed: Count | None = None  # derived from the scenario's seed
+
+
+class PositionSpec(_Table):
+    """``positions[i]``."""
+
+    venue: Text
+    size: Exact
+    entry_price: PositiveExact
+    symbol: Text | None = None  # the venue's
+
+
+class OrderSpec(_Table):
+    """Overrides of an :class:`OrderConfig` (``operation.config.entry``, ...)."""
+
+    mode: ExecutionMode | None = None
+    offset_bps: Exact | None = None
+    reprice_tolerance_bps: Exact | None = None
+    market_protection_bps: Exact | None = None
+    timeout_s: Timeout | None = None
+    reprice_check_s: Timeout | None = None
+    step_timeout_s: Timeout | None = None
+    max_book_age_s: Timeout | None = None
+    improve: bool | None = None
+    market_fallback: bool | None = None
+    max_post_only_rejects: Count | None = None
+    ladder_cross_bps: list[NonNegativeExact] | None = None
+
+
+class AtomicSpec(_Table):
+    """Overrides of the open's :class:`AtomicConfig` (``operation.config`` of an open)."""
+
+    max_entry_spread_bps: NonNegativeExact | None = None
+    slippage_budget_bps: NonNegativeExact | None = None
+    hedge_threshold: NonNegativeExact | None = None
+    entry_timeout_s: Timeout | None = None
+    deadline_s: Timeout | None = None
+    max_book_age_s: Timeout | None = None
+    settle_timeout_s: Timeout | None = None
+    plan: EntryPlan | None = None
+    split: bool | None = None
+    hedge_timing: HedgeTiming | None = None
+    hedge_pricing: HedgePricing | None = None
+    maker_budget_usd_s: NonNegativeExact | None = None
+    entry: OrderSpec | None = None
+    hedge: OrderSpec | None = None
+    rollback: OrderSpec | None = None
+
+
+class CloseSpec(_Table):
+    """Overrides of the close's :class:`CloseConfig` (``operation.config`` of a close)."""
+
+    max_exit_spread_bps: NonNegativeExact | None = None
+    phase1_timeout_s: Timeout | None = None
+    deadline_s: Timeout | None = None
+    settle_timeout_s: Timeout | None = None
+    passive: OrderSpec | None = None
+    phase2: OrderSpec | None = None
+    emergency: OrderSpec | None = None
+
+
+class OpenLegSpec(_Table):
+    """``operation.legs[i]`` of an open."""
+
+    venue: Text
+    side: Side
+    symbol: Text | None = None  # the venue's
+
+
+class CloseLegSpec(_Table):
+    """``operation.legs[i]`` of a close."""
+
+    venue: Text
+    symbol: Text | None = None  # the venue's
+
+
+class _Operation(_Table, tag_field="kind"):
+    """``[operation]``: ``kind`` says which of the two tables it is."""
+
+    start_after_s: Seconds = 1.0
+    settle_s: Seconds = 5.0
+
+
+class OpenOperation(_Operation, tag="open", kw_only=True):
+    """``[operation]`` with ``kind = "open"``."""
+
+    size: PositiveExact
+    legs: list[OpenLegSpec] = []
+    config: AtomicSpec | None = None
+
+
+class CloseOperation(_Operation, tag="close", kw_only=True):
+    """``[operation]`` with ``kind = "close"``."""
+
+    legs: list[CloseLegSpec] = []
+    config: CloseSpec | None = None
+
+
+class ScenarioFile(_Table):
+    """A whole scenario file (the top level)."""
+
+    name: Text = "scenario"
+    seed: Count = 0
+    market_factor: MarketFactorSpec | None = None
+    venues: list[VenueSpec] = []
+    positions: list[PositionSpec] = []
+    operation: OpenOperation | CloseOperation | None = None
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Reads and validates a ``.toml`` or ``.json`` scenario file.
+
+    Raises:
+        FileNotFoundError: No such file.
+        ScenarioError: The file does not parse, or a field is missing or invalid.
+    """
+    p = Path(path)
+    raw = p.read_bytes()
     try:
-        if kind == "hyperliquid":
-            return Instrument.hyperliquid(
-                r.integer("sz_decimals"), min_notional=r.dec("min_notional", Decimal(10), nonneg=True)
-            )
-        if kind == "lighter":
-            return Instrument.lighter(
-                r.integer("price_decimals"),
-                r.integer("size_decimals"),
-                min_base_amount=r.dec("min_base_amount", nonneg=True),
-                min_quote_amount=r.dec("min_quote_amount", nonneg=True),
-            )
-        if kind == "plain":
-            return Instrument.plain(
-                r.dec("tick", positive=True),
-                r.dec("step", positive=True),
-                min_qty=r.dec("min_qty", Decimal(0), nonneg=True),
-                min_notional=r.dec("min_notional", Decimal(0), nonneg=True),
-                reduce_only_exempt=r.flag("reduce_only_exempt", True),
-            )
-    except ScenarioError:
-        raise
-    except (ValueError, TypeError) as exc:
-        raise ScenarioError(r.path, str(exc)) from None
-    raise ScenarioError(f"{r.path}.kind", f"one of hyperliquid, lighter, plain; got {kind!r}")
-
-
-def _lat(r: _Reader, key: str, base_ms: float, jitter_ms: float) -> Lat:
-    t = r.table(key) if r.has(key) and isinstance(r.data.get(key), Mapping) else None
-    if t is None:
-        v = r.number(key, base_ms) if r.has(key) else base_ms
-        return Lat(int(v * MS), int(jitter_ms * MS), int(jitter_ms * 10 * MS))
-    lat = Lat(_ms(t, "base_ms", base_ms), _ms(t, "jitter_ms", jitter_ms), _ms(t, "cap_ms", jitter_ms * 10))
-    t.done()
-    return lat
-
-
-_LATENCY_PATH_KEYS = ("entry_ms", "response_ms", "feed_public_ms", "feed_private_ms", "jitter_ms")
-
-
-def _latency(r: _Reader, profile: LatencyConfig | None = None) -> LatencyConfig:
-    if profile is not None:
-        for key in _LATENCY_PATH_KEYS:
-            if r.has(key):
-                raise ScenarioError(
-                    f"{r.path}.{key}",
-                    "cannot be combined with the venue's latency_profile (the profile sets every "
-                    "path; only speed_bumps, schedule_ms and p_overload may be added)",
-                )
-    jitter = r.number("jitter_ms", 0.0)
-    bumps = r.table("speed_bumps")
-    speed = tuple((k, int(bumps.number(k) * MS)) for k in sorted(bumps.data))
-    bumps.done()
-    sched = r.raw("schedule_ms", [])
-    if not isinstance(sched, list) or not all(
-        isinstance(x, list) and len(x) == 2 and all(isinstance(v, int | float) and not isinstance(v, bool) and v >= 0 for v in x)
-        for x in sched
-    ):
-        raise ScenarioError(f"{r.path}.schedule_ms", "a list of [t_ms, base_ms] pairs is required")
-    schedule = tuple((int(t * MS), int(b * MS)) for t, b in sorted(sched))
-    p_overload = r.number("p_overload", 0.0, hi=1.0)
-    if profile is not None:
-        r.done()
-        return dataclasses.replace(
-            profile, schedule=schedule, speed_bumps=speed, p_overload=p_overload
-        )
-    cfg = LatencyConfig(
-        schedule=schedule,
-        entry=_lat(r, "entry_ms", 10.0, jitter),
-        response=_lat(r, "response_ms", 10.0, jitter),
-        feed_public=_lat(r, "feed_public_ms", 5.0, jitter),
-        feed_private=_lat(r, "feed_private_ms", 5.0, jitter),
-        speed_bumps=speed,
-        p_overload=p_overload,
-    )
-    r.done()
-    return cfg
-
-
-_MAX_FACTOR_VOL = 1_000.0
-"""Largest volatility of a market factor, bps/√s (10 %/√s: far beyond any real market)."""
-_MAX_FACTOR_MS = 60_000.0
-"""Largest factor step, lag and informed horizon, ms."""
-
-
-def _market_factor(r: _Reader, seed: int) -> MarketFactor:
-    """The top-level ``[market_factor]`` table."""
-    if r.has("correlation_1s") and r.has("basis_vol_bps"):
-        raise ScenarioError(
-            f"{r.path}.basis_vol_bps", "give correlation_1s or basis_vol_bps, not both"
-        )
-    cfg = MarketFactor(
-        vol_bps_per_sqrt_s=r.number("vol_bps_per_sqrt_s", 1.0, lo=0.01, hi=_MAX_FACTOR_VOL),
-        correlation_1s=(
-            r.number("correlation_1s", lo=0.1, hi=1.0) if r.has("correlation_1s") else None
-        ),
-        basis_vol_bps=(
-            r.number("basis_vol_bps", hi=_MAX_FACTOR_VOL) if r.has("basis_vol_bps") else None
-        ),
-        basis_half_life_s=r.number("basis_half_life_s", 20.0, lo=0.1, hi=MAX_SECONDS),
-        step_ns=int(r.number("step_ms", 250.0, lo=1.0, hi=_MAX_FACTOR_MS) * MS),
-        seed=r.integer("seed") if r.has("seed") else _factor_seed(seed),
-    )
-    r.done()
-    return cfg
-
-
-def _market(r: _Reader, rules: Instrument, factor: MarketFactor | None = None) -> MarketConfig:
-    script = []
-    for e in r.tables("script"):
-        try:
-            ev = ScriptedEvent(
-                at_ns=_ms(e, "at_ms", 0.0),
-                action=e.text("action"),
-                side=e.raw("side"),
-                size=e.dec("size") if e.has("size") else None,
-                price=e.dec("price") if e.has("price") else None,
-            )
-        except ValueError as exc:
-            if isinstance(exc, ScenarioError):
-                raise
-            raise ScenarioError(e.path, str(exc)) from None
-        e.done()
-        script.append(ev)
-    level_size = r.dec("level_size", Decimal(5), positive=True)
-    level_size_max = r.dec("level_size_max", positive=True) if r.has("level_size_max") else None
-    if level_size_max is not None and level_size_max < level_size:
-        raise ScenarioError(
-            f"{r.path}.level_size_max",
-            f"must be at least level_size ({level_size}), got {level_size_max}",
-        )
-    if factor is not None:
-        # The shared factor drives the mid: a walk of the venue's own would be ignored.
-        for key in ("vol_bps_per_sqrt_s", "walk_interval_ms"):
-            if r.has(key):
-                raise ScenarioError(
-                    f"{r.path}.{key}",
-                    "cannot be combined with [market_factor], which moves the mid",
-                )
-    else:
-        for key in ("informed_share", "informed_horizon_ms", "factor_lag_ms"):
-            if r.has(key):
-                raise ScenarioError(f"{r.path}.{key}", "needs a [market_factor] table")
-    cfg = MarketConfig(
-        mid=r.dec("mid", positive=True),
-        tick=r.dec("tick", rules.tick_size, positive=True),
-        levels=r.integer("levels", 20, lo=1, hi=1000),
-        level_size=level_size,
-        depth_growth=r.dec("depth_growth", Decimal("0.25"), nonneg=True),
-        spread_ticks=r.integer("spread_ticks", 1, lo=1, hi=100_000),
-        vol_bps_per_sqrt_s=r.number("vol_bps_per_sqrt_s", 0.0, hi=10_000.0),
-        walk_interval_ns=int(r.number("walk_interval_ms", 500.0, lo=1.0, hi=MAX_SECONDS * 1000) * MS),
-        trade_rate_per_s=r.number("trade_rate_per_s", 0.0, hi=1000.0),
-        trade_size=r.dec("trade_size", Decimal(1), positive=True),
-        funding_rate=r.dec("funding_rate", Decimal(0)),
-        script=tuple(sorted(script, key=lambda ev: ev.at_ns)),
-        level_size_max=level_size_max,
-        factor=factor,
-        factor_lag_ns=int(r.number("factor_lag_ms", 0.0, hi=_MAX_FACTOR_MS) * MS),
-        informed_share=r.number("informed_share", 0.0, hi=1.0),
-        informed_horizon_ns=int(
-            r.number("informed_horizon_ms", 2000.0, lo=1.0, hi=_MAX_FACTOR_MS) * MS
-        ),
-    )
-    r.done()
-    return cfg
-
-
-def _windows(r: _Reader, key: str) -> tuple[Disconnect, ...]:
-    out = []
-    for w in r.tables(key):
-        out.append(Disconnect(_ms(w, "start_ms", 0.0), _ms(w, "duration_ms", 0.0), w.integer("snapshot_fills", 0, hi=100_000)))
-        w.done()
-    return tuple(out)
-
-
-def _op(r: _Reader, key: str) -> str:
-    op = r.text(key)
-    if op not in REQUEST_OPS:
-        raise ScenarioError(f"{r.path}.{key}", f"one of {', '.join(REQUEST_OPS)}; got {op!r}")
-    return op
-
-
-def _lose_answers(r: _Reader) -> tuple[LostMessage, ...]:
-    out = []
-    for t in r.tables("lose_answers"):
-        op = _op(t, "op")
-        n = t.integer("n", lo=1)
-        kind = t.text("kind", "answer")
-        if kind not in ("answer", "request"):
-            raise ScenarioError(f"{t.path}.kind", f"answer or request; got {kind!r}")
-        t.done()
-        out.append(LostMessage(op, n, kind))
-    return tuple(out)
-
-
-def _outages(r: _Reader) -> tuple[Outage, ...]:
-    out = []
-    for t in r.tables("outages"):
-        op = _op(t, "op")
-        out.append(Outage(op, _ms(t, "start_ms", 0.0), _ms(t, "duration_ms", 0.0)))
-        t.done()
-    return tuple(out)
-
-
-def _faults(r: _Reader) -> FaultConfig:
-    rw = r.raw("reject_windows_ms", [])
-    if not isinstance(rw, list) or not all(
-        isinstance(x, list) and len(x) == 2 and all(isinstance(v, int | float) and not isinstance(v, bool) for v in x)
-        for x in rw
-    ):
-        raise ScenarioError(f"{r.path}.reject_windows_ms", "a list of [from_ms, to_ms] pairs is required")
-    cfg = FaultConfig(
-        disconnects=_windows(r, "disconnects"),
-        p_req_loss=r.number("p_req_loss", 0.0, hi=1.0),
-        p_resp_loss=r.number("p_resp_loss", 0.0, hi=1.0),
-        p_reject=r.number("p_reject", 0.0, hi=1.0),
-        reject_windows=tuple((int(a * MS), int(b * MS)) for a, b in rw),
-        request_timeout_ns=_ms(r, "request_timeout_ms", 2000.0),
-        feed_stalls=_windows(r, "feed_stalls"),
-        p_feed_drop=r.number("p_feed_drop", 0.0, hi=1.0),
-        reject_post_only=r.flag("reject_post_only", False),
-        lose_answers=_lose_answers(r),
-        outages=_outages(r),
-        fill_processing_errors=r.integer("fill_processing_errors", 0),
-    )
-    r.done()
-    return cfg
-
-
-def _limits(r: _Reader) -> RateLimitConfig:
-    limits = []
-    for t in r.tables("limits"):
-        ops = t.raw("ops", [])
-        if not isinstance(ops, list) or not all(isinstance(o, str) for o in ops):
-            raise ScenarioError(f"{t.path}.ops", "a list of operation names is required")
-        limits.append(
-            RateLimit(
-                key=t.text("key", "ip"),
-                capacity=t.integer("capacity", lo=1),
-                refill_per_s=t.number("refill_per_s", 0.0),
-                window_ns=_ms(t, "window_ms", 0.0),
-                ops=tuple(ops),
-            )
-        )
-        t.done()
-    ban = r.raw("ban_after")
-    if ban is not None and (isinstance(ban, bool) or not isinstance(ban, int) or ban < 1):
-        raise ScenarioError(f"{r.path}.ban_after", "a positive integer is required")
-    cfg = RateLimitConfig(limits=tuple(limits), ban_after=ban, ban_ns=_ms(r, "ban_ms", 120_000.0))
-    r.done()
-    return cfg
-
-
-def _personality(r: _Reader) -> Personality:
-    name = r.text("personality")
-    if name not in _PERSONALITIES:
-        raise ScenarioError(f"{r.path}.personality", f"one of {', '.join(_PERSONALITIES)}; got {name!r}")
-    overrides: dict[str, object] = {}
-    if r.has("post_only_mode"):
-        mode = r.text("post_only_mode")
-        try:
-            overrides["post_only_mode"] = PostOnlyMode(mode)
-        except ValueError:
-            raise ScenarioError(
-                f"{r.path}.post_only_mode", f"one of {', '.join(m.value for m in PostOnlyMode)}; got {mode!r}"
-            ) from None
-    if r.has("modify_new_id"):
-        overrides["modify_new_id"] = r.flag("modify_new_id", False)
-    return _PERSONALITIES[name](**overrides)
-
-
-def _venue(r: _Reader, seed: int, factor: MarketFactor | None = None) -> SimVenueConfig:
-    name = r.text("name")
-    personality = _personality(r)
-    profile: LatencyConfig | None = None
-    if r.has("latency_profile"):
-        pname = r.text("latency_profile")
-        try:
-            profile = latency_profile(pname)
-        except ValueError:
-            raise ScenarioError(
-                f"{r.path}.latency_profile",
-                f"one of {', '.join(p.value for p in LatencyProfile)}; got {pname!r}",
-            ) from None
-    inst_r = r.table("instrument")
-    symbol = inst_r.text("symbol")
-    rules = _instrument(inst_r)
-    inst_r.done()
-    market = _market(r.table("market"), rules, factor)
-    queue_r = r.table("queue")
-    split = queue_r.text("cancel_split", "tail")
-    try:
-        queue = QueueConfig(cancel_split=CancelSplit(split))
-    except ValueError:
-        raise ScenarioError(f"{queue_r.path}.cancel_split", f"tail or proportional; got {split!r}") from None
-    queue_r.done()
-    fills_r = r.table("fills")
-    split_fills = fills_r.integer("split_fills", 1, lo=1, hi=100)
-    shared_trade_id = fills_r.flag("shared_trade_id", False)
-    if shared_trade_id and split_fills > 1:
-        raise ScenarioError(
-            f"{fills_r.path}.shared_trade_id", "cannot be combined with split_fills > 1"
-        )
-    fills = FillConfig(
-        max_fill_per_event=fills_r.dec("max_fill_per_event", positive=True) if fills_r.has("max_fill_per_event") else None,
-        split_fills=split_fills,
-        shared_trade_id=shared_trade_id,
-    )
-    fills_r.done()
-    deliv = r.table("delivery")
-    delivery = DeliveryConfig(
-        p_dup=deliv.number("p_dup", 0.0, hi=1.0),
-        p_holdback=deliv.number("p_holdback", 0.0, hi=1.0),
-        p_shuffle=deliv.number("p_shuffle", 0.0, hi=1.0),
-        fill_before_ack=deliv.flag("fill_before_ack", False),
-    )
-    deliv.done()
-    cfg = SimVenueConfig(
-        name=name,
-        personality=personality,
-        instruments=(SimInstrument(symbol, rules, market),),
-        latency=_latency(r.table("latency"), profile),
-        queue=queue,
-        fills=fills,
-        limits=_limits(r.table("limits")),
-        delivery=delivery,
-        faults=_faults(r.table("faults")),
-        seed=r.integer("seed") if r.has("seed") else _venue_seed(seed, name),
-    )
-    r.done()
-    return cfg
-
-
-def _order_config(r: _Reader, base: OrderConfig) -> OrderConfig:
-    kw: dict[str, Any] = {}
-    if r.has("mode"):
-        mode = r.text("mode")
-        try:
-            kw["mode"] = ExecutionMode(mode)
-        except ValueError:
-            raise ScenarioError(f"{r.path}.mode", f"one of {', '.join(m.value for m in ExecutionMode)}; got {mode!r}") from None
-    for key in ("offset_bps", "reprice_tolerance_bps", "market_protection_bps"):
-        if r.has(key):
-            kw[key] = r.dec(key)
-    for key in ("timeout_s", "reprice_check_s", "step_timeout_s", "max_book_age_s"):
-        if r.has(key):
-            kw[key] = r.number(key, lo=1e-9, hi=MAX_SECONDS)
-    for key in ("improve", "market_fallback"):
-        if r.has(key):
-            kw[key] = r.flag(key, False)
-    if r.has("max_post_only_rejects"):
-        kw["max_post_only_rejects"] = r.integer("max_post_only_rejects")
-    if r.has("ladder_cross_bps"):
-        v = r.raw("ladder_cross_bps")
-        if not isinstance(v, list):
-            raise ScenarioError(f"{r.path}.ladder_cross_bps", "a list of bps is required")
-        kw["ladder_cross_bps"] = tuple(
-            _Reader({f"[{i}]": x}, f"{r.path}.ladder_cross_bps").dec(f"[{i}]", nonneg=True)
-            for i, x in enumerate(v)
-        )
-    r.done()
-    try:
-        return dataclasses.replace(base, **kw)
-    except ValueError as exc:
-        raise ScenarioError(r.path, str(exc)) from None
-
-
-def _atomic(r: _Reader) -> AtomicConfig:
-    base = AtomicConfig()
-    kw: dict[str, Any] = {}
-    for key in ("max_entry_spread_bps", "slippage_budget_bps", "hedge_threshold"):
-        if r.has(key):
-            kw[key] = r.dec(key, nonneg=True)
-    for key in ("entry_timeout_s", "deadline_s", "max_book_age_s", "settle_timeout_s"):
-        if r.has(key):
-            kw[key] = r.number(key, lo=1e-9, hi=MAX_SECONDS)
-    if r.has("plan"):
-        plan = r.text("plan")
-        try:
-            kw["plan"] = EntryPlan(plan)
-        except ValueError:
-            raise ScenarioError(f"{r.path}.plan", f"one of {', '.join(p.value for p in EntryPlan)}; got {plan!r}") from None
-    if r.has("split"):
-        kw["split"] = r.flag("split", True)
-    for key, kind in (("hedge_timing", HedgeTiming), ("hedge_pricing", HedgePricing)):
-        if r.has(key):
-            value = r.text(key)
-            try:
-                kw[key] = kind(value)
-            except ValueError:
-                raise ScenarioError(f"{r.path}.{key}", f"one of {', '.join(k.value for k in kind)}; got {value!r}") from None
-    if r.has("maker_budget_usd_s"):
-        kw["maker_budget_usd_s"] = r.dec("maker_budget_usd_s", nonneg=True)
-    for key in ("entry", "hedge", "rollback"):
-        if r.has(key):
-            kw[key] = _order_config(r.table(key), getattr(base, key))
-    r.done()
-    try:
-        return dataclasses.replace(base, **kw)
-    except ValueError as exc:
-        raise ScenarioError(r.path, str(exc)) from None
-
-
-def _close(r: _Reader) -> CloseConfig:
-    base = CloseConfig()
-    kw: dict[str, Any] = {}
-    if r.has("max_exit_spread_bps"):
-        kw["max_exit_spread_bps"] = r.dec("max_exit_spread_bps", nonneg=True)
-    for key in ("phase1_timeout_s", "deadline_s", "settle_timeout_s"):
-        if r.has(key):
-            kw[key] = r.number(key, lo=1e-9, hi=MAX_SECONDS)
-    for key in ("passive", "phase2", "emergency"):
-        if r.has(key):
-            kw[key] = _order_config(r.table(key), getattr(base, key))
-    r.done()
-    return dataclasses.replace(base, **kw)
+        if p.suffix.lower() == ".json":
+            data = json.loads(raw)
+        else:
+            data = tomllib.loads(raw.decode("utf-8"))
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ScenarioError("", f"{p.name} does not parse: {exc}") from None
+    except RecursionError:
+        raise ScenarioError("", f"{p.name} does not parse: nested too deeply") from None
+    if not isinstance(data, Mapping):
+        raise ScenarioError("", f"{p.name}: the top level must be a table/object")
+    return parse_scenario(data)
 
 
 def parse_scenario(data: Mapping[str, Any]) -> Scenario:
@@ -728,68 +549,357 @@ def parse_scenario(data: Mapping[str, Any]) -> Scenario:
     Raises:
         ScenarioError: A missing, unknown or invalid field (``.field`` says where).
     """
-    top = _Reader(data, "")
-    name = top.text("name", "scenario")
-    seed = top.integer("seed", 0)
-    factor = _market_factor(top.table("market_factor"), seed) if top.has("market_factor") else None
-    venues = tuple(_venue(v, seed, factor) for v in top.tables("venues"))
+    if not isinstance(data, Mapping):
+        raise ScenarioError("", "the top level must be a table/object")
+    _factor_fields(data)
+    try:
+        spec = convert(data, ScenarioFile, ScenarioError)
+    except RecursionError:
+        raise ScenarioError("", "nested too deeply") from None
+    return _scenario(spec)
+
+
+# --------------------------------------------------------------- from the schema to the model
+#
+# What follows builds the simulator's and executors' configurations from the validated
+# structs, and checks what the schema cannot: combinations of fields, names that must match.
+
+
+_WITH_FACTOR_ONLY = ("informed_share", "informed_horizon_ms", "factor_lag_ms")
+_WITHOUT_FACTOR_ONLY = ("vol_bps_per_sqrt_s", "walk_interval_ms")
+
+
+def _factor_fields(data: Mapping[str, Any]) -> None:
+    """Market fields that belong only with a ``[market_factor]`` (or only without one) are
+    refused for being there, whatever their value: checked on the document, before its values
+    are."""
+    venues = data.get("venues")
+    if not isinstance(venues, list):
+        return
+    with_factor = "market_factor" in data
+    for i, venue in enumerate(venues):
+        market = venue.get("market") if isinstance(venue, Mapping) else None
+        if not isinstance(market, Mapping):
+            continue
+        for key in _WITHOUT_FACTOR_ONLY if with_factor else _WITH_FACTOR_ONLY:
+            if key in market:
+                raise ScenarioError(
+                    f"venues[{i}].market.{key}",
+                    # The shared factor drives the mid: a walk of the venue's own is ignored.
+                    "cannot be combined with [market_factor], which moves the mid"
+                    if with_factor
+                    else "needs a [market_factor] table",
+                )
+
+
+def _d(value: Decimal) -> Decimal:
+    """A plain ``Decimal`` from a schema's exact value (a ``Decimal`` subclass)."""
+    return Decimal(value)
+
+
+def _od(value: Decimal | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _ns(ms: float) -> int:
+    return int(ms * MS)
+
+
+_INSTRUMENT_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # kind: (required, optional)
+    "plain": (("tick", "step"), ("min_qty", "min_notional", "reduce_only_exempt")),
+    "hyperliquid": (("sz_decimals",), ("min_notional",)),
+    "lighter": (("price_decimals", "size_decimals", "min_base_amount", "min_quote_amount"), ()),
+}
+
+
+def _instrument(spec: InstrumentSpec, path: str) -> Instrument:
+    required, optional = _INSTRUMENT_FIELDS[spec.kind]
+    given = {f for f in spec.__struct_fields__ if f not in ("symbol", "kind")}
+    given = {f for f in given if getattr(spec, f) is not None}
+    foreign = sorted(given - set(required) - set(optional))
+    if foreign:
+        raise ScenarioError(path, f"unknown field(s) for kind {spec.kind!r}: {', '.join(foreign)}")
+    for name in required:
+        if getattr(spec, name) is None:
+            what = "an integer" if name.endswith("_decimals") else "an exact number (a string or integer)"
+            raise ScenarioError(f"{path}.{name}", f"{what} is required")
+    try:
+        if spec.kind == "hyperliquid":
+            assert spec.sz_decimals is not None
+            return Instrument.hyperliquid(
+                spec.sz_decimals,
+                min_notional=Decimal(10) if spec.min_notional is None else _d(spec.min_notional),
+            )
+        if spec.kind == "lighter":
+            assert spec.price_decimals is not None and spec.size_decimals is not None
+            assert spec.min_base_amount is not None and spec.min_quote_amount is not None
+            return Instrument.lighter(
+                spec.price_decimals,
+                spec.size_decimals,
+                min_base_amount=_d(spec.min_base_amount),
+                min_quote_amount=_d(spec.min_quote_amount),
+            )
+        assert spec.tick is not None and spec.step is not None
+        return Instrument.plain(
+            _d(spec.tick),
+            _d(spec.step),
+            min_qty=Decimal(0) if spec.min_qty is None else _d(spec.min_qty),
+            min_notional=Decimal(0) if spec.min_notional is None else _d(spec.min_notional),
+            reduce_only_exempt=True if spec.reduce_only_exempt is None else spec.reduce_only_exempt,
+        )
+    except (ValueError, TypeError) as exc:
+        raise ScenarioError(path, str(exc)) from None
+
+
+def _lat(value: float | LatSpec | None, base_ms: float, jitter_ms: float) -> Lat:
+    if isinstance(value, LatSpec):
+        return Lat(
+            _ns(base_ms if value.base_ms is None else value.base_ms),
+            _ns(jitter_ms if value.jitter_ms is None else value.jitter_ms),
+            _ns(jitter_ms * 10 if value.cap_ms is None else value.cap_ms),
+        )
+    v = base_ms if value is None else value
+    return Lat(_ns(v), _ns(jitter_ms), _ns(jitter_ms * 10))
+
+
+_LATENCY_PATH_KEYS = ("entry_ms", "response_ms", "feed_public_ms", "feed_private_ms", "jitter_ms")
+
+
+def _latency(spec: LatencySpec, path: str, profile: LatencyConfig | None) -> LatencyConfig:
+    if profile is not None:
+        for key in _LATENCY_PATH_KEYS:
+            if getattr(spec, key) is not None:
+                raise ScenarioError(
+                    f"{path}.{key}",
+                    "cannot be combined with the venue's latency_profile (the profile sets every "
+                    "path; only speed_bumps, schedule_ms and p_overload may be added)",
+                )
+    speed = tuple((k, _ns(spec.speed_bumps[k])) for k in sorted(spec.speed_bumps))
+    pairs = spec.schedule_ms.items if spec.schedule_ms is not None else ()
+    schedule = tuple((_ns(t), _ns(b)) for t, b in sorted(pairs))
+    if profile is not None:
+        return dataclasses.replace(
+            profile, schedule=schedule, speed_bumps=speed, p_overload=spec.p_overload
+        )
+    jitter = 0.0 if spec.jitter_ms is None else spec.jitter_ms
+    return LatencyConfig(
+        schedule=schedule,
+        entry=_lat(spec.entry_ms, 10.0, jitter),
+        response=_lat(spec.response_ms, 10.0, jitter),
+        feed_public=_lat(spec.feed_public_ms, 5.0, jitter),
+        feed_private=_lat(spec.feed_private_ms, 5.0, jitter),
+        speed_bumps=speed,
+        p_overload=spec.p_overload,
+    )
+
+
+def _market_factor(spec: MarketFactorSpec, seed: int) -> MarketFactor:
+    """The top-level ``[market_factor]`` table."""
+    if spec.correlation_1s is not None and spec.basis_vol_bps is not None:
+        raise ScenarioError(
+            "market_factor.basis_vol_bps", "give correlation_1s or basis_vol_bps, not both"
+        )
+    return MarketFactor(
+        vol_bps_per_sqrt_s=spec.vol_bps_per_sqrt_s,
+        correlation_1s=spec.correlation_1s,
+        basis_vol_bps=spec.basis_vol_bps,
+        basis_half_life_s=spec.basis_half_life_s,
+        step_ns=_ns(spec.step_ms),
+        seed=_factor_seed(seed) if spec.seed is None else spec.seed,
+    )
+
+
+def _market(
+    spec: MarketSpec, path: str, rules: Instrument, factor: MarketFactor | None
+) -> MarketConfig:
+    """The venue's market (:func:`_factor_fields` has checked which fields go with ``factor``)."""
+    script = []
+    for j, e in enumerate(spec.script):
+        try:
+            script.append(
+                ScriptedEvent(
+                    at_ns=_ns(e.at_ms),
+                    action=e.action,
+                    side=e.side,
+                    size=_od(e.size),
+                    price=_od(e.price),
+                )
+            )
+        except ValueError as exc:
+            raise ScenarioError(f"{path}.script[{j}]", str(exc)) from None
+    if spec.level_size_max is not None and spec.level_size_max < spec.level_size:
+        raise ScenarioError(
+            f"{path}.level_size_max",
+            f"must be at least level_size ({spec.level_size}), got {spec.level_size_max}",
+        )
+    return MarketConfig(
+        mid=_d(spec.mid),
+        tick=rules.tick_size if spec.tick is None else _d(spec.tick),
+        levels=spec.levels,
+        level_size=_d(spec.level_size),
+        depth_growth=_d(spec.depth_growth),
+        spread_ticks=spec.spread_ticks,
+        vol_bps_per_sqrt_s=spec.vol_bps_per_sqrt_s or 0.0,
+        walk_interval_ns=_ns(500.0 if spec.walk_interval_ms is None else spec.walk_interval_ms),
+        trade_rate_per_s=spec.trade_rate_per_s,
+        trade_size=_d(spec.trade_size),
+        funding_rate=_d(spec.funding_rate),
+        script=tuple(sorted(script, key=lambda ev: ev.at_ns)),
+        level_size_max=_od(spec.level_size_max),
+        factor=factor,
+        factor_lag_ns=_ns(spec.factor_lag_ms or 0.0),
+        informed_share=spec.informed_share or 0.0,
+        informed_horizon_ns=_ns(
+            2000.0 if spec.informed_horizon_ms is None else spec.informed_horizon_ms
+        ),
+    )
+
+
+def _windows(specs: list[WindowSpec]) -> tuple[Disconnect, ...]:
+    return tuple(Disconnect(_ns(w.start_ms), _ns(w.duration_ms), w.snapshot_fills) for w in specs)
+
+
+def _faults(spec: FaultsSpec) -> FaultConfig:
+    windows = spec.reject_windows_ms.items if spec.reject_windows_ms is not None else ()
+    return FaultConfig(
+        disconnects=_windows(spec.disconnects),
+        p_req_loss=spec.p_req_loss,
+        p_resp_loss=spec.p_resp_loss,
+        p_reject=spec.p_reject,
+        reject_windows=tuple((_ns(a), _ns(b)) for a, b in windows),
+        request_timeout_ns=_ns(spec.request_timeout_ms),
+        feed_stalls=_windows(spec.feed_stalls),
+        p_feed_drop=spec.p_feed_drop,
+        reject_post_only=spec.reject_post_only,
+        lose_answers=tuple(LostMessage(x.op, x.n, x.kind) for x in spec.lose_answers),
+        outages=tuple(
+            Outage(o.op, _ns(o.start_ms), _ns(o.duration_ms)) for o in spec.outages
+        ),
+        fill_processing_errors=spec.fill_processing_errors,
+    )
+
+
+def _limits(spec: LimitsSpec) -> RateLimitConfig:
+    limits = tuple(
+        RateLimit(
+            key=t.key,
+            capacity=t.capacity,
+            refill_per_s=t.refill_per_s,
+            window_ns=_ns(t.window_ms),
+            ops=tuple(t.ops),
+        )
+        for t in spec.limits
+    )
+    return RateLimitConfig(limits=limits, ban_after=spec.ban_after, ban_ns=_ns(spec.ban_ms))
+
+
+def _personality(spec: VenueSpec) -> Personality:
+    overrides: dict[str, object] = {}
+    if spec.post_only_mode is not None:
+        overrides["post_only_mode"] = spec.post_only_mode
+    if spec.modify_new_id is not None:
+        overrides["modify_new_id"] = spec.modify_new_id
+    return _PERSONALITIES[spec.personality](**overrides)
+
+
+def _venue(spec: VenueSpec, path: str, seed: int, factor: MarketFactor | None) -> SimVenueConfig:
+    profile = None if spec.latency_profile is None else latency_profile(spec.latency_profile)
+    rules = _instrument(spec.instrument, f"{path}.instrument")
+    market = _market(spec.market, f"{path}.market", rules, factor)
+    if spec.fills.shared_trade_id and spec.fills.split_fills > 1:
+        raise ScenarioError(
+            f"{path}.fills.shared_trade_id", "cannot be combined with split_fills > 1"
+        )
+    return SimVenueConfig(
+        name=spec.name,
+        personality=_personality(spec),
+        instruments=(SimInstrument(spec.instrument.symbol, rules, market),),
+        latency=_latency(spec.latency, f"{path}.latency", profile),
+        queue=QueueConfig(cancel_split=spec.queue.cancel_split),
+        fills=FillConfig(
+            max_fill_per_event=_od(spec.fills.max_fill_per_event),
+            split_fills=spec.fills.split_fills,
+            shared_trade_id=spec.fills.shared_trade_id,
+        ),
+        limits=_limits(spec.limits),
+        delivery=DeliveryConfig(
+            p_dup=spec.delivery.p_dup,
+            p_holdback=spec.delivery.p_holdback,
+            p_shuffle=spec.delivery.p_shuffle,
+            fill_before_ack=spec.delivery.fill_before_ack,
+        ),
+        faults=_faults(spec.faults),
+        seed=_venue_seed(seed, spec.name) if spec.seed is None else spec.seed,
+    )
+
+
+def _symbol(venue: str, symbol: str | None, symbols: Mapping[str, str], path: str) -> str:
+    """The leg's or position's symbol: the venue's own, which must exist."""
+    if venue not in symbols:
+        raise ScenarioError(f"{path}.venue", f"unknown venue {venue!r}")
+    if symbol is not None and symbol != symbols[venue]:
+        raise ScenarioError(f"{path}.symbol", f"{venue} trades {symbols[venue]!r}, not {symbol!r}")
+    return symbols[venue]
+
+
+def _scenario(spec: ScenarioFile) -> Scenario:
+    factor = (
+        None if spec.market_factor is None else _market_factor(spec.market_factor, spec.seed)
+    )
+    venues = tuple(
+        _venue(v, f"venues[{i}]", spec.seed, factor) for i, v in enumerate(spec.venues)
+    )
     if len(venues) < 1:
         raise ScenarioError("venues", "at least one venue is required")
     names = [v.name for v in venues]
     if len(set(names)) != len(names):
         raise ScenarioError("venues", f"venue names must be unique: {names}")
     symbols = {v.name: v.instruments[0].symbol for v in venues}
-    positions = []
-    for p in top.tables("positions"):
-        venue = p.text("venue")
-        if venue not in symbols:
-            raise ScenarioError(f"{p.path}.venue", f"unknown venue {venue!r}")
-        sym = p.text("symbol", symbols[venue])
-        if sym != symbols[venue]:
-            raise ScenarioError(f"{p.path}.symbol", f"{venue} trades {symbols[venue]!r}, not {sym!r}")
-        positions.append(StartPosition(venue, sym, p.dec("size"), p.dec("entry_price", positive=True)))
-        p.done()
-    op = top.table("operation")
-    kind = op.text("kind")
-    if kind not in ("open", "close"):
-        raise ScenarioError("operation.kind", f"open or close; got {kind!r}")
-    legs: list[Any] = []
-    for leg in op.tables("legs"):
-        venue = leg.text("venue")
-        if venue not in symbols:
-            raise ScenarioError(f"{leg.path}.venue", f"unknown venue {venue!r}")
-        sym = leg.text("symbol", symbols[venue])
-        if sym != symbols[venue]:
-            raise ScenarioError(f"{leg.path}.symbol", f"{venue} trades {symbols[venue]!r}, not {sym!r}")
-        if kind == "open":
-            side = leg.text("side")
-            if side not in ("buy", "sell"):
-                raise ScenarioError(f"{leg.path}.side", f"buy or sell; got {side!r}")
-            legs.append(LegSpec(venue, sym, Side(side)))
-        else:
-            legs.append(CloseLeg(venue, sym))
-        leg.done()
-    if len(legs) < (2 if kind == "open" else 1):
+    positions = tuple(
+        StartPosition(
+            p.venue,
+            _symbol(p.venue, p.symbol, symbols, f"positions[{i}]"),
+            _d(p.size),
+            _d(p.entry_price),
+        )
+        for i, p in enumerate(spec.positions)
+    )
+    op = spec.operation
+    if op is None:
+        raise ScenarioError(
+            "operation.kind", 'an [operation] table whose kind is the string "open" or "close" is required'
+        )
+    legs: tuple[LegSpec, ...] | tuple[CloseLeg, ...]
+    if isinstance(op, OpenOperation):
+        legs = tuple(
+            LegSpec(leg.venue, _symbol(leg.venue, leg.symbol, symbols, f"operation.legs[{i}]"), leg.side)
+            for i, leg in enumerate(op.legs)
+        )
+    else:
+        legs = tuple(
+            CloseLeg(leg.venue, _symbol(leg.venue, leg.symbol, symbols, f"operation.legs[{i}]"))
+            for i, leg in enumerate(op.legs)
+        )
+    if len(legs) < (2 if isinstance(op, OpenOperation) else 1):
         raise ScenarioError("operation.legs", "an open needs two legs, a close at least one")
     if len({leg.venue for leg in legs}) != len(legs):
         raise ScenarioError("operation.legs", "one leg per venue")
-    size = op.dec("size", positive=True) if kind == "open" else None
-    atomic = _atomic(op.table("config")) if kind == "open" and op.has("config") else AtomicConfig()
-    close = _close(op.table("config")) if kind == "close" and op.has("config") else CloseConfig()
-    start_after = op.number("start_after_s", 1.0, hi=MAX_SECONDS)
-    settle = op.number("settle_s", 5.0, hi=MAX_SECONDS)
-    op.done()
-    top.done()
+    atomic, close = AtomicConfig(), CloseConfig()
+    if isinstance(op, OpenOperation) and op.config is not None:
+        atomic = replace_from(atomic, op.config, "operation.config", ScenarioError)
+    if isinstance(op, CloseOperation) and op.config is not None:
+        close = replace_from(close, op.config, "operation.config", ScenarioError)
     return Scenario(
-        name=name,
-        seed=seed,
+        name=spec.name,
+        seed=spec.seed,
         venues=venues,
-        positions=tuple(positions),
-        kind=kind,
-        legs=tuple(legs),
-        size=size,
+        positions=positions,
+        kind="open" if isinstance(op, OpenOperation) else "close",
+        legs=legs,
+        size=_d(op.size) if isinstance(op, OpenOperation) else None,
         atomic=atomic,
         close=close,
-        start_after_s=start_after,
-        settle_s=settle,
+        start_after_s=op.start_after_s,
+        settle_s=op.settle_s,
     )

@@ -39,7 +39,7 @@ STABLE_ABI = Path(__file__).resolve().parent / "stable_abi.txt"
 ABI_FLOOR = (3, 11)
 MAX_WHEEL_BYTES = 2 * 1024 * 1024
 MAX_CLOSURE_BYTES = 15 * 1024 * 1024
-EXTRAS_MODULES = ("matplotlib", "prometheus_client", "psycopg", "numpy", "ray")
+EXTRAS_MODULES = ("matplotlib", "prometheus_client", "psycopg", "numpy", "ray", "rich")
 
 pytestmark = [
     pytest.mark.timeout(1800),  # a cold build compiles the release profile (fat LTO)
@@ -217,9 +217,9 @@ def test_wheel_is_one_small_abi3_manylinux_wheel(wheel: Path) -> None:
     assert meta["License-Expression"] == "MIT"
     requires = meta.get_all("Requires-Dist") or []
     core = sorted(r.split(">")[0].split("=")[0].strip() for r in requires if "extra ==" not in r)
-    assert core == ["orjson"], f"core dependencies: {core} (extras belong in extras)"
+    assert core == ["msgspec", "orjson"], f"core dependencies: {core} (extras belong in extras)"
     extras = set(meta.get_all("Provides-Extra") or [])
-    assert {"plot", "metrics", "postgres", "ray"} <= extras, extras
+    assert {"plot", "metrics", "postgres", "ray", "rich"} <= extras, extras
     urls = meta.get_all("Project-URL") or []
     assert any(u.startswith("Repository,") for u in urls), urls
     classifiers = meta.get_all("Classifier") or []

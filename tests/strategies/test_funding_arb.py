@@ -352,6 +352,44 @@ def test_configuration_errors_name_the_field(data: dict[str, Any], field: str) -
     assert isinstance(err.value, ValueError)
 
 
+def test_the_file_schema_covers_every_configuration_field() -> None:
+    """The file's schema names the fields: one added to a configuration dataclass must be added
+    to it too."""
+    import dataclasses
+
+    from hedgekit.execution import AtomicConfig, CloseConfig, OrderConfig
+    from hedgekit.strategies.funding_arb import (
+        AtomicOverrides,
+        CloseOverrides,
+        FundingArbFile,
+        OrderOverrides,
+    )
+
+    pairs = (
+        (FundingArbFile, FundingArbConfig, {"max_hold_h"}),
+        (AtomicOverrides, AtomicConfig, set()),
+        (CloseOverrides, CloseConfig, set()),
+        (OrderOverrides, OrderConfig, set()),
+    )
+    for spec, config, extra in pairs:
+        names = {f.name for f in dataclasses.fields(config)} | extra
+        assert set(spec.__struct_fields__) == names, spec
+
+
+def test_exit_erosion_false_turns_the_rule_off_and_floats_stay_exact() -> None:
+    cfg = FundingArbConfig.from_mapping(
+        {"symbols": SYMBOLS, "size": "1", "exit_erosion": False, "entry_threshold": 0.1,
+         "atomic": {"hedge": {"ladder_cross_bps": [1.5, "2"]}}}  # fmt: skip
+    )
+    assert cfg.exit_erosion is None
+    assert cfg.entry_threshold == D("0.1")
+    assert cfg.atomic is not None and cfg.atomic.hedge.ladder_cross_bps == (D("1.5"), D(2))
+    assert all(type(x) is Decimal for x in cfg.atomic.hedge.ladder_cross_bps)
+    with pytest.raises(ConfigError) as err:
+        FundingArbConfig.from_mapping({"symbols": SYMBOLS, "size": "1", "exit_erosion": True})
+    assert err.value.field == "exit_erosion"
+
+
 def test_a_file_that_is_not_toml_is_a_config_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("symbols = [\n")

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from hedgekit._display import render_table
 from hedgekit.journal.core import Journal
 from hedgekit.journal.records import OperationRecord
 
@@ -383,8 +384,9 @@ def _markout_getter(horizon: float) -> Callable[[StatsRow], str]:
 
 
 def format_table(rows: Sequence[StatsRow]) -> str:
-    """A plain-text table of ``rows`` for the CLI: one line per row, columns aligned (text
-    left, numbers right), ``-`` for no value. Group columns nobody has a value in are left out.
+    """A table of ``rows`` for the CLI: one line per row, columns aligned (text left, numbers
+    right), ``-`` for no value (drawn by rich when installed; plain text unless the command line
+    styles it for a terminal). Group columns nobody has a value in are left out.
 
     Args:
         rows: What :func:`execution_stats` returned.
@@ -420,16 +422,11 @@ def format_table(rows: Sequence[StatsRow]) -> str:
     ]
     for h in horizons:
         columns.append((f"mo_{_horizon_label(h)}_bps", False, _markout_getter(h)))
-    table = [[name for name, _, _ in columns]] + [[get(r) for _, _, get in columns] for r in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
-    lines = [
-        "  ".join(
-            cell.ljust(w) if text else cell.rjust(w)
-            for cell, w, (_, text, _) in zip(line, widths, columns, strict=True)
-        ).rstrip()
-        for line in table
-    ]
-    return "\n".join(lines)
+    return render_table(
+        [name for name, _, _ in columns],
+        [[get(r) for _, _, get in columns] for r in rows],
+        numeric=[not text for _, text, _ in columns],
+    )
 
 
 REPORT_WIDTH = 100
@@ -477,7 +474,8 @@ def format_report(
     """The report ``hedgekit report`` prints: :func:`format_table`'s figures laid out to fit
     ``width`` columns. The group columns (period as ISO-8601 UTC, venue, symbol, kind) start
     every block and the figures are split across as many blocks as needed; hedge latencies read
-    as durations (``850 ms``, ``12.3 s``).
+    as durations (``850 ms``, ``12.3 s``). Each block is a table (rich's when installed) drawn
+    within ``width``.
 
     Args:
         rows: What :func:`execution_stats` returned.
@@ -545,16 +543,13 @@ def format_report(
     lines.append("exposure: mean unhedged USD·s per operation; fees and rollback in quote units")
     for block in blocks:
         columns = keys + block
-        table = [[name for name, _, _ in columns]] + [
-            [get(r) for _, _, get in columns] for r in rows
-        ]
-        widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
         lines.append("")
-        lines.extend(
-            "  ".join(
-                cell.ljust(w) if text else cell.rjust(w)
-                for cell, w, (_, text, _) in zip(line, widths, columns, strict=True)
-            ).rstrip()[:width]
-            for line in table
+        lines.append(
+            render_table(
+                [name for name, _, _ in columns],
+                [[get(r) for _, _, get in columns] for r in rows],
+                numeric=[not text for _, text, _ in columns],
+                width=width,
+            )
         )
     return "\n".join(lines)

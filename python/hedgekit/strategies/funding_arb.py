@@ -32,17 +32,19 @@ The strategy uses only hedgekit's public API: the :class:`~hedgekit.venues.Venue
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import enum
 import logging
 import math
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
+import msgspec
+from msgspec import Meta
+
+from hedgekit._schema import MAX_FLOAT, Quantity, Rate, RateOrOff, convert, replace_from
 from hedgekit.clock import Clock
 from hedgekit.errors import HedgekitError, VenueError
 from hedgekit.execution.recorder import JournalLike, JournalWriteError, MarkoutRecorder
@@ -55,9 +57,12 @@ from hedgekit.execution import (
     CloseLeg,
     CloseResult,
     CloseStatus,
+    EntryPlan,
+    ExecutionMode,
+    HedgePricing,
+    HedgeTiming,
     LegSpec,
     OpenStatus,
-    OrderConfig,
 )
 from hedgekit.model import FundingRate, Side
 from hedgekit.tracking import VenueSession
@@ -203,137 +208,128 @@ class FundingArbConfig:
 
         Keys are the attribute names; ``max_hold_h`` may be given instead of ``max_hold_s``;
         ``atomic`` and ``close`` are tables of the executors' configuration fields (nested
-        tables for their order configurations). Exact values (sizes, bps) are strings or
-        integers; rates and durations also take floats.
+        tables for their order configurations). Sizes (``size``, ``notional_usd``) are exact:
+        strings or integers, never floats; rates, bps and durations also take floats.
+        ``exit_erosion = false`` turns that exit rule off. The document is validated against
+        :class:`FundingArbFile` (msgspec) and then by the configuration's own checks.
 
         Raises:
             ConfigError: A missing, unknown or invalid field (``.field`` names it).
         """
         if not isinstance(data, Mapping):
             raise ConfigError("", f"a table is required, got {type(data).__name__}")
-        known = {f.name for f in dataclasses.fields(cls)} | {"max_hold_h"}
-        for key in data:
-            if key not in known:
-                raise ConfigError(str(key), f"unknown field; known: {', '.join(sorted(known))}")
-        if "symbols" not in data:
-            raise ConfigError("symbols", "required: a table of venue = symbol")
-        symbols = data["symbols"]
-        if not isinstance(symbols, Mapping):
-            raise ConfigError("symbols", f"a table of venue = symbol is required, got {symbols!r}")
-        kw: dict[str, Any] = {"symbols": dict(symbols)}
-        if "size" in data:
-            kw["size"] = _exact(data["size"], "size")
-        if "notional_usd" in data:
-            kw["notional_usd"] = _exact(data["notional_usd"], "notional_usd")
-        for name in ("entry_threshold", "expected_cost_bps"):
-            if name in data:
-                kw[name] = _rate(data[name], name)
-        if "exit_erosion" in data:
-            v = data["exit_erosion"]
-            kw["exit_erosion"] = None if v is False else _rate(v, "exit_erosion")
-        if "exit_on_flip" in data:
-            kw["exit_on_flip"] = _flag(data["exit_on_flip"], "exit_on_flip")
-        if "max_hold_s" in data and "max_hold_h" in data:
+        spec = convert(data, FundingArbFile, ConfigError, unknown="key")
+        kw: dict[str, Any] = {"symbols": dict(spec.symbols)}
+        for name in ("size", "notional_usd", "entry_threshold", "expected_cost_bps"):
+            value = getattr(spec, name)
+            if value is not None:
+                kw[name] = Decimal(value)
+        if spec.exit_erosion is not None:
+            kw["exit_erosion"] = spec.exit_erosion.value
+        if spec.max_hold_s is not None and spec.max_hold_h is not None:
             raise ConfigError("max_hold_h", "give max_hold_s or max_hold_h, not both")
-        if "max_hold_s" in data:
-            kw["max_hold_s"] = _number(data["max_hold_s"], "max_hold_s")
-        if "max_hold_h" in data:
-            kw["max_hold_s"] = _number(data["max_hold_h"], "max_hold_h") * 3600.0
-        for name in ("cost_horizon_h", "scan_interval_s", "stale_after_s"):
-            if name in data:
-                kw[name] = _number(data[name], name)
-        if "fee_basis" in data:
-            fb = data["fee_basis"]
-            if not isinstance(fb, str):
-                raise ConfigError("fee_basis", f"'taker' or 'maker', got {fb!r}")
-            kw["fee_basis"] = fb
-        if "atomic" in data:
-            kw["atomic"] = _override(AtomicConfig(), data["atomic"], "atomic")
-        if "close" in data:
-            kw["close"] = _override(CloseConfig(), data["close"], "close")
+        if spec.max_hold_s is not None:
+            kw["max_hold_s"] = spec.max_hold_s
+        if spec.max_hold_h is not None:
+            kw["max_hold_s"] = spec.max_hold_h * 3600.0
+        for name in ("exit_on_flip", "fee_basis", "cost_horizon_h", "scan_interval_s",
+                     "stale_after_s"):  # fmt: skip
+            value = getattr(spec, name)
+            if value is not None:
+                kw[name] = value
+        if spec.atomic is not None:
+            kw["atomic"] = replace_from(AtomicConfig(), spec.atomic, "atomic", ConfigError)
+        if spec.close is not None:
+            kw["close"] = replace_from(CloseConfig(), spec.close, "close", ConfigError)
         return cls(**kw)
 
 
-def _exact(value: object, path: str) -> Decimal:
-    if isinstance(value, bool | float):
-        raise ConfigError(
-            path, f'an exact number is required as a string or integer ("2.5"), got {value!r}'
-        )
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, int | str):
-        try:
-            out = Decimal(value)
-        except InvalidOperation:
-            raise ConfigError(path, f"not a number: {value!r}") from None
-        if out.is_finite():
-            return out
-    raise ConfigError(path, f"an exact number is required, got {value!r}")
+# ------------------------------------------------------------------------------- the file
+#
+# The configuration file's schema (examples/funding_arb.toml), validated by msgspec: a field
+# left ``None`` keeps the configuration's default. Exact sizes are ``Quantity`` (a string or an
+# integer); rates and bps are ``Rate`` (a float is read as the number it prints as).
+
+Finite = Annotated[
+    float, Meta(ge=-MAX_FLOAT, le=MAX_FLOAT, extra={"expected": "a finite number"})
+]
+Duration = Annotated[
+    float, Meta(gt=0.0, le=MAX_FLOAT, extra={"expected": "a positive number of seconds"})
+]
 
 
-def _rate(value: object, path: str) -> Decimal:
-    if isinstance(value, float) and not isinstance(value, bool):
-        if not math.isfinite(value):
-            raise ConfigError(path, f"must be finite, got {value!r}")
-        return Decimal(repr(value))
-    return _exact(value, path)
+class _Table(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A table of the configuration file: an unknown key is an error."""
 
 
-def _number(value: object, path: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(path, f"a number is required, got {value!r}")
-    if not math.isfinite(value):
-        raise ConfigError(path, f"must be finite, got {value!r}")
-    return float(value)
+class OrderOverrides(_Table):
+    """Overrides of an :class:`~hedgekit.execution.OrderConfig` (``[atomic.hedge]``, ...)."""
+
+    mode: ExecutionMode | None = None
+    offset_bps: Rate | None = None
+    improve: bool | None = None
+    timeout_s: Duration | None = None
+    reprice_tolerance_bps: Rate | None = None
+    reprice_check_s: Duration | None = None
+    ladder_cross_bps: list[Rate] | None = None
+    step_timeout_s: Duration | None = None
+    market_fallback: bool | None = None
+    market_protection_bps: Rate | None = None
+    max_post_only_rejects: int | None = None
+    max_book_age_s: Duration | None = None
 
 
-def _flag(value: object, path: str) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(path, f"true or false is required, got {value!r}")
-    return value
+class AtomicOverrides(_Table):
+    """Overrides of :class:`~hedgekit.execution.AtomicConfig` (``[atomic]``)."""
+
+    max_entry_spread_bps: Rate | None = None
+    slippage_budget_bps: Rate | None = None
+    entry_timeout_s: Duration | None = None
+    deadline_s: Duration | None = None
+    hedge_threshold: Rate | None = None
+    plan: EntryPlan | None = None
+    entry: OrderOverrides | None = None
+    hedge: OrderOverrides | None = None
+    rollback: OrderOverrides | None = None
+    split: bool | None = None
+    max_book_age_s: Duration | None = None
+    settle_timeout_s: Duration | None = None
+    hedge_timing: HedgeTiming | None = None
+    hedge_pricing: HedgePricing | None = None
+    maker_budget_usd_s: Rate | None = None
 
 
-def _override(base: Any, data: object, path: str) -> Any:
-    """``base`` (an executor configuration dataclass) with the fields of ``data`` replaced."""
-    if not isinstance(data, Mapping):
-        raise ConfigError(path, f"a table is required, got {data!r}")
-    fields = {f.name: f for f in dataclasses.fields(base)}
-    kw: dict[str, Any] = {}
-    for key, value in data.items():
-        where = f"{path}.{key}"
-        if key not in fields:
-            raise ConfigError(where, f"unknown field; known: {', '.join(sorted(fields))}")
-        current = getattr(base, key)
-        if isinstance(current, OrderConfig):
-            kw[key] = _override(current, value, where)
-        elif isinstance(current, enum.Enum):
-            try:
-                kw[key] = type(current)(value)
-            except ValueError:
-                choices = ", ".join(repr(m.value) for m in type(current))
-                raise ConfigError(where, f"one of {choices}, got {value!r}") from None
-        elif isinstance(current, bool):
-            kw[key] = _flag(value, where)
-        elif isinstance(current, Decimal):
-            kw[key] = _rate(value, where)
-        elif isinstance(current, int):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ConfigError(where, f"an integer is required, got {value!r}")
-            kw[key] = value
-        elif isinstance(current, float):
-            kw[key] = _number(value, where)
-            if key.endswith("_s") and not kw[key] > 0:
-                raise ConfigError(where, f"a duration must be positive, got {value!r}")
-        elif isinstance(current, tuple):
-            if not isinstance(value, list | tuple):
-                raise ConfigError(where, f"a list is required, got {value!r}")
-            kw[key] = tuple(_rate(v, f"{where}[{i}]") for i, v in enumerate(value))
-        else:  # pragma: no cover - every field of the executor configurations is handled above
-            raise ConfigError(where, "cannot be overridden")
-    try:
-        return dataclasses.replace(base, **kw)
-    except ValueError as exc:
-        raise ConfigError(path, str(exc)) from None
+class CloseOverrides(_Table):
+    """Overrides of :class:`~hedgekit.execution.CloseConfig` (``[close]``)."""
+
+    max_exit_spread_bps: Rate | None = None
+    phase1_timeout_s: Duration | None = None
+    passive: OrderOverrides | None = None
+    phase2: OrderOverrides | None = None
+    emergency: OrderOverrides | None = None
+    deadline_s: Duration | None = None
+    settle_timeout_s: Duration | None = None
+
+
+class FundingArbFile(_Table):
+    """A funding-arbitrage configuration file (the fields of :class:`FundingArbConfig`, plus
+    ``max_hold_h``)."""
+
+    symbols: Annotated[dict[str, str], Meta(extra={"expected": "a table of venue = symbol"})]
+    size: Quantity | None = None
+    notional_usd: Quantity | None = None
+    entry_threshold: Rate | None = None
+    exit_erosion: RateOrOff | None = None
+    exit_on_flip: bool | None = None
+    max_hold_s: Finite | None = None
+    max_hold_h: Finite | None = None
+    fee_basis: Literal["taker", "maker"] | None = None
+    expected_cost_bps: Rate | None = None
+    cost_horizon_h: Finite | None = None
+    scan_interval_s: Finite | None = None
+    stale_after_s: Finite | None = None
+    atomic: AtomicOverrides | None = None
+    close: CloseOverrides | None = None
 
 
 # ----------------------------------------------------------------------------- events
