@@ -4,14 +4,14 @@ VENV    ?= .venv
 VPY     := $(VENV)/bin/python
 STAMP   := $(VENV)/.deps-stamp
 
-.PHONY: test test-rust test-python build-dev build-prod lint bench stubtest clean demo sweep soak docs wheel
+.PHONY: test test-rust test-python build-dev build-prod lint bench bench-gate stubtest clean demo sweep soak docs wheel
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --upgrade pip
 	$(VPY) -m pip install --quiet "maturin>=1.7,<2" "pytest>=8" "hypothesis>=6.100" "mypy>=1.10" "pytest-timeout>=2.3" \
 		"pytest-benchmark>=4" "sortedcontainers>=2.4" "orjson>=3.9" "msgspec>=0.19" "numpy>=1.26" "prometheus-client>=0.20" "matplotlib>=3.8" \
-		"psycopg[binary]>=3.2" "pgserver>=0.1.4" "pdoc>=14" "rich>=13"
+		"psycopg[binary]>=3.2" "pgserver>=0.1.4" "pdoc>=14" "rich>=13" "uvloop>=0.19"
 	touch $(STAMP)
 
 ## build-prod: build the extension in release mode into the virtual environment
@@ -43,8 +43,9 @@ wheel: $(STAMP)
 demo: build-prod
 	$(VPY) -m hedgekit demo --out hedgekit-demo
 
-## test: every test — Rust unit and property tests, the stub check, then pytest on the release build
-test: lint test-rust build-prod stubtest docs test-python sweep
+## test: every test — Rust unit and property tests, the stub check, then pytest on the release build,
+## the benchmarks' smoke run and ratio gate, the sweep
+test: lint test-rust build-prod stubtest docs test-python bench-gate sweep
 
 test-rust:
 	cargo test --workspace
@@ -71,20 +72,48 @@ sweep: build-prod
 soak: build-prod
 	$(VPY) -m hedgekit sweep --seeds 50000 --jobs 2 --out .sweep-failures
 
-## bench: the benchmarks (release build), peers side by side where installed
+## bench: the benchmarks (release build), peers side by side where installed; every figure goes
+## into benches/results.json, from which the tables of BENCHMARKS.md are regenerated at the end
+RESULTS := benches/results.json
 bench: build-prod
 	$(VPY) -m pip install --quiet "nautilus-trader==1.221.0" || echo "nautilus-trader unavailable: its peer benchmarks are skipped"
-	$(VPY) -m pip install --quiet "uvloop>=0.19" || echo "uvloop unavailable: reaction latency is measured on the default loop only"
-	$(VPY) -m pytest benches -q --benchmark-only --benchmark-columns=median,mean,stddev,rounds --benchmark-sort=name
-	$(VPY) benches/reaction.py --runs 500
-	$(VPY) benches/quality.py --seeds 500 --by-op
+	mkdir -p target/bench
+	$(VPY) -m pytest benches -q --benchmark-only --benchmark-columns=median,mean,stddev,rounds --benchmark-sort=name \
+		--benchmark-json=target/bench/pytest-benchmark.json
+	$(VPY) benches/results.py pytest-benchmark target/bench/pytest-benchmark.json --json $(RESULTS)
+	$(VPY) benches/callfloor.py --json $(RESULTS)
+	$(VPY) benches/gate.py --json $(RESULTS) || echo "the ratio gate failed: see its table (make bench goes on)"
+	$(VPY) benches/reaction.py --runs 500 > target/bench/reaction.md && cat target/bench/reaction.md
+	$(VPY) benches/results.py reaction target/bench/reaction.md --json $(RESULTS)
+	$(VPY) benches/quality.py --seeds 500 --by-op --json $(RESULTS)
 	$(VPY) -m hedgekit frontier benches/scenarios/quality.toml --seeds 500 --jobs 2 --out target/frontier
+	$(VPY) benches/results.py frontier quality target/frontier/frontier.json --json $(RESULTS)
 	for start in 0 500 1000; do \
 		$(VPY) -m hedgekit frontier benches/scenarios/quality_realistic.toml --seeds 500 --start $$start --jobs 2 --out target/frontier-retail-$$start && \
-		$(VPY) -m hedgekit frontier benches/scenarios/quality_realistic_colocated.toml --seeds 500 --start $$start --jobs 2 --out target/frontier-colocated-$$start || exit 1; \
+		$(VPY) benches/results.py frontier retail-$$start target/frontier-retail-$$start/frontier.json --json $(RESULTS) && \
+		$(VPY) -m hedgekit frontier benches/scenarios/quality_realistic_colocated.toml --seeds 500 --start $$start --jobs 2 --out target/frontier-colocated-$$start && \
+		$(VPY) benches/results.py frontier colocated-$$start target/frontier-colocated-$$start/frontier.json --json $(RESULTS) || exit 1; \
 	done
-	$(VPY) benches/load.py --concurrency 1,10,100,1000
-	cargo bench -p hedgekit-core
+	$(VPY) benches/load.py --concurrency 1,10,100,1000 --starts-per-turn 0,1,2,4,8,32 --repeat 3 --json $(RESULTS)
+	cargo bench -p hedgekit-core > target/bench/rust.txt && cat target/bench/rust.txt
+	$(VPY) benches/results.py rust target/bench/rust.txt --json $(RESULTS)
+	$(VPY) benches/render.py --results $(RESULTS)
+
+## bench-gate: every benchmark once as a smoke test (timing off or tiny arguments; the JSON and the
+## tables rendered from it go to target/bench/, BENCHMARKS.md is not touched), then the ratio gate:
+## each hot path timed beside its in-process peers, ratios judged against benches/floors.toml
+SMOKE := target/bench/smoke
+bench-gate: build-prod
+	rm -rf $(SMOKE) && mkdir -p $(SMOKE)
+	$(VPY) -m pytest benches -q -p no:cacheprovider --benchmark-disable
+	$(VPY) benches/callfloor.py --repeat 3 --json $(SMOKE)/results.json
+	$(VPY) benches/reaction.py --runs 5 --warmup 2 > $(SMOKE)/reaction.md && cat $(SMOKE)/reaction.md
+	$(VPY) benches/results.py reaction $(SMOKE)/reaction.md --json $(SMOKE)/results.json
+	$(VPY) benches/quality.py --seeds 3 --jobs 1 --by-op --json $(SMOKE)/results.json
+	$(VPY) benches/load.py --concurrency 1 --json $(SMOKE)/results.json
+	cp BENCHMARKS.md $(SMOKE)/BENCHMARKS.md
+	$(VPY) benches/render.py --results $(SMOKE)/results.json --doc $(SMOKE)/BENCHMARKS.md
+	$(VPY) benches/gate.py
 
 lint:
 	cargo fmt --all -- --check

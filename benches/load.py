@@ -16,8 +16,9 @@ Measured per N:
 * p50/p99 of the opens' own durations, and how many ended ``opened`` (every other status is
   listed: a refusal or an exposed pair under load is a finding, not noise).
 
-Run: ``python benches/load.py [--concurrency 1,10,100,1000] [--plan taker_both]``
-(``make bench`` runs it).
+Run: ``python benches/load.py [--concurrency 1,10,100,1000] [--plan taker_both] [--repeat 3]
+[--json benches/results.json]`` (``make bench`` runs it; ``--repeat``: each level that many times,
+``--json``: every run and the medians per level also go to that results file, section ``load``).
 """
 
 from __future__ import annotations
@@ -227,6 +228,8 @@ def main() -> None:
         "--starts-per-turn", default=",".join([str(DEFAULT_STARTS_PER_TURN)]),
         help="the executor's admission (comma-separated values are compared; 0: no limit)",
     )
+    p.add_argument("--repeat", type=int, default=1, help="runs per level (the JSON has their medians)")
+    p.add_argument("--json", help="also write every run and the medians per level into this results file")
     p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.serve:
@@ -236,15 +239,48 @@ def main() -> None:
     print(f"plan={plan.value} symbols={a.symbols} size={SIZE} (venues in a separate process)")
     print(f"{'turn':>5} {'N':>6} {'wall s':>8} {'ops/s':>8} {'worst stall ms':>15} {'cpu ms':>7} {'stall p99 ms':>13} "
           f"{'op p50 s':>9} {'op p99 s':>9} {'launch ms':>9}  statuses")  # fmt: skip
+    levels = []
     for per_turn in (int(x) or None for x in a.starts_per_turn.split(",")):
-      for n in (int(x) for x in a.concurrency.split(",")):
-        r = asyncio.run(_run_level(n, a.symbols, a.trade_rate, plan, per_turn))
-        print(
-            f"{per_turn or '-':>5} {r['n']:>6} {r['wall_s']:>8.2f} {r['ops_per_s']:>8.1f} {r['worst_stall_ms']:>15.1f} {r['worst_stall_cpu_ms']:>7.1f} "
-            f"{r['stall_p99_ms']:>13.2f} {r['op_p50_s']:>9.3f} {r['op_p99_s']:>9.3f} {r['launch_ms']:>9.1f}  {r['statuses']}",
-            flush=True,
-        )
+        for n in (int(x) for x in a.concurrency.split(",")):
+            runs = []
+            for _ in range(max(1, a.repeat)):
+                r = asyncio.run(_run_level(n, a.symbols, a.trade_rate, plan, per_turn))
+                runs.append(r)
+                print(
+                    f"{per_turn or '-':>5} {r['n']:>6} {r['wall_s']:>8.2f} {r['ops_per_s']:>8.1f} {r['worst_stall_ms']:>15.1f} {r['worst_stall_cpu_ms']:>7.1f} "
+                    f"{r['stall_p99_ms']:>13.2f} {r['op_p50_s']:>9.3f} {r['op_p99_s']:>9.3f} {r['launch_ms']:>9.1f}  {r['statuses']}",
+                    flush=True,
+                )  # fmt: skip
+            levels.append(_level_summary(per_turn, n, runs))
+    if a.json:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import results
 
+        results.update(
+            a.json, "load",
+            {"plan": plan.value, "symbols": a.symbols, "trade_rate": a.trade_rate, "repeat": a.repeat,
+             "size": str(SIZE), "default_starts_per_turn": DEFAULT_STARTS_PER_TURN, "levels": levels},
+        )  # fmt: skip
+
+
+MEDIANS = ("wall_s", "launch_ms", "ops_per_s", "worst_stall_ms", "worst_stall_cpu_ms", "stall_p99_ms",
+           "op_p50_s", "op_p99_s")  # fmt: skip
+
+
+def _level_summary(per_turn: int | None, n: int, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One level's runs: the median of each figure, the worst wall stall of all, the statuses
+    of every run added up."""
+    statuses: collections.Counter[str] = collections.Counter()
+    for r in runs:
+        statuses.update(r["statuses"])
+    return {
+        "starts_per_turn": per_turn,
+        "n": n,
+        "median": {k: statistics.median(r[k] for r in runs) for k in MEDIANS},
+        "worst_stall_ms_max": max(r["worst_stall_ms"] for r in runs),
+        "statuses": dict(statuses),
+        "runs": runs,
+    }
 
 if __name__ == "__main__":
     main()

@@ -23,12 +23,15 @@ from a strategy's view. Reported per strategy, over every operation (opens and c
 - broken pairs: after an open, legs not equal and opposite (neither hedged at some size nor
   flat); after a close, not flat. "Opens fully on" counts opens that reached the whole size.
 
-Run: ``python benches/quality.py [--seeds 500] [--jobs 2]`` (``make bench`` runs it).
+Run: ``python benches/quality.py [--seeds 500] [--jobs 2] [--json benches/results.json]``
+(``make bench`` runs it; ``--json``: the summaries, per strategy and operation, also go to that
+results file, section ``quality``).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -58,6 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--by-op", action="store_true", help="one row per strategy and operation")
     ap.add_argument("--scenario", type=Path, default=SCENARIO, help="the scenario (default: quality.toml)")
+    ap.add_argument("--json", type=Path, help="also write the summaries into this results file")
     args = ap.parse_args(argv)
     sc, document = load_frontier_scenario(args.scenario)
     policies = list(STRATEGIES.values())
@@ -84,6 +88,24 @@ def main(argv: list[str] | None = None) -> None:
             f"{cost.median or 0.0:.2f} | {summary.maker_share or 0.0:.0%} | "
             f"{opens.full_size_opens}/{len(results[s])} | {summary.broken_pairs} |"
         )
+    if args.json is not None:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import results as results_file
+
+        records = []
+        for s in STRATEGIES:
+            opens = summarise([r.ops["open"] for r in results[s]])
+            for op in OPS:
+                summary = summarise([r.ops[op] for r in results[s]])
+                records.append(
+                    {"strategy": s, "op": op, "summary": summary.to_dict(),
+                     "full_size_opens": opens.full_size_opens, "seeds": len(results[s])}
+                )  # fmt: skip
+        results_file.update(
+            args.json, "quality",
+            {"scenario": args.scenario.name, "seeds": args.seeds, "jobs": args.jobs, "wall_s": wall,
+             "rows": records},
+        )  # fmt: skip
 
 
 if __name__ == "__main__":
