@@ -8,6 +8,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +23,10 @@ from hedgekit.venues.sim import (
     FaultConfig,
     Lat,
     LatencyConfig,
+    LostMessage,
+    ScriptedEvent,
     SimVenue,
+    hyperliquid,
 )
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "venues"))
@@ -198,3 +202,47 @@ def test_a_sequence_gap_makes_the_book_unusable_until_resynchronised() -> None:
     reasons = run_virtual(main())
     assert "not_synced" in reasons
     assert reasons[-1] is None or reasons.count(None) > len(reasons) // 2
+
+
+@pytest.mark.parametrize("answer_lost", [False, True], ids=["answered", "answer_lost"])
+def test_fills_of_a_replaced_venue_order_lost_with_the_stream_are_settled(answer_lost: bool) -> None:
+    """A resting order fills while the private stream is down, then a modify replaces it under
+    a new venue id (its answer lost or not), then it is cancelled. The status by client id
+    describes only the replacement (cancelled, nothing filled): settling the order asks for the
+    original by its own id, so the ledger holds every fill the venue made (sweep seed 7205)."""
+    script = (ScriptedEvent(1_500 * MS, "trade", side="sell", size=Decimal("8")),)
+    cfg = venue_config(
+        mkt=market(script=script),
+        personality=hyperliquid(modify_new_id=True),
+        faults=FaultConfig(
+            disconnects=(Disconnect(1 * S, 20 * S),),
+            lose_answers=(LostMessage("modify", 1),) if answer_lost else (),
+        ),
+    )
+
+    async def main() -> None:
+        clock = LoopClock()
+        venue = SimVenue(cfg, clock)
+        session = VenueSession(venue, FillLedger(), clock)
+        await venue.connect()
+        await session.start()
+        q = venue.quote("ETH")
+        assert q is not None
+        await session.place(order("buy", "3", str(q.bid), client_id="m"))
+        await asyncio.sleep(2.0)  # the outside sell reached our order; the stream was down
+        try:
+            await session.modify("m", price=q.bid - Decimal("0.05"), size=Decimal(3))
+        except VenueError:
+            assert answer_lost
+        assert venue.stats["replaced_orders"] == 1
+        await session.cancel("m")
+        order_now = await session.settle("m")
+        truth = [f for f in venue.engine.fills() if f.client_id == "m"]
+        assert truth and len({f.venue_order_id for f in truth}) == 1  # all on the original
+        assert order_now.filled == sum(f.size for f in truth)
+        assert order_now.fill_count == len(truth)
+        assert session.tracker.is_resolved("m") and session.tracker.may_still_fill("m") == 0
+        await session.close()
+        await venue.close()
+
+    run_virtual(main())

@@ -6,8 +6,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from hedgekit.model import OrderAck, OrderStatus, OrderUpdate
-from hedgekit.tracking import FillApplied, OrderTracker, Reconcile, TrackedState
+from hedgekit.model import OrderAck, OrderStatus, OrderStatusReport, OrderUpdate, Side
+from hedgekit.tracking import (
+    FetchFills,
+    FillApplied,
+    OrderTracker,
+    QueryStatus,
+    Reconcile,
+    TrackedState,
+)
 from tracking_factories import S, SYMBOL, VENUE, ack, fill, report, request, tracker
 
 T = TrackedState
@@ -188,3 +195,80 @@ def test_shared_trade_for_an_order_not_yet_submitted_is_kept_and_counted() -> No
     assert [f.client_id for f in t.unmatched_fills] == ["c2"]
     t.submit(request("c2"), 2)
     assert t.order("c2").state is T.FILLED and not t.unmatched_fills
+
+
+# ---- each venue order of a cancel-replace reports its own fills ----
+
+
+def _report_on(voi: str, status: OrderStatus, filled: str, *fills: object) -> OrderStatusReport:
+    """A status answer about the venue order ``voi`` of c1 (its own filled size and fills)."""
+    return OrderStatusReport(
+        VENUE, SYMBOL, "c1", voi, Side.BUY, Decimal(1), Decimal(100), status, Decimal(filled),
+        None, 1, fills=tuple(fills),  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def test_status_under_a_new_venue_id_is_a_replacement_whose_predecessor_must_answer() -> None:
+    """Seed 7205: the stream lost the original's fills, the modify's answer was lost, and the
+    query by client id answered about the replacement only (cancelled, filled 0). The order is
+    not answered for until the original's own final report is in the ledger."""
+    t, ledger = tracker()
+    _open(t)
+    t.on_event(fill(cid="c1", voi=OLD, trade_id=1, size="0.2"), 2)  # seen before the gap
+    t.on_status("c1", _report_on(NEW, OrderStatus.CANCELLED, "0"), 3)
+    o = t.order("c1")
+    assert o.venue_order_id == NEW and o.state is T.CANCELLED
+    assert not t.is_resolved("c1") and t.may_still_fill("c1") == Decimal("0.8")
+    assert t.unsettled_venue_ids("c1") == [OLD]
+    # the timer asks for the original by its own id
+    acts = t.on_timer(3 + t.config.requery_interval_ns)
+    assert QueryStatus("c1", SYMBOL, OLD) in acts
+    # its answer brings the fills the stream lost; the order's state stays with the latest
+    lost = (fill(cid="c1", voi=OLD, trade_id=t_id, size="0.2") for t_id in (2, 3))
+    t.on_status("c1", _report_on(OLD, OrderStatus.CANCELLED, "0.6", *lost), 4, venue_order_id=OLD)
+    o = t.order("c1")
+    assert o.filled == Decimal("0.6") and o.fill_count == 3 and o.state is T.CANCELLED
+    assert o.venue_filled == Decimal("0.6") and t.is_resolved("c1")
+    assert t.unsettled_venue_ids("c1") == []
+    lf = ledger.order(VENUE, "c1")
+    assert lf is not None and lf.filled == Decimal("0.6")
+
+
+def test_after_a_modify_answer_the_replaced_order_still_owes_its_final_fills() -> None:
+    t, _ = tracker()
+    _open(t)
+    acts = _modified(t, NEW)
+    assert isinstance(acts, list) and QueryStatus("c1", SYMBOL, OLD) in acts  # asked at once
+    t.on_event(OrderUpdate(VENUE, SYMBOL, "c1", NEW, OrderStatus.CANCELLED, Decimal(0), 3), 3)
+    assert t.order("c1").state is T.CANCELLED and not t.is_resolved("c1")
+    assert t.unsettled_venue_ids("c1") == [OLD]
+    # the original filled nothing: its final report settles the order
+    t.on_status("c1", _report_on(OLD, OrderStatus.CANCELLED, "0"), 4, venue_order_id=OLD)
+    assert t.is_resolved("c1") and t.may_still_fill("c1") == 0
+
+
+def test_the_venue_filled_size_is_summed_over_the_venue_ids() -> None:
+    """Each venue order reports its own filled size: 0.4 on the original and 0.3 on the
+    replacement are 0.7 of the order, and a ledger holding less asks for the fills."""
+    t, _ = tracker()
+    _open(t)
+    t.on_event(
+        OrderUpdate(VENUE, SYMBOL, "c1", OLD, OrderStatus.PARTIALLY_FILLED, Decimal("0.4"), 2), 2
+    )
+    _modified(t, NEW)
+    acts = t.on_status("c1", _report_on(NEW, OrderStatus.CANCELLED, "0.3"), 3)
+    assert t.order("c1").venue_filled == Decimal("0.7")
+    assert any(isinstance(a, FetchFills) for a in acts)
+    assert not t.is_resolved("c1")
+
+
+def test_the_replaced_order_reported_cancelled_by_its_id_does_not_cancel_ours() -> None:
+    t, _ = tracker()
+    _open(t)
+    t.on_status("c1", _report_on(NEW, OrderStatus.OPEN, "0"), 2)  # the modify's answer was lost
+    assert t.order("c1").venue_order_id == NEW
+    t.on_status("c1", _report_on(OLD, OrderStatus.CANCELLED, "0"), 3, venue_order_id=OLD)
+    assert t.order("c1").state is T.OPEN
+    # and a late stream report about the original does not either
+    t.on_event(OrderUpdate(VENUE, SYMBOL, "c1", OLD, OrderStatus.CANCELLED, Decimal(0), 4), 4)
+    assert t.order("c1").state is T.OPEN and t.unsettled_venue_ids("c1") == []

@@ -20,7 +20,14 @@ Rules worth knowing:
   client id first, so its copies by stream, REST poll and status query share one key.
 * An order keeps every venue id it has had. A modify answered under a new venue id (a
   cancel-replace, as on Hyperliquid) makes that id the current one; fills naming either id
-  count, and reports about the replaced id no longer describe the order.
+  count, and reports about the replaced id no longer describe the order. A status query by
+  client id answered under a venue id the order did not have as its current one (the modify's
+  own answer was lost) says the same: the venue replaced it.
+* Every report the venue makes is about one venue order: its ``filled`` is that venue order's,
+  not the client order's. The venue's filled size of an order is the sum over its venue ids, and
+  an order that ended is answered for only once each of its venue ids has a final report (a
+  query by client id describes only the latest; a replaced one is asked for by its own id):
+  the fills of a replaced venue order the stream lost are otherwise never demanded.
 * A transition that is not in the table is ignored and recorded in :attr:`OrderTracker.anomalies`.
 """
 
@@ -157,10 +164,13 @@ class TrackerConfig:
 
 @dataclass(frozen=True, slots=True)
 class QueryStatus:
-    """Ask the venue for one order's status, then call :meth:`OrderTracker.on_status`."""
+    """Ask the venue for one order's status, then call :meth:`OrderTracker.on_status` (with
+    ``venue_order_id`` when given: the query names that one venue order of the client order,
+    one a modify replaced)."""
 
     client_id: str
     symbol: str
+    venue_order_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +205,8 @@ class TrackedOrder:
         remaining: ``size - filled``, never negative.
         fill_count: Distinct fills applied.
         last_venue_status: The last status the venue reported.
-        venue_filled: The largest filled size the venue reported (a cross-check).
+        venue_filled: The filled size the venue reported: per venue id the largest it
+            reported, summed over the order's venue ids (a cross-check).
         history: ``(ts_ns, state)`` for every state entered, oldest first.
     """
 
@@ -293,9 +304,9 @@ class _Order:
     hedge path)."""
 
     __slots__ = (
-        "deadline_ns", "gap_attempts", "gap_since_ns", "history", "inflight", "last_venue_status",
-        "query_due_ns", "replaced_ids", "request", "state", "submitted_ns", "terminal_ns",
-        "venue_filled", "venue_ids", "venue_order_id",
+        "deadline_ns", "gap_attempts", "gap_since_ns", "history", "id_filled", "id_final",
+        "inflight", "last_venue_status", "query_due_ns", "replaced_ids", "request", "state",
+        "submitted_ns", "terminal_ns", "venue_filled", "venue_ids", "venue_order_id",
     )  # fmt: skip
 
     def __init__(self, request: OrderRequest, submitted_ns: int, deadline_ns: int = 0) -> None:
@@ -305,6 +316,9 @@ class _Order:
         self.venue_order_id: str | None = None
         self.venue_ids: list[str] = []  # every id it has had, oldest first
         self.replaced_ids: set[str] = set()  # ids a modify answer superseded
+        # per venue id: the largest filled it reported, and whether a final report named it
+        self.id_filled: dict[str, Decimal] = {}
+        self.id_final: set[str] = set()
         self.last_venue_status: OrderStatus | None = None
         self.venue_filled = _ZERO
         self.inflight: str | None = "new"  # "new" | "cancel" | None
@@ -399,9 +413,11 @@ class OrderTracker:
     def is_resolved(self, client_id: str) -> bool:
         """True when the order can no longer trade *and* its fills are known to be complete:
         ``FILLED``; refused or unknown to the venue (``REJECTED``, ``NOT_FOUND``); or cancelled
-        or expired with the venue's own final report at hand (its ``filled`` no more than the
-        ledger's). A cancel answered "cancelled" alone does not say whether fills raced it: such
-        an order is settled by a status query first. A forgotten order is resolved.
+        or expired with the venue's own final report at hand for each of its venue ids (their
+        ``filled`` summed no more than the ledger's). A cancel answered "cancelled" alone does
+        not say whether fills raced it: such an order is settled by a status query first; nor
+        does the final report of the venue order a modify put in place say what the one it
+        replaced filled (:meth:`unsettled_venue_ids`). A forgotten order is resolved.
 
         Raises:
             KeyError: Unknown client id.
@@ -416,7 +432,28 @@ class OrderTracker:
         if state in (_T.FILLED, _T.REJECTED, _T.NOT_FOUND):
             return True
         final = o.last_venue_status is not None and o.last_venue_status.is_terminal
-        return final and o.venue_filled <= self._fills(o).filled
+        if not final or o.venue_filled > self._fills(o).filled:
+            return False
+        final_ids = o.id_final
+        return all(v in final_ids for v in o.venue_ids)
+
+    def unsettled_venue_ids(self, client_id: str) -> list[str]:
+        """The venue ids of an order, other than its current one, whose final report the venue
+        has not given yet: venue orders a cancel-replace modify superseded. A status query by
+        client id describes only the latest venue order, so each of these is asked for by its
+        own id (at once when the replacement becomes known, then on the timer) before the
+        order's fills can be known complete (empty for a filled, refused or unknown order, and
+        for a forgotten one).
+
+        Raises:
+            KeyError: Unknown client id.
+        """
+        o = self._orders.get(client_id)
+        if o is None:
+            if client_id not in self._final:
+                raise KeyError(client_id)
+            return []
+        return self._unsettled(o)
 
     def may_still_fill(self, client_id: str) -> Decimal:
         """How much more the ledger may yet show filled for the order: nothing once it is
@@ -509,9 +546,12 @@ class OrderTracker:
         if o.inflight == "new":
             o.inflight = None
         if self._replaced(o, ack.venue_order_id):
-            return acts  # a late answer about the order a modify replaced
+            # a late answer about the order a modify replaced: what it filled still counts
+            self._record(o, ack.venue_order_id, ack.status, ack.filled)
+            self._check_gap(o, now_ns)
+            return acts
         self._set_venue_id(o, ack.venue_order_id, now_ns, acts)
-        self._venue_status(o, ack.status, ack.filled, now_ns, acts)
+        self._venue_status(o, ack.venue_order_id, ack.status, ack.filled, now_ns, acts)
         return acts
 
     def on_modified(
@@ -534,7 +574,7 @@ class OrderTracker:
         o.request = dataclasses.replace(o.request, price=price, size=size)
         self._ledger.set_order_size(self.venue, client_id, size)
         self._set_venue_id(o, ack.venue_order_id, now_ns, acts, current=True)
-        self._venue_status(o, ack.status, ack.filled, now_ns, acts)
+        self._venue_status(o, ack.venue_order_id, ack.status, ack.filled, now_ns, acts)
         return _dedupe(acts)
 
     def on_error(self, client_id: str, error: VenueError, now_ns: int) -> list[Action]:
@@ -622,21 +662,42 @@ class OrderTracker:
             self._ingest_fill(event, now_ns, acts)
         elif isinstance(event, OrderUpdate):
             o = self._find(event.client_id, event.venue_order_id, now_ns, "update")
-            if o is not None and not self._replaced(o, event.venue_order_id):
-                self._set_venue_id(o, event.venue_order_id, now_ns, acts)
-                self._venue_status(o, event.status, event.filled, now_ns, acts)
+            if o is not None:
+                vid = event.venue_order_id
+                if self._replaced(o, vid):
+                    # about the order a modify replaced: its filled size counts, not its state
+                    self._record(o, vid, event.status, event.filled)
+                    self._check_gap(o, now_ns)
+                else:
+                    self._set_venue_id(o, vid, now_ns, acts)
+                    self._venue_status(o, vid, event.status, event.filled, now_ns, acts)
         elif isinstance(event, StreamStatus):
             self._stream_status(event, now_ns, acts)
         return _dedupe(acts)
 
     def on_status(
-        self, client_id: str, report: OrderStatusReport | None, now_ns: int
+        self,
+        client_id: str,
+        report: OrderStatusReport | None,
+        now_ns: int,
+        *,
+        venue_order_id: str | None = None,
     ) -> list[Action]:
-        """A status query's answer (``None``: the venue does not know the order)."""
+        """A status query's answer (``None``: the venue does not know the order).
+
+        A query by client id is answered about the venue's latest order for it: one under a
+        venue id the order did not have as its current one means a modify replaced it (its own
+        answer lost), and that id becomes the current one. With ``venue_order_id`` the query
+        named one venue order of ours by its id (:meth:`unsettled_venue_ids`): its fills and
+        its final filled size count, while the order's state stays with the latest one.
+        """
         acts: list[Action] = []
         o = self._find(client_id, None, now_ns, "status")
         if o is None:
             return acts
+        if venue_order_id is not None:
+            self._venue_order_status(o, venue_order_id, report, now_ns, acts)
+            return _dedupe(acts)
         o.query_due_ns = None
         if report is None:
             if now_ns - o.submitted_ns >= self.config.not_found_grace_ns:
@@ -650,14 +711,22 @@ class OrderTracker:
             self._ingest_fill(fill, now_ns, acts)
         if o.inflight == "new":
             o.inflight = None
-        if self._replaced(o, report.venue_order_id):
+        vid = report.venue_order_id
+        if self._replaced(o, vid):
             # the answer describes the order a modify replaced: its fills count, not its status
+            self._record(o, vid, report.status, report.filled)
+            self._check_gap(o, now_ns)
             if not o.state.is_terminal:
                 o.query_due_ns = now_ns + self.config.requery_interval_ns
+            if o.venue_filled > self._fills(o).filled:
+                acts.append(FetchFills(o.request.symbol, self._since(o)))
             return _dedupe(acts)
-        self._set_venue_id(o, report.venue_order_id, now_ns, acts)
-        self._venue_status(o, report.status, report.filled, now_ns, acts)
-        if report.filled > self._fills(o).filled:
+        # The venue's latest order for our client id is under another venue id than the one
+        # we hold as current: a modify replaced it (whose answer we never had).
+        replaced = bool(vid) and o.venue_order_id is not None and vid != o.venue_order_id
+        self._set_venue_id(o, vid, now_ns, acts, current=replaced)
+        self._venue_status(o, vid, report.status, report.filled, now_ns, acts)
+        if o.venue_filled > self._fills(o).filled:
             acts.append(FetchFills(o.request.symbol, self._since(o)))
         if o.state is _T.UNCONFIRMED:
             o.query_due_ns = now_ns + self.config.requery_interval_ns
@@ -691,8 +760,11 @@ class OrderTracker:
                 if now_ns - o.gap_since_ns >= wait:
                     o.gap_attempts += 1
                     o.gap_since_ns = now_ns
-                    acts.append(FetchFills(o.request.symbol, self._since(o)))
-                    self._query(o, now_ns, acts)
+                    if o.venue_filled > self._fills(o).filled:
+                        acts.append(FetchFills(o.request.symbol, self._since(o)))
+                        self._query(o, now_ns, acts)
+                    for vid in self._unsettled(o):
+                        acts.append(QueryStatus(o.request.client_id, o.request.symbol, vid))
             if o.terminal_ns is not None and now_ns - o.terminal_ns >= cfg.linger_ns:
                 # An order whose fills the venue has not answered for yet stays registered (an
                 # operation may still be settling it; its late fills must still count), up to
@@ -807,12 +879,60 @@ class OrderTracker:
         self._check_gap(o, now_ns, fills.filled)
         return fills
 
-    def _venue_status(
-        self, o: _Order, status: OrderStatus, filled: Decimal, now_ns: int, acts: list[Action]
+    @staticmethod
+    def _record(o: _Order, vid: str | None, status: OrderStatus, filled: Decimal) -> None:
+        """Notes what one venue order of ours (``vid``) reported: its filled size (the largest
+        it reported) and whether the report was final. The order's ``venue_filled`` is their sum
+        over its venue ids: each venue order of a cancel-replace chain reports its own."""
+        key = vid or o.venue_order_id
+        if key and key in o.venue_ids:
+            if key not in o.id_filled or filled > o.id_filled[key]:
+                o.id_filled[key] = filled
+            if status.is_terminal:
+                o.id_final.add(key)
+            total = sum(o.id_filled.values(), _ZERO) if len(o.id_filled) > 1 else o.id_filled[key]
+        else:
+            total = filled  # a report naming no venue id of the order: taken for the order's
+        o.venue_filled = max(o.venue_filled, total)
+
+    def _venue_order_status(
+        self, o: _Order, vid: str, report: OrderStatusReport | None, now_ns: int, acts: list[Action]
     ) -> None:
+        """The answer to a query of one venue order of ``o`` by its id: its fills go through
+        the ledger and its filled size and finality are noted; the order's state is left to
+        reports about its latest venue order."""
+        if report is None:
+            # the venue does not know that venue order: once past the grace a venue may lag
+            # by, there is nothing more to learn about it
+            if now_ns - o.submitted_ns >= self.config.not_found_grace_ns:
+                o.id_final.add(vid)
+            self._check_gap(o, now_ns)
+            return
+        for fill in report.fills:
+            self._ingest_fill(fill, now_ns, acts)
+        rid = report.venue_order_id or vid
+        if rid not in o.venue_ids:
+            self._set_venue_id(o, rid, now_ns, acts)
+        self._record(o, rid, report.status, report.filled)
+        self._check_gap(o, now_ns)
+        if o.venue_filled > self._fills(o).filled:
+            acts.append(FetchFills(o.request.symbol, self._since(o)))
+
+    def _unsettled(self, o: _Order) -> list[str]:
+        """The venue ids of an order not answered for otherwise, other than its current one,
+        without a final report."""
+        ids = o.venue_ids
+        if len(ids) < 2 or o.state is _T.FILLED or o.state is _T.REJECTED or o.state is _T.NOT_FOUND:
+            return []  # one venue id is the current one: the query by client id answers for it
+        return [v for v in ids if v != o.venue_order_id and v not in o.id_final]
+
+    def _venue_status(
+        self, o: _Order, vid: str | None, status: OrderStatus, filled: Decimal, now_ns: int,
+        acts: list[Action],
+    ) -> None:  # fmt: skip
         if o.last_venue_status is None or not o.last_venue_status.is_terminal or status.is_terminal:
             o.last_venue_status = status  # a stale live report never hides a final one
-        o.venue_filled = max(o.venue_filled, filled)
+        self._record(o, vid, status, filled)
         if status is OrderStatus.FILLED:
             o.venue_filled = max(o.venue_filled, o.request.size)
         complete = self._fills(o).is_complete
@@ -845,6 +965,8 @@ class OrderTracker:
         if target.is_terminal:
             o.terminal_ns = now_ns
             o.query_due_ns = None
+            if o.gap_since_ns is None and self._unsettled(o):
+                o.gap_since_ns = now_ns  # a replaced venue order still owes its final report
         else:
             o.terminal_ns = None
         if target not in (_T.PENDING_NEW, _T.UNCONFIRMED) and o.inflight == "new":
@@ -857,7 +979,10 @@ class OrderTracker:
         o.query_due_ns = None if o.state.is_terminal else now_ns + self.config.requery_interval_ns
 
     def _check_gap(self, o: _Order, now_ns: int, filled: Decimal | None = None) -> None:
-        if o.venue_filled > (self._fills(o).filled if filled is None else filled):
+        """Starts (or ends) the wait for fills the venue reported and the ledger lacks — or
+        for the final report of a venue order a modify replaced — that the timer asks for
+        again with a growing pause."""
+        if o.venue_filled > (self._fills(o).filled if filled is None else filled) or self._unsettled(o):
             if o.gap_since_ns is None:
                 o.gap_since_ns = now_ns
         else:
@@ -922,6 +1047,12 @@ class OrderTracker:
         previous = o.venue_order_id
         if current and previous is not None and previous != venue_order_id:
             o.replaced_ids.add(previous)
+            if previous not in o.id_final:
+                # The venue cancelled it in the replacement: what it filled is final now, and
+                # only a query naming it says so (the stream may have lost its last fills).
+                acts.append(QueryStatus(cid, o.request.symbol, previous))
+                if o.gap_since_ns is None:
+                    o.gap_since_ns = now_ns
         if o.venue_order_id is None or current:
             o.venue_order_id = venue_order_id
             o.replaced_ids.discard(venue_order_id)

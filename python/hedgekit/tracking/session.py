@@ -108,7 +108,7 @@ class VenueSession:
         self._order_change_listeners: dict[str, list[Callable[[], None]]] = {}
         self._order_events: dict[str, tuple[asyncio.Event, int]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._querying: set[str] = set()
+        self._querying: set[tuple[str, str | None]] = set()  # (client id, venue order id)
         self._fetching: set[FetchFills] = set()
         self._reconciling = False
         self._change_listeners: list[Callable[[], None]] = []
@@ -390,10 +390,12 @@ class VenueSession:
 
     async def settle(self, client_id: str) -> TrackedOrder:
         """Brings the ledger up to date with the venue for one order: one status query, whose
-        fills go through the ledger (duplicates dropped), and — when the venue says more filled
-        than the ledger holds (a venue whose status carries no fills, fills lost with the
-        stream) — one fetch of the fills since the order was sent. Use it after a cancel answer
-        to read fills that are still on their way on the stream.
+        fills go through the ledger (duplicates dropped); one query by venue id of each venue
+        order a cancel-replace modify superseded whose final report is still missing (the query
+        by client id describes only the latest venue order); and — when the venue says
+        more filled than the ledger holds (a venue whose status carries no fills, fills lost
+        with the stream) — one fetch of the fills since the order was sent. Use it after a
+        cancel answer to read fills that are still on their way on the stream.
 
         Returns the order as it stands afterwards (unchanged if the queries failed).
         """
@@ -410,6 +412,20 @@ class VenueSession:
             log.info("%s: settle of %s failed: %r", self.venue.name, client_id, exc)
             return self.tracker.order(client_id)
         self._perform(self.tracker.on_status(client_id, report, self.clock.now_ns()))
+        for vid in self.tracker.unsettled_venue_ids(client_id):
+            if self.backoff_s() > 0:
+                break
+            try:
+                if self._gap_ns:
+                    await self._pace()
+                report = await self._bounded(
+                    self.venue.order_status(symbol, client_id=client_id, venue_order_id=vid)
+                )
+            except (TimeoutError, VenueError) as exc:
+                self._note(exc)
+                log.info("%s: settle of %s (venue id %s) failed: %r", self.venue.name, client_id, vid, exc)
+                break  # the tracker asks again on its timer; a later settle too
+            self._perform(self.tracker.on_status(client_id, report, self.clock.now_ns(), venue_order_id=vid))
         order = self.tracker.order(client_id)
         if order.venue_filled > order.filled and self.backoff_s() <= 0:
             since = order.history[0][0] - self.tracker.config.reconnect_margin_ns
@@ -589,9 +605,11 @@ class VenueSession:
                 except Exception:
                     log.exception("%s: change listener failed", self.venue.name)
         for a in actions:
-            if isinstance(a, QueryStatus) and a.client_id not in self._querying:
-                self._querying.add(a.client_id)
-                self._spawn(self._query(a), f"query {a.client_id}")
+            if isinstance(a, QueryStatus):
+                key = (a.client_id, a.venue_order_id)
+                if key not in self._querying:
+                    self._querying.add(key)
+                    self._spawn(self._query(a), f"query {a.client_id}")
             elif isinstance(a, FetchFills) and a not in self._fetching:
                 self._fetching.add(a)
                 self._spawn(self._fetch_fills(a), f"fills {a.symbol}")
@@ -600,20 +618,27 @@ class VenueSession:
                 self._maybe_reconcile()
 
     async def _query(self, action: QueryStatus) -> None:
+        key = (action.client_id, action.venue_order_id)
         if self.backoff_s() > 0:
-            self._querying.discard(action.client_id)
+            self._querying.discard(key)
             return  # the tracker asks again on its timer
+        vid = action.venue_order_id
         try:
             if self._gap_ns:
                 await self._pace()
-            report = await self._bounded(self.venue.order_status(action.symbol, client_id=action.client_id))
+            if vid is None:
+                call = self.venue.order_status(action.symbol, client_id=action.client_id)
+            else:
+                call = self.venue.order_status(action.symbol, client_id=action.client_id, venue_order_id=vid)
+            report = await self._bounded(call)
         except (TimeoutError, VenueError) as exc:
             self._note(exc)
-            log.info("%s: status of %s failed: %r", self.venue.name, action.client_id, exc)
+            what = action.client_id if vid is None else f"{action.client_id} (venue id {vid})"
+            log.info("%s: status of %s failed: %r", self.venue.name, what, exc)
             return  # the tracker asks again on its timer
         finally:
-            self._querying.discard(action.client_id)
-        self._perform(self.tracker.on_status(action.client_id, report, self.clock.now_ns()))
+            self._querying.discard(key)
+        self._perform(self.tracker.on_status(action.client_id, report, self.clock.now_ns(), venue_order_id=vid))
 
     async def _fetch_fills(self, action: FetchFills) -> None:
         if self.backoff_s() > 0:
