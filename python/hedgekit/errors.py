@@ -17,6 +17,7 @@ __all__ = [
     "InexactError",
     "InvalidArgumentError",
     "InvalidOrderError",
+    "KillSwitchEngagedError",
     "NumberRangeError",
     "ParseError",
     "RustPanic",
@@ -39,6 +40,11 @@ class HedgekitError(Exception):
 class InvalidArgumentError(HedgekitError, ValueError):
     """An argument is outside its documented domain (a negative size, an unknown side, a zero
     window, fills that would overflow)."""
+
+
+class KillSwitchEngagedError(HedgekitError):
+    """The kill switch is latched (:class:`hedgekit.execution.KillSwitch`): no new exposure
+    until it is released."""
 
 
 class ConversionError(HedgekitError, ValueError):

@@ -19,6 +19,7 @@ from hedgekit.execution.config import (
     OrderConfig,
 )
 from hedgekit.execution.exposure import Exposure, measure_exposure
+from hedgekit.execution.kill import KillConfig, KillReport, KillSwitch, VenueKill
 from hedgekit.execution.liquidity import (
     LiquidityReport,
     Recommendation,
@@ -63,6 +64,9 @@ __all__ = [
     "HedgePricing",
     "HedgeTiming",
     "Incident",
+    "KillConfig",
+    "KillReport",
+    "KillSwitch",
     "LegResult",
     "LegSpec",
     "LiquidityReport",
@@ -74,6 +78,7 @@ __all__ = [
     "Reference",
     "Rollback",
     "SlippageRecord",
+    "VenueKill",
     "analyze",
     "common_leg_size",
     "cost_bps_incl_fees",

@@ -34,6 +34,7 @@ from typing import Any
 from hedgekit.clock import Clock
 from hedgekit.execution.breaker import CircuitBreaker
 from hedgekit.execution.config import AtomicConfig, EntryPlan, LegSpec
+from hedgekit.execution.kill import KillSwitch
 from hedgekit.execution.opening import Opening, Refusal
 from hedgekit.execution.operation import DEFAULT_STARTS_PER_TURN, OperationExecutor
 from hedgekit.execution.recorder import (
@@ -63,6 +64,8 @@ class AtomicExecutor(OperationExecutor):
             journal; the caller owns it and closes it).
         starts_per_turn: How many opens may start per event-loop turn (``None``: no limit);
             a burst of opens starts a few per turn instead of holding the loop.
+        kill_switch: While it is latched every open is refused before anything is placed
+            (see :class:`~hedgekit.execution.KillSwitch`).
     """
 
     def __init__(
@@ -75,12 +78,14 @@ class AtomicExecutor(OperationExecutor):
         journal: JournalLike | None = None,
         markouts: MarkoutRecorder | None = None,
         starts_per_turn: int | None = DEFAULT_STARTS_PER_TURN,
+        kill_switch: KillSwitch | None = None,
     ) -> None:
         super().__init__(
             sessions, clock=clock, id_prefix=id_prefix, journal=journal, markouts=markouts,
             starts_per_turn=starts_per_turn,
         )  # fmt: skip
         self.breaker = breaker
+        self.kill_switch = kill_switch
 
     @staticmethod
     def conservative(config: AtomicConfig) -> AtomicConfig:

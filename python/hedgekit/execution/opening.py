@@ -206,6 +206,9 @@ class Opening:
     async def run(self) -> AtomicResult:
         """Opens the pair: pre-flight, entries, hedge, top-up, roll back if it must."""
         owner = self._owner
+        kill = owner.kill_switch
+        if kill is not None and kill.latched:
+            return self._refused(f"kill switch engaged: {kill.reason}")
         breaker = owner.breaker
         if breaker is not None:
             state = breaker.state(self.start)
