@@ -4,6 +4,7 @@ below the threshold; its configuration names the culprit field of every error.""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 from hedgekit._core import FillLedger, Instrument
 from hedgekit.clock import LoopClock, run_virtual
-from hedgekit.execution import AtomicConfig, CloseStatus, EntryPlan, OpenStatus
+from hedgekit.execution import AtomicConfig, AtomicResult, CloseStatus, EntryPlan, OpenStatus
 from hedgekit.model import FundingRate
 from hedgekit.strategies import (
     Closed,
@@ -27,6 +28,7 @@ from hedgekit.strategies import (
 )
 from hedgekit.tracking import VenueSession
 from hedgekit.venues.sim import (
+    FaultConfig,
     Lat,
     LatencyConfig,
     MarketConfig,
@@ -171,6 +173,7 @@ def _run(
     *,
     freeze_ast_after_s: float | None = None,
     journal: BufferedJournal | None = None,
+    ast_faults: FaultConfig | None = None,
     **config: Any,
 ) -> Outcome:
     out = Outcome()
@@ -179,6 +182,8 @@ def _run(
         clock = LoopClock()
         ledger = FillLedger()
         cfgs = _venues(hl_path, ast_path)
+        if ast_faults is not None:
+            cfgs[1] = dataclasses.replace(cfgs[1], faults=ast_faults)
         venues: dict[str, SimVenue] = {"hl": SimVenue(cfgs[0], clock)}
         ast = FrozenFundingVenue(cfgs[1], clock)
         if freeze_ast_after_s is not None:
@@ -398,3 +403,39 @@ def test_a_file_that_is_not_toml_is_a_config_error(tmp_path: Path) -> None:
     assert err.value.field == ""
     with pytest.raises(FileNotFoundError):
         FundingArbConfig.from_toml(tmp_path / "missing.toml")
+
+
+def _fee_burning(cooldown_s: float, **kw: Any) -> Outcome:
+    """Every placement on ast is rejected: each open fills its hl leg, cannot hedge it and
+    rolls it back, paying hl's taker fee twice — the loop a cooldown must stop."""
+    return _run(
+        [(0, WIDE_HL)], [(0, WIDE_AST)], 40 * 60.0,
+        ast_faults=FaultConfig(p_reject=1.0), cooldown_s=cooldown_s, **kw,
+    )  # fmt: skip
+
+
+def test_a_failing_open_is_not_retried_in_a_fee_burning_loop() -> None:
+    looping = _fee_burning(0.0)  # cooldown off: what users of other executors see
+    cooled = _fee_burning(60.0)
+    loop_opens = [r for r in looping.strategy.operations if isinstance(r, AtomicResult)]  # type: ignore[union-attr]
+    cool_opens = [r for r in cooled.strategy.operations if isinstance(r, AtomicResult)]  # type: ignore[union-attr]
+    assert all(r.status is OpenStatus.ROLLED_BACK for r in loop_opens + cool_opens)
+    assert len(loop_opens) > 100  # one every 10 s scan for 40 minutes
+    # 60 s, then 120, 240, 480, 960 s: opens at about 0, 1, 3, 7, 15 and 31 minutes.
+    assert 5 <= len(cool_opens) <= 7
+    skipped = [e for e in cooled.of(Skipped) if e.reason == "cooldown"]
+    assert skipped and "failed open(s) in a row" in skipped[0].detail
+    assert cooled.strategy is not None and cooled.strategy.failed_opens == len(cool_opens)
+    assert cooled.positions == {"hl": 0, "ast": 0}
+
+
+def test_the_cooldown_is_capped_and_configurable_from_the_file() -> None:
+    capped = _fee_burning(60.0, max_cooldown_s=120.0)
+    opens = [r for r in capped.strategy.operations if isinstance(r, AtomicResult)]  # type: ignore[union-attr]
+    # 60 s, then 120 s for good: about one every 2 minutes over 40 minutes.
+    assert 17 <= len(opens) <= 21
+    cfg = FundingArbConfig.from_mapping({"symbols": SYMBOLS, "size": "1", "cooldown_s": 30, "max_cooldown_s": 90.5})
+    assert (cfg.cooldown_s, cfg.max_cooldown_s) == (30, 90.5)
+    with pytest.raises(ConfigError) as err:
+        FundingArbConfig.from_mapping({"symbols": SYMBOLS, "size": "1", "cooldown_s": -1})
+    assert err.value.field == "cooldown_s"

@@ -130,6 +130,11 @@ class FundingArbConfig:
         cost_horizon_h: Hours of holding the one-off round-trip cost is spread over when it is
             netted against an annual rate.
         scan_interval_s: Time between scans.
+        cooldown_s: After an open that paid fees and failed (rolled back, or left exposed and
+            closed), no new open for this long; each further failure in a row doubles it, up to
+            ``max_cooldown_s`` (a venue that keeps failing the same way cannot burn fees in a
+            loop). ``0`` turns it off.
+        max_cooldown_s: The longest cooldown.
         stale_after_s: A funding rate or a book older than this is stale: no open, and an open
             pair is closed (``"stale_data"``).
         atomic: Overrides of the executor's :class:`~hedgekit.execution.AtomicConfig` (``None``:
@@ -148,6 +153,8 @@ class FundingArbConfig:
     expected_cost_bps: Decimal = Decimal(4)
     cost_horizon_h: float = 24.0 * 7
     scan_interval_s: float = 60.0
+    cooldown_s: float = 600.0
+    max_cooldown_s: float = 6 * 3600.0
     stale_after_s: float = 180.0
     atomic: AtomicConfig | None = None
     close: CloseConfig | None = None
@@ -181,10 +188,13 @@ class FundingArbConfig:
             raise ConfigError(
                 "expected_cost_bps", f"must be non-negative, got {self.expected_cost_bps}"
             )
-        for name in ("cost_horizon_h", "scan_interval_s", "stale_after_s"):
+        for name in ("cost_horizon_h", "scan_interval_s", "stale_after_s", "max_cooldown_s"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
                 raise ConfigError(name, f"must be a positive number, got {value!r}")
+        cool = self.cooldown_s
+        if not (isinstance(cool, int | float) and math.isfinite(cool) and cool >= 0):
+            raise ConfigError("cooldown_s", f"must be a non-negative number, got {cool!r}")
 
     # ---------------------------------------------------------------------------- loading
     @classmethod
@@ -233,7 +243,7 @@ class FundingArbConfig:
         if spec.max_hold_h is not None:
             kw["max_hold_s"] = spec.max_hold_h * 3600.0
         for name in ("exit_on_flip", "fee_basis", "cost_horizon_h", "scan_interval_s",
-                     "stale_after_s"):  # fmt: skip
+                     "stale_after_s", "cooldown_s", "max_cooldown_s"):  # fmt: skip
             value = getattr(spec, name)
             if value is not None:
                 kw[name] = value
@@ -327,6 +337,8 @@ class FundingArbFile(_Table):
     expected_cost_bps: Rate | None = None
     cost_horizon_h: Finite | None = None
     scan_interval_s: Finite | None = None
+    cooldown_s: Finite | None = None
+    max_cooldown_s: Finite | None = None
     stale_after_s: Finite | None = None
     atomic: AtomicOverrides | None = None
     close: CloseOverrides | None = None
@@ -489,6 +501,10 @@ class FundingArb:
         self.last_divergence: Decimal | None = None
         self.journal_errors: list[str] = []
         self._held: _Held | None = None
+        self.failed_opens = 0
+        """Opens in a row that paid fees and failed (reset by one that opens)."""
+        self.cooldown_until_ns: int | None = None
+        """No open before this time (after a failed open), ``None`` when there is no cooldown."""
         # The executors journal every order, answer, fill and result of each operation.
         # Maker fills also get their markouts journalled (mid 0.5, 2 and 10 s later).
         self._markouts = (
@@ -606,6 +622,12 @@ class FundingArb:
                 opp,
                 f"net {_pct(opp.net)} < threshold {_pct(self.config.entry_threshold)}",
             )
+        until = self.cooldown_until_ns
+        if until is not None and now < until:
+            return Skipped(
+                now, "cooldown", opp,
+                f"{self.failed_opens} failed open(s) in a row: no open for {(until - now) / _S:.0f} s more",
+            )  # fmt: skip
         size = self._size(opp)
         if size is None:
             return Skipped(now, "no_data", opp, "no quote to size the notional")
@@ -631,6 +653,11 @@ class FundingArb:
         self.operations.append(result)
         end = self.clock.now_ns()
         if result.status in (OpenStatus.OPENED, OpenStatus.PARTIAL):
+            self.failed_opens = 0
+            self.cooldown_until_ns = None
+        elif result.status in (OpenStatus.ROLLED_BACK, OpenStatus.EXPOSED):
+            self._cool_down(end)
+        if result.status in (OpenStatus.OPENED, OpenStatus.PARTIAL):
             self._held = _Held(opp.long_venue, opp.short_venue, opp.gross, end)
             self.last_divergence = opp.gross
             return Opened(end, opp, result)
@@ -638,6 +665,16 @@ class FundingArb:
             self._held = _Held(opp.long_venue, opp.short_venue, opp.gross, end)
             return await self._close("open_exposed", opp.gross)
         return Skipped(end, f"open_{result.status.value}", opp, result.reason or "")
+
+    def _cool_down(self, now: int) -> None:
+        """One more failed open: the cooldown doubles with each in a row, up to the cap."""
+        self.failed_opens += 1
+        cfg = self.config
+        if cfg.cooldown_s <= 0:
+            return
+        wait_s = min(cfg.cooldown_s * 2 ** min(self.failed_opens - 1, 60), cfg.max_cooldown_s)
+        self.cooldown_until_ns = now + int(wait_s * _S)
+        log.warning("open failed (%d in a row): no new open for %.0f s", self.failed_opens, wait_s)
 
     def _size(self, opp: Opportunity) -> Decimal | None:
         if self.config.size is not None:
