@@ -215,6 +215,15 @@ class KillSwitch(OperationExecutor):
         if self._reason is not None:
             raise KillSwitchEngagedError(f"kill switch engaged: {self._reason}")
 
+    def latch(self, reason: str) -> None:
+        """Latches the switch without flattening anything: no new opens until
+        :meth:`release` (a halt that leaves the positions for a person to judge)."""
+        if not isinstance(reason, str) or not reason:
+            raise ValueError("reason must be a non-empty string")
+        if self._reason is None:
+            _log.warning("kill switch latched: %s", reason)
+        self._reason = reason
+
     def release(self) -> None:
         """Unlatches the switch: opens are allowed again. Positions are not touched."""
         if self._reason is not None:

@@ -65,3 +65,24 @@ __all__ = [
     "payments",
     "plan_rebalance",
 ]
+
+# The monitors act through the executors, which use this package's models: imported on first
+# use, so ``hedgekit.execution`` can import ``hedgekit.risk.margin`` without a cycle.
+_LAZY = {
+    "Drift": "hedgekit.risk.drift",
+    "DriftConfig": "hedgekit.risk.drift",
+    "DriftMonitor": "hedgekit.risk.drift",
+    "DriftPolicy": "hedgekit.risk.drift",
+    "PairLegs": "hedgekit.risk.drift",
+    "Repair": "hedgekit.risk.drift",
+}
+__all__ += sorted(_LAZY)
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hedgekit.risk' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
