@@ -15,9 +15,13 @@ _logging.getLogger("hedgekit").addHandler(_logging.NullHandler())
 
 from hedgekit import errors
 from hedgekit.model import (
+    AccountState,
     CancelResult,
+    Deleverage,
     Fill,
+    FundingPayment,
     FundingRate,
+    Liquidation,
     Liquidity,
     OrderAck,
     OrderRequest,
@@ -49,9 +53,13 @@ from hedgekit._core import (
 
 __all__ = [
     "SCALE",
+    "AccountState",
     "CancelResult",
+    "Deleverage",
     "Fill",
+    "FundingPayment",
     "FundingRate",
+    "Liquidation",
     "Liquidity",
     "OrderAck",
     "OrderRequest",

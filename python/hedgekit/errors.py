@@ -24,6 +24,7 @@ __all__ = [
     "VenueError",
     "OrderRejectedError",
     "PostOnlyRejectedError",
+    "LeverageRejectedError",
     "RateLimitedError",
     "UnknownOrderError",
     "AmbiguousOutcomeError",
@@ -147,6 +148,9 @@ class OrderRejectedError(VenueError):
         reason: A venue-neutral category: ``"post_only"``, ``"min_size"``,
             ``"min_notional"``, ``"off_tick"``, ``"off_step"``, ``"rate_limited"``,
             ``"reduce_only"``, ``"unknown_symbol"``, ``"duplicate_client_id"``,
+            ``"insufficient_margin"`` (the order would leave the account short of initial
+            margin), ``"leverage_above_cap"`` (the position would pass the margin tier's
+            leverage cap; for a leverage change, :class:`LeverageRejectedError`),
             ``"injected"`` (a simulated fault) or ``"other"``.
     """
 
@@ -163,6 +167,18 @@ class PostOnlyRejectedError(OrderRejectedError):
 
     def __init__(self, venue: str, message: str, code: int | str | None = None) -> None:
         super().__init__(venue, message, code, reason="post_only")
+
+
+class LeverageRejectedError(OrderRejectedError):
+    """The venue refused a leverage change: above the cap of the margin tier the current
+    position is in, or not a leverage it offers. The leverage stays what it was (definitive).
+
+    Attributes:
+        reason: ``"leverage_above_cap"``.
+    """
+
+    def __init__(self, venue: str, message: str, code: int | str | None = None) -> None:
+        super().__init__(venue, message, code, reason="leverage_above_cap")
 
 
 class RateLimitedError(OrderRejectedError):

@@ -12,9 +12,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 __all__ = [
+    "ADL_CLIENT_PREFIXES",
+    "LIQUIDATION_CLIENT_PREFIXES",
+    "AccountState",
     "CancelResult",
+    "Deleverage",
     "Fill",
+    "FundingPayment",
     "FundingRate",
+    "Liquidation",
     "Liquidity",
     "OrderAck",
     "OrderRequest",
@@ -27,6 +33,7 @@ __all__ = [
     "StreamStatus",
     "TimeInForce",
     "VenueEvent",
+    "forced_fill_kind",
 ]
 
 _ZERO = Decimal(0)
@@ -234,8 +241,122 @@ class StreamStatus:
     ts_ns: int
 
 
-VenueEvent = OrderUpdate | Fill | StreamStatus
+@dataclass(frozen=True, slots=True)
+class Liquidation:
+    """The venue liquidated (part of) our position: it force-closed it at its liquidation price.
+
+    The close also arrives as a :class:`Fill` with the same ``trade_id`` whose ``client_id`` is
+    not one of ours (:func:`forced_fill_kind` says ``"liquidation"``): Aster names the order
+    ``autoclose-…``, Hyperliquid's fill carries a ``liquidation`` object, Lighter's trade has
+    ``type: "liquidation"``.
+
+    Attributes:
+        side: The side of the closing fill (``SELL`` closes a long).
+        size: Size closed (> 0).
+        price: The price it was closed at.
+        trade_id: The closing fill's trade id.
+    """
+
+    venue: str
+    symbol: str
+    side: Side
+    size: Decimal
+    price: Decimal
+    ts_ns: int
+    trade_id: int | str
+
+
+@dataclass(frozen=True, slots=True)
+class Deleverage:
+    """The venue auto-deleveraged (ADL) our position: it reduced it against a liquidated
+    counterparty, without an order of ours.
+
+    The reduction also arrives as a :class:`Fill` with the same ``trade_id`` and a client id
+    that is not ours (Aster ``adl_autoclose``; Lighter trade ``type: "deleverage"``).
+
+    Attributes:
+        side: The side of the reducing fill (``SELL`` reduces a long).
+        size: Size taken off (> 0).
+        price: The price of the reduction.
+        trade_id: The reducing fill's trade id.
+    """
+
+    venue: str
+    symbol: str
+    side: Side
+    size: Decimal
+    price: Decimal
+    ts_ns: int
+    trade_id: int | str
+
+
+@dataclass(frozen=True, slots=True)
+class FundingPayment:
+    """One funding payment the venue booked on our position (Hyperliquid ``userFundings``,
+    Aster ``ACCOUNT_UPDATE`` with ``m: "FUNDING_FEE"``, Lighter ``positionFunding``).
+
+    Attributes:
+        amount: Signed from our view: received positive, paid negative
+            (``-position_size * price * rate``).
+        rate: The rate for the interval (positive: longs pay shorts).
+        position_size: The signed position it was paid on.
+        ts_ns: When it was booked.
+        price: The price it was computed on, when the venue says.
+    """
+
+    venue: str
+    symbol: str
+    amount: Decimal
+    rate: Decimal
+    position_size: Decimal
+    ts_ns: int
+    price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    """A venue account's margin figures (cross margin, quote units).
+
+    Attributes:
+        collateral: Wallet balance: deposits plus realised PnL, minus fees, plus funding.
+        equity: ``collateral`` plus the unrealised PnL of every position.
+        available: What new positions can use: ``equity - initial_margin``, at least 0.
+        initial_margin: Margin the open positions hold at their leverage.
+        maintenance_margin: Below this equity the venue liquidates.
+        ts_ns: Venue time of the figures.
+    """
+
+    venue: str
+    collateral: Decimal
+    equity: Decimal
+    available: Decimal
+    initial_margin: Decimal
+    maintenance_margin: Decimal
+    ts_ns: int
+
+
+VenueEvent = OrderUpdate | Fill | StreamStatus | Liquidation | Deleverage | FundingPayment
 """Everything a venue's private stream delivers."""
+
+LIQUIDATION_CLIENT_PREFIXES: tuple[str, ...] = ("autoclose-", "liquidation-")
+"""Client ids venues give the orders of a liquidation: Aster's ``autoclose-…``, and
+``liquidation-…`` for venues whose fill carries no client id of its own (Hyperliquid's fill has a
+``liquidation`` object, Lighter's trade ``type: "liquidation"``)."""
+
+ADL_CLIENT_PREFIXES: tuple[str, ...] = ("adl_autoclose", "adl-", "deleverage-")
+"""Client ids of auto-deleveraging fills: Aster's ``adl_autoclose``, and ``adl-…`` /
+``deleverage-…`` (Lighter's trade ``type: "deleverage"``) for the others."""
+
+
+def forced_fill_kind(client_id: str) -> str | None:
+    """``"liquidation"`` or ``"adl"`` when ``client_id`` is one a venue gives the fills it forces
+    on our position (see :data:`LIQUIDATION_CLIENT_PREFIXES`, :data:`ADL_CLIENT_PREFIXES`),
+    ``None`` otherwise. Never start our own client ids with those prefixes."""
+    if client_id.startswith(ADL_CLIENT_PREFIXES):
+        return "adl"
+    if client_id.startswith(LIQUIDATION_CLIENT_PREFIXES):
+        return "liquidation"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +399,9 @@ class Position:
         entry_price: Average entry price (``None`` when flat).
         mark_price: The venue's mark price.
         funding: Funding received so far on this position (negative: paid).
+        liquidation_price: The venue's liquidation price for it, ``None`` when the venue gives
+            none (Hyperliquid and Lighter may return null) or there is none.
+        leverage: The leverage set for the symbol, when the venue says.
     """
 
     venue: str
@@ -287,6 +411,8 @@ class Position:
     mark_price: Decimal | None
     ts_ns: int
     funding: Decimal = _ZERO
+    liquidation_price: Decimal | None = None
+    leverage: Decimal | None = None
 
     @property
     def notional(self) -> Decimal | None:

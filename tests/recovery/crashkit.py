@@ -165,7 +165,10 @@ class ProcessVenue:
     """One process's handle on a shared simulated venue: everything passes through while the
     process lives; at its death every request raises :class:`Crash`."""
 
-    _REQUESTS = ("place", "cancel", "modify", "order_status", "fills", "positions", "funding_rates")
+    _REQUESTS = (
+        "place", "cancel", "modify", "order_status", "fills", "positions", "funding_rates",
+        "account", "leverage", "set_leverage", "funding_payments",
+    )  # fmt: skip
 
     def __init__(self, venue: SimVenue, life: Life) -> None:
         self._venue = venue

@@ -18,8 +18,10 @@ from typing import Protocol, runtime_checkable
 
 from hedgekit._core import Instrument, OrderBook
 from hedgekit.model import (
+    AccountState,
     CancelResult,
     Fill,
+    FundingPayment,
     FundingRate,
     OrderAck,
     OrderRequest,
@@ -27,6 +29,7 @@ from hedgekit.model import (
     Position,
     VenueEvent,
 )
+from hedgekit.risk.funding import FundingSchedule
 
 __all__ = ["EventStream", "InstrumentInfo", "Quote", "Venue"]
 
@@ -196,6 +199,51 @@ class Venue(Protocol):
         """The current funding rate of every instrument, by symbol."""
         ...
 
+    async def account(self) -> AccountState:
+        """The account's collateral, equity, available, initial and maintenance margin (cross
+        margin; Hyperliquid ``clearinghouseState``, Aster ``/fapi/v2/account``)."""
+        ...
+
+    async def leverage(self, symbol: str) -> Decimal:
+        """The leverage set for ``symbol``.
+
+        Raises:
+            KeyError: Unknown symbol.
+        """
+        ...
+
+    async def set_leverage(self, symbol: str, leverage: Decimal) -> Decimal:
+        """Sets ``symbol``'s leverage (Hyperliquid ``updateLeverage``, Aster
+        ``/fapi/v1/leverage``, Lighter ``UpdateLeverage``) and returns the leverage now set.
+
+        Raises:
+            KeyError: Unknown symbol.
+            hedgekit.errors.LeverageRejectedError: Above the cap of the margin tier the current
+                position is in, or a leverage the venue does not offer; nothing changed. The
+                venue's own text.
+            hedgekit.errors.OrderRejectedError: The account would be short of initial margin
+                (``reason="insufficient_margin"``).
+            hedgekit.errors.AmbiguousOutcomeError: No answer; the leverage may have changed.
+        """
+        ...
+
+    def funding_schedule(self, symbol: str) -> FundingSchedule:
+        """When ``symbol``'s funding is settled (periodic or continuous, and the interval).
+
+        Raises:
+            KeyError: Unknown symbol.
+        """
+        ...
+
+    async def funding_payments(self, since_ns: int = 0) -> list[FundingPayment]:
+        """Funding actually booked on our positions from ``since_ns`` on, oldest first
+        (received positive, paid negative)."""
+        ...
+
     def events(self) -> EventStream:
-        """A new subscription to the private stream (order updates, fills, stream status)."""
+        """A new subscription to the private stream (order updates, fills, stream status,
+        liquidations, deleverages and funding payments).
+
+        A liquidation or an auto-deleverage also arrives as a :class:`~hedgekit.model.Fill`
+        whose client id is the venue's, not ours (:func:`hedgekit.model.forced_fill_kind`)."""
         ...

@@ -10,11 +10,14 @@ Wire format: one JSON object per line (``orjson``). Decimals travel as strings, 
 values, dataclasses as objects (private events carry a ``"type"`` tag).
 
 * client → server: ``{"id": n, "op": "hello"|"place"|"cancel"|"modify"|"order_status"|"fills"|
-  "positions"|"funding_rates", "args": {...}}``
+  "positions"|"funding_rates"|"account"|"leverage"|"set_leverage"|"funding_payments", "args":
+  {...}}``. The hello's answer carries each instrument's funding schedule (``mode``,
+  ``interval_s``, ``anchor_ns``), so :meth:`RemoteVenue.funding_schedule` needs no request.
 * server → client: ``{"id": n, "ok": value}`` or ``{"id": n, "err": {"type", "venue", "message",
   "code", "reason", "retry_after_s"}}``
-* server pushes: ``{"push": "event", "event": {"type": "Fill"|"OrderUpdate"|"StreamStatus",
-  ...}}`` for every private event the venue delivers, and ``{"push": "book", "symbol", "bids":
+* server pushes: ``{"push": "event", "event": {"type": "Fill"|"OrderUpdate"|"StreamStatus"|
+  "Liquidation"|"Deleverage"|"FundingPayment", ...}}`` for every private event the venue
+  delivers, and ``{"push": "book", "symbol", "bids":
   [[px, sz], ...], "asks": [...]}`` whenever the venue's own copy of a book changed (polled every
   50 ms).
 """
@@ -40,6 +43,7 @@ from hedgekit._core import Instrument, OrderBook
 from hedgekit.clock import Clock, LoopClock
 from hedgekit.errors import (
     AmbiguousOutcomeError,
+    LeverageRejectedError,
     OrderRejectedError,
     PostOnlyRejectedError,
     RateLimitedError,
@@ -50,9 +54,13 @@ from hedgekit.errors import (
     VenueUnavailableError,
 )
 from hedgekit.model import (
+    AccountState,
     CancelResult,
+    Deleverage,
     Fill,
+    FundingPayment,
     FundingRate,
+    Liquidation,
     OrderAck,
     OrderRequest,
     OrderStatusReport,
@@ -61,6 +69,7 @@ from hedgekit.model import (
     StreamStatus,
     VenueEvent,
 )
+from hedgekit.risk.funding import FundingMode, FundingSchedule
 from hedgekit.venues.base import InstrumentInfo, Quote
 from hedgekit.venues.sim.venue import SimEventStream, SimVenue
 
@@ -135,15 +144,30 @@ def _event_to_wire(event: VenueEvent) -> dict[str, Any]:
     return body
 
 
+_EVENT_TYPES: dict[str, type[VenueEvent]] = {
+    cls.__name__: cls
+    for cls in (Fill, OrderUpdate, StreamStatus, Liquidation, Deleverage, FundingPayment)
+}
+
+
 def _event_from_wire(d: Mapping[str, Any]) -> VenueEvent:
     kind = d.get("type")
-    if kind == "Fill":
-        return _from_wire(Fill, d)
-    if kind == "OrderUpdate":
-        return _from_wire(OrderUpdate, d)
-    if kind == "StreamStatus":
-        return _from_wire(StreamStatus, d)
-    raise ValueError(f"unknown event type {kind!r}")
+    cls = _EVENT_TYPES.get(str(kind))
+    if cls is None:
+        raise ValueError(f"unknown event type {kind!r}")
+    return _from_wire(cls, d)
+
+
+def _schedule_to_wire(schedule: FundingSchedule) -> dict[str, Any]:
+    return {
+        "mode": schedule.mode.value,
+        "interval_s": schedule.interval_s,
+        "anchor_ns": schedule.anchor_ns,
+    }
+
+
+def _schedule_from_wire(d: Mapping[str, Any]) -> FundingSchedule:
+    return FundingSchedule(FundingMode(d["mode"]), int(d["interval_s"]), int(d["anchor_ns"]))
 
 
 
@@ -197,6 +221,8 @@ def _error_from_wire(venue: str, e: Mapping[str, Any]) -> Exception:
         return RateLimitedError(name, message, code, float(e.get("retry_after_s") or 0.0))
     if kind == "PostOnlyRejectedError":
         return PostOnlyRejectedError(name, message, code)
+    if kind == "LeverageRejectedError":
+        return LeverageRejectedError(name, message, code)
     if kind == "OrderRejectedError":
         return OrderRejectedError(name, message, code, str(e.get("reason") or "other"))
     cls = _PLAIN_ERRORS.get(kind)
@@ -408,6 +434,7 @@ class VenueServer:
                         "maker_fee": info.maker_fee,
                         "taker_fee": info.taker_fee,
                         "funding_interval_s": info.funding_interval_s,
+                        "funding_schedule": _schedule_to_wire(v.funding_schedule(info.symbol)),
                     }
                     for info in v.instruments().values()
                 ],
@@ -433,6 +460,14 @@ class VenueServer:
             return list((await v.positions()).values())
         if op == "funding_rates":
             return list((await v.funding_rates()).values())
+        if op == "account":
+            return await v.account()
+        if op == "leverage":
+            return await v.leverage(str(a["symbol"]))
+        if op == "set_leverage":
+            return await v.set_leverage(str(a["symbol"]), _dec(a["leverage"]))
+        if op == "funding_payments":
+            return await v.funding_payments(int(a.get("since_ns", 0)))
         raise ValueError(f"unknown op {op!r}")
 
 
@@ -471,6 +506,7 @@ class RemoteVenue:
         self.connect_timeout_s = connect_timeout_s
         self._supports_modify = False
         self._infos: dict[str, InstrumentInfo] = {}
+        self._schedules: dict[str, FundingSchedule] = {}
         self._books: dict[str, OrderBook] = {}
         self._subs: list[SimEventStream] = []
         self._pending: dict[int, asyncio.Future[Any]] = {}
@@ -533,6 +569,12 @@ class RemoteVenue:
                 maker_fee=_dec(i["maker_fee"]),
                 taker_fee=_dec(i["taker_fee"]),
                 funding_interval_s=int(i["funding_interval_s"]),
+            )
+            schedule = i.get("funding_schedule")
+            self._schedules[sym] = (
+                FundingSchedule.periodic(int(i["funding_interval_s"]))
+                if schedule is None
+                else _schedule_from_wire(schedule)
             )
             self._books.setdefault(sym, OrderBook(self._name, sym))
 
@@ -634,6 +676,42 @@ class RemoteVenue:
             r.symbol: r
             for r in (_from_wire(FundingRate, d) for d in await self._call("funding_rates", {}))
         }
+
+    async def account(self) -> AccountState:
+        """The account's collateral and margins."""
+        return _from_wire(AccountState, await self._call("account", {}))
+
+    async def leverage(self, symbol: str) -> Decimal:
+        """The leverage set for ``symbol``.
+
+        Raises:
+            KeyError: Unknown symbol.
+        """
+        self._infos[symbol]  # raises KeyError for an unknown symbol
+        return _dec(await self._call("leverage", {"symbol": symbol}))
+
+    async def set_leverage(self, symbol: str, leverage: Decimal) -> Decimal:
+        """Sets ``symbol``'s leverage; the venue's refusal comes back as the same error
+        (:class:`~hedgekit.errors.LeverageRejectedError` with the venue's text).
+
+        Raises:
+            KeyError: Unknown symbol.
+        """
+        self._infos[symbol]  # raises KeyError for an unknown symbol
+        return _dec(await self._call("set_leverage", {"symbol": symbol, "leverage": leverage}))
+
+    def funding_schedule(self, symbol: str) -> FundingSchedule:
+        """``symbol``'s funding schedule, as the server's hello gave it.
+
+        Raises:
+            KeyError: Unknown symbol.
+        """
+        return self._schedules[symbol]
+
+    async def funding_payments(self, since_ns: int = 0) -> list[FundingPayment]:
+        """Funding booked on our positions since ``since_ns``, oldest first."""
+        value = await self._call("funding_payments", {"since_ns": since_ns})
+        return [_from_wire(FundingPayment, d) for d in value]
 
     # ------------------------------------------------------------------------------ plumbing
     async def _call(self, op: str, args: Mapping[str, Any], timeout_s: float | None = None) -> Any:

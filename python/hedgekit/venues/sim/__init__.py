@@ -4,6 +4,10 @@ latency, queues, races and faults. See ``docs/simulation.md``."""
 from __future__ import annotations
 
 from hedgekit.venues.sim.config import (
+    ASTER_TABLE,
+    DEFAULT_COLLATERAL,
+    HYPERLIQUID_TABLE,
+    LIGHTER_TABLE,
     REQUEST_OPS,
     CancelSplit,
     CancelUnknownStyle,
@@ -16,6 +20,7 @@ from hedgekit.venues.sim.config import (
     LatencyConfig,
     LatencyProfile,
     LostMessage,
+    MarginConfig,
     MarketConfig,
     MarketFactor,
     Outage,
@@ -37,6 +42,10 @@ from hedgekit.venues.sim.factor import BasisProcess, FactorPath
 from hedgekit.venues.sim.venue import SimEventStream, SimVenue
 
 __all__ = [
+    "ASTER_TABLE",
+    "DEFAULT_COLLATERAL",
+    "HYPERLIQUID_TABLE",
+    "LIGHTER_TABLE",
     "REQUEST_OPS",
     "BasisProcess",
     "CancelOutcome",
@@ -52,6 +61,7 @@ __all__ = [
     "LatencyConfig",
     "LatencyProfile",
     "LostMessage",
+    "MarginConfig",
     "MarketConfig",
     "MarketFactor",
     "MatchingEngine",

@@ -15,8 +15,13 @@ from decimal import Decimal
 from typing import ClassVar
 
 from hedgekit._core import Instrument
+from hedgekit.risk.tiers import MarginTable
 
 __all__ = [
+    "ASTER_TABLE",
+    "DEFAULT_COLLATERAL",
+    "HYPERLIQUID_TABLE",
+    "LIGHTER_TABLE",
     "REQUEST_OPS",
     "CancelSplit",
     "CancelUnknownStyle",
@@ -29,6 +34,7 @@ __all__ = [
     "LatencyConfig",
     "LatencyProfile",
     "LostMessage",
+    "MarginConfig",
     "MarketConfig",
     "MarketFactor",
     "Outage",
@@ -49,10 +55,27 @@ __all__ = [
 MS = 1_000_000
 """Nanoseconds per millisecond."""
 
-REQUEST_OPS = ("place", "cancel", "modify", "status", "fills", "positions", "funding")
+REQUEST_OPS = (
+    "place",
+    "cancel",
+    "modify",
+    "status",
+    "fills",
+    "positions",
+    "funding",
+    "account",
+    "leverage",
+    "set_leverage",
+    "funding_payments",
+)
 """The simulated venue's request kinds, as faults and rate limits name them: placing, cancelling
-and modifying an order, an order-status query, a fill query, a positions query and a funding-rate
+and modifying an order, an order-status query, a fill query, a positions query, a funding-rate
+query, an account (margin) query, a leverage query, a leverage change and a funding-payments
 query."""
+
+DEFAULT_COLLATERAL = Decimal(10**12)
+"""The simulated account's default collateral: large enough that no test or scenario that does
+not set one ever meets a margin refusal or a liquidation."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,6 +412,36 @@ class CancelUnknownStyle(enum.StrEnum):
     """The request is accepted and rejected later by the sequencer (Lighter 21600)."""
 
 
+_GENERIC_TABLE = MarginTable.hyperliquid(20)
+
+# Example margin tables, one per venue convention. The numbers are illustrative (a major market
+# on each venue, from public documentation at the time of writing), not read from a venue: give
+# each simulated instrument the table of the market it stands for.
+HYPERLIQUID_TABLE = MarginTable.hyperliquid(25)
+"""Hyperliquid, one tier (a table id below 50): max leverage 25, maintenance rate
+``1 / (2 * 25)`` = 2%."""
+ASTER_TABLE = MarginTable.binance_brackets(
+    {"notionalFloor": floor, "initialLeverage": lev, "maintMarginRatio": rate, "cum": cum}
+    for floor, lev, rate, cum in (
+        (0, 125, "0.004", 0),
+        (50_000, 100, "0.005", 50),
+        (500_000, 75, "0.0065", 800),
+        (1_000_000, 50, "0.01", 4_300),
+        (5_000_000, 20, "0.02", 54_300),
+        (50_000_000, 10, "0.05", 1_554_300),
+        (100_000_000, 5, "0.1", 6_554_300),
+        (150_000_000, 4, "0.125", 10_304_300),
+        (300_000_000, 2, "0.25", 47_804_300),
+        (500_000_000, 1, "0.5", 172_804_300),
+    )
+)
+"""Aster (Binance USDⓈ-M ``leverageBracket`` style), ten brackets of an ETHUSDT-like market: 125x
+and 0.4% up to 50,000 of notional, down to 1x and 50% from 500 million."""
+LIGHTER_TABLE = MarginTable.lighter(500, 300)
+"""Lighter, one tier from ``orderBookDetails`` fractions: ``min_initial_margin_fraction`` 500
+(20x), ``maintenance_margin_fraction`` 300 (3%)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Personality:
     """A venue's behaviour and texts.
@@ -425,10 +478,42 @@ class Personality:
     ``venues.md`` says to treat the returned oid as authoritative): the answer carries the new
     id, later fills and order updates name only it, and the old id reads as cancelled. The client
     order id carries over."""
+    margin_table: MarginTable = _GENERIC_TABLE
+    """The margin tiers of an instrument that does not give its own
+    (:attr:`SimInstrument.margin_table`)."""
+    default_leverage: Decimal = Decimal(20)
+    """The leverage a symbol starts at when its instrument does not say (capped at the table's
+    first tier)."""
+    insufficient_margin_text: str = "Insufficient margin to place order."
+    """The answer to an order that would leave available margin negative."""
+    insufficient_margin_code: int | None = None
+    max_position_text: str = (
+        "Order would cause position to exceed margin tier limit at current leverage"
+    )
+    """The answer to an order whose resulting position is in a tier whose leverage cap is below
+    the symbol's leverage."""
+    max_position_code: int | None = None
+    leverage_text: str = "Invalid leverage value."
+    """The answer to a leverage change above the cap of the tier the current position is in
+    (``{leverage}`` and ``{cap}`` are filled in). UNCONFIRMED for every venue: a switch."""
+    leverage_code: int | None = None
+    margin_check_async: bool = False
+    """An order refused for margin is accepted in the answer and rejected on the stream (Lighter:
+    the sequencer refuses it after ``sendTx`` returned 200)."""
+    reports_liquidation_price: bool = True
+    """Positions carry the venue's liquidation price (Hyperliquid and Lighter may return null:
+    turn this off to model that)."""
+    liquidation_client_id: str = "liquidation-{n}"
+    """The client id of a liquidation's fills (``{n}`` counts the venue's forced orders)."""
+    adl_client_id: str = "adl-{n}"
+    """The client id of an auto-deleveraging fill."""
+    liquidation_cancel_text: str = "liquidatedCanceled"
+    """The reason on our open orders the venue cancels when it liquidates the account."""
 
 
 def hyperliquid(**overrides: object) -> Personality:
-    """Hyperliquid: synchronous post-only error, $10 minimum value, 1.5/4.5 bps, hourly funding."""
+    """Hyperliquid: synchronous post-only error, $10 minimum value, 1.5/4.5 bps, hourly funding,
+    ``Insufficient margin to place order.``, a one-tier 25x table, 20x by default."""
     base = Personality(
         name="hyperliquid",
         post_only_mode=PostOnlyMode.SYNC_REJECT,
@@ -452,6 +537,16 @@ def hyperliquid(**overrides: object) -> Personality:
         fees=FeeConfig(Decimal("0.00015"), Decimal("0.00045")),
         funding_interval_s=3600,
         supports_modify=True,
+        margin_table=HYPERLIQUID_TABLE,
+        default_leverage=Decimal(20),
+        insufficient_margin_text="Insufficient margin to place order.",
+        max_position_text=(
+            "Order would cause position to exceed margin tier limit at current leverage"
+        ),
+        leverage_text="Invalid leverage value.",
+        liquidation_client_id="liquidation-{n}",
+        adl_client_id="adl-{n}",
+        liquidation_cancel_text="liquidatedCanceled",
     )
     return _replace(base, overrides)
 
@@ -459,7 +554,9 @@ def hyperliquid(**overrides: object) -> Personality:
 def aster(**overrides: object) -> Personality:
     """Aster (Binance-futures style): post-only accepted then ``EXPIRED`` (switch:
     ``post_only_mode=PostOnlyMode.SYNC_REJECT_CODE`` for -5022), -4164 minimum notional with
-    reduce-only exempt, 1.0/3.5 bps, 8-hour funding."""
+    reduce-only exempt, 1.0/3.5 bps, 8-hour funding, -2019 ``Margin is insufficient.``,
+    Binance-style leverage brackets (-2027 beyond them), 20x by default, liquidation fills named
+    ``autoclose-…`` and ADL fills ``adl_autoclose``."""
     base = Personality(
         name="aster",
         post_only_mode=PostOnlyMode.ACCEPT_THEN_EXPIRE,
@@ -484,13 +581,26 @@ def aster(**overrides: object) -> Personality:
         fees=FeeConfig(Decimal("0.0001"), Decimal("0.00035")),
         funding_interval_s=8 * 3600,
         supports_modify=True,
+        margin_table=ASTER_TABLE,
+        default_leverage=Decimal(20),
+        insufficient_margin_text="Margin is insufficient.",
+        insufficient_margin_code=-2019,
+        max_position_text="Exceeded the maximum allowable position at current leverage.",
+        max_position_code=-2027,
+        leverage_text="Exceeded the maximum allowable position at current leverage.",
+        leverage_code=-2027,
+        liquidation_client_id="autoclose-{n}",
+        adl_client_id="adl_autoclose",
+        liquidation_cancel_text="liquidation",
     )
     return _replace(base, overrides)
 
 
 def lighter(**overrides: object) -> Personality:
     """Lighter (standard account): post-only accepted then ``canceled-post-only``, 21706
-    minimums, zero fees, hourly funding, cancels rejected later by the sequencer."""
+    minimums, zero fees, hourly funding, cancels rejected later by the sequencer, 21739
+    ``not enough margin to create the order`` from the sequencer (on the stream), a one-tier
+    20x / 3% table."""
     base = Personality(
         name="lighter",
         post_only_mode=PostOnlyMode.ACCEPT_THEN_CANCEL,
@@ -513,6 +623,17 @@ def lighter(**overrides: object) -> Personality:
         funding_interval_s=3600,
         supports_modify=True,
         min_check_async=True,
+        margin_table=LIGHTER_TABLE,
+        default_leverage=Decimal(20),
+        insufficient_margin_text="not enough margin to create the order",
+        insufficient_margin_code=21739,
+        max_position_text="canceled-position-not-allowed",
+        max_position_code=None,
+        leverage_text="invalid initial margin fraction",
+        margin_check_async=True,
+        liquidation_client_id="liquidation-{n}",
+        adl_client_id="deleverage-{n}",
+        liquidation_cancel_text="canceled-liquidation",
     )
     return _replace(base, overrides)
 
@@ -533,7 +654,9 @@ class ScriptedEvent:
             opposite side's depth up to ``price`` if given), ``"cancel"`` or ``"add"`` (outside
             liquidity leaving or joining the ``side`` book at ``price``), ``"mid"`` (move the
             external book's centre to ``price``), ``"funding"`` (set the funding rate to
-            ``price``, a fraction per interval).
+            ``price``, a fraction per interval), ``"adl"`` (the venue auto-deleverages ``size``
+            of our position at the mark; nothing when flat). A ``"mid"`` move past our
+            position's liquidation price liquidates it.
     """
 
     at_ns: int
@@ -549,6 +672,7 @@ class ScriptedEvent:
             "add": ("side", "size", "price"),
             "mid": ("price",),
             "funding": ("price",),
+            "adl": ("size",),
         }
         if self.action not in needs:
             raise ValueError(f"unknown scripted action {self.action!r}; one of {sorted(needs)}")
@@ -559,6 +683,8 @@ class ScriptedEvent:
             raise ValueError(f"scripted side must be 'buy' or 'sell', got {self.side!r}")
         if self.at_ns < 0:
             raise ValueError(f"scripted time must be >= 0, got {self.at_ns}")
+        if self.action == "adl" and self.size is not None and self.size <= 0:
+            raise ValueError(f"scripted adl size must be positive, got {self.size}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -710,12 +836,57 @@ class MarketConfig:
 
 @dataclass(frozen=True, slots=True)
 class SimInstrument:
-    """One simulated market: its symbol, order rules and external market."""
+    """One simulated market: its symbol, order rules and external market.
+
+    Attributes:
+        margin_table: The market's margin tiers (``None``: the personality's table).
+        leverage: The leverage the symbol starts at (``None``: the personality's default, capped
+            at the table's first tier).
+        funding_interval_s: Seconds between funding payments (``None``: the personality's;
+            Aster's interval is per symbol, 8 h or 4 h).
+    """
 
     symbol: str
     rules: Instrument
     market: MarketConfig
     asset_id: int = 0
+    margin_table: MarginTable | None = None
+    leverage: Decimal | None = None
+    funding_interval_s: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.leverage is not None and not (self.leverage.is_finite() and self.leverage > 0):
+            raise ValueError(f"leverage must be positive, got {self.leverage}")
+        if self.funding_interval_s is not None and self.funding_interval_s <= 0:
+            raise ValueError(f"funding_interval_s must be positive, got {self.funding_interval_s}")
+
+
+@dataclass(frozen=True, slots=True)
+class MarginConfig:
+    """The simulated account: cross margin over every instrument of the venue.
+
+    Attributes:
+        collateral: Starting collateral (wallet balance, quote units); realised PnL, fees and
+            funding move it. The default, :data:`DEFAULT_COLLATERAL`, is large enough that no
+            order is refused for margin and nothing is liquidated unless a test sets less.
+        liquidation_fee_rate: Fee on a liquidation's fill, a fraction of its notional (``None``:
+            the taker rate). Venues publish one per market (Aster ``liquidationFee``, Lighter
+            ``liquidation_fee``).
+        funding_anchor_ns: One funding settlement instant (clock ns since the epoch): payments
+            happen at ``anchor + k * interval``; 0 settles on the interval's UTC boundaries, as
+            the venues do.
+    """
+
+    collateral: Decimal = DEFAULT_COLLATERAL
+    liquidation_fee_rate: Decimal | None = None
+    funding_anchor_ns: int = 0
+
+    def __post_init__(self) -> None:
+        if not (self.collateral.is_finite() and self.collateral >= 0):
+            raise ValueError(f"collateral must be >= 0, got {self.collateral}")
+        rate = self.liquidation_fee_rate
+        if rate is not None and not (rate.is_finite() and 0 <= rate < 1):
+            raise ValueError(f"liquidation_fee_rate must lie in [0, 1), got {rate}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -733,6 +904,7 @@ class SimVenueConfig:
         book_heartbeat_ns: The feed re-sends the book at least this often even when nothing
             changed (Hyperliquid pushes a snapshot every block, about 0.5 s), so our copy's age
             measures the feed's health, not the market's calm. 0 sends changes only.
+        margin: The account: collateral, liquidation fee, funding settlement instants.
     """
 
     name: str
@@ -747,3 +919,4 @@ class SimVenueConfig:
     seed: int = 0
     book_depth: int = 20
     book_heartbeat_ns: int = 500 * MS
+    margin: MarginConfig = MarginConfig()

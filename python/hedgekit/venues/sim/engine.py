@@ -17,6 +17,19 @@ exact :class:`~decimal.Decimal`; the position's cost basis is an exact
 Self-trade prevention: our own resting orders are never matched against our own orders. A taker
 walk skips them; a GTC remainder that would rest crossing one of our own opposite orders expires
 (Binance's ``EXPIRE_TAKER``), so the book is never crossed.
+
+Margin: the account is cross margin over every symbol, in the model of :mod:`hedgekit.risk`
+(:class:`~hedgekit.risk.Account` over the collateral, the positions at their reported entry
+prices and the marks, each symbol's :class:`~hedgekit.risk.MarginTable` and leverage). The
+collateral starts at ``MarginConfig.collateral`` and moves with realised PnL, fees and funding
+(kept exact, as a fraction). An order that opens, adds to or flips a position is refused when
+:meth:`~hedgekit.risk.Account.can_open` refuses it, with the personality's text; an order that
+only reduces never is. After every move of a position's mark (and after outside fills and funding)
+the account is checked: when equity is at or below maintenance the venue cancels our open orders
+and closes the position at its liquidation price (a :class:`~hedgekit.model.Liquidation` and a
+fill named by the personality's liquidation client id). :meth:`MatchingEngine.adl` reduces a
+position at the mark (a :class:`~hedgekit.model.Deleverage` and its fill). Funding is paid into the
+collateral on each symbol's schedule and recorded as :class:`~hedgekit.model.FundingPayment`.
 """
 
 from __future__ import annotations
@@ -25,13 +38,18 @@ import dataclasses
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
+from types import MappingProxyType
 
-from hedgekit.errors import OrderRejectedError, PostOnlyRejectedError
+from hedgekit.errors import LeverageRejectedError, OrderRejectedError, PostOnlyRejectedError
 from hedgekit.model import (
+    AccountState,
+    Deleverage,
     Fill,
+    FundingPayment,
     FundingRate,
+    Liquidation,
     Liquidity,
     OrderAck,
     OrderRequest,
@@ -44,8 +62,12 @@ from hedgekit.model import (
     TimeInForce,
     VenueEvent,
 )
+from hedgekit.risk.funding import FundingSchedule
+from hedgekit.risk.margin import Account, PositionState, Refusal
+from hedgekit.risk.tiers import MarginTable
 from hedgekit.venues.sim.config import (
     FillConfig,
+    MarginConfig,
     Personality,
     PostOnlyMode,
     QueueConfig,
@@ -61,6 +83,7 @@ _FIRST_TRADE_ID = 1_000_000_001
 _GRID_REASONS = ("off_tick", "too_many_decimals", "out_of_range", "non_positive_price")
 _DEFAULT_QUEUE = QueueConfig()
 _DEFAULT_FILLS = FillConfig()
+_DEFAULT_MARGIN = MarginConfig()
 _STP_REASON = "Self-trade prevention: the order would cross our own resting order."
 
 _Levels = tuple[tuple[tuple[Decimal, Decimal], ...], tuple[tuple[Decimal, Decimal], ...]]
@@ -135,10 +158,13 @@ class _Order:
 
 @dataclass(slots=True)
 class _Market:
-    """One symbol's book, funding and our position (mutable, internal)."""
+    """One symbol's book, funding, margin settings and our position (mutable, internal)."""
 
     inst: SimInstrument
     funding_rate: Decimal
+    table: MarginTable
+    leverage: Decimal
+    schedule: FundingSchedule
     bids: BookSide = field(default_factory=lambda: BookSide(is_bid=True))
     asks: BookSide = field(default_factory=lambda: BookSide(is_bid=False))
     mid: Decimal | None = None
@@ -186,6 +212,7 @@ class MatchingEngine:
         queue: Queue-position model (where external cancels land, modify priority).
         fills: Fill model (per-event cap, child fills, market-order band).
         seed: Seeds the per-level sizes of markets with ``level_size_max``.
+        margin: The account's collateral, liquidation fee and funding settlement instants.
     """
 
     def __init__(
@@ -196,6 +223,7 @@ class MatchingEngine:
         queue: QueueConfig = _DEFAULT_QUEUE,
         fills: FillConfig = _DEFAULT_FILLS,
         seed: int = 0,
+        margin: MarginConfig = _DEFAULT_MARGIN,
     ) -> None:
         if fills.split_fills < 1:
             raise ValueError(f"split_fills must be at least 1, got {fills.split_fills}")
@@ -212,10 +240,28 @@ class MatchingEngine:
         self._ledger: list[Fill] = []
         self._next_order_id = 1
         self._next_trade_id = _FIRST_TRADE_ID
+        self._margin = margin
+        self._initial_collateral = margin.collateral
+        self._collateral = Fraction(margin.collateral)
+        self._funding_log: list[FundingPayment] = []
+        self._forced_orders = 0
+        # A lower bound on equity - maintenance margin at the current marks (None: unknown), so
+        # that a mark move far from any liquidation costs no margin computation.
+        self._headroom: Decimal | None = None
+        self._tables: dict[str, MarginTable] = {}
         for inst in instruments:
             if inst.symbol in self._markets:
                 raise ValueError(f"instrument {inst.symbol!r} given twice")
-            self._markets[inst.symbol] = _Market(inst, inst.market.funding_rate)
+            table = inst.margin_table or personality.margin_table
+            leverage = inst.leverage
+            if leverage is None:
+                leverage = min(personality.default_leverage, table.tiers[0].max_leverage)
+            interval_s = inst.funding_interval_s or personality.funding_interval_s
+            schedule = FundingSchedule.periodic(interval_s, margin.funding_anchor_ns)
+            self._tables[inst.symbol] = table
+            self._markets[inst.symbol] = _Market(
+                inst, inst.market.funding_rate, table, leverage, schedule
+            )
             self.set_mid(0, inst.symbol, inst.market.mid)
 
     # ------------------------------------------------------------------ our orders
@@ -226,9 +272,14 @@ class MatchingEngine:
         """Places one of our orders at venue arrival time.
 
         Checks (first failure wins): symbol, duplicate open client id, price/size grid, minimum
-        size and notional (asynchronous with ``personality.min_check_async``), reduce-only, then
-        post-only crossing per ``personality.post_only_mode``. An accepted order takes liquidity
-        up to its limit (taker fills), then rests (GTC, post-only) or expires (IOC, market).
+        size and notional (asynchronous with ``personality.min_check_async``), reduce-only,
+        margin (an order that opens, adds or flips must leave available margin at or above 0 and
+        the position within its tier's leverage cap, checked at the order's price, the market
+        order's at the best opposite price; asynchronous with
+        ``personality.margin_check_async``; a reduce-only or reducing order is never refused),
+        then post-only crossing per ``personality.post_only_mode``. An accepted order takes
+        liquidity up to its limit (taker fills), then rests (GTC, post-only) or expires (IOC,
+        market).
 
         Args:
             now_ns: Venue time.
@@ -338,6 +389,11 @@ class MatchingEngine:
             return PlaceOutcome(None, error, ())
         if size <= (self._chain_filled(order) if p.modify_new_id else order.filled):
             return self._rejected("New size must exceed the filled size.", None, "other")
+        if not order.reduce_only:
+            done = self._chain_filled(order) if p.modify_new_id else order.filled
+            margin_error = self._margin_error(m, order.side, size - done, price)
+            if margin_error is not None:
+                return PlaceOutcome(None, margin_error, ())
         opposite = m.own_side(order.side.opposite).best_price()
         crossing = opposite is not None and _crosses(order.side, price, opposite)
         if order.tif is TimeInForce.POST_ONLY and (crossing or refuse_post_only):
@@ -468,9 +524,15 @@ class MatchingEngine:
             now_ns: Venue time stamped on the positions.
         """
         out: dict[str, Position] = {}
+        account: Account | None = None
         for symbol, m in self._markets.items():
             if m.pos_size == 0:
                 continue
+            liq = None
+            if self.personality.reports_liquidation_price:
+                if account is None:
+                    account = self.risk_account()
+                liq = account.liquidation_price(symbol)
             out[symbol] = Position(
                 venue=self.venue,
                 symbol=symbol,
@@ -479,6 +541,8 @@ class MatchingEngine:
                 mark_price=m.mid,
                 ts_ns=now_ns,
                 funding=m.funding,
+                liquidation_price=liq,
+                leverage=m.leverage,
             )
         return out
 
@@ -497,6 +561,7 @@ class MatchingEngine:
         m.pos_size = size
         m.seeded = size
         m.entry = None if size == 0 else Fraction(entry_price)
+        self._headroom = None
 
     def position(self, symbol: str) -> Decimal:
         """Our signed position size in ``symbol``.
@@ -518,15 +583,18 @@ class MatchingEngine:
         """The current funding rate of every symbol.
 
         Args:
-            now_ns: Venue time; the next payment is at the next multiple of the interval.
+            now_ns: Venue time; the next payment is the symbol's next settlement instant.
         """
-        interval_s = self.personality.funding_interval_s
-        interval_ns = interval_s * 1_000_000_000
-        next_ns = (now_ns // interval_ns + 1) * interval_ns
-        return {
-            symbol: FundingRate(self.venue, symbol, m.funding_rate, interval_s, next_ns, now_ns)
-            for symbol, m in self._markets.items()
-        }
+        out: dict[str, FundingRate] = {}
+        for symbol, m in self._markets.items():
+            sched = m.schedule
+            last = sched.last_settlement(now_ns)
+            assert last is not None
+            next_ns = last + sched.interval_ns
+            out[symbol] = FundingRate(
+                self.venue, symbol, m.funding_rate, sched.interval_s, next_ns, now_ns
+            )
+        return out
 
     # ------------------------------------------------------------------ external market
 
@@ -581,10 +649,12 @@ class MatchingEngine:
             self._trade_through(now_ns, m, Side.SELL, max(new_bids), events)
         self._rebuild(m.bids, new_bids)
         self._rebuild(m.asks, new_asks)
-        m.mid = mid
+        old_mid, m.mid = m.mid, mid
         if self._mid_log is not None:
             self._mid_log.setdefault(symbol, []).append((now_ns, mid))
         self._bump(m, before)
+        if m.pos_size != 0:  # a flat symbol's mark moves neither equity nor maintenance
+            events.extend(self._mark_moved(now_ns, m, old_mid))
         return events
 
     def record_mids(self) -> None:
@@ -640,6 +710,8 @@ class MatchingEngine:
         before = m.visible()
         events, _ = self._sweep(now_ns, m, aggressor, size, limit_price)
         self._bump(m, before)
+        if events:
+            events.extend(self._check_liquidation(now_ns, symbol))
         return events
 
     def external_cancel(
@@ -702,6 +774,8 @@ class MatchingEngine:
         if left > 0 and (best is None or not _crosses(side, price, best)):
             m.own_side(side).get_or_create(price).append(None, left)
         self._bump(m, before)
+        if events:
+            events.extend(self._check_liquidation(now_ns, symbol))
         return events
 
     def set_funding_rate(self, symbol: str, rate: Decimal) -> None:
@@ -716,10 +790,11 @@ class MatchingEngine:
         """Pays one funding interval on the current position.
 
         ``payment = -size * mark * rate`` (a positive rate makes longs pay); it is added to the
-        position's funding.
+        position's funding and to the collateral, and recorded (:meth:`funding_payments`) when a
+        position is open.
 
         Args:
-            now_ns: Venue time (unused; the caller decides when funding happens).
+            now_ns: Venue time of the payment (the caller decides when funding happens).
             symbol: The symbol.
 
         Returns:
@@ -728,12 +803,343 @@ class MatchingEngine:
         Raises:
             KeyError: An unknown symbol.
         """
-        del now_ns
         m = self._market(symbol)
         mark = m.mid if m.mid is not None else _ZERO
         payment = -m.pos_size * mark * m.funding_rate
         m.funding += payment
+        if m.pos_size != 0:
+            self._collateral += Fraction(payment)
+            self._headroom = None
+            self._funding_log.append(
+                FundingPayment(
+                    self.venue, symbol, payment, m.funding_rate, m.pos_size, now_ns, mark
+                )
+            )
         return payment
+
+    def settle_funding(self, now_ns: int, symbol: str) -> list[VenueEvent]:
+        """Pays one funding interval on ``symbol`` (:meth:`accrue_funding`) and returns what the
+        venue pushes: the :class:`~hedgekit.model.FundingPayment` (none when flat), then a
+        liquidation if the payment left equity at or below maintenance.
+
+        Raises:
+            KeyError: An unknown symbol.
+        """
+        n = len(self._funding_log)
+        self.accrue_funding(now_ns, symbol)
+        events: list[VenueEvent] = list(self._funding_log[n:])
+        if events:
+            events.extend(self._check_liquidation(now_ns, symbol))
+        return events
+
+    def funding_payments(self, since_ns: int = 0) -> list[FundingPayment]:
+        """Every funding payment booked on an open position, oldest first (``ts_ns >=
+        since_ns``)."""
+        return [p for p in self._funding_log if p.ts_ns >= since_ns]
+
+    def funding_schedule(self, symbol: str) -> FundingSchedule:
+        """When ``symbol``'s funding is paid (periodic, on the venue's interval).
+
+        Raises:
+            KeyError: An unknown symbol.
+        """
+        return self._market(symbol).schedule
+
+    # ------------------------------------------------------------------ margin
+
+    @property
+    def collateral(self) -> Decimal:
+        """The account's collateral (wallet balance) to 1e-9: the starting collateral plus
+        realised PnL, minus fees, plus funding."""
+        return _to_decimal(self._collateral)
+
+    def margin_table(self, symbol: str) -> MarginTable:
+        """``symbol``'s margin tiers.
+
+        Raises:
+            KeyError: An unknown symbol.
+        """
+        return self._market(symbol).table
+
+    def leverage(self, symbol: str) -> Decimal:
+        """The leverage set for ``symbol``.
+
+        Raises:
+            KeyError: An unknown symbol.
+        """
+        return self._market(symbol).leverage
+
+    def set_leverage(self, now_ns: int, symbol: str, leverage: Decimal) -> Decimal:
+        """Sets ``symbol``'s leverage, as the venue's leverage update does.
+
+        Refused (and nothing changes) when the leverage is not a whole number of at least 1,
+        above the leverage cap of the tier the current position's notional is in (the first
+        tier's cap when flat), or so low that the account's initial margin would exceed its
+        equity.
+
+        Args:
+            now_ns: Venue time (unused: a leverage change emits nothing).
+            symbol: The symbol.
+            leverage: The new leverage.
+
+        Returns:
+            The leverage now set.
+
+        Raises:
+            KeyError: An unknown symbol.
+            hedgekit.errors.LeverageRejectedError: Above the tier's cap, or not a leverage the
+                venue offers.
+            hedgekit.errors.OrderRejectedError: The account would be short of initial margin
+                (``reason="insufficient_margin"``).
+        """
+        del now_ns
+        m = self._market(symbol)
+        p = self.personality
+        notional = abs(m.pos_size) * m.mid if m.mid is not None else _ZERO
+        cap = m.table.max_leverage_at(notional)
+        lev = Decimal(leverage)
+        if not lev.is_finite() or lev < 1 or lev != lev.to_integral_value() or lev > cap:
+            text = p.leverage_text.format(leverage=leverage, cap=cap)
+            raise LeverageRejectedError(self.venue, text, p.leverage_code)
+        previous, m.leverage = m.leverage, lev
+        if m.pos_size != 0 and self.risk_account().free < 0:
+            m.leverage = previous
+            raise OrderRejectedError(
+                self.venue, p.insufficient_margin_text, p.insufficient_margin_code,
+                "insufficient_margin",
+            )  # fmt: skip
+        return lev
+
+    def risk_account(self) -> Account:
+        """The account in :mod:`hedgekit.risk`'s model, as the venue's own figures give it: the
+        collateral and each open position's entry price as reported (to 1e-9), its mark (the
+        external mid) and its leverage, every symbol's table. Its equity, margins, available
+        margin and liquidation prices are the venue's."""
+        positions: dict[str, PositionState] = {}
+        for symbol, m in self._markets.items():
+            if m.pos_size != 0 and m.mid is not None:
+                entry = m.mid if m.entry is None else _to_decimal(m.entry)
+                positions[symbol] = PositionState(m.pos_size, entry, m.mid, m.leverage)
+        collateral = _to_decimal(self._collateral)
+        if collateral >= 0:
+            return Account(collateral, positions, self._tables)
+        # An account in deficit (only after a liquidation filled beyond what it held).
+        return Account._unchecked(collateral, positions, MappingProxyType(dict(self._tables)))
+
+    def account(self, now_ns: int) -> AccountState:
+        """The account's margin figures, as the venue reports them.
+
+        Args:
+            now_ns: Venue time stamped on them.
+        """
+        a = self.risk_account()
+        return AccountState(
+            venue=self.venue,
+            collateral=a.collateral,
+            equity=a.equity,
+            available=a.available,
+            initial_margin=a.initial_margin,
+            maintenance_margin=a.maintenance_margin,
+            ts_ns=now_ns,
+        )
+
+    def adl(self, now_ns: int, symbol: str, size: Decimal) -> list[VenueEvent]:
+        """The venue auto-deleverages our position in ``symbol`` by ``size`` (at most the whole
+        position, floored to the step) at the mark, without a fee: a reduce we did not send.
+
+        Returns:
+            A :class:`~hedgekit.model.Deleverage` and its fill (client id from
+            ``personality.adl_client_id``), or nothing when the position is flat.
+
+        Raises:
+            KeyError: An unknown symbol.
+        """
+        m = self._market(symbol)
+        pos = m.pos_size
+        qty = m.inst.rules.floor_size(min(size, abs(pos))) if pos != 0 and size > 0 else _ZERO
+        if qty <= 0 or m.mid is None:
+            return []
+        side = Side.SELL if pos > 0 else Side.BUY
+        fill = self._forced_fill(now_ns, m, self.personality.adl_client_id, side, qty, m.mid, _ZERO)
+        event = Deleverage(self.venue, symbol, side, qty, m.mid, now_ns, fill.trade_id)
+        return [event, fill]
+
+    def _margin_error(
+        self, m: _Market, side: Side, size: Decimal, price: Decimal
+    ) -> OrderRejectedError | None:
+        """The personality's answer when :meth:`~hedgekit.risk.Account.can_open` refuses an
+        order of ``size`` at ``price`` at the symbol's leverage (``None``: accepted).
+
+        An order far inside the account's means is accepted without the exact model: a lower
+        bound on the free margin after the fill (``equity - initial margin``, each moving at
+        worst by ``size * (|mark - price| + mark / leverage)``) is computed in floats and must
+        exceed a millionth of the amounts involved, far above any float or rounding error, with
+        the leverage within the cap of the largest notional the position can reach. So the
+        answer is always the exact model's."""
+        if self._surely_within_margin(m, size, price):
+            return None
+        decision = self.risk_account().can_open(m.inst.symbol, side, size, price, m.leverage)
+        if decision.ok:
+            return None
+        p = self.personality
+        if decision.reason is Refusal.LEVERAGE_ABOVE_CAP:
+            return OrderRejectedError(
+                self.venue, p.max_position_text, p.max_position_code, "leverage_above_cap"
+            )
+        return OrderRejectedError(
+            self.venue, p.insufficient_margin_text, p.insufficient_margin_code,
+            "insufficient_margin",
+        )  # fmt: skip
+
+    def _surely_within_margin(self, m: _Market, size: Decimal, price: Decimal) -> bool:
+        """True when an order of ``size`` at ``price`` on ``m`` is certainly accepted by the
+        margin model (see :meth:`_margin_error`); False means "ask the exact model"."""
+        mark = m.mid if m.mid is not None else price
+        # The model marks a new position at the order's price, a held one at the mark: bound the
+        # notional with the larger of the two.
+        if m.leverage > m.table.max_leverage_at((abs(m.pos_size) + size) * max(mark, price)):
+            return False
+        free = float(self._collateral)
+        scale = abs(free)
+        for other in self._markets.values():
+            if other.pos_size == 0 or other.mid is None or other.entry is None:
+                continue
+            q, mk, entry = float(other.pos_size), float(other.mid), float(other.entry)
+            free += q * (mk - entry) - abs(q) * mk / float(other.leverage)
+            scale += abs(q) * (mk + entry)
+        q, mk, px = float(size), float(mark), float(price)
+        free -= q * (abs(mk - px) + max(mk, px) / float(m.leverage))
+        scale += q * (mk + px)
+        return free > scale * 1e-6
+
+    def _mark_moved(self, now_ns: int, m: _Market, old_mid: Decimal | None) -> list[VenueEvent]:
+        """After the mark of a symbol we hold moved from ``old_mid``: the cheap bound first (a
+        move of ``d`` changes equity - maintenance by at least ``-2 * |size| * d``, every
+        maintenance rate being below 1), the exact check only when it may be needed."""
+        if self._headroom is not None and old_mid is not None and m.mid is not None:
+            self._headroom -= 2 * abs(m.pos_size) * abs(m.mid - old_mid)
+            if self._headroom > 0:
+                return []
+        return self._check_liquidation(now_ns, m.inst.symbol)
+
+    def _check_liquidation(self, now_ns: int, symbol: str | None) -> list[VenueEvent]:
+        """Liquidates while the account's equity is at or below its maintenance margin: first
+        ``symbol``'s position (the one whose mark moved) if open, then the one with the largest
+        maintenance margin. Returns the events (cancels of our open orders, each
+        :class:`~hedgekit.model.Liquidation` and its fill)."""
+        if not any(m.pos_size != 0 for m in self._markets.values()):
+            self._headroom = None
+            return []
+        account = self.risk_account()
+        events: list[VenueEvent] = []
+        for _ in range(len(self._markets)):
+            if not account.is_liquidatable:
+                break
+            if not events:
+                events.extend(self._cancel_all(now_ns))
+            target = symbol
+            if target is None or self._markets[target].pos_size == 0:
+                target = max(
+                    (s for s, mk in self._markets.items() if mk.pos_size != 0),
+                    key=lambda s: self._tables[s].maintenance_margin(account.positions[s].notional),
+                )
+            events.extend(self._liquidate(now_ns, self._markets[target], account))
+            account = self.risk_account()
+            symbol = None
+        self._headroom = account.equity - account.maintenance_margin if account.positions else None
+        return events
+
+    def _cancel_all(self, now_ns: int) -> list[VenueEvent]:
+        """The venue cancels every open order of ours before it liquidates."""
+        events: list[VenueEvent] = []
+        befores = {s: m.visible() for s, m in self._markets.items()}
+        for order in self._orders.values():
+            if order.status.is_terminal:
+                continue
+            self._unrest(self._markets[order.symbol], order)
+            order.status = OrderStatus.CANCELLED
+            order.reason = self.personality.liquidation_cancel_text
+            order.updated_ns = now_ns
+            events.append(self._update(order, now_ns))
+        for s, m in self._markets.items():
+            self._bump(m, befores[s])
+        return events
+
+    def _liquidate(self, now_ns: int, m: _Market, account: Account) -> list[VenueEvent]:
+        """Closes the whole position of ``m`` at its liquidation price (the risk model's, other
+        marks as they are), snapped to the market's tick on the side of the mark before the move
+        (a long's up, a short's down), or at the mark when the model gives none."""
+        pos = m.pos_size
+        assert m.mid is not None
+        liq = account.liquidation_price(m.inst.symbol)
+        price = m.mid if liq is None else _snap_price(liq, m.inst.market.tick, up=pos > 0)
+        if price <= 0:
+            price = m.mid
+        side = Side.SELL if pos > 0 else Side.BUY
+        rate = self._margin.liquidation_fee_rate
+        if rate is None:
+            rate = self.personality.fees.taker_rate
+        fill = self._forced_fill(
+            now_ns, m, self.personality.liquidation_client_id, side, abs(pos), price, rate
+        )
+        event = Liquidation(
+            self.venue, m.inst.symbol, side, fill.size, price, now_ns, fill.trade_id
+        )
+        return [event, fill]
+
+    def _forced_fill(
+        self,
+        now_ns: int,
+        m: _Market,
+        client_template: str,
+        side: Side,
+        qty: Decimal,
+        price: Decimal,
+        fee_rate: Decimal,
+    ) -> Fill:
+        """A fill the venue forces on our position (liquidation, ADL), under an order of its
+        own (reduce-only, filled at once) with the client id ``client_template`` gives."""
+        self._forced_orders += 1
+        key = str(self._next_order_id)
+        self._next_order_id += 1
+        client_id = client_template.format(n=self._forced_orders)
+        order = _Order(
+            key=key,
+            symbol=m.inst.symbol,
+            client_id=client_id,
+            side=side,
+            size=qty,
+            price=price,
+            order_type=OrderType.MARKET,
+            tif=TimeInForce.IOC,
+            reduce_only=True,
+            status=OrderStatus.FILLED,
+            updated_ns=now_ns,
+        )
+        self._orders[key] = order
+        self._by_client[client_id] = key
+        quantum = Decimal(1).scaleb(-self.personality.fees.fee_decimals)
+        fee = (price * qty * fee_rate).quantize(quantum, rounding=ROUND_HALF_EVEN)
+        fill = Fill(
+            venue=self.venue,
+            symbol=m.inst.symbol,
+            client_id=client_id,
+            venue_order_id=key,
+            trade_id=self._next_trade_id,
+            side=side,
+            price=price,
+            size=qty,
+            fee=fee,
+            liquidity=Liquidity.TAKER,
+            ts_ns=now_ns,
+        )
+        self._next_trade_id += 1
+        order.fills.append(fill)
+        order.filled = qty
+        order.notional = price * qty
+        self._ledger.append(fill)
+        self._book(m, side, price, qty, fee)
+        return fill
 
     # ------------------------------------------------------------------ public market data
 
@@ -782,7 +1188,8 @@ class MatchingEngine:
         ids are unique (per order with ``fills.shared_trade_id``); no segment is empty or
         negative; an open order rests exactly once with
         its unfilled size at its price and a closed one not at all; no book is crossed; each
-        position equals the signed sum of its fills.
+        position equals the signed sum of its fills; the collateral is conserved: the starting
+        collateral plus realised PnL, minus every fill's fee, plus every funding payment (exact).
         """
         problems: list[str] = []
         seen: set[tuple[str, int | str]] = set()
@@ -825,6 +1232,17 @@ class MatchingEngine:
                 problems.append(f"order {key} open with {order.leaves} left rests at {places}")
         for key in resting:
             problems.append(f"unknown own segment {key}")
+        expected = (
+            Fraction(self._initial_collateral)
+            + sum((m.realized for m in self._markets.values()), Fraction(0))
+            - sum((Fraction(f.fee) for f in self._ledger), Fraction(0))
+            + sum((Fraction(p.amount) for p in self._funding_log), Fraction(0))
+        )
+        if expected != self._collateral:
+            problems.append(
+                f"collateral {_to_decimal(self._collateral)} != initial + realised - fees + "
+                f"funding {_to_decimal(expected)}"
+            )
         return problems
 
     # ------------------------------------------------------------------ internals
@@ -928,6 +1346,11 @@ class MatchingEngine:
                     "Reduce only order would increase position.", None, "reduce_only"
                 )
         late = m.inst.rules.rejection(check_price, request.size, request.reduce_only)
+        margin_error = None
+        if late is None and not request.reduce_only:
+            margin_error = self._margin_error(m, request.side, request.size, check_price)
+            if margin_error is not None and not p.margin_check_async:
+                return PlaceOutcome(None, margin_error, ())  # no order is created
         crossing = opposite is not None and (
             request.order_type is OrderType.MARKET
             or (request.price is not None and _crosses(request.side, request.price, opposite))
@@ -941,6 +1364,10 @@ class MatchingEngine:
         if late is not None:  # a minimum failure reported on the stream (min_check_async)
             order.status = OrderStatus.REJECTED
             order.reason = self._min_error(m, late).message
+            return self._accepted_then(order, now_ns, (order.status,))
+        if margin_error is not None:  # refused by the sequencer (margin_check_async)
+            order.status = OrderStatus.REJECTED
+            order.reason = margin_error.message
             return self._accepted_then(order, now_ns, (order.status,))
         if post_only_cross:
             if p.post_only_mode is PostOnlyMode.ACCEPT_THEN_EXPIRE:
@@ -1265,10 +1692,18 @@ class MatchingEngine:
             order.filled += piece
             order.notional += price * piece
             self._ledger.append(fill)
-            self._apply_position(m, order.side, price, piece)
+            self._book(m, order.side, price, piece, fee)
             out.append(fill)
         order.updated_ns = now_ns
         return out
+
+    def _book(self, m: _Market, side: Side, price: Decimal, qty: Decimal, fee: Decimal) -> None:
+        """Books one fill: the position, its cost basis, and the collateral (realised PnL less
+        the fee)."""
+        realized = m.realized
+        self._apply_position(m, side, price, qty)
+        self._collateral += m.realized - realized - Fraction(fee)
+        self._headroom = None
 
     @staticmethod
     def _apply_position(m: _Market, side: Side, price: Decimal, qty: Decimal) -> None:
@@ -1290,6 +1725,12 @@ class MatchingEngine:
             elif (new > 0) != (pos > 0):
                 m.entry = fprice
         m.pos_size = pos + side.sign * qty
+
+
+def _snap_price(price: Decimal, tick: Decimal, *, up: bool) -> Decimal:
+    """``price`` on the ``tick`` grid, rounded up or down."""
+    steps = (price / tick).to_integral_value(rounding=ROUND_CEILING if up else ROUND_FLOOR)
+    return steps * tick
 
 
 def _to_decimal(value: Fraction) -> Decimal:

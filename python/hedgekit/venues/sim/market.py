@@ -79,8 +79,10 @@ class MarketDriver:
                     v.schedule(t0 + self._next_gap(inst.symbol, m.trade_rate_per_s), self._trader(inst, side))
             for ev in m.script:
                 v.schedule(t0 + ev.at_ns, self._scripted(inst, ev))
-            interval = v.config.personality.funding_interval_s * _NS
-            v.schedule(t0 + interval, self._funder(inst, interval))
+            schedule = v.engine.funding_schedule(inst.symbol)
+            last = schedule.last_settlement(t0)
+            assert last is not None  # the simulated venue's schedules are periodic
+            v.schedule(last + schedule.interval_ns, self._funder(inst, schedule.interval_ns))
 
     def _next_gap(self, symbol: str, rate_per_s: float) -> int:
         return max(1, int(self._flow_rngs[symbol].expovariate(rate_per_s) * _NS))
@@ -193,6 +195,8 @@ class MarketDriver:
                 self._after(t, engine.external_add(t, sym, Side(ev.side), ev.price, ev.size))
             elif ev.action == "funding" and ev.price is not None:
                 engine.set_funding_rate(sym, ev.price)
+            elif ev.action == "adl" and ev.size is not None:
+                self._after(t, engine.adl(t, sym, ev.size))
             else:
                 raise ValueError(f"malformed scripted event {ev!r}")
 
@@ -200,7 +204,9 @@ class MarketDriver:
 
     def _funder(self, inst: SimInstrument, interval_ns: int) -> Callable[[int], None]:
         def pay(t: int) -> None:
-            self._venue.engine.accrue_funding(t, inst.symbol)
+            events = self._venue.engine.settle_funding(t, inst.symbol)
+            if events:
+                self._after(t, events)
             self._venue.schedule(t + interval_ns, pay)
 
         return pay

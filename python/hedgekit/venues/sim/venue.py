@@ -31,9 +31,13 @@ from hedgekit.errors import (
     VenueUnavailableError,
 )
 from hedgekit.model import (
+    AccountState,
     CancelResult,
+    Deleverage,
     Fill,
+    FundingPayment,
     FundingRate,
+    Liquidation,
     OrderAck,
     OrderRequest,
     OrderStatus,
@@ -44,6 +48,7 @@ from hedgekit.model import (
     TimeInForce,
     VenueEvent,
 )
+from hedgekit.risk.funding import FundingSchedule
 from hedgekit.venues.base import InstrumentInfo, Quote
 from hedgekit.venues.sim.config import CancelUnknownStyle, Disconnect, SimVenueConfig
 from hedgekit.venues.sim.engine import CancelOutcome, MatchingEngine, PlaceOutcome
@@ -54,6 +59,10 @@ __all__ = ["SimEventStream", "SimVenue"]
 
 _T = TypeVar("_T")
 _BOOK_BATCH_LEVELS = 20
+_ACCOUNT_EVENTS = (Liquidation, Deleverage, FundingPayment)
+"""Account events: delivered on a connection of their own (Hyperliquid ``userEvents`` /
+``userFundings``, Aster ``ACCOUNT_UPDATE``), with a latency stream of their own, so that they
+never shift the draws of the order and fill streams."""
 
 
 class SimEventStream:
@@ -118,9 +127,13 @@ class SimVenue:
             queue=config.queue,
             fills=config.fills,
             seed=config.seed,
+            margin=config.margin,
         )
         seed, name = config.seed, config.name
         self._latency = LatencySampler(config.latency, rng_stream(seed, name, "latency"))
+        self._account_latency = LatencySampler(
+            config.latency, rng_stream(seed, name, "latency:account")
+        )
         self._faults_rng = rng_stream(seed, name, "faults")
         self._delivery_rng = rng_stream(seed, name, "delivery")
         self._feed_rng = rng_stream(seed, name, "feed")
@@ -138,7 +151,7 @@ class SimVenue:
                 rules=i.rules,
                 maker_fee=p.fees.maker_rate,
                 taker_fee=p.fees.taker_rate,
-                funding_interval_s=p.funding_interval_s,
+                funding_interval_s=self.engine.funding_schedule(i.symbol).interval_s,
             )
             for i in config.instruments
         }
@@ -347,6 +360,59 @@ class SimVenue:
         """The current funding rates."""
         return await self._request("query", "funding", self.engine.funding_rates)
 
+    async def account(self) -> AccountState:
+        """The account's collateral and margins (request kind ``account``)."""
+        return await self._request("query", "account", self.engine.account)
+
+    async def leverage(self, symbol: str) -> Decimal:
+        """The leverage set for ``symbol`` (request kind ``leverage``).
+
+        Raises:
+            KeyError: Unknown symbol.
+        """
+        self._infos[symbol]  # raises KeyError for an unknown symbol
+        return await self._request("query", "leverage", lambda t: self.engine.leverage(symbol))
+
+    async def set_leverage(self, symbol: str, leverage: Decimal) -> Decimal:
+        """Sets ``symbol``'s leverage (request kind ``set_leverage``; speed bump ``"leverage"``).
+
+        Raises:
+            KeyError: Unknown symbol.
+            hedgekit.errors.LeverageRejectedError: Above the cap of the current position's tier.
+            hedgekit.errors.OrderRejectedError: The account would be short of initial margin.
+        """
+        self._infos[symbol]  # raises KeyError for an unknown symbol
+        return await self._request(
+            "leverage", "set_leverage", lambda t: self.engine.set_leverage(t, symbol, leverage)
+        )
+
+    def funding_schedule(self, symbol: str) -> FundingSchedule:
+        """When ``symbol``'s funding is paid (local: no request).
+
+        Raises:
+            KeyError: Unknown symbol.
+        """
+        return self.engine.funding_schedule(symbol)
+
+    async def funding_payments(self, since_ns: int = 0) -> list[FundingPayment]:
+        """Funding booked on our positions since ``since_ns``, oldest first (request kind
+        ``funding_payments``)."""
+        return await self._request(
+            "query", "funding_payments", lambda t: self.engine.funding_payments(since_ns)
+        )
+
+    def adl(self, symbol: str, size: Decimal) -> None:
+        """Auto-deleverages ``size`` of our position in ``symbol`` now, at the mark (a test
+        hook: the venue does it, not us). The :class:`~hedgekit.model.Deleverage` and its fill
+        go out on the private stream.
+
+        Raises:
+            KeyError: Unknown symbol.
+        """
+        t = self._clock.now_ns()
+        self._emit(t, self.engine.adl(t, symbol, size))
+        self._publish(t)
+
     # ---------------------------------------------------------------------------- scheduler
     def now_ns(self) -> int:
         """The venue's clock."""
@@ -467,9 +533,14 @@ class SimVenue:
             for ev in events:
                 self._deliverer(ev)(t)
             return
+        batch = list(events)
+        if any(isinstance(ev, _ACCOUNT_EVENTS) for ev in batch):
+            self._emit_account(t, [ev for ev in batch if isinstance(ev, _ACCOUNT_EVENTS)])
+            batch = [ev for ev in batch if not isinstance(ev, _ACCOUNT_EVENTS)]
+            if not batch:
+                return
         d = self.config.delivery
         rng = self._delivery_rng
-        batch = list(events)
         if rng.random() < d.p_shuffle:
             rng.shuffle(batch)
         for ev in batch:
@@ -486,6 +557,16 @@ class SimVenue:
             if is_fill and u_dup < d.p_dup:
                 self.stats["duplicated_events"] += 1
                 self.schedule(deliver + int(u_dup_t * d.dup_delay_ns), self._deliverer(ev))
+
+    def _emit_account(self, t: int, events: Sequence[VenueEvent]) -> None:
+        """Liquidations, deleverages and funding payments: in order on their own connection,
+        after the private-feed latency (drawn from a stream of their own), lost while the stream
+        is down; no duplicates or hold-backs."""
+        for ev in events:
+            latency = self._account_latency.feed_private()
+            deliver = max(t + latency, self._last_deliver.get("account", 0))
+            self._last_deliver["account"] = deliver
+            self.schedule(deliver, self._deliverer(ev))
 
     def _deliverer(self, event: VenueEvent) -> Callable[[int], None]:
         def deliver(t: int) -> None:
