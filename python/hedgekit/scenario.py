@@ -207,7 +207,10 @@ Probability = Annotated[float, Meta(ge=0.0, le=1.0)]
 Seconds = Annotated[float, Meta(ge=0.0, le=MAX_SECONDS)]
 Timeout = Annotated[float, Meta(ge=1e-9, le=MAX_SECONDS)]
 FactorMs = Annotated[float, Meta(ge=1.0, le=_MAX_FACTOR_MS)]
-RequestOp = Literal["place", "cancel", "modify", "status", "fills", "positions", "funding"]
+RequestOp = Literal[
+    "place", "cancel", "modify", "status", "fills", "positions", "funding",
+    "account", "leverage", "set_leverage", "funding_payments",
+]  # fmt: skip
 assert get_args(RequestOp) == REQUEST_OPS, "RequestOp must list the simulator's REQUEST_OPS"
 
 
