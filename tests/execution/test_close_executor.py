@@ -22,7 +22,7 @@ from hedgekit.execution import CloseConfig, CloseExecutor, CloseLeg, CloseStatus
 from hedgekit.execution.results import CloseResult
 from hedgekit.model import OrderStatus, Position, TimeInForce
 from hedgekit.tracking import VenueSession
-from hedgekit.venues.sim import FaultConfig, MarketConfig, ScriptedEvent, SimInstrument, SimVenue, SimVenueConfig
+from hedgekit.venues.sim import FaultConfig, LostMessage, MarketConfig, ScriptedEvent, SimInstrument, SimVenue, SimVenueConfig
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "venues"))
 from simkit import MS, RULES, market, venue_config
@@ -594,3 +594,35 @@ def test_concurrent_closes_on_one_executor_value_dust_at_their_own_symbol() -> N
         assert by_symbol["ETH"].dust == {"hl": D("0.05")}
         assert by_symbol["ETH"].orders == ()
         assert by_symbol["BTC"].status is CloseStatus.CLOSED
+
+
+def test_a_phase2_break_even_order_whose_answer_is_lost_still_ends_flat() -> None:
+    # An outside seller fills aster's passive close; hl's rests unfilled, so phase 2 prices hl's
+    # first step at break-even against aster's fill — above hl's book: it rests, and its answer
+    # is lost. Whatever that order turns out to have done, hl ends flat, nothing rests, and
+    # every order is reduce-only.
+    lost = FaultConfig(lose_answers=(LostMessage("place", 2, "answer"),))
+    aster_market = market(script=(taker(1000, "sell"),))
+
+    async def body(pair: Pair, ex: CloseExecutor) -> CloseResult:
+        return await ex.close(LEGS, CloseConfig(phase1_timeout_s=3))
+
+    result, pair, end = run_pair({"hl": "2", "aster": "-2"}, body, aster_market=aster_market, hl_faults=lost)
+    assert end == {"hl": 0, "aster": 0}
+    assert result.status is CloseStatus.CLOSED and result.phase == "phase2"
+    assert pair.resting() == []
+    hl_orders = pair.requests("hl")
+    assert len(hl_orders) >= 3 and all(r.reduce_only for r in hl_orders)  # type: ignore[attr-defined]
+
+
+def test_a_close_round_that_ended_with_its_order_in_doubt_is_worked_again() -> None:
+    # The quality benchmark's seed 375: phase 2's first hl order (break-even, above the book)
+    # loses its answer and stays in doubt until the round has ended, reserving its whole size,
+    # so the round fills nothing. The close used to give up there, 7 s into its 60 s deadline,
+    # and report "still open: hl 2"; it now works the leg again once the order is answered for.
+    from hedgekit.frontier import Policy, load_frontier_scenario, run_task, tasks_for
+
+    sc, document = load_frontier_scenario(Path(__file__).parents[2] / "benches" / "scenarios" / "quality.toml")
+    (task,) = tasks_for(document, sc.seed, [375], [Policy("hedgekit")], ("open", "close"))
+    close = run_task(task).ops["close"]
+    assert not close.broken, close

@@ -36,6 +36,8 @@ _READ_BACKOFF_MAX_S = 1.0
 _READ_MIN_ATTEMPT_S = 0.25
 """The shortest time one read of a position is given, even at the end of its window."""
 _PHASE2_READ_S = 1.0
+_MAX_REFUSED_ROUNDS = 3
+"""Rounds of one leg's close the venue refuses outright, in a row, before that leg's work ends."""
 """How long phase 2 tries to read the positions before sizing from this close's own fills."""
 
 
@@ -342,22 +344,38 @@ class Closing:
         reference: Reference | None = None,
     ) -> list[ExecutionResult]:
         """Closes ``pos`` on the leg with reduce-only orders worked by ``order_cfg``. A round that
-        ends short with time left because it made progress, found no usable book or was rate
-        limited is followed, after a short pause for the book to refill, by another on the fresh
-        book for what the ledger says remains, until flat, dust or the deadline. A round that
-        filled nothing for another reason (the venue refused it) is not repeated."""
+        ends short with time left is followed, after a short pause for the book to refill, by
+        another on the fresh book for what the ledger says remains, until flat, dust or the
+        deadline — an order left in doubt by a lost answer reserves its size until it is
+        answered for, so the next round never sells what it may still sell. Rounds the venue
+        refuses outright are repeated at most :data:`_MAX_REFUSED_ROUNDS` times in a row (a
+        refusal that is a rule, not a passing state, ends the leg's work)."""
         ex = self.executors[leg.venue]
-        tracker = self.sessions[leg.venue].tracker
+        session = self.sessions[leg.venue]
+        tracker = session.tracker
         side = Side.SELL if pos > 0 else Side.BUY
         target = abs(pos)
         pause = refill_pause_s(order_cfg)
         out: list[ExecutionResult] = []
         idle: ExecutionResult | None = None  # the last round that sent nothing (kept for its reason)
+        refused = 0
         while True:
-            filled = sum((tracker.order(c).filled for r in out for c in r.client_ids), _ZERO)
-            left = target - filled
-            if left <= 0 or (filled > 0 and self._dust(leg, left)):
+            ids = [c for r in out for c in r.client_ids]
+            filled = sum((tracker.order(c).filled for c in ids), _ZERO)
+            reserved = sum((session.may_still_fill(c) for c in ids), _ZERO)
+            left = target - filled - reserved
+            if target - filled <= 0 or (filled > 0 and self._dust(leg, target - filled)):
                 break
+            if left <= 0 or (reserved > 0 and self._dust(leg, left)):
+                # What remains may still be done by an order in doubt: ask the venue, then look
+                # again (bounded by the deadline).
+                if self.deadline_ns - self.clock.now_ns() <= int(pause * _S):
+                    break
+                for c in ids:
+                    if session.may_still_fill(c) > 0:
+                        await session.settle(c)
+                await asyncio.sleep(pause)
+                continue
             res = await ex.execute(
                 leg.symbol, side, left, order_cfg, reduce_only=True, reference=reference,
                 deadline_s=self._left(), tag=tag, observer=tap, role=role,
@@ -369,9 +387,8 @@ class Closing:
                 idle = res
             if res.complete:
                 break
-            waited = (res.reason or "").startswith(("book unusable", "rate limited"))
-            again = res.filled > 0 or waited
-            if not again or self.deadline_ns - self.clock.now_ns() <= int(pause * _S):
+            refused = refused + 1 if res.filled == 0 and (res.reason or "").startswith("rejected") else 0
+            if refused > _MAX_REFUSED_ROUNDS or self.deadline_ns - self.clock.now_ns() <= int(pause * _S):
                 break
             await asyncio.sleep(pause)
         return out if idle is None else [*out, idle]
