@@ -188,3 +188,29 @@ def test_bad_pairs_and_configs_are_refused() -> None:
         DriftConfig(confirm_after_s=0)
     with pytest.raises(ValueError):
         DriftConfig(policy="sometimes")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("policy", "expected"), [(DriftPolicy.REHEDGE, ("1.5", "-1.5")), (DriftPolicy.FLATTEN, ("0", "0"))])
+def test_an_auto_deleveraged_leg_is_repaired_and_the_ledger_agrees_with_the_venues(
+    policy: DriftPolicy, expected: tuple[str, str]
+) -> None:
+    # aster deleverages 0.5 of our short (a reduce we never sent): the ledger counts the forced
+    # fill, the monitor confirms the gap and repairs it; afterwards the positions our fills
+    # imply equal each venue's own.
+    async def body(venues: dict[str, SimVenue], sessions: dict[str, VenueSession], monitor: DriftMonitor) -> Any:
+        forced: list[str] = []
+        sessions["aster"].add_forced_fill_listener(lambda f, kind: forced.append(kind))
+        venues["aster"].adl("ETH", D("0.5"))
+        await asyncio.sleep(1.0)
+        repair = await monitor.step(PAIR)
+        await asyncio.sleep(1.0)
+        for s in sessions.values():
+            await s.reconcile_now("check")
+        return repair, forced, {n: s.last_mismatches for n, s in sessions.items()}
+
+    (repair, forced, mismatches), held, alerts = run(body, {"hl": "2", "aster": "-2"}, policy=policy)
+    assert forced == ["adl"]
+    assert repair is not None and repair.status == "repaired"
+    assert held == {"hl": D(expected[0]), "aster": D(expected[1])}
+    assert mismatches == {"hl": [], "aster": []}
+    assert [a.kind for a in alerts] == ["drift"]

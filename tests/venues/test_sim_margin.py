@@ -34,6 +34,7 @@ from hedgekit.venues.remote import RemoteVenue, VenueServer
 from hedgekit.venues.sim import (
     ASTER_TABLE,
     DEFAULT_COLLATERAL,
+    DeliveryConfig,
     Lat,
     LatencyConfig,
     MarginConfig,
@@ -600,39 +601,51 @@ def test_engine_margin_properties(ops: list[tuple[Any, ...]], style: str, collat
 # ------------------------------------------------------------------------------------- tracking
 
 
-def test_a_forced_fill_reaches_the_tracker_as_an_unmatched_fill() -> None:
-    """Today's tracker buffers a fill of an order it never placed (an ``unmatched_fill``
-    anomaly and a reconcile): the ledger does not count it, so the positions our fills imply stay
-    long while the venue is flat, and reconciliation reports the difference."""
+@pytest.mark.parametrize("style", ["aster", "hyperliquid", "lighter"])
+def test_a_liquidation_fill_is_counted_once_by_the_ledger_and_positions_agree(style: str) -> None:
+    """A fill the venue forces on our position (a liquidation: no order of ours) is counted by
+    the ledger once — also when it arrives twice — the positions our fills imply follow the
+    venue to flat, reconciliation finds nothing apart, and listeners are told."""
     cfg = venue_config(
-        "aster",
+        style,
         margin=MarginConfig(collateral=D(100)),
         mkt=market(script=(ScriptedEvent(2 * S, "mid", price=D(80)),)),
+        delivery=DeliveryConfig(p_dup=1.0),
     )
 
     async def main() -> dict[str, Any]:
         venue = SimVenue(cfg)
         await venue.connect()
         clock = LoopClock()
-        session = VenueSession(venue, FillLedger(), clock)
+        ledger = FillLedger()
+        session = VenueSession(venue, ledger, clock)
+        forced: list[tuple[str, str]] = []
+        session.add_forced_fill_listener(lambda f, kind: forced.append((f.client_id, kind)))
         await session.start()
         await session.place(ioc("buy", "7", "100.01"))
         await asyncio.sleep(10)
+        await session.reconcile_now("check")
         out = {
-            "unmatched": session.tracker.unmatched_fills,
+            "forced": forced,
             "anomalies": [a.kind for a in session.tracker.anomalies],
             "expected": session.expected_positions(),
             "venue": await venue.positions(),
             "mismatches": session.last_mismatches,
+            "unmatched": session.tracker.unmatched_fills,
+            "ledger": [ledger.order(venue.name, cid) for cid, _ in forced],
         }
         await session.close()
         return out
 
     r = run_virtual(main(), max_virtual_s=120)
-    [forced] = r["unmatched"]
-    assert forced.client_id == "autoclose-1" and "unmatched_fill" in r["anomalies"]
-    assert r["expected"] == {"ETH": D(7)} and r["venue"] == {}
-    assert [(m.symbol, m.difference) for m in r["mismatches"]] == [("ETH", D(-7))]
+    [(cid, kind)] = r["forced"]
+    assert kind == "liquidation" and "#" in cid
+    assert "liquidation" in r["anomalies"] and "unmatched_fill" not in r["anomalies"]
+    assert r["unmatched"] == ()
+    assert r["expected"] in ({}, {"ETH": D(0)}) and r["venue"] == {}
+    assert r["mismatches"] == []
+    [counted] = r["ledger"]
+    assert counted is not None and counted.filled == D(7)
 
 
 # --------------------------------------------------------------------------------------- remote

@@ -55,6 +55,7 @@ from hedgekit.model import (
     OrderUpdate,
     StreamStatus,
     VenueEvent,
+    forced_fill_kind,
 )
 
 __all__ = [
@@ -64,6 +65,7 @@ __all__ = [
     "Anomaly",
     "FetchFills",
     "FillApplied",
+    "ForcedFill",
     "OrderChanged",
     "OrderTracker",
     "QueryStatus",
@@ -285,7 +287,22 @@ class OrderChanged:
     new: TrackedState
 
 
-Action = QueryStatus | FetchFills | Reconcile | FillApplied | OrderChanged
+@dataclass(frozen=True, slots=True)
+class ForcedFill:
+    """Notification: the venue traded our position without an order of ours — a liquidation
+    or an auto-deleverage — and the ledger has counted the fill (once, under an id of its own:
+    ``fill.client_id`` is the venue's id for it plus ``#`` and the trade id).
+
+    Attributes:
+        fill: The fill, as the ledger counted it.
+        kind: ``"liquidation"`` or ``"adl"``.
+    """
+
+    fill: Fill
+    kind: str
+
+
+Action = QueryStatus | FetchFills | Reconcile | FillApplied | OrderChanged | ForcedFill
 """Everything the tracker asks its driver to do or to know."""
 
 
@@ -799,7 +816,11 @@ class OrderTracker:
             cid = self._by_venue_id.get(fill.venue_order_id, cid)
             o = self._orders.get(cid)
         if o is None:
-            self._unmatched_fill(fill, cid, now_ns, acts)
+            kind = forced_fill_kind(fill.client_id)
+            if kind is not None:
+                self._forced_fill(fill, kind, now_ns, acts)
+            else:
+                self._unmatched_fill(fill, cid, now_ns, acts)
             return
         if fill.venue != self.venue:
             self._anomaly(now_ns, "venue_mismatch", cid, f"fill from {fill.venue!r}")
@@ -844,6 +865,29 @@ class OrderTracker:
                 _fields=(o.request, o.venue_order_id, o.state, fills, o.last_venue_status, o.venue_filled, tuple(o.history)),
             )
         )
+
+    def _forced_fill(self, fill: Fill, kind: str, now_ns: int, acts: list[Action]) -> None:
+        """Counts a fill the venue forced on our position (a liquidation or an ADL: no order of
+        ours). Each such fill is its own entry in the ledger, keyed by the venue's id and the
+        trade id, so one delivered twice (stream and query) is counted once, and venues that
+        name every ADL fill alike (Aster's ``adl_autoclose``) lose nothing."""
+        key = f"{fill.client_id}#{fill.trade_id}"
+        try:
+            self._ledger.register_order(self.venue, key, str(fill.side), fill.size)
+            status = self._ledger.apply(
+                self.venue, fill.trade_id, key, fill.price, fill.size, fill.fee,
+                fill.liquidity is Liquidity.MAKER, fill.ts_ns if fill.ts_ns > 0 else 0,
+            )  # fmt: skip
+        except (ValueError, TypeError, OverflowError) as exc:
+            self._anomaly(now_ns, "bad_fill", key, f"{fill.trade_id!r}: {exc}")
+            return
+        if status == FillStatus.DUPLICATE:
+            return
+        counted = dataclasses.replace(fill, client_id=key)
+        self._applied.setdefault(key, []).append(counted)
+        self._anomaly(now_ns, kind, key, f"{fill.side} {fill.size} at {fill.price}: traded by the venue, not by us")
+        acts.append(ForcedFill(counted, kind))
+        acts.append(Reconcile(kind))
 
     def _unmatched_fill(self, fill: Fill, cid: str, now_ns: int, acts: list[Action]) -> None:
         """Buffers a fill of no live order (``cid``: the client id it resolved to). A copy of a

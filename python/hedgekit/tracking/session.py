@@ -34,6 +34,7 @@ from hedgekit.tracking.orders import (
     Action,
     FetchFills,
     FillApplied,
+    ForcedFill,
     OrderChanged,
     OrderTracker,
     QueryStatus,
@@ -112,6 +113,7 @@ class VenueSession:
         self._fetching: set[FetchFills] = set()
         self._reconciling = False
         self._change_listeners: list[Callable[[], None]] = []
+        self._forced_listeners: list[Callable[[Fill, str], None]] = []
         self._stream: EventStream | None = None
         self._handling = False  # the stream consumer is handling a burst of events
         self._stream_pending: Callable[[], int] | None = None
@@ -468,6 +470,17 @@ class VenueSession:
         """How long one request to the venue may take before its outcome is in doubt."""
         return self._timeout_s
 
+    def add_forced_fill_listener(self, callback: Callable[[Fill, str], None]) -> None:
+        """Calls ``callback(fill, kind)`` for every fill the venue forces on our position — a
+        liquidation (``kind="liquidation"``) or an auto-deleverage (``"adl"``) — once the ledger
+        has counted it (``fill.client_id`` is the ledger's id for it)."""
+        self._forced_listeners.append(callback)
+
+    def remove_forced_fill_listener(self, callback: Callable[[Fill, str], None]) -> None:
+        """Stops calling ``callback`` (no error if it was not added)."""
+        if callback in self._forced_listeners:
+            self._forced_listeners.remove(callback)
+
     def add_change_listener(
         self, callback: Callable[[], None], *, client_id: str | None = None
     ) -> None:
@@ -591,6 +604,16 @@ class VenueSession:
                     log.exception("%s: position update failed", self.venue.name)
             elif isinstance(a, OrderChanged):
                 changed[a.client_id] = None
+            elif isinstance(a, ForcedFill):
+                try:
+                    self.positions.apply(a.fill)
+                except Exception:
+                    log.exception("%s: position update failed", self.venue.name)
+                for forced_cb in tuple(self._forced_listeners):
+                    try:
+                        forced_cb(a.fill, a.kind)
+                    except Exception:
+                        log.exception("%s: forced-fill listener failed", self.venue.name)
         if changed:
             for cid in changed:
                 waiting = self._order_events.pop(cid, None)
