@@ -455,6 +455,9 @@ class AtomicSpec(_Table):
     hedge_timing: HedgeTiming | None = None
     hedge_pricing: HedgePricing | None = None
     maker_budget_usd_s: NonNegativeExact | None = None
+    margin_check: bool | None = None
+    leverage: PositiveExact | None = None
+    min_liquidation_distance: NonNegativeExact | None = None
     entry: OrderSpec | None = None
     hedge: OrderSpec | None = None
     rollback: OrderSpec | None = None

@@ -29,6 +29,7 @@ from hedgekit.execution import (
 )
 from hedgekit.execution.opening import start_eagerly
 from hedgekit.model import (
+    AccountState,
     CancelResult,
     Fill,
     FundingRate,
@@ -41,6 +42,7 @@ from hedgekit.model import (
     Side,
     TimeInForce,
 )
+from hedgekit.risk.funding import FundingSchedule
 from hedgekit.tracking import VenueSession
 from hedgekit.venues.base import InstrumentInfo, Quote
 from hedgekit.venues.sim.venue import SimEventStream
@@ -198,6 +200,26 @@ class BookVenue:
 
     async def funding_rates(self) -> dict[str, FundingRate]:
         return {}
+
+    # Margin: an account that margins anything (the open's pre-flight reads it).
+    async def account(self) -> AccountState:
+        big = Decimal(10**9)
+        return AccountState(self.name, big, big, big, Decimal(0), Decimal(0), self._clock.now_ns())
+
+    async def leverage(self, symbol: str) -> Decimal:
+        return Decimal(20)
+
+    async def set_leverage(self, symbol: str, leverage: Decimal) -> Decimal:
+        return leverage
+
+    def margin_table(self, symbol: str) -> None:
+        return None
+
+    def funding_schedule(self, symbol: str) -> FundingSchedule:
+        return FundingSchedule.periodic(3600)
+
+    async def funding_payments(self, since_ns: int = 0) -> list[Any]:
+        return []
 
 
 Script = Callable[[BookVenue, BookVenue], Any]

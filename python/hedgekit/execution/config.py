@@ -165,6 +165,14 @@ class AtomicConfig:
             ladder's and the IOC's parameters).
         maker_budget_usd_s: With ``budgeted_maker``: the unhedged exposure (USD·s) a resting
             hedge may accumulate before it turns into IOCs.
+        margin_check: Pre-flight reads each leg's account, positions and leverage and refuses
+            an open that a venue would not margin (``False``: skip those reads).
+        leverage: Set on every leg's symbol before the open (refused when above the venue's
+            tier cap for the resulting position); ``None``: each venue's current leverage.
+        min_liquidation_distance: Refuse an open after which a leg's liquidation price would be
+            nearer than this fraction of the mark (``Decimal("0.2")``: 20 %); ``None``: no
+            distance floor. Judged by the venue's margin tiers (a venue that publishes none is
+            judged on available collateral alone).
     """
 
     max_entry_spread_bps: Decimal = Decimal(15)
@@ -188,8 +196,15 @@ class AtomicConfig:
     hedge_timing: HedgeTiming = HedgeTiming.IMMEDIATE
     hedge_pricing: HedgePricing = HedgePricing.IOC
     maker_budget_usd_s: Decimal = Decimal(500)
+    margin_check: bool = True
+    leverage: Decimal | None = None
+    min_liquidation_distance: Decimal | None = None
 
     def __post_init__(self) -> None:
+        if self.leverage is not None and not self.leverage > 0:
+            raise ValueError(f"leverage must be positive, got {self.leverage}")
+        if self.min_liquidation_distance is not None and not 0 <= self.min_liquidation_distance < 1:
+            raise ValueError(f"min_liquidation_distance is a fraction in [0, 1), got {self.min_liquidation_distance}")
         if self.maker_budget_usd_s < 0:
             raise ValueError("maker_budget_usd_s is non-negative")
         if self.entry_timeout_s <= 0 or self.deadline_s <= 0 or self.settle_timeout_s <= 0:

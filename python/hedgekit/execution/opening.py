@@ -41,6 +41,7 @@ from hedgekit._core import common_size, spread_within
 from hedgekit.errors import (
     BookIntegrityError,
     HedgekitError,
+    LeverageRejectedError,
     PostOnlyRejectedError,
     RateLimitedError,
     VenueError,
@@ -74,7 +75,8 @@ from hedgekit.execution.results import (
     Rollback,
     tidy,
 )
-from hedgekit.model import OrderRequest, Side, TimeInForce
+from hedgekit.model import OrderRequest, Position, Side, TimeInForce
+from hedgekit.risk.margin import Account, PositionState
 from hedgekit.tracking import TrackedState
 from hedgekit.tracking.session import resume as _resume
 from hedgekit.venues.base import InstrumentInfo, Quote
@@ -223,6 +225,8 @@ class Opening:
         # 1. Pre-flight: nothing is placed unless every check passes.
         try:
             self.pair = self._preflight()
+            if self.cfg.margin_check:
+                await self._margin(self.pair)
         except Refusal as refusal:
             return self._refused(refusal.reason)
         self._plan()
@@ -284,6 +288,61 @@ class Opening:
             if slip is not None and slip > float(cfg.slippage_budget_bps) and not cfg.split:
                 raise Refusal(f"{leg.name} expected slippage {slip:.1f} bps over the {cfg.slippage_budget_bps} bps budget")
         return pair
+
+    async def _margin(self, pair: Decimal) -> None:
+        """Every venue must margin its leg of ``pair``: the leverage set (or read), the account
+        and its positions read from the venue, and the leg judged by the venue's margin tiers —
+        refused above the tier's leverage cap, when the account would be short of initial
+        margin, or when the leg's liquidation price would be nearer than
+        ``min_liquidation_distance``. A venue that publishes no tiers is judged on its available
+        collateral alone. A venue that cannot be read refuses the open: margin that cannot be
+        confirmed is not assumed.
+
+        Raises:
+            Refusal: A leg fails; its reason names the venue and why.
+        """
+        cfg = self.cfg
+
+        async def one(leg: _Leg) -> None:
+            session, sym, name = leg.ex.session, leg.spec.symbol, leg.name
+            try:
+                if cfg.leverage is not None:
+                    await session.set_leverage(sym, cfg.leverage)
+                # One round trip: the three reads at once.
+                lev, acct, positions = await asyncio.gather(
+                    session.fetch_leverage(sym), session.fetch_account(), session.fetch_positions()
+                )
+            except LeverageRejectedError as exc:
+                raise Refusal(f"{name} leverage {cfg.leverage} refused: {exc.message}") from exc
+            except (VenueError, TimeoutError) as exc:
+                raise Refusal(f"{name} margin could not be read: {exc}") from exc
+            price = _touch(leg)
+            venue = leg.ex.venue
+            tables = {s: venue.margin_table(s) for s in {sym, *positions}}
+            known = {s: t for s, t in tables.items() if t is not None}
+            if len(known) < len(tables) or any(p.entry_price is None for p in positions.values()):
+                need = pair * price / lev
+                if need > acct.available:
+                    raise Refusal(f"{name} margin: {need:.2f} of initial margin needed, {acct.available:.2f} available")
+                return
+            account = Account(
+                acct.collateral,
+                {s: _position_state(p, price if s == sym else None, lev) for s, p in positions.items()},
+                known,
+            )
+            decision = account.can_open(sym, leg.spec.side, pair, price, lev)
+            if not decision:
+                raise Refusal(f"{name} margin: {decision.message}")
+            floor = cfg.min_liquidation_distance
+            if floor is not None:
+                distance = account.after_open(sym, leg.spec.side, pair, price, lev).liquidation_distance(sym)
+                if distance is not None and distance < floor:
+                    raise Refusal(
+                        f"{name} liquidation price after the open {distance:.2%} from the mark, "
+                        f"under the {floor:.2%} floor"
+                    )
+
+        await asyncio.gather(*(one(leg) for leg in self.ls))
 
     def _plan(self) -> None:
         plan = self.cfg.plan
@@ -855,6 +914,14 @@ class Opening:
             ended_ns=end,
             unresolved=tuple(f"{venue}:{cid}" for venue, cid in unresolved),
         )
+
+
+def _position_state(p: Position, fallback_mark: Decimal | None, leverage: Decimal) -> PositionState:
+    """The margin model's view of a venue position (its own leverage where the venue gives it,
+    else the symbol's; its mark, else the price the open would trade at)."""
+    assert p.entry_price is not None
+    mark = p.mark_price if p.mark_price is not None else (fallback_mark if fallback_mark is not None else p.entry_price)
+    return PositionState(p.size, p.entry_price, mark, p.leverage if p.leverage is not None else leverage)
 
 
 def _not_dust_bound(leg: _Leg) -> tuple[Decimal, Decimal] | None:

@@ -307,6 +307,9 @@ class AtomicOverrides(_Table):
     hedge_timing: HedgeTiming | None = None
     hedge_pricing: HedgePricing | None = None
     maker_budget_usd_s: Rate | None = None
+    margin_check: bool | None = None
+    leverage: Quantity | None = None
+    min_liquidation_distance: Rate | None = None
 
 
 class CloseOverrides(_Table):

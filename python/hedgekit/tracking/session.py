@@ -29,7 +29,7 @@ from hedgekit.errors import (
     VenueError,
     VenueTimeoutError,
 )
-from hedgekit.model import CancelResult, Fill, OrderRequest, OrderStatus, Position
+from hedgekit.model import AccountState, CancelResult, Fill, OrderRequest, OrderStatus, Position
 from hedgekit.tracking.orders import (
     Action,
     FetchFills,
@@ -258,6 +258,53 @@ class VenueSession:
         except VenueError as exc:
             self._note(exc)
             raise
+
+    async def _read(self, what: str, call: Callable[[], Awaitable[_R]], timeout_s: float | None) -> _R:
+        """One request through the session: refused locally during a rate-limit backoff,
+        paced, bounded by ``timeout_s`` (default the request timeout); a venue refusal counts
+        towards the backoff."""
+        held = self._held_back(what)
+        if held is not None:
+            raise held
+        await self._pace()
+        try:
+            async with asyncio.timeout(self._timeout_s if timeout_s is None else timeout_s):
+                return await call()
+        except VenueError as exc:
+            self._note(exc)
+            raise
+
+    async def fetch_account(self, timeout_s: float | None = None) -> AccountState:
+        """The venue's account (collateral, equity, available, margins) now, read through the
+        session like :meth:`fetch_positions`.
+
+        Raises:
+            hedgekit.errors.VenueError: The venue refused or failed.
+            TimeoutError: No answer in time.
+        """
+        return await self._read("account", self.venue.account, timeout_s)
+
+    async def fetch_leverage(self, symbol: str, timeout_s: float | None = None) -> Decimal:
+        """The leverage set for ``symbol`` at the venue now.
+
+        Raises:
+            KeyError: Unknown symbol.
+            hedgekit.errors.VenueError: The venue refused or failed.
+            TimeoutError: No answer in time.
+        """
+        return await self._read("leverage", lambda: self.venue.leverage(symbol), timeout_s)
+
+    async def set_leverage(self, symbol: str, leverage: Decimal, timeout_s: float | None = None) -> Decimal:
+        """Sets ``symbol``'s leverage at the venue; returns what is set now.
+
+        Raises:
+            KeyError: Unknown symbol.
+            hedgekit.errors.LeverageRejectedError: Above the tier's cap (nothing changed).
+            hedgekit.errors.VenueError: The venue refused or failed (an ambiguous error: the
+                leverage may have changed — read it again).
+            TimeoutError: No answer in time (the leverage may have changed).
+        """
+        return await self._read("set_leverage", lambda: self.venue.set_leverage(symbol, leverage), timeout_s)
 
     def new_client_id(self, prefix: str = "hk") -> str:
         """A client order id unique within this session: ``prefix-<hex sequence number>``.

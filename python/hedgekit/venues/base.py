@@ -30,6 +30,7 @@ from hedgekit.model import (
     VenueEvent,
 )
 from hedgekit.risk.funding import FundingSchedule
+from hedgekit.risk.tiers import MarginTable
 
 __all__ = ["EventStream", "InstrumentInfo", "Quote", "Venue"]
 
@@ -224,6 +225,17 @@ class Venue(Protocol):
             hedgekit.errors.OrderRejectedError: The account would be short of initial margin
                 (``reason="insufficient_margin"``).
             hedgekit.errors.AmbiguousOutcomeError: No answer; the leverage may have changed.
+        """
+        ...
+
+    def margin_table(self, symbol: str) -> MarginTable | None:
+        """``symbol``'s maintenance-margin tiers as the venue's metadata gives them
+        (Hyperliquid ``meta`` ``marginTables``, Aster ``leverageBracket``, Lighter's margin
+        fractions); ``None`` when the venue does not say (margin is then judged from
+        :meth:`account` alone, without a liquidation distance).
+
+        Raises:
+            KeyError: Unknown symbol.
         """
         ...
 

@@ -70,6 +70,7 @@ from hedgekit.model import (
     VenueEvent,
 )
 from hedgekit.risk.funding import FundingMode, FundingSchedule
+from hedgekit.risk.tiers import MarginTable, MarginTier
 from hedgekit.venues.base import InstrumentInfo, Quote
 from hedgekit.venues.sim.venue import SimEventStream, SimVenue
 
@@ -164,6 +165,21 @@ def _schedule_to_wire(schedule: FundingSchedule) -> dict[str, Any]:
         "interval_s": schedule.interval_s,
         "anchor_ns": schedule.anchor_ns,
     }
+
+
+def _table_to_wire(table: MarginTable | None) -> list[list[str]] | None:
+    if table is None:
+        return None
+    return [
+        [str(t.notional_floor), str(t.max_leverage), str(t.maintenance_rate), str(t.maintenance_amount)]
+        for t in table.tiers
+    ]
+
+
+def _table_from_wire(rows: Any) -> MarginTable | None:
+    if rows is None:
+        return None
+    return MarginTable(tuple(MarginTier(*(Decimal(x) for x in row)) for row in rows))
 
 
 def _schedule_from_wire(d: Mapping[str, Any]) -> FundingSchedule:
@@ -435,6 +451,7 @@ class VenueServer:
                         "taker_fee": info.taker_fee,
                         "funding_interval_s": info.funding_interval_s,
                         "funding_schedule": _schedule_to_wire(v.funding_schedule(info.symbol)),
+                        "margin_table": _table_to_wire(v.margin_table(info.symbol)),
                     }
                     for info in v.instruments().values()
                 ],
@@ -507,6 +524,7 @@ class RemoteVenue:
         self._supports_modify = False
         self._infos: dict[str, InstrumentInfo] = {}
         self._schedules: dict[str, FundingSchedule] = {}
+        self._tables: dict[str, MarginTable | None] = {}
         self._books: dict[str, OrderBook] = {}
         self._subs: list[SimEventStream] = []
         self._pending: dict[int, asyncio.Future[Any]] = {}
@@ -570,6 +588,7 @@ class RemoteVenue:
                 taker_fee=_dec(i["taker_fee"]),
                 funding_interval_s=int(i["funding_interval_s"]),
             )
+            self._tables[sym] = _table_from_wire(i.get("margin_table"))
             schedule = i.get("funding_schedule")
             self._schedules[sym] = (
                 FundingSchedule.periodic(int(i["funding_interval_s"]))
@@ -699,6 +718,16 @@ class RemoteVenue:
         """
         self._infos[symbol]  # raises KeyError for an unknown symbol
         return _dec(await self._call("set_leverage", {"symbol": symbol, "leverage": leverage}))
+
+    def margin_table(self, symbol: str) -> MarginTable | None:
+        """``symbol``'s margin tiers, as the server's hello gave them.
+
+        Raises:
+            KeyError: An unknown symbol.
+        """
+        if symbol not in self._infos:
+            raise KeyError(symbol)
+        return self._tables.get(symbol)
 
     def funding_schedule(self, symbol: str) -> FundingSchedule:
         """``symbol``'s funding schedule, as the server's hello gave it.

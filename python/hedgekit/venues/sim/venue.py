@@ -49,6 +49,7 @@ from hedgekit.model import (
     VenueEvent,
 )
 from hedgekit.risk.funding import FundingSchedule
+from hedgekit.risk.tiers import MarginTable
 from hedgekit.venues.base import InstrumentInfo, Quote
 from hedgekit.venues.sim.config import CancelUnknownStyle, Disconnect, SimVenueConfig
 from hedgekit.venues.sim.engine import CancelOutcome, MatchingEngine, PlaceOutcome
@@ -385,6 +386,14 @@ class SimVenue:
         return await self._request(
             "leverage", "set_leverage", lambda t: self.engine.set_leverage(t, symbol, leverage)
         )
+
+    def margin_table(self, symbol: str) -> MarginTable:
+        """``symbol``'s margin tiers (local: no request).
+
+        Raises:
+            KeyError: Unknown symbol.
+        """
+        return self.engine.margin_table(symbol)
 
     def funding_schedule(self, symbol: str) -> FundingSchedule:
         """When ``symbol``'s funding is paid (local: no request).
