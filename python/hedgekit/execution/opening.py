@@ -117,6 +117,7 @@ class _Leg:
         self.spec = spec
         self.name = spec.venue
         self.buy = spec.side is Side.BUY
+        self.tracker = ex.session.tracker
         self.ex = ex
         self.info = info
         self.quote: Quote | None = None
@@ -167,7 +168,7 @@ class _Leg:
         still on their way), reserves the rest of its size. Resting entries named in
         ``cancelling`` (``(venue, client id)`` pairs: being cancelled right now) reserve
         nothing: a fill of theirs that races the hedge is a surplus, unwound at once."""
-        tracker = self.ex.session.tracker
+        tracker = self.tracker
         side = self.spec.side
         total = _ZERO
         name = self.name
@@ -247,7 +248,7 @@ class Opening:
         elif pricing is HedgePricing.IOC:
             fixed = self._fixed_cfg = self._hedge_config(self.ls[0], self.requested)
             for leg in self.ls:
-                leg.ready = ReadyPrice(leg.ex, leg.spec.symbol, leg.spec.side, fixed.market_protection_bps, fixed.max_book_age_s)
+                leg.ready = ReadyPrice(leg.ex, leg.spec.symbol, leg.spec.side, fixed)
         tap = OperationTap(owner.sessions, self.cfg.hedge_threshold, self.recorder)
         tap.markouts = owner.markouts
         self.tap = tap
@@ -948,7 +949,7 @@ def _live_entries(ls: Sequence[_Leg], *, answered_only: bool = False) -> list[tu
     out = []
     for leg in ls:
         if leg.entry_ids:
-            state = leg.ex.session.tracker.state
+            state = leg.tracker.state
             for cid in leg.entry_ids:
                 if state(cid) in wanted:
                     out.append((leg, cid))

@@ -89,21 +89,25 @@ class ReadyPrice:
         ex: The executor of the venue.
         symbol: The venue's symbol.
         side: The side of the IOC.
-        protection_bps: How far beyond the opposite touch it may execute (as
-            :func:`protected_price`).
-        max_age_s: The oldest book update that is still fresh (as :meth:`OrderExecutor.quote`).
+        config: The IOCs' configuration: its ``market_protection_bps`` (how far beyond the
+            opposite touch they may execute, as :func:`protected_price`) and its
+            ``max_book_age_s`` (the oldest book update that is still fresh).
     """
 
-    __slots__ = ("_bps", "_ex", "_key", "_max_age_ns", "_max_age_s", "_price", "_quote", "_rules", "_side", "_sized", "_symbol")
+    __slots__ = (
+        "_bps", "_config", "_ex", "_key", "_max_age_ns", "_max_age_s", "_price", "_quote", "_rules", "_side", "_sized",
+        "_symbol",
+    )  # fmt: skip
 
-    def __init__(self, ex: OrderExecutor, symbol: str, side: Side, protection_bps: Decimal, max_age_s: float) -> None:
+    def __init__(self, ex: OrderExecutor, symbol: str, side: Side, config: OrderConfig) -> None:
         self._ex = ex
         self._symbol = symbol
         self._side = side
         self._rules = ex.info(symbol).rules
-        self._bps = protection_bps
-        self._max_age_s = max_age_s
-        self._max_age_ns = int(max_age_s * _S)
+        self._config = config
+        self._bps = config.market_protection_bps
+        self._max_age_s = config.max_book_age_s
+        self._max_age_ns = int(config.max_book_age_s * _S)
         self._key: tuple[object, int, object] | None = None
         self._quote: Quote | None = None
         self._price: Decimal | None = None
@@ -150,12 +154,10 @@ class ReadyPrice:
     def fits(self, symbol: str, side: Side, config: OrderConfig, reduce_only: bool) -> bool:
         """True when it prices the IOCs of an order on ``symbol`` and ``side`` under ``config``
         (the same protection and book age; never a reduce-only one)."""
-        return (
-            not reduce_only
-            and side is self._side
-            and symbol == self._symbol
-            and config.market_protection_bps == self._bps
-            and config.max_book_age_s == self._max_age_s
+        if reduce_only or side is not self._side or symbol != self._symbol:
+            return False
+        return config is self._config or (
+            config.market_protection_bps == self._bps and config.max_book_age_s == self._max_age_s
         )
 
     def placeable(self, size: Decimal, price: Decimal) -> Decimal:
