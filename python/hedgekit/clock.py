@@ -55,10 +55,12 @@ class LoopClock:
             epoch.
     """
 
-    __slots__ = ("_offset_ns",)
+    __slots__ = ("_loop", "_offset_ns", "_virtual")
 
     def __init__(self, epoch_ns: int | None = None) -> None:
         self._offset_ns = epoch_ns
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop last read, and its kind
+        self._virtual = False
 
     def _loop_ns(self) -> int:
         loop = asyncio.get_running_loop()
@@ -68,14 +70,23 @@ class LoopClock:
 
     def now_ns(self) -> int:
         """The current time in nanoseconds since the epoch."""
+        loop = asyncio.get_running_loop()
+        offset = self._offset_ns
+        if loop is self._loop and offset is not None:  # the hot path: one loop, kind known
+            if self._virtual:
+                return offset + loop.time_ns()  # type: ignore[attr-defined]
+            return offset + round(loop.time() * NS_PER_S)
         loop_ns = self._loop_ns()
-        if self._offset_ns is None:
-            loop = asyncio.get_running_loop()
-            if isinstance(loop, VirtualTimeLoop):
-                self._offset_ns = loop.epoch_ns
+        virtual = isinstance(loop, VirtualTimeLoop)
+        if offset is None:
+            if virtual:
+                offset = loop.epoch_ns  # type: ignore[attr-defined]
             else:
-                self._offset_ns = time.time_ns() - loop_ns
-        return self._offset_ns + loop_ns
+                offset = time.time_ns() - loop_ns
+            self._offset_ns = offset
+        self._loop = loop
+        self._virtual = virtual
+        return offset + loop_ns
 
     async def sleep(self, seconds: float) -> None:
         """``asyncio.sleep`` on the running loop."""

@@ -61,6 +61,7 @@ from hedgekit.execution.liquidity import is_dust, split_sizes
 from hedgekit.execution.operation import OperationTap, build_leg
 from hedgekit.execution.order import (
     OrderExecutor,
+    ReadyPrice,
     Reference,
     Signal,
     protected_price,
@@ -117,6 +118,8 @@ class _Leg:
     def __init__(self, spec: LegSpec, ex: OrderExecutor, info: InstrumentInfo) -> None:
         self.spec = spec
         self.name = spec.venue
+        self.buy = spec.side is Side.BUY
+        self.tracker = ex.session.tracker
         self.ex = ex
         self.info = info
         self.quote: Quote | None = None
@@ -127,6 +130,20 @@ class _Leg:
         """``(size, price)``: any size from ``size`` up at any price from ``price`` up is an
         order this venue accepts for its minimums (found at pre-flight; a quick answer to
         "is it dust?" on the hedge path)."""
+        self.ready: ReadyPrice | None = None
+        """The price of a protected IOC hedge on this leg, kept ready while the entries rest
+        (with the ``ioc`` hedge pricing)."""
+
+    def warm(self, now_ns: int, size: Decimal) -> None:
+        """Brings the ready hedge price up to date with the book, and the size the venue takes
+        at it for a hedge of ``size`` (a book unusable now, or a price that cannot be made, is
+        left to the hedge path, which works it out again and meets the error itself)."""
+        ready = self.ready
+        if ready is not None:
+            try:
+                ready.placeable(size, ready.price(ready.quote(now_ns)))
+            except (HedgekitError, ValueError, ArithmeticError):
+                pass
 
     def surely_not_dust(self, size: Decimal, q: Quote | None) -> bool:
         """True when ``size`` at the quote's prices is above the venue's minimums for sure
@@ -144,7 +161,7 @@ class _Leg:
     def along(self, tap: OperationTap) -> Decimal:
         """Size held in the leg's direction."""
         net = tap.net(self.name)
-        return (net if self.spec.side is Side.BUY else -net) + 0  # + 0: never a negative zero
+        return (net if self.buy else -net) + 0  # + 0: never a negative zero
 
     def reserved(self, tap: OperationTap, *, cancelling: frozenset[tuple[str, str]] = frozenset()) -> Decimal:
         """Size that the leg's orders in its direction not answered for yet may still add to
@@ -153,7 +170,7 @@ class _Leg:
         still on their way), reserves the rest of its size. Resting entries named in
         ``cancelling`` (``(venue, client id)`` pairs: being cancelled right now) reserve
         nothing: a fill of theirs that races the hedge is a surplus, unwound at once."""
-        tracker = self.ex.session.tracker
+        tracker = self.tracker
         side = self.spec.side
         total = _ZERO
         name = self.name
@@ -236,7 +253,9 @@ class Opening:
         if pricing is HedgePricing.LADDER:
             self._fixed_cfg = self.cfg.hedge
         elif pricing is HedgePricing.IOC:
-            self._fixed_cfg = self._hedge_config(self.ls[0], self.requested)
+            fixed = self._fixed_cfg = self._hedge_config(self.ls[0], self.requested)
+            for leg in self.ls:
+                leg.ready = ReadyPrice(leg.ex, leg.spec.symbol, leg.spec.side, fixed)
         tap = OperationTap(owner.sessions, self.cfg.hedge_threshold, self.recorder)
         tap.markouts = owner.markouts
         self.tap = tap
@@ -475,7 +494,7 @@ class Opening:
             # reserves its whole size. A reaction started by the listener has the fill it was
             # given counted already, so its first round reads the tap's running totals without
             # a scan of every tracker.
-            cancelling = frozenset((leg.name, cid) for leg, cid in pending if leg.maker)
+            cancelling = frozenset([(leg.name, cid) for leg, cid in pending if leg.maker])
             if eager:
                 self._to_cancel = pending
             elif pending:
@@ -515,22 +534,33 @@ class Opening:
         elif tap.first_venue is not None:
             tap.sync(tap.first_venue)
         ls = self.ls
-        leader = ls[0]
-        best = leader.along(tap)
-        alongs = [best]
-        for leg in ls[1:]:
-            a = leg.along(tap)
-            alongs.append(a)
-            if a > best:  # the first leg with the most, as max() picks
-                best, leader = a, leg
-        target = best if best < self.pair else self.pair
-        if target <= 0:
-            return
-        for a in alongs:
-            if a < target:
-                break
+        if len(ls) == 2:  # the usual pair, without the loops
+            leader, other = ls
+            best, lag = leader.along(tap), other.along(tap)
+            alongs = [best, lag]
+            if lag > best:  # the first leg with the most, as max() picks
+                best, lag, leader, other = lag, best, other, leader
+            target = best if best < self.pair else self.pair
+            if target <= 0 or lag >= target:
+                return  # nothing held, or no leg lags
         else:
-            return  # no leg lags
+            other = None
+            leader = ls[0]
+            best = leader.along(tap)
+            alongs = [best]
+            for leg in ls[1:]:
+                a = leg.along(tap)
+                alongs.append(a)
+                if a > best:  # the first leg with the most, as max() picks
+                    best, leader = a, leg
+            target = best if best < self.pair else self.pair
+            if target <= 0:
+                return
+            for a in alongs:
+                if a < target:
+                    break
+            else:
+                return  # no leg lags
         now = self.clock.now_ns()
         # Recorded in its place among the incidents, written once the hedge is out.
         note = (len(self.incidents), now) if first_round else None
@@ -539,8 +569,8 @@ class Opening:
             assert first_ns is not None  # a leg holds something: there are fills
             deadline_ns = first_ns + int(self.cfg.deadline_s * _S)
             ref = _reference(tap, leader) if self.cfg.hedge_pricing is HedgePricing.LADDER else None
-            if len(ls) == 2:  # the other leg, with no task in between
-                await self._hedge_leg(ls[1] if leader is ls[0] else ls[0], target, ref, deadline_ns, cancelling, now)
+            if other is not None:  # the other leg, with no task in between
+                await self._hedge_leg(other, target, ref, deadline_ns, cancelling, now, lag)
             else:
                 others = [leg for leg in ls if leg is not leader]
                 await asyncio.gather(*(self._hedge_leg(leg, target, ref, deadline_ns, cancelling, now) for leg in others))
@@ -558,22 +588,27 @@ class Opening:
         deadline_ns: int,
         cancelling: frozenset[tuple[str, str]],
         now: int,
+        along: Decimal | None = None,
     ) -> None:
-        """Hedges one leg up to ``target`` (``now``: the round's clock reading)."""
+        """Hedges one leg up to ``target`` (``now``: the round's clock reading; ``along``: the
+        size the leg holds, when the caller has just read it)."""
         tap = self.tap
         assert tap is not None
+        if along is None:
+            along = leg.along(tap)
         # An order of this leg whose outcome is still open (an entry whose placement is in
         # flight, a hedge in doubt) reserves its whole remaining size: the hedge never lifts
         # the leg past the leader whatever that order turns out to have done.
-        diff = target - leg.along(tap) - leg.reserved(tap, cancelling=cancelling)
+        diff = target - along - leg.reserved(tap, cancelling=cancelling)
         if diff <= 0:
             return
         cfg = self.cfg
         ex = leg.ex
         symbol = leg.spec.symbol
         # One look at the book serves the dust check and the hedge's first price.
+        ready = leg.ready
         try:
-            q: Quote | None = ex.quote(symbol, cfg.hedge.max_book_age_s, now_ns=now)
+            q: Quote | None = ready.quote(now) if ready is not None else ex.quote(symbol, cfg.hedge.max_book_age_s, now_ns=now)
         except BookIntegrityError:
             q = None
         if not leg.surely_not_dust(diff, q) and self._dust(leg, diff, q):
@@ -586,7 +621,7 @@ class Opening:
         hedge_cfg = self._fixed_cfg or self._hedge_config(leg, diff)
         result = await ex.execute(
             symbol, leg.spec.side, diff, hedge_cfg, reference=ref, deadline_s=left_s,
-            tag="h", observer=tap, role="hedge", quote=q,
+            tag="h", observer=tap, role="hedge", quote=q, ready=ready, now_ns=now,
         )  # fmt: skip
         leg.hedge = result
         ok = result.complete or self._dust(leg, result.remaining)
@@ -730,10 +765,12 @@ class Opening:
                 if exc.definitive and not isinstance(exc, RateLimitedError):
                     return
                 continue
+            leg.warm(self.clock.now_ns(), self.pair)  # the entry rests: its hedge is made ready
             while not stop.is_set():
                 order = await wait_order_or(session, cid, stop, entry_cfg.reprice_check_s)
                 if order.is_terminal or stop.is_set():
                     break
+                leg.warm(self.clock.now_ns(), self.pair)
                 try:
                     q = ex.quote(sym, cfg.max_book_age_s)
                 except BookIntegrityError:
@@ -982,7 +1019,7 @@ def _live_entries(ls: Sequence[_Leg], *, answered_only: bool = False) -> list[tu
     out = []
     for leg in ls:
         if leg.entry_ids:
-            state = leg.ex.session.tracker.state
+            state = leg.tracker.state
             for cid in leg.entry_ids:
                 if state(cid) in wanted:
                     out.append((leg, cid))

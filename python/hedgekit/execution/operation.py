@@ -157,11 +157,18 @@ class OperationTap:
         notification was lost to an error downstream of the ledger, or one that came in the same
         batch as a fill being handled right now). Returns how many were added."""
         before = len(self.fills)
-        pairs = list(self._cids) if venue is None else [(venue, c) for c in self._by_venue.get(venue, ())]
-        for (name, cid) in pairs:
+        keys = self._keys
+        if venue is not None:  # one venue: the hedge path's read-back
+            fills_of = self._sessions[venue].tracker.fills
+            for cid in list(self._by_venue.get(venue, ())):
+                for fill in fills_of(cid):
+                    if (venue, fill.client_id, fill.trade_id) not in keys:
+                        self._add(venue, fill)
+            return len(self.fills) - before
+        for (name, cid) in list(self._cids):
             tracker = self._sessions[name].tracker
             for fill in tracker.fills(cid):
-                if (name, fill.client_id, fill.trade_id) not in self._keys:
+                if (name, fill.client_id, fill.trade_id) not in keys:
                     self._add(name, fill)
         return len(self.fills) - before
 

@@ -34,6 +34,7 @@ from hedgekit.venues.base import InstrumentInfo, Quote
 __all__ = [
     "OrderExecutor",
     "OrderObserver",
+    "ReadyPrice",
     "Reference",
     "Signal",
     "protected_price",
@@ -76,6 +77,97 @@ class Reference:
 
     def __repr__(self) -> str:
         return f"Reference(price={self.price}, fee_rate={self.fee_rate})"
+
+
+class ReadyPrice:
+    """A protected IOC price kept ready for one side of one symbol (a hedge's first price,
+    prepared while the entries rest): the quote, its price and the size the venue takes at it
+    are worked out again only when the book changes (its best levels or its update time), so a
+    read on the hedge path costs the book gate's checks and one look at the best levels.
+
+    Args:
+        ex: The executor of the venue.
+        symbol: The venue's symbol.
+        side: The side of the IOC.
+        config: The IOCs' configuration: its ``market_protection_bps`` (how far beyond the
+            opposite touch they may execute, as :func:`protected_price`) and its
+            ``max_book_age_s`` (the oldest book update that is still fresh).
+    """
+
+    __slots__ = (
+        "_bps", "_config", "_ex", "_key", "_max_age_ns", "_max_age_s", "_price", "_quote", "_rules", "_side", "_sized",
+        "_symbol",
+    )  # fmt: skip
+
+    def __init__(self, ex: OrderExecutor, symbol: str, side: Side, config: OrderConfig) -> None:
+        self._ex = ex
+        self._symbol = symbol
+        self._side = side
+        self._rules = ex.info(symbol).rules
+        self._config = config
+        self._bps = config.market_protection_bps
+        self._max_age_s = config.max_book_age_s
+        self._max_age_ns = int(config.max_book_age_s * _S)
+        self._key: tuple[object, int, object] | None = None
+        self._quote: Quote | None = None
+        self._price: Decimal | None = None
+        self._sized: tuple[Decimal, Decimal, Decimal] | None = None
+
+    def quote(self, now_ns: int) -> Quote:
+        """The quote :meth:`OrderExecutor.quote` gives at ``now_ns`` (the same one as last time
+        while the book has not changed).
+
+        Raises:
+            hedgekit.errors.BookIntegrityError: The book is unusable now.
+        """
+        ex = self._ex
+        book = ex.venue.book(self._symbol)
+        last = book.last_update_ns
+        key = self._key
+        if (
+            key is not None
+            and key[0] is book
+            and key[1] == last
+            and book.is_synced
+            and now_ns - last <= self._max_age_ns
+            and not book.is_crossed
+            and book.bbo_raw() == key[2]
+        ):
+            return self._quote  # type: ignore[return-value]
+        q = ex.quote(self._symbol, self._max_age_s, now_ns=now_ns)
+        self._price = None
+        self._quote = q
+        bbo = book.bbo_raw()
+        # Kept only while the book shows exactly what the quote was read from.
+        self._key = (book, last, bbo) if last > 0 and None not in bbo else None
+        return q
+
+    def price(self, q: Quote) -> Decimal:
+        """The protected price of an IOC at ``q`` (kept ready for the quote last read)."""
+        if q is not self._quote:
+            return protected_price(self._rules, self._side, q, self._bps)
+        price = self._price
+        if price is None:
+            price = self._price = protected_price(self._rules, self._side, q, self._bps)
+        return price
+
+    def fits(self, symbol: str, side: Side, config: OrderConfig, reduce_only: bool) -> bool:
+        """True when it prices the IOCs of an order on ``symbol`` and ``side`` under ``config``
+        (the same protection and book age; never a reduce-only one)."""
+        if reduce_only or side is not self._side or symbol != self._symbol:
+            return False
+        return config is self._config or (
+            config.market_protection_bps == self._bps and config.max_book_age_s == self._max_age_s
+        )
+
+    def placeable(self, size: Decimal, price: Decimal) -> Decimal:
+        """:meth:`OrderExecutor.placeable` (not reduce-only), the last answer kept."""
+        sized = self._sized
+        if sized is not None and sized[1] is price and sized[0] == size:
+            return sized[2]
+        send = self._ex.placeable(self._rules, size, price, False)
+        self._sized = (size, price, send)
+        return send
 
 
 def _done(order: TrackedOrder) -> bool:
@@ -277,6 +369,8 @@ class OrderExecutor:
         observer: OrderObserver | None = None,
         role: str = "order",
         quote: Quote | None = None,
+        ready: ReadyPrice | None = None,
+        now_ns: int | None = None,
     ) -> ExecutionResult:
         """Works one order of ``size`` until filled, timed out, or out of options.
 
@@ -299,6 +393,11 @@ class OrderExecutor:
             quote: A quote the caller has just taken through :meth:`quote` with this
                 ``config``'s ``max_book_age_s`` (the arrival quote and the first step's price
                 come from it instead of a second read of the same book).
+            ready: The IOC price kept ready for this order (``quote`` read from it): its
+                protected IOCs take their price and size from it (used only when it
+                :meth:`~ReadyPrice.fits` the order).
+            now_ns: The clock reading the caller has just taken (the start of the order and of
+                its ``deadline_s``).
 
         Returns:
             What filled, at what cost, and why it stopped short if it did.
@@ -311,7 +410,7 @@ class OrderExecutor:
         if size <= 0:
             raise ValueError(f"size must be positive, got {size}")
         info = self.info(symbol)
-        start = self.clock.now_ns()
+        start = self.clock.now_ns() if now_ns is None else now_ns
         deadline_ns = None if deadline_s is None else start + int(deadline_s * _S)
         run = _Run(self, symbol, side, size, observer, role)
         arrival: Quote | None = None
@@ -322,7 +421,9 @@ class OrderExecutor:
             if mode is ExecutionMode.ADAPTIVE:
                 mode = self._choose(symbol, side, size, cfg)
             if mode is ExecutionMode.MARKET_ONLY:
-                await self._ioc(run, info, cfg, reduce_only, deadline_ns, q)
+                if ready is not None and not ready.fits(symbol, side, cfg, reduce_only):
+                    ready = None
+                await self._ioc(run, info, cfg, reduce_only, deadline_ns, q, ready)
             elif mode is ExecutionMode.AGGRESSIVE_LIMIT:
                 await self._ladder(run, info, cfg, reduce_only, deadline_ns, reference, q, start)
                 if cfg.market_fallback:
@@ -536,13 +637,15 @@ class OrderExecutor:
         reduce_only: bool,
         deadline_ns: int | None = None,
         first_quote: Quote | None = None,
+        ready: ReadyPrice | None = None,
     ) -> None:
         """An IOC at the opposite touch plus the protection (a market order that cannot walk the
         book without limit). With a deadline, what remains is taken again on the fresh book after
         a short pause for it to refill (:func:`refill_pause_s`), until filled, dust, refused or
         the deadline; a book that is unusable meanwhile is waited for, and the next IOC is sized
         only once every earlier order of the run has a known outcome. Without a deadline it is
-        one IOC. ``first_quote``: a quote just taken, for the first IOC."""
+        one IOC. ``first_quote``: a quote just taken, for the first IOC; ``ready``: the price
+        kept ready for these IOCs (it fits them)."""
         pause = 0.0
         tracker = self.session.tracker
         book_error: BookIntegrityError | None = None
@@ -574,8 +677,12 @@ class OrderExecutor:
                     continue
             first = False
             book_error = None
-            price = protected_price(info.rules, run.side, q, cfg.market_protection_bps)
-            send = self.placeable(info.rules, remaining, price, reduce_only)
+            if ready is not None:
+                price = ready.price(q)
+                send = ready.placeable(remaining, price)
+            else:
+                price = protected_price(info.rules, run.side, q, cfg.market_protection_bps)
+                send = self.placeable(info.rules, remaining, price, reduce_only)
             if send <= 0:
                 return
             req = OrderRequest(

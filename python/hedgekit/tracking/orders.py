@@ -806,7 +806,8 @@ class OrderTracker:
 
     def _ingest_fill(self, fill: Fill, now_ns: int, acts: list[Action]) -> None:
         trade_id = fill.trade_id
-        if isinstance(trade_id, bool) or not isinstance(trade_id, (int, str)):
+        tt = type(trade_id)
+        if tt is not int and tt is not str and (isinstance(trade_id, bool) or not isinstance(trade_id, (int, str))):
             self._anomaly(now_ns, "bad_fill", fill.client_id, f"trade id {trade_id!r}")
             return
         # one key per fill whichever channel brought it: resolve a venue id to our client id
@@ -920,7 +921,11 @@ class OrderTracker:
             self._anomaly(now_ns, "fill_on_dead_order", o.request.client_id, str(o.state))
             self._move(o, _T.UNCONFIRMED, now_ns, acts, "fill on dead order")
             self._query(o, now_ns, acts)
-        self._check_gap(o, now_ns, fills.filled)
+        if o.venue_filled:
+            self._check_gap(o, now_ns, fills.filled)
+        else:  # the venue reported nothing filled: no gap, and no size read from the ledger
+            o.gap_since_ns = None
+            o.gap_attempts = 0
         return fills
 
     @staticmethod
@@ -1006,7 +1011,7 @@ class OrderTracker:
             return
         o.state = target
         o.history.append((now_ns, target))
-        if target.is_terminal:
+        if target in TERMINAL_STATES:
             o.terminal_ns = now_ns
             o.query_due_ns = None
             if o.gap_since_ns is None and self._unsettled(o):

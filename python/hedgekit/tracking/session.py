@@ -158,14 +158,12 @@ class VenueSession:
         that came with it), right after the rest of that burst, in the same pass, before the
         session waits for anything; otherwise at once. A reaction started so sees the whole
         burst and still runs before the loop turns."""
-        if self._after or (self._handling and self._waiting()):
+        if self._after:
             self._after.append(callback)
+        elif self._handling and (pending := self._stream_pending) is not None and pending() > 0:
+            self._after.append(callback)  # more events already delivered: after them
         else:
             callback()
-
-    def _waiting(self) -> bool:
-        pending = self._stream_pending
-        return pending is not None and pending() > 0
 
     def _run_after(self) -> None:
         self._handling = False
