@@ -57,6 +57,7 @@ from hedgekit.execution import (
 )
 from hedgekit.execution.order import protected_price
 from hedgekit.model import (
+    AccountState,
     CancelResult,
     Fill,
     FundingRate,
@@ -69,6 +70,7 @@ from hedgekit.model import (
     Side,
     TimeInForce,
 )
+from hedgekit.risk.funding import FundingSchedule
 from hedgekit.tracking import VenueSession
 from hedgekit.venues.base import InstrumentInfo, Quote
 from hedgekit.venues.sim import MarketConfig, SimInstrument, SimVenue, SimVenueConfig, aster, hyperliquid
@@ -190,6 +192,27 @@ class NullVenue:
 
     async def funding_rates(self) -> dict[str, FundingRate]:
         return {}
+
+    # Margin: an account that margins anything, answered at once (the open's pre-flight reads
+    # it before any entry, outside the measured window).
+    async def account(self) -> AccountState:
+        big = Decimal(10**9)
+        return AccountState(self.name, big, big, big, Decimal(0), Decimal(0), time.time_ns())
+
+    async def leverage(self, symbol: str) -> Decimal:
+        return Decimal(20)
+
+    async def set_leverage(self, symbol: str, leverage: Decimal) -> Decimal:
+        return leverage
+
+    def margin_table(self, symbol: str) -> None:
+        return None
+
+    def funding_schedule(self, symbol: str) -> FundingSchedule:
+        return FundingSchedule.periodic(3600)
+
+    async def funding_payments(self, since_ns: int = 0) -> list[Any]:
+        return []
 
 
 def _config(timing: HedgeTiming, pricing: HedgePricing, **kw: Any) -> AtomicConfig:
