@@ -29,7 +29,6 @@ from hedgekit.sweep.markets import (
     _VenuePlan,
 )
 
-
 # ----------------------------------------------------------------------------------- operation
 
 _ENTRY_MODES = ("limit_only", "limit_only", "limit_with_fallback", "adaptive")
@@ -200,6 +199,10 @@ def scenario_for(seed: int, profile: str = "mixed") -> dict[str, Any]:
         cfg["hedge_pricing"] = policy.choice(("ioc", "ladder", "budgeted_maker"))
         if cfg["hedge_pricing"] == "budgeted_maker":
             cfg["maker_budget_usd_s"] = policy.choice(("0", "5", "50", "500", "5000"))
+        # Half the opens read margin first (so faults on those reads refuse them), half go
+        # straight to the entries (so the entry and hedge mechanics keep their coverage under
+        # the same faults); a stream of its own, like the policies'.
+        cfg["margin_check"] = random.Random(f"hedgekit-sweep-margin:{seed}").random() < 0.5
         window_ms = (
             float(cfg.get("entry_timeout_s", 10.0)) + float(cfg.get("deadline_s", 15.0))
         ) * 1000
@@ -211,6 +214,7 @@ def scenario_for(seed: int, profile: str = "mixed") -> dict[str, Any]:
             f"hedge={cfg['hedge']['mode']}",
             f"timing={cfg['hedge_timing']}",
             f"pricing={cfg['hedge_pricing']}",
+            f"margin_check={cfg['margin_check']}",
             f"rollback={cfg['rollback']['mode']}",
         ]
         for v, side, fill_at in zip(plans, sides, times[:2], strict=True):
