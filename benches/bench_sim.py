@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from hedgekit import FillLedger
+from hedgekit import FillLedger, Instrument
 from hedgekit.clock import LoopClock, run_virtual
 from hedgekit.errors import OrderRejectedError, VenueError
 from hedgekit.model import OrderRequest, Side, TimeInForce
@@ -29,7 +29,6 @@ from hedgekit.venues.sim import (
     SimVenueConfig,
     hyperliquid,
 )
-from hedgekit import Instrument
 
 MS = 1_000_000
 VENUE_SECONDS = 120
@@ -45,14 +44,23 @@ def _config(faults: bool) -> SimVenueConfig:
                 "ETH",
                 Instrument.hyperliquid(sz_decimals=3),
                 MarketConfig(
-                    mid=Decimal(100), tick=Decimal("0.01"), levels=10, level_size=Decimal(7),
-                    vol_bps_per_sqrt_s=15.0, trade_rate_per_s=2.0, trade_size=Decimal(2),
+                    mid=Decimal(100),
+                    tick=Decimal("0.01"),
+                    levels=10,
+                    level_size=Decimal(7),
+                    vol_bps_per_sqrt_s=15.0,
+                    trade_rate_per_s=2.0,
+                    trade_size=Decimal(2),
                 ),
             ),
         ),
         latency=LatencyConfig(entry=lat, response=lat, feed_public=lat, feed_private=lat),
-        delivery=DeliveryConfig(p_dup=0.3, p_holdback=0.2, p_shuffle=0.5) if faults else DeliveryConfig(),
-        faults=FaultConfig(p_resp_loss=0.1, request_timeout_ns=400 * MS) if faults else FaultConfig(),
+        delivery=DeliveryConfig(p_dup=0.3, p_holdback=0.2, p_shuffle=0.5)
+        if faults
+        else DeliveryConfig(),
+        faults=FaultConfig(p_resp_loss=0.1, request_timeout_ns=400 * MS)
+        if faults
+        else FaultConfig(),
         seed=11,
     )
 
@@ -69,7 +77,14 @@ async def _scenario(tracked: bool) -> dict[str, Any]:
         q = venue.quote("ETH")
         assert q is not None
         side = Side.BUY if i % 2 == 0 else Side.SELL
-        req = OrderRequest("ETH", side, Decimal("0.5"), q.bid if side is Side.BUY else q.ask, f"o{i}", tif=TimeInForce.POST_ONLY)
+        req = OrderRequest(
+            "ETH",
+            side,
+            Decimal("0.5"),
+            q.bid if side is Side.BUY else q.ask,
+            f"o{i}",
+            tif=TimeInForce.POST_ONLY,
+        )
         try:
             if session is not None:
                 await session.place(req)

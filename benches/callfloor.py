@@ -26,8 +26,12 @@ BATCH_S = 0.00025  # about how long one timed batch takes
 
 
 def hl_message(n: int) -> bytes:
-    bids = [{"px": f"{3119.9 - i * 0.1:.1f}", "sz": f"{1 + i * 0.25:.4f}", "n": i + 1} for i in range(n)]
-    asks = [{"px": f"{3120.0 + i * 0.1:.1f}", "sz": f"{1 + i * 0.25:.4f}", "n": i + 1} for i in range(n)]
+    bids = [
+        {"px": f"{3119.9 - i * 0.1:.1f}", "sz": f"{1 + i * 0.25:.4f}", "n": i + 1} for i in range(n)
+    ]
+    asks = [
+        {"px": f"{3120.0 + i * 0.1:.1f}", "sz": f"{1 + i * 0.25:.4f}", "n": i + 1} for i in range(n)
+    ]
     data = {"coin": "ETH", "time": 1760000000000, "levels": [bids, asks]}
     return orjson.dumps({"channel": "l2Book", "data": data})
 
@@ -48,22 +52,55 @@ def main(argv: list[str] | None = None) -> None:
     batch = {}
     for n in (100, 1000):
         sides = np.array([i % 2 for i in range(n)], dtype=np.uint8)
-        px = np.array([(3119_900_000_000 - (i % 20) * 100_000_000) if i % 2 else (3120_000_000_000 + (i % 20) * 100_000_000) for i in range(n)], dtype=np.int64)
+        px = np.array(
+            [
+                (3119_900_000_000 - (i % 20) * 100_000_000)
+                if i % 2
+                else (3120_000_000_000 + (i % 20) * 100_000_000)
+                for i in range(n)
+            ],
+            dtype=np.int64,
+        )
         sz = np.array([ONE + i for i in range(n)], dtype=np.int64)
         batch[n] = (sides, px, sz)
     x = 12345
     cases: list[tuple[str, str, str, int]] = [
         ("floor", "builtin int.bit_length() (floor)", "x.bit_length()", 1),
-        ("apply_delta_raw", "OrderBook.apply_delta_raw", "book.apply_delta_raw(True, 3119_900_000_000, 1_500_000_000)", 1),
+        (
+            "apply_delta_raw",
+            "OrderBook.apply_delta_raw",
+            "book.apply_delta_raw(True, 3119_900_000_000, 1_500_000_000)",
+            1,
+        ),
         ("best_bid_raw", "OrderBook.best_bid_raw", "book.best_bid_raw()", 1),
         ("bbo_raw", "OrderBook.bbo_raw", "book.bbo_raw()", 1),
-        ("apply_deltas_raw_100", "OrderBook.apply_deltas_raw, 100 (per level)", "book.apply_deltas_raw(*batch[100])", 100),
-        ("apply_deltas_raw_1000", "OrderBook.apply_deltas_raw, 1000 (per level)", "book.apply_deltas_raw(*batch[1000])", 1000),
-        ("apply_hyperliquid", "OrderBook.apply_hyperliquid 20+20 bytes", "book.apply_hyperliquid(msg)", 1),
+        (
+            "apply_deltas_raw_100",
+            "OrderBook.apply_deltas_raw, 100 (per level)",
+            "book.apply_deltas_raw(*batch[100])",
+            100,
+        ),
+        (
+            "apply_deltas_raw_1000",
+            "OrderBook.apply_deltas_raw, 1000 (per level)",
+            "book.apply_deltas_raw(*batch[1000])",
+            1000,
+        ),
+        (
+            "apply_hyperliquid",
+            "OrderBook.apply_hyperliquid 20+20 bytes",
+            "book.apply_hyperliquid(msg)",
+            1,
+        ),
         ("orjson_loads", "orjson.loads of the same message", "orjson.loads(msg)", 1),
         ("seen_hit", "FillLedger.seen (hit)", "ledger.seen('hl', 5000, 'o')", 1),
         ("seen_miss", "FillLedger.seen (miss)", "ledger.seen('hl', 50000, 'o')", 1),
-        ("round_price_raw", "Instrument.round_price_raw", "inst.round_price_raw(3119_953_700_000, True)", 1),
+        (
+            "round_price_raw",
+            "Instrument.round_price_raw",
+            "inst.round_price_raw(3119_953_700_000, True)",
+            1,
+        ),
     ]
     env = {**globals(), **locals()}
     print(f"{'call':48s} {'ns per op':>10s}")

@@ -119,13 +119,17 @@ def load_floors(path: Path = FLOORS) -> dict[str, float]:
     out: dict[str, float] = {}
     for kind, tables in doc.items():
         if kind not in KINDS or not isinstance(tables, dict):
-            raise GateConfigError(f"{path.name}: unknown table [{kind}] (expected {', '.join(KINDS)})")
+            raise GateConfigError(
+                f"{path.name}: unknown table [{kind}] (expected {', '.join(KINDS)})"
+            )
         for p, peers in tables.items():
             if not isinstance(peers, dict):
                 raise GateConfigError(f"{path.name}: [{kind}.{p}] is not a table")
             for peer, value in peers.items():
                 if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-                    raise GateConfigError(f"{path.name}: {kind}.{p}.{peer} = {value!r} is not a positive number")
+                    raise GateConfigError(
+                        f"{path.name}: {kind}.{p}.{peer} = {value!r} is not a positive number"
+                    )
                 out[f"{kind}/{p}/{peer}"] = float(value)
     return out
 
@@ -135,7 +139,9 @@ def bounds_for(checks: Sequence[Check], floors: Mapping[str, float]) -> dict[str
     wanted = {f"{c.kind}/{c.key}": c for c in checks}
     missing = sorted(set(wanted) - set(floors))
     unused = sorted(set(floors) - set(wanted))
-    problems = [f"no floor for {k}" for k in missing] + [f"a floor for no check: {k}" for k in unused]
+    problems = [f"no floor for {k}" for k in missing] + [
+        f"a floor for no check: {k}" for k in unused
+    ]
     if problems:
         raise GateConfigError("; ".join(problems))
     return {c.key: floors[f"{c.kind}/{c.key}"] for c in checks}
@@ -192,7 +198,9 @@ def run_checks(
                     break
             if row.attempts > 1:
                 tried = ", ".join(f"{x:.2f}×" for x in row.ratios)
-                row.note = f"{row.attempts} attempts: {tried}" + ("" if row.ok else ", all past the floor")
+                row.note = f"{row.attempts} attempts: {tried}" + (
+                    "" if row.ok else ", all past the floor"
+                )
         rows.append(row)
         if on_row is not None:
             on_row(row)
@@ -238,9 +246,13 @@ def verdict(rows: Sequence[Row]) -> tuple[bool, str]:
     if not failed:
         return True, f"ratio gate passed: {judged} of {judged} ratios within their floors{tail}"
     names = ", ".join(
-        f"{r.check.key} {r.ratio:.2f}× {'<' if r.check.kind == SPEEDUP else '>'} {r.bound:g}×" for r in failed
+        f"{r.check.key} {r.ratio:.2f}× {'<' if r.check.kind == SPEEDUP else '>'} {r.bound:g}×"
+        for r in failed
     )
-    return False, f"ratio gate FAILED: {len(failed)} of {judged} ratios past their floor: {names}{tail}"
+    return (
+        False,
+        f"ratio gate FAILED: {len(failed)} of {judged} ratios past their floor: {names}{tail}",
+    )
 
 
 # ------------------------------------------------------------------------------ timing
@@ -276,7 +288,9 @@ class Settings:
 SETTINGS = Settings()
 
 
-def _pair(ns: Callable[[], dict[str, Any]], hedgekit: str, peer: str) -> Callable[[], tuple[float, float]]:
+def _pair(
+    ns: Callable[[], dict[str, Any]], hedgekit: str, peer: str
+) -> Callable[[], tuple[float, float]]:
     def measure() -> tuple[float, float]:
         hk, other = interleaved_best(
             [hedgekit, peer], ns(), repeat=SETTINGS.repeat, batch_s=SETTINGS.batch_s
@@ -304,7 +318,9 @@ def _book_ns() -> dict[str, Any]:
     assert batch_book.bbo_raw() == batch_py.bbo()
     msg_book, msg_py = bb.hedgekit_book(), bb.PyBook()
     msg_py.apply_hyperliquid(bb.HL_MSG)
-    assert msg_book.levels("bid", 100) and len(msg_py.bids) == len(msg_book.levels("bid", 100)) == bb.N
+    assert (
+        msg_book.levels("bid", 100) and len(msg_py.bids) == len(msg_book.levels("bid", 100)) == bb.N
+    )
 
     def py_batch() -> None:
         for is_bid, px, sz in bb.BATCH:
@@ -357,7 +373,9 @@ def _round_ns() -> dict[str, Any]:
 
     import bench_instrument as bi
 
-    assert Decimal(bi.INST.round_price_raw(bi.PRICE_RAW, True)) / 10**9 == bi.quantize_tick(bi.PRICE, True)
+    assert Decimal(bi.INST.round_price_raw(bi.PRICE_RAW, True)) / 10**9 == bi.quantize_tick(
+        bi.PRICE, True
+    )
     return {
         "inst": bi.INST, "raw": bi.PRICE_RAW, "price": bi.PRICE, "quantize_tick": bi.quantize_tick,
         "tick": bi.TICK, "floor": ROUND_FLOOR,
@@ -428,12 +446,27 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--floors", type=Path, default=FLOORS, help="default: %(default)s")
     ap.add_argument("--only", default="", help="only the checks whose path/peer contains this")
-    ap.add_argument("--repeat", type=int, default=SETTINGS.repeat, help="timed batches per side (best of)")
-    ap.add_argument("--batch-ms", type=float, default=SETTINGS.batch_s * 1e3, help="about how long a batch takes")
-    ap.add_argument("--rounds", type=int, default=SETTINGS.rounds, help="reaction rounds per row (p50 of)")
-    ap.add_argument("--warmup", type=int, default=SETTINGS.warmup, help="reaction rounds not counted")
-    ap.add_argument("--retries", type=int, default=2, help="re-measurements of a ratio past its floor")
-    ap.add_argument("--json", type=Path, help="write the rows into this results file (section 'gate')")
+    ap.add_argument(
+        "--repeat", type=int, default=SETTINGS.repeat, help="timed batches per side (best of)"
+    )
+    ap.add_argument(
+        "--batch-ms",
+        type=float,
+        default=SETTINGS.batch_s * 1e3,
+        help="about how long a batch takes",
+    )
+    ap.add_argument(
+        "--rounds", type=int, default=SETTINGS.rounds, help="reaction rounds per row (p50 of)"
+    )
+    ap.add_argument(
+        "--warmup", type=int, default=SETTINGS.warmup, help="reaction rounds not counted"
+    )
+    ap.add_argument(
+        "--retries", type=int, default=2, help="re-measurements of a ratio past its floor"
+    )
+    ap.add_argument(
+        "--json", type=Path, help="write the rows into this results file (section 'gate')"
+    )
     args = ap.parse_args(argv)
     SETTINGS.repeat, SETTINGS.batch_s = args.repeat, args.batch_ms / 1e3
     SETTINGS.rounds, SETTINGS.warmup = args.rounds, args.warmup

@@ -41,7 +41,14 @@ from hedgekit.execution.operation import DEFAULT_STARTS_PER_TURN
 from hedgekit.model import Side
 from hedgekit.tracking import VenueSession
 from hedgekit.venues.remote import RemoteVenue, VenueServer
-from hedgekit.venues.sim import MarketConfig, SimInstrument, SimVenue, SimVenueConfig, aster, hyperliquid
+from hedgekit.venues.sim import (
+    MarketConfig,
+    SimInstrument,
+    SimVenue,
+    SimVenueConfig,
+    aster,
+    hyperliquid,
+)
 
 SIZE = Decimal("0.01")  # per open: about 24 USD, above every minimum
 STEP_S = 600.0  # the longest any one concurrency level may take
@@ -86,7 +93,9 @@ async def _serve(symbols: int, trade_rate: float) -> None:
         await v.connect()
     for s in servers:
         await s.start()
-    sys.stdout.write("PORTS " + ",".join(f"{v.name}={s.port}" for v, s in zip(venues, servers)) + "\n")
+    sys.stdout.write(
+        "PORTS " + ",".join(f"{v.name}={s.port}" for v, s in zip(venues, servers)) + "\n"
+    )
     sys.stdout.flush()
     loop = asyncio.get_running_loop()
     stdin_closed = asyncio.Event()
@@ -138,7 +147,9 @@ async def _level(
     n: int, ports: dict[str, int], symbols: int, plan: EntryPlan, per_turn: int | None
 ) -> dict[str, Any]:
     clock = LoopClock()
-    venues = {name: RemoteVenue(name, "127.0.0.1", port, clock=clock) for name, port in ports.items()}
+    venues = {
+        name: RemoteVenue(name, "127.0.0.1", port, clock=clock) for name, port in ports.items()
+    }
     for v in venues.values():
         await v.connect()
     async with asyncio.timeout(30):
@@ -194,7 +205,11 @@ async def _level(
 
 
 async def _run_level(
-    n: int, symbols: int, trade_rate: float, plan: EntryPlan, per_turn: int | None = DEFAULT_STARTS_PER_TURN
+    n: int,
+    symbols: int,
+    trade_rate: float,
+    plan: EntryPlan,
+    per_turn: int | None = DEFAULT_STARTS_PER_TURN,
 ) -> dict[str, Any]:
     child = subprocess.Popen(
         [sys.executable, os.path.abspath(__file__), "--serve", "--symbols", str(symbols),
@@ -223,13 +238,20 @@ def main() -> None:
     p.add_argument("--concurrency", default="1,10,100,1000")
     p.add_argument("--symbols", type=int, default=20)
     p.add_argument("--plan", default="taker_both", choices=[e.value for e in EntryPlan])
-    p.add_argument("--trade-rate", type=float, default=2.0, help="outside trades per second per side")
     p.add_argument(
-        "--starts-per-turn", default=",".join([str(DEFAULT_STARTS_PER_TURN)]),
+        "--trade-rate", type=float, default=2.0, help="outside trades per second per side"
+    )
+    p.add_argument(
+        "--starts-per-turn",
+        default=",".join([str(DEFAULT_STARTS_PER_TURN)]),
         help="the executor's admission (comma-separated values are compared; 0: no limit)",
     )
-    p.add_argument("--repeat", type=int, default=1, help="runs per level (the JSON has their medians)")
-    p.add_argument("--json", help="also write every run and the medians per level into this results file")
+    p.add_argument(
+        "--repeat", type=int, default=1, help="runs per level (the JSON has their medians)"
+    )
+    p.add_argument(
+        "--json", help="also write every run and the medians per level into this results file"
+    )
     p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.serve:
@@ -281,6 +303,7 @@ def _level_summary(per_turn: int | None, n: int, runs: list[dict[str, Any]]) -> 
         "statuses": dict(statuses),
         "runs": runs,
     }
+
 
 if __name__ == "__main__":
     main()

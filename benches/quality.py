@@ -60,7 +60,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seeds", type=int, default=500)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--by-op", action="store_true", help="one row per strategy and operation")
-    ap.add_argument("--scenario", type=Path, default=SCENARIO, help="the scenario (default: quality.toml)")
+    ap.add_argument(
+        "--scenario", type=Path, default=SCENARIO, help="the scenario (default: quality.toml)"
+    )
     ap.add_argument("--json", type=Path, help="also write the summaries into this results file")
     args = ap.parse_args(argv)
     sc, document = load_frontier_scenario(args.scenario)
@@ -73,7 +75,9 @@ def main(argv: list[str] | None = None) -> None:
         label: runs[k * args.seeds : (k + 1) * args.seeds] for k, label in enumerate(STRATEGIES)
     }
     print(f"execution quality, {args.seeds} seeds x open + close, {wall:.0f} s wall")
-    print("| strategy | exposure USD·s median | p99 | cost bps mean | median | maker share | opens fully on | broken pairs |")
+    print(
+        "| strategy | exposure USD·s median | p99 | cost bps mean | median | maker share | opens fully on | broken pairs |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     rows: list[tuple[str, tuple[str, ...]]] = [(s, OPS) for s in STRATEGIES]
     if args.by_op:

@@ -73,7 +73,14 @@ from hedgekit.model import (
 from hedgekit.risk.funding import FundingSchedule
 from hedgekit.tracking import VenueSession
 from hedgekit.venues.base import InstrumentInfo, Quote
-from hedgekit.venues.sim import MarketConfig, SimInstrument, SimVenue, SimVenueConfig, aster, hyperliquid
+from hedgekit.venues.sim import (
+    MarketConfig,
+    SimInstrument,
+    SimVenue,
+    SimVenueConfig,
+    aster,
+    hyperliquid,
+)
 from hedgekit.venues.sim.venue import SimEventStream
 
 Marks = dict[str, int]
@@ -101,7 +108,9 @@ class NullVenue:
 
     def __init__(self, name: str, rules: Instrument, bid: str, ask: str) -> None:
         self.name = name
-        self._info = {"ETH": InstrumentInfo(name, "ETH", rules, Decimal("0.0001"), Decimal("0.0004"))}
+        self._info = {
+            "ETH": InstrumentInfo(name, "ETH", rules, Decimal("0.0001"), Decimal("0.0004"))
+        }
         self._book = OrderBook(name, "ETH")
         self._bid, self._ask = Decimal(bid), Decimal(ask)
         self._subs: list[SimEventStream] = []
@@ -115,7 +124,9 @@ class NullVenue:
 
     def _stamp(self) -> None:
         self._ns = time.time_ns()
-        self._book.apply_snapshot([(self._bid, Decimal(50))], [(self._ask, Decimal(50))], ts_ns=self._ns)
+        self._book.apply_snapshot(
+            [(self._bid, Decimal(50))], [(self._ask, Decimal(50))], ts_ns=self._ns
+        )
 
     async def close(self) -> None:
         for s in list(self._subs):
@@ -164,7 +175,9 @@ class NullVenue:
         self._orders[client_id] = (req, OrderStatus.FILLED, fills)
         self._push(f)
 
-    async def cancel(self, symbol: str, *, client_id: str | None = None, venue_order_id: str | None = None) -> CancelResult:
+    async def cancel(
+        self, symbol: str, *, client_id: str | None = None, venue_order_id: str | None = None
+    ) -> CancelResult:
         assert client_id is not None
         req, status, fills = self._orders[client_id]
         if status is OrderStatus.FILLED:
@@ -175,7 +188,9 @@ class NullVenue:
     async def modify(self, *a: Any, **k: Any) -> OrderAck:
         raise NotImplementedError
 
-    async def order_status(self, symbol: str, *, client_id: str | None = None, venue_order_id: str | None = None) -> OrderStatusReport | None:
+    async def order_status(
+        self, symbol: str, *, client_id: str | None = None, venue_order_id: str | None = None
+    ) -> OrderStatusReport | None:
         assert client_id is not None
         if client_id not in self._orders:
             return None
@@ -262,7 +277,11 @@ def null_run(timing: HedgeTiming, pricing: HedgePricing) -> Run:
         try:
             filler = asyncio.ensure_future(fill_hl())
             cfg = _config(timing, pricing, max_entry_spread_bps=Decimal(50))
-            await ex.open([LegSpec("hl", "ETH", Side.BUY), LegSpec("aster", "ETH", Side.SELL)], Decimal("1.5"), cfg)
+            await ex.open(
+                [LegSpec("hl", "ETH", Side.BUY), LegSpec("aster", "ETH", Side.SELL)],
+                Decimal("1.5"),
+                cfg,
+            )
             await filler
         finally:
             for s in (sa, sb):
@@ -280,7 +299,11 @@ def _venue(name: str, personality: Any, rules: Instrument, mid: str, tick: str) 
         personality=personality,
         instruments=(
             SimInstrument(
-                "ETH", rules, MarketConfig(mid=Decimal(mid), tick=Decimal(tick), levels=10, level_size=Decimal(5))
+                "ETH",
+                rules,
+                MarketConfig(
+                    mid=Decimal(mid), tick=Decimal(tick), levels=10, level_size=Decimal(5)
+                ),
             ),
         ),
         book_heartbeat_ns=0,
@@ -331,7 +354,11 @@ def sim_run(timing: HedgeTiming, pricing: HedgePricing) -> Run:
         try:
             filler = asyncio.ensure_future(fill_hl())
             cfg = _config(timing, pricing)
-            await ex.open([LegSpec("hl", "ETH", Side.BUY), LegSpec("aster", "ETH", Side.SELL)], Decimal("1.5"), cfg)
+            await ex.open(
+                [LegSpec("hl", "ETH", Side.BUY), LegSpec("aster", "ETH", Side.SELL)],
+                Decimal("1.5"),
+                cfg,
+            )
             await filler
         finally:
             SimEventStream._put = original_put  # type: ignore[method-assign]
@@ -362,7 +389,9 @@ def floor_run() -> Run:
         stream = a.events()
         info_a, info_b = a.instruments()["ETH"], b.instruments()["ETH"]
         size = Decimal("1.5")
-        entry = OrderRequest("ETH", Side.BUY, size, Decimal("2399.9"), "fe-1", tif=TimeInForce.POST_ONLY)
+        entry = OrderRequest(
+            "ETH", Side.BUY, size, Decimal("2399.9"), "fe-1", tif=TimeInForce.POST_ONLY
+        )
         ledger.register_order("hl", entry.client_id, "buy", size)
         await a.place(entry)
         break_even = turn[0] % 2 == 0
@@ -372,10 +401,19 @@ def floor_run() -> Run:
             fill = await stream.__anext__()
             assert isinstance(fill, Fill)
             ledger.apply(
-                fill.venue, fill.trade_id, fill.client_id, fill.price, fill.size, fill.fee, fill.is_maker, fill.ts_ns
+                fill.venue,
+                fill.trade_id,
+                fill.client_id,
+                fill.price,
+                fill.size,
+                fill.fee,
+                fill.is_maker,
+                fill.ts_ns,
             )
             if break_even:
-                price = break_even_price(info_b.rules, "sell", fill.price, info_a.maker_fee, info_b.taker_fee)
+                price = break_even_price(
+                    info_b.rules, "sell", fill.price, info_a.maker_fee, info_b.taker_fee
+                )
             else:
                 price = protected_price(info_b.rules, Side.SELL, b.quote("ETH"), Decimal(50))
             req = OrderRequest("ETH", Side.SELL, fill.size, price, "fh-1", tif=TimeInForce.GTC)
@@ -441,7 +479,9 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--runs", type=int, default=500)
     ap.add_argument("--warmup", type=int, default=20)
-    ap.add_argument("--policies", default=",".join(POLICIES), help="comma-separated: " + ", ".join(POLICIES))
+    ap.add_argument(
+        "--policies", default=",".join(POLICIES), help="comma-separated: " + ", ".join(POLICIES)
+    )
     ap.add_argument("--venues", default="null,sim", help="comma-separated: null, sim")
     ap.add_argument("--loops", default="asyncio,uvloop", help="comma-separated: asyncio, uvloop")
     ap.add_argument(
@@ -465,7 +505,9 @@ def main(argv: list[str] | None = None) -> None:
         for policy in args.policies.split(","):
             runs[f"{label}, {policy}"] = make(*POLICIES[policy])
     gc_note = ", no garbage collection" if args.no_gc else ""
-    print(f"reaction latency, fill event → hedge order handed to the venue, {args.runs} runs per row{gc_note}")
+    print(
+        f"reaction latency, fill event → hedge order handed to the venue, {args.runs} runs per row{gc_note}"
+    )
     print("| row | loop | p50 µs | p99 µs | mean µs | min µs | p50 x floor |")
     print("|---|---|---|---|---|---|---|")
     for loop_name in loops:

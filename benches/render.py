@@ -146,7 +146,9 @@ def render_targets(res: Results) -> str:
     for label, target, keys, (group, tests) in TARGETS[:1]:
         bare = [_cf(res, k) for k in keys]
         wrapped = [_pb(res, group, n) for n in tests]
-        out.append(row([label, _target(target), ts(*bare), ts(*wrapped), _met(bare, wrapped, target)]))
+        out.append(
+            row([label, _target(target), ts(*bare), ts(*wrapped), _met(bare, wrapped, target)])
+        )
     b1000, b100 = _cf(res, "apply_deltas_raw_1000"), _cf(res, "apply_deltas_raw_100")
     pb100 = _pb(res, "book-batch-100", "test_batch_hedgekit_raw")
     pb100 = None if pb100 is None else pb100 / 100
@@ -165,11 +167,18 @@ def render_targets(res: Results) -> str:
     for label, target, keys, (group, tests) in TARGETS[1:]:
         bare = [_cf(res, k) for k in keys]
         wrapped = [_pb(res, group, n) for n in tests]
-        out.append(row([label, _target(target), ts(*bare), ts(*wrapped), _met(bare, wrapped, target)]))
+        out.append(
+            row([label, _target(target), ts(*bare), ts(*wrapped), _met(bare, wrapped, target)])
+        )
     floor, loads = _cf(res, "floor"), _cf(res, "orjson_loads")
     if floor is not None and loads is not None:
-        out += ["", (f"In the same `timeit` loop: a builtin C method call (`int.bit_length()`) {t(floor)}; "
-                     f"`orjson.loads` of the same 20+20 message {t(loads)}.")]
+        out += [
+            "",
+            (
+                f"In the same `timeit` loop: a builtin C method call (`int.bit_length()`) {t(floor)}; "
+                f"`orjson.loads` of the same 20+20 message {t(loads)}."
+            ),
+        ]
     return "\n".join(out)
 
 
@@ -262,7 +271,10 @@ def render_sim(res: Results) -> str:
 
 def render_reaction(res: Results) -> str:
     r = res["reaction"]
-    out = [f"{r['runs']} runs per row, interleaved, after the warm-up." if r.get("runs") else "", ""]
+    out = [
+        f"{r['runs']} runs per row, interleaved, after the warm-up." if r.get("runs") else "",
+        "",
+    ]
     out += head("row", "loop", "p50 µs", "p99 µs", "min µs", "p50 × floor", align="llrrrr")
     for x in r["rows"]:
         xf = x.get("x_floor")
@@ -276,8 +288,10 @@ def render_reaction(res: Results) -> str:
 def render_quality(res: Results) -> str:
     q = res["quality"]
     out = [
-        (f"{q['seeds']} seeds of `benches/scenarios/{q['scenario']}`, opens and closes, "
-         f"{q['wall_s']:.0f} s wall on {q['jobs']} worker process{'es' if q['jobs'] != 1 else ''}."),
+        (
+            f"{q['seeds']} seeds of `benches/scenarios/{q['scenario']}`, opens and closes, "
+            f"{q['wall_s']:.0f} s wall on {q['jobs']} worker process{'es' if q['jobs'] != 1 else ''}."
+        ),
         "",
     ]
     out += head(
@@ -325,7 +339,9 @@ def render_frontier(res: Results) -> str:
     return "\n".join(out)
 
 
-REALISTIC_SETS = [f"{profile}-{start}" for profile in ("retail", "colocated") for start in (0, 500, 1000)]
+REALISTIC_SETS = [
+    f"{profile}-{start}" for profile in ("retail", "colocated") for start in (0, 500, 1000)
+]
 REALISTIC_ROWS = [
     ("immediate-ioc", "immediate + ioc"),
     ("after_settle-ioc", "after settle + ioc"),
@@ -356,7 +372,10 @@ def render_frontier_realistic(res: Results) -> str:
             exp_s = "—" if exp is None else (f"{exp:,.0f}" if exp >= 100 else f"{exp:.1f}")
             cells.append(f"{exp_s} / {num(cost, 2)} / {s['broken_pairs']} / {s['oversize_legs']}")
         out.append(row(cells))
-    out += ["", "(cells: exposure median / markout-adjusted cost median / broken pairs / oversize legs)"]
+    out += [
+        "",
+        "(cells: exposure median / markout-adjusted cost median / broken pairs / oversize legs)",
+    ]
     return "\n".join(out)
 
 
@@ -371,9 +390,13 @@ def render_load(res: Results) -> str:
                 "statuses", align="lrrrrrrl")  # fmt: skip
     for lv in ld["levels"]:
         per = lv["starts_per_turn"]
-        label = "no limit" if per is None else (f"**{per} (default)**" if per == default else str(per))
+        label = (
+            "no limit" if per is None else (f"**{per} (default)**" if per == default else str(per))
+        )
         m = lv["median"]
-        stall = f"{m['worst_stall_ms']:.1f}" + (f" ({lv['worst_stall_ms_max']:.1f})" if n_runs > 1 else "")
+        stall = f"{m['worst_stall_ms']:.1f}" + (
+            f" ({lv['worst_stall_ms_max']:.1f})" if n_runs > 1 else ""
+        )
         statuses = ", ".join(f"{k} {v:,}" for k, v in sorted(lv["statuses"].items()))
         out.append(row([label, f"{lv['n']:,}", f"{m['ops_per_s']:,.0f}", stall, f"{m['worst_stall_cpu_ms']:.1f}",
                          f"{m['op_p50_s']:.3f}", f"{m['op_p99_s']:.3f}", statuses]))  # fmt: skip
@@ -384,11 +407,22 @@ def render_gate(res: Results) -> str:
     g = res["gate"]
     st = g.get("settings", {})
     out = [
-        (f"Last run: **{'passed' if g['passed'] else 'FAILED'}** (best of {st.get('repeat', '?')} interleaved "
-         f"batches per side; reaction p50 of {st.get('rounds', '?')} interleaved rounds)."),
+        (
+            f"Last run: **{'passed' if g['passed'] else 'FAILED'}** (best of {st.get('repeat', '?')} interleaved "
+            f"batches per side; reaction p50 of {st.get('rounds', '?')} interleaved rounds)."
+        ),
         "",
     ]
-    out += head("path: hedgekit", "peer", "hedgekit time", "peer time", "ratio", "floor", "result", align="llrrrrl")
+    out += head(
+        "path: hedgekit",
+        "peer",
+        "hedgekit time",
+        "peer time",
+        "ratio",
+        "floor",
+        "result",
+        align="llrrrrl",
+    )
     for r in g["rows"]:
         sign = "≥" if r["bound_is"] == "min" else "≤"
         result = "skipped" if r["skipped"] else ("ok" if r["ok"] else "**FAIL**")
@@ -401,11 +435,16 @@ def render_gate(res: Results) -> str:
 
 
 def render_recorded(doc: Mapping[str, Any]) -> str:
-    out = head("section", "recorded (UTC)", "commit", "Python", "CPU (cores)", "load average", "peers")
+    out = head(
+        "section", "recorded (UTC)", "commit", "Python", "CPU (cores)", "load average", "peers"
+    )
     entries: list[tuple[str, Mapping[str, Any]]] = []
     for name, sec in doc.get("sections", {}).items():
         if name == "frontier":
-            entries += [(f"frontier {label}", v.get("recorded", sec["recorded"])) for label, v in sec["data"].items()]
+            entries += [
+                (f"frontier {label}", v.get("recorded", sec["recorded"]))
+                for label, v in sec["data"].items()
+            ]
         else:
             entries.append((name, sec["recorded"]))
     for name, m in entries:
@@ -457,7 +496,9 @@ def render(text: str, doc: Mapping[str, Any]) -> str:
     names = re.findall(r"<!-- bench:([a-z0-9-]+) -->", text)
     closes = re.findall(r"<!-- /bench:([a-z0-9-]+) -->", text)
     if sorted(names) != sorted(closes) or len(set(names)) != len(names):
-        raise RenderError("every <!-- bench:NAME --> needs one <!-- /bench:NAME -->, each name once")
+        raise RenderError(
+            "every <!-- bench:NAME --> needs one <!-- /bench:NAME -->, each name once"
+        )
     unknown = sorted(set(names) - set(BLOCKS))
     if unknown:
         raise RenderError(f"unknown table(s): {', '.join(unknown)} (known: {', '.join(BLOCKS)})")
@@ -483,7 +524,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--results", type=Path, default=RESULTS)
     ap.add_argument("--doc", type=Path, default=DOC)
-    ap.add_argument("--check", action="store_true", help="do not write; exit 1 if the document would change")
+    ap.add_argument(
+        "--check", action="store_true", help="do not write; exit 1 if the document would change"
+    )
     args = ap.parse_args(argv)
     doc = json.loads(args.results.read_text(encoding="utf-8"))
     text = args.doc.read_text(encoding="utf-8")
@@ -495,7 +538,10 @@ def main(argv: list[str] | None = None) -> int:
     kept = re.findall(r"<!-- bench:([a-z0-9-]+) -->\n<!-- kept:", new)
     if args.check:
         if new != text:
-            print(f"{args.doc} is not what {args.results} gives: run `python benches/render.py`", file=sys.stderr)
+            print(
+                f"{args.doc} is not what {args.results} gives: run `python benches/render.py`",
+                file=sys.stderr,
+            )
             return 1
         return 0
     if new != text:

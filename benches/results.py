@@ -152,7 +152,11 @@ def markdown_rows(text: str) -> list[dict[str, str]]:
     """The rows of the first markdown table in ``text``, as dicts keyed by the header."""
     lines = [ln.strip() for ln in text.splitlines()]
     for i, ln in enumerate(lines):
-        if ln.startswith("|") and i + 1 < len(lines) and re.fullmatch(r"\|[\s:|-]+\|", lines[i + 1]):
+        if (
+            ln.startswith("|")
+            and i + 1 < len(lines)
+            and re.fullmatch(r"\|[\s:|-]+\|", lines[i + 1])
+        ):
             head = [c.strip() for c in ln.strip("|").split("|")]
             rows = []
             for row in lines[i + 2 :]:
@@ -199,7 +203,8 @@ def from_frontier(doc: dict[str, Any]) -> dict[str, Any]:
         "seeds": {"first": seeds[0], "last": seeds[-1], "n": len(seeds)},
         "horizons_s": doc.get("horizons_s"),
         "policies": [
-            {"name": p["name"], "kind": p.get("kind"), "summary": p["summary"]} for p in doc["policies"]
+            {"name": p["name"], "kind": p.get("kind"), "summary": p["summary"]}
+            for p in doc["policies"]
         ],
     }
 
@@ -220,16 +225,30 @@ def from_rust_stdout(text: str) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Adds one benchmark's output to benches/results.json.")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", type=Path, default=DEFAULT, help="the results file (default: %(default)s)")
+    common.add_argument(
+        "--json", type=Path, default=DEFAULT, help="the results file (default: %(default)s)"
+    )
     sub = ap.add_subparsers(dest="kind", required=True)
-    p = sub.add_parser("pytest-benchmark", parents=[common], help="pytest-benchmark's --benchmark-json file")
+    p = sub.add_parser(
+        "pytest-benchmark", parents=[common], help="pytest-benchmark's --benchmark-json file"
+    )
     p.add_argument("file", type=Path)
-    p = sub.add_parser("reaction", parents=[common], help="benches/reaction.py's standard output, saved to a file")
+    p = sub.add_parser(
+        "reaction", parents=[common], help="benches/reaction.py's standard output, saved to a file"
+    )
     p.add_argument("file", type=Path)
-    p = sub.add_parser("frontier", parents=[common], help="a `hedgekit frontier` run's frontier.json, under a label")
+    p = sub.add_parser(
+        "frontier",
+        parents=[common],
+        help="a `hedgekit frontier` run's frontier.json, under a label",
+    )
     p.add_argument("label")
     p.add_argument("file", type=Path)
-    p = sub.add_parser("rust", parents=[common], help="`cargo bench -p hedgekit-core`'s standard output, saved to a file")
+    p = sub.add_parser(
+        "rust",
+        parents=[common],
+        help="`cargo bench -p hedgekit-core`'s standard output, saved to a file",
+    )
     p.add_argument("file", type=Path)
     args = ap.parse_args(argv)
     text = args.file.read_text(encoding="utf-8")
@@ -239,7 +258,9 @@ def main(argv: list[str] | None = None) -> int:
         if not data["groups"]:
             print(f"{args.file}: no benchmarks", file=sys.stderr)
             return 1
-        update(args.json, "pytest-benchmark", data, {**recorded(), **pytest_benchmark_recorded(doc)})
+        update(
+            args.json, "pytest-benchmark", data, {**recorded(), **pytest_benchmark_recorded(doc)}
+        )
     elif args.kind == "reaction":
         data = from_reaction_stdout(text)
         if not data["rows"]:

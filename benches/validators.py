@@ -37,7 +37,6 @@ import tempfile
 import time
 import tomllib
 from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -216,9 +215,13 @@ def timing(n: int, rounds: int, baseline: str | None) -> None:
         for step in ("validate", "load+validate"):
             a, b = t[f"msgspec {step}"], t.get(f"pydantic {step}", nan)
             print(f"{label:34} {step:16} {a:9.1f} {b:9.1f} {b / a:6.1f}x")
-        print(f"{label:34} {'hedgekit (all)':16} {t['hedgekit']:9.1f}   (validation + building the model)")
+        print(
+            f"{label:34} {'hedgekit (all)':16} {t['hedgekit']:9.1f}   (validation + building the model)"
+        )
         if "hand-written" in t:
-            print(f"{label:34} {'hand-written':16} {t['hand-written']:9.1f}   (the same, at {baseline})")
+            print(
+                f"{label:34} {'hand-written':16} {t['hand-written']:9.1f}   (the same, at {baseline})"
+            )
     print()
 
 
@@ -236,7 +239,9 @@ _SCENARIO_BAD: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
 ]  # fmt: skip
 
 
-def _errors_of(label: str, path: Path, schema: type, cases: list[tuple[str, Callable[[dict[str, Any]], None]]]) -> None:
+def _errors_of(
+    label: str, path: Path, schema: type, cases: list[tuple[str, Callable[[dict[str, Any]], None]]]
+) -> None:
     try:
         pm = _pydantic(schema)
     except ImportError:

@@ -14,7 +14,9 @@ sys.path.insert(0, str(ROOT / "benches"))
 import gate
 
 
-def fixed(hk: float, peer: float, calls: list[int] | None = None) -> Callable[[], tuple[float, float]]:
+def fixed(
+    hk: float, peer: float, calls: list[int] | None = None
+) -> Callable[[], tuple[float, float]]:
     def measure() -> tuple[float, float]:
         if calls is not None:
             calls.append(1)
@@ -28,7 +30,9 @@ def sequence(*timings: tuple[float, float]) -> Callable[[], tuple[float, float]]
     return lambda: next(it)
 
 
-def speedup(path: str, peer: str, measure: Callable[[], tuple[float, float]], requires: tuple[str, ...] = ()) -> gate.Check:
+def speedup(
+    path: str, peer: str, measure: Callable[[], tuple[float, float]], requires: tuple[str, ...] = ()
+) -> gate.Check:
     return gate.Check(path, peer, gate.SPEEDUP, "hedgekit side", "the peer", measure, requires)
 
 
@@ -42,7 +46,11 @@ def test_a_speedup_at_or_above_its_floor_passes_below_fails() -> None:
         speedup("book-bbo", "python", fixed(100.0, 300.0)),  # exactly 3x
         speedup("ledger-seen-hit", "python", fixed(100.0, 150.0)),  # 1.5x
     ]
-    floors = {"speedup/book-delta/python": 3.0, "speedup/book-bbo/python": 3.0, "speedup/ledger-seen-hit/python": 2.0}
+    floors = {
+        "speedup/book-delta/python": 3.0,
+        "speedup/book-bbo/python": 3.0,
+        "speedup/ledger-seen-hit/python": 2.0,
+    }
     rows = gate.run_checks(checks, floors, retries=0)
     assert [r.ratio for r in rows] == [5.0, 3.0, 1.5]
     assert [r.ok for r in rows] == [True, True, False]
@@ -53,7 +61,10 @@ def test_a_speedup_at_or_above_its_floor_passes_below_fails() -> None:
 
 
 def test_a_reaction_ratio_is_hedgekit_over_the_floor_path_and_must_stay_under_its_limit() -> None:
-    checks = [reaction("asyncio", fixed(90_000.0, 30_000.0)), reaction("uvloop", fixed(150_000.0, 30_000.0))]
+    checks = [
+        reaction("asyncio", fixed(90_000.0, 30_000.0)),
+        reaction("uvloop", fixed(150_000.0, 30_000.0)),
+    ]
     floors = {"reaction/immediate-ioc/asyncio": 4.5, "reaction/immediate-ioc/uvloop": 4.5}
     rows = gate.run_checks(checks, floors, retries=0)
     assert [r.ratio for r in rows] == [3.0, 5.0]
@@ -72,7 +83,11 @@ def test_a_missing_peer_is_skipped_never_failed_and_never_measured() -> None:
     floors = {"speedup/book-delta/python": 3.0, "speedup/book-delta/nautilus": 1.0}
     rows = gate.run_checks(checks, floors, is_importable=lambda m: m != "nautilus_trader")
     assert calls == []
-    assert rows[1].ok is None and rows[1].ratio is None and "nautilus_trader not installed" in rows[1].note
+    assert (
+        rows[1].ok is None
+        and rows[1].ratio is None
+        and "nautilus_trader not installed" in rows[1].note
+    )
     ok, line = gate.verdict(rows)
     assert ok and "1 of 1 ratios" in line and "1 skipped" in line
     assert "skipped (nautilus_trader not installed)" in gate.table(rows)
@@ -101,8 +116,15 @@ def test_every_check_needs_a_floor_and_every_floor_a_check() -> None:
 def test_floors_file_is_read_and_checked(tmp_path: Path) -> None:
     f = tmp_path / "floors.toml"
     f.write_text("[speedup.book-delta]\npython = 3\n[reaction.immediate-ioc]\nasyncio = 4.5\n")
-    assert gate.load_floors(f) == {"speedup/book-delta/python": 3.0, "reaction/immediate-ioc/asyncio": 4.5}
-    for bad in ("[speedup.book-delta]\npython = 0\n", "[speedup.book-delta]\npython = 'x'\n", "[fast.x]\ny = 1\n"):
+    assert gate.load_floors(f) == {
+        "speedup/book-delta/python": 3.0,
+        "reaction/immediate-ioc/asyncio": 4.5,
+    }
+    for bad in (
+        "[speedup.book-delta]\npython = 0\n",
+        "[speedup.book-delta]\npython = 'x'\n",
+        "[fast.x]\ny = 1\n",
+    ):
         f.write_text(bad)
         with pytest.raises(gate.GateConfigError):
             gate.load_floors(f)
@@ -120,7 +142,9 @@ def test_main_prints_the_table_and_exits_1_on_a_miss(
     f.write_text("[speedup.book-delta]\npython = 3\nnautilus = 1\n[speedup.book-bbo]\npython = 3\n")
     checks = [
         speedup("book-delta", "python", fixed(40.0, 200.0)),
-        speedup("book-delta", "nautilus", fixed(1.0, 1.0), requires=("surely_not_installed_module",)),
+        speedup(
+            "book-delta", "nautilus", fixed(1.0, 1.0), requires=("surely_not_installed_module",)
+        ),
         speedup("book-bbo", "python", fixed(100.0, 200.0)),
     ]
     monkeypatch.setattr(gate, "checks", lambda: checks)
@@ -128,7 +152,10 @@ def test_main_prints_the_table_and_exits_1_on_a_miss(
     assert gate.main(["--floors", str(f), "--retries", "0", "--json", str(results)]) == 1
     out = capsys.readouterr().out
     assert "surely_not_installed_module is not installed" in out
-    assert "| book-bbo: hedgekit side | the peer | 100.0 ns | 200.0 ns | 2.00× | ≥ 3× | **FAIL** |" in out
+    assert (
+        "| book-bbo: hedgekit side | the peer | 100.0 ns | 200.0 ns | 2.00× | ≥ 3× | **FAIL** |"
+        in out
+    )
     assert "ratio gate FAILED: 1 of 2 ratios" in out
     import json
 

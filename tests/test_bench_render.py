@@ -22,7 +22,9 @@ META = {"date": "2026-12-01T10:00:00Z", "commit": "abc1234", "python": "CPython 
         "command": "test"}  # fmt: skip
 
 
-def _gate_row(path: str, peer: str, kind: str, hk: float, other: float, bound: float, ok: bool | None) -> dict[str, Any]:
+def _gate_row(
+    path: str, peer: str, kind: str, hk: float, other: float, bound: float, ok: bool | None
+) -> dict[str, Any]:
     ratio = None if ok is None else (other / hk if kind == "speedup" else hk / other)
     return {
         "path": path, "peer": peer, "kind": kind, "what": f"{path} hedgekit", "against": f"{peer} side",
@@ -60,8 +62,19 @@ def fixture() -> dict[str, Any]:
             "| null venue, immediate-ioc | asyncio | 91.2 | 460.0 | 100.0 | 60.0 | 3.04 |\n"
         ),
         "quality": {
-            "scenario": "quality.toml", "seeds": 10, "jobs": 2, "wall_s": 3.2,
-            "rows": [{"strategy": "hedgekit", "op": "open", "summary": summary, "full_size_opens": 8, "seeds": 10}],
+            "scenario": "quality.toml",
+            "seeds": 10,
+            "jobs": 2,
+            "wall_s": 3.2,
+            "rows": [
+                {
+                    "strategy": "hedgekit",
+                    "op": "open",
+                    "summary": summary,
+                    "full_size_opens": 8,
+                    "seeds": 10,
+                }
+            ],
         },
     }
     return {"schema": 1, "sections": {k: {"recorded": META, "data": v} for k, v in data.items()}}
@@ -116,7 +129,10 @@ def test_tables_come_from_the_results_and_the_prose_is_kept() -> None:
     # the gate: every row, its ratio against its floor
     assert "| old gate table |" not in out
     assert "Last run: **passed**" in out
-    assert "| book-delta: book-delta hedgekit | python side | 40.0 ns | 212 ns | 5.30× | ≥ 3.3× | ok |" in out
+    assert (
+        "| book-delta: book-delta hedgekit | python side | 40.0 ns | 212 ns | 5.30× | ≥ 3.3× | ok |"
+        in out
+    )
     assert "| — | — | — | ≥ 1× | skipped (nautilus_trader not installed) |" in out
     assert "| 90.0 µs | 30.0 µs | 3.00× | ≤ 4.5× | ok |" in out
     # the reaction rows, as reaction.py printed them
@@ -252,23 +268,40 @@ def test_every_table_renders_from_a_complete_document() -> None:
                        {"starts_per_turn": 4, "n": 1000, "worst_stall_ms_max": 43.3, "statuses": {"opened": 3000},
                         "median": {"ops_per_s": 1649.0, "worst_stall_ms": 39.9, "worst_stall_cpu_ms": 40.9,
                                    "op_p50_s": 0.303, "op_p99_s": 0.596}}]}  # fmt: skip
-    for name, data in [("pytest-benchmark", results.from_pytest_benchmark(pb)), ("frontier", frontier),
-                       ("callfloor", callfloor), ("load", load),
-                       ("rust", results.from_rust_stdout("book bbo   median       2.6 ns/op\n"))]:
+    for name, data in [
+        ("pytest-benchmark", results.from_pytest_benchmark(pb)),
+        ("frontier", frontier),
+        ("callfloor", callfloor),
+        ("load", load),
+        ("rust", results.from_rust_stdout("book bbo   median       2.6 ns/op\n")),
+    ]:
         doc["sections"][name] = {"recorded": META, "data": data}
-    text = "\n\n".join(f"<!-- bench:{name} -->\n<!-- /bench:{name} -->" for name in render.BLOCKS) + "\n"
+    text = (
+        "\n\n".join(f"<!-- bench:{name} -->\n<!-- /bench:{name} -->" for name in render.BLOCKS)
+        + "\n"
+    )
     out = render.render(text, doc)
     assert "kept" not in out
     assert "| one delta, `apply_delta_raw` | ≤ 100 ns | 59.0 ns | 93.0 ns | yes |" in out
-    assert "| dedup check, `FillLedger.seen` (hit / miss) | ≤ 80 ns | 55.0 / 61.0 ns | 100 / 102 ns | yes in a bare loop |" in out
-    assert "18.7 ns (1000 levels), 23.5 ns (100) | 23.3 ns (100) | at 1000 levels; not at 100 |" in out
+    assert (
+        "| dedup check, `FillLedger.seen` (hit / miss) | ≤ 80 ns | 55.0 / 61.0 ns | 100 / 102 ns | yes in a bare loop |"
+        in out
+    )
+    assert (
+        "18.7 ns (1000 levels), 23.5 ns (100) | 23.3 ns (100) | at 1000 levels; not at 100 |" in out
+    )
     assert "| one delta at the top | 93.0 ns | — | 398 ns |" in out
-    assert "| 20+20 `l2Book` message from bytes | 1.11 µs | — (no parser for it) | 59.5 µs (orjson + rebuild) |" in out
+    assert (
+        "| 20+20 `l2Book` message from bytes | 1.11 µs | — (no parser for it) | 59.5 µs (orjson + rebuild) |"
+        in out
+    )
     assert "| venue only | 189 ms | ≈ 635× |" in out
     assert "| market both (baseline) | 104 / 2.50 / 45 / 0 |" in out
     assert "| policy | retail 0–4 | retail 500–504 |" in out
     assert "| immediate-ioc | 100.0 | 1,000.0 | 4.50 | 3.25 |" in out
-    assert "| no limit | 1,000 | 1,419 | 231.9 (235.8) | 229.2 | 0.563 | 0.623 | opened 3,000 |" in out
+    assert (
+        "| no limit | 1,000 | 1,419 | 231.9 (235.8) | 229.2 | 0.563 | 0.623 | opened 3,000 |" in out
+    )
     assert "| **4 (default)** | 1,000 | 1,649 |" in out
     assert "| `bbo` | 2.6 |" in out
     assert "| frontier retail-500 | 2026-12-01 10:00:00 | abc1234 |" in out

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from hedgekit import cli
 from hedgekit.cli import EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, main
 
@@ -130,7 +131,9 @@ def test_demo_whose_timeline_png_is_a_directory_exits_3_without_a_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "timeline.png").mkdir()
-    code = main(["demo", "--seed", "3", "--duration", "10", "--out", str(tmp_path), "--no-progress"])
+    code = main(
+        ["demo", "--seed", "3", "--duration", "10", "--out", str(tmp_path), "--no-progress"]
+    )
     err = capsys.readouterr().err
     assert code == EXIT_INPUT
     assert "hedgekit: error: --out" in err and "timeline.png" in err and "Traceback" not in err
@@ -281,7 +284,9 @@ def test_ctrl_c_exits_130(
     assert "interrupted" in capsys.readouterr().err
 
 
-def test_log_option_writes_redacted_json_lines_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+def test_log_option_writes_redacted_json_lines_to_stderr(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     import logging
 
     from hedgekit.secrets import Secret

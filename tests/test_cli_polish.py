@@ -14,6 +14,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+
 from hedgekit import demo
 from hedgekit.cli import EXIT_INPUT, EXIT_OK, EXIT_USAGE, main
 
@@ -112,9 +113,9 @@ def test_the_shipped_example_is_the_one_in_examples() -> None:
     [
         (("entry_threshold = 0.10", 'entry_threshold = "lots"'), "entry_threshold"),
         (("deadline_s = 15", "deadline_s = -1"), "atomic.deadline_s"),
-        (("aster = \"ETHUSDT\"", "binance = \"ETHUSDT\""), "symbols.binance"),
-        (("hyperliquid = \"ETH\"", "hyperliquid = \"BTC\""), "symbols.hyperliquid"),
-        (("notional_usd = \"5000\"", "notional_usd = \"5000\"\nsurprise = 1"), "surprise"),
+        (('aster = "ETHUSDT"', 'binance = "ETHUSDT"'), "symbols.binance"),
+        (('hyperliquid = "ETH"', 'hyperliquid = "BTC"'), "symbols.hyperliquid"),
+        (('notional_usd = "5000"', 'notional_usd = "5000"\nsurprise = 1'), "surprise"),
         (("[symbols]", "[symbols"), "not valid TOML"),
     ],
 )
@@ -195,7 +196,9 @@ def test_each_demo_run_gets_a_fresh_journal_whose_path_is_printed(
         assert sorted((r[0], r[1]) for r in rows) == [("close", "1"), ("open", "1")], text
 
 
-def test_demo_with_journal_given_uses_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_with_journal_given_uses_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = tmp_path / "mine.db"
     assert main(["demo", *SHORT, "--out", str(tmp_path), "--journal", str(db)]) == EXIT_OK
     assert _printed_journal(capsys.readouterr().out) == db and db.is_file()
@@ -306,9 +309,7 @@ def test_without_matplotlib_the_demo_skips_the_png_with_one_line(
     assert not (tmp_path / "timeline.png").exists()
 
 
-def test_a_journal_is_unchanged_by_a_later_run(
-    two_demo_runs: tuple[Path, list[str]]
-) -> None:
+def test_a_journal_is_unchanged_by_a_later_run(two_demo_runs: tuple[Path, list[str]]) -> None:
     out_dir, outs = two_demo_runs
     first = _printed_journal(outs[0])
     before = hashlib.sha256(first.read_bytes()).hexdigest()

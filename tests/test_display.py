@@ -31,13 +31,17 @@ def no_rich(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _all(rule: bool) -> list[str]:
     return [
-        render_table(h, r, numeric=[c in ("#", "took ms", "exposure USD·s", "ops") for c in h], rule=rule)
+        render_table(
+            h, r, numeric=[c in ("#", "took ms", "exposure USD·s", "ops") for c in h], rule=rule
+        )
         for h, r in TABLES
     ]
 
 
 @pytest.mark.parametrize("rule", [False, True])
-def test_rich_and_the_fallback_give_the_same_plain_text(rule: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rich_and_the_fallback_give_the_same_plain_text(
+    rule: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytest.importorskip("rich")
     drawn = _all(rule)
     monkeypatch.setitem(sys.modules, "rich", None)

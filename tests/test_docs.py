@@ -119,7 +119,9 @@ def test_signature_matches_the_stub(name: str, obj: Any, stub_fn: ast.FunctionDe
     sig = inspect.signature(obj)
     params = [p for p in sig.parameters.values() if p.name != "self"]
     assert [p.name for p in params] == _params(stub_fn), name
-    assert all(p.default is not Ellipsis for p in params), f"{name}: a default shown as `...`: {sig}"
+    assert all(p.default is not Ellipsis for p in params), (
+        f"{name}: a default shown as `...`: {sig}"
+    )
 
 
 def test_help_shows_the_signature_and_the_documentation() -> None:

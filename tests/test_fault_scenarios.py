@@ -6,7 +6,6 @@ report's business, not these tests'."""
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,9 @@ class Run:
         def keep(venues: dict[str, SimVenue], sessions: dict[str, VenueSession]) -> None:
             self.venues, self.sessions = venues, sessions
 
-        self.report: dict[str, Any] = run_virtual(simulate_async(load_scenario(FAULTS / name), on_ready=keep))
+        self.report: dict[str, Any] = run_virtual(
+            simulate_async(load_scenario(FAULTS / name), on_ready=keep)
+        )
 
     def stats(self, venue: str) -> dict[str, int]:
         return self.report["venues"][venue]["stats"]  # type: ignore[no-any-return]
@@ -66,7 +67,11 @@ def test_every_fault_scenario_is_checked_here() -> None:
 @pytest.mark.parametrize("name", sorted(TESTED))
 def test_every_fault_scenario_reports_every_invariant_and_repeats_for_its_seed(name: str) -> None:
     run = Run(name)
-    assert set(run.report["invariants"]) >= {"status_truthful", "no_leg_above_pair_size", "fills_counted_once"}
+    assert set(run.report["invariants"]) >= {
+        "status_truthful",
+        "no_leg_above_pair_size",
+        "fills_counted_once",
+    }
     assert Run(name).report == run.report
     assert simulate(FAULTS / name, seed=7) == simulate(FAULTS / name, seed=7)
 
@@ -139,7 +144,11 @@ def test_modify_answers_with_a_new_order_id_and_the_old_one_reads_cancelled() ->
     assert first.venue_order_id != second.venue_order_id
     assert engine.replaced_by(first.venue_order_id) == second.venue_order_id
     assert first.status is OrderStatus.CANCELLED and first.filled == D("0.5")
-    assert second.status is OrderStatus.FILLED and second.size == D("1.0") and second.filled == D("1.0")
+    assert (
+        second.status is OrderStatus.FILLED
+        and second.size == D("1.0")
+        and second.filled == D("1.0")
+    )
     assert {f.venue_order_id for f in second.fills} == {second.venue_order_id}
     assert first.price != second.price  # repriced
 
@@ -160,7 +169,9 @@ def test_a_cancel_refused_by_an_outage_is_retried_before_the_entry_is_replaced()
     _one_order_at_a_time(run, "hl", 2_500_000_000)
 
 
-def test_fill_processing_raises_once_for_each_of_the_first_fills(caplog: pytest.LogCaptureFixture) -> None:
+def test_fill_processing_raises_once_for_each_of_the_first_fills(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     with caplog.at_level(logging.ERROR, logger="hedgekit.tracking"):
         run = Run("fill_processing_errors.toml")
     for venue in ("hl", "aster"):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from hedgekit import frontier
 from hedgekit.cli import EXIT_INPUT, EXIT_OK, EXIT_USAGE, main
 from hedgekit.execution import ExecutionMode, OrderConfig, OrderExecutor
@@ -106,16 +107,23 @@ def test_policy_overrides_pass_through_dataclasses_replace() -> None:
     cfg = POLICIES["immediate-budgeted"].atomic_config(base)
     assert cfg.hedge_timing is HedgeTiming.IMMEDIATE
     assert cfg.hedge_pricing is HedgePricing.BUDGETED_MAKER
-    assert dataclasses.replace(cfg, hedge_timing=base.hedge_timing, hedge_pricing=base.hedge_pricing) == base
+    assert (
+        dataclasses.replace(cfg, hedge_timing=base.hedge_timing, hedge_pricing=base.hedge_pricing)
+        == base
+    )
     cfg = POLICIES["taker_both"].atomic_config(base)
     assert cfg == dataclasses.replace(base, plan=EntryPlan.TAKER_BOTH)
-    assert POLICIES["market-both"].is_baseline and POLICIES["market-both"].atomic_config(base) is base
+    assert (
+        POLICIES["market-both"].is_baseline and POLICIES["market-both"].atomic_config(base) is base
+    )
 
 
 # ------------------------------------------------------------------------------- metrics
 
 
-def _fill(venue: str, side: Side, price: str, size: str, liq: Liquidity, ts_s: float, fee: str = "0") -> Fill:
+def _fill(
+    venue: str, side: Side, price: str, size: str, liq: Liquidity, ts_s: float, fee: str = "0"
+) -> Fill:
     return Fill(
         venue, "X", f"c{ts_s}", f"v{ts_s}", int(ts_s * 1000), side, Decimal(price), Decimal(size),
         Decimal(fee), liq, int(ts_s * 1e9),
@@ -241,7 +249,9 @@ def test_output_is_byte_identical_across_jobs(tiny_runs: dict[int, tuple[int, st
     assert out1.replace(str(d1), "DIR") == out2.replace(str(d2), "DIR")
 
 
-def test_png_is_written_when_matplotlib_is_there(tiny_runs: dict[int, tuple[int, str, Path]]) -> None:
+def test_png_is_written_when_matplotlib_is_there(
+    tiny_runs: dict[int, tuple[int, str, Path]],
+) -> None:
     pytest.importorskip("matplotlib")
     code, out, out_dir = tiny_runs[2]
     png = out_dir / "frontier.png"
@@ -256,7 +266,18 @@ def test_without_matplotlib_the_png_is_skipped(
         monkeypatch.setitem(sys.modules, name, None)
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     code, out, _ = _cli(
-        ["frontier", str(CLEAN), "--seeds", "1", "--policies", "taker_both", "--jobs", "1", "--out", str(tmp_path)],
+        [
+            "frontier",
+            str(CLEAN),
+            "--seeds",
+            "1",
+            "--policies",
+            "taker_both",
+            "--jobs",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
         capsys,
     )
     assert code == EXIT_OK
@@ -352,8 +373,22 @@ def test_a_run_that_raises_names_its_policy_and_seed(
 # ------------------------------------------------------------------------------ exit codes
 
 
-def test_unknown_policy_exits_2_with_the_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = _cli(["frontier", str(CLEAN), "--seeds", "1", "--policies", "auto,bogus", "--out", str(tmp_path)], capsys)
+def test_unknown_policy_exits_2_with_the_list(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _cli(
+        [
+            "frontier",
+            str(CLEAN),
+            "--seeds",
+            "1",
+            "--policies",
+            "auto,bogus",
+            "--out",
+            str(tmp_path),
+        ],
+        capsys,
+    )
     assert code == EXIT_USAGE
     assert "unknown policy 'bogus'" in err
     for name in POLICIES:
@@ -374,23 +409,33 @@ def test_unknown_policy_exits_2_with_the_list(tmp_path: Path, capsys: pytest.Cap
         [],
     ],
 )
-def test_bad_numbers_exit_2(args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_numbers_exit_2(
+    args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = _cli(["frontier", str(CLEAN), *args, "--out", str(tmp_path)], capsys)
     assert code == EXIT_USAGE
     assert "Traceback" not in err and "hedgekit: error:" in err
 
 
-def test_scenario_errors_exit_3_on_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_scenario_errors_exit_3_on_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     missing = tmp_path / "nope.toml"
-    code, _, err = _cli(["frontier", str(missing), "--seeds", "1", "--out", str(tmp_path / "o")], capsys)
+    code, _, err = _cli(
+        ["frontier", str(missing), "--seeds", "1", "--out", str(tmp_path / "o")], capsys
+    )
     assert code == EXIT_INPUT
     assert err.strip().splitlines() == [f"hedgekit: error: {missing}: no such scenario file"]
     bad = tmp_path / "bad.toml"
     bad.write_text("name = [\n")
-    code, _, err = _cli(["frontier", str(bad), "--seeds", "1", "--out", str(tmp_path / "o")], capsys)
+    code, _, err = _cli(
+        ["frontier", str(bad), "--seeds", "1", "--out", str(tmp_path / "o")], capsys
+    )
     assert code == EXIT_INPUT and len(err.strip().splitlines()) == 1 and "does not parse" in err
     close = ROOT / "tests" / "scenarios" / "imbalanced_close.toml"
-    code, _, err = _cli(["frontier", str(close), "--seeds", "1", "--out", str(tmp_path / "o")], capsys)
+    code, _, err = _cli(
+        ["frontier", str(close), "--seeds", "1", "--out", str(tmp_path / "o")], capsys
+    )
     assert code == EXIT_INPUT and "a frontier compares opens" in err
     assert len(err.strip().splitlines()) == 1
 
@@ -399,7 +444,9 @@ def test_ray_missing_exits_3_with_the_install_hint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)
-    code, _, err = _cli(["frontier", str(CLEAN), "--seeds", "1", "--ray", "local", "--out", str(tmp_path)], capsys)
+    code, _, err = _cli(
+        ["frontier", str(CLEAN), "--seeds", "1", "--ray", "local", "--out", str(tmp_path)], capsys
+    )
     assert code == EXIT_INPUT
     assert 'pip install "hedgekit[ray]"' in err
     assert len(err.strip().splitlines()) == 1

@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from hedgekit.cli import EXIT_OK, main
 
 ROOT = Path(__file__).parents[1]
@@ -41,7 +42,8 @@ STAMP = "hedgekit-requirements.txt"
 pytestmark = [
     pytest.mark.timeout(300),
     pytest.mark.skipif(
-        os.environ.get("HEDGEKIT_SKIP_RAY") == "1", reason="HEDGEKIT_SKIP_RAY=1: the Ray tests are skipped"
+        os.environ.get("HEDGEKIT_SKIP_RAY") == "1",
+        reason="HEDGEKIT_SKIP_RAY=1: the Ray tests are skipped",
     ),
 ]
 
@@ -59,7 +61,9 @@ def _venv_python(venv: Path) -> Path:
 @pytest.fixture(scope="session")
 def ray_python() -> Path:
     """The Python of an environment with Ray, built with pip on first use and kept."""
-    wanted = "\n".join([f"python {sys.version_info[0]}.{sys.version_info[1]}", *_requirements()]) + "\n"
+    wanted = (
+        "\n".join([f"python {sys.version_info[0]}.{sys.version_info[1]}", *_requirements()]) + "\n"
+    )
     py = _venv_python(RAY_VENV)
     stamp = RAY_VENV / STAMP
     if py.exists() and stamp.is_file() and stamp.read_text() == wanted:
@@ -69,7 +73,15 @@ def ray_python() -> Path:
     RAY_VENV.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "venv", str(RAY_VENV)], check=True, timeout=120)
     proc = subprocess.run(
-        [str(py), "-m", "pip", "install", "--disable-pip-version-check", "--quiet", *_requirements()],
+        [
+            str(py),
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--quiet",
+            *_requirements(),
+        ],
         capture_output=True,
         text=True,
         timeout=240,
@@ -118,7 +130,18 @@ def pool_json(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     out = tmp_path_factory.mktemp("frontier-pool")
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         code = main(
-            ["frontier", str(SCENARIO), "--seeds", "4", "--policies", POLICIES, "--jobs", "2", "--out", str(out)]
+            [
+                "frontier",
+                str(SCENARIO),
+                "--seeds",
+                "4",
+                "--policies",
+                POLICIES,
+                "--jobs",
+                "2",
+                "--out",
+                str(out),
+            ]
         )
     assert code == EXIT_OK
     return (out / "frontier.json").read_bytes()
@@ -169,7 +192,9 @@ def ray_head(ray_python: Path, hedgekit_path: Path, tmp_path: Path) -> Iterator[
         proc.stdout.close()
 
 
-def _run_ray(ray_python: Path, hedgekit_path: Path, address: str, out: Path) -> subprocess.CompletedProcess[str]:
+def _run_ray(
+    ray_python: Path, hedgekit_path: Path, address: str, out: Path
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             str(ray_python), "-m", "hedgekit", "frontier", str(SCENARIO), "--seeds", "4",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+
 from hedgekit.errors import OrderRejectedError, PostOnlyRejectedError, VenueTimeoutError
 from hedgekit.execution.results import (
     AtomicResult,

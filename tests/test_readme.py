@@ -44,9 +44,13 @@ def _run(index: int) -> dict[str, object]:
     elapsed = time.perf_counter() - started
     claimed = _claimed_seconds(index)
     if elapsed > 1.0:
-        assert claimed is not None, f"example {index + 1} takes {elapsed:.1f} s: the README must say so"
+        assert claimed is not None, (
+            f"example {index + 1} takes {elapsed:.1f} s: the README must say so"
+        )
     if claimed is not None:
-        assert elapsed <= 3 * claimed + 1, f"example {index + 1}: said about {claimed} s, took {elapsed:.1f} s"
+        assert elapsed <= 3 * claimed + 1, (
+            f"example {index + 1}: said about {claimed} s, took {elapsed:.1f} s"
+        )
     return namespace
 
 
@@ -57,7 +61,15 @@ def test_readme_examples_pass_mypy_strict(tmp_path: Path) -> None:
         path.write_text(block, encoding="utf-8")
         files.append(str(path))
     run = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / ".mypy_cache"), *files],
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--cache-dir",
+            str(tmp_path / ".mypy_cache"),
+            *files,
+        ],
         capture_output=True,
         text=True,
     )

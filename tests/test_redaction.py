@@ -332,10 +332,17 @@ def _normal_results() -> tuple[AtomicResult, CloseResult]:
 
     fills = tuple(
         Fill(
-            venue="hl", symbol="ETH", client_id=f"hk-7f3a-e-{i}", venue_order_id=str(9_000 + i),
+            venue="hl",
+            symbol="ETH",
+            client_id=f"hk-7f3a-e-{i}",
+            venue_order_id=str(9_000 + i),
             trade_id=f"{TX_HASH}:{i}",
-            side=Side.BUY, price=D("2456.37"), size=D("0.125"), fee=D("0.000184"),
-            liquidity=Liquidity.MAKER, ts_ns=1_700_000_000_000_000_000 + i,
+            side=Side.BUY,
+            price=D("2456.37"),
+            size=D("0.125"),
+            fee=D("0.000184"),
+            liquidity=Liquidity.MAKER,
+            ts_ns=1_700_000_000_000_000_000 + i,
         )  # fmt: skip
         for i in range(3)
     )
@@ -483,12 +490,16 @@ def test_redact_data_masks_by_key_at_any_depth() -> None:
         (f"tx hash {TX_HASH} confirmed", f"tx hash {TX_HASH} confirmed"),
         (f"order {TX_HASH}", f"order {TX_HASH}"),
         ("mnemonic=abandon ability able about, venue=hl", "mnemonic=***, venue=hl"),
-        ("-----BEGIN PRIVATE KEY-----\nMIIEv\nQ==\n-----END PRIVATE KEY-----",
-         "-----BEGIN PRIVATE KEY-----***-----END PRIVATE KEY-----"),  # fmt: skip
+        (
+            "-----BEGIN PRIVATE KEY-----\nMIIEv\nQ==\n-----END PRIVATE KEY-----",
+            "-----BEGIN PRIVATE KEY-----***-----END PRIVATE KEY-----",
+        ),  # fmt: skip
         ("creds=Cfg(api_key=Secret(***))", "creds=Cfg(api_key=Secret(***))"),
         ("monkey=1 keyboard: 2 tokens=3", "monkey=1 keyboard: 2 tokens=3"),
-        ("hk-e-1 at 100.01: rejected: [-2019] Margin is insufficient.",
-         "hk-e-1 at 100.01: rejected: [-2019] Margin is insufficient."),  # fmt: skip
+        (
+            "hk-e-1 at 100.01: rejected: [-2019] Margin is insufficient.",
+            "hk-e-1 at 100.01: rejected: [-2019] Margin is insufficient.",
+        ),  # fmt: skip
     ],
 )
 def test_text_rules(text: str, expected: str) -> None:
@@ -534,7 +545,7 @@ _POOL = (
     Secret("S3kr!t-(x)+[y]*?$"),
     Secret("pass word with spaces"),
     Secret("ünï©ødé-sëcret"),
-    Secret('tok\\en"quote\'s'),
+    Secret("tok\\en\"quote's"),
 )
 _FRAGMENTS = [
     "api_key", "apiSecret", "token", "password", "key", "Authorization", "Bearer", "bearer",

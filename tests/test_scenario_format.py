@@ -16,14 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from hedgekit import Instrument
 from hedgekit.execution.config import CloseLeg, EntryPlan, ExecutionMode, LegSpec
 from hedgekit.model import Side
 from hedgekit.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 from hedgekit.simulate import simulate
 from hedgekit.venues.sim import PostOnlyMode
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 D = Decimal
@@ -87,7 +88,11 @@ def close_base() -> dict[str, Any]:
     data["operation"] = {
         "kind": "close",
         "legs": [{"venue": "hl"}, {"venue": "aster"}],
-        "config": {"phase1_timeout_s": 5, "max_exit_spread_bps": "12", "phase2": {"mode": "market_only"}},
+        "config": {
+            "phase1_timeout_s": 5,
+            "max_exit_spread_bps": "12",
+            "phase2": {"mode": "market_only"},
+        },
     }
     return data
 
@@ -98,7 +103,10 @@ def comparable(value: Any) -> Any:
     if isinstance(value, Instrument):
         return ("Instrument", repr(value))
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return (type(value).__name__, {f.name: comparable(getattr(value, f.name)) for f in dataclasses.fields(value)})
+        return (
+            type(value).__name__,
+            {f.name: comparable(getattr(value, f.name)) for f in dataclasses.fields(value)},
+        )
     if isinstance(value, tuple | list):
         return [comparable(v) for v in value]
     return value
@@ -131,10 +139,17 @@ def test_every_field_reaches_the_configuration() -> None:
     assert hl.instruments[0].symbol == "ETH"
     mkt = hl.instruments[0].market
     assert (mkt.mid, mkt.tick, mkt.levels, mkt.level_size) == (D("2400"), D("0.1"), 10, D("5"))
-    assert [(e.at_ns, e.action) for e in mkt.script] == [(700 * MS, "mid"), (1500 * MS, "trade")]  # sorted
+    assert [(e.at_ns, e.action) for e in mkt.script] == [
+        (700 * MS, "mid"),
+        (1500 * MS, "trade"),
+    ]  # sorted
     lat = hl.latency
     assert lat.entry.base_ns == 12 * MS
-    assert (lat.response.base_ns, lat.response.jitter_mean_ns, lat.response.cap_ns) == (8 * MS, 1 * MS, 5 * MS)
+    assert (lat.response.base_ns, lat.response.jitter_mean_ns, lat.response.cap_ns) == (
+        8 * MS,
+        1 * MS,
+        5 * MS,
+    )
     assert lat.feed_public.base_ns == 5 * MS  # default
     assert lat.schedule == ((0, 10 * MS), (1000 * MS, 50 * MS))  # sorted
     assert dict(lat.speed_bumps) == {"taker": 300 * MS, "maker": 200 * MS}
@@ -182,7 +197,10 @@ def test_every_fault_field_reaches_the_configuration() -> None:
     assert hl.fills.shared_trade_id and not aster.fills.shared_trade_id
     f = hl.faults
     assert f.reject_post_only and not aster.faults.reject_post_only
-    assert [(x.op, x.n, x.kind) for x in f.lose_answers] == [("place", 3, "answer"), ("status", 1, "request")]
+    assert [(x.op, x.n, x.kind) for x in f.lose_answers] == [
+        ("place", 3, "answer"),
+        ("status", 1, "request"),
+    ]
     assert [(o.op, o.start_ns, o.duration_ns) for o in f.outages] == [
         ("positions", 100 * MS, 2500 * MS),
         ("cancel", 0, 0),
@@ -190,10 +208,15 @@ def test_every_fault_field_reaches_the_configuration() -> None:
     assert f.fill_processing_errors == 2 and aster.faults.fill_processing_errors == 0
 
 
-@pytest.mark.parametrize("op", ["place", "cancel", "modify", "status", "fills", "positions", "funding"])
+@pytest.mark.parametrize(
+    "op", ["place", "cancel", "modify", "status", "fills", "positions", "funding"]
+)
 def test_every_request_kind_can_be_named_by_a_fault(op: str) -> None:
     data = base()
-    data["venues"][0]["faults"] = {"lose_answers": [{"op": op, "n": 1}], "outages": [{"op": op, "duration_ms": 1}]}
+    data["venues"][0]["faults"] = {
+        "lose_answers": [{"op": op, "n": 1}],
+        "outages": [{"op": op, "duration_ms": 1}],
+    }
     f = parse_scenario(data).venues[0].faults
     assert f.lose_answers[0].op == op and f.outages[0].op == op
 
@@ -202,7 +225,10 @@ def test_a_close_scenario() -> None:
     sc = parse_scenario(close_base())
     assert sc.kind == "close" and sc.size is None
     assert sc.legs == (CloseLeg("hl", "ETH"), CloseLeg("aster", "ETHUSDT"))
-    assert [(p.venue, p.symbol, p.size) for p in sc.positions] == [("hl", "ETH", D("1.5")), ("aster", "ETHUSDT", D("-1.5"))]
+    assert [(p.venue, p.symbol, p.size) for p in sc.positions] == [
+        ("hl", "ETH", D("1.5")),
+        ("aster", "ETHUSDT", D("-1.5")),
+    ]
     assert sc.close.phase1_timeout_s == 5.0 and sc.close.max_exit_spread_bps == D(12)
     assert sc.close.phase2.mode is ExecutionMode.MARKET_ONLY
 
@@ -244,75 +270,320 @@ MALFORMED: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ("missing-size", _drop("operation.size"), "operation.size", "string"),
     ("not-a-number", _set("operation.size", "1.5x"), "operation.size", "not a number"),
     ("zero-size", _set("operation.size", "0"), "operation.size", "positive"),
-    ("infinite", _set("venues[0].market.level_size", "Infinity"), "venues[0].market.level_size", "finite"),
+    (
+        "infinite",
+        _set("venues[0].market.level_size", "Infinity"),
+        "venues[0].market.level_size",
+        "finite",
+    ),
     ("unknown-top-field", _set("colour", "red"), "(top level)", "colour"),
     ("unknown-venue-field", _set("venues[0].colour", "red"), "venues[0]", "colour"),
     ("unknown-market-field", _set("venues[0].market.depth", 3), "venues[0].market", "depth"),
     ("unknown-operation-field", _set("operation.timeout", 3), "operation", "timeout"),
-    ("unknown-config-field", _set("operation.config.entry.speed", 3), "operation.config.entry", "speed"),
-    ("unknown-personality", _set("venues[0].personality", "binance"), "venues[0].personality", "binance"),
+    (
+        "unknown-config-field",
+        _set("operation.config.entry.speed", 3),
+        "operation.config.entry",
+        "speed",
+    ),
+    (
+        "unknown-personality",
+        _set("venues[0].personality", "binance"),
+        "venues[0].personality",
+        "binance",
+    ),
     ("missing-operation", _drop("operation"), "operation.kind", "string"),
     ("bad-kind", _set("operation.kind", "flip"), "operation.kind", "flip"),
-    ("one-leg-open", _set("operation.legs", [{"venue": "hl", "side": "buy"}]), "operation.legs", "two legs"),
+    (
+        "one-leg-open",
+        _set("operation.legs", [{"venue": "hl", "side": "buy"}]),
+        "operation.legs",
+        "two legs",
+    ),
     (
         "same-venue-twice",
         _set("operation.legs", [{"venue": "hl", "side": "buy"}, {"venue": "hl", "side": "sell"}]),
         "operation.legs",
         "one leg per venue",
     ),
-    ("unknown-leg-venue", _set("operation.legs[1].venue", "bybit"), "operation.legs[1].venue", "bybit"),
+    (
+        "unknown-leg-venue",
+        _set("operation.legs[1].venue", "bybit"),
+        "operation.legs[1].venue",
+        "bybit",
+    ),
     ("bad-side", _set("operation.legs[0].side", "long"), "operation.legs[0].side", "long"),
-    ("bad-post-only-mode", _set("venues[1].post_only_mode", "reject"), "venues[1].post_only_mode", "reject"),
-    ("negative-probability", _set("venues[0].delivery.p_dup", -0.1), "venues[0].delivery.p_dup", "between 0.0 and 1.0"),
-    ("probability-above-one", _set("venues[0].faults.p_req_loss", 1.5), "venues[0].faults.p_req_loss", "between"),
-    ("nan-probability", _set("venues[0].delivery.p_dup", float("nan")), "venues[0].delivery.p_dup", "between"),
-    ("bool-as-number", _set("venues[0].delivery.p_dup", True), "venues[0].delivery.p_dup", "number"),
-    ("bad-instrument-kind", _set("venues[0].instrument.kind", "cex"), "venues[0].instrument.kind", "cex"),
-    ("missing-sz-decimals", _set("venues[0].instrument", {"symbol": "ETH", "kind": "hyperliquid"}), "venues[0].instrument.sz_decimals", "integer"),
-    ("bad-script-action", _set("venues[0].market.script[0].action", "halt"), "venues[0].market.script[0]", "halt"),
-    ("script-missing-size", _set("venues[0].market.script[0]", {"at_ms": 5, "action": "trade", "side": "buy"}), "venues[0].market.script[0]", "size"),
-    ("bad-schedule", _set("venues[0].latency.schedule_ms", [[1, 2, 3]]), "venues[0].latency.schedule_ms", "pairs"),
-    ("bad-reject-windows", _set("venues[0].faults.reject_windows_ms", [5]), "venues[0].faults.reject_windows_ms", "pairs"),
-    ("bad-cancel-split", _set("venues[1].queue.cancel_split", "head"), "venues[1].queue.cancel_split", "head"),
-    ("zero-capacity", _set("venues[1].limits.limits[0].capacity", 0), "venues[1].limits.limits[0].capacity", "at least 1"),
-    ("bad-ban-after", _set("venues[1].limits.ban_after", 0), "venues[1].limits.ban_after", "positive"),
+    (
+        "bad-post-only-mode",
+        _set("venues[1].post_only_mode", "reject"),
+        "venues[1].post_only_mode",
+        "reject",
+    ),
+    (
+        "negative-probability",
+        _set("venues[0].delivery.p_dup", -0.1),
+        "venues[0].delivery.p_dup",
+        "between 0.0 and 1.0",
+    ),
+    (
+        "probability-above-one",
+        _set("venues[0].faults.p_req_loss", 1.5),
+        "venues[0].faults.p_req_loss",
+        "between",
+    ),
+    (
+        "nan-probability",
+        _set("venues[0].delivery.p_dup", float("nan")),
+        "venues[0].delivery.p_dup",
+        "between",
+    ),
+    (
+        "bool-as-number",
+        _set("venues[0].delivery.p_dup", True),
+        "venues[0].delivery.p_dup",
+        "number",
+    ),
+    (
+        "bad-instrument-kind",
+        _set("venues[0].instrument.kind", "cex"),
+        "venues[0].instrument.kind",
+        "cex",
+    ),
+    (
+        "missing-sz-decimals",
+        _set("venues[0].instrument", {"symbol": "ETH", "kind": "hyperliquid"}),
+        "venues[0].instrument.sz_decimals",
+        "integer",
+    ),
+    (
+        "bad-script-action",
+        _set("venues[0].market.script[0].action", "halt"),
+        "venues[0].market.script[0]",
+        "halt",
+    ),
+    (
+        "script-missing-size",
+        _set("venues[0].market.script[0]", {"at_ms": 5, "action": "trade", "side": "buy"}),
+        "venues[0].market.script[0]",
+        "size",
+    ),
+    (
+        "bad-schedule",
+        _set("venues[0].latency.schedule_ms", [[1, 2, 3]]),
+        "venues[0].latency.schedule_ms",
+        "pairs",
+    ),
+    (
+        "bad-reject-windows",
+        _set("venues[0].faults.reject_windows_ms", [5]),
+        "venues[0].faults.reject_windows_ms",
+        "pairs",
+    ),
+    (
+        "bad-cancel-split",
+        _set("venues[1].queue.cancel_split", "head"),
+        "venues[1].queue.cancel_split",
+        "head",
+    ),
+    (
+        "zero-capacity",
+        _set("venues[1].limits.limits[0].capacity", 0),
+        "venues[1].limits.limits[0].capacity",
+        "at least 1",
+    ),
+    (
+        "bad-ban-after",
+        _set("venues[1].limits.ban_after", 0),
+        "venues[1].limits.ban_after",
+        "positive",
+    ),
     ("negative-seed", _set("seed", -1), "seed", "at least 0"),
     ("duplicate-venue-names", _set("venues[1].name", "hl"), "venues", "unique"),
     ("no-venues", _set("venues", []), "venues", "at least one"),
     ("venues-not-a-list", _set("venues", {"name": "hl"}), "venues", "list"),
     ("bad-plan", _set("operation.config.plan", "taker"), "operation.config.plan", "taker"),
-    ("bad-mode", _set("operation.config.hedge.mode", "fast"), "operation.config.hedge.mode", "fast"),
-    ("zero-timeout", _set("operation.config.entry.timeout_s", 0), "operation.config.entry.timeout_s", "at least"),
-    ("float-ladder", _set("operation.config.hedge.ladder_cross_bps", ["2", 2.5]), "operation.config.hedge.ladder_cross_bps[1]", "string"),
-    ("negative-ladder", _set("operation.config.hedge.ladder_cross_bps", ["-1"]), "operation.config.hedge.ladder_cross_bps[0]", "negative"),
-    ("ladder-not-a-list", _set("operation.config.hedge.ladder_cross_bps", "2"), "operation.config.hedge.ladder_cross_bps", "list"),
-    ("negative-spread-gate", _set("operation.config.max_entry_spread_bps", "-1"), "operation.config.max_entry_spread_bps", "negative"),
-    ("position-unknown-venue", _set("positions", [{"venue": "okx", "size": "1", "entry_price": "1"}]), "positions[0].venue", "okx"),
-    ("position-wrong-symbol", _set("positions", [{"venue": "hl", "symbol": "BTC", "size": "1", "entry_price": "1"}]), "positions[0].symbol", "BTC"),
-    ("position-zero-entry-price", _set("positions", [{"venue": "hl", "size": "1", "entry_price": "0"}]), "positions[0].entry_price", "positive"),
+    (
+        "bad-mode",
+        _set("operation.config.hedge.mode", "fast"),
+        "operation.config.hedge.mode",
+        "fast",
+    ),
+    (
+        "zero-timeout",
+        _set("operation.config.entry.timeout_s", 0),
+        "operation.config.entry.timeout_s",
+        "at least",
+    ),
+    (
+        "float-ladder",
+        _set("operation.config.hedge.ladder_cross_bps", ["2", 2.5]),
+        "operation.config.hedge.ladder_cross_bps[1]",
+        "string",
+    ),
+    (
+        "negative-ladder",
+        _set("operation.config.hedge.ladder_cross_bps", ["-1"]),
+        "operation.config.hedge.ladder_cross_bps[0]",
+        "negative",
+    ),
+    (
+        "ladder-not-a-list",
+        _set("operation.config.hedge.ladder_cross_bps", "2"),
+        "operation.config.hedge.ladder_cross_bps",
+        "list",
+    ),
+    (
+        "negative-spread-gate",
+        _set("operation.config.max_entry_spread_bps", "-1"),
+        "operation.config.max_entry_spread_bps",
+        "negative",
+    ),
+    (
+        "position-unknown-venue",
+        _set("positions", [{"venue": "okx", "size": "1", "entry_price": "1"}]),
+        "positions[0].venue",
+        "okx",
+    ),
+    (
+        "position-wrong-symbol",
+        _set("positions", [{"venue": "hl", "symbol": "BTC", "size": "1", "entry_price": "1"}]),
+        "positions[0].symbol",
+        "BTC",
+    ),
+    (
+        "position-zero-entry-price",
+        _set("positions", [{"venue": "hl", "size": "1", "entry_price": "0"}]),
+        "positions[0].entry_price",
+        "positive",
+    ),
     # injected faults
-    ("post-only-not-bool", _set("venues[0].faults.reject_post_only", 1), "venues[0].faults.reject_post_only", "true or false"),
-    ("lose-unknown-op", _set("venues[0].faults.lose_answers", [{"op": "order", "n": 1}]), "venues[0].faults.lose_answers[0].op", "order"),
-    ("lose-missing-op", _set("venues[0].faults.lose_answers", [{"n": 1}]), "venues[0].faults.lose_answers[0].op", "string"),
-    ("lose-zero-n", _set("venues[0].faults.lose_answers", [{"op": "place", "n": 0}]), "venues[0].faults.lose_answers[0].n", "at least 1"),
-    ("lose-float-n", _set("venues[0].faults.lose_answers", [{"op": "place", "n": 1.5}]), "venues[0].faults.lose_answers[0].n", "integer"),
-    ("lose-missing-n", _set("venues[0].faults.lose_answers", [{"op": "place"}]), "venues[0].faults.lose_answers[0].n", "integer"),
-    ("lose-bad-kind", _set("venues[0].faults.lose_answers", [{"op": "place", "n": 1, "kind": "both"}]), "venues[0].faults.lose_answers[0].kind", "both"),
-    ("lose-unknown-key", _set("venues[0].faults.lose_answers", [{"op": "place", "n": 1, "after_ms": 5}]), "venues[0].faults.lose_answers[0]", "after_ms"),
-    ("lose-not-a-list", _set("venues[0].faults.lose_answers", {"op": "place", "n": 1}), "venues[0].faults.lose_answers", "list"),
-    ("outage-unknown-op", _set("venues[0].faults.outages", [{"op": "orderbook", "duration_ms": 5}]), "venues[0].faults.outages[0].op", "orderbook"),
-    ("outage-missing-op", _set("venues[0].faults.outages", [{"duration_ms": 5}]), "venues[0].faults.outages[0].op", "string"),
-    ("outage-negative", _set("venues[0].faults.outages", [{"op": "positions", "start_ms": -1}]), "venues[0].faults.outages[0].start_ms", "at least"),
-    ("outage-unknown-key", _set("venues[0].faults.outages", [{"op": "positions", "end_ms": 9}]), "venues[0].faults.outages[0]", "end_ms"),
-    ("processing-errors-negative", _set("venues[0].faults.fill_processing_errors", -1), "venues[0].faults.fill_processing_errors", "at least 0"),
-    ("processing-errors-float", _set("venues[0].faults.fill_processing_errors", 1.0), "venues[0].faults.fill_processing_errors", "integer"),
-    ("shared-trade-id-not-bool", _set("venues[0].fills", {"shared_trade_id": "yes"}), "venues[0].fills.shared_trade_id", "true or false"),
-    ("shared-trade-id-with-split", _set("venues[1].fills.shared_trade_id", True), "venues[1].fills.shared_trade_id", "split_fills"),
-    ("modify-new-id-not-bool", _set("venues[0].modify_new_id", "true"), "venues[0].modify_new_id", "true or false"),
+    (
+        "post-only-not-bool",
+        _set("venues[0].faults.reject_post_only", 1),
+        "venues[0].faults.reject_post_only",
+        "true or false",
+    ),
+    (
+        "lose-unknown-op",
+        _set("venues[0].faults.lose_answers", [{"op": "order", "n": 1}]),
+        "venues[0].faults.lose_answers[0].op",
+        "order",
+    ),
+    (
+        "lose-missing-op",
+        _set("venues[0].faults.lose_answers", [{"n": 1}]),
+        "venues[0].faults.lose_answers[0].op",
+        "string",
+    ),
+    (
+        "lose-zero-n",
+        _set("venues[0].faults.lose_answers", [{"op": "place", "n": 0}]),
+        "venues[0].faults.lose_answers[0].n",
+        "at least 1",
+    ),
+    (
+        "lose-float-n",
+        _set("venues[0].faults.lose_answers", [{"op": "place", "n": 1.5}]),
+        "venues[0].faults.lose_answers[0].n",
+        "integer",
+    ),
+    (
+        "lose-missing-n",
+        _set("venues[0].faults.lose_answers", [{"op": "place"}]),
+        "venues[0].faults.lose_answers[0].n",
+        "integer",
+    ),
+    (
+        "lose-bad-kind",
+        _set("venues[0].faults.lose_answers", [{"op": "place", "n": 1, "kind": "both"}]),
+        "venues[0].faults.lose_answers[0].kind",
+        "both",
+    ),
+    (
+        "lose-unknown-key",
+        _set("venues[0].faults.lose_answers", [{"op": "place", "n": 1, "after_ms": 5}]),
+        "venues[0].faults.lose_answers[0]",
+        "after_ms",
+    ),
+    (
+        "lose-not-a-list",
+        _set("venues[0].faults.lose_answers", {"op": "place", "n": 1}),
+        "venues[0].faults.lose_answers",
+        "list",
+    ),
+    (
+        "outage-unknown-op",
+        _set("venues[0].faults.outages", [{"op": "orderbook", "duration_ms": 5}]),
+        "venues[0].faults.outages[0].op",
+        "orderbook",
+    ),
+    (
+        "outage-missing-op",
+        _set("venues[0].faults.outages", [{"duration_ms": 5}]),
+        "venues[0].faults.outages[0].op",
+        "string",
+    ),
+    (
+        "outage-negative",
+        _set("venues[0].faults.outages", [{"op": "positions", "start_ms": -1}]),
+        "venues[0].faults.outages[0].start_ms",
+        "at least",
+    ),
+    (
+        "outage-unknown-key",
+        _set("venues[0].faults.outages", [{"op": "positions", "end_ms": 9}]),
+        "venues[0].faults.outages[0]",
+        "end_ms",
+    ),
+    (
+        "processing-errors-negative",
+        _set("venues[0].faults.fill_processing_errors", -1),
+        "venues[0].faults.fill_processing_errors",
+        "at least 0",
+    ),
+    (
+        "processing-errors-float",
+        _set("venues[0].faults.fill_processing_errors", 1.0),
+        "venues[0].faults.fill_processing_errors",
+        "integer",
+    ),
+    (
+        "shared-trade-id-not-bool",
+        _set("venues[0].fills", {"shared_trade_id": "yes"}),
+        "venues[0].fills.shared_trade_id",
+        "true or false",
+    ),
+    (
+        "shared-trade-id-with-split",
+        _set("venues[1].fills.shared_trade_id", True),
+        "venues[1].fills.shared_trade_id",
+        "split_fills",
+    ),
+    (
+        "modify-new-id-not-bool",
+        _set("venues[0].modify_new_id", "true"),
+        "venues[0].modify_new_id",
+        "true or false",
+    ),
     # non-finite times in pairs (these used to escape as an OverflowError / ValueError)
-    ("schedule-infinite", _set("venues[0].latency.schedule_ms", [[float("inf"), 10]]), "venues[0].latency.schedule_ms", "pairs"),
-    ("reject-window-nan", _set("venues[0].faults.reject_windows_ms", [[0, float("nan")]]), "venues[0].faults.reject_windows_ms", "pairs"),
-    ("speed-bump-negative", _set("venues[0].latency.speed_bumps", {"taker": 300, "maker": -1}), "venues[0].latency.speed_bumps.maker", "at least 0"),
+    (
+        "schedule-infinite",
+        _set("venues[0].latency.schedule_ms", [[float("inf"), 10]]),
+        "venues[0].latency.schedule_ms",
+        "pairs",
+    ),
+    (
+        "reject-window-nan",
+        _set("venues[0].faults.reject_windows_ms", [[0, float("nan")]]),
+        "venues[0].faults.reject_windows_ms",
+        "pairs",
+    ),
+    (
+        "speed-bump-negative",
+        _set("venues[0].latency.speed_bumps", {"taker": 300, "maker": -1}),
+        "venues[0].latency.speed_bumps.maker",
+        "at least 0",
+    ),
 ]
 
 
@@ -320,7 +591,9 @@ MALFORMED: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ("mutate", "field", "text"),
     [pytest.param(*m[1:], id=m[0]) for m in MALFORMED],
 )
-def test_malformed_input_names_the_field(mutate: Callable[[dict[str, Any]], None], field: str, text: str) -> None:
+def test_malformed_input_names_the_field(
+    mutate: Callable[[dict[str, Any]], None], field: str, text: str
+) -> None:
     data = base()
     mutate(data)
     with pytest.raises(ScenarioError) as info:
@@ -337,7 +610,11 @@ def test_the_config_tables_cover_every_executor_field() -> None:
     from hedgekit.execution.config import AtomicConfig, CloseConfig, OrderConfig
     from hedgekit.scenario import AtomicSpec, CloseSpec, OrderSpec
 
-    for spec, config in ((AtomicSpec, AtomicConfig), (CloseSpec, CloseConfig), (OrderSpec, OrderConfig)):
+    for spec, config in (
+        (AtomicSpec, AtomicConfig),
+        (CloseSpec, CloseConfig),
+        (OrderSpec, OrderConfig),
+    ):
         assert set(spec.__struct_fields__) == {f.name for f in dataclasses.fields(config)}, spec
 
 
@@ -383,7 +660,10 @@ def test_any_float_where_an_exact_number_is_needed_is_refused(value: float) -> N
 
 
 @settings(max_examples=50)
-@given(value=st.integers(1, 10**6) | st.decimals(min_value=D("0.001"), max_value=D("1e6"), places=3).map(str))
+@given(
+    value=st.integers(1, 10**6)
+    | st.decimals(min_value=D("0.001"), max_value=D("1e6"), places=3).map(str)
+)
 def test_integers_and_decimal_strings_are_exact(value: int | str) -> None:
     data = base()
     data["operation"]["size"] = value
@@ -413,7 +693,11 @@ def test_a_file_that_does_not_parse(tmp_path: Path) -> None:
     bad_json.write_text("{")
     top_list = tmp_path / "list.json"
     top_list.write_text("[1, 2]")
-    for path, text in ((bad_toml, "does not parse"), (bad_json, "does not parse"), (top_list, "top level")):
+    for path, text in (
+        (bad_toml, "does not parse"),
+        (bad_json, "does not parse"),
+        (top_list, "top level"),
+    ):
         with pytest.raises(ScenarioError) as info:
             load_scenario(path)
         assert info.value.field == ""
@@ -441,7 +725,9 @@ def test_venue_seeds_derive_from_the_scenario_seed_and_the_name() -> None:
     data["seed"] = 12
     b = parse_scenario(data)
     assert all(x.seed != y.seed for x, y in zip(a.venues, b.venues, strict=True))
-    assert [v.seed for v in parse_scenario(copy.deepcopy(data)).venues] == [v.seed for v in b.venues]
+    assert [v.seed for v in parse_scenario(copy.deepcopy(data)).venues] == [
+        v.seed for v in b.venues
+    ]
 
 
 def test_with_seed_changes_every_venue_seed() -> None:

@@ -36,7 +36,9 @@ def test_a_configured_key_never_reaches_logs_reprs_or_the_journal(tmp_path: Path
     try:
         log.info("connecting with %s", creds.api_key)
         log.info(f"signing with {creds.api_key.reveal()}")  # a careless f-string
-        log.warning("request failed", extra={"params": {"apiKey": creds.api_key.reveal(), "qty": "1"}})
+        log.warning(
+            "request failed", extra={"params": {"apiKey": creds.api_key.reveal(), "qty": "1"}}
+        )
         try:
             raise RuntimeError(f"401 for key {creds.api_key.reveal()}")
         except RuntimeError:
@@ -50,7 +52,9 @@ def test_a_configured_key_never_reaches_logs_reprs_or_the_journal(tmp_path: Path
     async def journal() -> None:
         j = await open_journal(str(tmp_path / "journal.sqlite3"))
         op = await j.start_operation(
-            "open", [{"venue": "aster"}], {"credentials": {"api_key": creds.api_key}, "note": f"key {RAW}"}
+            "open",
+            [{"venue": "aster"}],
+            {"credentials": {"api_key": creds.api_key}, "note": f"key {RAW}"},
         )
         await j.record(op, "note", {"error": f"401 for key {RAW}", RAW: "as a key"})
         await j.finish_operation(op, "opened", {"echo": RAW})
@@ -84,7 +88,9 @@ def test_an_unwrapped_key_and_a_venue_echo_of_it_never_reach_logs_or_the_journal
         j = await open_journal(str(tmp_path / "journal.sqlite3"))
         op = await j.start_operation("open", [config], {"config": config})
         await j.record(op, "reject", {"venue": "aster", "message": echo})
-        await j.finish_operation(op, "not_filled", {"reason": echo, "incidents": [{"detail": echo}]})
+        await j.finish_operation(
+            op, "not_filled", {"reason": echo, "incidents": [{"detail": echo}]}
+        )
         await j.close()
 
     run_virtual(journal())

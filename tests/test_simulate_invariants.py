@@ -77,7 +77,9 @@ def test_a_partial_size_the_venues_contradict_is_a_violation(
     assert "the size the result states" in report["invariants"]["status_truthful"]["detail"]
 
 
-def test_a_close_claimed_while_a_leg_is_not_flat_is_a_violation(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_close_claimed_while_a_leg_is_not_flat_is_a_violation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # A close that trades nothing and claims success.
     class Idle(CloseExecutor):
         async def close(self, *args: Any, **kwargs: Any) -> CloseResult:
@@ -95,14 +97,18 @@ def test_a_close_claimed_while_a_leg_is_not_flat_is_a_violation(monkeypatch: pyt
 def test_a_lost_or_repeated_fill_is_a_violation(monkeypatch: pytest.MonkeyPatch) -> None:
     def drop_last(r: AtomicResult) -> AtomicResult:
         leg = r.legs[0]
-        return dataclasses.replace(r, legs=(dataclasses.replace(leg, fills=leg.fills[:-1]), *r.legs[1:]))
+        return dataclasses.replace(
+            r, legs=(dataclasses.replace(leg, fills=leg.fills[:-1]), *r.legs[1:])
+        )
 
     _forged_open(monkeypatch, drop_last)
     assert "fills_counted_once" in _broken(simulate(SCENARIOS / "one_leg_never_fills.toml"))
 
     def repeat_first(r: AtomicResult) -> AtomicResult:
         leg = r.legs[0]
-        return dataclasses.replace(r, legs=(dataclasses.replace(leg, fills=(*leg.fills, leg.fills[0])), *r.legs[1:]))
+        return dataclasses.replace(
+            r, legs=(dataclasses.replace(leg, fills=(*leg.fills, leg.fills[0])), *r.legs[1:])
+        )
 
     _forged_open(monkeypatch, repeat_first)
     assert "fills_counted_once" in _broken(simulate(SCENARIOS / "one_leg_never_fills.toml"))
@@ -147,7 +153,9 @@ def test_fills_sharing_a_trade_id_are_still_told_apart(monkeypatch: pytest.Monke
     assert "fills_counted_once" in _broken(report)
 
 
-def test_a_leg_above_the_pair_size_for_a_moment_is_a_violation(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_leg_above_the_pair_size_for_a_moment_is_a_violation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """After a real open, one more buy of the pair size and its sell on the same venue: the leg
     ends where the open left it, but was at twice the pair size in between."""
 

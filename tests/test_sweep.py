@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from hedgekit import cli, sweep
 from hedgekit.execution.config import LegSpec
 from hedgekit.scenario import Scenario, load_scenario, parse_scenario

@@ -14,7 +14,6 @@ What it adds to a plain ``pdoc`` run (pdoc has no "warnings are errors" flag):
 """
 
 from __future__ import annotations
-
 import __future__
 
 import importlib
@@ -81,7 +80,7 @@ def _include_stub_and_core(module: pdoc.doc.Module) -> None:
         return
     stub_file = pdoc.doc_pyi.find_stub_file(CORE)
     if stub_file is None:
-        warnings.warn(f"no stub file for {CORE}")
+        warnings.warn(f"no stub file for {CORE}", stacklevel=2)
         return
     imported = _import_stub(stub_file)
     stub_mod = pdoc.doc.Module(imported)
@@ -173,7 +172,9 @@ def unresolved_references(modules: dict[str, pdoc.doc.Module]) -> list[str]:
     elsewhere: dict[str, set[str]] = {}
     for module in modules.values():
         for member in _public_members(module):
-            elsewhere.setdefault(member.qualname, set()).add(f"{member.taken_from[0]}.{member.taken_from[1]}")
+            elsewhere.setdefault(member.qualname, set()).add(
+                f"{member.taken_from[0]}.{member.taken_from[1]}"
+            )
     problems = []
     for module in modules.values():
         docs: list[tuple[pdoc.doc.Doc[Any], Any | None]] = [(module, None)]
@@ -217,7 +218,9 @@ def main() -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         problems = build(output)
-    problems += [f"warning: {w.filename}:{w.lineno}: {w.category.__name__}: {w.message}" for w in caught]
+    problems += [
+        f"warning: {w.filename}:{w.lineno}: {w.category.__name__}: {w.message}" for w in caught
+    ]
     for p in problems:
         print(p, file=sys.stderr)
     if problems:

@@ -36,7 +36,10 @@ def stub_docs() -> dict[Key, str]:
             if (doc := ast.get_docstring(node)) is not None:
                 docs[(node.name, "<class>")] = doc
             for item in node.body:
-                if isinstance(item, ast.FunctionDef) and (doc := ast.get_docstring(item)) is not None:
+                if (
+                    isinstance(item, ast.FunctionDef)
+                    and (doc := ast.get_docstring(item)) is not None
+                ):
                     docs[(node.name, item.name)] = doc
     return docs
 
@@ -73,7 +76,9 @@ def sync_file(text: str, docs: dict[Key, str], used: set[Key]) -> str:
             impl_class = None
             continue
         m = re.match(r"impl (\w+) \{", line)
-        if m and any(lines[k].strip() == "#[pymethods]" for k in range(_preamble_start(lines, i), i)):
+        if m and any(
+            lines[k].strip() == "#[pymethods]" for k in range(_preamble_start(lines, i), i)
+        ):
             impl_class = py_names[m.group(1)]
             continue
         m = re.match(r"\s*pub (?:struct|enum) (\w+)", line)

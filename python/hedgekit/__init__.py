@@ -14,6 +14,22 @@ import logging as _logging
 _logging.getLogger("hedgekit").addHandler(_logging.NullHandler())
 
 from hedgekit import errors
+from hedgekit._core import (
+    SCALE,
+    FillLedger,
+    FillStatus,
+    Instrument,
+    OrderBook,
+    OrderFills,
+    SpreadGate,
+    __version__,
+    break_even_price,
+    common_size,
+    ladder,
+    limit_price,
+    maker_price,
+    spread_within,
+)
 from hedgekit.model import (
     AccountState,
     CancelResult,
@@ -33,22 +49,6 @@ from hedgekit.model import (
     Side,
     StreamStatus,
     TimeInForce,
-)
-from hedgekit._core import (
-    SCALE,
-    FillLedger,
-    FillStatus,
-    Instrument,
-    OrderBook,
-    OrderFills,
-    SpreadGate,
-    __version__,
-    break_even_price,
-    common_size,
-    ladder,
-    limit_price,
-    maker_price,
-    spread_within,
 )
 
 __all__ = [

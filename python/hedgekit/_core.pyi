@@ -104,7 +104,9 @@ class Instrument:
     def reduce_only_exempt(self) -> bool:
         """Whether reduce-only orders are exempt from the minimum notional."""
 
-    def round_price(self, price: Decimal | str | int, side: str, aggressive: bool = False) -> Decimal:
+    def round_price(
+        self, price: Decimal | str | int, side: str, aggressive: bool = False
+    ) -> Decimal:
         """Rounds a positive price onto the grid for ``side`` (``"buy"``/``"sell"``).
 
         Passive (default): a buy rounds down, a sell up. Aggressive: the reverse.
@@ -139,14 +141,18 @@ class Instrument:
     def is_dust(self, size: Decimal | str | int) -> bool:
         """True if ``size``, floored to the step, is zero or below the minimum size: a remainder
         to record, not to trade."""
-    def check(self, price: Decimal | str | int, size: Decimal | str | int, reduce_only: bool = False) -> None:
+    def check(
+        self, price: Decimal | str | int, size: Decimal | str | int, reduce_only: bool = False
+    ) -> None:
         """Raises if the order is not placeable; checks run in the venues' order: sign,
         decimals, price grid, size grid, wire range, minimum size, minimum notional.
 
         Raises:
             InvalidOrderError: With ``reason`` naming the first failing rule.
         """
-    def rejection(self, price: Decimal | str | int, size: Decimal | str | int, reduce_only: bool = False) -> str | None:
+    def rejection(
+        self, price: Decimal | str | int, size: Decimal | str | int, reduce_only: bool = False
+    ) -> str | None:
         """The reason :meth:`check` would raise (``"below_min_notional"``, ...), or None."""
 
 def common_size(
@@ -164,6 +170,7 @@ def common_size(
         hedgekit.errors.NumberRangeError: The common step of the instruments does not fit the
             range.
     """
+
 # --- end instrument ---
 
 # --- book ---
@@ -733,7 +740,9 @@ class SpreadGate:
     A crossed or locked book never passes.
     """
 
-    def __new__(cls, max_entry_bps: Decimal | str | int, max_exit_bps: Decimal | str | int) -> SpreadGate:
+    def __new__(
+        cls, max_entry_bps: Decimal | str | int, max_exit_bps: Decimal | str | int
+    ) -> SpreadGate:
         """A gate with both limits (bps, >= 0).
 
         Raises:
@@ -750,7 +759,9 @@ class SpreadGate:
     def allows_exit(self, bid: Decimal | str | int, ask: Decimal | str | int) -> bool:
         """True if ``(ask - bid) / mid * 1e4 <= max_exit_bps``, exactly."""
 
-def spread_within(bid: Decimal | str | int, ask: Decimal | str | int, max_bps: Decimal | str | int) -> bool:
+def spread_within(
+    bid: Decimal | str | int, ask: Decimal | str | int, max_bps: Decimal | str | int
+) -> bool:
     """True if the spread in bps of the mid is at most ``max_bps`` (exact; crossed -> False)."""
 
 def limit_price(
@@ -825,4 +836,5 @@ def ladder(
     Raises:
         As :func:`limit_price` for each step, and ``InvalidArgumentError`` for a negative step.
     """
+
 # --- end pricing ---

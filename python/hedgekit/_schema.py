@@ -19,11 +19,11 @@ number that was written.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable, Mapping
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
-import dataclasses
 from typing import Any, ClassVar, Final, Literal, TypeVar
 
 import msgspec
@@ -343,7 +343,9 @@ def _is_number(value: object) -> bool:
 
 def _out_of_range(value: float, b: mi.IntType | mi.FloatType) -> bool:
     if not math.isfinite(value):
-        return isinstance(b, mi.FloatType) and (b.le is not None or b.lt is not None or value != value)
+        return isinstance(b, mi.FloatType) and (
+            b.le is not None or b.lt is not None or value != value
+        )
     return (
         (b.ge is not None and value < b.ge)
         or (b.gt is not None and value <= b.gt)

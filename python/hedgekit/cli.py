@@ -328,7 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--version", action="version", version=f"hedgekit {version()}",
+        "--version",
+        action="version",
+        version=f"hedgekit {version()}",
         help="print hedgekit's version and exit",
     )
     parser.add_argument(
@@ -368,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
             "Runs the funding-arbitrage strategy configured by a TOML file (or the example "
             "shipped inside the package: --config example) on the demo's two simulated venues, "
             "on the virtual clock. Its symbols must name the simulated venues (hyperliquid = "
-            "\"ETH\", aster = \"ETHUSDT\"). Prints a report, writes a PNG and a journal."
+            '"ETH", aster = "ETHUSDT"). Prints a report, writes a PNG and a journal.'
         ),
         epilog=_EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -453,7 +455,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--start", type=_positive_int, default=0, metavar="S", help="the first seed (default 0)"
     )
     sweep.add_argument(
-        "--jobs", type=_jobs, default=os.cpu_count() or 1, metavar="J",
+        "--jobs",
+        type=_jobs,
+        default=os.cpu_count() or 1,
+        metavar="J",
         help="worker processes (default: one per CPU)",
     )
     sweep.add_argument(
@@ -477,9 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="wall-clock seconds one seed may take before it counts as a hang (default 60)",
     )
-    sweep.add_argument(
-        "--json", action="store_true", help="print the summary as one JSON document"
-    )
+    sweep.add_argument("--json", action="store_true", help="print the summary as one JSON document")
 
     front = sub.add_parser(
         "frontier",
@@ -499,19 +502,31 @@ def build_parser() -> argparse.ArgumentParser:
         "scenario", type=Path, metavar="SCENARIO", help="a .toml or .json scenario file (an open)"
     )
     front.add_argument(
-        "--seeds", type=_frontier_seeds, required=True, metavar="N",
+        "--seeds",
+        type=_frontier_seeds,
+        required=True,
+        metavar="N",
         help=f"seeds per policy (1 to {_FRONTIER_MAX_SEEDS})",
     )
     front.add_argument(
-        "--start", type=_positive_int, default=0, metavar="S",
+        "--start",
+        type=_positive_int,
+        default=0,
+        metavar="S",
         help="offset of the first seed from the scenario's seed (default 0)",
     )
     front.add_argument(
-        "--policies", type=_policies, default="all", metavar="P1,P2,...",
+        "--policies",
+        type=_policies,
+        default="all",
+        metavar="P1,P2,...",
         help="a comma list of policies, or all (default)",
     )
     front.add_argument(
-        "--jobs", type=_frontier_jobs, default=os.cpu_count() or 1, metavar="J",
+        "--jobs",
+        type=_frontier_jobs,
+        default=os.cpu_count() or 1,
+        metavar="J",
         help=f"worker processes (default: one per CPU, at most {_FRONTIER_MAX_JOBS}; ignored with --ray)",
     )
     front.add_argument(
@@ -591,7 +606,9 @@ def _simulate(args: argparse.Namespace) -> int:
         raise CliError(EXIT_INPUT, f"{path}: no such scenario file")
     # The run itself logs only what goes wrong (warnings and errors of the sessions and
     # executors): what the command does is logged here, so --log INFO/DEBUG always shows it.
-    _log.info("simulate: scenario %s, seed %s", path, "as written" if args.seed is None else args.seed)
+    _log.info(
+        "simulate: scenario %s, seed %s", path, "as written" if args.seed is None else args.seed
+    )
     try:
         report = simulate(path, seed=args.seed)
     except ScenarioError as e:
@@ -834,7 +851,9 @@ def _frontier(args: argparse.Namespace) -> int:
     except ImportError as e:
         print(f"png:   skipped ({e})")
     except OSError as e:
-        raise CliError(EXIT_INPUT, f"--out {out}: {out / 'frontier.png'}: {e.strerror or e}") from None
+        raise CliError(
+            EXIT_INPUT, f"--out {out}: {out / 'frontier.png'}: {e.strerror or e}"
+        ) from None
     else:
         print(f"png:   {png}")
     where = f"Ray ({args.ray})" if args.ray is not None else f"{args.jobs} job(s)"
@@ -954,7 +973,7 @@ def fresh_journal_path(out: Path) -> Path:
     (``-2``, ``-3``, ... appended when runs start in the same second); never an existing file."""
     import datetime as dt
 
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     path = out / f"journal-{stamp}.sqlite3"
     n = 1
     while path.exists():
@@ -1008,7 +1027,10 @@ def _demo(args: argparse.Namespace) -> int:
     progress = _Progress(sys.stderr, live)
     try:
         run = demo_mod.run_demo(
-            args.seed, args.duration * 60.0, journal_url=url, on_event=progress.event,
+            args.seed,
+            args.duration * 60.0,
+            journal_url=url,
+            on_event=progress.event,
             config=config,
         )
     except ImportError as e:

@@ -74,7 +74,8 @@ class LoopClock:
         offset = self._offset_ns
         if loop is self._loop and offset is not None:  # the hot path: one loop, kind known
             if self._virtual:
-                return offset + loop.time_ns()  # type: ignore[attr-defined]
+                virtual_ns: int = loop.time_ns()  # type: ignore[attr-defined]
+                return offset + virtual_ns
             return offset + round(loop.time() * NS_PER_S)
         loop_ns = self._loop_ns()
         virtual = isinstance(loop, VirtualTimeLoop)

@@ -906,9 +906,7 @@ def plot_run(run: DemoRun, path: str | Path, *, op: int | None = None) -> Path:
         accrued.append(float(owed))
         pnl.append(float(cash + marked + earned))
     ax_pnl.plot(px, fund, color="tab:green", label="funding paid to us")
-    ax_pnl.plot(
-        px, accrued, color="tab:green", linestyle="--", label="funding accrued (pro rata)"
-    )
+    ax_pnl.plot(px, accrued, color="tab:green", linestyle="--", label="funding accrued (pro rata)")
     ax_pnl.plot(px, pnl, color="tab:blue", label="PnL (after fees, with funding)")
     ax_pnl.axhline(0.0, color="black", linewidth=0.6)
     ax_pnl.set_ylabel("USD")

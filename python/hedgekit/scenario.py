@@ -183,9 +183,7 @@ def _reseed_factor(cfg: SimVenueConfig, seed: int) -> SimVenueConfig:
             i,
             market=dataclasses.replace(
                 i.market,
-                factor=dataclasses.replace(
-                    i.market.factor, seed=_factor_seed(seed)
-                ),
+                factor=dataclasses.replace(i.market.factor, seed=_factor_seed(seed)),
             ),
         )
         for i in cfg.instruments
@@ -628,7 +626,11 @@ def _instrument(spec: InstrumentSpec, path: str) -> Instrument:
         raise ScenarioError(path, f"unknown field(s) for kind {spec.kind!r}: {', '.join(foreign)}")
     for name in required:
         if getattr(spec, name) is None:
-            what = "an integer" if name.endswith("_decimals") else "an exact number (a string or integer)"
+            what = (
+                "an integer"
+                if name.endswith("_decimals")
+                else "an exact number (a string or integer)"
+            )
             raise ScenarioError(f"{path}.{name}", f"{what} is required")
     try:
         if spec.kind == "hyperliquid":
@@ -779,9 +781,7 @@ def _faults(spec: FaultsSpec) -> FaultConfig:
         p_feed_drop=spec.p_feed_drop,
         reject_post_only=spec.reject_post_only,
         lose_answers=tuple(LostMessage(x.op, x.n, x.kind) for x in spec.lose_answers),
-        outages=tuple(
-            Outage(o.op, _ns(o.start_ms), _ns(o.duration_ms)) for o in spec.outages
-        ),
+        outages=tuple(Outage(o.op, _ns(o.start_ms), _ns(o.duration_ms)) for o in spec.outages),
         fill_processing_errors=spec.fill_processing_errors,
     )
 
@@ -850,12 +850,8 @@ def _symbol(venue: str, symbol: str | None, symbols: Mapping[str, str], path: st
 
 
 def _scenario(spec: ScenarioFile) -> Scenario:
-    factor = (
-        None if spec.market_factor is None else _market_factor(spec.market_factor, spec.seed)
-    )
-    venues = tuple(
-        _venue(v, f"venues[{i}]", spec.seed, factor) for i, v in enumerate(spec.venues)
-    )
+    factor = None if spec.market_factor is None else _market_factor(spec.market_factor, spec.seed)
+    venues = tuple(_venue(v, f"venues[{i}]", spec.seed, factor) for i, v in enumerate(spec.venues))
     if len(venues) < 1:
         raise ScenarioError("venues", "at least one venue is required")
     names = [v.name for v in venues]
@@ -874,12 +870,15 @@ def _scenario(spec: ScenarioFile) -> Scenario:
     op = spec.operation
     if op is None:
         raise ScenarioError(
-            "operation.kind", 'an [operation] table whose kind is the string "open" or "close" is required'
+            "operation.kind",
+            'an [operation] table whose kind is the string "open" or "close" is required',
         )
     legs: tuple[LegSpec, ...] | tuple[CloseLeg, ...]
     if isinstance(op, OpenOperation):
         legs = tuple(
-            LegSpec(leg.venue, _symbol(leg.venue, leg.symbol, symbols, f"operation.legs[{i}]"), leg.side)
+            LegSpec(
+                leg.venue, _symbol(leg.venue, leg.symbol, symbols, f"operation.legs[{i}]"), leg.side
+            )
             for i, leg in enumerate(op.legs)
         )
     else:

@@ -76,7 +76,9 @@ def simulate(scenario: Scenario | str | Path, *, seed: int | None = None) -> dic
 
 
 async def simulate_async(
-    sc: Scenario, *, on_ready: Callable[[dict[str, SimVenue], dict[str, VenueSession]], None] | None = None
+    sc: Scenario,
+    *,
+    on_ready: Callable[[dict[str, SimVenue], dict[str, VenueSession]], None] | None = None,
 ) -> dict[str, Any]:
     """Runs one scenario on the running loop (virtual or real time).
 
@@ -197,9 +199,16 @@ def _report(
     # An order the result itself names as unresolved (status exposed: the venue never answered
     # for it) is unknown by the library's own account: its fills cannot be required of the
     # result, and the position check takes them from the venue.
-    unknown = set(result.unresolved) if result.status in (OpenStatus.EXPOSED, CloseStatus.EXPOSED) else set()
+    unknown = (
+        set(result.unresolved)
+        if result.status in (OpenStatus.EXPOSED, CloseStatus.EXPOSED)
+        else set()
+    )
     unknown_fills = [
-        f for name, fills in truth_by_venue.items() for f in fills if f"{name}:{f.client_id}" in unknown
+        f
+        for name, fills in truth_by_venue.items()
+        for f in fills
+        if f"{name}:{f.client_id}" in unknown
     ]
     result_fills = Counter(_fill_key(f) for leg in result.legs for f in leg.fills)
     truth_fills = Counter(_fill_key(f) for fills in truth_by_venue.values() for f in fills)
@@ -224,11 +233,18 @@ def _report(
     invariants["no_resting_orders"] = {
         "held": not hidden,
         "detail": (", ".join(hidden) or "none")
-        + (f"; reported unresolved: {', '.join(r for r in resting if r in unknown)}" if len(hidden) < len(resting) else ""),
+        + (
+            f"; reported unresolved: {', '.join(r for r in resting if r in unknown)}"
+            if len(hidden) < len(resting)
+            else ""
+        ),
     }
     # Exposure: net across the legs within the largest minimum order, unless reported exposed.
     start = {p.venue: p.size for p in sc.positions}
-    end_pos = {name: venues[name].engine.position(cfg.instruments[0].symbol) for name, cfg in ((c.name, c) for c in sc.venues)}
+    end_pos = {
+        name: venues[name].engine.position(cfg.instruments[0].symbol)
+        for name, cfg in ((c.name, c) for c in sc.venues)
+    }
     largest_min = max(
         (
             max(cfg.instruments[0].rules.min_qty, _min_size_at(cfg, venues[cfg.name]))
@@ -240,7 +256,11 @@ def _report(
     net = sum((end_pos[v] for v in leg_venues), _ZERO)
     status = result.status
     exposed_reported = status in (OpenStatus.EXPOSED, CloseStatus.EXPOSED)
-    if isinstance(result, AtomicResult) and status in (OpenStatus.ROLLED_BACK, OpenStatus.NOT_FILLED, OpenStatus.REFUSED):
+    if isinstance(result, AtomicResult) and status in (
+        OpenStatus.ROLLED_BACK,
+        OpenStatus.NOT_FILLED,
+        OpenStatus.REFUSED,
+    ):
         flat = all(abs(end_pos[v] - start.get(v, _ZERO)) <= largest_min for v in leg_venues)
         held = flat
         detail = f"flat per venue within {largest_min}: {dict((v, str(end_pos[v] - start.get(v, _ZERO))) for v in leg_venues)}"
@@ -254,12 +274,16 @@ def _report(
             net = sum((end_pos[v] - start.get(v, _ZERO) for v in leg_venues), _ZERO)
         held = abs(net) <= largest_min or exposed_reported
         what = "net change" if isinstance(result, AtomicResult) else "net"
-        detail = f"{what} {net} across legs (limit {largest_min})" + ("; reported exposed" if exposed_reported else "")
+        detail = f"{what} {net} across legs (limit {largest_min})" + (
+            "; reported exposed" if exposed_reported else ""
+        )
     invariants["exposure_bounded"] = {"held": held, "detail": detail}
     invariants["status_truthful"] = _status_truthful(
         sc, result, at_start, at_return, end_pos, largest_min
     )
-    invariants["no_leg_above_pair_size"] = _no_leg_above_pair_size(sc, at_start, truth_by_venue, result)
+    invariants["no_leg_above_pair_size"] = _no_leg_above_pair_size(
+        sc, at_start, truth_by_venue, result
+    )
     op_net = {leg.venue: leg.net for leg in result.legs}
     known = Counter(_fill_key(f) for leg in result.legs for f in leg.fills)
     for f in unknown_fills:  # what an unresolved order did that the result does not hold
@@ -270,12 +294,16 @@ def _report(
     pos_ok = all(end_pos[v] == start.get(v, _ZERO) + op_net.get(v, _ZERO) for v in leg_venues)
     invariants["positions_match"] = {
         "held": pos_ok,
-        "detail": ", ".join(f"{v}: start {start.get(v, _ZERO)} + fills {op_net.get(v, _ZERO)} = venue {end_pos[v]}" for v in leg_venues),
+        "detail": ", ".join(
+            f"{v}: start {start.get(v, _ZERO)} + fills {op_net.get(v, _ZERO)} = venue {end_pos[v]}"
+            for v in leg_venues
+        ),
     }
     engine_problems = {name: v.engine.check_invariants() for name, v in venues.items()}
     invariants["venue_consistent"] = {
         "held": not any(engine_problems.values()),
-        "detail": "; ".join(f"{k}: {p}" for k, ps in engine_problems.items() for p in ps[:3]) or "ok",
+        "detail": "; ".join(f"{k}: {p}" for k, ps in engine_problems.items() for p in ps[:3])
+        or "ok",
     }
     return {
         "scenario": sc.name,
@@ -378,7 +406,10 @@ def _status_check(
         if status in (CloseStatus.CLOSED, CloseStatus.NOTHING_TO_CLOSE):
             off = {v: str(end_pos[v]) for v in legs if abs(end_pos[v]) > tol}
             if off:
-                return {"held": False, "detail": f"{status.value}: legs not flat within {tol}: {off}"}
+                return {
+                    "held": False,
+                    "detail": f"{status.value}: legs not flat within {tol}: {off}",
+                }
             return {"held": True, "detail": f"{status.value}: every leg flat within {tol}"}
         return {"held": True, "detail": f"{status.value}: reported as such"}
     assert sc.size is not None
@@ -429,7 +460,9 @@ def _no_leg_above_pair_size(
         return {"held": True, "detail": "not an open"}
     assert sc.size is not None
     immediate = sc.atomic.hedge_timing is HedgeTiming.IMMEDIATE
-    reported = {i.venue for i in result.incidents if i.kind == "oversize"} if result is not None else set()
+    reported = (
+        {i.venue for i in result.incidents if i.kind == "oversize"} if result is not None else set()
+    )
     peaks: dict[str, Decimal] = {}
     ends: dict[str, Decimal] = {}
     for leg in sc.legs:

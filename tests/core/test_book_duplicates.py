@@ -142,7 +142,9 @@ def test_generic_snapshot(side: str, sizes: tuple[str, str]) -> None:
 def test_one_price_on_both_sides_is_a_crossed_book_not_a_duplicate() -> None:
     book = OrderBook()
     assert book.apply_hyperliquid(hl_message([("100", "1")], [("100", "1")], True)) == BOOK_CROSSED
-    assert book.apply_depth_snapshot(depth_snapshot(1, [("100", "1")], [("100", "1")])) == BOOK_CROSSED
+    assert (
+        book.apply_depth_snapshot(depth_snapshot(1, [("100", "1")], [("100", "1")])) == BOOK_CROSSED
+    )
     assert book.apply_snapshot([("100", "1")], [("100", "1")]) == BOOK_CROSSED
 
 

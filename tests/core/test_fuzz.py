@@ -285,7 +285,9 @@ def near_the_top(r: Rules) -> st.SearchStrategy[int]:
 
 
 @FUZZ
-@given(rules().flatmap(lambda r: st.tuples(st.just(r), near_the_top(r))), st.booleans(), st.booleans())
+@given(
+    rules().flatmap(lambda r: st.tuples(st.just(r), near_the_top(r))), st.booleans(), st.booleans()
+)
 def test_rounding_and_stepping_are_exact_or_refused(
     rp: tuple[Rules, int], buy: bool, aggressive: bool
 ) -> None:
@@ -348,7 +350,9 @@ def test_common_size_is_exact_or_refused(
 def test_numbers_outside_the_range_are_range_errors(raw: int, form: str) -> None:
     """Conversion at the boundary: exact inside, ``NumberRangeError`` outside (read back through
     a fill's fee, which may be any signed value)."""
-    value: Any = {"str": dec(raw), "decimal": Decimal(raw).scaleb(-9, EXACT), "int": raw // ONE}[form]
+    value: Any = {"str": dec(raw), "decimal": Decimal(raw).scaleb(-9, EXACT), "int": raw // ONE}[
+        form
+    ]
     exact = raw if form != "int" else raw // ONE * ONE
     ledger = FillLedger()
     ledger.register_order("v", "o", "buy", "1")
@@ -432,7 +436,9 @@ def test_prices_from_a_book_are_exact_or_refused(
     assert got == expect(lambda: maker_oracle(r, side, bid, ask, improve))
     steps = [abs(o) % (MAX + 1), abs(o) // 3]
     got = outcome(
-        lambda: [value_of(p) for p in ladder(r.inst, side, dec(bid), dec(ask), [dec(n) for n in steps])]
+        lambda: [
+            value_of(p) for p in ladder(r.inst, side, dec(bid), dec(ask), [dec(n) for n in steps])
+        ]
     )
     assert got == expect(lambda: ladder_oracle(r, side, bid, ask, steps))
     within = spread_within(dec(bid), dec(ask), dec(o))
@@ -464,7 +470,9 @@ def test_break_even_is_exact_or_refused(r: Rules, side: str, px: int, fr: int, f
     positive_raw,
     st.lists(st.tuples(edge_raw, edge_raw, edge_raw, st.booleans()), min_size=1, max_size=8),
 )
-def test_ledger_totals_are_exact_or_refused(size: int, fills: list[tuple[int, int, int, bool]]) -> None:
+def test_ledger_totals_are_exact_or_refused(
+    size: int, fills: list[tuple[int, int, int, bool]]
+) -> None:
     ledger = FillLedger()
     ledger.register_order("v", "o", "buy", dec(size))
     filled = notional = fees = maker = count = 0
@@ -553,7 +561,10 @@ def dump(v: Any, rnd: random.Random, esc: float, ws: float) -> str:
         return rnd.choice(WS) if rnd.random() < ws else ""
 
     if isinstance(v, Obj):
-        items = [f"{w()}{dump(k, rnd, esc, ws)}{w()}:{w()}{dump(x, rnd, esc, ws)}{w()}" for k, x in v.pairs]
+        items = [
+            f"{w()}{dump(k, rnd, esc, ws)}{w()}:{w()}{dump(x, rnd, esc, ws)}{w()}"
+            for k, x in v.pairs
+        ]
         return "{" + (",".join(items) if items else w()) + "}"
     if isinstance(v, list):
         items = [f"{w()}{dump(x, rnd, esc, ws)}{w()}" for x in v]
@@ -598,7 +609,20 @@ def number_text(raw: int, rnd: random.Random) -> str:
     if r < 0.97:
         return "0" + d
     return rnd.choice(
-        ["NaN", "1e400", "-" + d, "", " " + d, "0x1", d + "0000000001e-10", "1,5", "١", "Infinity", ".", "9223372037"]
+        [
+            "NaN",
+            "1e400",
+            "-" + d,
+            "",
+            " " + d,
+            "0x1",
+            d + "0000000001e-10",
+            "1,5",
+            "١",
+            "Infinity",
+            ".",
+            "9223372037",
+        ]
     )
 
 
@@ -615,7 +639,9 @@ def strange_value(rnd: random.Random) -> Any:
 
 def hl_level(price: int, size: int, rnd: random.Random) -> Obj:
     pairs: list[tuple[str, Any]] = [("px", number_text(price, rnd)), ("sz", number_text(size, rnd))]
-    n = rnd.choice([1, 0, 12, Raw("-0"), Raw("1E2"), Raw("3.0"), None, Raw("123456789012345678901234567890")])
+    n = rnd.choice(
+        [1, 0, 12, Raw("-0"), Raw("1E2"), Raw("3.0"), None, Raw("123456789012345678901234567890")]
+    )
     if rnd.random() < 0.02:
         n = Raw(rnd.choice(["09", "00", "-01", "01.5", "1e400", "+1", ".5", "1."]))  # not JSON
     pairs.append(("n", n))
@@ -663,7 +689,10 @@ def hl_doc(rnd: random.Random) -> Any:
     rnd.shuffle(data)
     if rnd.random() < 0.3:
         return Obj(data)
-    env: list[tuple[str, Any]] = [("channel", rnd.choice(["l2Book"] * 9 + ["trades"])), ("data", Obj(data))]
+    env: list[tuple[str, Any]] = [
+        ("channel", rnd.choice(["l2Book"] * 9 + ["trades"])),
+        ("data", Obj(data)),
+    ]
     if rnd.random() < 0.05:
         env.append(("levels", [[], []]))
     if rnd.random() < 0.05:

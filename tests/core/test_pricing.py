@@ -77,7 +77,9 @@ def test_ladder_inside_touch_cross() -> None:
     side=st.sampled_from(["buy", "sell"]),
     improve=st.booleans(),
 )
-def test_maker_price_is_post_only_safe(bid_ticks: int, spread: int, side: str, improve: bool) -> None:
+def test_maker_price_is_post_only_safe(
+    bid_ticks: int, spread: int, side: str, improve: bool
+) -> None:
     bid = D(bid_ticks) / 100
     ask = D(bid_ticks + spread) / 100
     p = maker_price(tick, side, bid, ask, improve=improve)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+
 from hedgekit import FillLedger
 from hedgekit.clock import LoopClock, run_virtual
 from hedgekit.execution import AtomicConfig, AtomicExecutor, EntryPlan, LegSpec, OpenStatus
@@ -43,7 +44,9 @@ QUICK = AtomicConfig(entry_timeout_s=1.0, deadline_s=5.0)
 class Pair:
     """Two connected venues ("hl": Hyperliquid style, "aster": Aster style) with sessions."""
 
-    def __init__(self, venues: dict[str, SimVenue], sessions: dict[str, VenueSession], clock: LoopClock) -> None:
+    def __init__(
+        self, venues: dict[str, SimVenue], sessions: dict[str, VenueSession], clock: LoopClock
+    ) -> None:
         self.venues = venues
         self.sessions = sessions
         self.clock = clock
@@ -133,7 +136,9 @@ def test_conservative_configuration() -> None:
     assert c.plan is EntryPlan.TAKER_BOTH
     assert c.slippage_budget_bps == D(10)
     assert c.hedge.step_timeout_s <= 0.2
-    assert AtomicExecutor.conservative(AtomicConfig(slippage_budget_bps=D(5))).slippage_budget_bps == D(5)
+    assert AtomicExecutor.conservative(
+        AtomicConfig(slippage_budget_bps=D(5))
+    ).slippage_budget_bps == D(5)
 
 
 def test_open_breaker_refuses_and_places_nothing() -> None:
@@ -207,7 +212,9 @@ def test_hedges_and_rollbacks_feed_the_breaker() -> None:
     ],
     ids=["one-leg", "same-venue-twice", "zero-size", "negative-size"],
 )
-def test_open_raises_for_a_malformed_request(legs: tuple[LegSpec, ...], size: Decimal, match: str) -> None:
+def test_open_raises_for_a_malformed_request(
+    legs: tuple[LegSpec, ...], size: Decimal, match: str
+) -> None:
     async def body(pair: Pair) -> int:
         with pytest.raises(ValueError, match=match):
             await AtomicExecutor(pair.sessions).open(legs, size)
@@ -223,7 +230,9 @@ def test_a_stale_book_at_pre_flight_refuses_naming_the_venue() -> None:
 
     async def body(pair: Pair) -> tuple[AtomicResult, int]:
         await asyncio.sleep(6.0)
-        result = await AtomicExecutor(pair.sessions).open(LEGS, D("2"), AtomicConfig(max_book_age_s=5.0))
+        result = await AtomicExecutor(pair.sessions).open(
+            LEGS, D("2"), AtomicConfig(max_book_age_s=5.0)
+        )
         return result, pair.placed()
 
     result, placed = run_pair(body, aster_faults=stall)
@@ -235,7 +244,9 @@ def test_a_stale_book_at_pre_flight_refuses_naming_the_venue() -> None:
 def test_a_spread_wider_than_the_gate_refuses() -> None:
     # hl's spread is 40 ticks at 100: about 40 bps against a 15 bps gate.
     async def body(pair: Pair) -> tuple[AtomicResult, int]:
-        result = await AtomicExecutor(pair.sessions).open(LEGS, D("2"), AtomicConfig(max_entry_spread_bps=D(15)))
+        result = await AtomicExecutor(pair.sessions).open(
+            LEGS, D("2"), AtomicConfig(max_entry_spread_bps=D(15))
+        )
         return result, pair.placed()
 
     result, placed = run_pair(body, hl=market(spread_ticks=40))
@@ -246,7 +257,9 @@ def test_a_spread_wider_than_the_gate_refuses() -> None:
 
 def test_the_same_spread_passes_a_wider_gate() -> None:
     async def body(pair: Pair) -> AtomicResult:
-        return await AtomicExecutor(pair.sessions).open(LEGS, D("2"), AtomicConfig(max_entry_spread_bps=D(50), entry_timeout_s=1))
+        return await AtomicExecutor(pair.sessions).open(
+            LEGS, D("2"), AtomicConfig(max_entry_spread_bps=D(50), entry_timeout_s=1)
+        )
 
     result = run_pair(body, hl=market(spread_ticks=40))
     assert result.status is OpenStatus.NOT_FILLED
@@ -269,7 +282,9 @@ def test_a_hedge_after_a_fill_with_a_rounded_fee_completes() -> None:
     legs = (LegSpec("hl", "ETH", Side.SELL), LegSpec("aster", "ETH", Side.BUY))
 
     async def body(pair: Pair) -> AtomicResult:
-        return await AtomicExecutor(pair.sessions).open(legs, D("1.237"), AtomicConfig(entry_timeout_s=5, deadline_s=5))
+        return await AtomicExecutor(pair.sessions).open(
+            legs, D("1.237"), AtomicConfig(entry_timeout_s=5, deadline_s=5)
+        )
 
     result = run_pair(body, hl=hl)
     assert result.status is OpenStatus.OPENED

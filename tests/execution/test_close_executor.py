@@ -15,14 +15,30 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from hedgekit import FillLedger
 from hedgekit.clock import LoopClock, run_virtual
 from hedgekit.errors import VenueUnavailableError
-from hedgekit.execution import CloseConfig, CloseExecutor, CloseLeg, CloseStatus, ExecutionMode, OrderConfig
+from hedgekit.execution import (
+    CloseConfig,
+    CloseExecutor,
+    CloseLeg,
+    CloseStatus,
+    ExecutionMode,
+    OrderConfig,
+)
 from hedgekit.execution.results import CloseResult
 from hedgekit.model import OrderStatus, Position, TimeInForce
 from hedgekit.tracking import VenueSession
-from hedgekit.venues.sim import FaultConfig, LostMessage, MarketConfig, ScriptedEvent, SimInstrument, SimVenue, SimVenueConfig
+from hedgekit.venues.sim import (
+    FaultConfig,
+    LostMessage,
+    MarketConfig,
+    ScriptedEvent,
+    SimInstrument,
+    SimVenue,
+    SimVenueConfig,
+)
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "venues"))
 from simkit import MS, RULES, market, venue_config
@@ -192,7 +208,9 @@ def test_a_narrow_spread_rests_passively_first() -> None:
     async def body(pair: Pair, ex: CloseExecutor) -> CloseResult:
         return await ex.close(LEGS, CloseConfig(phase1_timeout_s=5))
 
-    result, _pair, end = run_pair({"hl": "2", "aster": "-2"}, body, hl=hl, aster_market=aster_market)
+    result, _pair, end = run_pair(
+        {"hl": "2", "aster": "-2"}, body, hl=hl, aster_market=aster_market
+    )
     assert result.status is CloseStatus.CLOSED
     assert result.phase == "passive"
     assert "wide_spread" not in kinds(result)
@@ -233,7 +251,9 @@ class PositionsOutage:
     """Makes one venue's ``positions()`` fail (a 503) or never answer during chosen windows of
     seconds after it is installed; outside them the venue answers as usual."""
 
-    def __init__(self, venue: SimVenue, windows: tuple[tuple[float, float], ...], *, hang: bool = False) -> None:
+    def __init__(
+        self, venue: SimVenue, windows: tuple[tuple[float, float], ...], *, hang: bool = False
+    ) -> None:
         self.venue = venue
         self.real = venue.positions
         self.windows = windows
@@ -263,7 +283,9 @@ def sent_after_phase1(pair: Pair, name: str) -> list[str]:
 
 
 def unknown_legs(result: CloseResult) -> set[str]:
-    return {i.venue for i in result.incidents if i.kind == "position_unknown" and i.venue is not None}
+    return {
+        i.venue for i in result.incidents if i.kind == "position_unknown" and i.venue is not None
+    }
 
 
 def test_phase2_after_an_unreadable_position_sizes_from_own_fills_and_never_says_closed() -> None:
@@ -401,7 +423,9 @@ def test_an_emergency_close_whose_final_read_fails_is_exposed() -> None:
 # --------------------------------------------------------------------------- thin books
 def refills(every_ms: int, until_ms: int, mid: str = "100") -> tuple[ScriptedEvent, ...]:
     """The outside book rebuilt around ``mid`` every ``every_ms`` (a thin book refilling)."""
-    return tuple(ScriptedEvent(t * MS, "mid", price=D(mid)) for t in range(every_ms, until_ms, every_ms))
+    return tuple(
+        ScriptedEvent(t * MS, "mid", price=D(mid)) for t in range(every_ms, until_ms, every_ms)
+    )
 
 
 THIN = market(levels=1, level_size=D("0.5"), script=refills(300, 8_000))
@@ -426,12 +450,16 @@ def test_an_emergency_close_on_a_thin_book_repeats_the_ioc_until_flat() -> None:
 def test_phase2_market_only_on_thin_books_keeps_taking_until_flat() -> None:
     # 11.83 a leg against books of 3 per level, refilled every 500 ms.
     book = market(levels=1, level_size=D("3"), script=refills(500, 20_000))
-    cfg = CloseConfig(phase1_timeout_s=1, deadline_s=15, phase2=OrderConfig(mode=ExecutionMode.MARKET_ONLY))
+    cfg = CloseConfig(
+        phase1_timeout_s=1, deadline_s=15, phase2=OrderConfig(mode=ExecutionMode.MARKET_ONLY)
+    )
 
     async def body(pair: Pair, ex: CloseExecutor) -> CloseResult:
         return await ex.close(LEGS, cfg)
 
-    result, pair, end = run_pair({"hl": "11.83", "aster": "-11.83"}, body, hl=book, aster_market=book)
+    result, pair, end = run_pair(
+        {"hl": "11.83", "aster": "-11.83"}, body, hl=book, aster_market=book
+    )
     assert end == {"hl": D(0), "aster": D(0)}
     assert result.status is CloseStatus.CLOSED and result.phase == "phase2"
     assert result.positions_after == end
@@ -607,7 +635,9 @@ def test_a_phase2_break_even_order_whose_answer_is_lost_still_ends_flat() -> Non
     async def body(pair: Pair, ex: CloseExecutor) -> CloseResult:
         return await ex.close(LEGS, CloseConfig(phase1_timeout_s=3))
 
-    result, pair, end = run_pair({"hl": "2", "aster": "-2"}, body, aster_market=aster_market, hl_faults=lost)
+    result, pair, end = run_pair(
+        {"hl": "2", "aster": "-2"}, body, aster_market=aster_market, hl_faults=lost
+    )
     assert end == {"hl": 0, "aster": 0}
     assert result.status is CloseStatus.CLOSED and result.phase == "phase2"
     assert pair.resting() == []
@@ -622,7 +652,9 @@ def test_a_close_round_that_ended_with_its_order_in_doubt_is_worked_again() -> N
     # and report "still open: hl 2"; it now works the leg again once the order is answered for.
     from hedgekit.frontier import Policy, load_frontier_scenario, run_task, tasks_for
 
-    sc, document = load_frontier_scenario(Path(__file__).parents[2] / "benches" / "scenarios" / "quality.toml")
+    sc, document = load_frontier_scenario(
+        Path(__file__).parents[2] / "benches" / "scenarios" / "quality.toml"
+    )
     (task,) = tasks_for(document, sc.seed, [375], [Policy("hedgekit")], ("open", "close"))
     close = run_task(task).ops["close"]
     assert not close.broken, close

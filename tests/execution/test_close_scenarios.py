@@ -25,7 +25,9 @@ def run(name: str) -> tuple[dict[str, Any], dict[str, VenueSession]]:
     def keep(_venues: dict[str, SimVenue], sessions: dict[str, VenueSession]) -> None:
         kept.update(sessions)
 
-    report: dict[str, Any] = run_virtual(simulate_async(load_scenario(SCENARIOS / name), on_ready=keep))
+    report: dict[str, Any] = run_virtual(
+        simulate_async(load_scenario(SCENARIOS / name), on_ready=keep)
+    )
     return report, kept
 
 

@@ -10,10 +10,11 @@ import itertools
 from decimal import Decimal
 
 import pytest
-from hedgekit.execution.exposure import Exposure, measure_exposure
-from hedgekit.model import Fill, Liquidity, Side
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from hedgekit.execution.exposure import Exposure, measure_exposure
+from hedgekit.model import Fill, Liquidity, Side
 
 D = Decimal
 S = 1_000_000_000
@@ -56,7 +57,9 @@ def test_one_leg_then_its_hedge() -> None:
 
 def test_a_hedged_pair_contributes_nothing_after_the_hedge() -> None:
     fills = [fill("buy", "1", "100", 1), fill("sell", "1", "101", 3, venue="aster")]
-    assert measure_exposure(fills, 3 * S).usd_seconds == measure_exposure(fills, 3_600 * S).usd_seconds
+    assert (
+        measure_exposure(fills, 3 * S).usd_seconds == measure_exposure(fills, 3_600 * S).usd_seconds
+    )
 
 
 def test_legs_filled_at_the_same_instant_are_never_exposed() -> None:
@@ -153,7 +156,9 @@ def test_out_of_order_fills_give_the_same_result(times: list[int], data: st.Data
     ]
     shuffled = data.draw(st.permutations(fills))
     end = 11 * S
-    assert measure_exposure(shuffled, end, D("0.1")) == measure_exposure(sorted(fills, key=lambda f: f.ts_ns), end, D("0.1"))
+    assert measure_exposure(shuffled, end, D("0.1")) == measure_exposure(
+        sorted(fills, key=lambda f: f.ts_ns), end, D("0.1")
+    )
 
 
 def test_fills_at_the_same_instant_give_the_same_result_in_any_arrival_order() -> None:

@@ -16,14 +16,30 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from hedgekit import FillLedger
 from hedgekit.clock import LoopClock, run_virtual
 from hedgekit.errors import KillSwitchEngagedError, VenueError
-from hedgekit.execution import AtomicConfig, AtomicExecutor, KillConfig, KillReport, KillSwitch, LegSpec, OpenStatus
+from hedgekit.execution import (
+    AtomicConfig,
+    AtomicExecutor,
+    KillConfig,
+    KillReport,
+    KillSwitch,
+    LegSpec,
+    OpenStatus,
+)
 from hedgekit.journal import open_journal
 from hedgekit.model import OrderStatus, Side
 from hedgekit.tracking import VenueSession
-from hedgekit.venues.sim import FaultConfig, LostMessage, Outage, RateLimit, RateLimitConfig, SimVenue
+from hedgekit.venues.sim import (
+    FaultConfig,
+    LostMessage,
+    Outage,
+    RateLimit,
+    RateLimitConfig,
+    SimVenue,
+)
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "venues"))
 from simkit import MS, market, order, venue_config
@@ -48,8 +64,11 @@ def run(
     limits = limits or {}
     configs = [
         venue_config(
-            style, name=name, mkt=market(level_size=D("50")),
-            faults=faults.get(name, FaultConfig()), **({"limits": limits[name]} if name in limits else {}),
+            style,
+            name=name,
+            mkt=market(level_size=D("50")),
+            faults=faults.get(name, FaultConfig()),
+            **({"limits": limits[name]} if name in limits else {}),
         )  # fmt: skip
         for name, style in (("hl", "hyperliquid"), ("aster", "aster"))
     ]
@@ -109,13 +128,17 @@ async def rest_some(sessions: dict[str, VenueSession]) -> None:
             pass
 
 
-async def engage(venues: dict[str, SimVenue], sessions: dict[str, VenueSession], switch: KillSwitch) -> KillReport:
+async def engage(
+    venues: dict[str, SimVenue], sessions: dict[str, VenueSession], switch: KillSwitch
+) -> KillReport:
     await rest_some(sessions)
     return await switch.engage("test")
 
 
 def test_the_orders_rest_before_the_switch_is_engaged() -> None:
-    async def body(venues: dict[str, SimVenue], sessions: dict[str, VenueSession], switch: KillSwitch) -> list[str]:
+    async def body(
+        venues: dict[str, SimVenue], sessions: dict[str, VenueSession], switch: KillSwitch
+    ) -> list[str]:
         await rest_some(sessions)
         return resting(venues)
 
@@ -128,13 +151,17 @@ def test_cancels_everything_flattens_every_venue_and_reports_it() -> None:
     assert positions(venues) == {"hl": 0, "aster": 0}
     assert resting(venues) == []
     assert report.flat and report.status == "flat"
-    assert report.venues["hl"].traded == {"ETH": D(3)} and report.venues["aster"].traded == {"ETH": D("2.5")}
+    assert report.venues["hl"].traded == {"ETH": D(3)} and report.venues["aster"].traded == {
+        "ETH": D("2.5")
+    }
     assert len(report.venues["hl"].cancelled) == 2 and len(report.venues["aster"].cancelled) == 2
     assert all(v.positions == {} and not v.unresolved for v in report.venues.values())
 
 
 def test_every_flattening_order_is_reduce_only() -> None:
-    async def body(venues: dict[str, SimVenue], sessions: dict[str, VenueSession], switch: KillSwitch) -> list[bool]:
+    async def body(
+        venues: dict[str, SimVenue], sessions: dict[str, VenueSession], switch: KillSwitch
+    ) -> list[bool]:
         await switch.engage("test")
         return [
             s.tracker.order(c).request.reduce_only
@@ -148,11 +175,17 @@ def test_every_flattening_order_is_reduce_only() -> None:
 
 
 def test_latched_until_released_opens_refused_with_nothing_placed() -> None:
-    async def body(venues: dict[str, SimVenue], sessions: dict[str, VenueSession], switch: KillSwitch) -> tuple[Any, ...]:
+    async def body(
+        venues: dict[str, SimVenue], sessions: dict[str, VenueSession], switch: KillSwitch
+    ) -> tuple[Any, ...]:
         ex = AtomicExecutor(sessions, kill_switch=switch)
         await switch.engage("drill")
         placed_before = sum(len(s.tracker.all_client_ids()) for s in sessions.values())
-        refused = await ex.open([LegSpec("hl", "ETH", Side.BUY), LegSpec("aster", "ETH", Side.SELL)], D("1"), AtomicConfig(entry_timeout_s=1.0))
+        refused = await ex.open(
+            [LegSpec("hl", "ETH", Side.BUY), LegSpec("aster", "ETH", Side.SELL)],
+            D("1"),
+            AtomicConfig(entry_timeout_s=1.0),
+        )
         placed_after = sum(len(s.tracker.all_client_ids()) for s in sessions.values())
         with pytest.raises(KillSwitchEngagedError, match="drill"):
             switch.check()
@@ -166,7 +199,9 @@ def test_latched_until_released_opens_refused_with_nothing_placed() -> None:
         return refused, placed_before, placed_after, latched, reopened
 
     (refused, before, after, latched, reopened), _, _ = run(body, positions={"hl": "1"})
-    assert refused.status is OpenStatus.REFUSED and "kill switch engaged: drill" in (refused.reason or "")
+    assert refused.status is OpenStatus.REFUSED and "kill switch engaged: drill" in (
+        refused.reason or ""
+    )
     assert before == after  # nothing sent while latched
     assert latched
     assert reopened.status is not OpenStatus.REFUSED
@@ -185,7 +220,9 @@ def test_a_remainder_below_the_minimum_is_dust_and_counts_as_flat() -> None:
 def test_lost_answers_and_an_outage_of_positions_reads_still_end_flat() -> None:
     faults = {
         # the first flattening IOC's answer and the first cancel's answer are lost on hl
-        "hl": FaultConfig(lose_answers=(LostMessage("place", 3, "answer"), LostMessage("cancel", 1, "answer"))),
+        "hl": FaultConfig(
+            lose_answers=(LostMessage("place", 3, "answer"), LostMessage("cancel", 1, "answer"))
+        ),
         # aster's positions reads fail for 4 s from the start, and one cancel never arrives
         "aster": FaultConfig(
             outages=(Outage("positions", 0, 4_000 * MS),),
@@ -214,7 +251,12 @@ def test_a_rate_limit_ban_is_waited_out_and_the_venue_still_ends_flat() -> None:
 
 def test_a_venue_that_never_answers_is_reported_not_flat_by_the_deadline() -> None:
     faults = {"aster": FaultConfig(outages=(Outage("positions", 0, 10**15),))}
-    report, venues, _ = run(engage, positions={"hl": "1", "aster": "-1"}, faults=faults, config=KillConfig(deadline_s=5.0))
+    report, venues, _ = run(
+        engage,
+        positions={"hl": "1", "aster": "-1"},
+        faults=faults,
+        config=KillConfig(deadline_s=5.0),
+    )
     assert not report.flat and report.status == "not_flat"
     assert report.venues["hl"].flat and not report.venues["aster"].flat
     assert report.venues["aster"].positions is None
@@ -231,18 +273,34 @@ def test_seeded_faults_end_flat_everywhere_and_the_report_tells_the_truth(seed: 
             p_req_loss=rng.choice([0.0, 0.1, 0.25]),
             p_resp_loss=rng.choice([0.0, 0.1, 0.25]),
             p_reject=rng.choice([0.0, 0.1]),
-            outages=(Outage(rng.choice(["positions", "place", "cancel", "status"]), rng.randrange(0, 3000) * MS, rng.randrange(0, 6000) * MS),),
+            outages=(
+                Outage(
+                    rng.choice(["positions", "place", "cancel", "status"]),
+                    rng.randrange(0, 3000) * MS,
+                    rng.randrange(0, 6000) * MS,
+                ),
+            ),
         )
 
     faults = {"hl": draw(), "aster": draw()}
-    sizes = {"hl": str(rng.choice([1, -1]) * D(rng.randrange(1, 40)) / 10), "aster": str(rng.choice([1, -1]) * D(rng.randrange(1, 40)) / 10)}
-    report, venues, _ = run(engage, positions=sizes, faults=faults, config=KillConfig(deadline_s=120.0))
+    sizes = {
+        "hl": str(rng.choice([1, -1]) * D(rng.randrange(1, 40)) / 10),
+        "aster": str(rng.choice([1, -1]) * D(rng.randrange(1, 40)) / 10),
+    }
+    report, venues, _ = run(
+        engage, positions=sizes, faults=faults, config=KillConfig(deadline_s=120.0)
+    )
     # Flat by the venues' truth: nothing resting, and every position zero or a remainder the
     # report names as dust that really is below the venue's minimum order (hl: $10 of value at
     # the flattening price, within 1 % of the mid; aster exempts reduce-only orders).
     held = positions(venues)
     dust_ok = all(
-        p == 0 or (report.venues[n].dust == {"ETH": p} and n == "hl" and abs(p) * venues[n].engine.mid("ETH") < D("10.2"))  # type: ignore[operator]
+        p == 0
+        or (
+            report.venues[n].dust == {"ETH": p}
+            and n == "hl"
+            and abs(p) * venues[n].engine.mid("ETH") < D("10.2")
+        )  # type: ignore[operator]
         for n, p in held.items()
     )
     truth_flat = dust_ok and not resting(venues)
@@ -280,7 +338,9 @@ def test_bad_config_and_reason_are_refused_clearly() -> None:
     with pytest.raises(ValueError, match="settle_timeout_s"):
         KillConfig(settle_timeout_s=float("inf"))
 
-    async def body(venues: dict[str, SimVenue], sessions: dict[str, VenueSession], switch: KillSwitch) -> str:
+    async def body(
+        venues: dict[str, SimVenue], sessions: dict[str, VenueSession], switch: KillSwitch
+    ) -> str:
         with pytest.raises(ValueError, match="reason"):
             await switch.engage("")
         return repr(switch)

@@ -18,7 +18,14 @@ from hedgekit.execution.admission import Admission
 from hedgekit.execution.operation import OperationTap
 from hedgekit.model import Side
 from hedgekit.tracking import VenueSession
-from hedgekit.venues.sim import MarketConfig, SimInstrument, SimVenue, SimVenueConfig, aster, hyperliquid
+from hedgekit.venues.sim import (
+    MarketConfig,
+    SimInstrument,
+    SimVenue,
+    SimVenueConfig,
+    aster,
+    hyperliquid,
+)
 
 SIZE = Decimal("0.01")
 
@@ -48,7 +55,9 @@ def _venues(symbols: int) -> list[SimVenue]:
     return [SimVenue(hl), SimVenue(ast)]
 
 
-async def _many(n: int, plan: EntryPlan, symbols: int = 10, per_turn: int | None = 4) -> dict[str, Any]:
+async def _many(
+    n: int, plan: EntryPlan, symbols: int = 10, per_turn: int | None = 4
+) -> dict[str, Any]:
     venues = _venues(symbols)
     for v in venues:
         await v.connect()
@@ -63,7 +72,9 @@ async def _many(n: int, plan: EntryPlan, symbols: int = 10, per_turn: int | None
 
     async def one(i: int) -> Any:
         sym = f"S{i % symbols}"
-        return await ex.open([LegSpec("hl", sym, Side.BUY), LegSpec("aster", sym, Side.SELL)], SIZE, cfg)
+        return await ex.open(
+            [LegSpec("hl", sym, Side.BUY), LegSpec("aster", sym, Side.SELL)], SIZE, cfg
+        )
 
     try:
         async with asyncio.timeout(600):
@@ -148,7 +159,9 @@ def test_a_burst_of_opens_starts_a_few_per_loop_turn_in_arrival_order() -> None:
     asyncio.run(main())
 
 
-def test_one_open_on_an_idle_executor_starts_without_waiting_and_a_cancelled_wait_frees_its_place() -> None:
+def test_one_open_on_an_idle_executor_starts_without_waiting_and_a_cancelled_wait_frees_its_place() -> (
+    None
+):
     async def main() -> None:
         gate = Admission(per_turn=1)
         loop = asyncio.get_running_loop()

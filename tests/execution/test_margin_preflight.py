@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from hedgekit import FillLedger
 from hedgekit.clock import LoopClock, run_virtual
 from hedgekit.execution import AtomicConfig, AtomicExecutor, AtomicResult, LegSpec, OpenStatus
@@ -41,7 +42,9 @@ def open_pair(
     faults = faults or {}
     configs = [
         venue_config(
-            style, name=name, mkt=market(level_size=D("50")),
+            style,
+            name=name,
+            mkt=market(level_size=D("50")),
             margin=MarginConfig(collateral=D(collateral.get(name, "1000000"))),
             faults=faults.get(name, FaultConfig()),
         )  # fmt: skip
@@ -114,13 +117,17 @@ def test_the_configured_leverage_is_set_on_both_legs() -> None:
 def test_a_liquidation_price_nearer_than_the_floor_is_refused(collateral: str, opens: bool) -> None:
     # 2 ETH at ~100 with 12 of collateral: liquidated after a ~4 % move (under a 10 % floor);
     # with 100 of collateral, only after a ~48 % move.
-    cfg = AtomicConfig(plan="taker_both", max_entry_spread_bps=D(50), min_liquidation_distance=D("0.1"))  # type: ignore[arg-type]
+    cfg = AtomicConfig(
+        plan="taker_both", max_entry_spread_bps=D(50), min_liquidation_distance=D("0.1")
+    )  # type: ignore[arg-type]
     result, held, sent, _ = open_pair("2", cfg, collateral={"hl": collateral, "aster": "100"})
     if opens:
         assert result.status is OpenStatus.OPENED and held == {"hl": 2, "aster": -2}
     else:
         assert result.status is OpenStatus.REFUSED
-        assert result.reason is not None and result.reason.startswith("hl liquidation price after the open")
+        assert result.reason is not None and result.reason.startswith(
+            "hl liquidation price after the open"
+        )
         assert "under the 10.00% floor" in result.reason
         assert held == {"hl": 0, "aster": 0} and sent == {"hl": 0, "aster": 0}
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+
 from hedgekit import FillLedger
 from hedgekit._core import break_even_price
 from hedgekit.clock import LoopClock, run_virtual
@@ -111,7 +112,9 @@ def test_market_only_takes_at_once_at_the_touch(side: Side, touch: Decimal) -> N
 
 def test_market_only_walks_the_book_within_the_protection() -> None:
     # 10 to buy: 7 at 100.01 and 3 at 100.02, within 50 bps of the ask.
-    async def body(venue: SimVenue, session: VenueSession, ex: OrderExecutor) -> tuple[ExecutionResult, Decimal]:
+    async def body(
+        venue: SimVenue, session: VenueSession, ex: OrderExecutor
+    ) -> tuple[ExecutionResult, Decimal]:
         r = await ex.execute("ETH", Side.BUY, D("10"), OrderConfig(mode=ExecutionMode.MARKET_ONLY))
         limit = session.tracker.order(r.client_ids[0]).request.price
         assert limit is not None
@@ -136,7 +139,9 @@ def test_market_only_never_executes_beyond_the_protection(protection_bps: Decima
     # through the book.
     cfg = OrderConfig(mode=ExecutionMode.MARKET_ONLY, market_protection_bps=protection_bps)
 
-    async def body(venue: SimVenue, session: VenueSession, ex: OrderExecutor) -> tuple[ExecutionResult, bool]:
+    async def body(
+        venue: SimVenue, session: VenueSession, ex: OrderExecutor
+    ) -> tuple[ExecutionResult, bool]:
         r = await ex.execute("ETH", Side.BUY, D("10"), cfg)
         return r, nothing_rests(venue, r)
 
@@ -152,8 +157,12 @@ def test_limit_only_rests_post_only_at_the_bid_and_fills_as_maker() -> None:
     # An outside seller takes the 7 ahead of us and our 2 at 100.
     cfg = venue_config(mkt=market(script=(at(500, "trade", side="sell", size=D("9")),)))
 
-    async def body(venue: SimVenue, session: VenueSession, ex: OrderExecutor) -> tuple[ExecutionResult, list[object]]:
-        r = await ex.execute("ETH", Side.BUY, D("2"), OrderConfig(mode=ExecutionMode.LIMIT_ONLY, timeout_s=5))
+    async def body(
+        venue: SimVenue, session: VenueSession, ex: OrderExecutor
+    ) -> tuple[ExecutionResult, list[object]]:
+        r = await ex.execute(
+            "ETH", Side.BUY, D("2"), OrderConfig(mode=ExecutionMode.LIMIT_ONLY, timeout_s=5)
+        )
         return r, [session.tracker.order(c).request for c in r.client_ids]
 
     r, requests = run(cfg, body)
@@ -169,8 +178,12 @@ def test_limit_only_rests_post_only_at_the_bid_and_fills_as_maker() -> None:
 
 
 def test_limit_only_times_out_and_leaves_nothing_resting() -> None:
-    async def body(venue: SimVenue, session: VenueSession, ex: OrderExecutor) -> tuple[ExecutionResult, bool, int]:
-        r = await ex.execute("ETH", Side.SELL, D("2"), OrderConfig(mode=ExecutionMode.LIMIT_ONLY, timeout_s=2))
+    async def body(
+        venue: SimVenue, session: VenueSession, ex: OrderExecutor
+    ) -> tuple[ExecutionResult, bool, int]:
+        r = await ex.execute(
+            "ETH", Side.SELL, D("2"), OrderConfig(mode=ExecutionMode.LIMIT_ONLY, timeout_s=2)
+        )
         return r, nothing_rests(venue, r), len(venue.engine.fills())
 
     r, clean, fills = run(venue_config(), body)
@@ -187,7 +200,9 @@ def test_limit_with_fallback_takes_the_rest_after_the_passive_timeout() -> None:
     cfg = venue_config(mkt=market(script=(at(500, "trade", side="sell", size=D("8")),)))
     order_cfg = OrderConfig(mode=ExecutionMode.LIMIT_WITH_FALLBACK, timeout_s=1.5)
 
-    async def body(venue: SimVenue, session: VenueSession, ex: OrderExecutor) -> tuple[ExecutionResult, list[TimeInForce], bool]:
+    async def body(
+        venue: SimVenue, session: VenueSession, ex: OrderExecutor
+    ) -> tuple[ExecutionResult, list[TimeInForce], bool]:
         r = await ex.execute("ETH", Side.BUY, D("3"), order_cfg)
         tifs = [session.tracker.order(c).request.tif for c in r.client_ids]
         return r, tifs, nothing_rests(venue, r)
@@ -211,8 +226,12 @@ def test_aggressive_limit_with_a_reference_fills_no_worse_than_break_even() -> N
     be = break_even_price(rules, "buy", ref.price, ref.fee_rate, HL_TAKER)
     assert be > ASK
 
-    async def body(venue: SimVenue, session: VenueSession, ex: OrderExecutor) -> tuple[ExecutionResult, list[object]]:
-        r = await ex.execute("ETH", Side.BUY, D("2"), OrderConfig(mode=ExecutionMode.AGGRESSIVE_LIMIT), reference=ref)
+    async def body(
+        venue: SimVenue, session: VenueSession, ex: OrderExecutor
+    ) -> tuple[ExecutionResult, list[object]]:
+        r = await ex.execute(
+            "ETH", Side.BUY, D("2"), OrderConfig(mode=ExecutionMode.AGGRESSIVE_LIMIT), reference=ref
+        )
         return r, [session.tracker.order(c).request.price for c in r.client_ids]
 
     r, prices = run(venue_config(), body)
@@ -225,15 +244,21 @@ def test_aggressive_limit_with_a_reference_fills_no_worse_than_break_even() -> N
 def test_aggressive_limit_rests_at_break_even_inside_a_wide_spread() -> None:
     # Spread 99.95 / 100.05: the break-even buy (99.999) is inside it, so it rests post-only and
     # an outside seller fills it there, as maker.
-    mkt = market(spread_ticks=10, script=(at(300, "trade", side="sell", size=D("5"), price=D("99.99")),))
+    mkt = market(
+        spread_ticks=10, script=(at(300, "trade", side="sell", size=D("5"), price=D("99.99")),)
+    )
     ref = Reference(D("100.09"), HL_TAKER)
     rules = venue_config().instruments[0].rules
     be = break_even_price(rules, "buy", ref.price, ref.fee_rate, HL_TAKER)
 
-    async def body(venue: SimVenue, session: VenueSession, ex: OrderExecutor) -> tuple[ExecutionResult, object]:
+    async def body(
+        venue: SimVenue, session: VenueSession, ex: OrderExecutor
+    ) -> tuple[ExecutionResult, object]:
         q = venue.quote("ETH")
         assert q is not None and q.bid < be < q.ask
-        r = await ex.execute("ETH", Side.BUY, D("2"), OrderConfig(mode=ExecutionMode.AGGRESSIVE_LIMIT), reference=ref)
+        r = await ex.execute(
+            "ETH", Side.BUY, D("2"), OrderConfig(mode=ExecutionMode.AGGRESSIVE_LIMIT), reference=ref
+        )
         return r, session.tracker.order(r.client_ids[0]).request
 
     r, first = run(venue_config(mkt=mkt), body)
@@ -250,7 +275,9 @@ def test_aggressive_limit_without_ladder_fills_ends_with_the_market_fallback() -
     cfg = venue_config(mkt=mkt, feed_ms=800)
     order_cfg = OrderConfig(mode=ExecutionMode.AGGRESSIVE_LIMIT, step_timeout_s=0.15)
 
-    async def body(venue: SimVenue, session: VenueSession, ex: OrderExecutor) -> tuple[ExecutionResult, list[tuple[str, Decimal, TimeInForce]], bool]:
+    async def body(
+        venue: SimVenue, session: VenueSession, ex: OrderExecutor
+    ) -> tuple[ExecutionResult, list[tuple[str, Decimal, TimeInForce]], bool]:
         await asyncio.sleep(0.1)  # the jump has happened at the venue, not yet in our book
         q = venue.quote("ETH")
         assert q is not None and q.ask < D("101")
@@ -274,9 +301,13 @@ def test_aggressive_limit_without_ladder_fills_ends_with_the_market_fallback() -
 def test_aggressive_limit_without_fallback_reports_the_shortfall() -> None:
     mkt = market(script=(at(1050, "mid", price=D("103")),))
     cfg = venue_config(mkt=mkt, feed_ms=800)
-    order_cfg = OrderConfig(mode=ExecutionMode.AGGRESSIVE_LIMIT, step_timeout_s=0.15, market_fallback=False)
+    order_cfg = OrderConfig(
+        mode=ExecutionMode.AGGRESSIVE_LIMIT, step_timeout_s=0.15, market_fallback=False
+    )
 
-    async def body(venue: SimVenue, session: VenueSession, ex: OrderExecutor) -> tuple[ExecutionResult, bool]:
+    async def body(
+        venue: SimVenue, session: VenueSession, ex: OrderExecutor
+    ) -> tuple[ExecutionResult, bool]:
         await asyncio.sleep(0.1)
         r = await ex.execute("ETH", Side.BUY, D("2"), order_cfg)
         return r, nothing_rests(venue, r)
@@ -288,13 +319,17 @@ def test_aggressive_limit_without_fallback_reports_the_shortfall() -> None:
 
 
 # ------------------------------------------------------------------------------------- repricing
-def _drift_run(personality: object | None) -> tuple[ExecutionResult, dict[str, tuple[Decimal | None, OrderStatus]]]:
+def _drift_run(
+    personality: object | None,
+) -> tuple[ExecutionResult, dict[str, tuple[Decimal | None, OrderStatus]]]:
     # Our buy rests at 100; at 500 ms the market moves up 1% (far beyond 3 bps of tolerance).
     mkt = market(script=(at(500, "mid", price=D("101")),))
     cfg = venue_config(personality=personality, mkt=mkt)  # type: ignore[arg-type]
     order_cfg = OrderConfig(mode=ExecutionMode.LIMIT_ONLY, timeout_s=3)
 
-    async def body(venue: SimVenue, session: VenueSession, ex: OrderExecutor) -> tuple[ExecutionResult, dict[str, tuple[Decimal | None, OrderStatus]]]:
+    async def body(
+        venue: SimVenue, session: VenueSession, ex: OrderExecutor
+    ) -> tuple[ExecutionResult, dict[str, tuple[Decimal | None, OrderStatus]]]:
         task = asyncio.ensure_future(ex.execute("ETH", Side.BUY, D("2"), order_cfg))
         await asyncio.sleep(1.5)  # repriced by now, still resting
         mid_run: dict[str, tuple[Decimal | None, OrderStatus]] = {}
@@ -329,8 +364,12 @@ def test_small_moves_within_the_tolerance_keep_the_order_and_its_queue_place() -
     # 100 → 100.02 is 2 bps: within the default 3 bps, so the order is left where it is.
     mkt = market(script=(at(500, "mid", price=D("100.025")),))
 
-    async def body(venue: SimVenue, session: VenueSession, ex: OrderExecutor) -> tuple[ExecutionResult, list[Decimal | None]]:
-        r = await ex.execute("ETH", Side.BUY, D("2"), OrderConfig(mode=ExecutionMode.LIMIT_ONLY, timeout_s=2))
+    async def body(
+        venue: SimVenue, session: VenueSession, ex: OrderExecutor
+    ) -> tuple[ExecutionResult, list[Decimal | None]]:
+        r = await ex.execute(
+            "ETH", Side.BUY, D("2"), OrderConfig(mode=ExecutionMode.LIMIT_ONLY, timeout_s=2)
+        )
         return r, [session.tracker.order(c).request.price for c in r.client_ids]
 
     r, prices = run(venue_config(mkt=mkt), body)
@@ -341,8 +380,12 @@ def test_small_moves_within_the_tolerance_keep_the_order_and_its_queue_place() -
 # ------------------------------------------------------------------------------------------ dust
 def test_a_size_below_the_venue_minimum_is_never_sent() -> None:
     # 0.05 at 100 is $5, under Hyperliquid's $10 minimum value.
-    async def body(venue: SimVenue, session: VenueSession, ex: OrderExecutor) -> tuple[ExecutionResult, int]:
-        r = await ex.execute("ETH", Side.BUY, D("0.05"), OrderConfig(mode=ExecutionMode.MARKET_ONLY))
+    async def body(
+        venue: SimVenue, session: VenueSession, ex: OrderExecutor
+    ) -> tuple[ExecutionResult, int]:
+        r = await ex.execute(
+            "ETH", Side.BUY, D("0.05"), OrderConfig(mode=ExecutionMode.MARKET_ONLY)
+        )
         return r, venue.stats["requests"]
 
     r, requests = run(venue_config(), body)
@@ -357,7 +400,9 @@ def test_a_remainder_below_the_minimum_after_a_partial_fill_is_not_sent() -> Non
     cfg = venue_config(mkt=market(script=(at(500, "trade", side="sell", size=D("8")),)))
     order_cfg = OrderConfig(mode=ExecutionMode.LIMIT_WITH_FALLBACK, timeout_s=1.5)
 
-    async def body(venue: SimVenue, session: VenueSession, ex: OrderExecutor) -> tuple[ExecutionResult, bool]:
+    async def body(
+        venue: SimVenue, session: VenueSession, ex: OrderExecutor
+    ) -> tuple[ExecutionResult, bool]:
         r = await ex.execute("ETH", Side.BUY, D("1.05"), order_cfg)
         return r, nothing_rests(venue, r)
 
@@ -369,12 +414,16 @@ def test_a_remainder_below_the_minimum_after_a_partial_fill_is_not_sent() -> Non
 
 
 # ------------------------------------------------------------------------------------ stale book
-@pytest.mark.parametrize("mode", [ExecutionMode.MARKET_ONLY, ExecutionMode.LIMIT_ONLY, ExecutionMode.AGGRESSIVE_LIMIT])
+@pytest.mark.parametrize(
+    "mode", [ExecutionMode.MARKET_ONLY, ExecutionMode.LIMIT_ONLY, ExecutionMode.AGGRESSIVE_LIMIT]
+)
 def test_a_stale_book_places_nothing(mode: ExecutionMode) -> None:
     # The public feed stalls from 0.5 s for a minute: after 5 s our book is too old to price from.
     cfg = venue_config(faults=FaultConfig(feed_stalls=(Disconnect(500 * MS, 60 * S),)))
 
-    async def body(venue: SimVenue, session: VenueSession, ex: OrderExecutor) -> tuple[ExecutionResult, int]:
+    async def body(
+        venue: SimVenue, session: VenueSession, ex: OrderExecutor
+    ) -> tuple[ExecutionResult, int]:
         await asyncio.sleep(6.0)
         r = await ex.execute("ETH", Side.BUY, D("2"), OrderConfig(mode=mode, max_book_age_s=5.0))
         return r, len(session.tracker.all_client_ids())
@@ -410,8 +459,15 @@ def test_fills_are_the_venues_own() -> None:
     # The result's filled size is the venue's record of those orders' fills, whatever the mode.
     cfg = venue_config(mkt=market(script=(at(500, "trade", side="sell", size=D("8")),)))
 
-    async def body(venue: SimVenue, session: VenueSession, ex: OrderExecutor) -> tuple[ExecutionResult, Decimal, Liquidity | None]:
-        r = await ex.execute("ETH", Side.BUY, D("3"), OrderConfig(mode=ExecutionMode.LIMIT_WITH_FALLBACK, timeout_s=1))
+    async def body(
+        venue: SimVenue, session: VenueSession, ex: OrderExecutor
+    ) -> tuple[ExecutionResult, Decimal, Liquidity | None]:
+        r = await ex.execute(
+            "ETH",
+            Side.BUY,
+            D("3"),
+            OrderConfig(mode=ExecutionMode.LIMIT_WITH_FALLBACK, timeout_s=1),
+        )
         first = next(f for f in venue.engine.fills() if f.client_id == r.client_ids[0])
         return r, venue_fills_of(venue, r), first.liquidity
 

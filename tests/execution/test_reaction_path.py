@@ -63,7 +63,9 @@ class BookVenue:
 
     supports_modify = False
 
-    def __init__(self, name: str, rules: Instrument, bid: str, ask: str, log: Log, clock: LoopClock) -> None:
+    def __init__(
+        self, name: str, rules: Instrument, bid: str, ask: str, log: Log, clock: LoopClock
+    ) -> None:
         self.name = name
         self.log = log
         self._clock = clock
@@ -82,13 +84,19 @@ class BookVenue:
 
     # --- the venue's own view, for the assertions
     def resting(self) -> list[str]:
-        return [cid for cid, o in self.orders.items() if o["status"] in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)]
+        return [
+            cid
+            for cid, o in self.orders.items()
+            if o["status"] in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
+        ]
 
     def placed(self) -> list[OrderRequest]:
         return [o["request"] for o in self.orders.values()]
 
     # --- outside trades
-    def trade(self, client_id: str, size: Decimal, *, twice: bool = False, stream: bool = True) -> None:
+    def trade(
+        self, client_id: str, size: Decimal, *, twice: bool = False, stream: bool = True
+    ) -> None:
         """An outside order trades ``size`` against our resting order (the fill event is
         delivered twice with ``twice``, as a stream replay would; never with ``stream=False``,
         as if the stream lost it: only a status query or a fill fetch shows it then)."""
@@ -102,12 +110,18 @@ class BookVenue:
         o = self.orders[cid]
         req: OrderRequest = o["request"]
         self._trade += 1
-        fee_rate = self._info["ETH"].maker_fee if liquidity is Liquidity.MAKER else self._info["ETH"].taker_fee
+        fee_rate = (
+            self._info["ETH"].maker_fee
+            if liquidity is Liquidity.MAKER
+            else self._info["ETH"].taker_fee
+        )
         fill = Fill(self.name, "ETH", cid, "v" + cid, self._trade, req.side, price, size, price * size * fee_rate,
                     liquidity, self._clock.now_ns())  # fmt: skip
         o["fills"].append(fill)
         o["filled"] += size
-        o["status"] = OrderStatus.FILLED if o["filled"] >= req.size else OrderStatus.PARTIALLY_FILLED
+        o["status"] = (
+            OrderStatus.FILLED if o["filled"] >= req.size else OrderStatus.PARTIALLY_FILLED
+        )
         self.position += size if req.side is Side.BUY else -size
         self.log.append((self.name, "fill", cid))
         return fill
@@ -124,7 +138,9 @@ class BookVenue:
         return self._info
 
     def book(self, symbol: str) -> OrderBook:
-        self._book.apply_snapshot([(self.bid, D(50))], [(self.ask, D(50))], ts_ns=self._clock.now_ns())
+        self._book.apply_snapshot(
+            [(self.bid, D(50))], [(self.ask, D(50))], ts_ns=self._clock.now_ns()
+        )
         return self._book
 
     def quote(self, symbol: str) -> Quote:
@@ -148,12 +164,19 @@ class BookVenue:
         entry = request.tif is TimeInForce.POST_ONLY and "e-" in cid
         if entry and self.place_gate is not None:
             await self.place_gate.wait()
-        self.orders[cid] = {"request": request, "status": OrderStatus.OPEN, "filled": D(0), "fills": []}
+        self.orders[cid] = {
+            "request": request,
+            "status": OrderStatus.OPEN,
+            "filled": D(0),
+            "fills": [],
+        }
         px = request.price
         buy = request.side is Side.BUY
         crosses = px is None or (px >= self.ask if buy else px <= self.bid)
         if crosses and request.tif is not TimeInForce.POST_ONLY:
-            self._push(self._fill(cid, request.size, self.ask if buy else self.bid, Liquidity.TAKER))
+            self._push(
+                self._fill(cid, request.size, self.ask if buy else self.bid, Liquidity.TAKER)
+            )
             status = OrderStatus.FILLED
         elif request.tif is TimeInForce.IOC or (crosses and request.tif is TimeInForce.POST_ONLY):
             self.orders[cid]["status"] = status = OrderStatus.EXPIRED
@@ -162,7 +185,9 @@ class BookVenue:
         self.log.append((self.name, "placed", cid))
         return OrderAck(cid, "v" + cid, status, self.orders[cid]["filled"], self._clock.now_ns())
 
-    async def cancel(self, symbol: str, *, client_id: str | None = None, venue_order_id: str | None = None) -> CancelResult:
+    async def cancel(
+        self, symbol: str, *, client_id: str | None = None, venue_order_id: str | None = None
+    ) -> CancelResult:
         assert client_id is not None
         self.log.append((self.name, "cancel", client_id))
         if self.cancel_gate is not None:
@@ -181,7 +206,9 @@ class BookVenue:
     async def modify(self, *a: Any, **k: Any) -> OrderAck:
         raise NotImplementedError
 
-    async def order_status(self, symbol: str, *, client_id: str | None = None, venue_order_id: str | None = None) -> OrderStatusReport | None:
+    async def order_status(
+        self, symbol: str, *, client_id: str | None = None, venue_order_id: str | None = None
+    ) -> OrderStatusReport | None:
         assert client_id is not None
         o = self.orders.get(client_id)
         if o is None:
@@ -196,7 +223,9 @@ class BookVenue:
         return [f for o in self.orders.values() for f in o["fills"]]
 
     async def positions(self) -> dict[str, Position]:
-        return {"ETH": Position(self.name, "ETH", self.position, None, self.bid, self._clock.now_ns())}
+        return {
+            "ETH": Position(self.name, "ETH", self.position, None, self.bid, self._clock.now_ns())
+        }
 
     async def funding_rates(self) -> dict[str, FundingRate]:
         return {}
@@ -253,7 +282,9 @@ def _open(timing: HedgeTiming, pricing: HedgePricing, script: Script, *, journal
         )  # fmt: skip
         played = asyncio.ensure_future(script(hl, aster))
         try:
-            result = await ex.open([LegSpec("hl", "ETH", Side.BUY), LegSpec("aster", "ETH", Side.SELL)], PAIR, cfg)
+            result = await ex.open(
+                [LegSpec("hl", "ETH", Side.BUY), LegSpec("aster", "ETH", Side.SELL)], PAIR, cfg
+            )
             seen = await played
             await asyncio.sleep(1.0)  # late events have every chance to arrive
         finally:
@@ -277,7 +308,9 @@ async def _until(cond: Callable[[], bool], turns: int = 2000) -> bool:
 
 
 def _entry(v: BookVenue) -> str:
-    return next(r.client_id for r in v.placed() if r.tif is TimeInForce.POST_ONLY and "e-" in r.client_id)
+    return next(
+        r.client_id for r in v.placed() if r.tif is TimeInForce.POST_ONLY and "e-" in r.client_id
+    )
 
 
 def _hedges(v: BookVenue) -> list[OrderRequest]:
@@ -311,7 +344,9 @@ def _fill_hl_then_watch_aster(size: Decimal, *, twice: bool = False) -> Script:
 
 # --------------------------------------------------------------------------- immediate
 @pytest.mark.parametrize("pricing", [HedgePricing.IOC, HedgePricing.LADDER])
-def test_immediate_hedge_reaches_the_venue_before_the_siblings_cancel_is_answered(pricing: HedgePricing) -> None:
+def test_immediate_hedge_reaches_the_venue_before_the_siblings_cancel_is_answered(
+    pricing: HedgePricing,
+) -> None:
     out = _open(HedgeTiming.IMMEDIATE, pricing, _fill_hl_then_watch_aster(D("0.6")))
     seen, aster = out["seen"], out["aster"]
     entry = _entry(aster)
@@ -323,14 +358,18 @@ def test_immediate_hedge_reaches_the_venue_before_the_siblings_cancel_is_answere
     assert hedge.size == D("0.6")
     # The whole story: the hedge was handed over before the cancel was answered.
     log = out["log"]
-    assert log.index(("aster", "place", hedge.client_id)) < log.index(("aster", "cancel_answered", entry))
+    assert log.index(("aster", "place", hedge.client_id)) < log.index(
+        ("aster", "cancel_answered", entry)
+    )
     _ends_balanced(out)
     assert out["hl"].position == D("0.6")
     assert out["result"].status.value == "partial"
 
 
 def test_immediate_hedge_counts_a_fill_delivered_twice_once() -> None:
-    out = _open(HedgeTiming.IMMEDIATE, HedgePricing.IOC, _fill_hl_then_watch_aster(D("0.6"), twice=True))
+    out = _open(
+        HedgeTiming.IMMEDIATE, HedgePricing.IOC, _fill_hl_then_watch_aster(D("0.6"), twice=True)
+    )
     hedges = _hedges(out["aster"])
     assert hedges and hedges[0].size == D("0.6")
     assert sum((r.size for r in hedges), D(0)) == D("0.6")
@@ -461,7 +500,9 @@ def test_immediate_an_entry_whose_placement_is_unanswered_reserves_its_size() ->
     cancelled, the top-up round hedges what hl holds."""
 
     async def script(hl: BookVenue, aster: BookVenue) -> Log:
-        await _until(lambda: bool(hl.resting()) and any(e[:2] == ("aster", "place") for e in hl.log))
+        await _until(
+            lambda: bool(hl.resting()) and any(e[:2] == ("aster", "place") for e in hl.log)
+        )
         hl.trade(hl.resting()[0], D("0.6"))
         await _until(lambda: False, turns=50)  # the reaction has had every chance to hedge
         seen = list(hl.log)
@@ -496,10 +537,16 @@ def test_after_settle_hedge_waits_for_the_siblings_cancel_answer(pricing: HedgeP
     seen, aster, log = out["seen"], out["aster"], out["log"]
     entry = _entry(aster)
     assert ("aster", "cancel", entry) in seen
-    assert _hedges(aster) and not any(e[0] == "aster" and e[1] == "place" and e[2] != entry for e in seen)
+    assert _hedges(aster) and not any(
+        e[0] == "aster" and e[1] == "place" and e[2] != entry for e in seen
+    )
     hedge = _hedges(aster)[0]
-    assert log.index(("aster", "cancel_answered", entry)) < log.index(("aster", "place", hedge.client_id))
-    assert sum((r.size for r in _hedges(aster) if out["aster"].orders[r.client_id]["filled"]), D(0)) == D("0.6")
+    assert log.index(("aster", "cancel_answered", entry)) < log.index(
+        ("aster", "place", hedge.client_id)
+    )
+    assert sum(
+        (r.size for r in _hedges(aster) if out["aster"].orders[r.client_id]["filled"]), D(0)
+    ) == D("0.6")
     _ends_balanced(out)
     assert out["hl"].position == D("0.6")
 
@@ -516,17 +563,23 @@ class _Journal:
         await asyncio.sleep(0.001)
         return op_id or "op1"
 
-    async def record(self, op_id: str | None, event: str, data: dict[str, Any], *, ts_ns: int | None = None) -> int:
+    async def record(
+        self, op_id: str | None, event: str, data: dict[str, Any], *, ts_ns: int | None = None
+    ) -> int:
         await asyncio.sleep(0.001)
         self.written.append((event, data))
         return len(self.written)
 
-    async def finish_operation(self, op_id: str, status: str, result: dict[str, Any], *, ts_ns: int | None = None) -> None:
+    async def finish_operation(
+        self, op_id: str, status: str, result: dict[str, Any], *, ts_ns: int | None = None
+    ) -> None:
         await asyncio.sleep(0.001)
 
 
 @pytest.mark.parametrize("timing", [HedgeTiming.IMMEDIATE, HedgeTiming.AFTER_SETTLE])
-def test_with_a_journal_every_order_is_written_before_the_venue_sees_it(timing: HedgeTiming) -> None:
+def test_with_a_journal_every_order_is_written_before_the_venue_sees_it(
+    timing: HedgeTiming,
+) -> None:
     journal = _Journal()
     on_venue: dict[str, int] = {}
 
@@ -534,7 +587,11 @@ def test_with_a_journal_every_order_is_written_before_the_venue_sees_it(timing: 
         real = aster.place
 
         async def place(request: OrderRequest) -> OrderAck:
-            on_venue[request.client_id] = sum(1 for e, d in journal.written if e == "order" and d["client_id"] == request.client_id)
+            on_venue[request.client_id] = sum(
+                1
+                for e, d in journal.written
+                if e == "order" and d["client_id"] == request.client_id
+            )
             return await real(request)
 
         aster.place = place  # type: ignore[method-assign]

@@ -28,20 +28,38 @@ class MemoryJournal:
         self.events: list[tuple[str | None, str, dict[str, Any]]] = []
         self.fail_after = fail_after
 
-    async def start_operation(self, kind: str, legs: list[dict[str, Any]], params: dict[str, Any], *, op_id: str | None = None, ts_ns: int | None = None) -> str:
+    async def start_operation(
+        self,
+        kind: str,
+        legs: list[dict[str, Any]],
+        params: dict[str, Any],
+        *,
+        op_id: str | None = None,
+        ts_ns: int | None = None,
+    ) -> str:
         await asyncio.sleep(0)
         oid = op_id or f"op{len(self.ops) + 1}"
-        self.ops[oid] = {"kind": kind, "legs": legs, "params": params, "status": "running", "events_at_start": len(self.events)}
+        self.ops[oid] = {
+            "kind": kind,
+            "legs": legs,
+            "params": params,
+            "status": "running",
+            "events_at_start": len(self.events),
+        }
         return oid
 
-    async def record(self, op_id: str | None, event: str, data: dict[str, Any], *, ts_ns: int | None = None) -> int:
+    async def record(
+        self, op_id: str | None, event: str, data: dict[str, Any], *, ts_ns: int | None = None
+    ) -> int:
         await asyncio.sleep(0)
         if self.fail_after is not None and len(self.events) >= self.fail_after:
             raise OSError("disk full")
         self.events.append((op_id, event, data))
         return len(self.events)
 
-    async def finish_operation(self, op_id: str, status: str, result: dict[str, Any], *, ts_ns: int | None = None) -> None:
+    async def finish_operation(
+        self, op_id: str, status: str, result: dict[str, Any], *, ts_ns: int | None = None
+    ) -> None:
         await asyncio.sleep(0)
         self.ops[op_id].update(status=status, result=result, events_at_finish=len(self.events))
 
@@ -109,7 +127,9 @@ def test_an_open_and_a_close_are_journalled_completely_before_they_return() -> N
     from_result = sorted((leg.venue, f.trade_id) for leg in result.legs for f in leg.fills)
     assert journalled == from_result and len(set(journalled)) == len(journalled)
     # The result record was written after every order and fill of the operation.
-    assert op["events_at_finish"] >= max(i for i, (o, _, _) in enumerate(journal.events, 1) if o == op_id)
+    assert op["events_at_finish"] >= max(
+        i for i, (o, _, _) in enumerate(journal.events, 1) if o == op_id
+    )
     assert op["result"]["status"] == "opened"
 
 
@@ -151,7 +171,9 @@ def test_maker_fills_get_markouts_at_each_horizon_and_stats_read_them(tmp_path: 
         await asyncio.sleep(sc.start_after_s)
         legs = [leg for leg in sc.legs if isinstance(leg, LegSpec)]
         assert sc.size is not None
-        await AtomicExecutor(sessions, journal=journal, markouts=markouts).open(legs, sc.size, sc.atomic)
+        await AtomicExecutor(sessions, journal=journal, markouts=markouts).open(
+            legs, sc.size, sc.atomic
+        )
         await asyncio.sleep(11)  # every horizon has passed
         await markouts.close()
         events = await journal.events(event="markout")

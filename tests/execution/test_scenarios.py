@@ -77,7 +77,9 @@ def test_accumulating_partial_fills_are_recognised_as_one_full_fill() -> None:
     lighter = run.leg("lighter")
     sizes = [D(f["size"]) for f in lighter["fills"]]
     cumulative = [sum(sizes[: i + 1]) for i in range(len(sizes))]
-    assert cumulative == [D(x) for x in ("0.700", "0.930", "1.047", "1.230", "1.424", "2.084", "2.677", "2.983")]
+    assert cumulative == [
+        D(x) for x in ("0.700", "0.930", "1.047", "1.230", "1.424", "2.084", "2.677", "2.983")
+    ]
     # No order for a phantom remainder: Lighter's orders add up to exactly its position.
     assert sum(o.request.size for o in run.orders("lighter")) == D("2.983")
     # Aster's passive leg did not fill and fell back to a market (IOC) order.

@@ -79,7 +79,9 @@ def test_a_size_under_one_venues_minimum_is_refused_not_raised() -> None:
     def keep(_v: dict[str, SimVenue], sessions: dict[str, VenueSession]) -> None:
         kept.update(sessions)
 
-    report = run_virtual(simulate_async(load_scenario(TRUTH / "below_min_size.toml"), on_ready=keep))
+    report = run_virtual(
+        simulate_async(load_scenario(TRUTH / "below_min_size.toml"), on_ready=keep)
+    )
     assert report["result"]["status"] == "refused"
     assert "below_min_size" in report["result"]["reason"]
     assert [s.tracker.all_client_ids() for s in kept.values()] == [[], []]  # nothing placed
@@ -117,14 +119,18 @@ def test_no_leg_ever_ends_above_the_pair_size(plan: str) -> None:
     """A hedge sent while the leg's own entry is still in flight used to double the pair."""
     oversize = []
     for seed in range(60):
-        report = simulate(parse_scenario(_scenario(plan, p_resp_loss=0.05, p_req_loss=0.05)), seed=seed)
+        report = simulate(
+            parse_scenario(_scenario(plan, p_resp_loss=0.05, p_req_loss=0.05)), seed=seed
+        )
         if max(abs(p) for p in _positions(report).values()) > D("1.5") or _failed(report):
             oversize.append((seed, report["result"]["status"], _positions(report), _failed(report)))
     assert oversize == []
 
 
 # ----------------------------------------------------- a failure downstream of the ledger
-def test_a_fill_the_ledger_accepted_is_not_lost_to_an_error_after_it(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_fill_the_ledger_accepted_is_not_lost_to_an_error_after_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The tracker's bookkeeping raises once right after the ledger accepted the first fill: the
     operation still counts that fill, hedges it and ends with equal legs."""
     original = OrderTracker._after_fill
@@ -151,4 +157,6 @@ def test_a_fill_the_ledger_accepted_is_not_lost_to_an_error_after_it(monkeypatch
     assert pos["hl"] == -pos["aster"] == D(r["size"]) > 0
     assert _failed(report) == {}
     # The failure was recorded where an operator can see it.
-    assert any(a.kind == "fill_processing_failed" for s in kept.values() for a in s.tracker.anomalies)
+    assert any(
+        a.kind == "fill_processing_failed" for s in kept.values() for a in s.tracker.anomalies
+    )

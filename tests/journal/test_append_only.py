@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 import pytest
+
 from hedgekit.journal import LATEST_VERSION, open_journal
 from hedgekit.journal.schema import MIGRATIONS
 

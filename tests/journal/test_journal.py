@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import orjson
 import pytest
+
 from hedgekit.execution.results import AtomicResult, Incident, LegResult, OpenStatus, Rollback
 from hedgekit.journal import (
     EVENT_KINDS,
@@ -348,6 +349,7 @@ def test_calls_are_bounded_by_the_timeout(backend: str, journal_url: str) -> Non
     import time
 
     import psycopg
+
     from hedgekit.journal import JournalTimeoutError
 
     async def main() -> None:

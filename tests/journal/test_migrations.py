@@ -9,6 +9,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
 from hedgekit.journal import LATEST_VERSION, JournalError, JournalSchemaError, open_journal
 from hedgekit.journal.schema import MIGRATIONS
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
 from hedgekit.cli import EXIT_OK, main
 from hedgekit.clock import run_virtual
 from hedgekit.journal import JournalError, JournalTimeoutError, open_journal

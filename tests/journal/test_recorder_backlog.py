@@ -45,18 +45,30 @@ class StubJournal:
         if self.fail(event, data):
             raise JournalError("journal storage error: could not connect to server")
 
-    async def start_operation(self, kind: str, legs: list[dict[str, Any]], params: dict[str, Any], *, op_id: str | None = None, ts_ns: int | None = None) -> str:
+    async def start_operation(
+        self,
+        kind: str,
+        legs: list[dict[str, Any]],
+        params: dict[str, Any],
+        *,
+        op_id: str | None = None,
+        ts_ns: int | None = None,
+    ) -> str:
         await self._attempt("start", {})
         return "op1"
 
-    async def record(self, op_id: str | None, event: str, data: dict[str, Any], *, ts_ns: int | None = None) -> int:
+    async def record(
+        self, op_id: str | None, event: str, data: dict[str, Any], *, ts_ns: int | None = None
+    ) -> int:
         await self._attempt(event, data)
         if data.get("bad"):
             raise ValueError("cannot journal a value of type object")
         self.events.append((op_id, event, data))
         return len(self.events)
 
-    async def finish_operation(self, op_id: str, status: str, result: dict[str, Any], *, ts_ns: int | None = None) -> None:
+    async def finish_operation(
+        self, op_id: str, status: str, result: dict[str, Any], *, ts_ns: int | None = None
+    ) -> None:
         await self._attempt("result", result)
         self.finished[op_id] = (status, result)
 
@@ -68,7 +80,14 @@ def _req(cid: str, *, reduce_only: bool = False) -> OrderRequest:
     return OrderRequest("ETH", Side.BUY, D("1"), D("2400"), cid, reduce_only=reduce_only)
 
 
-POLICY = RecorderPolicy(write_timeout_s=2.0, attempts=3, backoff_s=0.1, max_backoff_s=0.4, safety_wait_s=0.5, flush_timeout_s=10.0)
+POLICY = RecorderPolicy(
+    write_timeout_s=2.0,
+    attempts=3,
+    backoff_s=0.1,
+    max_backoff_s=0.4,
+    safety_wait_s=0.5,
+    flush_timeout_s=10.0,
+)
 
 
 async def _recorder(journal: StubJournal, policy: RecorderPolicy = POLICY) -> OperationRecorder:
@@ -103,12 +122,18 @@ def test_a_failed_write_is_kept_and_retried_in_order_with_backoff() -> None:
         return j, rec
 
     j, rec = run_virtual(main())
-    assert [d["n"] for _, e, d in j.events if e == "fill"] == [1, 2, 3]  # order kept, none lost or doubled
+    assert [d["n"] for _, e, d in j.events if e == "fill"] == [
+        1,
+        2,
+        3,
+    ]  # order kept, none lost or doubled
     assert rec.failed is not None
     # The journal caught up: a note says so, and the operation finished normally.
     assert j.events[-1][1] == "note" and j.events[-1][2]["journal"] == "caught up"
     assert j.finished["op1"][0] == "opened"
-    gaps = [round(b - a, 2) for a, b in zip(j.attempt_times[1:4], j.attempt_times[2:5], strict=False)]
+    gaps = [
+        round(b - a, 2) for a, b in zip(j.attempt_times[1:4], j.attempt_times[2:5], strict=False)
+    ]
     assert gaps[:2] == [0.1, 0.2]  # exponential backoff between tries
 
 
@@ -156,7 +181,9 @@ def test_after_a_failure_entries_are_refused_and_reducing_orders_go_out_at_once(
 
 
 def _slow(j: StubJournal, seconds: float) -> None:
-    async def record(op_id: str | None, event: str, data: dict[str, Any], *, ts_ns: int | None = None) -> int:
+    async def record(
+        op_id: str | None, event: str, data: dict[str, Any], *, ts_ns: int | None = None
+    ) -> int:
         await asyncio.sleep(seconds)  # answers, but slowly
         j.events.append((op_id, event, data))
         return len(j.events)
@@ -213,7 +240,12 @@ def test_a_journal_that_never_answers_is_abandoned_within_the_bounds() -> None:
         return loop.time() - t0, info.value
 
     took, err = run_virtual(main())
-    assert took <= POLICY.safety_wait_s + 3 * (POLICY.write_timeout_s + POLICY.max_backoff_s) + POLICY.flush_timeout_s
+    assert (
+        took
+        <= POLICY.safety_wait_s
+        + 3 * (POLICY.write_timeout_s + POLICY.max_backoff_s)
+        + POLICY.flush_timeout_s
+    )
     assert [r["event"] for r in err.unwritten] == ["fill", "order", "result"]
 
 
@@ -255,7 +287,9 @@ def test_data_a_real_journal_cannot_hold_is_refused_without_blocking_the_rest() 
 
 def test_a_result_whose_failed_write_had_committed_is_not_written_twice() -> None:
     class Ambiguous(StubJournal):
-        async def finish_operation(self, op_id: str, status: str, result: dict[str, Any], *, ts_ns: int | None = None) -> None:
+        async def finish_operation(
+            self, op_id: str, status: str, result: dict[str, Any], *, ts_ns: int | None = None
+        ) -> None:
             self.finished[op_id] = (status, result)
             raise TimeoutError("no answer during COMMIT")
 

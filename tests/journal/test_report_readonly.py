@@ -18,6 +18,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
 from hedgekit.cli import EXIT_INPUT, EXIT_OK, main
 from hedgekit.journal import (
     LATEST_VERSION,
@@ -146,7 +147,7 @@ def test_an_older_schema_is_read_as_it_is_not_migrated(
             *v1.sqlite,
             "INSERT INTO schema_version VALUES (1, 1, 'operations and events')",
             "INSERT INTO operations VALUES ('old', 'open', 'opened', '[]', '{}',"
-            " '{\"legs\": [{\"venue\": \"aster\", \"symbol\": \"ETHUSDT\"}]}', 5, 6)",
+            ' \'{"legs": [{"venue": "aster", "symbol": "ETHUSDT"}]}\', 5, 6)',
         ],
     )
     before = _digest(path)
@@ -294,7 +295,7 @@ def test_postgres_journal_is_reported_read_only_and_not_migrated(
         conn.execute("INSERT INTO schema_version VALUES (1, 1, 'operations and events')")
         conn.execute(
             "INSERT INTO operations VALUES ('old', 'open', 'opened', '[]', '{}',"
-            " '{\"legs\": [{\"venue\": \"aster\", \"symbol\": \"ETHUSDT\"}]}', 5, 6)"
+            ' \'{"legs": [{"venue": "aster", "symbol": "ETHUSDT"}]}\', 5, 6)'
         )
     code, out, err = _report(pg_url, capsys)
     assert code == EXIT_OK, err

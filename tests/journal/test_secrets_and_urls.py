@@ -8,6 +8,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
 from hedgekit.journal import (
     DEFAULT_SQLITE_FILE,
     JournalError,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from hedgekit.journal import Journal, open_journal
 from hedgekit.journal.stats import StatsRow, execution_stats, format_table, percentile
 

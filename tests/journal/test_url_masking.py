@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+
 from hedgekit.cli import EXIT_ERROR, EXIT_INPUT, EXIT_OK, main
 from hedgekit.journal import JournalError, open_journal
 from hedgekit.journal.urls import mask_text, mask_url

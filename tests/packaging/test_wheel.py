@@ -54,7 +54,9 @@ pytestmark = [
 
 
 def _sources() -> list[Path]:
-    found = [ROOT / n for n in ("Cargo.toml", "Cargo.lock", "pyproject.toml", "README.md", "LICENSE")]
+    found = [
+        ROOT / n for n in ("Cargo.toml", "Cargo.lock", "pyproject.toml", "README.md", "LICENSE")
+    ]
     found += (ROOT / "rust").rglob("*.rs")
     found += (ROOT / "rust").rglob("Cargo.toml")
     found += (
@@ -197,7 +199,9 @@ def test_wheel_is_one_small_abi3_manylinux_wheel(wheel: Path) -> None:
     name, version, python_tag, abi_tag, *platform_tags = wheel.stem.split("-")
     assert (name, python_tag, abi_tag) == ("hedgekit", "cp311", "abi3"), wheel.name
     (plat,) = platform_tags
-    assert all(_manylinux_ok(p) for p in plat.split(".")), f"{wheel.name}: not manylinux_2_28 or older"
+    assert all(_manylinux_ok(p) for p in plat.split(".")), (
+        f"{wheel.name}: not manylinux_2_28 or older"
+    )
     size = wheel.stat().st_size
     assert size <= MAX_WHEEL_BYTES, f"{wheel.name} is {size / 1e6:.2f} MB (> 2 MB)"
     with zipfile.ZipFile(wheel) as zf:
@@ -206,7 +210,9 @@ def test_wheel_is_one_small_abi3_manylinux_wheel(wheel: Path) -> None:
             for line in _dist_info(zf, "WHEEL").splitlines()
             if line.startswith("Tag:")
         ]
-        assert tags and all(t.startswith("cp311-abi3-") and _manylinux_ok(t.split("-")[2]) for t in tags), tags
+        assert tags and all(
+            t.startswith("cp311-abi3-") and _manylinux_ok(t.split("-")[2]) for t in tags
+        ), tags
         names = zf.namelist()
         assert [n for n in names if n.endswith(".so")] == ["hedgekit/_core.abi3.so"], names
         for needed in ("hedgekit/py.typed", "hedgekit/_core.pyi", "hedgekit/cli.py"):
@@ -288,7 +294,9 @@ def test_extension_uses_only_the_stable_abi(wheel: Path, tmp_path: Path) -> None
     python_api = [s for s in symbols if s.startswith(("Py", "_Py"))]
     assert len(python_api) > 20, f"the scan found too few C API symbols to mean anything: {symbols}"
     # The check can fail: what a non-abi3 PyO3 build imports is caught.
-    assert _not_stable(["_PyLong_AsByteArray", "PyVectorcall_Function", "PyLong_AsLong"], table) == [
+    assert _not_stable(
+        ["_PyLong_AsByteArray", "PyVectorcall_Function", "PyLong_AsLong"], table
+    ) == [
         "PyVectorcall_Function",  # stable only from 3.12
         "_PyLong_AsByteArray",
     ]

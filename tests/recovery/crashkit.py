@@ -50,7 +50,9 @@ class MemoryBackend(Backend):
         self.store.events.append((seq, op_id, event, ts_ns, data))
         return seq
 
-    async def start(self, op_id: str, kind: str, legs: str, params: str, event_data: str, ts_ns: int) -> int:
+    async def start(
+        self, op_id: str, kind: str, legs: str, params: str, event_data: str, ts_ns: int
+    ) -> int:
         await asyncio.sleep(0)
         if op_id in self.store.ops:
             raise JournalError(f"operation {op_id!r} already exists")
@@ -58,14 +60,18 @@ class MemoryBackend(Backend):
         self.store.commits += 1
         return self._event(op_id, "start", ts_ns, event_data)
 
-    async def append(self, op_id: str | None, items: list[tuple[str, str]], ts_ns: int) -> list[int]:
+    async def append(
+        self, op_id: str | None, items: list[tuple[str, str]], ts_ns: int
+    ) -> list[int]:
         await asyncio.sleep(0)
         if op_id is not None and op_id not in self.store.ops:
             raise JournalError(f"unknown operation {op_id!r}")
         self.store.commits += 1
         return [self._event(op_id, ev, ts_ns, data) for ev, data in items]
 
-    async def finish(self, op_id: str, status: str, result: str, event_data: str, ts_ns: int) -> int:
+    async def finish(
+        self, op_id: str, status: str, result: str, event_data: str, ts_ns: int
+    ) -> int:
         await asyncio.sleep(0)
         row = self.store.ops.get(op_id)
         if row is None:
@@ -96,7 +102,9 @@ class MemoryBackend(Backend):
     async def events(self, op_id: str | None, event: str | None) -> list[EventRow]:
         await asyncio.sleep(0)
         return [
-            e for e in self.store.events if (op_id is None or e[1] == op_id) and (event is None or e[2] == event)
+            e
+            for e in self.store.events
+            if (op_id is None or e[1] == op_id) and (event is None or e[2] == event)
         ]
 
     async def close(self) -> None:
@@ -126,19 +134,25 @@ class CrashAfter(Backend):
             self._die()
             raise Crash
 
-    async def start(self, op_id: str, kind: str, legs: str, params: str, event_data: str, ts_ns: int) -> int:
+    async def start(
+        self, op_id: str, kind: str, legs: str, params: str, event_data: str, ts_ns: int
+    ) -> int:
         self._alive()
         out = await self.inner.start(op_id, kind, legs, params, event_data, ts_ns)
         self._committed()
         return out
 
-    async def append(self, op_id: str | None, items: list[tuple[str, str]], ts_ns: int) -> list[int]:
+    async def append(
+        self, op_id: str | None, items: list[tuple[str, str]], ts_ns: int
+    ) -> list[int]:
         self._alive()
         out = await self.inner.append(op_id, items, ts_ns)
         self._committed()
         return out
 
-    async def finish(self, op_id: str, status: str, result: str, event_data: str, ts_ns: int) -> int:
+    async def finish(
+        self, op_id: str, status: str, result: str, event_data: str, ts_ns: int
+    ) -> int:
         self._alive()
         out = await self.inner.finish(op_id, status, result, event_data, ts_ns)
         self._committed()

@@ -58,9 +58,19 @@ def scenario(seed: int, kind: str) -> Scenario:
             "request_timeout_ms": 500,
         }
         if rng.random() < 0.3:
-            f["disconnects"] = [{"start_ms": rng.randint(1000, 2500), "duration_ms": 700, "snapshot_fills": rng.choice([0, 5])}]
+            f["disconnects"] = [
+                {
+                    "start_ms": rng.randint(1000, 2500),
+                    "duration_ms": 700,
+                    "snapshot_fills": rng.choice([0, 5]),
+                }
+            ]
         return {
-            "latency": {"entry_ms": rng.choice([2, 10, 30]), "response_ms": rng.choice([2, 10, 30]), "jitter_ms": rng.choice([0, 3])},
+            "latency": {
+                "entry_ms": rng.choice([2, 10, 30]),
+                "response_ms": rng.choice([2, 10, 30]),
+                "jitter_ms": rng.choice([0, 3]),
+            },
             "delivery": {"p_dup": rng.choice([0.0, 0.5]), "p_holdback": rng.choice([0.0, 0.3])},
             "fills": {"split_fills": rng.choice([1, 2])},
             "faults": f,
@@ -70,7 +80,9 @@ def scenario(seed: int, kind: str) -> Scenario:
         out = []
         for _ in range(rng.randint(0, 3)):
             size = rng.choice(["0.4", "0.9", "30"])
-            out.append({"at_ms": rng.randint(1050, 4000), "action": "trade", "side": side, "size": size})
+            out.append(
+                {"at_ms": rng.randint(1050, 4000), "action": "trade", "side": side, "size": size}
+            )
         return out
 
     open_ = kind == "open"
@@ -82,14 +94,33 @@ def scenario(seed: int, kind: str) -> Scenario:
                 "name": "hl",
                 "personality": "hyperliquid",
                 "instrument": {"symbol": "ETH", "kind": "hyperliquid", "sz_decimals": 3},
-                "market": {"mid": "2400", "tick": "0.1", "levels": 10, "level_size": "5", "script": script("sell" if open_ else "buy")},
+                "market": {
+                    "mid": "2400",
+                    "tick": "0.1",
+                    "levels": 10,
+                    "level_size": "5",
+                    "script": script("sell" if open_ else "buy"),
+                },
                 **faults(),
             },
             {
                 "name": "aster",
                 "personality": "aster",
-                "instrument": {"symbol": "ETHUSDT", "kind": "plain", "tick": "0.01", "step": "0.001", "min_qty": "0.001", "min_notional": "5"},
-                "market": {"mid": "2400.5", "tick": "0.01", "levels": 10, "level_size": "5", "script": script("buy" if open_ else "sell")},
+                "instrument": {
+                    "symbol": "ETHUSDT",
+                    "kind": "plain",
+                    "tick": "0.01",
+                    "step": "0.001",
+                    "min_qty": "0.001",
+                    "min_notional": "5",
+                },
+                "market": {
+                    "mid": "2400.5",
+                    "tick": "0.01",
+                    "levels": 10,
+                    "level_size": "5",
+                    "script": script("buy" if open_ else "sell"),
+                },
                 **faults(),
             },
         ],
@@ -108,7 +139,11 @@ def scenario(seed: int, kind: str) -> Scenario:
             {"venue": "hl", "size": size, "entry_price": "2390"},
             {"venue": "aster", "size": f"-{size}", "entry_price": "2391"},
         ]
-        data["operation"] = {"kind": "close", "legs": [{"venue": "hl"}, {"venue": "aster"}], "config": {"phase1_timeout_s": 2, "deadline_s": 6}}
+        data["operation"] = {
+            "kind": "close",
+            "legs": [{"venue": "hl"}, {"venue": "aster"}],
+            "config": {"phase1_timeout_s": 2, "deadline_s": 6},
+        }
     return parse_scenario(data)
 
 
@@ -154,7 +189,9 @@ class Storage:
             await b.close()
 
 
-async def _trial(sc: Scenario, k: int, k_recovery: int | None = None, path: str | None = None) -> Trial:
+async def _trial(
+    sc: Scenario, k: int, k_recovery: int | None = None, path: str | None = None
+) -> Trial:
     """Runs the operation in a process that dies after its ``k``-th commit; then a second
     process recovers (dying in turn after its ``k_recovery``-th commit, when given, and a third
     recovering after it); returns the venues' truth and the journal's view."""
@@ -182,7 +219,9 @@ async def _processes(sc: Scenario, k: int, k_recovery: int | None, storage: Stor
         assert sc.size is not None
         op = AtomicExecutor(sessions, journal=journal).open(legs, sc.size, sc.atomic)
     else:
-        op = CloseExecutor(sessions, journal=journal).close([leg for leg in sc.legs if isinstance(leg, CloseLeg)], sc.close)
+        op = CloseExecutor(sessions, journal=journal).close(
+            [leg for leg in sc.legs if isinstance(leg, CloseLeg)], sc.close
+        )
     await _live_or_die(life, asyncio.ensure_future(op), sessions)
     crashed = backend.dead
     await asyncio.sleep(2.0)  # the venues go on: requests on the wire land, resting orders may fill
@@ -193,7 +232,9 @@ async def _processes(sc: Scenario, k: int, k_recovery: int | None, storage: Stor
         backend2 = CrashAfter(await storage.backend(), k_recovery, life2.die)
         sessions2 = await _sessions(life2.venues)
         await asyncio.sleep(0.5)  # books arrive
-        await _live_or_die(life2, asyncio.ensure_future(recover(journal_over(backend2), sessions2)), sessions2)
+        await _live_or_die(
+            life2, asyncio.ensure_future(recover(journal_over(backend2), sessions2)), sessions2
+        )
         recovery_crashed = backend2.dead
         await asyncio.sleep(2.0)
     # --- the last process: same venues, same journal storage, nothing else ---
@@ -220,13 +261,20 @@ async def _processes(sc: Scenario, k: int, k_recovery: int | None, storage: Stor
         unfinished=unfinished,
         positions={n: v.engine.position(sym[n]) for n, v in venues.items()},
         resting=[f"{n}:{c}" for n, v in venues.items() for c in v.engine.open_orders()],
-        unnamed=sorted(f"{n}:{c}" for n, v in venues.items() for c in v.engine._by_client if (n, c) not in named),
+        unnamed=sorted(
+            f"{n}:{c}"
+            for n, v in venues.items()
+            for c in v.engine._by_client
+            if (n, c) not in named
+        ),
         statuses=statuses,
         reported_exposed=reported_exposed,
     )
 
 
-async def _live_or_die(life: Life, task: asyncio.Future[Any], sessions: dict[str, VenueSession]) -> None:
+async def _live_or_die(
+    life: Life, task: asyncio.Future[Any], sessions: dict[str, VenueSession]
+) -> None:
     """Runs ``task`` until it completes or its process dies; then nothing of the process is
     left (a process that lived to the end closes its sessions)."""
     try:
@@ -241,7 +289,9 @@ async def _live_or_die(life: Life, task: asyncio.Future[Any], sessions: dict[str
     await life.bury()
 
 
-def _sweep(seed: int, kind: str, k: int | None = None, path: str | None = None) -> list[tuple[int, Trial]]:
+def _sweep(
+    seed: int, kind: str, k: int | None = None, path: str | None = None
+) -> list[tuple[int, Trial]]:
     """Every crash point in turn: of the operation, or (given the operation's ``k``) of the
     recovery after it; the journal in memory, or in the SQLite file ``path`` (a new one per
     trial)."""
@@ -282,7 +332,9 @@ def test_a_crash_after_any_commit_is_recovered_hedged_or_flat(kind: str, seed: i
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize(("kind", "seed"), [("open", 2), ("open", 6), ("close", 1), ("close", 12)])
-def test_a_recovery_that_crashes_after_any_commit_is_recovered_in_turn(kind: str, seed: int) -> None:
+def test_a_recovery_that_crashes_after_any_commit_is_recovered_in_turn(
+    kind: str, seed: int
+) -> None:
     sc = scenario(seed, kind)
     # The first crash point after which recovery has work to do (an unwind, or a close).
     k = next(

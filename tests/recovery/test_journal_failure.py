@@ -68,7 +68,9 @@ class FailingJournal:
         self.writes += 1
         return out
 
-    async def start_operation(self, kind: str, legs: list[dict[str, Any]], params: dict[str, Any], **k: Any) -> str:
+    async def start_operation(
+        self, kind: str, legs: list[dict[str, Any]], params: dict[str, Any], **k: Any
+    ) -> str:
         out: str = await self._write(self.inner.start_operation(kind, legs, params, **k))
         return out
 
@@ -76,7 +78,9 @@ class FailingJournal:
         out: int = await self._write(self.inner.record(op_id, event, data, **k))
         return out
 
-    async def finish_operation(self, op_id: str, status: str, result: dict[str, Any], **k: Any) -> None:
+    async def finish_operation(
+        self, op_id: str, status: str, result: dict[str, Any], **k: Any
+    ) -> None:
         await self._write(self.inner.finish_operation(op_id, status, result, **k))
 
     async def operation(self, op_id: str) -> Any:
@@ -140,7 +144,9 @@ async def _operate(
         if sc.kind == "open":
             legs = [leg for leg in sc.legs if isinstance(leg, LegSpec)]
             assert sc.size is not None
-            run.result = await AtomicExecutor(sessions, journal=journal).open(legs, sc.size, sc.atomic)
+            run.result = await AtomicExecutor(sessions, journal=journal).open(
+                legs, sc.size, sc.atomic
+            )
         else:
             closing = [leg for leg in sc.legs if isinstance(leg, CloseLeg)]
             run.result = await CloseExecutor(sessions, journal=journal).close(closing, sc.close)
@@ -170,9 +176,16 @@ async def _recover_later(
     await asyncio.sleep(1.0)
     run.after, run.resting_after = _truth(venues)
     run.filled_unnamed = sorted(
-        {f"{n}:{f.client_id}" for n, v in venues.items() for f in v.engine.fills() if (n, f.client_id) not in named}
+        {
+            f"{n}:{f.client_id}"
+            for n, v in venues.items()
+            for f in v.engine.fills()
+            if (n, f.client_id) not in named
+        }
     )
-    run.unnamed = sorted(f"{n}:{c}" for n, v in venues.items() for c in v.engine._by_client if (n, c) not in named)
+    run.unnamed = sorted(
+        f"{n}:{c}" for n, v in venues.items() for c in v.engine._by_client if (n, c) not in named
+    )
 
 
 def _healthy_writes(sc: Scenario) -> int:
@@ -267,8 +280,15 @@ def test_the_kept_records_replayed_complete_the_journal() -> None:
             assert run.error is not None
             await replay(journal, run.error.unwritten)
             box["op"] = await journal.operation(run.error.op_id)
-            named = {(e.data["venue"], e.data["client_id"]) for e in await journal.events(event="order")}
-            box["unnamed"] = sorted(f"{n}:{c}" for n, v in venues.items() for c in v.engine._by_client if (n, c) not in named)
+            named = {
+                (e.data["venue"], e.data["client_id"]) for e in await journal.events(event="order")
+            }
+            box["unnamed"] = sorted(
+                f"{n}:{c}"
+                for n, v in venues.items()
+                for c in v.engine._by_client
+                if (n, c) not in named
+            )
             sessions = await _sessions(venues)
             box["recovered"] = await recover(journal, sessions)
             for s in sessions.values():

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from hedgekit.journal import open_journal
 from hedgekit.scenario import load_scenario
 from hedgekit.venues.remote import VenueServer

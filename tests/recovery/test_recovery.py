@@ -110,7 +110,9 @@ def _crash_and_recover(tmp_path: Path, point: str) -> dict[str, Any]:
         await asyncio.sleep(2.0)
         again = await recover(journal2, sessions2)
         unfinished_after = await journal2.unfinished()
-        positions = {n: v.engine.position(v.config.instruments[0].symbol) for n, v in venues.items()}
+        positions = {
+            n: v.engine.position(v.config.instruments[0].symbol) for n, v in venues.items()
+        }
         resting = [f"{n}:{c}" for n, v in venues.items() for c in v.engine.open_orders()]
         for s in sessions2.values():
             await s.close()

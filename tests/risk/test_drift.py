@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from hedgekit import FillLedger
 from hedgekit.clock import LoopClock, run_virtual
 from hedgekit.execution import AtomicConfig, AtomicExecutor, KillSwitch, LegSpec, OpenStatus
@@ -84,7 +85,9 @@ def run(
     return run_virtual(main())
 
 
-async def step(venues: dict[str, SimVenue], sessions: dict[str, VenueSession], monitor: DriftMonitor) -> Any:
+async def step(
+    venues: dict[str, SimVenue], sessions: dict[str, VenueSession], monitor: DriftMonitor
+) -> Any:
     return await monitor.step(PAIR)
 
 
@@ -96,7 +99,9 @@ def test_matched_legs_are_left_alone() -> None:
 def test_a_gap_that_closes_before_the_second_read_is_not_acted_on() -> None:
     # The short leg is being hedged right now: the first read sees hl 2 / aster 0, the second
     # (2 s later) sees the hedge done. Nothing is traded, no alert.
-    async def body(venues: dict[str, SimVenue], sessions: dict[str, VenueSession], monitor: DriftMonitor) -> Any:
+    async def body(
+        venues: dict[str, SimVenue], sessions: dict[str, VenueSession], monitor: DriftMonitor
+    ) -> Any:
         async def hedge_soon() -> None:
             await asyncio.sleep(0.5)
             await sessions["aster"].place(order("sell", "2", "90", tif=TimeInForce.IOC))
@@ -112,13 +117,19 @@ def test_a_gap_that_closes_before_the_second_read_is_not_acted_on() -> None:
     assert alerts == []
 
 
-@pytest.mark.parametrize(("long_", "short", "reduced"), [("2", "-1.5", "hl"), ("1", "-1.7", "aster")])
-def test_rehedge_reduces_the_larger_leg_to_the_smaller(long_: str, short: str, reduced: str) -> None:
+@pytest.mark.parametrize(
+    ("long_", "short", "reduced"), [("2", "-1.5", "hl"), ("1", "-1.7", "aster")]
+)
+def test_rehedge_reduces_the_larger_leg_to_the_smaller(
+    long_: str, short: str, reduced: str
+) -> None:
     # As after an auto-deleverage of one leg: the other leg is brought down to match.
     repair, held, alerts = run(step, {"hl": long_, "aster": short})
     smaller = min(D(long_), -D(short))
     assert held == {"hl": smaller, "aster": -smaller}
-    assert repair is not None and repair.status == "repaired" and repair.policy is DriftPolicy.REHEDGE
+    assert (
+        repair is not None and repair.status == "repaired" and repair.policy is DriftPolicy.REHEDGE
+    )
     assert repair.after == (smaller, -smaller)
     assert repair.result is not None and repair.result.filled == abs(D(long_) + D(short))
     assert [a.kind for a in alerts] == ["drift"] and alerts[0].amounts["gap"] == D(long_) + D(short)
@@ -138,14 +149,22 @@ def test_adopt_trades_nothing_and_records_the_sizes() -> None:
 
 
 def test_halt_latches_the_kill_switch_and_leaves_the_positions() -> None:
-    async def body(venues: dict[str, SimVenue], sessions: dict[str, VenueSession], monitor: DriftMonitor) -> Any:
+    async def body(
+        venues: dict[str, SimVenue], sessions: dict[str, VenueSession], monitor: DriftMonitor
+    ) -> Any:
         repair = await monitor.step(PAIR)
         assert monitor.kill_switch is not None
         ex = AtomicExecutor(sessions, kill_switch=monitor.kill_switch)
-        refused = await ex.open([LegSpec("hl", "ETH", Side.BUY), LegSpec("aster", "ETH", Side.SELL)], D("1"), AtomicConfig())
+        refused = await ex.open(
+            [LegSpec("hl", "ETH", Side.BUY), LegSpec("aster", "ETH", Side.SELL)],
+            D("1"),
+            AtomicConfig(),
+        )
         return repair, refused
 
-    (repair, refused), held, alerts = run(body, {"hl": "2", "aster": "-1.5"}, policy=DriftPolicy.HALT, kill=True)
+    (repair, refused), held, alerts = run(
+        body, {"hl": "2", "aster": "-1.5"}, policy=DriftPolicy.HALT, kill=True
+    )
     assert repair.status == "halted"
     assert refused.status is OpenStatus.REFUSED and "legs apart by 0.5" in (refused.reason or "")
     assert held == {"hl": 2, "aster": D("-1.5")}
@@ -178,7 +197,9 @@ def test_a_repair_is_journalled_with_its_orders_ahead(tmp_path: Path) -> None:
     assert kinds[0] == "start" and kinds[-1] == "result"
     orders = [e.data for e in events if e.event == "order"]
     assert orders and {o["role"] for o in orders} == {"repair"}
-    assert all(o["reduce_only"] is True and o["venue"] == "hl" and o["side"] == "sell" for o in orders)
+    assert all(
+        o["reduce_only"] is True and o["venue"] == "hl" and o["side"] == "sell" for o in orders
+    )
 
 
 def test_bad_pairs_and_configs_are_refused() -> None:
@@ -190,14 +211,19 @@ def test_bad_pairs_and_configs_are_refused() -> None:
         DriftConfig(policy="sometimes")  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("policy", "expected"), [(DriftPolicy.REHEDGE, ("1.5", "-1.5")), (DriftPolicy.FLATTEN, ("0", "0"))])
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [(DriftPolicy.REHEDGE, ("1.5", "-1.5")), (DriftPolicy.FLATTEN, ("0", "0"))],
+)
 def test_an_auto_deleveraged_leg_is_repaired_and_the_ledger_agrees_with_the_venues(
     policy: DriftPolicy, expected: tuple[str, str]
 ) -> None:
     # aster deleverages 0.5 of our short (a reduce we never sent): the ledger counts the forced
     # fill, the monitor confirms the gap and repairs it; afterwards the positions our fills
     # imply equal each venue's own.
-    async def body(venues: dict[str, SimVenue], sessions: dict[str, VenueSession], monitor: DriftMonitor) -> Any:
+    async def body(
+        venues: dict[str, SimVenue], sessions: dict[str, VenueSession], monitor: DriftMonitor
+    ) -> Any:
         forced: list[str] = []
         sessions["aster"].add_forced_fill_listener(lambda f, kind: forced.append(kind))
         venues["aster"].adl("ETH", D("0.5"))
@@ -208,7 +234,9 @@ def test_an_auto_deleveraged_leg_is_repaired_and_the_ledger_agrees_with_the_venu
             await s.reconcile_now("check")
         return repair, forced, {n: s.last_mismatches for n, s in sessions.items()}
 
-    (repair, forced, mismatches), held, alerts = run(body, {"hl": "2", "aster": "-2"}, policy=policy)
+    (repair, forced, mismatches), held, alerts = run(
+        body, {"hl": "2", "aster": "-2"}, policy=policy
+    )
     assert forced == ["adl"]
     assert repair is not None and repair.status == "repaired"
     assert held == {"hl": D(expected[0]), "aster": D(expected[1])}

@@ -75,7 +75,7 @@ def test_equity_margins_ratio_available() -> None:
 
 def test_hyperliquid_documented_liquidation_formula() -> None:
     # Hyperliquid docs, "Liquidations" (quoted by HIP-3 deployers' docs, e.g. docs.hyena.trade):
-    #   liq_price = price - side * margin_available / position_size / (1 - l * side)
+    #   liq_price = price - side * margin_available / position_size / (1 - lev_inv * side)
     # with l = 1 / maintenance leverage (= 1 / (2 * max leverage)) and, in cross margin,
     # margin_available = account_value - maintenance_margin_required.
     for side, size, collateral in [
@@ -85,9 +85,9 @@ def test_hyperliquid_documented_liquidation_formula() -> None:
     ]:
         price = D(60000)
         a = acct(collateral, BTC=PositionState(side * size, price, price, D(20)))
-        l = D(1) / D(80)
+        lev_inv = D(1) / D(80)
         margin_available = a.equity - a.maintenance_margin
-        expected = price - side * margin_available / size / (1 - l * side)
+        expected = price - side * margin_available / size / (1 - lev_inv * side)
         got = a.liquidation_price("BTC")
         assert got is not None
         assert abs(got - expected) <= D("1e-20")  # the doc formula divides twice, we once

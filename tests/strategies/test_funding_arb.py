@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from hedgekit._core import FillLedger, Instrument
 from hedgekit.clock import LoopClock, run_virtual
 from hedgekit.execution import AtomicConfig, AtomicResult, CloseStatus, EntryPlan, OpenStatus
@@ -82,7 +83,6 @@ class BufferedJournal:  # an in-memory journal: every call kept, in order
     ) -> None:
         """Keeps a ``finish_operation`` call."""
         self.calls.append(("finish", (op_id, status, result), ts_ns))
-
 
 
 class FrozenFundingVenue(SimVenue):
@@ -383,8 +383,13 @@ def test_the_file_schema_covers_every_configuration_field() -> None:
 
 def test_exit_erosion_false_turns_the_rule_off_and_floats_stay_exact() -> None:
     cfg = FundingArbConfig.from_mapping(
-        {"symbols": SYMBOLS, "size": "1", "exit_erosion": False, "entry_threshold": 0.1,
-         "atomic": {"hedge": {"ladder_cross_bps": [1.5, "2"]}}}  # fmt: skip
+        {
+            "symbols": SYMBOLS,
+            "size": "1",
+            "exit_erosion": False,
+            "entry_threshold": 0.1,
+            "atomic": {"hedge": {"ladder_cross_bps": [1.5, "2"]}},
+        }  # fmt: skip
     )
     assert cfg.exit_erosion is None
     assert cfg.entry_threshold == D("0.1")
@@ -434,7 +439,9 @@ def test_the_cooldown_is_capped_and_configurable_from_the_file() -> None:
     opens = [r for r in capped.strategy.operations if isinstance(r, AtomicResult)]  # type: ignore[union-attr]
     # 60 s, then 120 s for good: about one every 2 minutes over 40 minutes.
     assert 17 <= len(opens) <= 21
-    cfg = FundingArbConfig.from_mapping({"symbols": SYMBOLS, "size": "1", "cooldown_s": 30, "max_cooldown_s": 90.5})
+    cfg = FundingArbConfig.from_mapping(
+        {"symbols": SYMBOLS, "size": "1", "cooldown_s": 30, "max_cooldown_s": 90.5}
+    )
     assert (cfg.cooldown_s, cfg.max_cooldown_s) == (30, 90.5)
     with pytest.raises(ConfigError) as err:
         FundingArbConfig.from_mapping({"symbols": SYMBOLS, "size": "1", "cooldown_s": -1})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from hedgekit import OrderBook
 from hedgekit.errors import BookIntegrityError
 from hedgekit.tracking import BookGate, BookHealth

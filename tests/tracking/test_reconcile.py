@@ -5,9 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from tracking_factories import fill
+
 from hedgekit.model import Fill, Position, Side
 from hedgekit.tracking import PositionBook, PositionMismatch, ReconcileConfig, Reconciler, compare
-from tracking_factories import fill
 
 S = 1_000_000_000
 

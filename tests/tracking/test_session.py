@@ -9,6 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from tracking_factories import fill, request
+
 from hedgekit import FillLedger, OrderBook
 from hedgekit.clock import LoopClock, run_virtual
 from hedgekit.errors import OrderRejectedError, RateLimitedError, VenueTimeoutError
@@ -27,7 +29,6 @@ from hedgekit.model import (
 )
 from hedgekit.tracking import ReconcileConfig, TrackedOrder, TrackedState, VenueSession
 from hedgekit.venues.base import InstrumentInfo, Quote
-from tracking_factories import fill, request
 
 NAME = "sim-a"
 

@@ -38,14 +38,18 @@ S = 1_000_000_000
 def _config(seed: int, style: str, p_dup: float, p_hold: float, p_resp_loss: float, outage: bool):  # type: ignore[no-untyped-def]
     return venue_config(
         style,
-        mkt=market(vol_bps_per_sqrt_s=15.0, trade_rate_per_s=1.5, trade_size=Decimal("3"), levels=8),
+        mkt=market(
+            vol_bps_per_sqrt_s=15.0, trade_rate_per_s=1.5, trade_size=Decimal("3"), levels=8
+        ),
         latency=LatencyConfig(
             entry=Lat(8 * MS, 4 * MS, 80 * MS),
             response=Lat(8 * MS, 4 * MS, 80 * MS),
             feed_public=Lat(3 * MS, 2 * MS, 30 * MS),
             feed_private=Lat(3 * MS, 5 * MS, 60 * MS),
         ),
-        delivery=DeliveryConfig(p_dup=p_dup, p_holdback=p_hold, p_shuffle=0.5, fill_before_ack=seed % 2 == 0),
+        delivery=DeliveryConfig(
+            p_dup=p_dup, p_holdback=p_hold, p_shuffle=0.5, fill_before_ack=seed % 2 == 0
+        ),
         faults=FaultConfig(
             p_resp_loss=p_resp_loss,
             request_timeout_ns=400 * MS,
@@ -68,9 +72,17 @@ async def _run(cfg) -> tuple[SimVenue, VenueSession, list[str]]:  # type: ignore
         kind = i % 3
         cid = f"o{i}"
         if kind == 0:  # resting at the touch: fills by queue position, maybe after a cancel
-            req = order(side, "0.7", str(q.bid if side == "buy" else q.ask), tif=TimeInForce.POST_ONLY, client_id=cid)
+            req = order(
+                side,
+                "0.7",
+                str(q.bid if side == "buy" else q.ask),
+                tif=TimeInForce.POST_ONLY,
+                client_id=cid,
+            )
         elif kind == 1:  # taker
-            req = order(side, "0.4", None, order_type=OrderType.MARKET, tif=TimeInForce.IOC, client_id=cid)
+            req = order(
+                side, "0.4", None, order_type=OrderType.MARKET, tif=TimeInForce.IOC, client_id=cid
+            )
         else:  # resting one tick inside the book
             px = q.bid - Decimal("0.01") if side == "buy" else q.ask + Decimal("0.01")
             req = order(side, "1.1", str(px), client_id=cid)
@@ -205,7 +217,9 @@ def test_a_sequence_gap_makes_the_book_unusable_until_resynchronised() -> None:
 
 
 @pytest.mark.parametrize("answer_lost", [False, True], ids=["answered", "answer_lost"])
-def test_fills_of_a_replaced_venue_order_lost_with_the_stream_are_settled(answer_lost: bool) -> None:
+def test_fills_of_a_replaced_venue_order_lost_with_the_stream_are_settled(
+    answer_lost: bool,
+) -> None:
     """A resting order fills while the private stream is down, then a modify replaces it under
     a new venue id (its answer lost or not), then it is cancelled. The status by client id
     describes only the replacement (cancelled, nothing filled): settling the order asks for the

@@ -8,11 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from hedgekit.model import Fill, Liquidity, OrderStatus, Side
-from hedgekit.tracking import TrackedState
 from hypothesis import given
 from hypothesis import strategies as st
 from tracking_factories import SYMBOL, VENUE, ack, report, request, tracker
+
+from hedgekit.model import Fill, Liquidity, OrderStatus, Side
+from hedgekit.tracking import TrackedState
 
 MS = 1_000_000
 

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
+from tracking_factories import MS, S, ack, fill, report, request, tracker, update
+
 from hedgekit import FillLedger
 from hedgekit.errors import (
     OrderRejectedError,
@@ -28,7 +30,6 @@ from hedgekit.tracking import (
     TrackedState,
     TrackerConfig,
 )
-from tracking_factories import MS, S, ack, fill, report, request, tracker, update
 
 T = TrackedState
 TIMEOUT = VenueTimeoutError("sim-a", "timeout")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from tracking_factories import SYMBOL, VENUE, S, ack, fill, report, request, tracker
+
 from hedgekit.model import OrderAck, OrderStatus, OrderStatusReport, OrderUpdate, Side
 from hedgekit.tracking import (
     FetchFills,
@@ -15,7 +17,6 @@ from hedgekit.tracking import (
     Reconcile,
     TrackedState,
 )
-from tracking_factories import S, SYMBOL, VENUE, ack, fill, report, request, tracker
 
 T = TrackedState
 OLD, NEW = "v-c1", "v-c1-m"

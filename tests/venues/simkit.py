@@ -9,8 +9,8 @@ from typing import Any
 from hedgekit import Instrument
 from hedgekit.model import OrderRequest, OrderType, Side, TimeInForce
 from hedgekit.venues.sim import (
-    LatencyConfig,
     Lat,
+    LatencyConfig,
     MarketConfig,
     Personality,
     SimInstrument,
@@ -34,7 +34,9 @@ PERSONALITIES = {"hyperliquid": hyperliquid, "aster": aster, "lighter": lighter}
 
 
 def market(**kw: Any) -> MarketConfig:
-    base = MarketConfig(mid=D("100"), tick=D("0.01"), levels=5, level_size=D("7"), depth_growth=D(0))
+    base = MarketConfig(
+        mid=D("100"), tick=D("0.01"), levels=5, level_size=D("7"), depth_growth=D(0)
+    )
     return dataclasses.replace(base, **kw)
 
 

@@ -749,7 +749,9 @@ def test_modify_with_a_new_venue_order_id_cancels_the_original_and_replaces_it()
     assert out.ack is not None and out.error is None
     new_id = out.ack.venue_order_id
     assert new_id != "1" and out.ack.client_id == "a" and out.ack.status is OrderStatus.OPEN
-    assert [(u.venue_order_id, u.status) for u in updates_of(out.events)] == [(new_id, OrderStatus.OPEN)]
+    assert [(u.venue_order_id, u.status) for u in updates_of(out.events)] == [
+        (new_id, OrderStatus.OPEN)
+    ]
     old = e.order_status(SYM, venue_order_id="1")
     assert old is not None and old.status is OrderStatus.CANCELLED and old.filled == D(1)
     assert e.replaced_by("1") == new_id
@@ -790,7 +792,9 @@ def test_modify_with_a_new_id_then_cancel_by_client_id_cancels_the_replacement()
     out = e.modify(2, SYM, "s", price=D("101.50"), size=D(1))
     assert out.ack is not None
     gone = e.cancel(3, SYM, client_id="s")
-    assert gone.cancelled and [u.venue_order_id for u in updates_of(gone.events)] == [out.ack.venue_order_id]
+    assert gone.cancelled and [u.venue_order_id for u in updates_of(gone.events)] == [
+        out.ack.venue_order_id
+    ]
     stale = e.cancel(4, SYM, venue_order_id="1")  # the original is already cancelled
     assert not stale.cancelled and stale.error is not None and stale.error.reason == "unknown_order"
     assert e.open_orders() == [] and e.check_invariants() == []
@@ -847,9 +851,9 @@ def test_random_runs_with_new_id_modifies_and_shared_trade_ids_keep_the_invarian
     # A fill is identified by its order and its trade id, even when trades share ids.
     assert len({(f.venue_order_id, f.trade_id) for f in ledger}) == len(ledger)
     from_orders = [f for cid in cids for r in e.client_orders(SYM, cid) for f in r.fills]
-    assert sorted(from_orders, key=lambda f: (f.ts_ns, str(f.trade_id), f.venue_order_id)) == sorted(
-        ledger, key=lambda f: (f.ts_ns, str(f.trade_id), f.venue_order_id)
-    )
+    assert sorted(
+        from_orders, key=lambda f: (f.ts_ns, str(f.trade_id), f.venue_order_id)
+    ) == sorted(ledger, key=lambda f: (f.ts_ns, str(f.trade_id), f.venue_order_id))
     assert e.position(SYM) == sum((f.side.sign * f.size for f in ledger), D(0))
     # A modify's size is the order's total: however many replacements, a client order never
     # fills more than that.

@@ -10,6 +10,10 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from simkit import PERSONALITIES, RULES, market, order, venue_config
+
 from hedgekit import FillLedger
 from hedgekit.clock import LoopClock, run_virtual
 from hedgekit.errors import LeverageRejectedError, OrderRejectedError
@@ -45,9 +49,6 @@ from hedgekit.venues.sim import (
     hyperliquid,
 )
 from hedgekit.venues.sim.engine import MatchingEngine
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from simkit import PERSONALITIES, RULES, market, order, venue_config
 
 D = Decimal
 S = 1_000_000_000

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from simkit import MS, RULES, D, market, order, venue_config
 
 from hedgekit.clock import LoopClock, run_virtual
 from hedgekit.model import OrderStatus, Side, TimeInForce
@@ -35,8 +36,6 @@ from hedgekit.venues.sim import (
     latency_profile,
 )
 from hedgekit.venues.sim.markouts import Markout, maker_markouts, probe
-
-from simkit import MS, RULES, D, market, order, venue_config
 
 S = 1_000_000_000
 ROOT = Path(__file__).parents[2]
@@ -503,7 +502,12 @@ _DELETE = object()
 @pytest.mark.parametrize(
     ("path", "value", "field", "text"),
     [
-        ("market_factor.correlation_1s", 1.5, "market_factor.correlation_1s", "between 0.1 and 1.0"),
+        (
+            "market_factor.correlation_1s",
+            1.5,
+            "market_factor.correlation_1s",
+            "between 0.1 and 1.0",
+        ),
         ("market_factor.correlation_1s", math.nan, "market_factor.correlation_1s", "finite"),
         ("market_factor.vol_bps_per_sqrt_s", 0, "market_factor.vol_bps_per_sqrt_s", "between"),
         ("market_factor.vol_bps_per_sqrt_s", 1e6, "market_factor.vol_bps_per_sqrt_s", "between"),
@@ -514,21 +518,53 @@ _DELETE = object()
         ("market_factor.seed", -1, "market_factor.seed", "at least 0"),
         ("market_factor.drift", 1.0, "market_factor", "unknown field(s): drift"),
         ("venues.0.market.informed_share", 1.5, "venues[0].market.informed_share", "between"),
-        ("venues.0.market.informed_horizon_ms", 0, "venues[0].market.informed_horizon_ms", "between"),
-        ("venues.0.market.informed_horizon_ms", math.inf, "venues[0].market.informed_horizon_ms", "finite"),
+        (
+            "venues.0.market.informed_horizon_ms",
+            0,
+            "venues[0].market.informed_horizon_ms",
+            "between",
+        ),
+        (
+            "venues.0.market.informed_horizon_ms",
+            math.inf,
+            "venues[0].market.informed_horizon_ms",
+            "finite",
+        ),
         ("venues.1.market.factor_lag_ms", -5, "venues[1].market.factor_lag_ms", "between"),
         ("venues.1.market.factor_lag_ms", 1e9, "venues[1].market.factor_lag_ms", "between"),
-        ("venues.0.market.level_size_max", "5", "venues[0].market.level_size_max", "at least level_size"),
+        (
+            "venues.0.market.level_size_max",
+            "5",
+            "venues[0].market.level_size_max",
+            "at least level_size",
+        ),
         ("venues.0.market.level_size_max", 40.5, "venues[0].market.level_size_max", "exact number"),
-        ("venues.0.market.vol_bps_per_sqrt_s", 8.0, "venues[0].market.vol_bps_per_sqrt_s", "[market_factor]"),
-        ("venues.0.market.walk_interval_ms", 250, "venues[0].market.walk_interval_ms", "[market_factor]"),
-        ("venues.0.latency_profile", "dial_up", "venues[0].latency_profile", "colocated, retail_vps"),
+        (
+            "venues.0.market.vol_bps_per_sqrt_s",
+            8.0,
+            "venues[0].market.vol_bps_per_sqrt_s",
+            "[market_factor]",
+        ),
+        (
+            "venues.0.market.walk_interval_ms",
+            250,
+            "venues[0].market.walk_interval_ms",
+            "[market_factor]",
+        ),
+        (
+            "venues.0.latency_profile",
+            "dial_up",
+            "venues[0].latency_profile",
+            "colocated, retail_vps",
+        ),
         ("venues.0.latency_profile", 3, "venues[0].latency_profile", "non-empty string"),
         ("venues.0.latency", {"entry_ms": 5}, "venues[0].latency.entry_ms", "latency_profile"),
         ("venues.0.latency", {"jitter_ms": 5}, "venues[0].latency.jitter_ms", "latency_profile"),
     ],
 )
-def test_malformed_realism_fields_name_the_field(path: str, value: Any, field: str, text: str) -> None:
+def test_malformed_realism_fields_name_the_field(
+    path: str, value: Any, field: str, text: str
+) -> None:
     with pytest.raises(ScenarioError) as err:
         parse_scenario(_mutate(path, value))
     assert err.value.field == field

@@ -6,6 +6,7 @@ import asyncio
 from decimal import Decimal
 
 import pytest
+from simkit import MS, D, market, order, venue_config
 
 from hedgekit.clock import LoopClock, run_virtual
 from hedgekit.errors import (
@@ -44,8 +45,6 @@ from hedgekit.venues.sim import (
     aster,
     hyperliquid,
 )
-
-from simkit import MS, D, market, order, venue_config
 
 S = 1_000_000_000
 
@@ -122,7 +121,9 @@ def _run_busy(seed: int) -> tuple[list[object], list[Fill], int]:
             side = "buy" if i % 2 == 0 else "sell"
             px = q.bid if side == "buy" else q.ask
             try:
-                await venue.place(order(side, "0.5", str(px), tif=TimeInForce.POST_ONLY, client_id=f"o{i}"))
+                await venue.place(
+                    order(side, "0.5", str(px), tif=TimeInForce.POST_ONLY, client_id=f"o{i}")
+                )
             except PostOnlyRejectedError:
                 pass
             await asyncio.sleep(3.0)
@@ -255,7 +256,9 @@ def test_lighter_minimum_is_reported_on_the_stream() -> None:
 
     ack, events = run_virtual(main())
     assert ack.status is OrderStatus.OPEN  # type: ignore[attr-defined]
-    rejected = [e for e in events if isinstance(e, OrderUpdate) and e.status is OrderStatus.REJECTED]
+    rejected = [
+        e for e in events if isinstance(e, OrderUpdate) and e.status is OrderStatus.REJECTED
+    ]
     assert len(rejected) == 1 and rejected[0].client_id == "small"
 
 
@@ -320,7 +323,10 @@ def test_fill_can_arrive_before_the_acknowledgement() -> None:
         await venue.connect()
         ask = venue.quote("ETH").ask  # type: ignore[union-attr]
         await venue.place(order("buy", "1", str(ask), tif=TimeInForce.IOC))
-        return sum(isinstance(e, Fill) for e in [stream._queue.get_nowait() for _ in range(stream.pending())])
+        return sum(
+            isinstance(e, Fill)
+            for e in [stream._queue.get_nowait() for _ in range(stream.pending())]
+        )
 
     assert run_virtual(main()) == 1
 
@@ -328,7 +334,8 @@ def test_fill_can_arrive_before_the_acknowledgement() -> None:
 def test_fills_during_a_dropped_stream_are_only_visible_by_query() -> None:
     script = (ScriptedEvent(1_500 * MS, "trade", side="sell", size=D("20")),)
     cfg = venue_config(
-        mkt=market(script=script), faults=FaultConfig(disconnects=(Disconnect(1_000 * MS, 2_000 * MS),))
+        mkt=market(script=script),
+        faults=FaultConfig(disconnects=(Disconnect(1_000 * MS, 2_000 * MS),)),
     )
 
     async def main() -> tuple[list[object], object]:
@@ -419,7 +426,9 @@ def test_taker_fees_positions_and_funding() -> None:
         venue = SimVenue(cfg)
         stream = venue.events()
         await venue.connect()
-        await venue.place(order("buy", "10", None, order_type=OrderType.MARKET, tif=TimeInForce.IOC))
+        await venue.place(
+            order("buy", "10", None, order_type=OrderType.MARKET, tif=TimeInForce.IOC)
+        )
         fills = [e for e in await drain(stream) if isinstance(e, Fill)]
         before = (await venue.positions())["ETH"]
         await asyncio.sleep(3600)

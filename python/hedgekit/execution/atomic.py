@@ -96,7 +96,9 @@ class AtomicExecutor(OperationExecutor):
             config,
             plan=EntryPlan.TAKER_BOTH,
             slippage_budget_bps=min(config.slippage_budget_bps, Decimal(10)),
-            hedge=dataclasses.replace(config.hedge, step_timeout_s=min(config.hedge.step_timeout_s, 0.2)),
+            hedge=dataclasses.replace(
+                config.hedge, step_timeout_s=min(config.hedge.step_timeout_s, 0.2)
+            ),
         )
 
     # ----------------------------------------------------------------------------- open

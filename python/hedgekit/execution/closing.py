@@ -177,8 +177,14 @@ class Closing:
             # legs alone could unhedge the pair): nothing is traded.
             why = self._unknown(unread, "nothing was traded")
             return self._result(CloseStatus.EXPOSED, why, before, dict(before), "none", {})
-        open_legs = [leg for leg in legs if before[leg.venue] != 0 and not self._dust(leg, before[leg.venue])]
-        dust = {leg.venue: before[leg.venue] for leg in legs if before[leg.venue] != 0 and leg not in open_legs}
+        open_legs = [
+            leg for leg in legs if before[leg.venue] != 0 and not self._dust(leg, before[leg.venue])
+        ]
+        dust = {
+            leg.venue: before[leg.venue]
+            for leg in legs
+            if before[leg.venue] != 0 and leg not in open_legs
+        }
         if not open_legs:
             return self._result(CloseStatus.NOTHING_TO_CLOSE, None, before, before, "none", dust)
         imbalance = abs(sum(before.values(), _ZERO))
@@ -209,20 +215,40 @@ class Closing:
             # The status comes from a successful read of every leg: an unreadable leg is unknown.
             after = await self._read(legs, self._final_until())
             unread = [leg.venue for leg in legs if leg.venue not in after]
-            still = [leg for leg in legs if after.get(leg.venue, _ZERO) != 0 and not self._dust(leg, after[leg.venue])]
+            still = [
+                leg
+                for leg in legs
+                if after.get(leg.venue, _ZERO) != 0 and not self._dust(leg, after[leg.venue])
+            ]
             for leg in legs:
                 if leg not in still and after.get(leg.venue, _ZERO) != 0:
                     dust[leg.venue] = after[leg.venue]
             if dust:
-                incidents.append(Incident(self.clock.now_ns(), "dust", None, f"below the venue minimum, recorded not traded: {dust}"))
+                incidents.append(
+                    Incident(
+                        self.clock.now_ns(),
+                        "dust",
+                        None,
+                        f"below the venue minimum, recorded not traded: {dust}",
+                    )
+                )
             problems: list[str] = []
             if unread:
                 problems.append(self._unknown(unread, "it may still be open"))
             if still:
-                problems.append(f"still open: {', '.join(f'{l.venue} {after[l.venue]}' for l in still)}")  # noqa: E741
+                problems.append(
+                    f"still open: {', '.join(f'{leg.venue} {after[leg.venue]}' for leg in still)}"
+                )
             if unresolved:
                 names = ", ".join(f"{v}:{cid}" for v, cid in unresolved)
-                incidents.append(Incident(self.clock.now_ns(), "unresolved_order", None, f"orders still live or in doubt: {names}"))
+                incidents.append(
+                    Incident(
+                        self.clock.now_ns(),
+                        "unresolved_order",
+                        None,
+                        f"orders still live or in doubt: {names}",
+                    )
+                )
                 problems.append(f"orders still live or in doubt ({names})")
             status = CloseStatus.EXPOSED if problems else CloseStatus.CLOSED
             reason = "; ".join(problems) or None
@@ -251,7 +277,9 @@ class Closing:
         return sum((f.side.sign * f.size for f in tap.of(venue)), _ZERO)
 
     # ---------------------------------------------------------------------------- phases
-    async def _two_phase(self, legs: list[CloseLeg], before: dict[str, Decimal], tap: OperationTap) -> str:
+    async def _two_phase(
+        self, legs: list[CloseLeg], before: dict[str, Decimal], tap: OperationTap
+    ) -> str:
         cfg, incidents = self.cfg, self.incidents
         # Phase 1: passive on every leg, the spread re-checked right before placement.
         passive_ok = True
@@ -264,7 +292,14 @@ class Closing:
                 break
             if not spread_within(q.bid, q.ask, cfg.max_exit_spread_bps):
                 passive_ok = False
-                incidents.append(Incident(self.clock.now_ns(), "wide_spread", leg.venue, f"spread over {cfg.max_exit_spread_bps} bps: skipping the passive phase"))
+                incidents.append(
+                    Incident(
+                        self.clock.now_ns(),
+                        "wide_spread",
+                        leg.venue,
+                        f"spread over {cfg.max_exit_spread_bps} bps: skipping the passive phase",
+                    )
+                )
                 break
         results: dict[str, ExecutionResult] = {}
         if passive_ok:
@@ -308,7 +343,11 @@ class Closing:
             for v, r in results.items()
             if v == leg.venue and r.avg_price is not None and r.filled > 0
         }
-        closing = [leg for leg in legs if remaining[leg.venue] != 0 and not self._dust(leg, remaining[leg.venue])]
+        closing = [
+            leg
+            for leg in legs
+            if remaining[leg.venue] != 0 and not self._dust(leg, remaining[leg.venue])
+        ]
 
         async def finish(leg: CloseLeg) -> list[ExecutionResult]:
             other = next((refs[v] for v in refs if v != leg.venue), None)
@@ -326,7 +365,9 @@ class Closing:
     ) -> list[ExecutionResult]:
         done = await asyncio.gather(
             *(
-                self._work(leg, before[leg.venue], self.cfg.emergency, tap, tag="z", role="emergency")
+                self._work(
+                    leg, before[leg.venue], self.cfg.emergency, tap, tag="z", role="emergency"
+                )
                 for leg in legs
             )
         )
@@ -357,7 +398,9 @@ class Closing:
         target = abs(pos)
         pause = refill_pause_s(order_cfg)
         out: list[ExecutionResult] = []
-        idle: ExecutionResult | None = None  # the last round that sent nothing (kept for its reason)
+        idle: ExecutionResult | None = (
+            None  # the last round that sent nothing (kept for its reason)
+        )
         refused = 0
         while True:
             ids = [c for r in out for c in r.client_ids]
@@ -387,8 +430,12 @@ class Closing:
                 idle = res
             if res.complete:
                 break
-            refused = refused + 1 if res.filled == 0 and (res.reason or "").startswith("rejected") else 0
-            if refused > _MAX_REFUSED_ROUNDS or self.deadline_ns - self.clock.now_ns() <= int(pause * _S):
+            refused = (
+                refused + 1 if res.filled == 0 and (res.reason or "").startswith("rejected") else 0
+            )
+            if refused > _MAX_REFUSED_ROUNDS or self.deadline_ns - self.clock.now_ns() <= int(
+                pause * _S
+            ):
                 break
             await asyncio.sleep(pause)
         return out if idle is None else [*out, idle]
@@ -413,12 +460,23 @@ class Closing:
             side = Side.SELL if pos > 0 else Side.BUY
             q = self.executors[leg.venue].venue.quote(leg.symbol)
             leg_results.append(
-                build_leg(leg.venue, leg.symbol, side, abs(pos), [f for f in fills if f.venue == leg.venue], q.mid if q else None)
+                build_leg(
+                    leg.venue,
+                    leg.symbol,
+                    side,
+                    abs(pos),
+                    [f for f in fills if f.venue == leg.venue],
+                    q.mid if q else None,
+                )
             )
         start_net = sum(before.values(), _ZERO)
         q0 = self.executors[legs[0].venue].venue.quote(legs[0].symbol)
         exposure = measure_exposure(
-            fills, end, start_net=start_net, start_price=q0.mid if q0 else _ZERO, start_ns=self.start_ns
+            fills,
+            end,
+            start_net=start_net,
+            start_price=q0.mid if q0 else _ZERO,
+            start_ns=self.start_ns,
         )
         return CloseResult(
             status=status,

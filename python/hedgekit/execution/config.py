@@ -185,7 +185,9 @@ class AtomicConfig:
         default_factory=lambda: OrderConfig(mode=ExecutionMode.LIMIT_ONLY, timeout_s=10.0)
     )
     hedge: OrderConfig = field(
-        default_factory=lambda: OrderConfig(mode=ExecutionMode.AGGRESSIVE_LIMIT, step_timeout_s=0.15)
+        default_factory=lambda: OrderConfig(
+            mode=ExecutionMode.AGGRESSIVE_LIMIT, step_timeout_s=0.15
+        )
     )
     rollback: OrderConfig = field(
         default_factory=lambda: OrderConfig(mode=ExecutionMode.AGGRESSIVE_LIMIT, step_timeout_s=0.3)
@@ -204,12 +206,18 @@ class AtomicConfig:
         if self.leverage is not None and not self.leverage > 0:
             raise ValueError(f"leverage must be positive, got {self.leverage}")
         if self.min_liquidation_distance is not None and not 0 <= self.min_liquidation_distance < 1:
-            raise ValueError(f"min_liquidation_distance is a fraction in [0, 1), got {self.min_liquidation_distance}")
+            raise ValueError(
+                f"min_liquidation_distance is a fraction in [0, 1), got {self.min_liquidation_distance}"
+            )
         if self.maker_budget_usd_s < 0:
             raise ValueError("maker_budget_usd_s is non-negative")
         if self.entry_timeout_s <= 0 or self.deadline_s <= 0 or self.settle_timeout_s <= 0:
             raise ValueError("entry_timeout_s, deadline_s and settle_timeout_s must be positive")
-        if self.hedge_threshold < 0 or self.slippage_budget_bps < 0 or self.max_entry_spread_bps < 0:
+        if (
+            self.hedge_threshold < 0
+            or self.slippage_budget_bps < 0
+            or self.max_entry_spread_bps < 0
+        ):
             raise ValueError("thresholds and budgets are non-negative")
 
 

@@ -69,7 +69,9 @@ class KillConfig:
     settle_timeout_s: float = 5.0
     read_timeout_s: float | None = None
     flatten: OrderConfig = field(
-        default_factory=lambda: OrderConfig(mode=ExecutionMode.MARKET_ONLY, market_protection_bps=Decimal(100))
+        default_factory=lambda: OrderConfig(
+            mode=ExecutionMode.MARKET_ONLY, market_protection_bps=Decimal(100)
+        )
     )
     pause_s: float = 0.25
     max_pause_s: float = 2.0
@@ -78,7 +80,9 @@ class KillConfig:
         for name in ("deadline_s", "settle_timeout_s", "pause_s", "max_pause_s"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and value > 0 and value != float("inf")):
-                raise ValueError(f"{name} must be a positive finite number of seconds, got {value!r}")
+                raise ValueError(
+                    f"{name} must be a positive finite number of seconds, got {value!r}"
+                )
         if self.read_timeout_s is not None and not self.read_timeout_s > 0:
             raise ValueError(f"read_timeout_s must be positive, got {self.read_timeout_s!r}")
 
@@ -114,7 +118,9 @@ class VenueKill:
         return {
             "venue": self.venue,
             "flat": self.flat,
-            "positions": None if self.positions is None else {k: str(v) for k, v in self.positions.items()},
+            "positions": None
+            if self.positions is None
+            else {k: str(v) for k, v in self.positions.items()},
             "dust": {k: str(v) for k, v in self.dust.items()},
             "cancelled": list(self.cancelled),
             "unresolved": list(self.unresolved),
@@ -187,7 +193,9 @@ class KillSwitch(OperationExecutor):
         journal: JournalLike | None = None,
         config: KillConfig | None = None,
     ) -> None:
-        super().__init__(sessions, clock=clock, id_prefix=id_prefix, journal=journal, starts_per_turn=None)
+        super().__init__(
+            sessions, clock=clock, id_prefix=id_prefix, journal=journal, starts_per_turn=None
+        )
         self.config = config or KillConfig()
         self._reason: str | None = None
         self._lock = asyncio.Lock()
@@ -295,11 +303,18 @@ class KillSwitch(OperationExecutor):
         finally:
             tap.close()
         for name, v in venues.items():
-            v.unresolved = [cid for cid in self._ours(name) if not self.sessions[name].tracker.is_resolved(cid)]
+            v.unresolved = [
+                cid for cid in self._ours(name) if not self.sessions[name].tracker.is_resolved(cid)
+            ]
             v.flat = v.flat and not v.unresolved
         flat = all(v.flat for v in venues.values())
         log = _log.warning if flat else _log.error
-        log("kill switch (%s): %s after %d round(s)", reason, "every venue flat" if flat else "NOT flat", rounds)
+        log(
+            "kill switch (%s): %s after %d round(s)",
+            reason,
+            "every venue flat" if flat else "NOT flat",
+            rounds,
+        )
         return KillReport(reason, flat, venues, rounds, start, clock.now_ns())
 
     def _ours(self, venue: str) -> list[str]:
@@ -324,14 +339,21 @@ class KillSwitch(OperationExecutor):
                     venues[name].cancelled.append(cid)
 
         def live() -> list[tuple[OrderExecutor, str]]:
-            return [(self.executors[name], cid) for name in self.sessions for cid in self._ours(name)]
+            return [
+                (self.executors[name], cid) for name in self.sessions for cid in self._ours(name)
+            ]
 
         settle_end = min(end_ns, clock.now_ns() + int(cfg.settle_timeout_s * _S))
         await settle_until_answered(clock, live, settle_end, tap)
         # 2. Read every venue's positions, 3. flatten what is not flat.
-        await asyncio.gather(*(self._flatten(name, venues[name], tap, end_ns) for name in self.sessions))
+        await asyncio.gather(
+            *(self._flatten(name, venues[name], tap, end_ns) for name in self.sessions)
+        )
         if recorder is not None:
-            recorder.add("note", {"kill_round": number, "venues": {n: v.to_dict() for n, v in venues.items()}})
+            recorder.add(
+                "note",
+                {"kill_round": number, "venues": {n: v.to_dict() for n, v in venues.items()}},
+            )
 
     async def _flatten(self, name: str, v: VenueKill, tap: OperationTap, end_ns: int) -> None:
         session = self.sessions[name]
@@ -390,4 +412,3 @@ class KillSwitch(OperationExecutor):
         side = Side.SELL if size > 0 else Side.BUY
         price = protected_price(rules, side, q, self.config.flatten.market_protection_bps)
         return is_dust(rules, abs(size), price, reduce_only=True)
-

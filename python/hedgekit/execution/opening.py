@@ -163,7 +163,9 @@ class _Leg:
         net = tap.net(self.name)
         return (net if self.buy else -net) + 0  # + 0: never a negative zero
 
-    def reserved(self, tap: OperationTap, *, cancelling: frozenset[tuple[str, str]] = frozenset()) -> Decimal:
+    def reserved(
+        self, tap: OperationTap, *, cancelling: frozenset[tuple[str, str]] = frozenset()
+    ) -> Decimal:
         """Size that the leg's orders in its direction not answered for yet may still add to
         the ledger: an order that may trade, or one that ended before the venue's final report
         of its fills reached the ledger (an IOC answered "expired, 175 filled" whose fills are
@@ -236,9 +238,17 @@ class Opening:
             if state is BreakerState.CONSERVATIVE:
                 self.cfg = owner.conservative(self.cfg)
                 self.incidents.append(
-                    Incident(self.start, "conservative", None, "circuit breaker: conservative configuration")
+                    Incident(
+                        self.start,
+                        "conservative",
+                        None,
+                        "circuit breaker: conservative configuration",
+                    )
                 )
-        self.ls = [_Leg(s, owner.executors[s.venue], owner.executors[s.venue].info(s.symbol)) for s in self.specs]
+        self.ls = [
+            _Leg(s, owner.executors[s.venue], owner.executors[s.venue].info(s.symbol))
+            for s in self.specs
+        ]
         # 1. Pre-flight: nothing is placed unless every check passes.
         try:
             self.pair = self._preflight()
@@ -288,7 +298,11 @@ class Opening:
         for leg in self.ls:
             price = _touch(leg)
             floored = leg.info.rules.floor_size(size)
-            why = "below_min_size" if floored <= 0 else leg.info.rules.rejection(price, floored, False)
+            why = (
+                "below_min_size"
+                if floored <= 0
+                else leg.info.rules.rejection(price, floored, False)
+            )
             if why in ("below_min_size", "below_min_notional"):
                 raise Refusal(f"{size} on {leg.name} refused before placement: {why}")
         pair = common_size([leg.info.rules for leg in self.ls], size)
@@ -305,7 +319,9 @@ class Opening:
                 raise Refusal(f"{leg.name} book holds less than {pair}")
             slip = walk.slippage_bps
             if slip is not None and slip > float(cfg.slippage_budget_bps) and not cfg.split:
-                raise Refusal(f"{leg.name} expected slippage {slip:.1f} bps over the {cfg.slippage_budget_bps} bps budget")
+                raise Refusal(
+                    f"{leg.name} expected slippage {slip:.1f} bps over the {cfg.slippage_budget_bps} bps budget"
+                )
         return pair
 
     async def _margin(self, pair: Decimal) -> None:
@@ -342,11 +358,16 @@ class Opening:
             if len(known) < len(tables) or any(p.entry_price is None for p in positions.values()):
                 need = pair * price / lev
                 if need > acct.available:
-                    raise Refusal(f"{name} margin: {need:.2f} of initial margin needed, {acct.available:.2f} available")
+                    raise Refusal(
+                        f"{name} margin: {need:.2f} of initial margin needed, {acct.available:.2f} available"
+                    )
                 return
             account = Account(
                 acct.collateral,
-                {s: _position_state(p, price if s == sym else None, lev) for s, p in positions.items()},
+                {
+                    s: _position_state(p, price if s == sym else None, lev)
+                    for s, p in positions.items()
+                },
                 known,
             )
             decision = account.can_open(sym, leg.spec.side, pair, price, lev)
@@ -354,7 +375,9 @@ class Opening:
                 raise Refusal(f"{name} margin: {decision.message}")
             floor = cfg.min_liquidation_distance
             if floor is not None:
-                distance = account.after_open(sym, leg.spec.side, pair, price, lev).liquidation_distance(sym)
+                distance = account.after_open(
+                    sym, leg.spec.side, pair, price, lev
+                ).liquidation_distance(sym)
                 if distance is not None and distance < floor:
                     raise Refusal(
                         f"{name} liquidation price after the open {distance:.2%} from the mark, "
@@ -385,7 +408,9 @@ class Opening:
             reason=reason,
             requested=self.requested,
             size=_ZERO,
-            legs=tuple(build_leg(s.venue, s.symbol, s.side, self.requested, (), None) for s in self.specs),
+            legs=tuple(
+                build_leg(s.venue, s.symbol, s.side, self.requested, (), None) for s in self.specs
+            ),
             incidents=tuple(self.incidents),
             started_ns=self.start,
             ended_ns=now,
@@ -433,11 +458,15 @@ class Opening:
                 stop.set()
 
         tap.on_first = on_first
-        entries: list[asyncio.Future[None]] = [asyncio.ensure_future(self._enter(leg, stop)) for leg in ls]
+        entries: list[asyncio.Future[None]] = [
+            asyncio.ensure_future(self._enter(leg, stop)) for leg in ls
+        ]
         first: asyncio.Future[Any] = asyncio.ensure_future(tap.first.wait())
         waitables: list[asyncio.Future[Any]] = [first, *entries]
         try:
-            await asyncio.wait(waitables, timeout=cfg.entry_timeout_s, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                waitables, timeout=cfg.entry_timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             first.cancel()
         # 3. Every entry stops, cancels what it has resting, waits for the answer and settles.
@@ -498,7 +527,9 @@ class Opening:
             if eager:
                 self._to_cancel = pending
             elif pending:
-                self._cancels = asyncio.get_running_loop().create_task(self._cancel_entries(pending))
+                self._cancels = asyncio.get_running_loop().create_task(
+                    self._cancel_entries(pending)
+                )
             try:
                 await self._hedge_round(first_round=True, cancelling=cancelling, fresh=eager)
             finally:
@@ -521,7 +552,11 @@ class Opening:
             await asyncio.gather(*(leg.ex.cancel_and_settle(cid, tap) for leg, cid in pending))
 
     async def _hedge_round(
-        self, *, first_round: bool, cancelling: frozenset[tuple[str, str]] = frozenset(), fresh: bool = False
+        self,
+        *,
+        first_round: bool,
+        cancelling: frozenset[tuple[str, str]] = frozenset(),
+        fresh: bool = False,
     ) -> None:
         """Reads the ledger and hedges every lagging leg up to the leader (dust excepted),
         never beyond the pair size. ``fresh``: the first-fill reaction, run by the listener that
@@ -573,12 +608,27 @@ class Opening:
                 await self._hedge_leg(other, target, ref, deadline_ns, cancelling, now, lag)
             else:
                 others = [leg for leg in ls if leg is not leader]
-                await asyncio.gather(*(self._hedge_leg(leg, target, ref, deadline_ns, cancelling, now) for leg in others))
+                await asyncio.gather(
+                    *(
+                        self._hedge_leg(leg, target, ref, deadline_ns, cancelling, now)
+                        for leg in others
+                    )
+                )
         finally:
             if note is not None:
                 slot, ts = note
-                lagging = ", ".join(f"{leg.name} {a}" for leg, a in zip(ls, alongs, strict=True) if a < target)
-                self.incidents.insert(slot, Incident(ts, "one_sided_fill", leader.name, f"{leader.name} filled {target}, {lagging}"))
+                lagging = ", ".join(
+                    f"{leg.name} {a}" for leg, a in zip(ls, alongs, strict=True) if a < target
+                )
+                self.incidents.insert(
+                    slot,
+                    Incident(
+                        ts,
+                        "one_sided_fill",
+                        leader.name,
+                        f"{leader.name} filled {target}, {lagging}",
+                    ),
+                )
 
     async def _hedge_leg(
         self,
@@ -608,12 +658,23 @@ class Opening:
         # One look at the book serves the dust check and the hedge's first price.
         ready = leg.ready
         try:
-            q: Quote | None = ready.quote(now) if ready is not None else ex.quote(symbol, cfg.hedge.max_book_age_s, now_ns=now)
+            q: Quote | None = (
+                ready.quote(now)
+                if ready is not None
+                else ex.quote(symbol, cfg.hedge.max_book_age_s, now_ns=now)
+            )
         except BookIntegrityError:
             q = None
         if not leg.surely_not_dust(diff, q) and self._dust(leg, diff, q):
             self.dust[leg.name] = diff
-            self.incidents.append(Incident(self.clock.now_ns(), "dust", leg.name, f"{diff} below the venue minimum: recorded, not traded"))
+            self.incidents.append(
+                Incident(
+                    self.clock.now_ns(),
+                    "dust",
+                    leg.name,
+                    f"{diff} below the venue minimum: recorded, not traded",
+                )
+            )
             return
         left_s = (deadline_ns - now) / _S
         if left_s <= 0:
@@ -635,7 +696,9 @@ class Opening:
         breaker = self._owner.breaker
         if breaker is not None:
             first_ns = tap.first_fill_ts_ns
-            latency = self.clock.now_ns() - (first_ns if first_ns is not None else min(f.ts_ns for f in tap.fills))
+            latency = self.clock.now_ns() - (
+                first_ns if first_ns is not None else min(f.ts_ns for f in tap.fills)
+            )
             breaker.record_hedge(self.clock.now_ns(), latency, ok, kind)
 
     def _hedge_config(self, leg: _Leg, size: Decimal) -> OrderConfig:
@@ -650,7 +713,11 @@ class Opening:
             notional = size * price if price is not None else _ZERO
             rest_s = float(cfg.maker_budget_usd_s / notional) if notional > 0 else 0.0
             if rest_s >= _MIN_REST_S:
-                return dataclasses.replace(base, mode=ExecutionMode.LIMIT_WITH_FALLBACK, timeout_s=min(rest_s, cfg.deadline_s))
+                return dataclasses.replace(
+                    base,
+                    mode=ExecutionMode.LIMIT_WITH_FALLBACK,
+                    timeout_s=min(rest_s, cfg.deadline_s),
+                )
         return dataclasses.replace(base, mode=ExecutionMode.MARKET_ONLY)
 
     async def _trim(self) -> None:
@@ -689,7 +756,11 @@ class Opening:
                 unresolved = await self._owner.settle_orders(tap, cfg.settle_timeout_s)
                 unwound += result.filled
                 avg = result.avg_price
-                cost += result.fees if avg is None else result.fees + abs(avg - (mid or avg)) * result.filled
+                cost += (
+                    result.fees
+                    if avg is None
+                    else result.fees + abs(avg - (mid or avg)) * result.filled
+                )
                 left = leg.along(tap) - pair
                 if left <= 0 or self._dust(leg, left):
                     break
@@ -748,7 +819,9 @@ class Opening:
             try:
                 req = await _entry_request(leg, tap, send, price, TimeInForce.POST_ONLY, "e")
             except JournalWriteError as exc:
-                self.incidents.append(Incident(self.clock.now_ns(), "journal_failed", leg.name, str(exc)))
+                self.incidents.append(
+                    Incident(self.clock.now_ns(), "journal_failed", leg.name, str(exc))
+                )
                 stop.set()
                 return
             cid = req.client_id
@@ -757,11 +830,20 @@ class Opening:
                 tap.answer(leg.name, order)
             except PostOnlyRejectedError as exc:
                 rejects += 1
-                self.incidents.append(Incident(self.clock.now_ns(), "post_only_reject", leg.name, f"{cid} at {price}: {exc.message}; repricing at once"))
+                self.incidents.append(
+                    Incident(
+                        self.clock.now_ns(),
+                        "post_only_reject",
+                        leg.name,
+                        f"{cid} at {price}: {exc.message}; repricing at once",
+                    )
+                )
                 continue
             except VenueError as exc:
                 rejects += 1
-                self.incidents.append(Incident(self.clock.now_ns(), "entry_rejected", leg.name, f"{cid}: {exc}"))
+                self.incidents.append(
+                    Incident(self.clock.now_ns(), "entry_rejected", leg.name, f"{cid}: {exc}")
+                )
                 if exc.definitive and not isinstance(exc, RateLimitedError):
                     return
                 continue
@@ -776,7 +858,10 @@ class Opening:
                 except BookIntegrityError:
                     continue
                 target = ex.maker_price(leg.info.rules, side, q, entry_cfg)
-                if order.filled == 0 and abs(target - price) / price * 10_000 > entry_cfg.reprice_tolerance_bps:
+                if (
+                    order.filled == 0
+                    and abs(target - price) / price * 10_000 > entry_cfg.reprice_tolerance_bps
+                ):
                     break  # too far from the touch: cancel below and re-place
             ended_by_venue = order.is_terminal
             if tap.first.is_set() and not ended_by_venue:
@@ -806,7 +891,9 @@ class Opening:
             except BookIntegrityError:
                 return
             price = protected_price(leg.info.rules, side, q, cfg.slippage_budget_bps)
-            send = ex.placeable(leg.info.rules, min(child, pair - leg.along(tap) - leg.reserved(tap)), price, False)
+            send = ex.placeable(
+                leg.info.rules, min(child, pair - leg.along(tap) - leg.reserved(tap)), price, False
+            )
             if send <= 0:
                 return
             try:
@@ -898,12 +985,21 @@ class Opening:
             breaker.record_rollback(self.clock.now_ns(), f"cost {cost}")
         if not complete:
             left = {leg.name: leg.net(tap) for leg in ls}
-            self.incidents.append(Incident(self.clock.now_ns(), "exposed", None, f"positions left by the operation: {left}"))
+            self.incidents.append(
+                Incident(
+                    self.clock.now_ns(), "exposed", None, f"positions left by the operation: {left}"
+                )
+            )
         return Rollback(flattened=flattened, cost=cost, complete=complete)
 
     # ----------------------------------------------------------------------------- result
     def _finish(
-        self, status: OpenStatus, reason: str | None, rollback: Rollback | None = None, *, with_dust: bool = True
+        self,
+        status: OpenStatus,
+        reason: str | None,
+        rollback: Rollback | None = None,
+        *,
+        with_dust: bool = True,
     ) -> AtomicResult:
         tap, ls, pair, incidents = self._tap(), self.ls, self.pair, self.incidents
         tap.sync()
@@ -912,15 +1008,31 @@ class Opening:
             # An order that may still trade (a cancel never confirmed, a placement still in
             # doubt) means the venues' truth is not known: never a success.
             names = ", ".join(f"{venue}:{cid}" for venue, cid in unresolved)
-            incidents.append(Incident(self.clock.now_ns(), "unresolved_order", None, f"orders still live or in doubt: {names}"))
+            incidents.append(
+                Incident(
+                    self.clock.now_ns(),
+                    "unresolved_order",
+                    None,
+                    f"orders still live or in doubt: {names}",
+                )
+            )
             if status is not OpenStatus.EXPOSED:
-                reason = f"orders still live or in doubt ({names})" + (f"; {reason}" if reason else "")
+                reason = f"orders still live or in doubt ({names})" + (
+                    f"; {reason}" if reason else ""
+                )
                 status = OpenStatus.EXPOSED
         end = self.clock.now_ns()
         tolerance = max((leg.info.rules.min_qty for leg in ls), default=_ZERO)
         exposure = measure_exposure(tap.fills, end, tolerance)
         legs = tuple(
-            build_leg(leg.name, leg.spec.symbol, leg.spec.side, pair, tap.of(leg.name), leg.quote.mid if leg.quote else None)
+            build_leg(
+                leg.name,
+                leg.spec.symbol,
+                leg.spec.side,
+                pair,
+                tap.of(leg.name),
+                leg.quote.mid if leg.quote else None,
+            )
             for leg in ls
         )
         hedges = tuple(leg.hedge for leg in ls if leg.hedge is not None)
@@ -957,8 +1069,14 @@ def _position_state(p: Position, fallback_mark: Decimal | None, leverage: Decima
     """The margin model's view of a venue position (its own leverage where the venue gives it,
     else the symbol's; its mark, else the price the open would trade at)."""
     assert p.entry_price is not None
-    mark = p.mark_price if p.mark_price is not None else (fallback_mark if fallback_mark is not None else p.entry_price)
-    return PositionState(p.size, p.entry_price, mark, p.leverage if p.leverage is not None else leverage)
+    mark = (
+        p.mark_price
+        if p.mark_price is not None
+        else (fallback_mark if fallback_mark is not None else p.entry_price)
+    )
+    return PositionState(
+        p.size, p.entry_price, mark, p.leverage if p.leverage is not None else leverage
+    )
 
 
 def _not_dust_bound(leg: _Leg) -> tuple[Decimal, Decimal] | None:
@@ -1039,7 +1157,9 @@ async def _entry_request(
     return req
 
 
-def start_eagerly(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, _T]) -> asyncio.Task[_T]:
+def start_eagerly(
+    loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, _T]
+) -> asyncio.Task[_T]:
     """Wraps ``coro`` in a task whose first step runs now, in the caller's stack, as Python
     3.12's eager tasks do: the task is the current task while that step runs, in the task's own
     context (so ``asyncio.timeout``, ``current_task`` and context variables see the task), the

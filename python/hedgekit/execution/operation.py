@@ -165,7 +165,7 @@ class OperationTap:
                     if (venue, fill.client_id, fill.trade_id) not in keys:
                         self._add(venue, fill)
             return len(self.fills) - before
-        for (name, cid) in list(self._cids):
+        for name, cid in list(self._cids):
             tracker = self._sessions[name].tracker
             for fill in tracker.fills(cid):
                 if (name, fill.client_id, fill.trade_id) not in keys:

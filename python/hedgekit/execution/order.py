@@ -277,7 +277,9 @@ class OrderExecutor:
         """A fresh client order id."""
         return self.session.new_client_id(f"{self._prefix}{tag}")
 
-    def placeable(self, rules: Instrument, size: Decimal, price: Decimal, reduce_only: bool) -> Decimal:
+    def placeable(
+        self, rules: Instrument, size: Decimal, price: Decimal, reduce_only: bool
+    ) -> Decimal:
         """``size`` floored to the step if the venue would accept it at ``price``, else 0."""
         size = rules.floor_size(size)
         if size <= 0:
@@ -345,7 +347,9 @@ class OrderExecutor:
         elif live:
             await asyncio.gather(*(self.cancel_and_settle(c, run.observer) for c in live))
 
-    async def wait(self, cid: str, timeout_s: float, until: Callable[[TrackedOrder], bool]) -> TrackedOrder:
+    async def wait(
+        self, cid: str, timeout_s: float, until: Callable[[TrackedOrder], bool]
+    ) -> TrackedOrder:
         """Waits up to ``timeout_s`` for ``until(order)`` to hold; returns the order as it
         stands then (whether or not it holds)."""
         try:
@@ -448,7 +452,9 @@ class OrderExecutor:
         An order in doubt stays in flight until a status query resolves it."""
         floor_ns = self.clock.now_ns() + 2 * self.session.tracker.config.request_timeout_ns
         end_ns = floor_ns if deadline_ns is None else max(deadline_ns, floor_ns)
-        await settle_until_answered(self.clock, lambda: [(self, c) for c in run.live()], end_ns, run.observer)
+        await settle_until_answered(
+            self.clock, lambda: [(self, c) for c in run.live()], end_ns, run.observer
+        )
 
     def _choose(self, symbol: str, side: Side, size: Decimal, cfg: OrderConfig) -> ExecutionMode:
         report = analyze(
@@ -608,9 +614,13 @@ class OrderExecutor:
             fresh = False
             if kind == "break_even":
                 assert reference is not None
-                price = break_even_price(rules, side, reference.price, reference.fee_rate, info.taker_fee)
+                price = break_even_price(
+                    rules, side, reference.price, reference.fee_rate, info.taker_fee
+                )
             else:
-                prices = arrival_prices if q is arrival else ladder(rules, side, q.bid, q.ask, cross)
+                prices = (
+                    arrival_prices if q is arrival else ladder(rules, side, q.bid, q.ask, cross)
+                )
                 price = prices[min(i, len(prices) - 1)]
             passive = (price < q.ask) if run.side is Side.BUY else (price > q.bid)
             send = self.placeable(rules, run.remaining(), price, reduce_only)
@@ -717,7 +727,9 @@ class OrderExecutor:
             remaining = run.size - filled
             below = arrival_mid is not None and is_dust(info.rules, remaining, arrival_mid)
             reason = (
-                f"remainder {remaining} is below the venue minimum" if below else "not filled in time"
+                f"remainder {remaining} is below the venue minimum"
+                if below
+                else "not filled in time"
             )
         return ExecutionResult(
             venue=self.venue.name,

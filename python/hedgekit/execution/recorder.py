@@ -239,7 +239,9 @@ class OperationRecorder:
                     kind, to_record(legs), to_record(params), ts_ns=ts
                 )
         except Exception as exc:
-            raise JournalWriteError(f"journal unavailable, nothing placed: {exc!r}", None, "") from exc
+            raise JournalWriteError(
+                f"journal unavailable, nothing placed: {exc!r}", None, ""
+            ) from exc
         return cls(journal, op_id, clock, pol)
 
     # ------------------------------------------------------------------ the writer
@@ -264,7 +266,9 @@ class OperationRecorder:
                 if self.failed is not None and not self._backlog and not self._caught_up:
                     self._caught_up = True
                     log.warning("journal caught up for operation %s", self.op_id)
-                    self._append("note", {"journal": "caught up", "error": _text(self.failed)}, None)
+                    self._append(
+                        "note", {"journal": "caught up", "error": _text(self.failed)}, None
+                    )
             elif isinstance(err, ValueError | TypeError):
                 # The journal refuses this record itself (data it cannot hold): retrying cannot
                 # help, and keeping it would hold back every record behind it.
@@ -273,7 +277,9 @@ class OperationRecorder:
                 self.refused.append(rec.as_dict(self.op_id))
                 rec.resolve(False)
                 self._progress.set()
-                log.error("journal refused a %s record of operation %s: %s", rec.event, self.op_id, err)
+                log.error(
+                    "journal refused a %s record of operation %s: %s", rec.event, self.op_id, err
+                )
             else:
                 self._attempt += 1
                 self._fail(err)
@@ -324,7 +330,9 @@ class OperationRecorder:
             fut = asyncio.get_running_loop().create_future()
         rec = _Record(event, to_record(data), ts_ns, fut)
         if self._stopped:
-            log.warning("journal: %s record of finished operation %s not written", event, self.op_id)
+            log.warning(
+                "journal: %s record of finished operation %s not written", event, self.op_id
+            )
             rec.resolve(False)
             return rec
         self._backlog.append(rec)
@@ -378,7 +386,9 @@ class OperationRecorder:
                 f"journal unavailable ({_text(self.failed)}): {role} order {cid} not sent",
                 None, self.op_id,
             )  # fmt: skip
-        rec = self._append("order", {"venue": venue, "role": role, **to_record(request)}, None, wait=True)
+        rec = self._append(
+            "order", {"venue": venue, "role": role, **to_record(request)}, None, wait=True
+        )
         assert rec.written is not None
         limit = self.policy.safety_wait_s if reducing else self.policy.write_timeout_s
         waiters: set[asyncio.Future[Any]] = {rec.written, self._failure}
@@ -393,7 +403,9 @@ class OperationRecorder:
             return
         self._withdraw(rec)
         why = _text(self.failed) if self.failed is not None else f"no answer in {limit} s"
-        raise JournalWriteError(f"journal unavailable ({why}): {role} order {cid} not sent", None, self.op_id)
+        raise JournalWriteError(
+            f"journal unavailable ({why}): {role} order {cid} not sent", None, self.op_id
+        )
 
     def answer(self, venue: str, order: TrackedOrder) -> None:
         """The venue's answer to a placement, as tracked."""
@@ -444,7 +456,12 @@ class OperationRecorder:
         if done:
             return
         left = self.unwritten() + (
-            {"op_id": self.op_id, "event": "result", "data": {"status": status, "result": data}, "ts_ns": ts},
+            {
+                "op_id": self.op_id,
+                "event": "result",
+                "data": {"status": status, "result": data},
+                "ts_ns": ts,
+            },
         )
         cause = _text(self.failed) if self.failed is not None else "no answer in time"
         raise JournalWriteError(
@@ -502,7 +519,9 @@ class OperationRecorder:
             if await self._finished_already():
                 return True
             if attempt < self.policy.attempts:
-                await asyncio.sleep(min(self.policy.backoff(attempt), max(deadline - loop.time(), 0.0)))
+                await asyncio.sleep(
+                    min(self.policy.backoff(attempt), max(deadline - loop.time(), 0.0))
+                )
         return False
 
     async def _finished_already(self) -> bool:
@@ -572,7 +591,9 @@ async def replay(journal: JournalLike, records: Iterable[dict[str, Any]]) -> int
     n = 0
     for r in records:
         if r["event"] == "result":
-            await journal.finish_operation(r["op_id"], r["data"]["status"], r["data"]["result"], ts_ns=r["ts_ns"])
+            await journal.finish_operation(
+                r["op_id"], r["data"]["status"], r["data"]["result"], ts_ns=r["ts_ns"]
+            )
         else:
             await journal.record(r["op_id"], r["event"], r["data"], ts_ns=r["ts_ns"])
         n += 1

@@ -65,7 +65,9 @@ class RecoverableJournal(JournalLike, Protocol):
 
     async def unfinished(self) -> Sequence[Any]: ...
 
-    async def events(self, op_id: str | None = None, *, event: str | None = None) -> Sequence[Any]: ...
+    async def events(
+        self, op_id: str | None = None, *, event: str | None = None
+    ) -> Sequence[Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,12 +137,23 @@ async def recover(
         return []
     run = await _run_number(journal)
     events = {op.op_id: list(await journal.events(op.op_id)) for op in ops}
-    named = {(e.data.get("venue"), e.data.get("client_id")) for e in await journal.events(event="order")}
+    named = {
+        (e.data.get("venue"), e.data.get("client_id")) for e in await journal.events(event="order")
+    }
     try:
         found = await _unnamed_fills(ops, events, sessions, named, tuple(id_prefixes), attempts)
     except (VenueError, TimeoutError) as exc:
         log.warning("recovery: the venues' fill history is unavailable: %s", exc)
-        return [RecoveryOutcome(op.op_id, op.kind, "unresolved", {}, detail=redact(f"fill history unavailable: {exc}")) for op in ops]
+        return [
+            RecoveryOutcome(
+                op.op_id,
+                op.kind,
+                "unresolved",
+                {},
+                detail=redact(f"fill history unavailable: {exc}"),
+            )
+            for op in ops
+        ]
     out = []
     for op in ops:
         ctx = _Run(journal, sessions, cfg, attempts, grace_s, policy, f"r{run}")
@@ -148,7 +161,9 @@ async def recover(
             out.append(await ctx.recover(op, events[op.op_id], found.get(op.op_id, {})))
         except (HedgekitError, TimeoutError) as exc:
             log.warning("recovery of %s unresolved: %s", op.op_id, exc)
-            out.append(RecoveryOutcome(op.op_id, op.kind, "unresolved", {}, detail=redact(str(exc))))
+            out.append(
+                RecoveryOutcome(op.op_id, op.kind, "unresolved", {}, detail=redact(str(exc)))
+            )
     return out
 
 
@@ -156,7 +171,9 @@ async def _run_number(journal: RecoverableJournal) -> int:
     """This recovery run's number: one more than the runs that got as far as journalling what
     they found. Every run that sent an order journalled that first, so ids stay unique."""
     notes = await journal.events(event="note")
-    return 1 + sum(1 for e in notes if isinstance(e.data, dict) and e.data.get("recovery") == "found")
+    return 1 + sum(
+        1 for e in notes if isinstance(e.data, dict) and e.data.get("recovery") == "found"
+    )
 
 
 def _orders(events: Sequence[Any]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -173,7 +190,11 @@ def _prefixes(op: Any, events: Sequence[Any], given: tuple[str, ...]) -> tuple[s
     if given:
         return given
     params = getattr(op, "params", None)
-    if isinstance(params, dict) and isinstance(params.get("id_prefix"), str) and params["id_prefix"]:
+    if (
+        isinstance(params, dict)
+        and isinstance(params.get("id_prefix"), str)
+        and params["id_prefix"]
+    ):
         return (params["id_prefix"],)
     stems = set()
     for venue_cid in _orders(events):
@@ -200,19 +221,29 @@ async def _unnamed_fills(
         if not prefixes:
             continue
         for leg in op.legs:
-            wanted.setdefault((leg["venue"], leg["symbol"]), []).append((op.started_ns, op.op_id, prefixes))
+            wanted.setdefault((leg["venue"], leg["symbol"]), []).append(
+                (op.started_ns, op.op_id, prefixes)
+            )
     out: dict[str, dict[tuple[str, str], str]] = {}
     for (venue, symbol), claims in wanted.items():
         session = sessions.get(venue)
         if session is None:
             continue
         since = max(min(c[0] for c in claims) - _CLOCK_SLACK_NS, 0)
-        fills = await _retry(session, lambda s=session, sym=symbol, t=since: s.venue.fills(sym, since_ns=t), attempts, "fill history")
+        fills = await _retry(
+            session,
+            lambda s=session, sym=symbol, t=since: s.venue.fills(sym, since_ns=t),
+            attempts,
+            "fill history",
+        )
         for f in fills:
             if (venue, f.client_id) in named or not f.client_id:
                 continue
             owners = [
-                c for c in claims if c[0] - _CLOCK_SLACK_NS <= f.ts_ns and any(f.client_id.startswith(p) for p in c[2])
+                c
+                for c in claims
+                if c[0] - _CLOCK_SLACK_NS <= f.ts_ns
+                and any(f.client_id.startswith(p) for p in c[2])
             ]
             if owners:
                 owner = max(owners)[1]
@@ -231,9 +262,14 @@ async def _retry(session: VenueSession, call: Any, attempts: int, what: str) -> 
     raise VenueError(session.venue.name, f"{what} unavailable: {err}")
 
 
-async def _status(session: VenueSession, symbol: str, cid: str, attempts: int) -> OrderStatusReport | None:
+async def _status(
+    session: VenueSession, symbol: str, cid: str, attempts: int
+) -> OrderStatusReport | None:
     report: OrderStatusReport | None = await _retry(
-        session, lambda: session.venue.order_status(symbol, client_id=cid), attempts, f"status of {cid}"
+        session,
+        lambda: session.venue.order_status(symbol, client_id=cid),
+        attempts,
+        f"status of {cid}",
     )
     return report
 
@@ -295,7 +331,13 @@ class _Run:
         # here on finds them in the journal.
         extra = {k: v for k, v in discovered.items() if k not in orders}
         for (venue, cid), symbol in extra.items():
-            data = {"venue": venue, "client_id": cid, "symbol": symbol, "role": "unknown", "discovered": True}
+            data = {
+                "venue": venue,
+                "client_id": cid,
+                "symbol": symbol,
+                "role": "unknown",
+                "discovered": True,
+            }
             await self._write(op.op_id, "order", data)
             orders[(venue, cid)] = data
         cancelled: list[str] = []
@@ -339,9 +381,13 @@ class _Run:
     def _grace(self) -> float:
         if self.grace_s is not None:
             return self.grace_s
-        return max((s.tracker.config.request_timeout_ns / _S for s in self.sessions.values()), default=1.0)
+        return max(
+            (s.tracker.config.request_timeout_ns / _S for s in self.sessions.values()), default=1.0
+        )
 
-    async def _settle(self, venue: str, symbol: str, cid: str, cancelled: list[str]) -> OrderStatusReport | None:
+    async def _settle(
+        self, venue: str, symbol: str, cid: str, cancelled: list[str]
+    ) -> OrderStatusReport | None:
         """The order's final state at its venue, cancelled first if it is live (the cancel is
         repeated until the venue reports the order done).
 
@@ -385,7 +431,9 @@ class _Run:
             except JournalWriteError as exc:
                 if exc.result is None:
                     raise
-                result = exc.result  # the close ran; its own journal is incomplete (recovered in turn)
+                result = (
+                    exc.result
+                )  # the close ran; its own journal is incomplete (recovered in turn)
             if result.status is not CloseStatus.EXPOSED:
                 break
         status = result.status.value
@@ -394,11 +442,25 @@ class _Run:
             detail = f"close incomplete after {_ROUNDS} tries: {result.reason}"
             await self._write(op.op_id, "note", {"recovery": "incomplete", "detail": detail})
             return RecoveryOutcome(
-                op.op_id, op.kind, "unresolved", net, tuple(cancelled), tuple(fills.values()), detail, tuple(found)
+                op.op_id,
+                op.kind,
+                "unresolved",
+                net,
+                tuple(cancelled),
+                tuple(fills.values()),
+                detail,
+                tuple(found),
             )
         await self._finish(op.op_id, status, {"recovered": True, **result.to_dict()})
         return RecoveryOutcome(
-            op.op_id, op.kind, status, net, tuple(cancelled), tuple(fills.values()), "close completed", tuple(found)
+            op.op_id,
+            op.kind,
+            status,
+            net,
+            tuple(cancelled),
+            tuple(fills.values()),
+            "close completed",
+            tuple(found),
         )
 
     async def _open(
@@ -413,7 +475,9 @@ class _Run:
         dust = _largest_min(self.sessions, symbols)
         total = sum(net.values(), _ZERO)
         cash = sum((-f.side.sign * f.price * f.size - f.fee for f in fills.values()), _ZERO)
-        recorder = OperationRecorder(self.journal, op.op_id, next(iter(self.sessions.values())).clock, self.policy)
+        recorder = OperationRecorder(
+            self.journal, op.op_id, next(iter(self.sessions.values())).clock, self.policy
+        )
         try:
             if abs(total) <= dust:
                 filled = max((abs(v) for v in net.values()), default=_ZERO)
@@ -436,15 +500,35 @@ class _Run:
                     recorder.add("note", {"recovery": "incomplete", "detail": detail})
                     await recorder.close()
                     return RecoveryOutcome(
-                        op.op_id, op.kind, "unresolved", net, tuple(cancelled), tuple(fills.values()), detail, tuple(found)
+                        op.op_id,
+                        op.kind,
+                        "unresolved",
+                        net,
+                        tuple(cancelled),
+                        tuple(fills.values()),
+                        detail,
+                        tuple(found),
                     )
-            result = {"recovered": True, "status": status, "net": to_record(net), "cash": str(cash), "detail": detail}
+            result = {
+                "recovered": True,
+                "status": status,
+                "net": to_record(net),
+                "cash": str(cash),
+                "detail": detail,
+            }
         except Exception:
             await recorder.close()  # what it holds is written; the operation stays unfinished
             raise
         await recorder.finish(status, result)
         return RecoveryOutcome(
-            op.op_id, op.kind, status, net, tuple(cancelled), tuple(fills.values()), detail, tuple(found)
+            op.op_id,
+            op.kind,
+            status,
+            net,
+            tuple(cancelled),
+            tuple(fills.values()),
+            detail,
+            tuple(found),
         )
 
     def _flat(self, symbols: Mapping[str, str], net: Mapping[str, Decimal]) -> bool:
@@ -454,7 +538,9 @@ class _Run:
                 continue
             v = self.sessions[venue].venue
             q = v.quote(symbols[venue])
-            if q is None or not is_dust(v.instruments()[symbols[venue]].rules, abs(size), q.mid, reduce_only=True):
+            if q is None or not is_dust(
+                v.instruments()[symbols[venue]].rules, abs(size), q.mid, reduce_only=True
+            ):
                 return False
         return True
 
@@ -483,7 +569,14 @@ class _Run:
             session.add_fill_listener(listener)
             try:
                 done[venue] = await ex.execute(
-                    sym, side, abs(size), self.cfg, reduce_only=True, tag="u", observer=observer, role="unwind"
+                    sym,
+                    side,
+                    abs(size),
+                    self.cfg,
+                    reduce_only=True,
+                    tag="u",
+                    observer=observer,
+                    role="unwind",
                 )
             finally:
                 session.remove_fill_listener(listener)

@@ -117,7 +117,9 @@ class _FillStats:
         us (a buy above the mid, a sell below)."""
         if self.avg_price is None or not self.arrival_mid:
             return None
-        return float((self.avg_price - self.arrival_mid) / self.arrival_mid * 10_000) * self.side.sign
+        return (
+            float((self.avg_price - self.arrival_mid) / self.arrival_mid * 10_000) * self.side.sign
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +169,6 @@ class ExecutionResult(_FillStats):
         """Size not filled."""
         return max(self.requested - self.filled, _ZERO)
 
-
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""
         out: dict[str, Any] = {k: _jsonable(getattr(self, k)) for k in self.__dataclass_fields__}
@@ -200,7 +201,6 @@ class LegResult(_FillStats):
     maker_size: Decimal
     arrival_mid: Decimal | None
     fills: tuple[Fill, ...] = ()
-
 
     @property
     def cost_bps(self) -> float | None:
@@ -337,7 +337,12 @@ class AtomicResult:
     @property
     def ok(self) -> bool:
         """True when the pair is on (fully or partly) or nothing happened, and nothing is exposed."""
-        return self.status in (OpenStatus.OPENED, OpenStatus.PARTIAL, OpenStatus.NOT_FILLED, OpenStatus.REFUSED)
+        return self.status in (
+            OpenStatus.OPENED,
+            OpenStatus.PARTIAL,
+            OpenStatus.NOT_FILLED,
+            OpenStatus.REFUSED,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""

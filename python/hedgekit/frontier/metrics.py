@@ -38,7 +38,9 @@ def horizon_label(h: float) -> str:
     return f"{h:g}s"
 
 
-def _mid_at(history: Sequence[tuple[int, Decimal]], times: Sequence[int], t_ns: int) -> Decimal | None:
+def _mid_at(
+    history: Sequence[tuple[int, Decimal]], times: Sequence[int], t_ns: int
+) -> Decimal | None:
     """The mid in force at ``t_ns``: the last one set at or before it (``None`` before the
     first)."""
     i = bisect.bisect_right(times, t_ns) - 1
@@ -46,7 +48,9 @@ def _mid_at(history: Sequence[tuple[int, Decimal]], times: Sequence[int], t_ns: 
 
 
 def markout_charge(
-    fills: Sequence[Fill], mid_history: Mapping[str, Sequence[tuple[int, Decimal]]], horizon_s: float
+    fills: Sequence[Fill],
+    mid_history: Mapping[str, Sequence[tuple[int, Decimal]]],
+    horizon_s: float,
 ) -> Decimal | None:
     """The adverse move of the mid after our maker fills, in USD, charged against us.
 
@@ -155,10 +159,14 @@ def measure_operation(
         dust: Sizes within this count as equal (the largest minimum order of the legs' venues).
         horizons_s: Markout horizons.
     """
-    exposure = measure_exposure(fills, t1_ns, start_net=start_net, start_price=start_price, start_ns=t0_ns)
+    exposure = measure_exposure(
+        fills, t1_ns, start_net=start_net, start_price=start_price, start_ns=t0_ns
+    )
     traded = sum((f.size for f in fills), _ZERO)
     maker = sum((f.size for f in fills if f.is_maker), _ZERO)
-    cost = sum((f.side.sign * (f.price - arrival_mids[f.venue]) * f.size + f.fee for f in fills), _ZERO)
+    cost = sum(
+        (f.side.sign * (f.price - arrival_mids[f.venue]) * f.size + f.fee for f in fills), _ZERO
+    )
     notional = sum((arrival_mids[f.venue] * f.size for f in fills), _ZERO)
     adjusted: dict[str, float | None] = {}
     for h in horizons_s:

@@ -72,7 +72,9 @@ def plot_frontier(result: FrontierResult, path: Path) -> Path:
         labels.setdefault((x, y), []).append(name)
     ax.set_xscale("log")
     zero = f"; 0 drawn at {floor:.3g}" if any(v <= 0 for _, _, xs, _ in points for v in xs) else ""
-    ax.set_xlabel(f"unhedged exposure of the open, USD·s (median; bars: 25th–75th percentile{zero})")
+    ax.set_xlabel(
+        f"unhedged exposure of the open, USD·s (median; bars: 25th–75th percentile{zero})"
+    )
     ax.set_ylabel(f"markout-adjusted cost at {PLOT_HORIZON_S:g} s, bps (median; bars: IQR)")
     ax.grid(True, which="both", linewidth=0.4, alpha=0.5)
     n = len(result.seeds)

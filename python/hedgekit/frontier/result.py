@@ -31,6 +31,7 @@ __all__ = [
     "write_outputs",
 ]
 
+
 @dataclass(frozen=True, slots=True)
 class PolicyResult:
     """One policy over every seed.

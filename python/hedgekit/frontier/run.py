@@ -106,7 +106,9 @@ def pair_dust(configs: Sequence[SimVenueConfig], venues: Sequence[str]) -> Decim
         step = rules.step_size
         need = max(rules.min_qty, step)
         if rules.min_notional > 0 and inst.market.mid > 0:
-            lots = (rules.min_notional / inst.market.mid / step).to_integral_value(rounding=ROUND_CEILING)
+            lots = (rules.min_notional / inst.market.mid / step).to_integral_value(
+                rounding=ROUND_CEILING
+            )
             need = max(need, lots * step)
         out = max(out, need)
     return out
@@ -115,12 +117,16 @@ def pair_dust(configs: Sequence[SimVenueConfig], venues: Sequence[str]) -> Decim
 # --------------------------------------------------------------------------- the baselines
 
 
-async def _market_both_open(ex: Mapping[str, OrderExecutor], legs: Sequence[LegSpec], size: Decimal) -> None:
+async def _market_both_open(
+    ex: Mapping[str, OrderExecutor], legs: Sequence[LegSpec], size: Decimal
+) -> None:
     cfg = OrderConfig(mode=ExecutionMode.MARKET_ONLY)
     await asyncio.gather(*(ex[leg.venue].execute(leg.symbol, leg.side, size, cfg) for leg in legs))
 
 
-async def _flatten(ex: Mapping[str, OrderExecutor], venues: Mapping[str, SimVenue], cfg: OrderConfig) -> None:
+async def _flatten(
+    ex: Mapping[str, OrderExecutor], venues: Mapping[str, SimVenue], cfg: OrderConfig
+) -> None:
     async def one(name: str) -> None:
         v = venues[name]
         sym = v.config.instruments[0].symbol
@@ -140,7 +146,9 @@ async def _limit_wait_open(
     timeout: float,
 ) -> None:
     cfg = OrderConfig(mode=ExecutionMode.LIMIT_ONLY, timeout_s=timeout)
-    results = await asyncio.gather(*(ex[leg.venue].execute(leg.symbol, leg.side, size, cfg) for leg in legs))
+    results = await asyncio.gather(
+        *(ex[leg.venue].execute(leg.symbol, leg.side, size, cfg) for leg in legs)
+    )
     if not all(r.complete for r in results):
         await _flatten(ex, venues, OrderConfig(mode=ExecutionMode.MARKET_ONLY))
 
@@ -148,7 +156,9 @@ async def _limit_wait_open(
 async def _limit_wait_close(
     ex: Mapping[str, OrderExecutor], venues: Mapping[str, SimVenue], timeout: float
 ) -> None:
-    await _flatten(ex, venues, OrderConfig(mode=ExecutionMode.LIMIT_WITH_FALLBACK, timeout_s=timeout))
+    await _flatten(
+        ex, venues, OrderConfig(mode=ExecutionMode.LIMIT_WITH_FALLBACK, timeout_s=timeout)
+    )
 
 
 # ------------------------------------------------------------------------------- one pair
@@ -167,7 +177,9 @@ class _Window:
     after: dict[str, Decimal]
 
 
-async def run_pair(sc: Scenario, policy: Policy, ops: Sequence[str] = ("open",)) -> dict[str, OpMetrics]:
+async def run_pair(
+    sc: Scenario, policy: Policy, ops: Sequence[str] = ("open",)
+) -> dict[str, OpMetrics]:
     """Opens (then, with ``ops=("open", "close")``, closes) one pair of ``sc`` with ``policy``,
     on the running (virtual-time) loop; every number is read from the venues' records.
 
@@ -246,7 +258,9 @@ async def run_pair(sc: Scenario, policy: Policy, ops: Sequence[str] = ("open",))
             fills = [f for v in venues.values() for f in v.engine.fills() if t0 <= f.ts_ns <= t1]
             after = {n: venues[n].engine.position(symbol(venues[n])) for n in leg_venues}
             windows.append(
-                _Window(op, fills, mids, t0, t1, start_net, next(iter(mids.values())), before, after)
+                _Window(
+                    op, fills, mids, t0, t1, start_net, next(iter(mids.values())), before, after
+                )
             )
             if op == "open":
                 await asyncio.sleep(5.0)
@@ -428,7 +442,9 @@ def _ray_failure(exc: Exception) -> FrontierRunError:
     return FrontierRunError(f"a Ray task failed: {type(what).__name__}: {first}")
 
 
-def _run_ray(tasks: Sequence[FrontierTask], address: str, on_progress: Progress | None) -> list[SeedRun]:
+def _run_ray(
+    tasks: Sequence[FrontierTask], address: str, on_progress: Progress | None
+) -> list[SeedRun]:
     ray = _import_ray()
     started_here = not ray.is_initialized()
     if started_here:

@@ -155,9 +155,7 @@ class PostgresBackend(Backend):
         return conn
 
     @classmethod
-    async def open(
-        cls, url: str, timeout_s: float, *, read_only: bool = False
-    ) -> PostgresBackend:
+    async def open(cls, url: str, timeout_s: float, *, read_only: bool = False) -> PostgresBackend:
         """Connect to ``url`` and migrate the schema; or, ``read_only``, check that the database
         is a journal whose schema can be read as it is (nothing written)."""
         backend = cls(url, timeout_s, read_only=read_only)

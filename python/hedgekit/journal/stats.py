@@ -454,7 +454,7 @@ def format_period(start_ns: int, period_ns: int | None = None) -> str:
     second when the period is not a whole number of minutes."""
     import datetime as dt
 
-    when = dt.datetime.fromtimestamp(start_ns / 1e9, tz=dt.timezone.utc)
+    when = dt.datetime.fromtimestamp(start_ns / 1e9, tz=dt.UTC)
     if period_ns is not None and period_ns % (60 * 1_000_000_000):
         return when.strftime("%Y-%m-%dT%H:%M:%SZ")
     return when.strftime("%Y-%m-%dT%H:%MZ")
@@ -494,9 +494,11 @@ def format_report(
             (
                 "period (UTC)",
                 True,
-                lambda r: "-"
-                if r.period_start_ns is None
-                else format_period(r.period_start_ns, period_ns),
+                lambda r: (
+                    "-"
+                    if r.period_start_ns is None
+                    else format_period(r.period_start_ns, period_ns)
+                ),
             )
         )
     for name in ("venue", "symbol", "kind"):

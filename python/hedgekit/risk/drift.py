@@ -106,7 +106,9 @@ class DriftConfig:
     policy: DriftPolicy = DriftPolicy.REHEDGE
     confirm_after_s: float = 2.0
     read_timeout_s: float | None = None
-    repair: OrderConfig = OrderConfig(mode=ExecutionMode.MARKET_ONLY, market_protection_bps=Decimal(100))
+    repair: OrderConfig = OrderConfig(
+        mode=ExecutionMode.MARKET_ONLY, market_protection_bps=Decimal(100)
+    )
     close: CloseConfig = CloseConfig()
     deadline_s: float = 30.0
 
@@ -115,7 +117,9 @@ class DriftConfig:
         for name in ("confirm_after_s", "deadline_s"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and 0 < value < float("inf")):
-                raise ValueError(f"{name} must be a positive finite number of seconds, got {value!r}")
+                raise ValueError(
+                    f"{name} must be a positive finite number of seconds, got {value!r}"
+                )
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +210,9 @@ class DriftMonitor(OperationExecutor):
         kill_switch: KillSwitch | None = None,
         id_prefix: str = "hk",
     ) -> None:
-        super().__init__(sessions, clock=clock, id_prefix=id_prefix, journal=journal, starts_per_turn=None)
+        super().__init__(
+            sessions, clock=clock, id_prefix=id_prefix, journal=journal, starts_per_turn=None
+        )
         self.config = config or DriftConfig()
         self.alerts = alerts
         self.kill_switch = kill_switch
@@ -228,7 +234,9 @@ class DriftMonitor(OperationExecutor):
         """Whether the leg that would be reduced cannot trade ``gap`` (below its minimum at the
         reducing order's protected price)."""
         venue, symbol, side = (
-            (pair.long_venue, pair.long_symbol, Side.SELL) if gap > 0 else (pair.short_venue, pair.short_symbol, Side.BUY)
+            (pair.long_venue, pair.long_symbol, Side.SELL)
+            if gap > 0
+            else (pair.short_venue, pair.short_symbol, Side.BUY)
         )
         v = self.sessions[venue].venue
         q = v.quote(symbol)
@@ -322,7 +330,13 @@ class DriftMonitor(OperationExecutor):
         result: ExecutionResult | CloseResult
         if policy is DriftPolicy.FLATTEN:
             closer = CloseExecutor(self.sessions, clock=self.clock, id_prefix=self.id_prefix)
-            result = await closer.close([CloseLeg(pair.long_venue, pair.long_symbol), CloseLeg(pair.short_venue, pair.short_symbol)], cfg.close)
+            result = await closer.close(
+                [
+                    CloseLeg(pair.long_venue, pair.long_symbol),
+                    CloseLeg(pair.short_venue, pair.short_symbol),
+                ],
+                cfg.close,
+            )
         else:
             tap = OperationTap(self.sessions, recorder=recorder)
             try:

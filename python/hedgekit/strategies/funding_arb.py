@@ -47,7 +47,6 @@ from msgspec import Meta
 from hedgekit._schema import MAX_FLOAT, Quantity, Rate, RateOrOff, convert, replace_from
 from hedgekit.clock import Clock
 from hedgekit.errors import HedgekitError, VenueError
-from hedgekit.execution.recorder import JournalLike, JournalWriteError, MarkoutRecorder
 from hedgekit.execution import (
     AtomicConfig,
     AtomicExecutor,
@@ -64,6 +63,7 @@ from hedgekit.execution import (
     LegSpec,
     OpenStatus,
 )
+from hedgekit.execution.recorder import JournalLike, JournalWriteError, MarkoutRecorder
 from hedgekit.model import FundingRate, Side
 from hedgekit.tracking import VenueSession
 from hedgekit.venues import Venue
@@ -260,9 +260,7 @@ class FundingArbConfig:
 # left ``None`` keeps the configuration's default. Exact sizes are ``Quantity`` (a string or an
 # integer); rates and bps are ``Rate`` (a float is read as the number it prints as).
 
-Finite = Annotated[
-    float, Meta(ge=-MAX_FLOAT, le=MAX_FLOAT, extra={"expected": "a finite number"})
-]
+Finite = Annotated[float, Meta(ge=-MAX_FLOAT, le=MAX_FLOAT, extra={"expected": "a finite number"})]
 Duration = Annotated[
     float, Meta(gt=0.0, le=MAX_FLOAT, extra={"expected": "a positive number of seconds"})
 ]
@@ -518,7 +516,9 @@ class FundingArb:
         self._atomic = AtomicExecutor(
             self.sessions, clock=clock, id_prefix="fa", journal=journal, markouts=self._markouts
         )
-        self._closer = CloseExecutor(self.sessions, clock=clock, journal=journal, markouts=self._markouts)
+        self._closer = CloseExecutor(
+            self.sessions, clock=clock, journal=journal, markouts=self._markouts
+        )
 
     @property
     def state(self) -> str:
@@ -651,7 +651,9 @@ class FundingArb:
             self.journal_errors.append(str(exc))
             log.warning("journal: %s", exc)
             if exc.result is None:
-                return Skipped(self.clock.now_ns(), "journal", opp, "journal unavailable: not opening")
+                return Skipped(
+                    self.clock.now_ns(), "journal", opp, "journal unavailable: not opening"
+                )
             result = exc.result
         self.operations.append(result)
         end = self.clock.now_ns()
@@ -737,7 +739,9 @@ class FundingArb:
             log.warning("journal: %s", exc)
             if exc.result is None:
                 # The close must still happen: a journal outage never leaves a pair open.
-                result = await CloseExecutor(self.sessions, clock=self.clock).close(legs, self.config.close)
+                result = await CloseExecutor(self.sessions, clock=self.clock).close(
+                    legs, self.config.close
+                )
             else:
                 result = exc.result
         self.operations.append(result)

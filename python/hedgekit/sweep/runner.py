@@ -63,7 +63,9 @@ def _operation_label(feats: Iterable[str]) -> str:
     if "open" in fs:
         plan = next((f[5:] for f in fs if f.startswith("plan:")), "?")
         timing = next((f[7:] for f in fs if f.startswith("timing:")), "after_settle")
-        return f"open {plan} {timing}" + (" +prior" if any(f.startswith("prior:") for f in fs) else "")
+        return f"open {plan} {timing}" + (
+            " +prior" if any(f.startswith("prior:") for f in fs) else ""
+        )
     return next((f"close {f[6:]}" for f in fs if f.startswith("close:")), "close")
 
 
@@ -137,8 +139,13 @@ def run_seed(seed: int, profile: str = "mixed", timeout_s: float = 60.0) -> Seed
     feats: tuple[str, ...] = ()
 
     def outcome(
-        kind: str, status: str, failed: tuple[str, ...], lie: str | None, crash: str | None,
-        hung: bool, detail: str,
+        kind: str,
+        status: str,
+        failed: tuple[str, ...],
+        lie: str | None,
+        crash: str | None,
+        hung: bool,
+        detail: str,
     ) -> SeedOutcome:
         return SeedOutcome(
             seed, concrete, kind, status, failed, lie, crash, hung,
@@ -159,13 +166,19 @@ def run_seed(seed: int, profile: str = "mixed", timeout_s: float = 60.0) -> Seed
         detail = f"[{status}{' — ' + str(reason) if reason else ''}] positions {positions}" + (
             f"; {detail}" if detail else ""
         )
-        return outcome(str(report["kind"]), status, failed, _lie(mapping, report), None, False, detail[:2000])
+        return outcome(
+            str(report["kind"]), status, failed, _lie(mapping, report), None, False, detail[:2000]
+        )
     except _SeedTimeout:
         kind = str(mapping.get("operation", {}).get("kind", ""))
-        return outcome(kind, "", (), None, None, True, f"no result within {timeout_s:g} s of wall time")
+        return outcome(
+            kind, "", (), None, None, True, f"no result within {timeout_s:g} s of wall time"
+        )
     except Exception as exc:  # noqa: BLE001 - a failure of the run is what the sweep counts
         crash = f"{type(exc).__name__}: {exc}"[:1000]
-        return outcome(str(mapping.get("operation", {}).get("kind", "")), "", (), None, crash, False, crash)
+        return outcome(
+            str(mapping.get("operation", {}).get("kind", "")), "", (), None, crash, False, crash
+        )
     finally:
         if can_alarm:
             signal.setitimer(signal.ITIMER_REAL, 0)

@@ -34,7 +34,6 @@ Rules worth knowing:
 from __future__ import annotations
 
 import dataclasses
-
 import enum
 from collections import OrderedDict, deque
 from collections.abc import Mapping, Sequence
@@ -249,7 +248,13 @@ class FillApplied:
 
     __slots__ = ("_fields", "_order", "fill")
 
-    def __init__(self, fill: Fill, order: TrackedOrder | None = None, *, _fields: tuple[Any, ...] | None = None) -> None:
+    def __init__(
+        self,
+        fill: Fill,
+        order: TrackedOrder | None = None,
+        *,
+        _fields: tuple[Any, ...] | None = None,
+    ) -> None:
         if order is None and _fields is None:
             raise TypeError("FillApplied needs the order")
         self.fill = fill
@@ -551,7 +556,9 @@ class OrderTracker:
         self._orders[cid] = o
         acts: list[Action] = []
         if self._unmatched:
-            self._replay([k for k, f in self._unmatched.items() if f.client_id == cid], now_ns, acts)
+            self._replay(
+                [k for k, f in self._unmatched.items() if f.client_id == cid], now_ns, acts
+            )
         return acts
 
     def on_ack(self, ack: OrderAck, now_ns: int) -> list[Action]:
@@ -786,7 +793,10 @@ class OrderTracker:
                 # An order whose fills the venue has not answered for yet stays registered (an
                 # operation may still be settling it; its late fills must still count), up to
                 # ten lingers.
-                if self.is_resolved(o.request.client_id) or now_ns - o.terminal_ns >= 10 * cfg.linger_ns:
+                if (
+                    self.is_resolved(o.request.client_id)
+                    or now_ns - o.terminal_ns >= 10 * cfg.linger_ns
+                ):
                     self._forget(o, now_ns, acts)
         return _dedupe(acts)
 
@@ -807,7 +817,11 @@ class OrderTracker:
     def _ingest_fill(self, fill: Fill, now_ns: int, acts: list[Action]) -> None:
         trade_id = fill.trade_id
         tt = type(trade_id)
-        if tt is not int and tt is not str and (isinstance(trade_id, bool) or not isinstance(trade_id, (int, str))):
+        if (
+            tt is not int
+            and tt is not str
+            and (isinstance(trade_id, bool) or not isinstance(trade_id, (int, str)))
+        ):
             self._anomaly(now_ns, "bad_fill", fill.client_id, f"trade id {trade_id!r}")
             return
         # one key per fill whichever channel brought it: resolve a venue id to our client id
@@ -863,7 +877,15 @@ class OrderTracker:
         acts.append(
             FillApplied(
                 fill,
-                _fields=(o.request, o.venue_order_id, o.state, fills, o.last_venue_status, o.venue_filled, tuple(o.history)),
+                _fields=(
+                    o.request,
+                    o.venue_order_id,
+                    o.state,
+                    fills,
+                    o.last_venue_status,
+                    o.venue_filled,
+                    tuple(o.history),
+                ),
             )
         )
 
@@ -886,7 +908,12 @@ class OrderTracker:
             return
         counted = dataclasses.replace(fill, client_id=key)
         self._applied.setdefault(key, []).append(counted)
-        self._anomaly(now_ns, kind, key, f"{fill.side} {fill.size} at {fill.price}: traded by the venue, not by us")
+        self._anomaly(
+            now_ns,
+            kind,
+            key,
+            f"{fill.side} {fill.size} at {fill.price}: traded by the venue, not by us",
+        )
         acts.append(ForcedFill(counted, kind))
         acts.append(Reconcile(kind))
 
@@ -971,7 +998,12 @@ class OrderTracker:
         """The venue ids of an order not answered for otherwise, other than its current one,
         without a final report."""
         ids = o.venue_ids
-        if len(ids) < 2 or o.state is _T.FILLED or o.state is _T.REJECTED or o.state is _T.NOT_FOUND:
+        if (
+            len(ids) < 2
+            or o.state is _T.FILLED
+            or o.state is _T.REJECTED
+            or o.state is _T.NOT_FOUND
+        ):
             return []  # one venue id is the current one: the query by client id answers for it
         return [v for v in ids if v != o.venue_order_id and v not in o.id_final]
 
@@ -1031,7 +1063,9 @@ class OrderTracker:
         """Starts (or ends) the wait for fills the venue reported and the ledger lacks — or
         for the final report of a venue order a modify replaced — that the timer asks for
         again with a growing pause."""
-        if o.venue_filled > (self._fills(o).filled if filled is None else filled) or self._unsettled(o):
+        if o.venue_filled > (
+            self._fills(o).filled if filled is None else filled
+        ) or self._unsettled(o):
             if o.gap_since_ns is None:
                 o.gap_since_ns = now_ns
         else:

@@ -215,7 +215,9 @@ class VenueSession:
         left = self.backoff_s()
         if left <= 0:
             return None
-        return RateLimitedError(self.venue.name, f"{what}: held back for {left:.3f} s after a rate limit", None, left)
+        return RateLimitedError(
+            self.venue.name, f"{what}: held back for {left:.3f} s after a rate limit", None, left
+        )
 
     async def _bounded(self, call: Awaitable[_R]) -> _R:
         """Awaits one venue call within the request timeout.
@@ -257,7 +259,9 @@ class VenueSession:
             self._note(exc)
             raise
 
-    async def _read(self, what: str, call: Callable[[], Awaitable[_R]], timeout_s: float | None) -> _R:
+    async def _read(
+        self, what: str, call: Callable[[], Awaitable[_R]], timeout_s: float | None
+    ) -> _R:
         """One request through the session: refused locally during a rate-limit backoff,
         paced, bounded by ``timeout_s`` (default the request timeout); a venue refusal counts
         towards the backoff."""
@@ -292,7 +296,9 @@ class VenueSession:
         """
         return await self._read("leverage", lambda: self.venue.leverage(symbol), timeout_s)
 
-    async def set_leverage(self, symbol: str, leverage: Decimal, timeout_s: float | None = None) -> Decimal:
+    async def set_leverage(
+        self, symbol: str, leverage: Decimal, timeout_s: float | None = None
+    ) -> Decimal:
         """Sets ``symbol``'s leverage at the venue; returns what is set now.
 
         Raises:
@@ -302,7 +308,9 @@ class VenueSession:
                 leverage may have changed — read it again).
             TimeoutError: No answer in time (the leverage may have changed).
         """
-        return await self._read("set_leverage", lambda: self.venue.set_leverage(symbol, leverage), timeout_s)
+        return await self._read(
+            "set_leverage", lambda: self.venue.set_leverage(symbol, leverage), timeout_s
+        )
 
     def new_client_id(self, prefix: str = "hk") -> str:
         """A client order id unique within this session: ``prefix-<hex sequence number>``.
@@ -470,9 +478,17 @@ class VenueSession:
                 )
             except (TimeoutError, VenueError) as exc:
                 self._note(exc)
-                log.info("%s: settle of %s (venue id %s) failed: %r", self.venue.name, client_id, vid, exc)
+                log.info(
+                    "%s: settle of %s (venue id %s) failed: %r",
+                    self.venue.name,
+                    client_id,
+                    vid,
+                    exc,
+                )
                 break  # the tracker asks again on its timer; a later settle too
-            self._perform(self.tracker.on_status(client_id, report, self.clock.now_ns(), venue_order_id=vid))
+            self._perform(
+                self.tracker.on_status(client_id, report, self.clock.now_ns(), venue_order_id=vid)
+            )
         order = self.tracker.order(client_id)
         if order.venue_filled > order.filled and self.backoff_s() <= 0:
             since = order.history[0][0] - self.tracker.config.reconnect_margin_ns
@@ -542,12 +558,18 @@ class VenueSession:
     ) -> None:
         """Stops calling ``callback`` (no error if it was not registered); ``client_id`` as
         given to :meth:`add_change_listener`."""
-        _discard(self._change_listeners if client_id is None else self._order_change_listeners, callback, client_id)
+        _discard(
+            self._change_listeners if client_id is None else self._order_change_listeners,
+            callback,
+            client_id,
+        )
 
     def remove_fill_listener(self, callback: FillListener, *, client_id: str | None = None) -> None:
         """Stops calling ``callback`` (no error if it was not registered); ``client_id`` as
         given to :meth:`add_fill_listener`."""
-        _discard(self._listeners if client_id is None else self._order_listeners, callback, client_id)
+        _discard(
+            self._listeners if client_id is None else self._order_listeners, callback, client_id
+        )
 
     async def wait(
         self, client_id: str, predicate: Callable[[TrackedOrder], bool], timeout: float
@@ -697,7 +719,9 @@ class VenueSession:
             if vid is None:
                 call = self.venue.order_status(action.symbol, client_id=action.client_id)
             else:
-                call = self.venue.order_status(action.symbol, client_id=action.client_id, venue_order_id=vid)
+                call = self.venue.order_status(
+                    action.symbol, client_id=action.client_id, venue_order_id=vid
+                )
             report = await self._bounded(call)
         except (TimeoutError, VenueError) as exc:
             self._note(exc)
@@ -706,7 +730,11 @@ class VenueSession:
             return  # the tracker asks again on its timer
         finally:
             self._querying.discard(key)
-        self._perform(self.tracker.on_status(action.client_id, report, self.clock.now_ns(), venue_order_id=vid))
+        self._perform(
+            self.tracker.on_status(
+                action.client_id, report, self.clock.now_ns(), venue_order_id=vid
+            )
+        )
 
     async def _fetch_fills(self, action: FetchFills) -> None:
         if self.backoff_s() > 0:
@@ -870,9 +898,7 @@ class VenueSession:
             raise RuntimeError("session is closed")
 
 
-def _discard(
-    where: list[_C] | dict[str, list[_C]], callback: _C, client_id: str | None
-) -> None:
+def _discard(where: list[_C] | dict[str, list[_C]], callback: _C, client_id: str | None) -> None:
     """Removes one registration of ``callback`` (keyed by ``client_id`` in a dict)."""
     if isinstance(where, list):
         if callback in where:

@@ -171,7 +171,12 @@ def _table_to_wire(table: MarginTable | None) -> list[list[str]] | None:
     if table is None:
         return None
     return [
-        [str(t.notional_floor), str(t.max_leverage), str(t.maintenance_rate), str(t.maintenance_amount)]
+        [
+            str(t.notional_floor),
+            str(t.max_leverage),
+            str(t.maintenance_rate),
+            str(t.maintenance_amount),
+        ]
         for t in table.tiers
     ]
 
@@ -184,16 +189,6 @@ def _table_from_wire(rows: Any) -> MarginTable | None:
 
 def _schedule_from_wire(d: Mapping[str, Any]) -> FundingSchedule:
     return FundingSchedule(FundingMode(d["mode"]), int(d["interval_s"]), int(d["anchor_ns"]))
-
-
-
-
-
-
-
-
-
-
 
 
 def _error_to_wire(exc: BaseException) -> dict[str, Any]:

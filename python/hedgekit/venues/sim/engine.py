@@ -1415,7 +1415,11 @@ class MatchingEngine:
         """What one client order filled across every venue order that carried its client id
         (cancel-and-replace modifies)."""
         return sum(
-            (o.filled for o in self._orders.values() if o.client_id == order.client_id and o.symbol == order.symbol),
+            (
+                o.filled
+                for o in self._orders.values()
+                if o.client_id == order.client_id and o.symbol == order.symbol
+            ),
             Decimal(0),
         )
 
@@ -1551,9 +1555,7 @@ class MatchingEngine:
                 seg.qty -= qty
                 left -= qty
                 events.extend(
-                    self._execute(
-                        now_ns, m, order, level.price, qty, Liquidity.MAKER, shared()
-                    )
+                    self._execute(now_ns, m, order, level.price, qty, Liquidity.MAKER, shared())
                 )
                 partial = OrderStatus.PARTIALLY_FILLED
                 order.status = OrderStatus.FILLED if order.leaves == 0 else partial

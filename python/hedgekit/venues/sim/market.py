@@ -76,7 +76,10 @@ class MarketDriver:
                 v.schedule(t0 + m.walk_interval_ns, self._walker(inst))
             if m.trade_rate_per_s > 0:
                 for side in (Side.BUY, Side.SELL):
-                    v.schedule(t0 + self._next_gap(inst.symbol, m.trade_rate_per_s), self._trader(inst, side))
+                    v.schedule(
+                        t0 + self._next_gap(inst.symbol, m.trade_rate_per_s),
+                        self._trader(inst, side),
+                    )
             for ev in m.script:
                 v.schedule(t0 + ev.at_ns, self._scripted(inst, ev))
             schedule = v.engine.funding_schedule(inst.symbol)

@@ -261,7 +261,9 @@ class SimVenue:
     async def place(self, request: OrderRequest) -> OrderAck:
         """Places an order (see :class:`~hedgekit.venues.Venue`)."""
         if request.symbol not in self._infos:
-            raise OrderRejectedError(self.name, f"unknown symbol {request.symbol!r}", None, "unknown_symbol")
+            raise OrderRejectedError(
+                self.name, f"unknown symbol {request.symbol!r}", None, "unknown_symbol"
+            )
         crosses = request.order_type is OrderType.MARKET or request.tif is TimeInForce.IOC
         op = "taker" if crosses else "maker"
         faults = self.config.faults
@@ -270,7 +272,9 @@ class SimVenue:
         def act(t: int) -> OrderAck:
             rel = t - self._start_ns
             if injected or any(a <= rel < b for a, b in faults.reject_windows):
-                raise OrderRejectedError(self.name, "Order rejected (injected fault)", None, "injected")
+                raise OrderRejectedError(
+                    self.name, "Order rejected (injected fault)", None, "injected"
+                )
             refuse = faults.reject_post_only
             return self._settle(t, self.engine.place(t, request, refuse_post_only=refuse))
 
@@ -282,7 +286,9 @@ class SimVenue:
         """Cancels an order; an unknown-order answer is followed by a status query."""
 
         def act(t: int) -> CancelOutcome:
-            outcome = self.engine.cancel(t, symbol, client_id=client_id, venue_order_id=venue_order_id)
+            outcome = self.engine.cancel(
+                t, symbol, client_id=client_id, venue_order_id=venue_order_id
+            )
             self._emit(t, outcome.events)
             self._publish(t)
             return outcome
@@ -553,7 +559,12 @@ class SimVenue:
         if rng.random() < d.p_shuffle:
             rng.shuffle(batch)
         for ev in batch:
-            u_hold, u_hold_t, u_dup, u_dup_t = rng.random(), rng.random(), rng.random(), rng.random()
+            u_hold, u_hold_t, u_dup, u_dup_t = (
+                rng.random(),
+                rng.random(),
+                rng.random(),
+                rng.random(),
+            )
             is_fill = isinstance(ev, Fill)
             conn = "fills" if is_fill else "orders"
             latency = 0 if (is_fill and d.fill_before_ack) else self._latency.feed_private()
@@ -589,7 +600,9 @@ class SimVenue:
 
     def _stream_is_down(self, t: int) -> bool:
         rel = t - self._start_ns
-        return any(d.start_ns <= rel < d.start_ns + d.duration_ns for d in self.config.faults.disconnects)
+        return any(
+            d.start_ns <= rel < d.start_ns + d.duration_ns for d in self.config.faults.disconnects
+        )
 
     def _stream_down(self, t: int) -> None:
         for sub in list(self._subs):
@@ -643,7 +656,9 @@ class SimVenue:
 
     def _feed_stalled(self, t: int) -> bool:
         rel = t - self._start_ns
-        return any(d.start_ns <= rel < d.start_ns + d.duration_ns for d in self.config.faults.feed_stalls)
+        return any(
+            d.start_ns <= rel < d.start_ns + d.duration_ns for d in self.config.faults.feed_stalls
+        )
 
     def _feed_message(
         self,
@@ -709,7 +724,9 @@ class SimVenue:
             self._feed_seq.setdefault(sym, 0)
             self._books[sym].apply_depth_snapshot(self._depth_snapshot(t, sym, bids, asks), ts_ns=t)
         else:
-            self._books[sym].apply_hyperliquid(self._feed_message(t, sym, bids, asks) or b"", ts_ns=t)
+            self._books[sym].apply_hyperliquid(
+                self._feed_message(t, sym, bids, asks) or b"", ts_ns=t
+            )
 
     def _depth_snapshot(
         self,
