@@ -49,6 +49,9 @@ MODULES = [
     "hedgekit.secrets",
     "hedgekit.observability",
     "hedgekit.frontier",
+    "hedgekit.risk",
+    "hedgekit.risk.drift",
+    "hedgekit.strategies",
     "hedgekit.sweep",
 ]
 IMPLIED = {"hedgekit.errors"}  # walked in from hedgekit.__all__

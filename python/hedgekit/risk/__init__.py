@@ -66,8 +66,9 @@ __all__ = [
     "plan_rebalance",
 ]
 
-# The monitors act through the executors, which use this package's models: imported on first
-# use, so ``hedgekit.execution`` can import ``hedgekit.risk.margin`` without a cycle.
+# The monitors (documented in :mod:`hedgekit.risk.drift`) act through the executors, which use
+# this package's models: imported on first use, so ``hedgekit.execution`` can import
+# ``hedgekit.risk.margin`` without a cycle.
 _LAZY = {
     "Drift": "hedgekit.risk.drift",
     "DriftConfig": "hedgekit.risk.drift",
@@ -76,7 +77,6 @@ _LAZY = {
     "PairLegs": "hedgekit.risk.drift",
     "Repair": "hedgekit.risk.drift",
 }
-__all__ += sorted(_LAZY)
 
 
 def __getattr__(name: str) -> object:

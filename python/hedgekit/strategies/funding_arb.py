@@ -765,7 +765,7 @@ class FundingArb:
             flatten_at_end: Close a pair still held when the time is up (reason ``"shutdown"``).
 
         Returns:
-            Every operation's result (:attr:`operations`).
+            Every operation's result (:attr:`FundingArb.operations`).
         """
         end = self.clock.now_ns() + int(duration_s * _S)
         try:
