@@ -460,6 +460,12 @@ class Metrics:
             "unhedged_exposure_usd", "Current |net fill size| x last fill price, per asset.",
             ["asset"], namespace=ns, registry=reg,
         )  # fmt: skip
+        self.liquidation_distance: Gauge = prom.Gauge(
+            "liquidation_distance_ratio",
+            "How far the mark may move before a pair's leg is liquidated, as a fraction of the "
+            "mark (leg=pair: the nearer leg's; NaN: that leg cannot be liquidated by its price).",
+            ["pair", "leg"], namespace=ns, registry=reg,
+        )  # fmt: skip
         self._lock = threading.Lock()
         self._net: dict[str, tuple[Decimal, Decimal]] = {}  # asset -> (net size, last price)
         self._server: WSGIServer | None = None  # prometheus_client's, while serving
@@ -541,6 +547,13 @@ class Metrics:
             for a in assets:
                 self._net.pop(a, None)
                 self.unhedged_exposure.labels(asset=a).set(0.0)
+
+    def observe_liquidation_distance(self, pair: str, leg: str, distance: Decimal | None) -> None:
+        """Sets the liquidation-distance gauge of one leg (``"long"``, ``"short"``) or of the
+        pair (``"pair"``); ``None`` (not liquidatable by its own price) is NaN."""
+        self.liquidation_distance.labels(pair=pair, leg=leg).set(
+            float("nan") if distance is None else float(distance)
+        )
 
     def observe_rejection(self, venue: str, reason: str) -> None:
         """Counts a definitive rejection.

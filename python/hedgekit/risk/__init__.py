@@ -66,7 +66,7 @@ __all__ = [
     "plan_rebalance",
 ]
 
-# The monitors (documented in :mod:`hedgekit.risk.drift`) act through the executors, which use
+# The monitors (documented in :mod:`hedgekit.risk.drift` and :mod:`hedgekit.risk.monitor`) act through the executors, which use
 # this package's models: imported on first use, so ``hedgekit.execution`` can import
 # ``hedgekit.risk.margin`` without a cycle.
 _LAZY = {
@@ -76,6 +76,10 @@ _LAZY = {
     "DriftPolicy": "hedgekit.risk.drift",
     "PairLegs": "hedgekit.risk.drift",
     "Repair": "hedgekit.risk.drift",
+    "PairRiskMonitor": "hedgekit.risk.monitor",
+    "RiskAction": "hedgekit.risk.monitor",
+    "RiskCheck": "hedgekit.risk.monitor",
+    "RiskThresholds": "hedgekit.risk.monitor",
 }
 
 
