@@ -50,6 +50,7 @@ from hedgekit.execution.config import (
     LegSpec,
 )
 from hedgekit.model import Side
+from hedgekit.risk.tiers import MarginTable, MarginTier
 from hedgekit.venues.sim.config import (
     REQUEST_OPS,
     CancelSplit,
@@ -61,6 +62,7 @@ from hedgekit.venues.sim.config import (
     LatencyConfig,
     LatencyProfile,
     LostMessage,
+    MarginConfig,
     MarketConfig,
     MarketFactor,
     Outage,
@@ -382,6 +384,27 @@ class FaultsSpec(_Table):
     fill_processing_errors: Count = 0
 
 
+class MarginTierSpec(_Table):
+    """``venues[i].margin.tiers[j]`` (a :class:`~hedgekit.risk.MarginTier`)."""
+
+    notional_floor: NonNegativeExact
+    max_leverage: PositiveExact
+    maintenance_rate: PositiveExact
+    maintenance_amount: NonNegativeExact = NonNegativeExact(0)
+
+
+class MarginSpec(_Table):
+    """``venues[i].margin``: the simulated account and the instrument's margin."""
+
+    collateral: NonNegativeExact | None = None  # effectively unlimited
+    liquidation_fee: NonNegativeExact | None = None  # the taker rate
+    funding_anchor_ms: Ms = 0.0
+    leverage: PositiveExact | None = None  # the personality's default
+    funding_interval_h: Annotated[float, Meta(gt=0.0, le=24.0 * 365)] | None = None
+    tiers: list[MarginTierSpec] | None = None  # the personality's table
+    reports_liquidation_price: bool | None = None  # the personality's
+
+
 class VenueSpec(_Table):
     """``venues[i]``."""
 
@@ -398,6 +421,7 @@ class VenueSpec(_Table):
     delivery: DeliverySpec = msgspec.field(default_factory=DeliverySpec)
     limits: LimitsSpec = msgspec.field(default_factory=LimitsSpec)
     faults: FaultsSpec = msgspec.field(default_factory=FaultsSpec)
+    margin: MarginSpec = msgspec.field(default_factory=MarginSpec)
     seed: Count | None = None  # derived from the scenario's seed and the name
 
 
@@ -806,7 +830,39 @@ def _personality(spec: VenueSpec) -> Personality:
         overrides["post_only_mode"] = spec.post_only_mode
     if spec.modify_new_id is not None:
         overrides["modify_new_id"] = spec.modify_new_id
+    if spec.margin.reports_liquidation_price is not None:
+        overrides["reports_liquidation_price"] = spec.margin.reports_liquidation_price
     return _PERSONALITIES[spec.personality](**overrides)
+
+
+def _margin(spec: MarginSpec, path: str) -> tuple[MarginConfig, dict[str, Any]]:
+    """The account's configuration and the instrument's margin settings."""
+    try:
+        account = MarginConfig(
+            **({} if spec.collateral is None else {"collateral": Decimal(spec.collateral)}),
+            liquidation_fee_rate=_od(spec.liquidation_fee),
+            funding_anchor_ns=_ns(spec.funding_anchor_ms),
+        )
+        instrument: dict[str, Any] = {}
+        if spec.leverage is not None:
+            instrument["leverage"] = Decimal(spec.leverage)
+        if spec.funding_interval_h is not None:
+            instrument["funding_interval_s"] = max(1, round(spec.funding_interval_h * 3600))
+        if spec.tiers is not None:
+            instrument["margin_table"] = MarginTable(
+                tuple(
+                    MarginTier(
+                        Decimal(t.notional_floor),
+                        Decimal(t.max_leverage),
+                        Decimal(t.maintenance_rate),
+                        Decimal(t.maintenance_amount),
+                    )  # fmt: skip
+                    for t in spec.tiers
+                )
+            )
+    except (ValueError, HedgekitError) as exc:
+        raise ScenarioError(path, str(exc)) from None
+    return account, instrument
 
 
 def _venue(spec: VenueSpec, path: str, seed: int, factor: MarketFactor | None) -> SimVenueConfig:
@@ -817,10 +873,12 @@ def _venue(spec: VenueSpec, path: str, seed: int, factor: MarketFactor | None) -
         raise ScenarioError(
             f"{path}.fills.shared_trade_id", "cannot be combined with split_fills > 1"
         )
+    account, margin = _margin(spec.margin, f"{path}.margin")
     return SimVenueConfig(
         name=spec.name,
         personality=_personality(spec),
-        instruments=(SimInstrument(spec.instrument.symbol, rules, market),),
+        instruments=(SimInstrument(spec.instrument.symbol, rules, market, **margin),),
+        margin=account,
         latency=_latency(spec.latency, f"{path}.latency", profile),
         queue=QueueConfig(cancel_split=spec.queue.cancel_split),
         fills=FillConfig(

@@ -182,3 +182,14 @@ def test_reports_are_json_serialisable_and_seeded_runs_repeat() -> None:
     b = simulate(SCENARIOS / "cancel_fill_race.toml")
     assert json.loads(json.dumps(a)) == a
     assert a == b
+
+
+def test_an_open_one_venue_cannot_margin_is_refused_with_nothing_placed() -> None:
+    run = Run("margin_refused.toml")
+    _invariants_held(run)
+    assert run.result["status"] == "refused"
+    assert run.result["reason"].startswith("aster margin: equity 3")
+    # The venues' own books: no order of ours ever reached either.
+    for name, venue in run.venues.items():
+        assert venue.engine.orders() == [], name
+        assert run.orders(name) == [], name

@@ -42,6 +42,37 @@ _ACTIVE_MODES = (
 )
 
 
+def _forced(
+    seed: int, plans: Sequence[_VenuePlan], sizes: Sequence[Decimal], op_ms: float, tags: list[str]
+) -> None:
+    """Venues trading our position themselves, around a close (a stream of its own: every other
+    draw of a seed is unchanged): an auto-deleverage of part of a leg (15 %), or a leg so thinly
+    collateralised that an adverse mid jump liquidates it (10 %)."""
+    rng = random.Random(f"hedgekit-sweep-forced:{seed}")
+    held = [(v, pos) for v, pos in zip(plans, sizes, strict=True) if pos != 0]
+    if not held:
+        return
+    draw = rng.random()
+    v, pos = rng.choice(held)
+    script = v.table["market"].setdefault("script", [])
+    # Never before 0.5 s: the sessions subscribe at the start (a fill before that is history
+    # no client of ours could have seen).
+    at = max(round(op_ms + rng.uniform(-800.0, 4000.0), 1), 500.0)
+    if draw < 0.15:
+        part = max(_floor(abs(pos) * D(str(round(rng.uniform(0.1, 1.0), 3))), v.step), v.step)
+        script.append({"at_ms": at, "action": "adl", "size": _fmt(min(part, abs(pos)))})
+        tags.append(f"adl {v.name}")
+    elif draw < 0.25:
+        # Collateral of 3 % of the notional: the maintenance requirement (2-3 %) is close; a 4 %
+        # move against the leg liquidates it.
+        notional = abs(pos) * v.mid
+        v.table["margin"] = {"collateral": _fmt(_ceil(notional * D("0.03"), D("0.01")))}
+        move = D("0.96") if pos > 0 else D("1.04")
+        price = max(_floor(v.mid * move, v.tick), v.tick)
+        script.append({"at_ms": at, "action": "mid", "price": _fmt(price)})
+        tags.append(f"liquidation {v.name}")
+
+
 def _order_table(rng: random.Random, modes: Sequence[str], short: bool) -> dict[str, Any]:
     """A random order table (``hedge``, ``rollback``, ``phase2``...)."""
     t: dict[str, Any] = {"mode": rng.choice(modes)}
@@ -314,6 +345,7 @@ def scenario_for(seed: int, profile: str = "mixed") -> dict[str, Any]:
                 positions.append(
                     {"venue": v.name, "size": _fmt(pos), "entry_price": _entry_price(rng, v)}
                 )
+        _forced(seed, plans, sizes, op_ms, tags)
         operation = {"kind": "close", "legs": [{"venue": v.name} for v in plans], "config": cfg}
     operation["start_after_s"] = start_after
     operation["settle_s"] = rng.choice((1.0, 3.0, 5.0))

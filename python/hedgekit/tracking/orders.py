@@ -390,6 +390,7 @@ class OrderTracker:
         self._applied: dict[str, list[Fill]] = {}
         self._anomalies: deque[Anomaly] = deque(maxlen=1000)
         self._stream_down_ns: int | None = None
+        self._stream_up_ns: int | None = None  # when the stream last came back
 
     # ----------------------------------------------------------------- queries
     def order(self, client_id: str) -> TrackedOrder:
@@ -807,11 +808,15 @@ class OrderTracker:
                 self._stream_down_ns = now_ns
             return
         down, self._stream_down_ns = self._stream_down_ns, None
+        last_up, self._stream_up_ns = self._stream_up_ns, now_ns
         for o in self._orders.values():
             if not o.state.is_terminal:
                 self._query(o, now_ns, acts)
-        if down is not None:
-            acts.append(FetchFills(None, down - self.config.reconnect_margin_ns))
+        # A return we never saw leave (its "down" lost, or an outage inside another) is an
+        # outage too: the fills since the stream last came back are fetched.
+        since = down if down is not None else last_up
+        if since is not None:
+            acts.append(FetchFills(None, since - self.config.reconnect_margin_ns))
             acts.append(Reconcile("reconnect"))
 
     def _ingest_fill(self, fill: Fill, now_ns: int, acts: list[Action]) -> None:

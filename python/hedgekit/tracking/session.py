@@ -57,6 +57,9 @@ __all__ = ["FillCallback", "FillListener", "VenueSession", "resume"]
 log = logging.getLogger("hedgekit.tracking")
 _C = TypeVar("_C")
 _R = TypeVar("_R")
+_FETCH_ATTEMPTS = 12
+"""How many times a fill fetch is tried before it is given up (the pauses add up to a minute
+and more, rate-limit backoffs waited out on top)."""
 
 FillListener = Callable[[Fill, TrackedOrder], None]
 """A synchronous callback run right after each newly applied fill."""
@@ -122,6 +125,7 @@ class VenueSession:
         self._closed = False
         self._last_mismatches: list[PositionMismatch] = []
         self._suspects: dict[str, Decimal] = {}
+        self._positions_ok_ns = 0  # when the last positions fetch that succeeded was sent
         self._next_id = 0
         self._backoff_until_ns = 0
         self._gap_ns = 0
@@ -240,6 +244,19 @@ class VenueSession:
         async with asyncio.timeout(self._timeout_s):
             return await resume(call, yielded)  # type: ignore[no-any-return]
 
+    def _explain(self, found: Sequence[PositionMismatch], since_ns: int) -> None:
+        """A difference the fills we know do not explain: ask the venue for the symbol's fills
+        since the last good read — the stream may have lost some (a liquidation or an
+        auto-deleverage during an outage is no order of ours that anything waits for). One
+        fetch per symbol at a time."""
+        margin = self.tracker.config.reconnect_margin_ns
+        for m in found:
+            if any(a.symbol == m.symbol for a in self._fetching):
+                continue
+            action = FetchFills(m.symbol, max(since_ns - margin, 0))
+            self._fetching.add(action)
+            self._spawn(self._fetch_fills(action), f"fills {m.symbol} (mismatch)")
+
     async def fetch_positions(self, timeout_s: float | None = None) -> dict[str, Position]:
         """The venue's positions now, read through the session (bounded by ``timeout_s``,
         default the request timeout; refused locally during a rate-limit backoff).
@@ -252,12 +269,22 @@ class VenueSession:
         if held is not None:
             raise held
         await self._pace()
+        started = self.clock.now_ns()
         try:
             async with asyncio.timeout(self._timeout_s if timeout_s is None else timeout_s):
-                return await self.venue.positions()
+                actual = await self.venue.positions()
         except VenueError as exc:
             self._note(exc)
             raise
+        # Every read is evidence: a difference from what our fills imply starts a fill fetch.
+        if self.positions.initialized:
+            as_of = max((p.ts_ns for p in actual.values()), default=started)
+            found = compare(
+                self.positions.expected_at(as_of), actual, self.reconciler.config.tolerance
+            )
+            self._explain(found, self._positions_ok_ns)
+            self._positions_ok_ns = started
+        return actual
 
     async def _read(
         self, what: str, call: Callable[[], Awaitable[_R]], timeout_s: float | None
@@ -275,6 +302,13 @@ class VenueSession:
         except VenueError as exc:
             self._note(exc)
             raise
+
+    @property
+    def fetching_fills(self) -> bool:
+        """A fill fetch is under way or waiting to be tried again (after a stream gap, a
+        position mismatch, an order's missing fills): fills the venue made may not be in the
+        ledger yet."""
+        return bool(self._fetching)
 
     async def fetch_account(self, timeout_s: float | None = None) -> AccountState:
         """The venue's account (collateral, equity, available, margins) now, read through the
@@ -736,21 +770,40 @@ class VenueSession:
             )
         )
 
-    async def _fetch_fills(self, action: FetchFills) -> None:
-        if self.backoff_s() > 0:
-            self._fetching.discard(action)
-            return  # asked again on the tracker's timer while fills are missing
+    async def _fetch_fills(self, action: FetchFills, attempt: int = 0) -> None:
+        """Fetches fills since ``action.since_ns``. A fetch that fails or is held back by a
+        rate-limit backoff is tried again (after the backoff, with a doubling pause, at most
+        :data:`_FETCH_ATTEMPTS` times): a fetch after a stream gap is the only way to learn of
+        fills no order of ours is waiting for (a liquidation, an auto-deleverage during the
+        gap), so it is never dropped on one failure."""
         try:
+            if self.backoff_s() > 0:
+                raise RateLimitedError(
+                    self.venue.name, "fills: held back after a rate limit", None, self.backoff_s()
+                )
             await self._pace()
             async with asyncio.timeout(self._timeout_s):
                 fills = await self.venue.fills(action.symbol, since_ns=action.since_ns)
         except (TimeoutError, VenueError) as exc:
-            self._note(exc)
-            log.info("%s: fill fetch failed: %r", self.venue.name, exc)
+            if not (
+                isinstance(exc, RateLimitedError) and exc.message.startswith("fills: held back")
+            ):
+                self._note(exc)
+            log.info("%s: fill fetch failed (attempt %d): %r", self.venue.name, attempt + 1, exc)
+            if attempt + 1 < _FETCH_ATTEMPTS:
+                pause = max(self.backoff_s(), min(0.5 * 2**attempt, 10.0))
+                self._spawn(
+                    self._fetch_later(action, attempt + 1, pause), f"fills again {action.symbol}"
+                )
+            else:
+                self._fetching.discard(action)
             return
-        finally:
-            self._fetching.discard(action)
+        self._fetching.discard(action)
         self._perform(self.tracker.on_fills(fills, self.clock.now_ns()))
+
+    async def _fetch_later(self, action: FetchFills, attempt: int, pause_s: float) -> None:
+        await asyncio.sleep(pause_s)
+        await self._fetch_fills(action, attempt)
 
     async def _resolve_cancel(self, client_id: str, symbol: str) -> CancelResult | None:
         if self.backoff_s() > 0:
@@ -804,12 +857,14 @@ class VenueSession:
         self.reconciler.fetched(self.clock.now_ns(), started)
         # The snapshot's venue time: the newest position's stamp, else when we asked.
         as_of = max((p.ts_ns for p in actual.values()), default=started)
+        previous_ok, self._positions_ok_ns = self._positions_ok_ns, started
         if not self.positions.initialized:
             self.positions.reset({s: p.size for s, p in actual.items()}, as_of)
             self._last_mismatches = []
             return
         tol = self.reconciler.config.tolerance
         found = compare(self.positions.expected_at(as_of), actual, tol)
+        self._explain(found, previous_ok)
         # A difference can be a fill still on its way: report it only when the next fetch shows
         # the same difference again.
         confirmed = [m for m in found if self._suspects.get(m.symbol) == m.difference]
