@@ -340,17 +340,25 @@ class Opening:
 
         async def one(leg: _Leg) -> None:
             session, sym, name = leg.ex.session, leg.spec.symbol, leg.name
-            try:
-                if cfg.leverage is not None:
-                    await session.set_leverage(sym, cfg.leverage)
-                # One round trip: the three reads at once.
-                lev, acct, positions = await asyncio.gather(
-                    session.fetch_leverage(sym), session.fetch_account(), session.fetch_positions()
-                )
-            except LeverageRejectedError as exc:
-                raise Refusal(f"{name} leverage {cfg.leverage} refused: {exc.message}") from exc
-            except (VenueError, TimeoutError) as exc:
-                raise Refusal(f"{name} margin could not be read: {exc}") from exc
+            for attempt in range(_MARGIN_READS):
+                try:
+                    if cfg.leverage is not None:
+                        await session.set_leverage(sym, cfg.leverage)
+                    # One round trip: the three reads at once.
+                    lev, acct, positions = await asyncio.gather(
+                        session.fetch_leverage(sym),
+                        session.fetch_account(),
+                        session.fetch_positions(),
+                    )
+                    break
+                except LeverageRejectedError as exc:
+                    raise Refusal(f"{name} leverage {cfg.leverage} refused: {exc.message}") from exc
+                except (VenueError, TimeoutError) as exc:
+                    # A lost answer is read again (reads change nothing); a refusal is final.
+                    if attempt + 1 >= _MARGIN_READS or (
+                        isinstance(exc, VenueError) and exc.definitive
+                    ):
+                        raise Refusal(f"{name} margin could not be read: {exc}") from exc
             price = _touch(leg)
             venue = leg.ex.venue
             tables = {s: venue.margin_table(s) for s in {sym, *positions}}
@@ -1063,6 +1071,11 @@ class Opening:
             ended_ns=end,
             unresolved=tuple(f"{venue}:{cid}" for venue, cid in unresolved),
         )
+
+
+_MARGIN_READS = 3
+"""How many times the pre-flight reads a venue's margin before it refuses the open (a read that
+lost its answer is simply read again)."""
 
 
 def _position_state(p: Position, fallback_mark: Decimal | None, leverage: Decimal) -> PositionState:
