@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from hedgekit import FillLedger
@@ -595,6 +595,9 @@ def test_no_registered_secret_survives(before: str, secret: Secret, after: str) 
 def test_a_value_after_a_secret_key_never_survives(
     key: str, sep: str, value: str, tail: str
 ) -> None:
+    # A tail that itself spells the value (hypothesis found "=000000") is ordinary text, no
+    # secret: the check is about the value that follows the key.
+    assume(f"{sep}{value}" not in tail)
     quote = sep[-1] if sep[-1] in "\"'" else ""
     text = f"error: {key}{sep}{value}{quote} {tail}"
     out = redact(text)

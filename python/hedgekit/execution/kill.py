@@ -35,9 +35,8 @@ from typing import Any
 from hedgekit.clock import Clock
 from hedgekit.errors import HedgekitError, KillSwitchEngagedError, VenueError
 from hedgekit.execution.config import ExecutionMode, OrderConfig
-from hedgekit.execution.liquidity import is_dust
 from hedgekit.execution.operation import OperationExecutor, OperationTap
-from hedgekit.execution.order import OrderExecutor, protected_price, settle_until_answered
+from hedgekit.execution.order import OrderExecutor, settle_until_answered
 from hedgekit.execution.recorder import JournalLike, OperationRecorder, finish_recording
 from hedgekit.model import Side
 from hedgekit.tracking import VenueSession
@@ -368,7 +367,9 @@ class KillSwitch(OperationExecutor):
         v.dust = {}
         to_close: dict[str, Decimal] = {}
         for sym, size in open_.items():
-            if self._is_dust(session, sym, size):
+            if self.executors[name].unwind_is_dust(
+                sym, size, self.config.flatten.market_protection_bps
+            ):
                 v.dust[sym] = size
             else:
                 to_close[sym] = size
@@ -396,19 +397,3 @@ class KillSwitch(OperationExecutor):
                 v.traded[sym] = v.traded.get(sym, _ZERO) + result.filled
             if not result.complete and result.reason:
                 v.errors.append(f"{sym}: {result.reason}")
-
-    def _is_dust(self, session: VenueSession, symbol: str, size: Decimal) -> bool:
-        """A position no flattening order can close: below the venue's minimum at the price
-        that order would carry (the protected price, beyond the touch: a sell's notional is
-        judged lower than at the mid)."""
-        venue = session.venue
-        try:
-            rules = venue.instruments()[symbol].rules
-        except KeyError:
-            return False  # not a market we trade: never ours to call dust
-        q = venue.quote(symbol)
-        if q is None:
-            return False
-        side = Side.SELL if size > 0 else Side.BUY
-        price = protected_price(rules, side, q, self.config.flatten.market_protection_bps)
-        return is_dust(rules, abs(size), price, reduce_only=True)

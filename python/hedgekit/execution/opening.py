@@ -76,8 +76,8 @@ from hedgekit.execution.results import (
     Rollback,
     tidy,
 )
-from hedgekit.model import OrderRequest, Position, Side, TimeInForce
-from hedgekit.risk.margin import Account, PositionState
+from hedgekit.model import OrderRequest, Side, TimeInForce
+from hedgekit.risk.margin import Account
 from hedgekit.tracking import TrackedState
 from hedgekit.tracking.session import resume as _resume
 from hedgekit.venues.base import InstrumentInfo, Quote
@@ -361,23 +361,16 @@ class Opening:
                         raise Refusal(f"{name} margin could not be read: {exc}") from exc
             price = _touch(leg)
             venue = leg.ex.venue
-            tables = {s: venue.margin_table(s) for s in {sym, *positions}}
-            known = {s: t for s, t in tables.items() if t is not None}
-            if len(known) < len(tables) or any(p.entry_price is None for p in positions.values()):
+            account = Account.from_venue(
+                acct.collateral, positions, venue.margin_table, leverage=lev, also=(sym,)
+            )
+            if account is None:  # no tiers to judge by: available collateral alone
                 need = pair * price / lev
                 if need > acct.available:
                     raise Refusal(
                         f"{name} margin: {need:.2f} of initial margin needed, {acct.available:.2f} available"
                     )
                 return
-            account = Account(
-                acct.collateral,
-                {
-                    s: _position_state(p, price if s == sym else None, lev)
-                    for s, p in positions.items()
-                },
-                known,
-            )
             decision = account.can_open(sym, leg.spec.side, pair, price, lev)
             if not decision:
                 raise Refusal(f"{name} margin: {decision.message}")
@@ -1076,20 +1069,6 @@ class Opening:
 _MARGIN_READS = 3
 """How many times the pre-flight reads a venue's margin before it refuses the open (a read that
 lost its answer is simply read again)."""
-
-
-def _position_state(p: Position, fallback_mark: Decimal | None, leverage: Decimal) -> PositionState:
-    """The margin model's view of a venue position (its own leverage where the venue gives it,
-    else the symbol's; its mark, else the price the open would trade at)."""
-    assert p.entry_price is not None
-    mark = (
-        p.mark_price
-        if p.mark_price is not None
-        else (fallback_mark if fallback_mark is not None else p.entry_price)
-    )
-    return PositionState(
-        p.size, p.entry_price, mark, p.leverage if p.leverage is not None else leverage
-    )
 
 
 def _not_dust_bound(leg: _Leg) -> tuple[Decimal, Decimal] | None:

@@ -273,6 +273,23 @@ class OrderExecutor:
             raise BookIntegrityError(f"{venue.name} {symbol}: empty book", "empty", "no quote")
         return q
 
+    def unwind_is_dust(self, symbol: str, position: Decimal, protection_bps: Decimal) -> bool:
+        """Whether no reduce-only protected IOC can close ``position`` (signed): it is below
+        the venue's minimum at the price that order would carry — beyond the touch, so a
+        sell's notional is judged lower than at the mid. ``False`` for a symbol the venue does
+        not list or an empty book (nothing is called dust without a price)."""
+        try:
+            rules = self.venue.instruments()[symbol].rules
+        except KeyError:
+            return False
+        q = self.venue.quote(symbol)
+        if q is None:
+            return False
+        side = Side.SELL if position > 0 else Side.BUY
+        return is_dust(
+            rules, abs(position), protected_price(rules, side, q, protection_bps), reduce_only=True
+        )
+
     def next_id(self, tag: str = "") -> str:
         """A fresh client order id."""
         return self.session.new_client_id(f"{self._prefix}{tag}")

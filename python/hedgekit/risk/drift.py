@@ -33,9 +33,7 @@ from hedgekit.errors import HedgekitError, VenueError
 from hedgekit.execution.close import CloseExecutor
 from hedgekit.execution.config import CloseConfig, CloseLeg, ExecutionMode, OrderConfig
 from hedgekit.execution.kill import KillSwitch
-from hedgekit.execution.liquidity import is_dust
 from hedgekit.execution.operation import OperationExecutor, OperationTap
-from hedgekit.execution.order import protected_price
 from hedgekit.execution.recorder import JournalLike, OperationRecorder, finish_recording
 from hedgekit.execution.results import CloseResult, ExecutionResult
 from hedgekit.model import Side
@@ -231,20 +229,16 @@ class DriftMonitor(OperationExecutor):
         return long_, short
 
     def _is_dust(self, pair: PairLegs, gap: Decimal) -> bool:
-        """Whether the leg that would be reduced cannot trade ``gap`` (below its minimum at the
-        reducing order's protected price)."""
-        venue, symbol, side = (
-            (pair.long_venue, pair.long_symbol, Side.SELL)
+        """Whether the larger leg cannot be reduced by ``gap`` (the long sells it, the short
+        buys it back): below its venue's minimum at the reducing order's price."""
+        venue, symbol = (
+            (pair.long_venue, pair.long_symbol)
             if gap > 0
-            else (pair.short_venue, pair.short_symbol, Side.BUY)
+            else (pair.short_venue, pair.short_symbol)
         )
-        v = self.sessions[venue].venue
-        q = v.quote(symbol)
-        if q is None:
-            return False
-        rules = v.instruments()[symbol].rules
-        price = protected_price(rules, side, q, self.config.repair.market_protection_bps)
-        return is_dust(rules, abs(gap), price, reduce_only=True)
+        return self.executors[venue].unwind_is_dust(
+            symbol, gap, self.config.repair.market_protection_bps
+        )
 
     async def check(self, pair: PairLegs) -> Drift | None:
         """Reads the legs twice, ``confirm_after_s`` apart. ``None`` when the first read shows

@@ -28,7 +28,7 @@ digits); the only rounded values are quotients: initial margin terms (up), the l
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
@@ -173,6 +173,34 @@ class Account:
     collateral: Decimal
     positions: Mapping[str, PositionState]
     tables: Mapping[str, MarginTable]
+
+    @classmethod
+    def from_venue(
+        cls,
+        collateral: Decimal,
+        positions: Mapping[str, Position],
+        table_of: Callable[[str], MarginTable | None],
+        *,
+        leverage: Decimal,
+        also: Iterable[str] = (),
+    ) -> Account | None:
+        """The account as a venue reports it: its collateral, its positions (each at its own
+        leverage where the venue gives one, else ``leverage``) and ``table_of(symbol)`` for every
+        symbol held and every symbol in ``also``. ``None`` when the venue publishes no tiers for
+        one of them or a position carries no mark: the model cannot judge that account."""
+        tables: dict[str, MarginTable] = {}
+        for symbol in {*positions, *also}:
+            table = table_of(symbol)
+            if table is None:
+                return None
+            tables[symbol] = table
+        if any(p.mark_price is None for p in positions.values()):
+            return None
+        states = {
+            s: PositionState.from_position(p, p.leverage if p.leverage is not None else leverage)
+            for s, p in positions.items()
+        }
+        return cls(collateral, states, tables)
 
     def __post_init__(self) -> None:
         collateral = dec(self.collateral, "collateral")

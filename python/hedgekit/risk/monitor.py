@@ -38,7 +38,7 @@ from hedgekit.model import AccountState, Position, Side
 from hedgekit.observability import Metrics
 from hedgekit.risk.alerts import Alert, AlertHub, AlertKind
 from hedgekit.risk.drift import PairLegs
-from hedgekit.risk.margin import Account, PairDistance, PositionState, pair_liquidation_distance
+from hedgekit.risk.margin import Account, PairDistance, pair_liquidation_distance
 from hedgekit.tracking import VenueSession
 
 __all__ = ["PairRiskMonitor", "RiskAction", "RiskCheck", "RiskThresholds"]
@@ -168,7 +168,7 @@ class PairRiskMonitor(OperationExecutor):
         self.metrics = metrics
 
     # ----------------------------------------------------------------------------- reading
-    async def _leg(self, venue: str, symbol: str) -> tuple[AccountState, dict[str, Position]]:
+    async def _leg(self, venue: str) -> tuple[AccountState, dict[str, Position]]:
         session = self.sessions[venue]
         acct, positions = await asyncio.gather(session.fetch_account(), session.fetch_positions())
         return acct, positions
@@ -176,18 +176,12 @@ class PairRiskMonitor(OperationExecutor):
     def _account(
         self, venue: str, acct: AccountState, positions: dict[str, Position]
     ) -> Account | None:
-        """The margin model of one venue account, or ``None`` when the venue publishes no tiers
-        for a symbol held or a position lacks its prices."""
+        """The margin model of one venue account (``None``: the venue publishes no tiers for a
+        symbol held, or a position lacks its mark or its leverage)."""
+        if any(p.leverage is None or p.entry_price is None for p in positions.values()):
+            return None
         v = self.sessions[venue].venue
-        tables = {}
-        states = {}
-        for sym, p in positions.items():
-            table = v.margin_table(sym)
-            if table is None or p.entry_price is None or p.mark_price is None or p.leverage is None:
-                return None
-            tables[sym] = table
-            states[sym] = PositionState(p.size, p.entry_price, p.mark_price, p.leverage)
-        return Account(acct.collateral, states, tables)
+        return Account.from_venue(acct.collateral, positions, v.margin_table, leverage=Decimal(1))
 
     async def assess(self, pair: PairLegs) -> RiskCheck:
         """Reads both venues and works out the pair's liquidation distance (no action).
@@ -197,8 +191,8 @@ class PairRiskMonitor(OperationExecutor):
         now = self.clock.now_ns()
         try:
             (la, lp), (sa, sp) = await asyncio.gather(
-                self._leg(pair.long_venue, pair.long_symbol),
-                self._leg(pair.short_venue, pair.short_symbol),
+                self._leg(pair.long_venue),
+                self._leg(pair.short_venue),
             )
         except (VenueError, TimeoutError) as exc:
             return RiskCheck(

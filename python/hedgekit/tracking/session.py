@@ -265,17 +265,8 @@ class VenueSession:
             hedgekit.errors.VenueError: The venue refused or failed.
             TimeoutError: No answer in time.
         """
-        held = self._held_back("positions")
-        if held is not None:
-            raise held
-        await self._pace()
         started = self.clock.now_ns()
-        try:
-            async with asyncio.timeout(self._timeout_s if timeout_s is None else timeout_s):
-                actual = await self.venue.positions()
-        except VenueError as exc:
-            self._note(exc)
-            raise
+        actual = await self._read("positions", self.venue.positions, timeout_s)
         # Every read is evidence: a difference from what our fills imply starts a fill fetch.
         if self.positions.initialized:
             as_of = max((p.ts_ns for p in actual.values()), default=started)
@@ -836,16 +827,10 @@ class VenueSession:
     async def _fetch_positions(self, reason: str, *, raise_errors: bool = False) -> None:
         self._reconciling = True
         started = self.clock.now_ns()
-        held = self._held_back("positions")
         try:
-            if held is not None:
-                raise held
-            await self._pace()
-            async with asyncio.timeout(self._timeout_s):
-                actual = await self.venue.positions()
+            # (a hold-back the session raises itself is no refusal of the venue's: not noted)
+            actual = await self._read("positions", self.venue.positions, None)
         except (TimeoutError, VenueError) as exc:
-            if exc is not held:  # held back here, never sent: no refusal of the venue's to count
-                self._note(exc)
             log.warning("%s: positions fetch (%s) failed: %r", self.venue.name, reason, exc)
             self.reconciler.fetched(self.clock.now_ns(), started)
             self.reconciler.trigger(reason, self.clock.now_ns())  # try again after min interval
