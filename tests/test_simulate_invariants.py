@@ -182,3 +182,49 @@ def test_a_leg_above_the_pair_size_for_a_moment_is_a_violation(
     inv = report["invariants"]["no_leg_above_pair_size"]
     assert not inv["held"] and "'hl': '3" in inv["detail"]
     assert report["venues"]["hl"]["position"] == "1.5"  # where it ended is fine
+
+
+@pytest.mark.parametrize(
+    ("extra", "reported", "held"),
+    [
+        ("0.001", False, False),  # a dust surplus nobody reported
+        ("0.001", True, True),  # below the venue's minimum order (0.005), reported: allowed
+        ("0.2", True, False),  # an unwindable surplus is never allowed to stay, reported or not
+    ],
+)
+def test_only_a_reported_surplus_below_the_minimum_order_may_stay(
+    monkeypatch: pytest.MonkeyPatch, extra: str, reported: bool, held: bool
+) -> None:
+    """After a real open, ``extra`` more on the hl leg, made of two orders the venue accepts (a
+    buy of the minimum order plus ``extra``, then a sell of the minimum order)."""
+    from hedgekit.execution.results import Incident
+
+    class Surplus(AtomicExecutor):
+        def __init__(self, sessions: dict[str, VenueSession], **kwargs: Any) -> None:
+            super().__init__(sessions, **kwargs)
+            self._own = sessions
+
+        async def open(self, legs: Any, size: Decimal, config: Any = None) -> AtomicResult:
+            result = await super().open(legs, size, config)
+            session = self._own["hl"]
+            least = Decimal("0.005")  # $10 at 2,400, three size decimals
+            for n, (side, qty) in enumerate(
+                ((Side.BUY, least + Decimal(extra)), (Side.SELL, least))
+            ):
+                q = session.venue.quote("ETH")
+                assert q is not None
+                price = q.ask + 5 if side is Side.BUY else q.bid - 5
+                await session.place(
+                    OrderRequest("ETH", side, qty, price, f"x-{n}", tif=TimeInForce.IOC)
+                )
+                await asyncio.sleep(0.1)
+            if reported:
+                note = Incident(0, "oversize", "hl", f"hl held {extra} above the pair size")
+                result = dataclasses.replace(result, incidents=(*result.incidents, note))
+            return result
+
+    monkeypatch.setattr(simulate_module, "AtomicExecutor", Surplus)
+    report = simulate(SCENARIOS / "one_leg_never_fills.toml")
+    assert Decimal(report["venues"]["hl"]["position"]) == Decimal("1.5") + Decimal(extra)
+    inv = report["invariants"]["no_leg_above_pair_size"]
+    assert inv["held"] is held, inv["detail"]

@@ -264,6 +264,7 @@ class MarketSpec(_Table):
     factor_lag_ms: Annotated[float, Meta(ge=0.0, le=_MAX_FACTOR_MS)] | None = None  # 0
     informed_share: Probability | None = None  # 0
     informed_horizon_ms: FactorMs | None = None  # 2000
+    refill_ms: Annotated[float, Meta(ge=1.0, le=MAX_NUMBER)] | None = None  # never
 
 
 class LatSpec(_Table):
@@ -594,7 +595,7 @@ def parse_scenario(data: Mapping[str, Any]) -> Scenario:
 
 
 _WITH_FACTOR_ONLY = ("informed_share", "informed_horizon_ms", "factor_lag_ms")
-_WITHOUT_FACTOR_ONLY = ("vol_bps_per_sqrt_s", "walk_interval_ms")
+_WITHOUT_FACTOR_ONLY = ("vol_bps_per_sqrt_s", "walk_interval_ms", "refill_ms")
 
 
 def _factor_fields(data: Mapping[str, Any]) -> None:
@@ -785,6 +786,7 @@ def _market(
         informed_horizon_ns=_ns(
             2000.0 if spec.informed_horizon_ms is None else spec.informed_horizon_ms
         ),
+        refill_interval_ns=_ns(spec.refill_ms or 0.0),
     )
 
 

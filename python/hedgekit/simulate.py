@@ -279,14 +279,12 @@ def _report(
         name: venues[name].engine.position(cfg.instruments[0].symbol)
         for name, cfg in ((c.name, c) for c in sc.venues)
     }
-    largest_min = max(
-        (
-            max(cfg.instruments[0].rules.min_qty, _min_size_at(cfg, venues[cfg.name]))
-            for cfg in sc.venues
-            if cfg.name in leg_venues
-        ),
-        default=_ZERO,
-    )
+    min_size = {
+        cfg.name: max(cfg.instruments[0].rules.min_qty, _min_size_at(cfg, venues[cfg.name]))
+        for cfg in sc.venues
+        if cfg.name in leg_venues
+    }
+    largest_min = max(min_size.values(), default=_ZERO)
     net = sum((end_pos[v] for v in leg_venues), _ZERO)
     status = result.status
     exposed_reported = status in (OpenStatus.EXPOSED, CloseStatus.EXPOSED)
@@ -316,7 +314,7 @@ def _report(
         sc, result, at_start, at_return, end_pos, largest_min
     )
     invariants["no_leg_above_pair_size"] = _no_leg_above_pair_size(
-        sc, at_start, truth_by_venue, result
+        sc, at_start, truth_by_venue, result, min_size
     )
     op_net = {leg.venue: leg.net for leg in result.legs}
     known = Counter(_fill_key(f) for leg in result.legs for f in leg.fills)
@@ -489,12 +487,15 @@ def _no_leg_above_pair_size(
     at_start: _Start,
     truth_by_venue: dict[str, list[Fill]],
     result: AtomicResult | CloseResult | None = None,
+    min_size: dict[str, Decimal] | None = None,
 ) -> dict[str, Any]:
     """For an open: no venue's position ends further than the pair size from where it started,
     replaying the venue's own fills in the order it executed them; and none ever moved further
     on the way, except where ``hedge_timing = immediate`` raced a sibling's own fill and the
     result reports that venue's surplus (an ``oversize`` incident: unwound at once, with its
-    cost). ``after_settle`` never goes above it, even for a moment."""
+    cost). ``after_settle`` never goes above it, even for a moment. The one end above it
+    allowed is a reported surplus below the venue's minimum order (``min_size``), which no
+    order could take off on its own."""
     if sc.kind != "open":
         return {"held": True, "detail": "not an open"}
     assert sc.size is not None
@@ -514,9 +515,13 @@ def _no_leg_above_pair_size(
             peak = max(peak, abs(pos))
         peaks[leg.venue] = peak
         ends[leg.venue] = abs(pos)
-    over_end = {v: str(p) for v, p in ends.items() if p > sc.size}
+    mins = min_size or {}
+    dust_end = {v for v, p in ends.items() if v in reported and p - sc.size < mins.get(v, _ZERO)}
+    over_end = {v: str(p) for v, p in ends.items() if p > sc.size and v not in dust_end}
     over_peak = {
-        v: str(p) for v, p in peaks.items() if p > sc.size and not (immediate and v in reported)
+        v: str(p)
+        for v, p in peaks.items()
+        if p > sc.size and not (v in reported and (immediate or v in dust_end))
     }
     shown = {v: str(p) for v, p in peaks.items()}
     detail = f"largest change per venue {shown} (pair size {sc.size})"
@@ -525,7 +530,12 @@ def _no_leg_above_pair_size(
     if over_peak:
         detail += f"; above it on the way, unreported: {over_peak}"
     elif not over_end and any(p > sc.size for p in peaks.values()):
-        detail += "; a surplus raced by an immediate hedge, reported and unwound"
+        left = {v: str(ends[v] - sc.size) for v in dust_end if ends[v] > sc.size}
+        detail += (
+            f"; below the venue's minimum order, reported and left for the close: {left}"
+            if left
+            else "; a surplus raced by an immediate hedge, reported and unwound"
+        )
     return {"held": not over_end and not over_peak, "detail": detail}
 
 

@@ -615,3 +615,42 @@ def test_market_config_refuses_inconsistent_realism() -> None:
         MarketFactor(correlation_1s=0.0)
     with pytest.raises(ValueError):
         MarketFactor(vol_bps_per_sqrt_s=math.nan)
+
+
+@pytest.mark.parametrize("refill_ms", [0, 400])
+def test_a_still_book_refills_only_when_told(refill_ms: int) -> None:
+    """Outside buyers take the whole ask side of a still market at 100 ms. With ``refill_ms``
+    the makers quote it again by the next refill; without, it stays empty (as scenarios that
+    model a drained book need)."""
+    from hedgekit.venues.sim.config import ScriptedEvent
+
+    sweep = ScriptedEvent(100 * MS, "trade", side="buy", size=D("1000"))
+    mkt = market(script=(sweep,), refill_interval_ns=refill_ms * MS)
+    cfg = venue_config("hyperliquid", mkt=mkt, latency=NO_LATENCY, seed=1)
+
+    async def main() -> list[tuple[int, int]]:
+        v = SimVenue(cfg, LoopClock())
+        await v.connect()
+        sym = cfg.instruments[0].symbol
+        seen = []
+        for _ in range(6):  # 0.2 s apart: before the sweep, after it, after refills
+            bids, asks = v.engine.book_levels(sym, 10)
+            seen.append((len(bids), len(asks)))
+            await asyncio.sleep(0.2)
+        await v.close()
+        return seen
+
+    seen = run_virtual(main())
+    assert seen[0] == (5, 5)
+    assert seen[1] == (5, 0)  # the sweep took every ask
+    if refill_ms:
+        assert seen[-1] == (5, 5)  # quoted again at the same mid
+    else:
+        assert all(asks == 0 for _, asks in seen[1:])
+
+
+def test_a_refill_belongs_to_a_still_market() -> None:
+    with pytest.raises(ValueError, match="still market"):
+        market(vol_bps_per_sqrt_s=5.0, refill_interval_ns=100 * MS)
+    with pytest.raises(ValueError, match=">= 0"):
+        market(refill_interval_ns=-1)

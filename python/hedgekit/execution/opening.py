@@ -90,6 +90,7 @@ __all__ = ["Opening", "Refusal", "start_eagerly"]
 _T = TypeVar("_T")
 
 _ZERO = Decimal(0)
+_ONE = Decimal(1)
 _NANO = Decimal("1e-9")
 _S = 1_000_000_000
 _LIVE = frozenset(s for s in TrackedState if not s.is_terminal)
@@ -731,7 +732,16 @@ class Opening:
         tap, cfg, pair = self._tap(), self.cfg, self.pair
         for leg in self.ls:
             surplus = leg.along(tap) - pair
-            if surplus <= 0 or self._dust(leg, surplus):
+            if surplus <= 0:
+                continue
+            if self._dust(leg, surplus):
+                # Below the venue's smallest order: no order can take it off on its own (the
+                # close, which sells the whole leg, does). Reported, never silent.
+                detail = (
+                    f"{leg.name} held {surplus} above the pair size {pair}: below the venue's "
+                    "minimum order, left for the close"
+                )
+                self.incidents.append(Incident(self.clock.now_ns(), "oversize", leg.name, detail))
                 continue
             side = leg.spec.side.opposite
             # "At once": protected IOCs on the fresh book, whatever the rollback's own mode (a
@@ -941,19 +951,27 @@ class Opening:
         flattened: dict[str, Decimal] = {}
         end_ns = self.clock.now_ns() + int(cfg.deadline_s * _S)
 
-        async def flatten(leg: _Leg) -> None:
+        def excess(leg: _Leg) -> Decimal:
+            """What the leg holds beyond the most the other legs hold against it (their nets of
+            the opposite sign): the part whose unwind reduces the pair's exposure."""
+            net = leg.net(tap)
+            against = [-o.net(tap) * _ONE.copy_sign(net) for o in ls if o is not leg]
+            return abs(net) - max((a for a in against if a > 0), default=_ZERO)
+
+        async def flatten(leg: _Leg, first_excess: bool) -> None:
             # Unwind exactly this operation's own fills. Reduce-only only where the unwind is
             # a reduction of what the venue holds: with a prior opposite position the unwind
             # extends it, and a reduce-only order would be refused.
             while self.clock.now_ns() < end_ns:
                 net = leg.net(tap)
-                if net == 0 or self._dust(leg, abs(net)):
+                size = excess(leg) if first_excess else abs(net)
+                if size <= 0 or self._dust(leg, size):
                     return
                 side = Side.SELL if net > 0 else Side.BUY
                 held = await _held(leg)
-                reduce_only = held is not None and held * net > 0 and abs(held) >= abs(net)
+                reduce_only = held is not None and held * net > 0 and abs(held) >= size
                 result = await leg.ex.execute(
-                    leg.spec.symbol, side, abs(net), cfg.rollback, reduce_only=reduce_only,
+                    leg.spec.symbol, side, size, cfg.rollback, reduce_only=reduce_only,
                     deadline_s=(end_ns - self.clock.now_ns()) / _S, tag="r",
                     observer=tap, role="rollback",
                 )  # fmt: skip
@@ -964,7 +982,12 @@ class Opening:
 
         # Hedge orders' fills that arrived after the hedge returned are in the tap already.
         await self._owner.settle_orders(tap, cfg.settle_timeout_s)
-        await asyncio.gather(*(flatten(leg) for leg in ls))
+        # First the excess of the larger leg (the unhedged part), then both legs together: a leg
+        # that cannot be unwound (an empty book, a venue refusing) never has its hedge taken
+        # away from it, which would leave the pair more exposed than before the rollback.
+        await asyncio.gather(*(flatten(leg, True) for leg in ls))
+        if all(excess(leg) <= 0 or self._dust(leg, excess(leg)) for leg in ls):
+            await asyncio.gather(*(flatten(leg, False) for leg in ls))
         complete = all(leg.net(tap) == 0 or self._dust(leg, abs(leg.net(tap))) for leg in ls)
         # What was paid: the cash of every fill, with what is still held valued at the mid (so
         # an unwind that could not finish does not count the inventory it kept as a loss).

@@ -171,6 +171,10 @@ def _market(rng: random.Random, v: _VenuePlan, size: Decimal) -> None:
     if rng.random() < 0.7:
         m["vol_bps_per_sqrt_s"] = round(rng.choice((0.5, 1.0, 2.0, 5.0, 8.0, 15.0, 30.0)), 2)
         m["walk_interval_ms"] = rng.choice((50, 100, 250, 500, 1000))
+    else:
+        # A still market whose book outside trades deplete for good is no venue: makers quote
+        # again within a second (no draw, so every other draw of the seed is unchanged).
+        m["refill_ms"] = 1000
     if rng.random() < 0.5:
         m["trade_rate_per_s"] = round(rng.uniform(0.05, 3.0), 3)
         m["trade_size"] = _fmt(

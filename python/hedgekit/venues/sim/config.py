@@ -799,6 +799,9 @@ class MarketConfig:
             is the sign of the factor's move from what this venue shows now to
             ``informed_horizon_ns`` ahead (needs ``factor``).
         informed_horizon_ns: How far ahead informed flow sees the factor.
+        refill_interval_ns: In a still market (no walk, no factor), the outside book is rebuilt
+            at its mid this often: makers quote again what outside flow took, as on a real
+            venue. 0 (the default): a still book that outside trades deplete stays depleted.
     """
 
     mid: Decimal
@@ -818,6 +821,7 @@ class MarketConfig:
     factor_lag_ns: int = 0
     informed_share: float = 0.0
     informed_horizon_ns: int = 2_000 * MS
+    refill_interval_ns: int = 0
 
     def __post_init__(self) -> None:
         if self.level_size_max is not None and self.level_size_max < self.level_size:
@@ -830,6 +834,10 @@ class MarketConfig:
             raise ValueError(f"informed_share must lie in [0, 1], got {self.informed_share}")
         if self.factor is None and (self.informed_share > 0 or self.factor_lag_ns != 0):
             raise ValueError("informed flow and a factor lag need a market factor")
+        if self.refill_interval_ns < 0:
+            raise ValueError(f"refill_interval_ns must be >= 0, got {self.refill_interval_ns}")
+        if self.refill_interval_ns and (self.factor is not None or self.vol_bps_per_sqrt_s > 0):
+            raise ValueError("a refill belongs to a still market (its walk rebuilds the book)")
         if self.factor_lag_ns < 0 or self.informed_horizon_ns <= 0:
             raise ValueError("factor_lag_ns must be >= 0 and informed_horizon_ns positive")
 

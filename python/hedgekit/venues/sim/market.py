@@ -74,6 +74,8 @@ class MarketDriver:
                 v.schedule(state.next_time(), self._factor_walker(inst, state))
             elif m.vol_bps_per_sqrt_s > 0:
                 v.schedule(t0 + m.walk_interval_ns, self._walker(inst))
+            elif m.refill_interval_ns > 0:
+                v.schedule(t0 + m.refill_interval_ns, self._refiller(inst))
             if m.trade_rate_per_s > 0:
                 for side in (Side.BUY, Side.SELL):
                     v.schedule(
@@ -110,6 +112,17 @@ class MarketDriver:
             self._venue.schedule(t + m.walk_interval_ns, step)
 
         return step
+
+    def _refiller(self, inst: SimInstrument) -> Callable[[int], None]:
+        """A still market's outside book rebuilt at its mid every ``refill_interval_ns``."""
+        m = inst.market
+
+        def refill(t: int) -> None:
+            mid = self._venue.engine.mid(inst.symbol) or m.mid
+            self._after(t, self._venue.engine.set_mid(t, inst.symbol, mid))
+            self._venue.schedule(t + m.refill_interval_ns, refill)
+
+        return refill
 
     def _factor_state(self, inst: SimInstrument, t0: int) -> _FactorState:
         m = inst.market
