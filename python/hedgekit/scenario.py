@@ -209,7 +209,7 @@ Timeout = Annotated[float, Meta(ge=1e-9, le=MAX_SECONDS)]
 FactorMs = Annotated[float, Meta(ge=1.0, le=_MAX_FACTOR_MS)]
 RequestOp = Literal[
     "place", "cancel", "modify", "status", "fills", "positions", "funding",
-    "account", "leverage", "set_leverage", "funding_payments",
+    "account", "leverage", "set_leverage", "funding_payments", "open_orders",
 ]  # fmt: skip
 assert get_args(RequestOp) == REQUEST_OPS, "RequestOp must list the simulator's REQUEST_OPS"
 
