@@ -46,6 +46,7 @@ MODULES = [
     "hedgekit.tracking",
     "hedgekit.journal",
     "hedgekit.venues",
+    "hedgekit.venues.connect",
     "hedgekit.secrets",
     "hedgekit.observability",
     "hedgekit.frontier",

@@ -51,7 +51,17 @@ from hedgekit.execution.recorder import JournalLike, OperationRecorder, finish_r
 from hedgekit.model import Side
 from hedgekit.tracking import VenueSession
 
-__all__ = ["KillConfig", "KillReport", "KillSwitch", "LatchJournal", "LatchState", "VenueKill"]
+__all__ = [
+    "RELEASE_KIND",
+    "KillConfig",
+    "KillReport",
+    "KillSwitch",
+    "LatchJournal",
+    "LatchState",
+    "VenueKill",
+    "read_latch",
+    "release_latch",
+]
 
 _log = logging.getLogger(__name__)
 _ZERO = Decimal(0)
@@ -112,6 +122,39 @@ async def read_latch(journal: LatchJournal) -> LatchState:
 
     latched = await seq(kill.op_id) > await seq(release.op_id)
     return LatchState(latched, reason if latched else None, (kill if latched else release).op_id)
+
+
+async def release_latch(
+    journal: JournalLike,
+    reason: str,
+    *,
+    released: str | None = None,
+    venues: list[str] | None = None,
+    ts_ns: int | None = None,
+) -> str:
+    """Records a release of the latch in ``journal`` (an operation of kind ``"kill_release"``,
+    finished at once): every switch that reads the journal is released by it.
+
+    Args:
+        journal: The journal the bots read the latch from.
+        reason: Why (journalled).
+        released: The reason of the latch it releases, when known.
+        venues: The venues concerned (journalled as the operation's legs).
+        ts_ns: When (default: now).
+
+    Returns:
+        The release's operation id.
+
+    Raises:
+        hedgekit.journal.JournalError: The release could not be written.
+    """
+    if not isinstance(reason, str) or not reason:
+        raise ValueError("reason must be a non-empty string")
+    record = {"reason": reason, "released": released}
+    legs = [{"venue": name} for name in venues or []]
+    op_id = await journal.start_operation(RELEASE_KIND, legs, record, ts_ns=ts_ns)
+    await journal.finish_operation(op_id, "released", record, ts_ns=ts_ns)
+    return op_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,15 +412,10 @@ class KillSwitch(OperationExecutor):
         self.release()
         if self.journal is None:
             return None
-        now = self.clock.now_ns()
-        op_id = await self.journal.start_operation(
-            RELEASE_KIND, [{"venue": name} for name in self.sessions],
-            {"reason": reason, "released": was}, ts_ns=now,
+        return await release_latch(
+            self.journal, reason, released=was, venues=list(self.sessions),
+            ts_ns=self.clock.now_ns(),
         )  # fmt: skip
-        await self.journal.finish_operation(
-            op_id, "released", {"reason": reason, "released": was}, ts_ns=now
-        )
-        return op_id
 
     async def engage(self, reason: str = "manual") -> KillReport:
         """Latches the switch, then cancels and flattens until every venue confirms flat or the

@@ -322,8 +322,8 @@ class VenueSession:
         return await self._read("account", self.venue.account, timeout_s)
 
     async def fetch_open_orders(self, timeout_s: float | None = None) -> list[OrderStatusReport]:
-        """The account's orders resting at the venue now (:meth:`Venue.open_orders
-        <hedgekit.venues.Venue.open_orders>`), read through the session like
+        """The account's orders resting at the venue now
+        (:meth:`hedgekit.venues.Venue.open_orders`), read through the session like
         :meth:`fetch_positions`.
 
         Raises:
