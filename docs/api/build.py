@@ -55,6 +55,7 @@ MODULES = [
     "hedgekit.risk.monitor",
     "hedgekit.strategies",
     "hedgekit.sweep",
+    "hedgekit.simulate_risk",
 ]
 IMPLIED = {"hedgekit.errors"}  # walked in from hedgekit.__all__
 CORE = "hedgekit._core"

@@ -689,6 +689,22 @@ def format_simulation(report: dict[str, Any]) -> str:
         f"virtual time: {report['virtual_s']:.3f} s; exposure {r.get('exposure_usd_s', 0.0):,.1f} USD·s",
         "",
     ]
+    if "legs" not in r:  # a risk control run over time (docs/scenarios.md): what it did
+        lines.append(f"positions: {r['positions_before']} -> {r['positions_after']}")
+        for e in r.get("events", []):
+            parts = [str(e.get("action"))] + [str(e[k]) for k in ("status", "detail") if e.get(k)]
+            if isinstance(e.get("drift"), dict):
+                parts.append(f"gap {e['drift']['gap']}")
+            if e.get("after"):
+                parts.append(f"after {e['after']}")
+            lines.append("  " + "; ".join(parts))
+        for name, v in (r.get("kill") or {}).get("venues", {}).items():
+            lines.append(
+                f"  kill {name}: {'flat' if v['flat'] else 'NOT flat'}; cancelled "
+                f"{len(v['cancelled'])}; traded {v['traded'] or 'nothing'}; errors {len(v['errors'])}"
+            )
+        lines += [f"  {k}: {r[k]}" for k in ("opens", "open_statuses", "fees") if k in r]
+        r = {**r, "legs": []}
     rows = [
         [
             leg["venue"],
@@ -706,7 +722,9 @@ def format_simulation(report: dict[str, Any]) -> str:
         for leg in r["legs"]
     ]
     lines.append(
-        format_table(
+        ""
+        if not rows
+        else format_table(
             [
                 "venue",
                 "symbol",
