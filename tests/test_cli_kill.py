@@ -232,10 +232,20 @@ def test_bad_input_is_refused_in_one_line(tmp_path: Path) -> None:
     assert code == EXIT_INPUT and "venues[0]" in err and "colour" in err
     code, _, err = run_cli(["kill", "--journal", j, "--release", "--venue", "hl=127.0.0.1:1"])
     assert code == EXIT_INPUT
-    # nothing listens on port 1: a runtime error, one line, no traceback
+    # nothing listens on port 1: a runtime error, one line, no traceback; the latch is set
     code, _, err = run_cli(["kill", "--journal", j, "--venue", "hl=127.0.0.1:1", "--deadline", "2"])
     assert code == EXIT_ERROR and err.startswith("hedgekit: error: venue hl: cannot connect")
-    assert "Traceback" not in err
+    assert "the latch is set in the journal" in err and "Traceback" not in err
+    assert run_cli(["kill", "--status", "--journal", j])[1].strip() == "latched: manual"
+
+
+def test_a_venue_out_of_reach_is_named_and_the_others_are_still_flattened(bot: Bot) -> None:
+    bot.seed({"hl": "2", "aster": "-2"})
+    code, out, _ = run_cli(["kill", *bot.args(), "--venue", "ghost=127.0.0.1:1"])
+    assert code == EXIT_FAILED
+    assert "NOT FLAT ghost: cannot connect" in out
+    assert "NOT FLAT hl" not in out and "NOT FLAT aster" not in out
+    assert bot.truth()[:2] == ({"hl": 0, "aster": 0}, [])
 
 
 def test_a_connections_file_names_the_venues(bot: Bot, tmp_path: Path) -> None:

@@ -167,21 +167,32 @@ async def _kill(url: str, connections: list[Any], args: argparse.Namespace) -> i
     from hedgekit import FillLedger
     from hedgekit.clock import LoopClock
     from hedgekit.errors import VenueError
-    from hedgekit.execution.kill import KillConfig, KillSwitch
+    from hedgekit.execution.kill import KillConfig, KillReport, KillSwitch, VenueKill
     from hedgekit.tracking import VenueSession
 
     clock = LoopClock()
     journal = await _open(url)
     venues = {c.name: c.venue(clock) for c in connections}
     sessions: dict[str, VenueSession] = {}
+    unreachable: dict[str, str] = {}
+    reason = args.reason or "manual"
     try:
         for name, venue in venues.items():
             try:
                 await venue.connect()
             except (VenueError, TimeoutError, OSError, ValueError) as e:
-                raise CliError(EXIT_ERROR, f"venue {name}: cannot connect: {e}") from None
+                unreachable[name] = f"cannot connect: {e}"
+        if len(unreachable) == len(venues):
+            # Nothing to flatten here; the latch is still set, so the bot opens nothing.
+            await _latch_only(journal, url, reason, list(venues))
+            why = "; ".join(f"venue {n}: {w}" for n, w in unreachable.items())
+            raise CliError(EXIT_ERROR, f"{why} (the latch is set in the journal)")
         ledger = FillLedger()
-        sessions = {name: VenueSession(v, ledger, clock) for name, v in venues.items()}
+        sessions = {
+            name: VenueSession(v, ledger, clock)
+            for name, v in venues.items()
+            if name not in unreachable
+        }
         for session in sessions.values():
             await session.start()
         # Client ids of our own, never a bot's: "k<run>-k..." for each flattening order.
@@ -190,7 +201,7 @@ async def _kill(url: str, connections: list[Any], args: argparse.Namespace) -> i
             config=KillConfig(deadline_s=args.deadline),
         )  # fmt: skip
         try:
-            report = await switch.engage(args.reason or "manual")
+            report = await switch.engage(reason)
         except Exception as e:  # noqa: BLE001 - a journal that refuses the kill: exit 4
             raise CliError(
                 EXIT_ERROR, _masked(f"journal {url}: the kill could not be recorded: {e}", url)
@@ -201,11 +212,29 @@ async def _kill(url: str, connections: list[Any], args: argparse.Namespace) -> i
         for venue in venues.values():
             await venue.close()
         await journal.close()
+    if unreachable:  # a venue the kill could not reach is not flat, whatever the others are
+        venues_ = dict(report.venues)
+        for name, why in unreachable.items():
+            venues_[name] = VenueKill(name, errors=[why])
+        report = KillReport(
+            report.reason, False, venues_, report.rounds, report.started_ns, report.ended_ns,
+            report.op_id,
+        )  # fmt: skip
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
         print(format_kill(report))
     return EXIT_OK if report.flat else EXIT_FAILED
+
+
+async def _latch_only(journal: Any, url: str, reason: str, venues: list[str]) -> None:
+    """Records a kill that could reach no venue: the latch is set all the same."""
+    try:
+        legs = [{"venue": name} for name in venues]
+        op_id = await journal.start_operation("kill", legs, {"reason": reason})
+        await journal.finish_operation(op_id, "not_flat", {"reason": reason, "venues": {}})
+    except Exception as e:  # noqa: BLE001 - a journal failure: exit 4, one line
+        raise CliError(EXIT_ERROR, _masked(f"journal {url}: {e}", url)) from None
 
 
 def format_kill(report: Any) -> str:
@@ -252,6 +281,10 @@ def format_kill(report: Any) -> str:
             if v.flat:
                 continue
             what = []
+            if v.positions is None and not v.cancelled and v.errors:
+                what.append(v.errors[0])  # never reached
+                lines.append(f"NOT FLAT {v.venue}: {'; '.join(what)}")
+                continue
             if v.positions is None:
                 what.append("positions never read")
             elif v.positions:

@@ -240,6 +240,21 @@ def test_orders_another_process_left_resting_are_found_at_the_venue_and_cancelle
             assert sessions[name].tracker.order(cid).is_terminal
 
 
+def test_a_venue_that_cannot_list_resting_orders_is_flattened_with_what_we_know() -> None:
+    async def body(
+        venues: dict[str, SimVenue], sessions: dict[str, VenueSession], switch: KillSwitch
+    ) -> KillReport:
+        async def cannot(symbol: str | None = None) -> Any:
+            raise NotImplementedError("no open-orders endpoint")
+
+        venues["hl"].open_orders = cannot  # type: ignore[method-assign]
+        return await engage(venues, sessions, switch)
+
+    report, venues, _ = run(body, positions={"hl": "1", "aster": "-1"})
+    assert report.flat and positions(venues) == {"hl": 0, "aster": 0} and resting(venues) == []
+    assert any("cannot list resting orders" in e for e in report.venues["hl"].errors)
+
+
 def test_the_latch_lives_in_the_journal_for_every_process_until_released(tmp_path: Path) -> None:
     # Switch A engages; switch B (a bot started on the same journal, knowing nothing of A)
     # refuses its open with nothing placed, until A's release is written; then it opens.

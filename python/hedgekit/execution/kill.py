@@ -542,6 +542,14 @@ class KillSwitch(OperationExecutor):
         session = self.sessions[name]
         try:
             reports = await session.fetch_open_orders(self.config.read_timeout_s)
+        except (AttributeError, NotImplementedError) as exc:
+            # A venue adapter that cannot list resting orders: only the orders this process
+            # knows were cancelled, and the report says so.
+            note = f"cannot list resting orders ({exc!r}): only orders this process knows"
+            if note not in v.errors:
+                v.errors.append(note)
+            v.resting = 0
+            return
         except (VenueError, TimeoutError) as exc:
             # The last read that answered still stands: what it listed is being cancelled, and
             # only a read that lists nothing confirms the venue clear.
