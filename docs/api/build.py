@@ -46,6 +46,7 @@ MODULES = [
     "hedgekit.tracking",
     "hedgekit.journal",
     "hedgekit.venues",
+    "hedgekit.venues.connect",
     "hedgekit.secrets",
     "hedgekit.observability",
     "hedgekit.frontier",
@@ -54,6 +55,7 @@ MODULES = [
     "hedgekit.risk.monitor",
     "hedgekit.strategies",
     "hedgekit.sweep",
+    "hedgekit.simulate_risk",
 ]
 IMPLIED = {"hedgekit.errors"}  # walked in from hedgekit.__all__
 CORE = "hedgekit._core"

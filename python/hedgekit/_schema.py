@@ -32,6 +32,7 @@ import msgspec.inspect as mi
 __all__ = [
     "MAX_EXACT",
     "Exact",
+    "FractionOrOff",
     "NonNegativeExact",
     "Pairs",
     "PositiveExact",
@@ -157,6 +158,29 @@ class Rate(Decimal, _Custom):
                 raise ValueError(f"must be finite, got {value!r}")
             return cls(repr(value))
         return cls(_decimal(value, "2.5"))
+
+
+class FractionOrOff(_Custom):
+    """An exact fraction strictly between 0 and 1 (a string such as ``"0.05"``), or ``false``
+    to turn the setting off (:attr:`value` is then ``None``): a threshold that may be off."""
+
+    __slots__ = ("value",)
+    expected: ClassVar[str] = 'an exact fraction between 0 and 1 (such as "0.05"), or false'
+
+    def __init__(self, value: Decimal | None) -> None:
+        self.value = value
+
+    @classmethod
+    def from_raw(cls, value: object) -> FractionOrOff:
+        """Checks ``value``: ``false`` or an exact number in (0, 1)."""
+        if value is False:
+            return cls(None)
+        if value is True:
+            raise ValueError(f"{cls.expected} is required, got True")
+        d = Exact.from_raw(value)
+        if not 0 < d < 1:
+            raise ValueError(f"must lie strictly between 0 and 1, got {d}")
+        return cls(Decimal(d))
 
 
 # -------------------------------------------------------------------------------- pairs

@@ -52,6 +52,14 @@ Commands:
     Exits 0 once written: the frontier measures, it does not judge (broken pairs are a number
     of its table; ``hedgekit sweep`` checks the invariants).
 
+``hedgekit kill --journal URL (--venues FILE | --venue NAME=HOST:PORT ...) [--reason TEXT] [--deadline S] [--json]``
+    The kill switch (:class:`hedgekit.execution.KillSwitch`) on the bot's venues (a connections
+    file, :mod:`hedgekit.venues.connect`): latches it in the bot's journal, cancels every order
+    resting at each venue, flattens every position reduce-only and repeats until each venue
+    confirms flat, journalling every step; prints a per-venue summary. Exits 1 naming what is
+    still open when the deadline passes first. ``hedgekit kill --release --journal URL`` lifts
+    the latch, ``--status`` shows it.
+
 Exit codes (scripts may rely on them):
 
 ====  ======================================================================================
@@ -542,6 +550,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="run the tasks on a Ray cluster at ADDRESS, or 'local' to start one of 2 CPUs",
     )
+    from hedgekit import _kill_cli
+
+    _kill_cli.add_parser(sub, _EXIT_CODES_HELP, argparse.RawDescriptionHelpFormatter)
     return parser
 
 
@@ -587,6 +598,10 @@ def _command(args: argparse.Namespace) -> int:
         return _sweep(args)
     if args.command == "frontier":
         return _frontier(args)
+    if args.command == "kill":
+        from hedgekit import _kill_cli
+
+        return _kill_cli.run(args)
     return _report(args)
 
 
@@ -674,6 +689,22 @@ def format_simulation(report: dict[str, Any]) -> str:
         f"virtual time: {report['virtual_s']:.3f} s; exposure {r.get('exposure_usd_s', 0.0):,.1f} USD·s",
         "",
     ]
+    if "legs" not in r:  # a risk control run over time (docs/scenarios.md): what it did
+        lines.append(f"positions: {r['positions_before']} -> {r['positions_after']}")
+        for e in r.get("events", []):
+            parts = [str(e.get("action"))] + [str(e[k]) for k in ("status", "detail") if e.get(k)]
+            if isinstance(e.get("drift"), dict):
+                parts.append(f"gap {e['drift']['gap']}")
+            if e.get("after"):
+                parts.append(f"after {e['after']}")
+            lines.append("  " + "; ".join(parts))
+        for name, v in (r.get("kill") or {}).get("venues", {}).items():
+            lines.append(
+                f"  kill {name}: {'flat' if v['flat'] else 'NOT flat'}; cancelled "
+                f"{len(v['cancelled'])}; traded {v['traded'] or 'nothing'}; errors {len(v['errors'])}"
+            )
+        lines += [f"  {k}: {r[k]}" for k in ("opens", "open_statuses", "fees") if k in r]
+        r = {**r, "legs": []}
     rows = [
         [
             leg["venue"],
@@ -691,7 +722,9 @@ def format_simulation(report: dict[str, Any]) -> str:
         for leg in r["legs"]
     ]
     lines.append(
-        format_table(
+        ""
+        if not rows
+        else format_table(
             [
                 "venue",
                 "symbol",

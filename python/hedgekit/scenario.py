@@ -32,6 +32,7 @@ from hedgekit._core import Instrument
 from hedgekit._schema import (
     MAX_EXACT,
     Exact,
+    FractionOrOff,
     NonNegativeExact,
     Pairs,
     PositiveExact,
@@ -49,7 +50,10 @@ from hedgekit.execution.config import (
     HedgeTiming,
     LegSpec,
 )
+from hedgekit.execution.kill import KillConfig
 from hedgekit.model import Side
+from hedgekit.risk.drift import DriftConfig, DriftPolicy, PairLegs
+from hedgekit.risk.monitor import RiskThresholds
 from hedgekit.risk.tiers import MarginTable, MarginTier
 from hedgekit.venues.sim.config import (
     REQUEST_OPS,
@@ -82,10 +86,15 @@ from hedgekit.venues.sim.config import (
 
 __all__ = [
     "MAX_EXACT",
+    "RUN_KINDS",
+    "KillRun",
+    "MonitorRun",
+    "RestingOrder",
     "Scenario",
     "ScenarioError",
     "ScenarioFile",
     "StartPosition",
+    "StrategyRun",
     "load_scenario",
     "parse_scenario",
 ]
@@ -124,6 +133,63 @@ class StartPosition:
     entry_price: Decimal
 
 
+RUN_KINDS = ("drift", "risk", "kill", "funding_arb")
+"""The operation kinds that run a risk control over time instead of one open or close."""
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorRun:
+    """A ``drift`` or ``risk`` operation: a monitor checking a held pair every ``every_s``
+    seconds for ``for_s`` seconds, acting on what it finds.
+
+    Attributes:
+        pair: The pair (long and short venue and symbol).
+        every_s: Seconds between checks.
+        for_s: How long the monitor runs.
+        drift: The drift monitor's configuration (``drift``).
+        thresholds: The risk monitor's thresholds (``risk``).
+    """
+
+    pair: PairLegs
+    every_s: float
+    for_s: float
+    drift: DriftConfig | None = None
+    thresholds: RiskThresholds | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RestingOrder:
+    """An order placed (good till cancelled) before a ``kill`` engages."""
+
+    venue: str
+    symbol: str
+    side: Side
+    size: Decimal
+    price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class KillRun:
+    """A ``kill`` operation: orders left resting, then the kill switch engaged."""
+
+    resting: tuple[RestingOrder, ...]
+    config: KillConfig
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyRun:
+    """A ``funding_arb`` operation: the reference strategy for ``for_s`` seconds.
+
+    Attributes:
+        config: The strategy's configuration (a
+            :class:`~hedgekit.strategies.funding_arb.FundingArbConfig`).
+        for_s: How long it runs.
+    """
+
+    config: Any
+    for_s: float
+
+
 @dataclass(frozen=True, slots=True)
 class Scenario:
     """A parsed, validated scenario.
@@ -140,6 +206,7 @@ class Scenario:
         close: The close's configuration.
         start_after_s: Virtual seconds the market runs before the operation starts.
         settle_s: Virtual seconds after the operation for late events before the checks.
+        run: For the kinds of :data:`RUN_KINDS`: what runs (``legs`` is then empty).
     """
 
     name: str
@@ -153,6 +220,7 @@ class Scenario:
     close: CloseConfig
     start_after_s: float = 1.0
     settle_s: float = 5.0
+    run: MonitorRun | KillRun | StrategyRun | None = None
 
     def with_seed(self, seed: int) -> Scenario:
         """The same scenario with another seed for every venue (for many seeded runs), and for
@@ -209,7 +277,7 @@ Timeout = Annotated[float, Meta(ge=1e-9, le=MAX_SECONDS)]
 FactorMs = Annotated[float, Meta(ge=1.0, le=_MAX_FACTOR_MS)]
 RequestOp = Literal[
     "place", "cancel", "modify", "status", "fills", "positions", "funding",
-    "account", "leverage", "set_leverage", "funding_payments",
+    "account", "leverage", "set_leverage", "funding_payments", "open_orders",
 ]  # fmt: skip
 assert get_args(RequestOp) == REQUEST_OPS, "RequestOp must list the simulator's REQUEST_OPS"
 
@@ -236,13 +304,16 @@ class InstrumentSpec(_Table):
 
 
 class ScriptEventSpec(_Table):
-    """``venues[i].market.script[j]`` (:class:`ScriptedEvent` checks the combination)."""
+    """``venues[i].market.script[j]`` (:class:`ScriptedEvent` checks the combination; a
+    ``move`` is expanded here into ``steps`` mid moves over ``duration_ms``)."""
 
     action: Text
     at_ms: Ms = 0.0
     side: str | None = None
     size: Exact | None = None
     price: Exact | None = None
+    duration_ms: Annotated[float, Meta(gt=0.0, le=MAX_NUMBER)] | None = None
+    steps: Annotated[int, Meta(ge=1, le=1000)] | None = None
 
 
 class MarketSpec(_Table):
@@ -535,6 +606,58 @@ class CloseOperation(_Operation, tag="close", kw_only=True):
     config: CloseSpec | None = None
 
 
+class _PairOperation(_Operation, kw_only=True):
+    """A monitor over the held pair ``long``/``short`` (venue names)."""
+
+    long: Text
+    short: Text
+    every_s: Timeout = 1.0
+    for_s: Timeout
+
+
+class DriftOperation(_PairOperation, tag="drift", kw_only=True):
+    """``[operation]`` with ``kind = "drift"``: a :class:`~hedgekit.risk.drift.DriftMonitor`."""
+
+    policy: DriftPolicy = DriftPolicy.REHEDGE
+    confirm_after_s: Timeout = 2.0
+    deadline_s: Timeout = 30.0
+
+
+class RiskOperation(_PairOperation, tag="risk", kw_only=True):
+    """``[operation]`` with ``kind = "risk"``: a :class:`~hedgekit.risk.monitor.PairRiskMonitor`
+    (a threshold left out is the monitor's default; ``false`` turns it off)."""
+
+    warn_below: FractionOrOff | None = None
+    reduce_below: FractionOrOff | None = None
+    close_below: FractionOrOff | None = None
+    reduce_fraction: FractionOrOff | None = None
+
+
+class RestingSpec(_Table):
+    """``operation.resting[i]`` of a kill."""
+
+    venue: Text
+    side: Side
+    size: PositiveExact
+    price: PositiveExact
+
+
+class KillOperation(_Operation, tag="kill", kw_only=True):
+    """``[operation]`` with ``kind = "kill"``: orders left resting, then the kill switch."""
+
+    resting: list[RestingSpec] = []
+    deadline_s: Timeout = 60.0
+    settle_timeout_s: Timeout = 5.0
+
+
+class FundingArbOperation(_Operation, tag="funding_arb", kw_only=True):
+    """``[operation]`` with ``kind = "funding_arb"``: the reference strategy; ``config`` is its
+    configuration file's fields (``symbols`` defaults to the two venues' symbols)."""
+
+    for_s: Timeout
+    config: dict[str, Any] = {}
+
+
 class ScenarioFile(_Table):
     """A whole scenario file (the top level)."""
 
@@ -543,7 +666,15 @@ class ScenarioFile(_Table):
     market_factor: MarketFactorSpec | None = None
     venues: list[VenueSpec] = []
     positions: list[PositionSpec] = []
-    operation: OpenOperation | CloseOperation | None = None
+    operation: (
+        OpenOperation
+        | CloseOperation
+        | DriftOperation
+        | RiskOperation
+        | KillOperation
+        | FundingArbOperation
+        | None
+    ) = None
 
 
 # ---------------------------------------------------------------------------- loading
@@ -747,9 +878,17 @@ def _market(
     spec: MarketSpec, path: str, rules: Instrument, factor: MarketFactor | None
 ) -> MarketConfig:
     """The venue's market (:func:`_factor_fields` has checked which fields go with ``factor``)."""
-    script = []
-    for j, e in enumerate(spec.script):
+    script: list[ScriptedEvent] = []
+    mid = _d(spec.mid)  # where a move starts: the last mid the script set, else the start
+    for j, e in sorted(enumerate(spec.script), key=lambda je: je[1].at_ms):
         try:
+            if e.action == "move":
+                script += _move(e, mid, rules.tick_size if spec.tick is None else _d(spec.tick))
+                assert e.price is not None
+                mid = _d(e.price)
+                continue
+            if e.duration_ms is not None or e.steps is not None:
+                raise ValueError("duration_ms and steps belong to a 'move' only")
             script.append(
                 ScriptedEvent(
                     at_ns=_ns(e.at_ms),
@@ -759,6 +898,8 @@ def _market(
                     price=_od(e.price),
                 )
             )
+            if e.action == "mid" and e.price is not None:
+                mid = _d(e.price)
         except ValueError as exc:
             raise ScenarioError(f"{path}.script[{j}]", str(exc)) from None
     if spec.level_size_max is not None and spec.level_size_max < spec.level_size:
@@ -788,6 +929,28 @@ def _market(
         ),
         refill_interval_ns=_ns(spec.refill_ms or 0.0),
     )
+
+
+def _move(e: ScriptEventSpec, start: Decimal, tick: Decimal) -> list[ScriptedEvent]:
+    """A ``move``: the mid goes from ``start`` to ``price`` in ``steps`` equal moves (default
+    10, each rounded to the market's tick) spread over ``duration_ms`` from ``at_ms`` on, each
+    a ``mid`` event (a move past our position's liquidation price liquidates it, as a jump
+    does)."""
+    if e.price is None or e.duration_ms is None:
+        raise ValueError("scripted 'move' needs price and duration_ms")
+    if e.side is not None or e.size is not None:
+        raise ValueError("scripted 'move' takes price, duration_ms and steps only")
+    steps = 10 if e.steps is None else e.steps
+    target = _d(e.price)
+    if target <= 0:
+        raise ValueError(f"scripted 'move' price must be positive, got {target}")
+    out = []
+    for k in range(1, steps + 1):
+        at_ms = e.at_ms + e.duration_ms * k / steps
+        price = target if k == steps else start + (target - start) * k / steps
+        price = (price / tick).to_integral_value() * tick
+        out.append(ScriptedEvent(at_ns=_ns(at_ms), action="mid", price=price))
+    return out
 
 
 def _windows(specs: list[WindowSpec]) -> tuple[Disconnect, ...]:
@@ -933,6 +1096,13 @@ def _scenario(spec: ScenarioFile) -> Scenario:
             "operation.kind",
             'an [operation] table whose kind is the string "open" or "close" is required',
         )
+    if not isinstance(op, OpenOperation | CloseOperation):
+        return Scenario(
+            name=spec.name, seed=spec.seed, venues=venues, positions=positions,
+            kind=str(op.__struct_config__.tag), legs=(), size=None, atomic=AtomicConfig(),
+            close=CloseConfig(), start_after_s=op.start_after_s, settle_s=op.settle_s,
+            run=_run(op, symbols),
+        )  # fmt: skip
     legs: tuple[LegSpec, ...] | tuple[CloseLeg, ...]
     if isinstance(op, OpenOperation):
         legs = tuple(
@@ -968,3 +1138,72 @@ def _scenario(spec: ScenarioFile) -> Scenario:
         start_after_s=op.start_after_s,
         settle_s=op.settle_s,
     )
+
+
+def _run(
+    op: DriftOperation | RiskOperation | KillOperation | FundingArbOperation,
+    symbols: Mapping[str, str],
+) -> MonitorRun | KillRun | StrategyRun:
+    """The run of an operation of :data:`RUN_KINDS` (names checked against the venues)."""
+    if isinstance(op, KillOperation):
+        resting = tuple(
+            RestingOrder(
+                r.venue,
+                _symbol(r.venue, None, symbols, f"operation.resting[{i}]"),
+                r.side,
+                _d(r.size),
+                _d(r.price),
+            )  # fmt: skip
+            for i, r in enumerate(op.resting)
+        )
+        config = KillConfig(deadline_s=op.deadline_s, settle_timeout_s=op.settle_timeout_s)
+        return KillRun(resting, config)
+    if isinstance(op, FundingArbOperation):
+        from hedgekit.strategies.funding_arb import ConfigError, FundingArbConfig
+
+        data = dict(op.config)
+        if "symbols" not in data:
+            if len(symbols) != 2:
+                raise ScenarioError(
+                    "operation.config.symbols", "two venues needed, as venue = symbol"
+                )
+            data["symbols"] = dict(symbols)
+        try:
+            strategy = FundingArbConfig.from_mapping(data)
+        except ConfigError as exc:
+            where = f"operation.config.{exc.field}" if exc.field else "operation.config"
+            raise ScenarioError(where, str(exc).removeprefix(f"{exc.field}: ")) from None
+        for venue, symbol in strategy.symbols.items():
+            if symbols.get(venue) != symbol:
+                raise ScenarioError(
+                    "operation.config.symbols",
+                    f"{venue} = {symbol!r} is no venue of the scenario trading that symbol",
+                )
+        return StrategyRun(strategy, op.for_s)
+    for field in ("long", "short"):
+        if getattr(op, field) not in symbols:
+            raise ScenarioError(f"operation.{field}", f"unknown venue {getattr(op, field)!r}")
+    long_symbol, short_symbol = symbols[op.long], symbols[op.short]
+    try:
+        pair = PairLegs("pair", op.long, long_symbol, op.short, short_symbol)
+    except ValueError as exc:
+        raise ScenarioError("operation.short", str(exc)) from None
+    if isinstance(op, DriftOperation):
+        drift = DriftConfig(
+            policy=op.policy, confirm_after_s=op.confirm_after_s, deadline_s=op.deadline_s
+        )
+        return MonitorRun(pair, op.every_s, op.for_s, drift=drift)
+    given: dict[str, Any] = {}
+    for name in ("warn_below", "reduce_below", "close_below"):
+        value = getattr(op, name)
+        if value is not None:
+            given[name] = value.value
+    if op.reduce_fraction is not None:
+        if op.reduce_fraction.value is None:
+            raise ScenarioError("operation.reduce_fraction", "cannot be turned off")
+        given["reduce_fraction"] = op.reduce_fraction.value
+    try:
+        thresholds = RiskThresholds(**given)
+    except ValueError as exc:
+        raise ScenarioError("operation", str(exc)) from None
+    return MonitorRun(pair, op.every_s, op.for_s, thresholds=thresholds)

@@ -23,6 +23,7 @@ from hedgekit.errors import KillSwitchEngagedError, VenueError
 from hedgekit.execution import (
     AtomicConfig,
     AtomicExecutor,
+    EntryPlan,
     KillConfig,
     KillReport,
     KillSwitch,
@@ -205,6 +206,126 @@ def test_latched_until_released_opens_refused_with_nothing_placed() -> None:
     assert before == after  # nothing sent while latched
     assert latched
     assert reopened.status is not OpenStatus.REFUSED
+
+
+def test_orders_another_process_left_resting_are_found_at_the_venue_and_cancelled() -> None:
+    # A bot (its own ledger and sessions, as another process would have) leaves orders resting
+    # and a partly filled one; the switch's sessions never saw them: the venues' open-orders
+    # lists name them, the switch tracks, cancels and settles them, and counts what filled.
+    async def body(
+        venues: dict[str, SimVenue], sessions: dict[str, VenueSession], switch: KillSwitch
+    ) -> tuple[KillReport, list[str]]:
+        clock = switch.clock
+        other = {n: VenueSession(v, FillLedger(), clock) for n, v in venues.items()}
+        for s in other.values():
+            await s.start()
+        try:
+            await rest_some(other)
+            before = resting(venues)
+            assert all(not s.tracker.all_client_ids() for s in sessions.values())
+            return await switch.engage("from another process"), before
+        finally:
+            for s in other.values():
+                await s.close()
+
+    (report, before), venues, sessions = run(body, positions={"hl": "1", "aster": "-1"})
+    assert len(before) == 4
+    assert resting(venues) == [] and positions(venues) == {"hl": 0, "aster": 0}
+    assert report.flat and report.rounds >= 2  # a read after the cancels confirmed it
+    adopted = {f"{n}:{c}" for n, v in report.venues.items() for c in v.adopted}
+    assert adopted == set(before)
+    for name, v in report.venues.items():
+        assert set(v.adopted) <= set(v.cancelled) and v.resting == 0
+        for cid in v.adopted:  # each one's end was learnt from the venue
+            assert sessions[name].tracker.order(cid).is_terminal
+
+
+def test_a_venue_that_cannot_list_resting_orders_is_flattened_with_what_we_know() -> None:
+    async def body(
+        venues: dict[str, SimVenue], sessions: dict[str, VenueSession], switch: KillSwitch
+    ) -> KillReport:
+        async def cannot(symbol: str | None = None) -> Any:
+            raise NotImplementedError("no open-orders endpoint")
+
+        venues["hl"].open_orders = cannot  # type: ignore[method-assign]
+        return await engage(venues, sessions, switch)
+
+    report, venues, _ = run(body, positions={"hl": "1", "aster": "-1"})
+    assert report.flat and positions(venues) == {"hl": 0, "aster": 0} and resting(venues) == []
+    assert any("cannot list resting orders" in e for e in report.venues["hl"].errors)
+
+
+def test_the_latch_lives_in_the_journal_for_every_process_until_released(tmp_path: Path) -> None:
+    # Switch A engages; switch B (a bot started on the same journal, knowing nothing of A)
+    # refuses its open with nothing placed, until A's release is written; then it opens.
+    url = str(tmp_path / "j.sqlite3")
+    legs = [LegSpec("hl", "ETH", Side.BUY), LegSpec("aster", "ETH", Side.SELL)]
+    cfg = AtomicConfig(plan=EntryPlan.TAKER_BOTH, max_entry_spread_bps=D(500))
+
+    async def body(
+        venues: dict[str, SimVenue], sessions: dict[str, VenueSession], switch: KillSwitch
+    ) -> tuple[Any, ...]:
+        journal = await open_journal(url)
+        try:
+            bot_switch = KillSwitch(sessions, clock=switch.clock, journal=journal)
+            bot = AtomicExecutor(sessions, kill_switch=bot_switch, journal=journal)
+            assert not bot_switch.latched
+            await switch.engage("operator drill")
+            refused = await bot.open(legs, D("1"), cfg)
+            placed = sum(len(s.tracker.all_client_ids()) for s in sessions.values())
+            state = await bot_switch.refresh()
+            switch.release()  # in this process only: the journal still holds the latch
+            still = await bot.open(legs, D("1"), cfg)
+            release_id = await switch.unlatch("drill over")
+            reopened = await bot.open(legs, D("1"), cfg)
+            return refused, placed, state, still, release_id, reopened
+        finally:
+            await journal.close()
+
+    (refused, placed, state, still, release_id, reopened), venues, sessions = run(
+        body, positions={}, journal_url=url
+    )
+    assert refused.status is OpenStatus.REFUSED
+    assert refused.reason == "kill switch engaged: operator drill"
+    assert state is not None and state.latched and state.reason == "operator drill"
+    assert still.status is OpenStatus.REFUSED
+    assert placed == 0  # nothing placed while latched (the kill had nothing to trade)
+    assert release_id is not None
+    assert reopened.status is OpenStatus.OPENED
+    assert positions(venues) == {"hl": 1, "aster": -1}
+
+
+def test_an_unreadable_latch_refuses_the_open() -> None:
+    class Broken:
+        async def start_operation(self, *a: Any, **k: Any) -> str:
+            raise OSError("disk gone")
+
+        async def record(self, *a: Any, **k: Any) -> int:
+            raise OSError("disk gone")
+
+        async def finish_operation(self, *a: Any, **k: Any) -> None:
+            raise OSError("disk gone")
+
+        async def operations(self, **k: Any) -> Any:
+            raise OSError("disk gone")
+
+        async def events(self, *a: Any, **k: Any) -> Any:
+            raise OSError("disk gone")
+
+    async def body(
+        venues: dict[str, SimVenue], sessions: dict[str, VenueSession], switch: KillSwitch
+    ) -> Any:
+        bot_switch = KillSwitch(sessions, clock=switch.clock, journal=Broken())
+        return await AtomicExecutor(sessions, kill_switch=bot_switch).open(
+            [LegSpec("hl", "ETH", Side.BUY), LegSpec("aster", "ETH", Side.SELL)],
+            D("1"),
+            AtomicConfig(),
+        )
+
+    refused, venues, _ = run(body, positions={})
+    assert refused.status is OpenStatus.REFUSED
+    assert "kill switch state unreadable" in (refused.reason or "")
+    assert positions(venues) == {"hl": 0, "aster": 0} and resting(venues) == []
 
 
 def test_a_remainder_below_the_minimum_is_dust_and_counts_as_flat() -> None:

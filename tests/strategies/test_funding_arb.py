@@ -446,3 +446,53 @@ def test_the_cooldown_is_capped_and_configurable_from_the_file() -> None:
     with pytest.raises(ConfigError) as err:
         FundingArbConfig.from_mapping({"symbols": SYMBOLS, "size": "1", "cooldown_s": -1})
     assert err.value.field == "cooldown_s"
+
+
+def test_a_kill_latched_in_the_journal_stops_the_strategys_opens_until_released(
+    tmp_path: Path,
+) -> None:
+    # Another process (``hedgekit kill``) latched the switch in the journal the strategy reads:
+    # every scan's open is refused with nothing placed, until a release is written there.
+    from hedgekit.execution import KillSwitch, release_latch
+    from hedgekit.journal import open_journal
+
+    out: dict[str, Any] = {}
+
+    async def main() -> None:
+        clock = LoopClock()
+        cfgs = _venues([(0, WIDE_HL)], [(0, WIDE_AST)])
+        venues = {c.name: SimVenue(c, clock) for c in cfgs}
+        ledger = FillLedger()
+        sessions = {n: VenueSession(v, ledger, clock) for n, v in venues.items()}
+        for v in venues.values():
+            await v.connect()
+        for s in sessions.values():
+            await s.start()
+        journal = await open_journal(str(tmp_path / "j.sqlite3"))
+        try:
+            await journal.start_operation("kill", [], {"reason": "operator"})
+            switch = KillSwitch(sessions, clock=clock, journal=journal)
+            strategy = FundingArb(
+                venues, sessions, _config(), clock=clock, journal=journal, kill_switch=switch
+            )
+            latched: list[StrategyEvent] = []
+            await strategy.run(60.0, latched.append)
+            out["latched"] = latched
+            out["orders"] = sum(len(v.engine.orders()) for v in venues.values())
+            await release_latch(journal, "resume")
+            released: list[StrategyEvent] = []
+            await strategy.run(30.0, released.append)
+            out["released"] = released
+        finally:
+            await journal.close()
+            for s in sessions.values():
+                await s.close()
+            for v in venues.values():
+                await v.close()
+
+    run_virtual(main())
+    refused = [e for e in out["latched"] if isinstance(e, Skipped)]
+    assert refused and {e.reason for e in refused} == {"open_refused"}
+    assert "kill switch engaged: operator" in refused[0].detail
+    assert out["orders"] == 0  # nothing ever reached a venue while latched
+    assert any(isinstance(e, Opened) for e in out["released"])

@@ -19,7 +19,15 @@ from hedgekit.execution.config import (
     OrderConfig,
 )
 from hedgekit.execution.exposure import Exposure, measure_exposure
-from hedgekit.execution.kill import KillConfig, KillReport, KillSwitch, VenueKill
+from hedgekit.execution.kill import (
+    KillConfig,
+    KillReport,
+    KillSwitch,
+    LatchState,
+    VenueKill,
+    read_latch,
+    release_latch,
+)
 from hedgekit.execution.liquidity import (
     LiquidityReport,
     Recommendation,
@@ -67,6 +75,7 @@ __all__ = [
     "KillConfig",
     "KillReport",
     "KillSwitch",
+    "LatchState",
     "LegResult",
     "LegSpec",
     "LiquidityReport",
@@ -84,6 +93,8 @@ __all__ = [
     "cost_bps_incl_fees",
     "is_dust",
     "measure_exposure",
+    "read_latch",
+    "release_latch",
     "size_for_notional",
     "slippage_bps",
     "split_sizes",

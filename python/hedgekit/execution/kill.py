@@ -4,20 +4,30 @@ A kill switch that only stops new opens leaves the positions on; this one takes 
 :meth:`KillSwitch.engage` latches first (an :class:`~hedgekit.execution.AtomicExecutor` given the
 switch refuses every open from that moment), then works in rounds until each venue confirms it:
 
-1. every order our sessions know that may still trade is cancelled and settled (an order in
-   doubt stays in doubt until a status query answers for it — it is never assumed gone);
+1. every order resting at each venue (its open-orders list: orders of this process, of another
+   process, of one that died) and every order our sessions know that may still trade is
+   cancelled and settled (an order in doubt stays in doubt until a status query answers for
+   it — it is never assumed gone);
 2. every venue's positions are read from the venue itself (the venue is the truth, not our
    ledger);
 3. every position that is not flat is closed by reduce-only protected IOCs (a reduce-only order
    can never open anything, whatever raced it);
-4. a venue counts as flat only when a read taken after all of its orders are answered for shows
-   nothing but dust (a remainder below the venue's minimum order, which no order can close).
+4. a venue counts as flat only when, with all of our orders answered for, its open-orders list
+   is empty and its positions show nothing but dust (a remainder below the venue's minimum
+   order, which no order can close).
 
 Rounds repeat, with a growing pause that waits out a rate-limit backoff, until every venue is
 confirmed flat or ``deadline_s`` has passed; the report says which venues are flat, what was
 cancelled and traded, and what was left. With a journal the kill is an operation of its own
 (kind ``"kill"``): every order is journalled before it is sent, each round is a ``note``, the
-report is the result. The switch stays latched until :meth:`KillSwitch.release`.
+report is the result. The switch stays latched until released.
+
+The latch lives in the journal, so that a process started later (or running beside the one that
+engaged it: ``hedgekit kill`` from a terminal) sees it: a kill operation that started after the
+last release (an operation of kind ``"kill_release"``) means latched.
+:meth:`KillSwitch.refresh` reads it (an :class:`~hedgekit.execution.AtomicExecutor` given a
+switch with a journal refreshes it before every open, and refuses the open when the journal
+cannot say); :meth:`KillSwitch.unlatch` records a release there.
 
 The venues' own dead-man switches (Hyperliquid ``scheduleCancel``, Aster ``countdownCancelAll``)
 belong to the live adapters; this is the part that works on every venue.
@@ -30,7 +40,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from hedgekit.clock import Clock
 from hedgekit.errors import HedgekitError, KillSwitchEngagedError, VenueError
@@ -41,11 +51,110 @@ from hedgekit.execution.recorder import JournalLike, OperationRecorder, finish_r
 from hedgekit.model import Side
 from hedgekit.tracking import VenueSession
 
-__all__ = ["KillConfig", "KillReport", "KillSwitch", "VenueKill"]
+__all__ = [
+    "RELEASE_KIND",
+    "KillConfig",
+    "KillReport",
+    "KillSwitch",
+    "LatchJournal",
+    "LatchState",
+    "VenueKill",
+    "read_latch",
+    "release_latch",
+]
 
 _log = logging.getLogger(__name__)
 _ZERO = Decimal(0)
 _S = 1_000_000_000
+
+
+RELEASE_KIND = "kill_release"
+"""The journal operation kind of a release (a kill is kind ``"kill"``)."""
+
+
+@runtime_checkable
+class LatchJournal(JournalLike, Protocol):
+    """What reading the latch needs of a journal (:class:`hedgekit.journal.Journal` has it)."""
+
+    async def operations(
+        self, *, since_ns: int | None = None, until_ns: int | None = None, kind: str | None = None
+    ) -> Any: ...
+
+    async def events(self, op_id: str | None = None, *, event: str | None = None) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LatchState:
+    """The latch as a journal holds it.
+
+    Attributes:
+        latched: A kill started after the last release.
+        reason: The latest kill's reason (``None`` when released or never engaged).
+        op_id: The latest kill's operation id, or the latest release's when released.
+    """
+
+    latched: bool
+    reason: str | None
+    op_id: str | None
+
+
+async def read_latch(journal: LatchJournal) -> LatchState:
+    """The latch state ``journal`` holds: latched when its latest ``"kill"`` operation started
+    after its latest ``"kill_release"`` (in the journal's commit order), whether or not that kill
+    finished.
+
+    Raises:
+        hedgekit.journal.JournalError: The journal could not be read.
+    """
+    kills = await journal.operations(kind="kill")
+    releases = await journal.operations(kind=RELEASE_KIND)
+    if not kills:
+        return LatchState(False, None, releases[-1].op_id if releases else None)
+    kill = kills[-1]
+    reason = str(kill.params.get("reason") or "kill switch")
+    if not releases:
+        return LatchState(True, reason, kill.op_id)
+    release = releases[-1]
+
+    async def seq(op_id: str) -> int:
+        starts = await journal.events(op_id, event="start")
+        return int(starts[0].seq) if starts else -1
+
+    latched = await seq(kill.op_id) > await seq(release.op_id)
+    return LatchState(latched, reason if latched else None, (kill if latched else release).op_id)
+
+
+async def release_latch(
+    journal: JournalLike,
+    reason: str,
+    *,
+    released: str | None = None,
+    venues: list[str] | None = None,
+    ts_ns: int | None = None,
+) -> str:
+    """Records a release of the latch in ``journal`` (an operation of kind ``"kill_release"``,
+    finished at once): every switch that reads the journal is released by it.
+
+    Args:
+        journal: The journal the bots read the latch from.
+        reason: Why (journalled).
+        released: The reason of the latch it releases, when known.
+        venues: The venues concerned (journalled as the operation's legs).
+        ts_ns: When (default: now).
+
+    Returns:
+        The release's operation id.
+
+    Raises:
+        hedgekit.journal.JournalError: The release could not be written.
+    """
+    if not isinstance(reason, str) or not reason:
+        raise ValueError("reason must be a non-empty string")
+    record = {"reason": reason, "released": released}
+    legs = [{"venue": name} for name in venues or []]
+    op_id = await journal.start_operation(RELEASE_KIND, legs, record, ts_ns=ts_ns)
+    await journal.finish_operation(op_id, "released", record, ts_ns=ts_ns)
+    return op_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +210,10 @@ class VenueKill:
             ended: only a status query can tell).
         traded: Size the flattening orders filled, by symbol.
         errors: What went wrong on the way (reads refused or unanswered, orders refused).
+        adopted: Client ids of orders found resting at the venue that this process had not
+            placed (they were tracked, then cancelled like our own).
+        resting: Orders the venue's last open-orders read that answered listed (``None`` if
+            none answered).
     """
 
     venue: str
@@ -111,6 +224,8 @@ class VenueKill:
     unresolved: list[str] = field(default_factory=list)
     traded: dict[str, Decimal] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    adopted: list[str] = field(default_factory=list)
+    resting: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form (decimals as strings)."""
@@ -125,6 +240,8 @@ class VenueKill:
             "unresolved": list(self.unresolved),
             "traded": {k: str(v) for k, v in self.traded.items()},
             "errors": list(self.errors),
+            "adopted": list(self.adopted),
+            "resting": self.resting,
         }
 
 
@@ -197,6 +314,7 @@ class KillSwitch(OperationExecutor):
         )
         self.config = config or KillConfig()
         self._reason: str | None = None
+        self._in_journal = False  # the latch is the journal's: a release there releases it
         self._lock = asyncio.Lock()
 
     def __repr__(self) -> str:
@@ -232,10 +350,72 @@ class KillSwitch(OperationExecutor):
         self._reason = reason
 
     def release(self) -> None:
-        """Unlatches the switch: opens are allowed again. Positions are not touched."""
+        """Unlatches the switch in this process: opens are allowed again. Positions are not
+        touched. A latch the journal holds comes back at the next :meth:`refresh`: release it
+        with :meth:`unlatch`."""
         if self._reason is not None:
             _log.warning("kill switch released (was engaged: %s)", self._reason)
         self._reason = None
+        self._in_journal = False
+
+    def _latch_journal(self) -> LatchJournal:
+        journal = self.journal
+        if not isinstance(journal, LatchJournal):
+            raise TypeError("the kill switch's latch needs a journal that can be read")
+        return journal
+
+    async def refresh(self) -> LatchState | None:
+        """Reads the latch from the journal and follows it: latched when the journal says so
+        (a kill engaged by another process), released when the journal's release is newer than
+        the latch it held. A latch of this process's own that the journal never held
+        (:meth:`latch`, or an engage without a journal) is kept. Without a journal, nothing.
+
+        Returns:
+            The journal's latch state (``None`` without a journal).
+
+        Raises:
+            hedgekit.journal.JournalError: The journal could not be read (the latch is left
+                as it was).
+            TypeError: The journal cannot be read (it has no ``operations``/``events``).
+        """
+        if self.journal is None:
+            return None
+        state = await read_latch(self._latch_journal())
+        if state.latched:
+            if self._reason is None:
+                _log.warning("kill switch latched by the journal: %s", state.reason)
+            self._reason = state.reason
+            self._in_journal = True
+        elif self._in_journal:
+            _log.warning("kill switch released by the journal (was engaged: %s)", self._reason)
+            self._reason = None
+            self._in_journal = False
+        return state
+
+    async def unlatch(self, reason: str = "manual") -> str | None:
+        """Releases the switch here and, with a journal, in the journal (an operation of kind
+        ``"kill_release"``): every switch that reads the journal sees the release.
+
+        Args:
+            reason: Why (journalled).
+
+        Returns:
+            The release's operation id in the journal (``None`` without a journal).
+
+        Raises:
+            hedgekit.journal.JournalError: The release could not be written (the switch stays
+                latched in the journal; here it is released).
+        """
+        if not isinstance(reason, str) or not reason:
+            raise ValueError("reason must be a non-empty string")
+        was = self._reason
+        self.release()
+        if self.journal is None:
+            return None
+        return await release_latch(
+            self.journal, reason, released=was, venues=list(self.sessions),
+            ts_ns=self.clock.now_ns(),
+        )  # fmt: skip
 
     async def engage(self, reason: str = "manual") -> KillReport:
         """Latches the switch, then cancels and flattens until every venue confirms flat or the
@@ -266,6 +446,7 @@ class KillSwitch(OperationExecutor):
                     {"reason": reason, "id_prefix": self.id_prefix},
                     self.clock,
                 )
+                self._in_journal = True
             try:
                 report = await self._run(reason, recorder)
             except BaseException:
@@ -330,6 +511,8 @@ class KillSwitch(OperationExecutor):
         number: int,
     ) -> None:
         cfg, clock = self.config, self.clock
+        # 0. What rests at each venue, whoever placed it: orders we do not know are tracked.
+        await asyncio.gather(*(self._discover(name, venues[name]) for name in self.sessions))
         # 1. Cancel and settle every order of ours that may still trade.
         for name in self.sessions:
             for cid in self._ours(name):
@@ -354,6 +537,48 @@ class KillSwitch(OperationExecutor):
                 {"kill_round": number, "venues": {n: v.to_dict() for n, v in venues.items()}},
             )
 
+    async def _discover(self, name: str, v: VenueKill) -> None:
+        """Reads the venue's resting orders and tracks those this process does not know."""
+        session = self.sessions[name]
+        try:
+            reports = await session.fetch_open_orders(self.config.read_timeout_s)
+        except (AttributeError, NotImplementedError) as exc:
+            # A venue adapter that cannot list resting orders: only the orders this process
+            # knows were cancelled, and the report says so.
+            note = f"cannot list resting orders ({exc!r}): only orders this process knows"
+            if note not in v.errors:
+                v.errors.append(note)
+            v.resting = 0
+            return
+        except (VenueError, TimeoutError) as exc:
+            # The last read that answered still stands: what it listed is being cancelled, and
+            # only a read that lists nothing confirms the venue clear.
+            v.errors.append(f"open orders read failed: {exc!r}")
+            return
+        v.resting = len(reports)
+        tracker = session.tracker
+        for report in reports:
+            cid = report.client_id
+            if tracker.get(cid) is None:
+                try:
+                    session.adopt(report)
+                except ValueError as exc:
+                    v.errors.append(f"{cid}: cannot track: {exc}")
+                    continue
+                v.adopted.append(cid)
+                _log.warning(
+                    "kill switch: %s %s rests at %s: cancelling it", cid, report.side, name
+                )
+            elif tracker.is_resolved(cid):
+                # The venue says it rests while our record says it ended: cancel it there
+                # directly (the next round's read tells whether it is gone).
+                v.errors.append(f"{cid}: resting at the venue, ended by our record")
+                try:
+                    async with asyncio.timeout(session.request_timeout_s):
+                        await session.venue.cancel(report.symbol, client_id=cid)
+                except (VenueError, TimeoutError) as exc:
+                    v.errors.append(f"{cid}: cancel failed: {exc!r}")
+
     async def _flatten(self, name: str, v: VenueKill, tap: OperationTap, end_ns: int) -> None:
         session = self.sessions[name]
         v.flat = False
@@ -375,9 +600,10 @@ class KillSwitch(OperationExecutor):
                 to_close[sym] = size
         pending = self._ours(name)
         if not to_close:
-            # Confirmed only when nothing of ours there can still trade: else the next round's
-            # read, after those orders are answered for, decides.
-            v.flat = not pending
+            # Confirmed only when nothing there can still trade: the round's open-orders read
+            # found nothing resting and every order of ours is answered for; else the next
+            # round's reads, after those orders are answered for, decide.
+            v.flat = not pending and v.resting == 0
             return
         ex = self.executors[name]
         for sym, size in to_close.items():

@@ -229,6 +229,11 @@ class Opening:
         """Opens the pair: pre-flight, entries, hedge, top-up, roll back if it must."""
         owner = self._owner
         kill = owner.kill_switch
+        if kill is not None and kill.journal is not None:
+            try:  # the latch lives in the journal: another process may have engaged it
+                await kill.refresh()
+            except Exception as exc:  # noqa: BLE001 - a latch that cannot be read refuses
+                return self._refused(f"kill switch state unreadable: {exc!r}")
         if kill is not None and kill.latched:
             return self._refused(f"kill switch engaged: {kill.reason}")
         breaker = owner.breaker

@@ -60,6 +60,7 @@ from hedgekit.execution import (
     ExecutionMode,
     HedgePricing,
     HedgeTiming,
+    KillSwitch,
     LegSpec,
     OpenStatus,
 )
@@ -472,6 +473,9 @@ class FundingArb:
         config: What to trade and when.
         clock: Our clock (virtual or real).
         journal: Optional journal: each open and close becomes an operation with its incidents.
+        kill_switch: While it is latched no pair is opened (the open is refused, nothing placed);
+            a switch with a journal follows the latch kept there, so ``hedgekit kill`` run
+            beside the strategy stops its opens until ``hedgekit kill --release``.
 
     Attributes:
         operations: Every operation's result, in order.
@@ -489,6 +493,7 @@ class FundingArb:
         *,
         clock: Clock,
         journal: OperationJournal | None = None,
+        kill_switch: KillSwitch | None = None,
     ) -> None:
         missing = [v for v in config.symbols if v not in venues or v not in sessions]
         if missing:
@@ -514,8 +519,9 @@ class FundingArb:
             else MarkoutRecorder(journal, lambda venue, sym: self.venues[venue].quote(sym))
         )
         self._atomic = AtomicExecutor(
-            self.sessions, clock=clock, id_prefix="fa", journal=journal, markouts=self._markouts
-        )
+            self.sessions, clock=clock, id_prefix="fa", journal=journal, markouts=self._markouts,
+            kill_switch=kill_switch,
+        )  # fmt: skip
         self._closer = CloseExecutor(
             self.sessions, clock=clock, journal=journal, markouts=self._markouts
         )

@@ -29,7 +29,17 @@ from hedgekit.errors import (
     VenueError,
     VenueTimeoutError,
 )
-from hedgekit.model import AccountState, CancelResult, Fill, OrderRequest, OrderStatus, Position
+from hedgekit.model import (
+    AccountState,
+    CancelResult,
+    Fill,
+    OrderRequest,
+    OrderStatus,
+    OrderStatusReport,
+    OrderType,
+    Position,
+    TimeInForce,
+)
 from hedgekit.tracking.orders import (
     Action,
     FetchFills,
@@ -310,6 +320,38 @@ class VenueSession:
             TimeoutError: No answer in time.
         """
         return await self._read("account", self.venue.account, timeout_s)
+
+    async def fetch_open_orders(self, timeout_s: float | None = None) -> list[OrderStatusReport]:
+        """The account's orders resting at the venue now
+        (:meth:`hedgekit.venues.Venue.open_orders`), read through the session like
+        :meth:`fetch_positions`.
+
+        Raises:
+            hedgekit.errors.VenueError: The venue refused or failed.
+            TimeoutError: No answer in time.
+        """
+        return await self._read("open_orders", self.venue.open_orders, timeout_s)
+
+    def adopt(self, report: OrderStatusReport) -> TrackedOrder:
+        """Tracks an order this session did not place (another process's, found resting by
+        :meth:`fetch_open_orders`) from the venue's report of it, so that it can be cancelled
+        and settled like our own: its fills count in the ledger once, and its end is learnt
+        from the venue like any order's.
+
+        Raises:
+            ValueError: The client id is already tracked here, or the report is not of an
+                order (no client id, no size).
+        """
+        price = report.price
+        request = OrderRequest(
+            report.symbol, report.side, report.size, price, report.client_id,
+            order_type=OrderType.LIMIT if price is not None else OrderType.MARKET,
+            tif=TimeInForce.GTC if price is not None else TimeInForce.IOC,
+        )  # fmt: skip
+        now = self.clock.now_ns()
+        self._perform(self.tracker.submit(request, now))
+        self._perform(self.tracker.on_status(report.client_id, report, now))
+        return self.tracker.order(report.client_id)
 
     async def fetch_leverage(self, symbol: str, timeout_s: float | None = None) -> Decimal:
         """The leverage set for ``symbol`` at the venue now.

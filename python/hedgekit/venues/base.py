@@ -196,6 +196,13 @@ class Venue(Protocol):
         """Every non-flat position, by symbol."""
         ...
 
+    async def open_orders(self, symbol: str | None = None) -> list[OrderStatusReport]:
+        """Every order of the account still resting (open or partly filled), oldest first, as
+        the venue lists them (Hyperliquid ``openOrders``, Aster ``/fapi/v1/openOrders``, Lighter
+        ``accountActiveOrders``): what a process that did not place them (``hedgekit kill``)
+        learns them from."""
+        ...
+
     async def funding_rates(self) -> dict[str, FundingRate]:
         """The current funding rate of every instrument, by symbol."""
         ...

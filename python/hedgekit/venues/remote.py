@@ -10,7 +10,7 @@ Wire format: one JSON object per line (``orjson``). Decimals travel as strings, 
 values, dataclasses as objects (private events carry a ``"type"`` tag).
 
 * client → server: ``{"id": n, "op": "hello"|"place"|"cancel"|"modify"|"order_status"|"fills"|
-  "positions"|"funding_rates"|"account"|"leverage"|"set_leverage"|"funding_payments", "args":
+  "positions"|"open_orders"|"funding_rates"|"account"|"leverage"|"set_leverage"|"funding_payments", "args":
   {...}}``. The hello's answer carries each instrument's funding schedule (``mode``,
   ``interval_s``, ``anchor_ns``), so :meth:`RemoteVenue.funding_schedule` needs no request.
 * server → client: ``{"id": n, "ok": value}`` or ``{"id": n, "err": {"type", "venue", "message",
@@ -470,6 +470,8 @@ class VenueServer:
             return await v.fills(a.get("symbol"), since_ns=int(a.get("since_ns", 0)))
         if op == "positions":
             return list((await v.positions()).values())
+        if op == "open_orders":
+            return await v.open_orders(a.get("symbol"))
         if op == "funding_rates":
             return list((await v.funding_rates()).values())
         if op == "account":
@@ -683,6 +685,11 @@ class RemoteVenue:
             p.symbol: p
             for p in (_from_wire(Position, d) for d in await self._call("positions", {}))
         }
+
+    async def open_orders(self, symbol: str | None = None) -> list[OrderStatusReport]:
+        """Every order of ours still resting, oldest first."""
+        value = await self._call("open_orders", {"symbol": symbol})
+        return [_from_wire(OrderStatusReport, d) for d in value]
 
     async def funding_rates(self) -> dict[str, FundingRate]:
         """The current funding rate of every instrument, by symbol."""

@@ -67,11 +67,12 @@ REQUEST_OPS = (
     "leverage",
     "set_leverage",
     "funding_payments",
+    "open_orders",
 )
 """The simulated venue's request kinds, as faults and rate limits name them: placing, cancelling
 and modifying an order, an order-status query, a fill query, a positions query, a funding-rate
-query, an account (margin) query, a leverage query, a leverage change and a funding-payments
-query."""
+query, an account (margin) query, a leverage query, a leverage change, a funding-payments
+query and an open-orders query."""
 
 DEFAULT_COLLATERAL = Decimal(10**12)
 """The simulated account's default collateral: large enough that no test or scenario that does

@@ -363,6 +363,14 @@ class SimVenue:
         """Every non-flat position."""
         return await self._request("query", "positions", self.engine.positions)
 
+    async def open_orders(self, symbol: str | None = None) -> list[OrderStatusReport]:
+        """Every order of ours still resting, oldest first."""
+        return await self._request(
+            "query",
+            "open_orders",
+            lambda t: [r for r in self.engine.orders(symbol) if not r.status.is_terminal],
+        )
+
     async def funding_rates(self) -> dict[str, FundingRate]:
         """The current funding rates."""
         return await self._request("query", "funding", self.engine.funding_rates)
