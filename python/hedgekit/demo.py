@@ -485,24 +485,26 @@ async def run_demo_async(
         """Each leg's liquidation distance now, from the venues' accounts (empty when a leg is
         flat or a venue's account cannot be modelled)."""
         now = clock.now_ns()
-        pos = {n: v.engine.positions(now).get(SYMBOLS[n]) for n, v in venues.items()}
-        legs = sorted((n for n in venues if pos[n] is not None), key=lambda n: -(pos[n].size))  # type: ignore[union-attr]
-        if len(legs) != 2:
+        held_pos = {
+            n: p
+            for n, v in venues.items()
+            if (p := v.engine.positions(now).get(SYMBOLS[n])) is not None
+        }
+        if len(held_pos) != 2:
             return []
-        accounts = {
-            n: Account.from_venue(
+        (long, lp), (short, sp) = sorted(held_pos.items(), key=lambda kv: -kv[1].size)
+        # The margin model of each account as the venue reports it (positions carry their
+        # leverage); the venue's own liquidation price is used where it gives one.
+        la, sa = (
+            Account.from_venue(
                 venues[n].engine.collateral,
-                {SYMBOLS[n]: p},
+                {SYMBOLS[n]: held_pos[n]},
                 venues[n].engine.margin_table,
                 leverage=Decimal(1),
             )
-            for n, p in pos.items()
-            if p is not None
-        }
-        long, short = legs
-        la, sa = accounts[long], accounts[short]
-        lp, sp = pos[long], pos[short]
-        if la is None or sa is None or lp is None or sp is None:
+            for n in (long, short)
+        )
+        if la is None or sa is None:
             return []
         try:
             pair = pair_liquidation_distance(

@@ -927,6 +927,8 @@ class FundingArb:
         """True while the funding earned (the book: paid plus accrued), plus what ``div`` earns
         on the notional over the rest of the cost horizon, covers the entry fees paid, the exit
         fees and ``expected_cost_bps``."""
+        if held.notional <= 0:
+            return True  # no price to size it by: the rate rules alone decide
         earned = sum((leg.earned for leg in held.funding.values()), _ZERO)
         left_h = max(self.config.cost_horizon_h - (now - held.opened_ns) / _S / 3600, 0.0)
         ahead = div / _HOURS_PER_YEAR * held.notional * Decimal(repr(left_h))
