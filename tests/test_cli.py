@@ -366,3 +366,107 @@ def test_json_nested_too_deeply_exits_3(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["simulate", str(path)]) == EXIT_INPUT
     err = capsys.readouterr().err
     assert "nested too deeply" in err and "Traceback" not in err
+
+
+# ----------------------------------------------------------------- funding per venue
+
+
+def _funding_journal(path: Path) -> None:
+    """A journal with one open (fees on both legs) and the venues' funding payments: hl paid
+    twice to the short (one payment journalled twice), aster charged the long once."""
+    import asyncio
+    from decimal import Decimal
+
+    from hedgekit.journal import open_journal
+
+    async def write() -> None:
+        async with await open_journal(str(path)) as j:
+            legs = [{"venue": "hl", "symbol": "ETH"}, {"venue": "aster", "symbol": "ETHUSDT"}]
+            op = await j.start_operation("open", legs, {}, ts_ns=1_000)
+            result = {
+                "legs": [
+                    {"venue": "hl", "symbol": "ETH", "fees": "1.08", "slippage_bps": 2.5},
+                    {"venue": "aster", "symbol": "ETHUSDT", "fees": "0.84", "slippage_bps": 1.5},
+                ]
+            }
+            await j.finish_operation(op, "opened", result, ts_ns=2_000)
+            pay = {"venue": "hl", "symbol": "ETH", "rate": Decimal("0.00001")}
+            await j.record(None, "funding", {**pay, "amount": Decimal("0.024")}, ts_ns=3_000)
+            await j.record(None, "funding", {**pay, "amount": Decimal("0.024")}, ts_ns=3_000)
+            await j.record(None, "funding", {**pay, "amount": Decimal("0.0241")}, ts_ns=4_000)
+            await j.record(
+                None,
+                "funding",
+                {"venue": "aster", "symbol": "ETHUSDT", "amount": Decimal("-0.24003")},
+                ts_ns=5_000,
+            )
+
+    asyncio.run(write())
+
+
+def test_report_shows_funding_per_venue_next_to_fees_and_slippage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "funding.sqlite3"
+    _funding_journal(db)
+    assert main(["report", "--db", str(db)]) == EXIT_OK
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if line.startswith("venue"))
+    assert header.split()[2:8] == ["ops", "slip", "mean", "slip", "med", "fees"]
+    assert header.split()[8] == "funding"
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[5:8] if line}
+    # slippage, fees, then funding: the hl payment journalled twice is counted once
+    assert rows["hl"][3:7] == ["2.50", "2.50", "1.08", "0.0481"]
+    assert rows["aster"][3:7] == ["1.50", "1.50", "0.84", "-0.24003"]
+    assert main(["report", "--db", str(db), "--json"]) == EXIT_OK
+    data = json.loads(capsys.readouterr().out)
+    by_venue = {r["venue"]: r for r in data["rows"]}
+    assert by_venue["hl"]["funding_total"] == "0.0481" and by_venue["hl"]["funding_payments"] == 2
+    assert by_venue["aster"]["funding_total"] == "-0.24003"
+    assert by_venue["aster"]["fees_total"] == "0.84"
+    assert by_venue["hl"]["slippage_bps_mean"] == 2.5
+
+
+def test_demo_journal_reports_the_funding_the_venues_paid(
+    demo_run: tuple[int, str, str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, _, _, out_dir = demo_run
+    assert main(["report", "--db", str(_journal(out_dir)), "--json"]) == EXIT_OK
+    rows = {r["venue"]: r for r in json.loads(capsys.readouterr().out)["rows"]}
+    # both settle halfway through the demo while the pair (short hyperliquid under a positive
+    # rate, long aster under a negative one) is held: each leg receives one payment
+    for venue in ("hyperliquid", "aster"):
+        assert rows[venue]["funding_payments"] == 1
+        assert float(rows[venue]["funding_total"]) > 0
+
+
+def test_demo_prints_funding_per_venue_and_each_legs_liquidation_distance(
+    demo_run: tuple[int, str, str, Path],
+) -> None:
+    code, out, _, _ = demo_run
+    assert code == EXIT_OK
+    funding = out.split("Funding per venue", 1)[1].split("\n\n", 1)[0].splitlines()
+    rows = {line.split()[0]: line.split() for line in funding[3:]}
+    # short hyperliquid at +0.006 %/h and long aster at -0.004 %/8 h when both settle: received
+    for venue in ("hyperliquid", "aster"):
+        payments, paid, accrued, fees, net = rows[venue][1:6]
+        assert payments == "1" and paid.startswith("+") and float(paid) > 0
+        assert float(accrued) == 0 and float(fees) > 0
+        assert float(net) == pytest.approx(float(paid) - float(fees), abs=2e-4)
+    assert float(rows["total"][2]) == pytest.approx(
+        float(rows["hyperliquid"][2]) + float(rows["aster"][2]), abs=2e-4
+    )
+    dist = out.split("Liquidation distance per leg", 1)[1].split("\n\n", 1)[0].splitlines()
+    legs = [line.split() for line in dist[3:]]
+    assert {(r[1], r[2], r[3], r[7]) for r in legs} == {
+        ("opened", "aster", "long", "venue"),
+        ("opened", "hyperliquid", "short", "model"),
+        ("held", "aster", "long", "venue"),
+        ("held", "hyperliquid", "short", "model"),
+    }
+    for _, _, _, side, mark, liq, distance, _ in legs:
+        # a long is liquidated below its mark, a short above; the distance is |liq - mark| / mark
+        assert (float(liq) < float(mark)) if side == "long" else (float(liq) > float(mark))
+        pct = float(distance.rstrip("%"))
+        assert 20 < pct < 80
+        assert pct == pytest.approx(abs(float(liq) - float(mark)) / float(mark) * 100, abs=0.02)

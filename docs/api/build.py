@@ -52,6 +52,7 @@ MODULES = [
     "hedgekit.frontier",
     "hedgekit.risk",
     "hedgekit.risk.drift",
+    "hedgekit.risk.funding_book",
     "hedgekit.risk.monitor",
     "hedgekit.strategies",
     "hedgekit.sweep",

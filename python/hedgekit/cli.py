@@ -26,11 +26,12 @@ Commands:
     Runs a scenario file (``docs/scenarios.md``) and prints a summary, or with ``--json`` the full
     report as one JSON document.
 
-``hedgekit report [--db URL] [--by venue,symbol] [--period 1h] [--plot FILE]``
+``hedgekit report [--db URL] [--by venue,symbol] [--period 1h] [--plot FILE] [--json]``
     Execution-quality statistics from a journal (default: the newest demo journal in
     ``hedgekit-demo/``), as tables within 100 columns (or a narrower terminal's width; periods
     as ISO-8601 UTC, latencies as
-    durations); optionally a PNG of slippage and markouts. The journal is opened read-only and never changed: a file that is not a journal
+    durations), funding booked per venue next to fees and slippage; with ``--json`` the rows as
+    one JSON document; optionally a PNG of slippage and markouts. The journal is opened read-only and never changed: a file that is not a journal
     (another database, an empty file), or a journal written by a newer hedgekit, exits 3; a
     journal of an older schema is read as it is.
 
@@ -411,8 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser(
         "report",
         help="execution-quality statistics from a journal",
-        description="Execution-quality statistics (slippage, fees, maker share, hedge latency, "
-        "exposure, markouts) from a journal.",
+        description="Execution-quality statistics (slippage, fees, funding per venue, maker "
+        "share, hedge latency, exposure, markouts) from a journal.",
         epilog=_EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -443,6 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write a PNG of slippage and markouts",
     )
+    rep.add_argument("--json", action="store_true", help="print the rows as one JSON document")
 
     sweep = sub.add_parser(
         "sweep",
@@ -1163,8 +1165,11 @@ def _report(args: argparse.Namespace) -> int:
         raise CliError(EXIT_USAGE, _masked(str(e), db)) from None
     except Exception as e:  # noqa: BLE001 - a journal failure of any kind is reported
         raise CliError(EXIT_ERROR, _masked(f"journal {db}: {e}", db)) from None
-    width = min(REPORT_WIDTH, terminal_width()) if sys.stdout.isatty() else REPORT_WIDTH
-    print(format_report(rows, period_ns=args.period, width=width))
+    if args.json:
+        print(json.dumps({"rows": [r.to_dict() for r in rows]}, indent=2))
+    else:
+        width = min(REPORT_WIDTH, terminal_width()) if sys.stdout.isatty() else REPORT_WIDTH
+        print(format_report(rows, period_ns=args.period, width=width))
     if args.plot is not None:
         try:
             path = plot_stats(rows, args.plot)

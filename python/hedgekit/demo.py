@@ -5,7 +5,10 @@ rejects) and an Aster-style one (``ETHUSDT``, 8-hourly funding, post-only accept
 — with latency and jitter, FIFO queues, a random-walk market with outside trades and duplicated
 fill deliveries. Their funding rates follow a scripted path (:func:`funding_path`) so that over
 the run the divergence is first too small to trade, then opens wide, persists, erodes a little,
-and finally flips sign: the strategy opens the pair once and closes it on the flip.
+and finally flips sign: the strategy opens the pair once and closes it on the flip. Both venues
+settle funding halfway through the run (:data:`DEMO_COLLATERAL` margins each account), so the
+report shows each venue's payments as the strategy booked them and each leg's liquidation
+distance while the pair is held.
 
 Everything runs on the virtual clock (:func:`hedgekit.clock.run_virtual`): an hour of venue time
 takes a few seconds of wall time. :func:`format_report` renders the operations as aligned
@@ -22,6 +25,7 @@ without it :class:`PlotUnavailableError` is raised).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +37,7 @@ from typing import Any
 from hedgekit._core import FillLedger, Instrument
 from hedgekit._display import render_table
 from hedgekit.clock import LoopClock, run_virtual
+from hedgekit.errors import HedgekitError
 from hedgekit.execution import (
     AtomicConfig,
     AtomicResult,
@@ -42,6 +47,7 @@ from hedgekit.execution import (
     LegResult,
     OpenStatus,
 )
+from hedgekit.risk.margin import Account, LegDistance, pair_liquidation_distance
 from hedgekit.strategies.funding_arb import (
     Closed,
     ConfigError,
@@ -52,12 +58,14 @@ from hedgekit.strategies.funding_arb import (
     OperationJournal,
     Skipped,
     StrategyEvent,
+    VenuePnL,
 )
 from hedgekit.tracking import VenueSession
 from hedgekit.venues.sim import (
     DeliveryConfig,
     Lat,
     LatencyConfig,
+    MarginConfig,
     MarketConfig,
     ScriptedEvent,
     SimInstrument,
@@ -68,7 +76,9 @@ from hedgekit.venues.sim import (
 )
 
 __all__ = [
+    "DEMO_COLLATERAL",
     "EXAMPLE_CONFIG",
+    "DemoDistance",
     "DemoRun",
     "DemoSample",
     "DemoStatus",
@@ -92,6 +102,10 @@ __all__ = [
 _S = 1_000_000_000
 _MS = 1_000_000
 D = Decimal
+
+DEMO_COLLATERAL = D(2500)
+"""Each demo account's starting collateral (quote units): half the $5,000 leg, so that each
+leg's liquidation distance is a number worth reading (about 45 % at the demo's 20x)."""
 
 HL, ASTER = "hyperliquid", "aster"
 SYMBOLS = {HL: "ETH", ASTER: "ETHUSDT"}
@@ -143,9 +157,14 @@ def demo_venues(seed: int, duration_s: float) -> list[SimVenueConfig]:
     def lat(base_ms: float, jitter_ms: float) -> Lat:
         return Lat(int(base_ms * _MS), int(jitter_ms * _MS), int(jitter_ms * 8 * _MS))
 
+    # Both venues settle funding halfway through the run (hourly and 8-hourly instants anchored
+    # there), so that one payment of each lands while the pair is held.
+    margin = MarginConfig(collateral=DEMO_COLLATERAL, funding_anchor_ns=int(duration_s / 2 * _S))
     hl = SimVenueConfig(
         name=HL,
-        personality=hyperliquid(),
+        # Hyperliquid may give no liquidation price: the demo's leg there uses the margin model
+        personality=dataclasses.replace(hyperliquid(), reports_liquidation_price=False),
+        margin=margin,
         instruments=(
             SimInstrument(
                 SYMBOLS[HL],
@@ -173,6 +192,7 @@ def demo_venues(seed: int, duration_s: float) -> list[SimVenueConfig]:
     ast = SimVenueConfig(
         name=ASTER,
         personality=aster(),
+        margin=margin,
         instruments=(
             SimInstrument(
                 SYMBOLS[ASTER],
@@ -313,6 +333,28 @@ class DemoSample:
     hourly_rates: dict[str, Decimal] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class DemoDistance:
+    """One leg's liquidation distance at one moment of the run.
+
+    Attributes:
+        ts_ns: Venue time.
+        venue: The leg's venue.
+        side: ``"long"`` or ``"short"``.
+        leg: The distance, its liquidation price and where that price came from
+            (``"venue"``: the venue's own; ``"model"``: :mod:`hedgekit.risk.margin`'s, because
+            the venue gave none).
+        when: ``"opened"`` (right after the open) or ``"held"`` (the last scan before the
+            close).
+    """
+
+    ts_ns: int
+    venue: str
+    side: str
+    leg: LegDistance
+    when: str
+
+
 @dataclass(slots=True)
 class DemoRun:
     """What a demo run produced.
@@ -327,6 +369,10 @@ class DemoRun:
         wall_s: Wall time the run took.
         journal_errors: Journal writes that failed.
         samples: The venues' positions, mids and funding every few seconds of venue time.
+        funding: The strategy's funding and fees per venue at the end (:meth:`FundingArb.pnl
+            <hedgekit.strategies.FundingArb.pnl>`: booked from the venues' payments).
+        distances: Each leg's liquidation distance right after each open and at the last scan
+            of each held pair.
     """
 
     seed: int
@@ -338,6 +384,8 @@ class DemoRun:
     wall_s: float = 0.0
     journal_errors: list[str] = field(default_factory=list)
     samples: list[DemoSample] = field(default_factory=list)
+    funding: dict[str, VenuePnL] = field(default_factory=dict)
+    distances: list[DemoDistance] = field(default_factory=list)
 
     @property
     def opened(self) -> int:
@@ -431,8 +479,54 @@ async def run_demo_async(
             sample()
             await clock.sleep(sample_s)
 
+    held: list[DemoDistance] = []
+
+    def distances(when: str) -> list[DemoDistance]:
+        """Each leg's liquidation distance now, from the venues' accounts (empty when a leg is
+        flat or a venue's account cannot be modelled)."""
+        now = clock.now_ns()
+        held_pos = {
+            n: p
+            for n, v in venues.items()
+            if (p := v.engine.positions(now).get(SYMBOLS[n])) is not None
+        }
+        if len(held_pos) != 2:
+            return []
+        (long, lp), (short, sp) = sorted(held_pos.items(), key=lambda kv: -kv[1].size)
+        # The margin model of each account as the venue reports it (positions carry their
+        # leverage); the venue's own liquidation price is used where it gives one.
+        la, sa = (
+            Account.from_venue(
+                venues[n].engine.collateral,
+                {SYMBOLS[n]: held_pos[n]},
+                venues[n].engine.margin_table,
+                leverage=Decimal(1),
+            )
+            for n in (long, short)
+        )
+        if la is None or sa is None:
+            return []
+        try:
+            pair = pair_liquidation_distance(
+                la, SYMBOLS[long], sa, SYMBOLS[short],
+                long_venue_price=lp.liquidation_price, short_venue_price=sp.liquidation_price,
+            )  # fmt: skip
+        except HedgekitError:
+            return []
+        return [
+            DemoDistance(now, long, "long", pair.long, when),
+            DemoDistance(now, short, "short", pair.short, when),
+        ]
+
     def seen(event: StrategyEvent) -> None:
         run.events.append(event)
+        if isinstance(event, Opened):
+            run.distances.extend(distances("opened"))
+        elif isinstance(event, Monitored):
+            held[:] = distances("held")
+        elif isinstance(event, Closed):
+            run.distances.extend(held)
+            held.clear()
         if on_event is not None:
             status = DemoStatus(
                 (clock.now_ns() - run.start_ns) / _S,
@@ -464,6 +558,7 @@ async def run_demo_async(
         for v in venues.values():
             await v.close()
     run.operations = list(strategy.operations)
+    run.funding = dict(strategy.pnl().venues)
     run.journal_errors = list(strategy.journal_errors)
     run.venue_stats = {name: dict(v.stats) for name, v in venues.items()}
     return run
@@ -732,7 +827,69 @@ def format_report(run: DemoRun) -> str:
         "duplicate deliveries by the venues (each fill counted once): "
         + ", ".join(f"{k} {v}" for k, v in dups.items())
     )
+    out.append("")
+    out.extend(_funding_lines(run))
+    out.append("")
+    out.extend(_distance_lines(run))
     return "\n".join(out)
+
+
+def _funding_lines(run: DemoRun) -> list[str]:
+    """The funding table: per venue, what the strategy booked from the venue's payments."""
+    lines = ["Funding per venue (booked from each venue's payments; + received, - paid)"]
+    if not run.funding:
+        return [*lines, "(none)"]
+    rows: list[list[object]] = []
+    for venue, f in run.funding.items():
+        rows.append(
+            [
+                venue,
+                f.funding_payments,
+                _money(f.funding_paid),
+                _money(f.funding_accrued),
+                _money(f.fees),
+                _money(f.net),
+            ]
+        )
+    total = [
+        "total",
+        sum(f.funding_payments for f in run.funding.values()),
+        _money(sum((f.funding_paid for f in run.funding.values()), D(0))),
+        _money(sum((f.funding_accrued for f in run.funding.values()), D(0))),
+        _money(sum((f.fees for f in run.funding.values()), D(0))),
+        _money(sum((f.net for f in run.funding.values()), D(0))),
+    ]
+    headers = ["venue", "payments", "funding paid", "accrued", "fees", "funding - fees"]
+    return [*lines, format_table(headers, [*rows, total])]
+
+
+def _distance_lines(run: DemoRun) -> list[str]:
+    """The liquidation-distance table: each leg right after each open and at the last scan."""
+    lines = ["Liquidation distance per leg (source: venue = the venue's price, model = ours)"]
+    if not run.distances:
+        return [*lines, "(none: no pair was held)"]
+    rows: list[list[object]] = []
+    for d in run.distances:
+        leg = d.leg
+        rows.append(
+            [
+                _t(d.ts_ns, run.start_ns),
+                d.when,
+                d.venue,
+                d.side,
+                str(leg.mark),
+                "-" if leg.liquidation_price is None else f"{leg.liquidation_price:.2f}",
+                "-" if leg.distance is None else f"{float(leg.distance) * 100:.2f}%",
+                leg.source,
+            ]
+        )
+    headers = ["at", "when", "venue", "leg", "mark", "liq price", "distance", "source"]
+    return [*lines, format_table(headers, rows)]
+
+
+def _money(x: Decimal) -> str:
+    """A quote amount to 4 decimals, signed (exact values are in :attr:`DemoRun.funding`)."""
+    return f"{x:+.4f}"
 
 
 def _fmt_bps(x: float | None) -> str | None:

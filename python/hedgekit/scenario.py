@@ -207,6 +207,9 @@ class Scenario:
         start_after_s: Virtual seconds the market runs before the operation starts.
         settle_s: Virtual seconds after the operation for late events before the checks.
         run: For the kinds of :data:`RUN_KINDS`: what runs (``legs`` is then empty).
+        expect_funding: ``[expect.funding]``: per venue, ``("received" | "paid", payments or
+            None)`` that the funding booked from the venue must come to (the
+            ``funding_booked`` invariant).
     """
 
     name: str
@@ -221,6 +224,7 @@ class Scenario:
     start_after_s: float = 1.0
     settle_s: float = 5.0
     run: MonitorRun | KillRun | StrategyRun | None = None
+    expect_funding: Mapping[str, tuple[str, int | None]] = dataclasses.field(default_factory=dict)
 
     def with_seed(self, seed: int) -> Scenario:
         """The same scenario with another seed for every venue (for many seeded runs), and for
@@ -473,6 +477,7 @@ class MarginSpec(_Table):
     funding_anchor_ms: Ms = 0.0
     leverage: PositiveExact | None = None  # the personality's default
     funding_interval_h: Annotated[float, Meta(gt=0.0, le=24.0 * 365)] | None = None
+    funding_continuous_s: Annotated[int, Meta(ge=1, le=86_400)] | None = None  # periodic
     tiers: list[MarginTierSpec] | None = None  # the personality's table
     reports_liquidation_price: bool | None = None  # the personality's
 
@@ -658,6 +663,19 @@ class FundingArbOperation(_Operation, tag="funding_arb", kw_only=True):
     config: dict[str, Any] = {}
 
 
+class FundingExpectSpec(_Table):
+    """``expect.funding.<venue>``: what the funding booked on that venue must come to."""
+
+    sign: Literal["received", "paid"]
+    payments: Count | None = None  # any number
+
+
+class ExpectSpec(_Table):
+    """The top-level ``[expect]``: outcomes worked out by hand, checked after the run."""
+
+    funding: dict[str, FundingExpectSpec] = {}
+
+
 class ScenarioFile(_Table):
     """A whole scenario file (the top level)."""
 
@@ -675,6 +693,7 @@ class ScenarioFile(_Table):
         | FundingArbOperation
         | None
     ) = None
+    expect: ExpectSpec = msgspec.field(default_factory=ExpectSpec)
 
 
 # ---------------------------------------------------------------------------- loading
@@ -1013,6 +1032,8 @@ def _margin(spec: MarginSpec, path: str) -> tuple[MarginConfig, dict[str, Any]]:
             instrument["leverage"] = Decimal(spec.leverage)
         if spec.funding_interval_h is not None:
             instrument["funding_interval_s"] = max(1, round(spec.funding_interval_h * 3600))
+        if spec.funding_continuous_s is not None:
+            instrument["funding_continuous_s"] = spec.funding_continuous_s
         if spec.tiers is not None:
             instrument["margin_table"] = MarginTable(
                 tuple(
@@ -1125,6 +1146,8 @@ def _scenario(spec: ScenarioFile) -> Scenario:
         atomic = replace_from(atomic, op.config, "operation.config", ScenarioError)
     if isinstance(op, CloseOperation) and op.config is not None:
         close = replace_from(close, op.config, "operation.config", ScenarioError)
+    for venue in spec.expect.funding:
+        _symbol(venue, None, symbols, f"expect.funding.{venue}")
     return Scenario(
         name=spec.name,
         seed=spec.seed,
@@ -1137,6 +1160,7 @@ def _scenario(spec: ScenarioFile) -> Scenario:
         close=close,
         start_after_s=op.start_after_s,
         settle_s=op.settle_s,
+        expect_funding={v: (e.sign, e.payments) for v, e in spec.expect.funding.items()},
     )
 
 

@@ -22,7 +22,13 @@ invariant of ``DESIGN.md`` held, checked against the venues' own truth — never
 - ``positions_match``: each venue's position equals its starting position plus the operation's
   net fills and the fills the venue forced on the position (liquidation, auto-deleverage);
 - ``forced_fills_counted``: every fill a venue forced on our position is in the ledger once;
-- ``venue_consistent``: the simulated venues' own self-checks found nothing wrong.
+- ``venue_consistent``: the simulated venues' own self-checks found nothing wrong;
+- ``funding_booked`` (scenarios with ``[expect.funding]``): the funding booked per venue from
+  the venue's API (:class:`~hedgekit.risk.funding_book.FundingBook`, polled every
+  :data:`FUNDING_POLL_S` from the operation's start to the end of the settling time, overlapping
+  reads included) equals the venue's own payments exactly, payment for payment; every payment
+  has the hand-computed sign (``-position × rate``: a long pays and a short receives when the
+  rate is positive); and each venue's total is ``received`` or ``paid`` as the file expects.
 
 A scenario's ``faults.fill_processing_errors`` is applied here, on the client side: a fill
 listener registered through :meth:`~hedgekit.tracking.VenueSession.add_fill_listener` raises
@@ -45,12 +51,17 @@ from hedgekit.execution import AtomicExecutor, CloseExecutor, CloseStatus, OpenS
 from hedgekit.execution.config import CloseLeg, HedgeTiming, LegSpec
 from hedgekit.execution.results import AtomicResult, CloseResult
 from hedgekit.model import Fill, forced_fill_kind
+from hedgekit.risk.funding_book import FundingBook, poll_funding
 from hedgekit.scenario import Scenario, load_scenario
 from hedgekit.tracking import TrackedOrder, VenueSession
 from hedgekit.tracking.session import FillListener
 from hedgekit.venues.sim import SimVenue, SimVenueConfig
 
-__all__ = ["simulate", "simulate_async"]
+__all__ = ["FUNDING_POLL_S", "simulate", "simulate_async"]
+
+FUNDING_POLL_S = 420.0
+"""Virtual seconds between two reads of the venues' funding payments (not a divisor of any
+venue's interval, so reads fall anywhere between settlements)."""
 
 _ZERO = Decimal(0)
 log = logging.getLogger("hedgekit.simulate")
@@ -114,6 +125,15 @@ async def simulate_async(
         if on_ready is not None:
             on_ready(venues, sessions)
         start = _Start(venues)
+        book = None
+        polling = None
+        if sc.expect_funding:
+            book = FundingBook(
+                {leg.venue: leg.symbol for leg in sc.legs},
+                {leg.venue: venues[leg.venue].funding_schedule(leg.symbol) for leg in sc.legs},
+                since_ns=clock.now_ns(),
+            )
+            polling = asyncio.get_running_loop().create_task(_poll(book, venues))
         result: AtomicResult | CloseResult
         if sc.kind == "open":
             assert sc.size is not None
@@ -127,6 +147,13 @@ async def simulate_async(
         at_return = _positions(venues)
         await asyncio.sleep(sc.settle_s)
         report = _report(sc, venues, sessions, result, resting, returned_ns, start, at_return)
+        if book is not None and polling is not None:
+            polling.cancel()
+            await asyncio.gather(polling, return_exceptions=True)
+            _, failed = await poll_funding(book, venues)
+            check = _funding_booked(sc, book, venues, failed)
+            report["invariants"]["funding_booked"] = check
+            report["all_invariants_held"] = report["all_invariants_held"] and check["held"]
         for name, count in processing_errors.items():
             report["venues"][name]["stats"]["fill_processing_errors"] = count
         return report
@@ -135,6 +162,56 @@ async def simulate_async(
             await s.close()
         for v in venues.values():
             await v.close()
+
+
+async def _poll(book: FundingBook, venues: dict[str, SimVenue]) -> None:
+    """Reads the venues' funding payments into ``book`` every :data:`FUNDING_POLL_S` (until
+    cancelled); every read asks again from the book's start."""
+    while True:
+        await asyncio.sleep(FUNDING_POLL_S)
+        await poll_funding(book, venues)
+
+
+def _funding_booked(
+    sc: Scenario,
+    book: FundingBook,
+    venues: dict[str, SimVenue],
+    failed: dict[str, BaseException],
+) -> dict[str, Any]:
+    """The ``funding_booked`` invariant: booked == the venue's own payments, each payment's
+    sign is ``-position × rate``'s, and each total has the sign ``[expect.funding]`` gives."""
+    problems: list[str] = []
+    parts: list[str] = []
+    for venue, symbol in book.legs.items():
+        if venue in failed:
+            problems.append(f"{venue}: the last read failed ({failed[venue]!r})")
+            continue
+        truth = [
+            p for p in venues[venue].engine.funding_payments(book.since_ns) if p.symbol == symbol
+        ]
+        booked = book.payments(venue)
+        if [(p.ts_ns, p.amount) for p in booked] != [(p.ts_ns, p.amount) for p in truth]:
+            problems.append(f"{venue}: booked {len(booked)} payments, the venue {len(truth)}")
+        total = sum((p.amount for p in truth), _ZERO)
+        if book.paid(venue) != total:
+            problems.append(f"{venue}: booked {book.paid(venue)}, the venue paid {total}")
+        wrong = [p for p in booked if _sign(p.amount) != -_sign(p.position_size) * _sign(p.rate)]
+        if wrong:
+            problems.append(f"{venue}: {len(wrong)} payments of the wrong sign, e.g. {wrong[0]}")
+        sign, count = sc.expect_funding.get(venue, (None, None))
+        if sign is not None and _sign(total) != (1 if sign == "received" else -1):
+            problems.append(f"{venue}: expected funding {sign}, booked {total}")
+        if count is not None and len(booked) != count:
+            problems.append(f"{venue}: expected {count} payments, booked {len(booked)}")
+        parts.append(f"{venue} {book.paid(venue)} in {len(booked)} payments")
+    return {
+        "held": not problems,
+        "detail": "; ".join(parts) + ("; " + "; ".join(problems) if problems else ""),
+    }
+
+
+def _sign(x: Decimal) -> int:
+    return (x > 0) - (x < 0)
 
 
 def _failing_fill_listener(venue: str, n: int, raised: dict[str, int]) -> FillListener:

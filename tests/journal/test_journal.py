@@ -115,6 +115,14 @@ def test_every_event_type_round_trips(journal_url: str) -> None:
             "horizon_s": 0.5,
             "mid": "100.01",
         },
+        "funding": {
+            "venue": "aster",
+            "symbol": "BTC",
+            "amount": Decimal("-0.24003"),
+            "rate": Decimal("0.0001"),
+            "position_size": Decimal(1),
+            "price": Decimal("2400.3"),
+        },
         "note": {"text": "hello", "nested": {"list": [1, 2.5, None, True], "t": (1, 2)}},
     }
     assert set(payloads) == EVENT_KINDS

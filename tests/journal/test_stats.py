@@ -228,7 +228,8 @@ def test_format_table(tmp_path: Path) -> None:
     assert "mo_0.5s_bps" in lines[0] and "mo_10s_bps" in lines[0]
     a = lines[1].split()
     assert a[:7] == ["A", "BTC", "4", "2", "1", "1", "0"]
-    assert a[7] == "66.7%" and a[8] == "0.67" and a[11] == "75.0%"
+    assert a[7] == "66.7%" and a[8] == "0.67" and a[12] == "75.0%"
+    assert lines[0].split()[10:12] == ["fees", "funding"]  # funding next to fees
     assert a[-3:] == ["1.50", "3.00", "-"]
     # right-aligned numeric columns end at the same place on every line
     assert len({len(line) for line in lines}) == 1

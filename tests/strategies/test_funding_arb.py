@@ -16,7 +16,7 @@ import pytest
 from hedgekit._core import FillLedger, Instrument
 from hedgekit.clock import LoopClock, run_virtual
 from hedgekit.execution import AtomicConfig, AtomicResult, CloseStatus, EntryPlan, OpenStatus
-from hedgekit.model import FundingRate
+from hedgekit.model import FundingPayment, FundingRate
 from hedgekit.strategies import (
     Closed,
     ConfigError,
@@ -32,6 +32,7 @@ from hedgekit.venues.sim import (
     FaultConfig,
     Lat,
     LatencyConfig,
+    MarginConfig,
     MarketConfig,
     ScriptedEvent,
     SimInstrument,
@@ -43,6 +44,7 @@ from hedgekit.venues.sim import (
 
 D = Decimal
 S = 1_000_000_000
+T0 = 1_767_225_600 * S  # the virtual clock's start: 2026-01-01 00:00 UTC
 EXAMPLE = Path(__file__).parents[2] / "examples" / "funding_arb.toml"
 SYMBOLS = {"hl": "ETH", "ast": "ETHUSDT"}
 
@@ -161,6 +163,7 @@ class Outcome:
         self.events: list[StrategyEvent] = []
         self.strategy: FundingArb | None = None
         self.positions: dict[str, Decimal] = {}
+        self.paid: dict[str, list[FundingPayment]] = {}
 
     def of(self, kind: type) -> list[Any]:
         return [e for e in self.events if isinstance(e, kind)]
@@ -174,6 +177,9 @@ def _run(
     freeze_ast_after_s: float | None = None,
     journal: BufferedJournal | None = None,
     ast_faults: FaultConfig | None = None,
+    venue_cls: type[FrozenFundingVenue] | None = None,
+    anchor_s: float | None = None,
+    anchored: tuple[str, ...] = ("hl", "ast"),
     **config: Any,
 ) -> Outcome:
     out = Outcome()
@@ -184,8 +190,14 @@ def _run(
         cfgs = _venues(hl_path, ast_path)
         if ast_faults is not None:
             cfgs[1] = dataclasses.replace(cfgs[1], faults=ast_faults)
-        venues: dict[str, SimVenue] = {"hl": SimVenue(cfgs[0], clock)}
-        ast = FrozenFundingVenue(cfgs[1], clock)
+        if anchor_s is not None:  # these venues settle at this second of the virtual day
+            margin = MarginConfig(funding_anchor_ns=T0 + int(anchor_s * S))
+            cfgs = [
+                dataclasses.replace(c, margin=margin) if c.name in anchored else c for c in cfgs
+            ]
+        cls = venue_cls or FrozenFundingVenue
+        venues: dict[str, SimVenue] = {"hl": cls(cfgs[0], clock)}
+        ast = cls(cfgs[1], clock)
         if freeze_ast_after_s is not None:
             ast.freeze_after_s = freeze_ast_after_s
         venues["ast"] = ast
@@ -200,6 +212,10 @@ def _run(
             out.strategy = strategy
             await strategy.run(duration_s, out.events.append)
             out.positions = {n: v.engine.position(SYMBOLS[n]) for n, v in venues.items()}
+            out.paid = {
+                n: [p for p in v.engine.funding_payments() if p.symbol == SYMBOLS[n]]
+                for n, v in venues.items()
+            }
         finally:
             for s in sessions.values():
                 await s.close()
@@ -496,3 +512,109 @@ def test_a_kill_latched_in_the_journal_stops_the_strategys_opens_until_released(
     assert "kill switch engaged: operator" in refused[0].detail
     assert out["orders"] == 0  # nothing ever reached a venue while latched
     assert any(isinstance(e, Opened) for e in out["released"])
+
+
+# ----------------------------------------------------------------- funding from the payments
+
+
+class MisquotingVenue(FrozenFundingVenue):
+    """A venue whose quoted rate has the opposite sign of the rate it pays funding at (a unit or
+    sign the adapter got wrong): only its payments tell the truth."""
+
+    async def funding_rates(self) -> dict[str, FundingRate]:
+        rates = await super().funding_rates()
+        return {k: dataclasses.replace(r, rate=-r.rate) for k, r in rates.items()}
+
+
+def test_a_flip_follows_the_venues_payments_when_the_quotes_say_otherwise() -> None:
+    # Quoted: hl +0.008 %/h, ast -0.008 %/8 h: the pair (long ast, short hl) earns 79 %/yr.
+    # Paid: the opposite signs, so at the 00:02 settlement of both venues the pair pays on both
+    # legs. The quotes never change, so a rate-only rule would hold; the payments close it.
+    out = _run(
+        [(0, "-" + WIDE_HL)],
+        [(0, WIDE_AST.lstrip("-"))],
+        300.0,
+        venue_cls=MisquotingVenue,
+        anchor_s=120,
+    )
+    # (the quotes still look good after the close: a new pair is opened, with a book of its own)
+    opened, closed = out.of(Opened)[0], out.of(Closed)[0]
+    assert (opened.opportunity.long_venue, opened.opportunity.short_venue) == ("ast", "hl")
+    assert closed.reason == "flipped"
+    assert closed.divergence is not None and closed.divergence > 0  # the quotes still earn
+    assert 120 <= (closed.ts_ns - T0) / S <= 120 + 2 * 10 + 5  # within a scan or two of 00:02
+    # what the pair was charged, as the venues booked it: one payment each, both paid
+    for venue in ("hl", "ast"):
+        (payment,) = out.paid[venue]
+        assert closed.funding[venue].paid == payment.amount < 0
+        assert closed.funding[venue].payments == 1
+    # every scan before the settlement estimated the pair as earning (from the quotes)
+    before = [m for m in out.of(Monitored) if m.ts_ns < T0 + 120 * S]
+    assert before and all(m.earned >= 0 for m in before)
+
+
+def test_erosion_follows_the_payments_when_funding_earned_no_longer_covers_costs() -> None:
+    # hl quotes +0.008 %/h but charges 2 %/h at its 00:02 settlement (a short of 1 ETH at
+    # ~2400 pays ~48); ast (8-hourly) pays nothing in the run, so no payment-based flip. The
+    # quoted divergence never moves; the estimate from it (rate x notional x time) is a gain.
+    # The book holds the payment: 48 lost plus ~36 that 79 %/yr would still earn over the
+    # 168 h cost horizon does not cover the costs, so the pair is closed as eroded.
+    class Overcharging(FrozenFundingVenue):
+        async def funding_rates(self) -> dict[str, FundingRate]:
+            rates = await super().funding_rates()
+            if self.name != "hl":
+                return rates
+            return {k: dataclasses.replace(r, rate=D(WIDE_HL)) for k, r in rates.items()}
+
+    out = _run(
+        [(0, WIDE_HL), (60, "-0.02")],
+        [(0, WIDE_AST)],
+        300.0,
+        venue_cls=Overcharging,
+        anchor_s=120,
+        anchored=("hl",),
+    )
+    closed = out.of(Closed)[0]
+    assert closed.reason == "eroded"
+    assert closed.divergence == out.of(Opened)[0].opportunity.gross  # the quotes never moved
+    (payment,) = out.paid["hl"]
+    assert closed.funding["hl"].paid == payment.amount < D(-40)
+    assert out.paid["ast"] == [] and closed.funding["ast"].paid == 0
+    assert out.strategy is not None and len(out.strategy.books) == len(out.of(Opened))
+    assert out.strategy.pnl().venues["hl"].funding_paid == payment.amount
+
+
+def test_pnl_and_the_journal_hold_the_venues_payments() -> None:
+    journal = BufferedJournal()
+    out = _run(
+        [(0, WIDE_HL), (250, "-0.00001")],
+        [(0, WIDE_AST), (250, "0.00004")],
+        300.0,
+        journal=journal,
+        anchor_s=120,
+    )
+    assert [c.reason for c in out.of(Closed)] == ["flipped"]
+    assert out.strategy is not None
+    pnl = out.strategy.pnl()
+    fees = {
+        v: sum(
+            (leg.fees for r in out.strategy.operations for leg in r.legs if leg.venue == v), D(0)
+        )
+        for v in SYMBOLS
+    }
+    for venue in SYMBOLS:
+        (payment,) = out.paid[venue]  # both settle at 00:02 while the pair is on
+        assert payment.amount > 0  # short hl under a positive rate, long ast under a negative
+        assert pnl.venues[venue].funding_paid == payment.amount
+        assert pnl.venues[venue].funding_payments == 1
+        assert pnl.venues[venue].funding_accrued == 0  # flat again: nothing owed
+        assert pnl.venues[venue].fees == fees[venue] > 0
+    assert pnl.net == pnl.funding_paid - pnl.fees
+    funding = [c[1] for c in journal.calls if c[0] == "record" and c[1][1] == "funding"]
+    assert sorted((d["venue"], d["amount"]) for _, _, d in funding) == sorted(
+        (v, out.paid[v][0].amount) for v in SYMBOLS
+    )
+    assert all(op is None for op, _, _ in funding)
+    # the monitored scans after the settlement carry the booked payments, before it none
+    after = [m for m in out.of(Monitored) if m.ts_ns > T0 + 125 * S]
+    assert after and all(m.funding["hl"].paid == out.paid["hl"][0].amount for m in after)

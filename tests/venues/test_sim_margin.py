@@ -454,6 +454,39 @@ def test_funding_over_24_hours_on_an_8_hourly_venue_and_an_hourly_one() -> None:
     assert len(r["hyperliquid"][1]) == 24 and len(r["aster"][1]) == 3 and len(r["aster4h"][1]) == 6
 
 
+def test_continuous_funding_is_realised_pro_rata_every_step() -> None:
+    # A continuous venue: 0.0001 per hour accrues pro rata and is realised every 7 min (420 s,
+    # not a divisor of the hour): each payment -size x mark x rate x 420 / 3600, exact.
+    rate = D("0.0001")
+    cfg = dataclasses.replace(
+        venue_config("hyperliquid", mkt=market(funding_rate=rate), book_heartbeat_ns=0),
+        instruments=(
+            SimInstrument(
+                "ETH", RULES["hyperliquid"], market(funding_rate=rate), funding_continuous_s=420
+            ),
+        ),
+    )
+
+    async def main() -> tuple[SimVenue, list[FundingPayment], list[Any], int]:
+        venue = SimVenue(cfg)
+        stream = venue.events()
+        await venue.connect()
+        await venue.place(ioc("sell", "3", "100"))  # a short receives under a positive rate
+        await asyncio.sleep(2 * 3600 + 1)
+        return venue, await venue.funding_payments(), await drain(stream), venue.start_ns
+
+    venue, booked, events, t0 = run_virtual(main())
+    assert venue.funding_schedule("ETH") == FundingSchedule.continuous(3600)
+    assert [p.ts_ns - t0 for p in booked] == [k * 420 * S for k in range(1, 18)]
+    # 3 x 100 x 0.0001 x 420 / 3600 each
+    assert all((p.amount, p.position_size, p.price) == (D("0.0035"), -3, 100) for p in booked)
+    assert [e for e in events if isinstance(e, FundingPayment)] == booked
+    assert venue.engine.positions(t0)["ETH"].funding == D("0.0035") * 17
+    rate_now = venue.engine.funding_rates(t0 + HOUR)["ETH"]
+    assert rate_now.interval_s == 3600 and rate_now.next_funding_ns == t0 + HOUR  # always due
+    assert venue.engine.check_invariants() == []
+
+
 def test_funding_rates_name_the_next_settlement_of_the_schedule() -> None:
     cfg = dataclasses.replace(
         venue_config("aster"),

@@ -255,7 +255,8 @@ class Journal:
         Args:
             op_id: The operation it belongs to (``None`` for an event outside any operation).
             event: One of ``"order"``, ``"ack"``, ``"reject"``, ``"fill"``, ``"cancel"``,
-                ``"cancel_answer"``, ``"status"``, ``"incident"``, ``"markout"``, ``"note"``.
+                ``"cancel_answer"``, ``"status"``, ``"incident"``, ``"markout"``, ``"funding"``,
+                ``"note"``.
             data: Its payload (JSON-like; Decimals are stored as exact strings).
             ts_ns: When (default: now).
 

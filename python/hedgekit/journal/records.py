@@ -40,10 +40,13 @@ EVENT_KINDS: frozenset[str] = frozenset(
         "status",
         "incident",
         "markout",
+        "funding",
         "note",
     }
 )
-"""Events a caller may record with :meth:`Journal.record`. The journal itself also writes
+"""Events a caller may record with :meth:`Journal.record` (``"funding"``: one payment a venue booked
+on a leg, ``{venue, symbol, amount, rate, position_size, price, ...}`` at the payment's time,
+outside any operation). The journal itself also writes
 ``"start"`` (an operation began, with its legs and parameters) and ``"result"`` (it finished)."""
 
 

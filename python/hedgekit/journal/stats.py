@@ -21,6 +21,11 @@ optionally the operation kind and a time bucket. Definitions (also in ``docs/jou
   placement_mid, horizon_s, mid}`` (an event with ``"liquidity": "taker"`` is left out),
   ``(mid − placement_mid) / placement_mid × 10 000 × (+1 buy, −1 sell)``; the mean per horizon.
   Positive: the market moved our way after the fill.
+- Funding: the sum of the ``"funding"`` events' ``amount`` (each a payment the venue booked on
+  a leg, received positive) per venue and symbol, and how many; a payment journalled twice
+  (same venue, symbol and ``ts_ns``) is counted once. Funding belongs to no operation: with
+  ``group_by`` ``kind`` it is in rows whose kind is empty. Its time bucket and the
+  ``since``/``until`` window use the payment's own ``ts_ns``.
 - Time bucket: ``period_start_ns = started_ns // period_ns × period_ns`` of the operation (a
   markout event: of its operation when it has a known one, else of its own ``ts_ns``).
 """
@@ -90,6 +95,8 @@ class StatsRow:
         rollback_cost_total: Total rollback cost (positive: a loss).
         markout_bps: Mean markout per horizon in seconds, bps (``None``: no sample).
         markout_count: Markout samples per horizon.
+        funding_total: Funding the venues booked (received positive), exact.
+        funding_payments: How many payments that is.
     """
 
     venue: str | None
@@ -112,6 +119,8 @@ class StatsRow:
     rollback_cost_total: Decimal
     markout_bps: dict[float, float | None] = field(default_factory=dict)
     markout_count: dict[float, int] = field(default_factory=dict)
+    funding_total: Decimal = _ZERO
+    funding_payments: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form (Decimals as strings, horizons as ``"0.5s"``-style keys)."""
@@ -129,6 +138,8 @@ class StatsRow:
             "slippage_bps_mean": self.slippage_bps_mean,
             "slippage_bps_median": self.slippage_bps_median,
             "fees_total": str(self.fees_total),
+            "funding_total": str(self.funding_total),
+            "funding_payments": self.funding_payments,
             "maker_share": self.maker_share,
             "hedge_latency_ms_median": self.hedge_latency_ms_median,
             "hedge_latency_ms_p95": self.hedge_latency_ms_p95,
@@ -190,6 +201,8 @@ class _Acc:
     exposure: list[float] = field(default_factory=list)
     rollback: Decimal = _ZERO
     markouts: dict[float, list[float]] = field(default_factory=dict)
+    funding: Decimal = _ZERO
+    funding_payments: int = 0
 
 
 Key = tuple[str | None, str | None, str | None, int | None]
@@ -323,6 +336,24 @@ async def execution_stats(
         key = _key(group_by, ev.data.get("venue"), ev.data.get("symbol"), kind, ts, period_ns)
         accs.setdefault(key, _Acc()).markouts.setdefault(sample[0], []).append(sample[1])
 
+    seen: set[tuple[str, str, int]] = set()
+    for ev in await journal.events(event="funding"):
+        if (since_ns is not None and ev.ts_ns < since_ns) or (
+            until_ns is not None and ev.ts_ns >= until_ns
+        ):
+            continue
+        venue, symbol, amount = (
+            ev.data.get("venue"),
+            ev.data.get("symbol"),
+            _dec(ev.data.get("amount")),
+        )
+        if amount is None or (str(venue), str(symbol), ev.ts_ns) in seen:
+            continue
+        seen.add((str(venue), str(symbol), ev.ts_ns))
+        acc = accs.setdefault(_key(group_by, venue, symbol, None, ev.ts_ns, period_ns), _Acc())
+        acc.funding += amount
+        acc.funding_payments += 1
+
     rows = [_row(key, acc) for key, acc in accs.items()]
     rows.sort(
         key=lambda r: (
@@ -360,6 +391,8 @@ def _row(key: Key, acc: _Acc) -> StatsRow:
         rollback_cost_total=acc.rollback,
         markout_bps={h: _mean(acc.markouts.get(h, ())) for h in horizons},
         markout_count={h: len(acc.markouts.get(h, ())) for h in horizons},
+        funding_total=acc.funding,
+        funding_payments=acc.funding_payments,
     )
 
 
@@ -414,6 +447,7 @@ def format_table(rows: Sequence[StatsRow]) -> str:
         ("slip_mean_bps", False, lambda r: _fmt(r.slippage_bps_mean)),
         ("slip_med_bps", False, lambda r: _fmt(r.slippage_bps_median)),
         ("fees", False, lambda r: str(r.fees_total)),
+        ("funding", False, lambda r: str(r.funding_total)),
         ("maker", False, lambda r: pct(r.maker_share)),
         ("hedge_med_ms", False, lambda r: _fmt(r.hedge_latency_ms_median, 1)),
         ("hedge_p95_ms", False, lambda r: _fmt(r.hedge_latency_ms_p95, 1)),
@@ -472,7 +506,7 @@ def format_report(
     rows: Sequence[StatsRow], *, period_ns: int | None = None, width: int = REPORT_WIDTH
 ) -> str:
     """The report ``hedgekit report`` prints: :func:`format_table`'s figures laid out to fit
-    ``width`` columns. The group columns (period as ISO-8601 UTC, venue, symbol, kind) start
+    ``width`` columns, slippage, fees and funding first. The group columns (period as ISO-8601 UTC, venue, symbol, kind) start
     every block and the figures are split across as many blocks as needed; hedge latencies read
     as durations (``850 ms``, ``12.3 s``). Each block is a table (rich's when installed) drawn
     within ``width``.
@@ -504,16 +538,18 @@ def format_report(
     for name in ("venue", "symbol", "kind"):
         if any(getattr(r, name) is not None for r in rows):
             keys.append((name, True, _clipped_getter(name)))
+    # What the pair cost and earned first, side by side: slippage, fees and funding.
     figures: list[tuple[str, bool, Callable[[StatsRow], str]]] = [
         ("ops", False, lambda r: str(r.operations)),
+        ("slip mean", False, lambda r: _fmt(r.slippage_bps_mean)),
+        ("slip med", False, lambda r: _fmt(r.slippage_bps_median)),
+        ("fees", False, lambda r: _clip(str(r.fees_total), 14)),
+        ("funding", False, lambda r: _clip(str(r.funding_total), 14)),
         ("ok", False, lambda r: str(r.succeeded)),
         ("fail", False, lambda r: str(r.failed)),
         ("refused", False, lambda r: str(r.refused)),
         ("unfilled", False, lambda r: str(r.not_filled)),
         ("success", False, lambda r: _pct(r.success_rate)),
-        ("slip mean", False, lambda r: _fmt(r.slippage_bps_mean)),
-        ("slip med", False, lambda r: _fmt(r.slippage_bps_median)),
-        ("fees", False, lambda r: _clip(str(r.fees_total), 14)),
         ("maker", False, lambda r: _pct(r.maker_share)),
         ("hedge med", False, lambda r: format_duration_ms(r.hedge_latency_ms_median)),
         ("hedge p95", False, lambda r: format_duration_ms(r.hedge_latency_ms_p95)),
@@ -542,7 +578,8 @@ def format_report(
     lines.append(
         "slip and mo (markout after a passive fill) in bps, slip + is worse, mo + is our way;"
     )
-    lines.append("exposure: mean unhedged USD·s per operation; fees and rollback in quote units")
+    lines.append("exposure: mean unhedged USD·s per operation; fees and rollback in quote units;")
+    lines.append("funding: booked by the venues' payments, in quote units, + is received")
     for block in blocks:
         columns = keys + block
         lines.append("")

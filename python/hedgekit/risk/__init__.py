@@ -5,6 +5,8 @@
   available, margin ratio, :meth:`~Account.can_open`, liquidation price and distance), a pair's
   liquidation distance and the largest size an account can open.
 - :mod:`~hedgekit.risk.funding`: funding schedules, payments and accrual.
+- :mod:`~hedgekit.risk.funding_book`: a pair's funding per leg, booked from the venues' own
+  payments (each counted once), with the accrued estimate kept apart.
 - :mod:`~hedgekit.risk.planner`: collateral rebalancing advice between venues.
 - :mod:`~hedgekit.risk.alerts`: alert hooks (callbacks and a webhook), redacted.
 
@@ -70,6 +72,9 @@ __all__ = [
 # this package's models: imported on first use, so ``hedgekit.execution`` can import
 # ``hedgekit.risk.margin`` without a cycle.
 _LAZY = {
+    "FundingBook": "hedgekit.risk.funding_book",
+    "LegFunding": "hedgekit.risk.funding_book",
+    "poll_funding": "hedgekit.risk.funding_book",
     "Drift": "hedgekit.risk.drift",
     "DriftConfig": "hedgekit.risk.drift",
     "DriftMonitor": "hedgekit.risk.drift",

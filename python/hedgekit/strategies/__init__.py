@@ -18,6 +18,8 @@ from hedgekit.strategies.funding_arb import (
     Opportunity,
     Skipped,
     StrategyEvent,
+    StrategyPnL,
+    VenuePnL,
 )
 
 __all__ = [
@@ -30,4 +32,6 @@ __all__ = [
     "Opportunity",
     "Skipped",
     "StrategyEvent",
+    "StrategyPnL",
+    "VenuePnL",
 ]

@@ -13,13 +13,25 @@ while that difference, annualised and net of what the round trip costs, is worth
 2. When flat and the net divergence is at least ``entry_threshold``, it opens the pair with
    :meth:`AtomicExecutor.open <hedgekit.execution.AtomicExecutor.open>` (one operation: hedged at
    once on a one-sided fill, rolled back when it cannot complete).
-3. While the pair is on, each scan re-reads the rates, the books and the positions and closes the
-   pair with :meth:`CloseExecutor.close <hedgekit.execution.CloseExecutor.close>` when one exit
-   rule fires, recording why (:attr:`Closed.reason`): ``"flipped"`` (the divergence of the held
-   pair changed sign), ``"eroded"`` (it fell by more than ``exit_erosion`` of its value at
-   entry), ``"leg_missing"`` (a venue no longer shows one leg's position), ``"stale_data"`` (a
-   funding rate or a book older than ``stale_after_s``), ``"max_hold"`` or ``"open_exposed"``
-   (an open that ended exposed is flattened at once).
+3. While the pair is on, each scan re-reads the rates, the books and the positions, books the
+   venues' funding payments (below) and closes the pair with :meth:`CloseExecutor.close
+   <hedgekit.execution.CloseExecutor.close>` when one exit rule fires, recording why
+   (:attr:`Closed.reason`): ``"flipped"`` (the divergence of the held pair changed sign: in the
+   venues' current rates, or in the rates the venues applied in their latest payments on both
+   legs), ``"eroded"`` (the divergence fell by more than ``exit_erosion`` of its value at entry,
+   or the funding earned no longer covers the pair's costs: what the book holds — paid plus
+   accrued — plus what the current divergence would earn over the rest of the cost horizon is
+   less than the entry fees paid, the exit fees and ``expected_cost_bps``), ``"leg_missing"`` (a
+   venue no longer shows one leg's position), ``"stale_data"`` (a funding rate or a book older
+   than ``stale_after_s``), ``"max_hold"`` or ``"open_exposed"`` (an open that ended exposed is
+   flattened at once).
+
+Funding has one source of truth: a :class:`~hedgekit.risk.funding_book.FundingBook` per held
+pair, fed by each venue's :meth:`~hedgekit.venues.Venue.funding_payments` (every payment
+counted once however often it is read), with what has accrued and is not paid yet estimated
+apart, on each venue's own schedule. Each new payment is journalled (a ``"funding"`` event);
+the exits above, the :class:`Monitored` and :class:`Closed` events and :meth:`FundingArb.pnl`
+all read the book.
 
 Every decision is an event (:class:`Opened`, :class:`Closed`, :class:`Skipped`,
 :class:`Monitored`) handed to ``on_event``; every operation's result is kept in
@@ -65,7 +77,9 @@ from hedgekit.execution import (
     OpenStatus,
 )
 from hedgekit.execution.recorder import JournalLike, JournalWriteError, MarkoutRecorder
-from hedgekit.model import FundingRate, Side
+from hedgekit.model import FundingPayment, FundingRate, Position, Side
+from hedgekit.risk.funding import normalise_rate
+from hedgekit.risk.funding_book import FundingBook, LegFunding, poll_funding
 from hedgekit.tracking import VenueSession
 from hedgekit.venues import Venue
 
@@ -79,6 +93,8 @@ __all__ = [
     "OperationJournal",
     "Opportunity",
     "Skipped",
+    "StrategyPnL",
+    "VenuePnL",
     "StrategyEvent",
 ]
 
@@ -402,12 +418,15 @@ class Closed:
             ``"stale_data"``, ``"max_hold"``, ``"open_exposed"`` or ``"shutdown"``.
         divergence: The held pair's annualised divergence when it fired (``None`` when unknown).
         result: The executor's result.
+        funding: The pair's funding per venue when it fired (booked from the venues' payments,
+            with the accrued estimate; empty when the book could not be read).
     """
 
     ts_ns: int
     reason: str
     divergence: Decimal | None
     result: CloseResult
+    funding: Mapping[str, LegFunding] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,11 +456,18 @@ class Monitored:
         divergence: The held pair's annualised divergence (short venue's rate minus the long
             venue's): positive while the pair earns.
         entry_divergence: Its value at entry.
+        funding: The pair's funding per venue: paid (the venues' payments) and accrued.
     """
 
     ts_ns: int
     divergence: Decimal
     entry_divergence: Decimal
+    funding: Mapping[str, LegFunding] = field(default_factory=dict)
+
+    @property
+    def earned(self) -> Decimal:
+        """The pair's funding so far, paid plus accrued, over both legs."""
+        return sum((leg.earned for leg in self.funding.values()), _ZERO)
 
 
 StrategyEvent = Opened | Closed | Skipped | Monitored
@@ -455,12 +481,72 @@ OperationJournal = JournalLike
 # ---------------------------------------------------------------------------- strategy
 
 
+@dataclass(frozen=True, slots=True)
+class VenuePnL:
+    """The strategy's carry on one venue, in quote units.
+
+    Attributes:
+        venue: The venue.
+        funding_paid: Funding the venue booked on our legs (received positive), exact.
+        funding_payments: How many payments that is.
+        funding_accrued: Estimated, accrued and not paid yet on the pair held now.
+        fees: Fees paid on every operation's fills there (negative: rebates).
+    """
+
+    venue: str
+    funding_paid: Decimal
+    funding_payments: int
+    funding_accrued: Decimal
+    fees: Decimal
+
+    @property
+    def net(self) -> Decimal:
+        """``funding_paid + funding_accrued - fees``."""
+        return self.funding_paid + self.funding_accrued - self.fees
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyPnL:
+    """Funding against fees, per venue (:meth:`FundingArb.pnl`); price moves of the hedged
+    legs are not in it.
+
+    Attributes:
+        venues: Per venue, in the configuration's order.
+    """
+
+    venues: Mapping[str, VenuePnL]
+
+    @property
+    def funding_paid(self) -> Decimal:
+        """Booked funding over every venue."""
+        return sum((v.funding_paid for v in self.venues.values()), _ZERO)
+
+    @property
+    def funding_accrued(self) -> Decimal:
+        """Accrued funding over every venue."""
+        return sum((v.funding_accrued for v in self.venues.values()), _ZERO)
+
+    @property
+    def fees(self) -> Decimal:
+        """Fees over every venue."""
+        return sum((v.fees for v in self.venues.values()), _ZERO)
+
+    @property
+    def net(self) -> Decimal:
+        """Funding (paid and accrued) minus fees."""
+        return self.funding_paid + self.funding_accrued - self.fees
+
+
 @dataclass(slots=True)
 class _Held:
     long_venue: str
     short_venue: str
     entry_divergence: Decimal
     opened_ns: int
+    book: FundingBook
+    notional: Decimal
+    entry_fees: Decimal
+    funding: dict[str, LegFunding] = field(default_factory=dict)
 
 
 class FundingArb:
@@ -506,6 +592,8 @@ class FundingArb:
         self.operations: list[AtomicResult | CloseResult] = []
         self.last_divergence: Decimal | None = None
         self.journal_errors: list[str] = []
+        self.books: list[FundingBook] = []
+        """The funding book of every pair held, in order (the last is the current pair's)."""
         self._held: _Held | None = None
         self.failed_opens = 0
         """Opens in a row that paid fees and failed (reset by one that opens)."""
@@ -669,13 +757,113 @@ class FundingArb:
         elif result.status in (OpenStatus.ROLLED_BACK, OpenStatus.EXPOSED):
             self._cool_down(end)
         if result.status in (OpenStatus.OPENED, OpenStatus.PARTIAL):
-            self._held = _Held(opp.long_venue, opp.short_venue, opp.gross, end)
+            self._held = self._hold(opp, result, end)
             self.last_divergence = opp.gross
             return Opened(end, opp, result)
         if result.status is OpenStatus.EXPOSED:
-            self._held = _Held(opp.long_venue, opp.short_venue, opp.gross, end)
+            self._held = self._hold(opp, result, end)
             return await self._close("open_exposed", opp.gross)
         return Skipped(end, f"open_{result.status.value}", opp, result.reason or "")
+
+    def _hold(self, opp: Opportunity, result: AtomicResult, end: int) -> _Held:
+        """The pair now held, with a funding book from the open's start."""
+        schedules = {
+            v: self.venues[v].funding_schedule(sym) for v, sym in self.config.symbols.items()
+        }
+        book = FundingBook(self.config.symbols, schedules, since_ns=result.started_ns)
+        self.books.append(book)
+        prices = [leg.avg_price for leg in result.legs if leg.avg_price is not None]
+        notional = result.size * max(prices) if prices else _ZERO
+        fees = sum((leg.fees for leg in result.legs), _ZERO)
+        return _Held(opp.long_venue, opp.short_venue, opp.gross, end, book, notional, fees)
+
+    def _exit_costs(self, notional: Decimal) -> Decimal:
+        """The exit's fees at ``fee_basis`` plus the round trip's ``expected_cost_bps``."""
+        fees = _ZERO
+        for venue, sym in self.config.symbols.items():
+            info = self.venues[venue].instruments()[sym]
+            fees += info.taker_fee if self.config.fee_basis == "taker" else info.maker_fee
+        return notional * (fees + self.config.expected_cost_bps / _BPS)
+
+    async def _book_funding(self, book: FundingBook) -> list[FundingPayment]:
+        """Reads both venues' funding payments into ``book`` and journals the new ones. A read
+        that fails books nothing now: the next one asks again from the book's start."""
+        new, failed = await poll_funding(book, self.venues, timeout_s=self.config.stale_after_s)
+        for venue, exc in failed.items():
+            log.warning("%s: funding payments not read: %r", venue, exc)
+        if self.journal is not None:
+            for p in new:
+                data = {
+                    "venue": p.venue,
+                    "symbol": p.symbol,
+                    "amount": p.amount,
+                    "rate": p.rate,
+                    "position_size": p.position_size,
+                    "price": p.price,
+                    "schedule": book.schedules[p.venue].mode.value,
+                    "interval_s": book.schedules[p.venue].interval_s,
+                }
+                try:
+                    await self.journal.record(None, "funding", data, ts_ns=p.ts_ns)
+                except Exception as exc:  # noqa: BLE001 - a journal outage never stops the strategy
+                    self.journal_errors.append(f"funding: {exc}")
+                    log.warning("journal: funding payment not written: %s", exc)
+        return new
+
+    def _funding_now(
+        self,
+        held: _Held,
+        rates: Mapping[str, FundingRate],
+        positions: Mapping[str, Position | None],
+        now: int,
+    ) -> dict[str, LegFunding]:
+        """Each leg's funding: booked, and accrued from the venue's current rate (normalised to
+        its schedule's interval), the position and its mark."""
+        out: dict[str, LegFunding] = {}
+        for venue, sym in self.config.symbols.items():
+            pos = positions.get(venue)
+            rate = rates.get(venue)
+            schedule = held.book.schedules[venue]
+            per_interval = (
+                _ZERO
+                if rate is None
+                else normalise_rate(
+                    rate.rate, quoted_interval_s=rate.interval_s, interval_s=schedule.interval_s
+                )
+            )
+            mark = None if pos is None else pos.mark_price
+            if mark is None:
+                q = self.venues[venue].quote(sym)
+                mark = None if q is None else q.mid
+            out[venue] = held.book.leg(
+                venue,
+                position_size=_ZERO if pos is None else pos.size,
+                rate_per_interval=per_interval,
+                mark=mark,
+                now_ns=now,
+            )
+        return out
+
+    def pnl(self) -> StrategyPnL:
+        """Funding (booked from the venues' payments, plus the accrued estimate on the pair held
+        now) against fees, per venue, over every pair held so far."""
+        held = self._held
+        out: dict[str, VenuePnL] = {}
+        for venue in self.config.symbols:
+            fees = sum(
+                (leg.fees for r in self.operations for leg in r.legs if leg.venue == venue), _ZERO
+            )
+            accrued = _ZERO
+            if held is not None and venue in held.funding:
+                accrued = held.funding[venue].accrued
+            out[venue] = VenuePnL(
+                venue,
+                sum((b.paid(venue) for b in self.books), _ZERO),
+                sum((len(b.payments(venue)) for b in self.books), 0),
+                accrued,
+                fees,
+            )
+        return StrategyPnL(out)
 
     def _cool_down(self, now: int) -> None:
         """One more failed open: the cooldown doubles with each in a row, up to the cap."""
@@ -711,26 +899,57 @@ class FundingArb:
         if self._stale(rates) is not None:
             return await self._close("stale_data", div)
         try:
-            if await self._leg_missing(held):
-                return await self._close("leg_missing", div)
+            positions = await self._positions(held)
         except (VenueError, TimeoutError):
             return await self._close("stale_data", div)
-        if self.config.exit_on_flip and div < 0 <= held.entry_divergence:
+        await self._book_funding(held.book)
+        held.funding = self._funding_now(held, rates, positions, now)
+        if self._leg_missing(held, positions):
+            return await self._close("leg_missing", div)
+        if self.config.exit_on_flip and (
+            div < 0 <= held.entry_divergence or self._paid_divergence(held) < 0
+        ):
             return await self._close("flipped", div)
         if self.config.exit_erosion is not None and held.entry_divergence > 0:
             eroded = (held.entry_divergence - div) / held.entry_divergence
-            if eroded > self.config.exit_erosion:
+            if eroded > self.config.exit_erosion or not self._covers_costs(held, div, now):
                 return await self._close("eroded", div)
         if (
             self.config.max_hold_s is not None
             and now - held.opened_ns >= self.config.max_hold_s * _S
         ):
             return await self._close("max_hold", div)
-        return Monitored(now, div, held.entry_divergence)
+        return Monitored(now, div, held.entry_divergence, dict(held.funding))
 
-    async def _leg_missing(self, held: _Held) -> bool:
+    def _paid_divergence(self, held: _Held) -> Decimal:
+        """The annualised divergence the venues applied in their latest payments on both legs
+        since entry (``0`` until each leg has been paid once): positive while the pair earns."""
+        applied = [held.book.applied_hourly(v) for v in (held.long_venue, held.short_venue)]
+        if any(a is None for a in applied):
+            return _ZERO
+        return sum((a for a in applied if a is not None), _ZERO) * _HOURS_PER_YEAR
+
+    def _covers_costs(self, held: _Held, div: Decimal, now: int) -> bool:
+        """True while the funding earned (the book: paid plus accrued), plus what ``div`` earns
+        on the notional over the rest of the cost horizon, covers the entry fees paid, the exit
+        fees and ``expected_cost_bps``."""
+        if held.notional <= 0:
+            return True  # no price to size it by: the rate rules alone decide
+        earned = sum((leg.earned for leg in held.funding.values()), _ZERO)
+        left_h = max(self.config.cost_horizon_h - (now - held.opened_ns) / _S / 3600, 0.0)
+        ahead = div / _HOURS_PER_YEAR * held.notional * Decimal(repr(left_h))
+        return earned + ahead >= held.entry_fees + self._exit_costs(held.notional)
+
+    async def _positions(self, held: _Held) -> dict[str, Position | None]:
+        out: dict[str, Position | None] = {}
+        for venue in (held.long_venue, held.short_venue):
+            out[venue] = (await self.venues[venue].positions()).get(self.config.symbols[venue])
+        return out
+
+    @staticmethod
+    def _leg_missing(held: _Held, positions: Mapping[str, Position | None]) -> bool:
         for venue, want in ((held.long_venue, 1), (held.short_venue, -1)):
-            pos = (await self.venues[venue].positions()).get(self.config.symbols[venue])
+            pos = positions.get(venue)
             if pos is None or pos.size * want <= 0:
                 return True
         return False
@@ -751,9 +970,15 @@ class FundingArb:
             else:
                 result = exc.result
         self.operations.append(result)
+        held = self._held
+        funding: dict[str, LegFunding] = {}
+        if held is not None:
+            # Payments booked up to the close (none after: the legs are flat).
+            await self._book_funding(held.book)
+            funding = {v: held.book.leg(v) for v in self.config.symbols}
         if result.status is not CloseStatus.EXPOSED:
             self._held = None
-        return Closed(self.clock.now_ns(), reason, divergence, result)
+        return Closed(self.clock.now_ns(), reason, divergence, result, funding)
 
     # ------------------------------------------------------------------------------- run
     async def run(

@@ -853,6 +853,11 @@ class SimInstrument:
             at the table's first tier).
         funding_interval_s: Seconds between funding payments (``None``: the personality's;
             Aster's interval is per symbol, 8 h or 4 h).
+        funding_continuous_s: ``None`` (the default): funding is periodic, the full interval's
+            rate paid at each settlement instant. A number of seconds: funding is continuous
+            (:meth:`FundingSchedule.continuous <hedgekit.risk.FundingSchedule.continuous>`,
+            the rate still quoted per ``funding_interval_s``), accrued pro rata and realised
+            every that many seconds, each payment the pro-rata amount since the previous one.
     """
 
     symbol: str
@@ -862,8 +867,12 @@ class SimInstrument:
     margin_table: MarginTable | None = None
     leverage: Decimal | None = None
     funding_interval_s: int | None = None
+    funding_continuous_s: int | None = None
 
     def __post_init__(self) -> None:
+        step = self.funding_continuous_s
+        if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step <= 0):
+            raise ValueError(f"funding_continuous_s must be a positive int, got {step!r}")
         if self.leverage is not None and not (self.leverage.is_finite() and self.leverage > 0):
             raise ValueError(f"leverage must be positive, got {self.leverage}")
         if self.funding_interval_s is not None and self.funding_interval_s <= 0:

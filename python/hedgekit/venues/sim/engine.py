@@ -62,7 +62,8 @@ from hedgekit.model import (
     TimeInForce,
     VenueEvent,
 )
-from hedgekit.risk.funding import FundingSchedule
+from hedgekit.risk.funding import FundingMode, FundingSchedule
+from hedgekit.risk.funding import payments as schedule_payments
 from hedgekit.risk.margin import Account, PositionState, Refusal
 from hedgekit.risk.tiers import MarginTable
 from hedgekit.venues.sim.config import (
@@ -257,7 +258,11 @@ class MatchingEngine:
             if leverage is None:
                 leverage = min(personality.default_leverage, table.tiers[0].max_leverage)
             interval_s = inst.funding_interval_s or personality.funding_interval_s
-            schedule = FundingSchedule.periodic(interval_s, margin.funding_anchor_ns)
+            schedule = (
+                FundingSchedule.periodic(interval_s, margin.funding_anchor_ns)
+                if inst.funding_continuous_s is None
+                else FundingSchedule.continuous(interval_s)
+            )
             self._tables[inst.symbol] = table
             self._markets[inst.symbol] = _Market(
                 inst, inst.market.funding_rate, table, leverage, schedule
@@ -589,8 +594,8 @@ class MatchingEngine:
         for symbol, m in self._markets.items():
             sched = m.schedule
             last = sched.last_settlement(now_ns)
-            assert last is not None
-            next_ns = last + sched.interval_ns
+            # A continuous schedule pays as it accrues: its next payment is always due.
+            next_ns = now_ns if last is None else last + sched.interval_ns
             out[symbol] = FundingRate(
                 self.venue, symbol, m.funding_rate, sched.interval_s, next_ns, now_ns
             )
@@ -786,16 +791,18 @@ class MatchingEngine:
         """
         self._market(symbol).funding_rate = rate
 
-    def accrue_funding(self, now_ns: int, symbol: str) -> Decimal:
+    def accrue_funding(self, now_ns: int, symbol: str, since_ns: int | None = None) -> Decimal:
         """Pays one funding interval on the current position.
 
-        ``payment = -size * mark * rate`` (a positive rate makes longs pay); it is added to the
-        position's funding and to the collateral, and recorded (:meth:`funding_payments`) when a
-        position is open.
+        ``payment = -size * mark * rate`` (a positive rate makes longs pay); on a continuous
+        schedule the pro-rata part of it for ``(since_ns, now_ns]`` (rounded half-even once,
+        :func:`hedgekit.risk.funding.payments`). It is added to the position's funding and to the
+        collateral, and recorded (:meth:`funding_payments`) when a position is open.
 
         Args:
             now_ns: Venue time of the payment (the caller decides when funding happens).
             symbol: The symbol.
+            since_ns: A continuous schedule's previous realisation (``None``: one interval ago).
 
         Returns:
             The payment received (negative: paid).
@@ -806,6 +813,10 @@ class MatchingEngine:
         m = self._market(symbol)
         mark = m.mid if m.mid is not None else _ZERO
         payment = -m.pos_size * mark * m.funding_rate
+        if m.schedule.mode is FundingMode.CONTINUOUS and m.pos_size != 0 and mark > 0:
+            start = now_ns - m.schedule.interval_ns if since_ns is None else since_ns
+            due = schedule_payments(m.schedule, m.pos_size, m.funding_rate, mark, start, now_ns)
+            payment = sum((p.amount for p in due), _ZERO)
         m.funding += payment
         if m.pos_size != 0:
             self._collateral += Fraction(payment)
@@ -817,16 +828,19 @@ class MatchingEngine:
             )
         return payment
 
-    def settle_funding(self, now_ns: int, symbol: str) -> list[VenueEvent]:
-        """Pays one funding interval on ``symbol`` (:meth:`accrue_funding`) and returns what the
-        venue pushes: the :class:`~hedgekit.model.FundingPayment` (none when flat), then a
-        liquidation if the payment left equity at or below maintenance.
+    def settle_funding(
+        self, now_ns: int, symbol: str, since_ns: int | None = None
+    ) -> list[VenueEvent]:
+        """Pays one funding interval on ``symbol`` (:meth:`accrue_funding`; a continuous
+        schedule's realisation since ``since_ns``) and returns what the venue pushes: the
+        :class:`~hedgekit.model.FundingPayment` (none when flat), then a liquidation if the
+        payment left equity at or below maintenance.
 
         Raises:
             KeyError: An unknown symbol.
         """
         n = len(self._funding_log)
-        self.accrue_funding(now_ns, symbol)
+        self.accrue_funding(now_ns, symbol, since_ns)
         events: list[VenueEvent] = list(self._funding_log[n:])
         if events:
             events.extend(self._check_liquidation(now_ns, symbol))
@@ -838,7 +852,7 @@ class MatchingEngine:
         return [p for p in self._funding_log if p.ts_ns >= since_ns]
 
     def funding_schedule(self, symbol: str) -> FundingSchedule:
-        """When ``symbol``'s funding is paid (periodic, on the venue's interval).
+        """When ``symbol``'s funding is paid (periodic on the venue's interval, or continuous).
 
         Raises:
             KeyError: An unknown symbol.

@@ -86,8 +86,12 @@ class MarketDriver:
                 v.schedule(t0 + ev.at_ns, self._scripted(inst, ev))
             schedule = v.engine.funding_schedule(inst.symbol)
             last = schedule.last_settlement(t0)
-            assert last is not None  # the simulated venue's schedules are periodic
-            v.schedule(last + schedule.interval_ns, self._funder(inst, schedule.interval_ns))
+            if last is None:  # continuous: realised every funding_continuous_s from the start
+                assert inst.funding_continuous_s is not None
+                step = inst.funding_continuous_s * _NS
+                v.schedule(t0 + step, self._funder(inst, step, continuous=True))
+            else:
+                v.schedule(last + schedule.interval_ns, self._funder(inst, schedule.interval_ns))
 
     def _next_gap(self, symbol: str, rate_per_s: float) -> int:
         return max(1, int(self._flow_rngs[symbol].expovariate(rate_per_s) * _NS))
@@ -218,9 +222,12 @@ class MarketDriver:
 
         return run
 
-    def _funder(self, inst: SimInstrument, interval_ns: int) -> Callable[[int], None]:
+    def _funder(
+        self, inst: SimInstrument, interval_ns: int, *, continuous: bool = False
+    ) -> Callable[[int], None]:
         def pay(t: int) -> None:
-            events = self._venue.engine.settle_funding(t, inst.symbol)
+            since = t - interval_ns if continuous else None
+            events = self._venue.engine.settle_funding(t, inst.symbol, since)
             if events:
                 self._after(t, events)
             self._venue.schedule(t + interval_ns, pay)
