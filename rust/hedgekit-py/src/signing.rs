@@ -33,8 +33,17 @@ fn opt_u64_arg(obj: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Option<u6
         .transpose()
 }
 
-fn vault(v: Option<&str>) -> PyResult<Option<Address>> {
-    v.map(parse_address).transpose().py()
+/// The arguments every L1 call shares: `(nonce, vault, expires_after)`.
+fn l1_args(
+    nonce: &Bound<'_, PyAny>,
+    vault_address: Option<&str>,
+    expires_after: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(u64, Option<Address>, Option<u64>)> {
+    Ok((
+        u64_arg(nonce, "nonce")?,
+        vault_address.map(parse_address).transpose().py()?,
+        opt_u64_arg(expires_after, "expires_after")?,
+    ))
 }
 
 fn sig_tuple(sig: &Signature) -> (String, String, u8) {
@@ -80,9 +89,7 @@ impl EthSigner {
         expires_after: Option<&Bound<'_, PyAny>>,
         is_mainnet: bool,
     ) -> PyResult<(String, String, u8)> {
-        let nonce = u64_arg(nonce, "nonce")?;
-        let expires_after = opt_u64_arg(expires_after, "expires_after")?;
-        let vault = vault(vault_address)?;
+        let (nonce, vault, expires_after) = l1_args(nonce, vault_address, expires_after)?;
         let sig = py
             .detach(|| {
                 self.inner.sign_hl_l1_action(
@@ -149,9 +156,7 @@ fn hl_action_hash<'py>(
     vault_address: Option<&str>,
     expires_after: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let nonce = u64_arg(nonce, "nonce")?;
-    let expires_after = opt_u64_arg(expires_after, "expires_after")?;
-    let vault = vault(vault_address)?;
+    let (nonce, vault, expires_after) = l1_args(nonce, vault_address, expires_after)?;
     let h = hl::action_hash(action, nonce, vault.as_ref(), expires_after).py()?;
     Ok(PyBytes::new(py, &h))
 }
@@ -171,9 +176,7 @@ fn hl_recover_l1_action(
     s: &str,
     v: &Bound<'_, PyAny>,
 ) -> PyResult<String> {
-    let nonce = u64_arg(nonce, "nonce")?;
-    let expires_after = opt_u64_arg(expires_after, "expires_after")?;
-    let vault = vault(vault_address)?;
+    let (nonce, vault, expires_after) = l1_args(nonce, vault_address, expires_after)?;
     let sig = Signature::parse(r, s, u64_arg(v, "v")?).py()?;
     let who = py
         .detach(|| {
