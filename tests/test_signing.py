@@ -571,6 +571,13 @@ def test_bad_keys_raise_value_error_without_the_key(key: bytes) -> None:
         assert str(key) not in message
 
 
+def test_a_key_of_the_wrong_type_is_a_type_error_without_the_key() -> None:
+    for key in (SDK_KEY.hex(), "0x" + SDK_KEY.hex(), bytearray(SDK_KEY)):
+        with pytest.raises(TypeError) as info:
+            _core.EthSigner(key)  # type: ignore[arg-type]
+        assert SDK_KEY.hex() not in str(info.value)
+
+
 def test_a_signer_cannot_be_pickled() -> None:
     import pickle
 
