@@ -46,6 +46,7 @@ MODULES = [
     "hedgekit.tracking",
     "hedgekit.journal",
     "hedgekit.venues",
+    "hedgekit.venues.transport",
     "hedgekit.secrets",
     "hedgekit.observability",
     "hedgekit.frontier",
