@@ -845,3 +845,148 @@ def ladder(
     """
 
 # --- end pricing ---
+
+# --- signing (Hyperliquid, EIP-712, secp256k1, nonces) ---
+@final
+class EthSigner:
+    """An Ethereum-style secp256k1 signer holding one private key.
+
+    Signatures are deterministic (RFC 6979) with a low ``s`` and ``v`` of 27 or 28, as
+    ``eth_account`` makes them; ``r`` and ``s`` come back as ``"0x"`` and 64 lowercase hex
+    digits. Signing runs with the GIL released, and one signer may be shared by threads.
+    The key is never shown: the repr holds the address only, no error message contains the
+    key, the object cannot be pickled, and the key's memory is zeroed when the signer is freed.
+    """
+
+    def __new__(cls, private_key: bytes) -> EthSigner:
+        """A signer from a 32-byte private key.
+
+        Raises:
+            InvalidArgumentError: The key is not 32 bytes, or is zero or not below the curve
+                order.
+        """
+    @property
+    def address(self) -> str:
+        """The signer's address: ``"0x"`` and 40 lowercase hex digits."""
+    def sign_hl_l1_action(
+        self,
+        action: bytes,
+        nonce: int,
+        vault_address: str | None,
+        expires_after: int | None,
+        is_mainnet: bool,
+    ) -> tuple[str, str, int]:
+        """Signs a Hyperliquid L1 action (order, cancel, modify, ...) as the SDK's
+        ``sign_l1_action`` does: ``(r, s, v)``.
+
+        Args:
+            action: The action's JSON, keys in the order they are sent (``orjson.dumps`` of the
+                dict that goes into the request body); it is hashed as msgpack of that JSON.
+            nonce: The request's nonce (ms), ``0 .. 2**64-1``.
+            vault_address: The vault or sub-account acted for (``0x`` + 40 hex), or ``None``.
+            expires_after: The request's ``expiresAfter`` (ms), or ``None``.
+            is_mainnet: Source ``"a"`` (mainnet) or ``"b"`` (testnet) in the phantom agent.
+
+        Raises:
+            ParseError: ``action`` is not strict JSON msgpack can hold (or has a duplicate key).
+            InvalidArgumentError: A bad address, or a nonce out of range.
+        """
+    def sign_hl_user_action(
+        self, action: bytes, primary_type: str, fields: list[tuple[str, str]]
+    ) -> tuple[str, str, int]:
+        """Signs a Hyperliquid user-signed action (usdSend, withdraw3, approveAgent, ...) as
+        the SDK's ``sign_user_signed_action`` does: ``(r, s, v)``.
+
+        Args:
+            action: The action's JSON, with ``signatureChainId`` (hex, the EIP-712 domain's
+                chain id) and ``hyperliquidChain`` already set.
+            primary_type: For example ``"HyperliquidTransaction:UsdSend"``.
+            fields: ``(name, solidity type)`` pairs in order, as the SDK's payload types; types
+                ``string``, ``bytes32``, ``address``, ``bool``, ``uint64``, ``uint256``.
+
+        Raises:
+            ParseError: ``action`` is not a strict JSON object.
+            InvalidArgumentError: A missing field, a value that does not fit its type, an
+                unsupported type, or no valid ``signatureChainId``.
+        """
+    def sign_eip712_message(
+        self, domain_name: str, domain_version: str, chain_id: int, msg: bytes
+    ) -> tuple[str, str, int]:
+        """Signs the EIP-712 struct ``Message(string msg)`` in the domain
+        ``(domain_name, domain_version, chain_id, 0x0…0)``: ``(r, s, v)``. Aster V3 signs its
+        url-encoded parameter string this way, in ``("AsterSignTransaction", "1", 1666)``.
+
+        Raises:
+            InvalidArgumentError: ``msg`` is not UTF-8, or ``chain_id`` is out of range.
+        """
+    def __repr__(self) -> str:
+        """``EthSigner(address=0x…)``: the address only."""
+
+def hl_action_hash(
+    action: bytes, nonce: int, vault_address: str | None, expires_after: int | None
+) -> bytes:
+    """The 32-byte Hyperliquid L1 action hash (the phantom agent's ``connectionId``):
+    ``keccak(msgpack(action) ‖ nonce ‖ 00 | 01‖vault ‖ [00‖expires_after])``.
+
+    Raises:
+        As :meth:`EthSigner.sign_hl_l1_action`.
+    """
+
+def hl_recover_l1_action(
+    action: bytes,
+    nonce: int,
+    vault_address: str | None,
+    expires_after: int | None,
+    is_mainnet: bool,
+    r: str,
+    s: str,
+    v: int,
+) -> str:
+    """The address (lowercase) that signed an L1 action, as the SDK's
+    ``recover_agent_or_user_from_l1_action``. ``r`` and ``s`` are hex integers (``0x``
+    optional, zero-padded or not); ``v`` is 27 or 28 (0 or 1 accepted). A signature made over
+    anything else recovers another address: compare the result with the expected signer.
+
+    Raises:
+        As :meth:`EthSigner.sign_hl_l1_action`, and ``InvalidArgumentError`` for a malformed
+        or unrecoverable signature.
+    """
+
+def hl_recover_user_action(
+    action: bytes, primary_type: str, fields: list[tuple[str, str]], r: str, s: str, v: int
+) -> str:
+    """The address (lowercase) that signed a user-signed action (see
+    :meth:`EthSigner.sign_hl_user_action` and :func:`hl_recover_l1_action`)."""
+
+def recover_eip712_message(
+    domain_name: str, domain_version: str, chain_id: int, msg: bytes, r: str, s: str, v: int
+) -> str:
+    """The address (lowercase) that signed ``Message(string msg)`` in the given domain (see
+    :meth:`EthSigner.sign_eip712_message` and :func:`hl_recover_l1_action`)."""
+
+def msgpack_from_json(data: bytes) -> bytes:
+    """msgpack of a JSON document, byte for byte as ``msgpack.packb(json.loads(data))``: keys
+    in document order, the smallest integer encodings, floats as float64.
+
+    Raises:
+        ParseError: Not strict JSON, a duplicate key, an integer outside ``-2**63 .. 2**64-1``,
+            or nesting deeper than 512.
+    """
+
+@final
+class NonceAllocator:
+    """Strictly increasing nonces for one signer, safe across threads and tasks: each call
+    returns ``max(last + 1, now_ms)``, so two requests in the same millisecond never share a
+    nonce and a clock stepping back never repeats one. Use one allocator per signer."""
+
+    def __new__(cls) -> NonceAllocator:
+        """An allocator that has handed out nothing yet."""
+    def next(self, now_ms: int) -> int:
+        """The next nonce, above every nonce this allocator handed out before.
+
+        Raises:
+            InvalidArgumentError: ``now_ms`` is outside ``0 .. 2**64-1``, or the last nonce was
+                ``2**64-1``.
+        """
+
+# --- end signing ---

@@ -10,6 +10,9 @@ use hedgekit_core::book::{OrderBook, Side as BookSide};
 use hedgekit_core::instrument::{Instrument, Side};
 use hedgekit_core::ledger::{Fill, FillLedger, TradeId};
 use hedgekit_core::rounding::Aggression;
+use hedgekit_core::signing::hyperliquid::{action_hash, recover_l1_action};
+use hedgekit_core::signing::msgpack::msgpack_from_json;
+use hedgekit_core::signing::{EthSigner, NonceAllocator};
 use hedgekit_core::Fixed;
 
 fn bench(name: &str, per_batch: u64, mut f: impl FnMut(u64)) {
@@ -144,5 +147,68 @@ fn main() {
     });
     bench("ledger seen (miss)", 1_000_000, |i| {
         black_box(ledger.seen("hl", TradeId::Int(1_000_000 + i128::from(i as u32)), "o1"));
+    });
+
+    signing();
+}
+
+/// A Hyperliquid order action of `n` orders, as `orjson.dumps` writes it.
+fn hl_order_action(n: usize) -> Vec<u8> {
+    let orders: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                r#"{{"a":4,"b":true,"p":"{}.5","s":"0.0147","r":false,"t":{{"limit":{{"tif":"Alo"}}}},"c":"0x{:032x}"}}"#,
+                3100 + i,
+                i + 1
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"type":"order","orders":[{}],"grouping":"na"}}"#,
+        orders.join(",")
+    )
+    .into_bytes()
+}
+
+/// Signing: the msgpack encoder (and, for the choice of JSON reader, `serde_json` with
+/// `preserve_order` only parsing the same action into a tree), the action hash, a whole L1
+/// signature, its recovery, and the nonce allocator.
+fn signing() {
+    let one = hl_order_action(1);
+    let ten = hl_order_action(10);
+    bench("msgpack_from_json order x1 (own scanner)", 200_000, |_| {
+        black_box(msgpack_from_json(black_box(&one)).unwrap());
+    });
+    bench(
+        "serde_json parse only, order x1 (preserve_order)",
+        200_000,
+        |_| {
+            black_box(serde_json::from_slice::<serde_json::Value>(black_box(&one)).unwrap());
+        },
+    );
+    bench("msgpack_from_json order x10 (own scanner)", 50_000, |_| {
+        black_box(msgpack_from_json(black_box(&ten)).unwrap());
+    });
+    bench(
+        "serde_json parse only, order x10 (preserve_order)",
+        50_000,
+        |_| {
+            black_box(serde_json::from_slice::<serde_json::Value>(black_box(&ten)).unwrap());
+        },
+    );
+    bench("hl action_hash order x1", 200_000, |i| {
+        black_box(action_hash(black_box(&one), i, None, None).unwrap());
+    });
+    let signer = EthSigner::new(&[0x42; 32]).unwrap();
+    bench("hl sign_l1_action order x1", 2_000, |i| {
+        black_box(signer.sign_hl_l1_action(&one, i, None, None, true).unwrap());
+    });
+    let sig = signer.sign_hl_l1_action(&one, 7, None, None, true).unwrap();
+    bench("hl recover_l1_action order x1", 2_000, |_| {
+        black_box(recover_l1_action(&one, 7, None, None, true, black_box(&sig)).unwrap());
+    });
+    let nonces = NonceAllocator::new();
+    bench("nonce next", 1_000_000, |i| {
+        black_box(nonces.next(i / 4).unwrap());
     });
 }

@@ -5,6 +5,7 @@
 //! - [`book`]: the L2 order book, its venue message parsers and the depth walk.
 //! - [`ledger`]: the fill ledger — deduplication and per-order accumulation.
 //! - [`pricing`]: spread gate, offsets, maker prices, break-even and the adaptive ladder.
+//! - [`signing`]: Hyperliquid and EIP-712 signing, secp256k1 keys and nonce allocation.
 
 pub mod book;
 pub mod error;
@@ -13,6 +14,7 @@ pub mod instrument;
 pub mod ledger;
 pub mod pricing;
 pub mod rounding;
+pub mod signing;
 
 #[cfg(test)]
 mod testutil;

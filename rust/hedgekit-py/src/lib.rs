@@ -9,6 +9,7 @@ mod errors;
 mod instrument;
 mod ledger;
 mod pricing;
+mod signing;
 
 use pyo3::prelude::*;
 
@@ -33,5 +34,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     book::register(m)?;
     ledger::register(m)?;
     pricing::register(m)?;
+    signing::register(m)?;
     Ok(())
 }

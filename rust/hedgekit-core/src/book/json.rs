@@ -481,7 +481,8 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn literal(&mut self, word: &'static [u8]) -> JResult<()> {
+    /// Consumes the literal `word` (`true`, `false`, `null`) at the cursor or fails.
+    pub(crate) fn literal(&mut self, word: &'static [u8]) -> JResult<()> {
         for &c in word {
             if self.b.get(self.pos) != Some(&c) {
                 return self.fail("invalid literal");

@@ -8,7 +8,7 @@
 //! the returned [`UpdateStatus`] and stays flagged ([`OrderBook::is_crossed`]) until an update
 //! uncrosses it.
 
-mod json;
+pub(crate) mod json;
 mod ladder;
 mod venue;
 mod walk;
