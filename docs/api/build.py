@@ -55,6 +55,11 @@ MODULES = [
     "hedgekit.risk.monitor",
     "hedgekit.strategies",
     "hedgekit.sweep",
+    "hedgekit.testing",
+    "hedgekit.testing.fakes",
+    "hedgekit.testing.fakes.faults",
+    "hedgekit.testing.fakes.threaded",
+    "hedgekit.testing.fakes.hyperliquid",
 ]
 IMPLIED = {"hedgekit.errors"}  # walked in from hedgekit.__all__
 CORE = "hedgekit._core"
