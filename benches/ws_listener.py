@@ -79,24 +79,23 @@ class PyClient:
 def dispatch(frames: int, rounds: int, cy: Any) -> dict[str, float]:
     payload = l2book()
     frame = picows.picows._make_test_ws_frame(WSMsgType.TEXT, payload, True, False)
-    out: dict[str, float] = {}
+    handlers: dict[str, Any] = {}
     for name in ("python", "cython"):
         book = OrderBook("bench", "ETH")
         if name == "python":
-            py = PyClient(book, None)
-            on_frame = py.listener.on_ws_frame
+            handlers[name] = PyClient(book, None).listener.on_ws_frame
         else:
-            on_frame = cy.CyBookListener(book, None).on_ws_frame
-        on_frame(None, frame)
+            handlers[name] = cy.CyBookListener(book, None).on_ws_frame
+        handlers[name](None, frame)
         assert book.best_bid() is not None
-        samples = []
-        for _ in range(rounds):
+    samples: dict[str, list[float]] = {"python": [], "cython": []}
+    for _ in range(rounds):  # the two alternate, so machine noise hits both alike
+        for name, on_frame in handlers.items():
             t0 = time.perf_counter()
             for _ in range(frames):
                 on_frame(None, frame)
-            samples.append((time.perf_counter() - t0) / frames * 1e6)
-        out[name] = statistics.median(samples)
-    return out
+            samples[name].append((time.perf_counter() - t0) / frames * 1e6)
+    return {name: statistics.median(v) for name, v in samples.items()}
 
 
 def _returning(listener: Any) -> Any:
@@ -116,11 +115,10 @@ async def loopback(frames: int, rounds: int, cy: Any) -> dict[str, float]:
     server = await ws_create_server(lambda _r: Sender(), "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     url = f"ws://127.0.0.1:{port}/"
-    out: dict[str, float] = {}
+    samples: dict[str, list[float]] = {"python": [], "cython": []}
     try:
-        for name in ("python", "cython"):
-            samples = []
-            for _ in range(rounds):
+        for _ in range(rounds):  # alternating, as in dispatch
+            for name in ("python", "cython"):
                 loop = asyncio.get_running_loop()
                 done: asyncio.Future[int] = loop.create_future()
                 book = OrderBook("bench", "ETH")
@@ -136,8 +134,8 @@ async def loopback(frames: int, rounds: int, cy: Any) -> dict[str, float]:
                 transport.disconnect()
                 await transport.wait_disconnected()
                 assert count == frames and book.best_bid() is not None
-                samples.append(elapsed / frames * 1e6)
-            out[name] = statistics.median(samples)
+                samples[name].append(elapsed / frames * 1e6)
+        out = {name: statistics.median(v) for name, v in samples.items()}
     finally:
         server.close()
         await server.wait_closed()

@@ -47,6 +47,7 @@ MODULES = [
     "hedgekit.journal",
     "hedgekit.venues",
     "hedgekit.venues.transport",
+    "hedgekit.venues.hyperliquid",
     "hedgekit.secrets",
     "hedgekit.observability",
     "hedgekit.frontier",

@@ -15,6 +15,7 @@ order still open on our side gets a status query.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections import OrderedDict
@@ -184,6 +185,8 @@ class HyperliquidVenue:
         """Actions sent over the WebSocket."""
         self.rest_actions = 0
         """Actions sent over REST (the socket was not ready)."""
+        self.resolved = 0
+        """Placements whose lost answer a status query resolved."""
 
     # ---------------------------------------------------------------------------- lifecycle
     @property
@@ -256,7 +259,7 @@ class HyperliquidVenue:
         return self._infos
 
     def book(self, symbol: str) -> OrderBook:
-        """Our copy of ``symbol``'s book (kept for :attr:`symbols`).
+        """Our copy of ``symbol``'s book (kept current for the coins in ``symbols``).
 
         Raises:
             KeyError: Unknown symbol.
@@ -403,9 +406,29 @@ class HyperliquidVenue:
     async def order_status(
         self, symbol: str, *, client_id: str | None = None, venue_order_id: str | None = None
     ) -> OrderStatusReport | None:
-        """The venue's view of one order (by oid, or by cloid), ``None`` when unknown."""
+        """The venue's view of one order (by oid, or by cloid), ``None`` when unknown.
+
+        For an order that is no longer simply resting, its fills are read too (``userFills``):
+        the venue's ``origSz - sz`` is only as fresh as the order's last status change, so the
+        filled size and average price come from the fills themselves.
+        """
         oid, cloid = self._ids(client_id, venue_order_id)
-        return await self._status(symbol, oid, cloid)
+        report = await self._status(symbol, oid, cloid)
+        if report is None or report.status is OrderStatus.OPEN:
+            return report
+        rows = await self.http.info({"type": "userFills", "user": self.user})
+        own = [
+            parse.fill(self._name, f, self._client_id_of)
+            for f in rows
+            if str(f.get("oid")) == report.venue_order_id
+        ]
+        own.sort(key=lambda f: (f.ts_ns, str(f.trade_id)))
+        if not own:
+            filled = report.size if report.status is OrderStatus.FILLED else Decimal(0)
+            return dataclasses.replace(report, filled=filled)
+        filled = sum((f.size for f in own), Decimal(0))
+        avg = sum((f.price * f.size for f in own), Decimal(0)) / filled
+        return dataclasses.replace(report, filled=filled, avg_price=avg, fills=tuple(own))
 
     # -------------------------------------------------------------------------------- reads
     async def fills(self, symbol: str | None = None, *, since_ns: int = 0) -> list[Fill]:
@@ -544,6 +567,7 @@ class HyperliquidVenue:
                 report = None
             if report is not None:
                 log.info("%s: lost answer to %s resolved: %s", self._name, cloid, report.status)
+                self.resolved += 1
                 self._track(cloid, int(report.venue_order_id), report.status)
                 return OrderAck(
                     request.client_id,
