@@ -307,9 +307,10 @@ def test_an_agent_signs_while_every_read_uses_the_master() -> None:
 def test_the_dead_man_switch_is_armed_while_connected() -> None:
     async def main() -> None:
         async with venue_on_fake(dead_man_s=6) as (fake, venue):
+            await until(lambda: venue.dead_man_until_ms is not None, "the switch armed")
             await venue.place(buy("dm1", "2990"))
-            await until(lambda: venue.posted >= 2, "the switch armed")  # scheduleCancel + order
-            fake.fire_scheduled_cancels(fake.now_ms() + 7_000)
+            assert venue.dead_man_until_ms is not None
+            fake.fire_scheduled_cancels(venue.dead_man_until_ms + 1)  # as if we had died
             report = await venue.order_status("ETH", client_id="dm1")
             assert report is not None and report.status is OrderStatus.CANCELLED
             assert report.reason == "scheduledCancel"

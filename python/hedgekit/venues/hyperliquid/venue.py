@@ -116,8 +116,9 @@ class HyperliquidVenue:
         name: The venue's name in every value it reports.
         clock: Stamps local events (default: the loop's clock).
         request_timeout_s: How long an order, cancel or read waits for its answer.
-        ready_timeout_s: How long an order waits for a reconnecting socket before it goes by
-            REST, and how long :meth:`connect` waits for the first connection.
+        ready_timeout_s: How long :meth:`connect` waits for the first connection.
+        gate_timeout_s: How long an action waits for a reconnecting socket to be ready again
+            (resubscribed and reconciled) before it goes by REST instead.
         dead_man_s: The dead-man switch: while connected, every open order is scheduled to be
             cancelled this far ahead (``scheduleCancel``, refreshed at a third of it), so a
             process that dies leaves nothing resting for longer. ``None`` disables it.
@@ -136,6 +137,7 @@ class HyperliquidVenue:
         clock: Clock | None = None,
         request_timeout_s: float = 5.0,
         ready_timeout_s: float = 10.0,
+        gate_timeout_s: float = 2.0,
         dead_man_s: float | None = 60.0,
         backoff: Backoff | None = None,
         silence_timeout_s: float = 65.0,
@@ -152,6 +154,7 @@ class HyperliquidVenue:
         self._clock: Clock = clock if clock is not None else LoopClock()
         self.request_timeout_s = request_timeout_s
         self.ready_timeout_s = ready_timeout_s
+        self.gate_timeout_s = gate_timeout_s
         if dead_man_s is not None and dead_man_s < 5:
             raise InvalidArgumentError("the venue needs a scheduled cancel at least 5 s ahead")
         self.dead_man_s = dead_man_s
@@ -177,6 +180,7 @@ class HyperliquidVenue:
         self._cloid_of_oid: dict[int, str] = {}
         self._seen: OrderedDict[tuple[int, int], None] = OrderedDict()
         self._fills_since_ms = 0
+        self._start_ms = 0
         self._leverage: dict[str, Decimal] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._dead_man: asyncio.Task[None] | None = None
@@ -187,6 +191,9 @@ class HyperliquidVenue:
         """Actions sent over REST (the socket was not ready)."""
         self.resolved = 0
         """Placements whose lost answer a status query resolved."""
+        self.dead_man_until_ms: int | None = None
+        """When the venue will cancel every open order unless the switch is refreshed (wall
+        ms), ``None`` before it is first armed."""
 
     # ---------------------------------------------------------------------------- lifecycle
     @property
@@ -224,7 +231,7 @@ class HyperliquidVenue:
         self._infos = {sym: a.info for sym, a in self._assets.items()}
         for sym in self._infos:
             self._books.setdefault(sym, OrderBook(self._name, sym))
-        self._fills_since_ms = time.time_ns() // MS
+        self._start_ms = self._fills_since_ms = time.time_ns() // MS
         self._connected = True
         await self.stream.start()
         if self.dead_man_s is not None:
@@ -498,13 +505,13 @@ class HyperliquidVenue:
     async def _action(self, action: dict[str, Any], *, leverage: bool = False) -> list[Any]:
         """Signs and sends an action; its per-item statuses (``[]`` for a default answer).
 
-        Over the socket when it is ready (or becomes ready within ``ready_timeout_s``), else
+        Over the socket when it is ready (or becomes ready within ``gate_timeout_s``), else
         by REST. A whole-request error raises (definitive)."""
         body = self._signer.sign(action)
         answer: Any
         try:
             if not self.stream.ready:
-                await self.stream.client.wait_ready(self.ready_timeout_s)
+                await self.stream.client.wait_ready(self.gate_timeout_s)
             self.posted += 1
             response = await self.stream.post("action", body, self.request_timeout_s)
         except VenueNotReadyError:
@@ -701,13 +708,13 @@ class HyperliquidVenue:
             self._seen.popitem(last=False)
         return True
 
-    def _take_fills(self, rows: list[Any], *, history_ok: bool) -> None:
+    def _take_fills(self, rows: list[Any]) -> None:
+        """Delivers the fills not delivered yet (by trade id and order id); fills from before
+        :meth:`connect` are history, not events."""
         for row in rows:
             f = parse.fill(self._name, row, self._client_id_of)
-            if not self._new_fill(f):
+            if not self._new_fill(f) or f.ts_ns // MS < self._start_ms:
                 continue
-            if not history_ok and f.ts_ns // MS < self._fills_since_ms:
-                continue  # history from before we connected: not an event
             self._fills_since_ms = max(self._fills_since_ms, f.ts_ns // MS)
             self._deliver(f)
             if row.get("liquidation"):
@@ -719,13 +726,13 @@ class HyperliquidVenue:
         if channel == "userFills":
             # the first message of a subscription repeats recent fills (isSnapshot): only the
             # ones not seen yet are delivered
-            self._take_fills(list(data.get("fills") or ()), history_ok=False)
+            self._take_fills(list(data.get("fills") or ()))
         elif channel == "orderUpdates":
             for u in data:
                 self._on_order_update(u)
         elif channel == "user":
             if "fills" in data:
-                self._take_fills(list(data["fills"]), history_ok=False)
+                self._take_fills(list(data["fills"]))
             if "funding" in data:
                 row = dict(data["funding"])
                 row.setdefault("time", time.time_ns() // MS)
@@ -779,7 +786,7 @@ class HyperliquidVenue:
         rows = await self.http.info(
             {"type": "userFillsByTime", "user": self.user, "startTime": max(0, since - 1000)}
         )
-        self._take_fills(list(rows), history_ok=True)
+        self._take_fills(sorted(rows, key=lambda r: int(r.get("time", 0))))
         open_orders = [o for o in self._orders.values() if not o.status.is_terminal]
         for o in open_orders[:100]:
             before = o.status
@@ -799,14 +806,20 @@ class HyperliquidVenue:
                 )
 
     async def _dead_man_loop(self, ahead_s: float) -> None:
-        """Keeps the venue's scheduled cancel ``ahead_s`` ahead while connected."""
+        """Keeps the venue's scheduled cancel ``ahead_s`` ahead while connected: armed as soon
+        as the socket is ready, refreshed every third of it."""
         while True:
-            if self.stream.ready:
-                at = time.time_ns() // MS + int(ahead_s * 1000)
-                try:
-                    await self._action(wire.schedule_cancel_action(at))
-                except VenueError as exc:
-                    log.warning("%s: dead-man switch not refreshed: %s", self._name, exc)
+            try:
+                await self.stream.client.wait_ready(ahead_s / 3)
+            except VenueNotReadyError:
+                continue
+            at = time.time_ns() // MS + int(ahead_s * 1000)
+            try:
+                await self._action(wire.schedule_cancel_action(at))
+            except VenueError as exc:
+                log.warning("%s: dead-man switch not refreshed: %s", self._name, exc)
+            else:
+                self.dead_man_until_ms = at
             await asyncio.sleep(ahead_s / 3)
 
     def __repr__(self) -> str:
