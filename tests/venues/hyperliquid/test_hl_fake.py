@@ -503,3 +503,16 @@ def test_malformed_requests_get_answers_never_exceptions(
         assert answer_info(state, action, now) is None
     else:
         answer_info(state, action, now)  # an answer or None, never an exception
+
+
+def test_fifty_concurrent_orders_with_unique_nonces_are_all_accepted() -> None:
+    async def body(fake: FakeHyperliquid, http: aiohttp.ClientSession) -> None:
+        requests = [signed(order(f"{2950 + i}", "0.01", "Alo")) for i in range(50)]
+        requests.append(dict(requests[0]))  # the same nonce once more
+        answers = await asyncio.gather(*(post(http, fake, "/exchange", r) for r in requests))
+        assert sum(a["status"] == "ok" for a in answers) == 50
+        (refused,) = [a for a in answers if a["status"] == "err"]
+        assert refused["response"] == f"Invalid nonce: duplicate nonce {requests[0]['nonce']}"
+        assert len(fake.open_orders(ADDR)) == 50
+
+    run(body)
