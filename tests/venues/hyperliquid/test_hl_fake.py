@@ -473,6 +473,9 @@ _keys = st.sampled_from(
             "userFills",
             "clearinghouseState",
             "frobnicate",
+            "acting",
+            "place_one",
+            "l1_signer",
         ]
     ),  # fmt: skip
     extra=st.dictionaries(_keys, _json_values, max_size=4),
@@ -499,7 +502,9 @@ def test_malformed_requests_get_answers_never_exceptions(
         body = {"action": action, "nonce": nonce, "signature": {"r": r, "s": r, "v": 27}}
     answer = exchange.handle(body, now)
     assert answer.body["status"] in ("ok", "err")
-    if kind == "frobnicate":
+    if kind in ("frobnicate", "acting", "place_one", "l1_signer"):
+        if sign:
+            assert answer.body == {"status": "err", "response": f"Unknown action type: {kind}"}
         assert answer_info(state, action, now) is None
     else:
         answer_info(state, action, now)  # an answer or None, never an exception
