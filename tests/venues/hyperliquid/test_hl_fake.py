@@ -521,3 +521,22 @@ def test_fifty_concurrent_orders_with_unique_nonces_are_all_accepted() -> None:
         assert len(fake.open_orders(ADDR)) == 50
 
     run(body)
+
+
+def test_a_ccxt_style_request_is_accepted_source_a_padded_and_without_null_keys() -> None:
+    async def body(fake: FakeHyperliquid, http: aiohttp.ClientSession) -> None:
+        action = order("2990", "0.01", "Alo")
+        n = _next_nonce()
+        sig = sign_l1_action(ALICE, action, None, n, None, True)  # source 'a', as ccxt signs
+        padded = {
+            "r": "0x" + sig["r"][2:].zfill(64),
+            "s": "0x" + sig["s"][2:].zfill(64),
+            "v": sig["v"],
+        }
+        answer = await post(
+            http, fake, "/exchange", {"action": action, "nonce": n, "signature": padded}
+        )
+        assert "resting" in answer["response"]["data"]["statuses"][0]
+        assert len(fake.open_orders(ADDR)) == 1
+
+    run(body)
