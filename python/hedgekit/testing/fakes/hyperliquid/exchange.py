@@ -242,6 +242,7 @@ class Exchange:
         )  # fmt: skip
         acct.orders[oid] = rec
         answer.pushes.extend(self.state.absorb(acct, outcome.events, now_ms))
+        answer.pushes.extend(self.state.spread_taker(acct, outcome.events, now_ms))
         if tif == "Ioc" and rec.filled == 0:
             return {"error": _with_asset(_IOC_NO_MATCH, asset)}
         if rec.status == "open" and self.faults.take_accept_then_cancel():
@@ -437,6 +438,7 @@ class Exchange:
         )  # fmt: skip
         acct.orders[oid] = new
         answer.pushes.extend(self.state.absorb(acct, outcome.events, now_ms))
+        answer.pushes.extend(self.state.spread_taker(acct, outcome.events, now_ms))
         if ack.status is OrderStatus.OPEN or new.status == "open":
             out: dict[str, Any] = {"oid": oid}
             if rec.cloid is not None:
