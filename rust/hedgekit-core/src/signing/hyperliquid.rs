@@ -358,6 +358,34 @@ mod tests {
         assert!(user_action_signing_hash(ok, "HyperliquidTransaction:X", &f).is_ok());
     }
 
+    /// Aster V3's documented example (venue-adapters.md §2.1): the API wallet key published in
+    /// Aster's docs and SDK tests, signing an order's url-encoded parameters.
+    #[test]
+    fn aster_message_vector() {
+        let mut k = [0u8; 32];
+        super::super::eip712::decode_hex_exact(
+            "4fd0a42218f3eae43a6ce26d22544e986139a01e5b34a62db53757ffca81bae1",
+            &mut k,
+        )
+        .unwrap();
+        let signer = EthSigner::new(&k).unwrap();
+        assert_eq!(
+            signer.address_hex(),
+            "0x21cf8ae13bb72632562c6fff438652ba1a151bb0"
+        );
+        let msg = "symbol=ASTERUSDT&type=LIMIT&side=BUY&timeInForce=GTC&quantity=20&price=0.5\
+                   &nonce=1748310859508867&user=0x63DD5aCC6b1aa0f563956C0e534DD30B6dcF7C4e\
+                   &signer=0x21cF8Ae13Bb72632562c6Fff438652Ba1a151bb0";
+        let sig = signer
+            .sign_eip712_message("AsterSignTransaction", "1", 1666, msg.as_bytes())
+            .unwrap();
+        assert_eq!(
+            format!("{}{}{:02x}", &sig.r_hex()[2..], &sig.s_hex()[2..], sig.v),
+            "0a56c5923ebf3524475c5f631940ec4c0e41dbd300ad28198d1915d8f3ca49ce\
+             26fd1aeb8b0c3079133595da0de38322ae7e860e0c76d032c4a491d27c1430b01c"
+        );
+    }
+
     proptest! {
         #[test]
         fn every_scheme_recovers_its_signer(
