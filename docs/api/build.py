@@ -59,6 +59,7 @@ MODULES = [
     "hedgekit.testing",
     "hedgekit.testing.fakes",
     "hedgekit.testing.fakes.faults",
+    "hedgekit.testing.fakes.server",
     "hedgekit.testing.fakes.threaded",
     "hedgekit.testing.fakes.hyperliquid",
 ]

@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import orjson
 import pytest
+from eth_account.signers.local import LocalAccount
 from hlkit import D, wallet
 from hyperliquid.utils.signing import sign_l1_action
 from hypothesis import given, settings
@@ -36,11 +37,14 @@ def _next_nonce() -> int:
 
 
 def signed(
-    action: dict[str, Any], nonce: int | None = None, vault: str | None = None
+    action: dict[str, Any],
+    nonce: int | None = None,
+    vault: str | None = None,
+    signer: LocalAccount = ALICE,
 ) -> dict[str, Any]:
-    """An /exchange body signed by ALICE as the SDK signs against a non-mainnet URL."""
+    """An /exchange body signed (by ALICE) as the SDK signs against a non-mainnet URL."""
     n = _next_nonce() if nonce is None else nonce
-    sig = sign_l1_action(ALICE, action, vault, n, None, False)
+    sig = sign_l1_action(signer, action, vault, n, None, False)
     return {
         "action": action,
         "nonce": n,
@@ -71,7 +75,8 @@ def run(
 ) -> None:
     async def main() -> None:
         kwargs.setdefault("book_interval_s", 0.05)
-        async with FakeHyperliquid(accounts=[ADDR], **kwargs) as fake:
+        kwargs.setdefault("accounts", [ADDR])
+        async with FakeHyperliquid(**kwargs) as fake:
             async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
                 await asyncio.wait_for(body(fake, http), 20)
         leftover = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
@@ -473,6 +478,9 @@ _keys = st.sampled_from(
             "userFills",
             "clearinghouseState",
             "frobnicate",
+            "acting",
+            "place_one",
+            "l1_signer",
         ]
     ),  # fmt: skip
     extra=st.dictionaries(_keys, _json_values, max_size=4),
@@ -499,7 +507,64 @@ def test_malformed_requests_get_answers_never_exceptions(
         body = {"action": action, "nonce": nonce, "signature": {"r": r, "s": r, "v": 27}}
     answer = exchange.handle(body, now)
     assert answer.body["status"] in ("ok", "err")
-    if kind == "frobnicate":
+    if kind in ("frobnicate", "acting", "place_one", "l1_signer"):
+        if sign:
+            assert answer.body == {"status": "err", "response": f"Unknown action type: {kind}"}
         assert answer_info(state, action, now) is None
     else:
         answer_info(state, action, now)  # an answer or None, never an exception
+
+
+def test_fifty_concurrent_orders_with_unique_nonces_are_all_accepted() -> None:
+    async def body(fake: FakeHyperliquid, http: aiohttp.ClientSession) -> None:
+        requests = [signed(order(f"{2950 + i}", "0.01", "Alo")) for i in range(50)]
+        requests.append(dict(requests[0]))  # the same nonce once more
+        answers = await asyncio.gather(*(post(http, fake, "/exchange", r) for r in requests))
+        assert sum(a["status"] == "ok" for a in answers) == 50
+        (refused,) = [a for a in answers if a["status"] == "err"]
+        assert refused["response"] == f"Invalid nonce: duplicate nonce {requests[0]['nonce']}"
+        assert len(fake.open_orders(ADDR)) == 50
+
+    run(body)
+
+
+def test_a_ccxt_style_request_is_accepted_source_a_padded_and_without_null_keys() -> None:
+    async def body(fake: FakeHyperliquid, http: aiohttp.ClientSession) -> None:
+        action = order("2990", "0.01", "Alo")
+        n = _next_nonce()
+        sig = sign_l1_action(ALICE, action, None, n, None, True)  # source 'a', as ccxt signs
+        padded = {
+            "r": "0x" + sig["r"][2:].zfill(64),
+            "s": "0x" + sig["s"][2:].zfill(64),
+            "v": sig["v"],
+        }
+        answer = await post(
+            http, fake, "/exchange", {"action": action, "nonce": n, "signature": padded}
+        )
+        assert "resting" in answer["response"]["data"]["statuses"][0]
+        assert len(fake.open_orders(ADDR)) == 1
+
+    run(body)
+
+
+def test_what_one_account_takes_leaves_the_public_book_and_reaches_the_others() -> None:
+    bob = wallet("bob")
+
+    async def body(fake: FakeHyperliquid, http: aiohttp.ClientSession) -> None:
+        ask = await post(
+            http, fake, "/exchange", signed(order("3000.1", "0.01", buy=False), signer=bob)
+        )
+        bob_oid = ask["response"]["data"]["statuses"][0]["resting"]["oid"]
+        book = await post(http, fake, "/info", {"type": "l2Book", "coin": "ETH"})
+        assert book["levels"][1][0] == {"px": "3000.1", "sz": "5.01", "n": 2}
+        taken = await post(http, fake, "/exchange", signed(order("3000.1", "2", "Ioc")))
+        assert taken["response"]["data"]["statuses"][0]["filled"]["totalSz"] == "2.0"
+        book = await post(http, fake, "/info", {"type": "l2Book", "coin": "ETH"})
+        assert book["levels"][1][0] == {"px": "3000.1", "sz": "3.01", "n": 2}
+        assert fake.fills(bob.address) == []  # still queued behind outside size
+        await post(http, fake, "/exchange", signed(order("3000.2", "4", "Ioc")))
+        (bob_fill,) = fake.fills(bob.address)
+        assert bob_fill["oid"] == bob_oid and bob_fill["crossed"] is False
+        assert fake.position(bob.address, "ETH") == D("-0.01")
+
+    run(body, accounts=[ADDR, bob.address])

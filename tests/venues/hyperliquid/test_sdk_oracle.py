@@ -371,3 +371,36 @@ def test_a_liquidation_closes_the_position_and_is_reported() -> None:
         forced = info.user_fills(ALICE.address)[0]
         assert forced["liquidation"]["liquidatedUser"] == ALICE.address.lower()
         assert forced["side"] == "A" and forced["sz"] == "1.0"
+
+
+def test_a_resting_order_queues_behind_outside_size_and_fills_in_pieces() -> None:
+    with fake_in_thread(ALICE.address) as server:
+        info = Info(server.url, skip_ws=True)
+        ex = Exchange(ALICE, server.url)
+        oid = _statuses(ex.order("ETH", True, 2.0, 3000.0, GTC))[0]["resting"]["oid"]  # behind 5
+        server.call(lambda f: f.trade_against("ETH", Side.SELL, D(6), D(3000)))
+        (left,) = info.open_orders(ALICE.address)
+        assert left["oid"] == oid and left["sz"] == "1.0" and left["origSz"] == "2.0"
+        assert info.query_order_by_oid(ALICE.address, oid)["order"]["status"] == "open"
+        server.call(lambda f: f.trade_against("ETH", Side.SELL, D(3), D(3000)))
+        assert info.open_orders(ALICE.address) == []
+        fills = info.user_fills(ALICE.address)
+        assert [f["sz"] for f in fills] == ["1.0", "1.0"] and {f["oid"] for f in fills} == {oid}
+        assert all(f["crossed"] is False and f["px"] == "3000.0" for f in fills)
+        assert info.query_order_by_oid(ALICE.address, oid)["order"]["status"] == "filled"
+        assert info.user_state(ALICE.address)["assetPositions"][0]["position"]["szi"] == "2.0"
+
+
+def test_the_sdk_reads_429_and_5xx_as_its_own_errors() -> None:
+    from hyperliquid.utils.error import ServerError
+
+    with fake_in_thread(ALICE.address) as server:
+        info = Info(server.url, skip_ws=True)
+        server.call(lambda f: f.faults.rate_limit(1).server_error(1, status=502))
+        with pytest.raises(ClientError) as limited:
+            info.all_mids()
+        assert limited.value.status_code == 429 and limited.value.error_code == 429
+        with pytest.raises(ServerError) as failed:
+            info.all_mids()
+        assert failed.value.status_code == 502
+        assert "ETH" in info.all_mids()

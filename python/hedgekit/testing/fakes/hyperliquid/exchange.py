@@ -82,6 +82,15 @@ class Exchange:
         self.source = source
         self.min_schedule_delay_ms = min_schedule_delay_ms
         self.nonces = NonceBook()
+        self._handlers: dict[str, Callable[[AccountState, dict[str, Any], int], Answer]] = {
+            "order": self._order,
+            "cancel": self._cancel,
+            "cancelByCloid": self._cancel_by_cloid,
+            "modify": self._modify,
+            "batchModify": self._batch_modify,
+            "scheduleCancel": self._schedule_cancel,
+            "updateLeverage": self._update_leverage,
+        }
 
     # ------------------------------------------------------------------ envelope
 
@@ -139,11 +148,10 @@ class Exchange:
         if acct is None:
             return _err(f"Vault not registered: {vault}")
         acct.requests += 1
-        handler = getattr(self, "_" + kind, None)
+        handler = self._handlers.get(kind)
         if handler is None:
             return _err(f"Unknown action type: {kind}")
-        result: Answer = handler(acct, action, now_ms)
-        return result
+        return handler(acct, action, now_ms)
 
     def _l1_signer(
         self,
@@ -234,6 +242,7 @@ class Exchange:
         )  # fmt: skip
         acct.orders[oid] = rec
         answer.pushes.extend(self.state.absorb(acct, outcome.events, now_ms))
+        answer.pushes.extend(self.state.spread_taker(acct, outcome.events, now_ms))
         if tif == "Ioc" and rec.filled == 0:
             return {"error": _with_asset(_IOC_NO_MATCH, asset)}
         if rec.status == "open" and self.faults.take_accept_then_cancel():
@@ -313,7 +322,7 @@ class Exchange:
 
         return self._cancels(acct, action, now_ms, find)
 
-    def _cancelByCloid(self, acct: AccountState, action: dict[str, Any], now_ms: int) -> Answer:  # noqa: N802
+    def _cancel_by_cloid(self, acct: AccountState, action: dict[str, Any], now_ms: int) -> Answer:
         def find(c: dict[str, Any]) -> tuple[OrderRecord | None, object] | None:
             cloid = c.get("cloid")
             if not isinstance(cloid, str):
@@ -382,7 +391,7 @@ class Exchange:
         answer.body = dict(_DEFAULT)
         return answer
 
-    def _batchModify(self, acct: AccountState, action: dict[str, Any], now_ms: int) -> Answer:  # noqa: N802
+    def _batch_modify(self, acct: AccountState, action: dict[str, Any], now_ms: int) -> Answer:
         modifies = action.get("modifies")
         if not isinstance(modifies, list) or not modifies:
             return _err("Modify list must not be empty.")
@@ -429,6 +438,7 @@ class Exchange:
         )  # fmt: skip
         acct.orders[oid] = new
         answer.pushes.extend(self.state.absorb(acct, outcome.events, now_ms))
+        answer.pushes.extend(self.state.spread_taker(acct, outcome.events, now_ms))
         if ack.status is OrderStatus.OPEN or new.status == "open":
             out: dict[str, Any] = {"oid": oid}
             if rec.cloid is not None:
@@ -440,7 +450,7 @@ class Exchange:
 
     # ------------------------------------------------------------------ account actions
 
-    def _scheduleCancel(self, acct: AccountState, action: dict[str, Any], now_ms: int) -> Answer:  # noqa: N802
+    def _schedule_cancel(self, acct: AccountState, action: dict[str, Any], now_ms: int) -> Answer:
         at = action.get("time")
         if at is None:
             acct.schedule_ms = None
@@ -468,7 +478,7 @@ class Exchange:
                 pushes.extend(self.venue_cancel(acct, rec.oid, "scheduledCancel", now_ms))
         return pushes
 
-    def _updateLeverage(self, acct: AccountState, action: dict[str, Any], now_ms: int) -> Answer:  # noqa: N802
+    def _update_leverage(self, acct: AccountState, action: dict[str, Any], now_ms: int) -> Answer:
         asset, leverage = action.get("asset"), action.get("leverage")
         if not isinstance(asset, int) or not 0 <= asset < len(self.state.markets):
             return _err(f"Invalid asset {asset}.")
@@ -483,9 +493,6 @@ class Exchange:
             acct.engine.set_leverage(now_ms * _MS, coin, Decimal(leverage))
         except HedgekitError as e:
             return _err(getattr(e, "message", None) or str(e))
-        return Answer(dict(_DEFAULT))
-
-    def _noop(self, acct: AccountState, action: dict[str, Any], now_ms: int) -> Answer:
         return Answer(dict(_DEFAULT))
 
 

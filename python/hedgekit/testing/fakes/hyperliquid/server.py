@@ -4,65 +4,39 @@
 Everything runs on the event loop the fake was started on: the handlers, the WebSocket writers
 (one task per connection, so messages leave in order), a ticker task (``l2Book`` snapshots every
 ``book_interval_s``, ``bbo`` on change, the hourly funding, due ``scheduleCancel`` triggers) and
-the venue's delayed actions. All of them are owned by the fake and cancelled by :meth:`stop`.
+the venue's delayed actions. All of them are owned by the fake and cancelled by
+:meth:`FakeHyperliquid.stop`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from types import TracebackType
 from typing import Any
 
 import orjson
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
-from hedgekit.clock import Clock, LoopClock
+from hedgekit.clock import Clock
 from hedgekit.model import Side
-from hedgekit.testing.fakes.faults import Fault, FaultKind, WireFaults
+from hedgekit.testing.fakes.faults import FaultKind, WireFaults
 from hedgekit.testing.fakes.hyperliquid.exchange import Answer, Exchange
 from hedgekit.testing.fakes.hyperliquid.info import answer_info
 from hedgekit.testing.fakes.hyperliquid.market import DEFAULT_MARKETS, FakeMarket
 from hedgekit.testing.fakes.hyperliquid.state import AccountState, Later, VenueState
 from hedgekit.testing.fakes.hyperliquid.wire import OrderRecord, Push, num
+from hedgekit.testing.fakes.server import FakeServer, WsConnection
 
 __all__ = ["FakeHyperliquid"]
-
-_log = logging.getLogger(__name__)
 
 _BAD_BODY = "Failed to deserialize the JSON body into the target type"
 _HOUR_MS = 3_600_000
 _USER_SUBS = frozenset({"orderUpdates", "userFills", "userEvents", "userFundings"})
 _COIN_SUBS = frozenset({"l2Book", "trades", "bbo"})
-_SEND_QUEUE = 10_000
 
 
-class _Conn:
-    """One WebSocket client: its subscriptions and its writer queue."""
-
-    def __init__(self, ws: web.WebSocketResponse, request: web.Request) -> None:
-        self.ws = ws
-        self.request = request
-        self.subs: dict[tuple[str, str], dict[str, Any]] = {}
-        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(_SEND_QUEUE)
-        self.last_bbo: dict[str, Any] = {}
-
-    def drop(self) -> None:
-        """Aborts the TCP connection (no close frame: the client sees it vanish)."""
-        transport = self.request.transport
-        if transport is not None:
-            transport.abort()
-        with contextlib.suppress(asyncio.QueueFull):
-            self.queue.put_nowait(None)
-
-    def wants(self, sub_type: str, key: str) -> bool:
-        return (sub_type, key) in self.subs
-
-
-class FakeHyperliquid:
+class FakeHyperliquid(FakeServer):
     """A wire-level fake of Hyperliquid's perps venue that ``hyperliquid-python-sdk`` accepts.
 
     Use it as an async context manager on the test's loop::
@@ -109,12 +83,12 @@ class FakeHyperliquid:
     ) -> None:
         if book_interval_s <= 0:
             raise ValueError(f"book_interval_s must be positive, got {book_interval_s}")
+        super().__init__(faults=faults, seed=seed, port=port, clock=clock)
         self.state = VenueState(markets, balance, seed)
         addresses = [a.lower() for a in accounts]
         for address in addresses:
             _check_address(address)
             self.state.add_account(address)
-        self.faults = faults if faults is not None else WireFaults(seed)
         self.exchange = Exchange(
             self.state,
             self.faults,
@@ -122,86 +96,27 @@ class FakeHyperliquid:
             source=source,
             min_schedule_delay_ms=round(min_schedule_delay_s * 1000),
         )
-        self._port = port
         self._book_interval_s = book_interval_s
         self._hourly_funding = hourly_funding
-        self._clock: Clock = clock if clock is not None else LoopClock()
-        self._conns: set[_Conn] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._runner: web.AppRunner | None = None
-        self._stopping = asyncio.Event()
         self._next_funding_ms = 0
-        self.requests = 0
-        """HTTP and WebSocket-post requests answered or faulted."""
-        self.lost_answer_hold_s = 60.0
-        """How long a lost answer holds its connection open before resetting it (the client's
-        own timeout normally ends the wait first)."""
 
-    # ------------------------------------------------------------------ lifecycle
+    # ------------------------------------------------------------------ serving
 
-    async def start(self) -> None:
-        """Serves on 127.0.0.1; returns once the port accepts connections."""
-        app = web.Application(client_max_size=1 << 20)
+    def routes(self, app: web.Application) -> None:
+        """``POST /info``, ``POST /exchange`` and ``GET /ws``."""
         app.router.add_post("/info", self._info)
         app.router.add_post("/exchange", self._exchange)
         app.router.add_get("/ws", self._ws)
-        self._runner = web.AppRunner(
-            app, access_log=None, handle_signals=False, shutdown_timeout=0.5
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self._port)
-        await site.start()
-        server = site._server  # noqa: SLF001 - the bound port when asked for port 0
-        assert isinstance(server, asyncio.base_events.Server)
-        self._port = server.sockets[0].getsockname()[1]
-        now = self.now_ms()
-        self._next_funding_ms = (now // _HOUR_MS + 1) * _HOUR_MS
-        self._spawn(self._ticker())
 
-    async def stop(self) -> None:
-        """Closes every connection, cancels every task the fake owns and frees the port."""
-        self._stopping.set()
-        for conn in list(self._conns):
-            conn.drop()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=5.0)
-        if self._runner is not None:
-            await asyncio.wait_for(self._runner.cleanup(), timeout=10.0)
-            self._runner = None
-
-    async def __aenter__(self) -> FakeHyperliquid:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    @property
-    def port(self) -> int:
-        """The port served on (after :meth:`start`)."""
-        return self._port
-
-    @property
-    def url(self) -> str:
-        """The REST base URL (``http://127.0.0.1:P``), as the SDK's ``base_url``."""
-        return f"http://127.0.0.1:{self._port}"
+    async def on_started(self) -> None:
+        """Starts the ticker (books, funding at the hour, scheduled cancels)."""
+        self._next_funding_ms = (self.now_ms() // _HOUR_MS + 1) * _HOUR_MS
+        self.spawn(self._ticker())
 
     @property
     def ws_url(self) -> str:
         """The WebSocket URL (``ws://127.0.0.1:P/ws``)."""
-        return f"ws://127.0.0.1:{self._port}/ws"
-
-    def now_ms(self) -> int:
-        """The venue's time in milliseconds."""
-        return self._clock.now_ns() // 1_000_000
+        return f"ws://127.0.0.1:{self.port}/ws"
 
     # ------------------------------------------------------------------ driving the venue
 
@@ -267,66 +182,35 @@ class FakeHyperliquid:
         acct = self.state.accounts.get(address.lower())
         return [] if acct is None else [dict(f) for f in acct.fills]
 
-    @property
-    def ws_connections(self) -> int:
-        """Open WebSocket connections."""
-        return len(self._conns)
-
     # ------------------------------------------------------------------ HTTP
 
     async def _info(self, request: web.Request) -> web.StreamResponse:
         fault = self.faults.draw("info")
-        refused = self._fault_response(fault)
+        refused = self.refusal(fault)
         if refused is not None:
             return refused
         body = await _json(request)
         result = None if body is _INVALID else answer_info(self.state, body, self.now_ms())
         if result is None:
             return web.Response(status=422, text=_BAD_BODY)
-        return await self._answer(request, fault, result)
+        return await self.answer(request, fault, _ok(result))
 
     async def _exchange(self, request: web.Request) -> web.StreamResponse:
         fault = self.faults.draw("exchange")
-        refused = self._fault_response(fault)
+        refused = self.refusal(fault)
         if refused is not None:
             return refused
         body = await _json(request)
         if body is _INVALID:
             return web.Response(status=422, text=_BAD_BODY)
         answer = self._apply(body)
-        return await self._answer(request, fault, answer.body)
-
-    async def _answer(self, request: web.Request, fault: Fault | None, body: Any) -> web.Response:
-        """The answer, unless a fault loses it: the connection is reset, or held open until the
-        fake stops (the client's own timeout ends the wait)."""
-        if fault is not None and fault.kind is FaultKind.RESET:
-            self._reset(request)
-        elif fault is not None and fault.kind is FaultKind.LOST_ANSWER:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.lost_answer_hold_s)
-            self._reset(request)
-        return _ok(body)
-
-    def _fault_response(self, fault: Fault | None) -> web.Response | None:
-        self.requests += 1
-        if fault is None or fault.kind not in (FaultKind.RATE_LIMIT, FaultKind.SERVER_ERROR):
-            return None
-        if fault.kind is FaultKind.RATE_LIMIT:
-            return web.json_response(
-                {"code": 429, "msg": "Too many requests", "data": None}, status=429
-            )
-        return web.Response(status=fault.status, text="Internal Server Error")
-
-    def _reset(self, request: web.Request) -> None:
-        transport = request.transport
-        if transport is not None:
-            transport.abort()
+        return await self.answer(request, fault, _ok(answer.body))
 
     def _apply(self, body: Any) -> Answer:
         answer = self.exchange.handle(body, self.now_ms())
         self._broadcast(answer.pushes)
         for later in answer.later:
-            self._spawn(self._run_later(later))
+            self.spawn(self._run_later(later))
         return answer
 
     async def _run_later(self, later: Later) -> None:
@@ -336,79 +220,38 @@ class FakeHyperliquid:
     # ------------------------------------------------------------------ WebSocket
 
     async def _ws(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(heartbeat=None, autoping=True, max_msg_size=1 << 20)
-        await ws.prepare(request)
-        conn = _Conn(ws, request)
-        self._conns.add(conn)
-        self.faults.register(conn)
-        writer = asyncio.create_task(self._writer(conn))
-        self._tasks.add(writer)
-        try:
-            await ws.send_str("Websocket connection established.")
-            async for msg in ws:
-                if msg.type is not WSMsgType.TEXT:
-                    continue
-                self._on_message(conn, msg.data)
-        except ConnectionError:
-            pass
-        finally:
-            self._conns.discard(conn)
-            self.faults.unregister(conn)
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
-                await writer
-            self._tasks.discard(writer)
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                await ws.close()
-        return ws
+        def hello(conn: WsConnection) -> None:
+            conn.send_text("Websocket connection established.")
 
-    async def _writer(self, conn: _Conn) -> None:
-        while True:
-            data = await conn.queue.get()
-            if data is None:
-                return
-            if conn.ws.closed:
-                return
-            await conn.ws.send_str(data.decode())
+        return await self.serve_ws(request, hello, self._on_message)
 
-    def _send(self, conn: _Conn, message: Any) -> None:
-        if self.faults.ws_silent:
-            return
-        try:
-            conn.queue.put_nowait(orjson.dumps(message))
-        except asyncio.QueueFull:
-            _log.warning("fake hyperliquid: a slow WebSocket client is dropped")
-            conn.drop()
-
-    def _on_message(self, conn: _Conn, text: str) -> None:
+    def _on_message(self, conn: WsConnection, text: str) -> None:
         try:
             msg = orjson.loads(text)
         except orjson.JSONDecodeError:
-            self._send(conn, {"channel": "error", "data": f"Error parsing JSON: {text}"})
+            conn.send({"channel": "error", "data": f"Error parsing JSON: {text}"})
             return
         method = msg.get("method") if isinstance(msg, dict) else None
         if method == "ping":
-            self._send(conn, {"channel": "pong"})
+            conn.send({"channel": "pong"})
         elif method in ("subscribe", "unsubscribe"):
             self._subscription(conn, method, msg.get("subscription"))
         elif method == "post":
             self._post(conn, msg)
         else:
-            self._send(conn, {"channel": "error", "data": f"Unknown method: {text}"})
+            conn.send({"channel": "error", "data": f"Unknown method: {text}"})
 
-    def _subscription(self, conn: _Conn, method: str, sub: object) -> None:
+    def _subscription(self, conn: WsConnection, method: str, sub: object) -> None:
         key = self._sub_key(sub)
         if key is None:
-            self._send(
-                conn,
+            conn.send(
                 {"channel": "error", "data": f"Invalid subscription {orjson.dumps(sub).decode()}"},
             )
             return
         assert isinstance(sub, dict)
         if method == "subscribe":
             if key in conn.subs:
-                self._send(
-                    conn,
+                conn.send(
                     {
                         "channel": "error",
                         "data": f"Already subscribed: {orjson.dumps(sub).decode()}",
@@ -418,16 +261,14 @@ class FakeHyperliquid:
             conn.subs[key] = sub
         else:
             if conn.subs.pop(key, None) is None:
-                self._send(
-                    conn,
+                conn.send(
                     {
                         "channel": "error",
                         "data": f"Already unsubscribed: {orjson.dumps(sub).decode()}",
                     },
                 )
                 return
-        self._send(
-            conn,
+        conn.send(
             {"channel": "subscriptionResponse", "data": {"method": method, "subscription": sub}},
         )
         if method == "subscribe":
@@ -451,40 +292,37 @@ class FakeHyperliquid:
             return ("allMids", "")
         return None
 
-    def _snapshot(self, conn: _Conn, key: tuple[str, str]) -> None:
+    def _snapshot(self, conn: WsConnection, key: tuple[str, str]) -> None:
         kind, k = key
         acct = self.state.accounts.get(k)
         if kind == "l2Book":
-            self._send(conn, {"channel": "l2Book", "data": self._book(k)})
+            conn.send({"channel": "l2Book", "data": self._book(k)})
         elif kind == "bbo":
             self._send_bbo(conn, k, force=True)
         elif kind == "allMids":
-            self._send(conn, {"channel": "allMids", "data": {"mids": self._mids()}})
+            conn.send({"channel": "allMids", "data": {"mids": self._mids()}})
         elif kind == "userFills":
             fills = [] if acct is None else acct.fills[-2000:]
-            self._send(
-                conn,
+            conn.send(
                 {"channel": "userFills", "data": {"isSnapshot": True, "user": k, "fills": fills}},
             )
         elif kind == "userFundings":
             fundings = [] if acct is None else acct.ws_fundings[-500:]
-            self._send(
-                conn,
+            conn.send(
                 {
                     "channel": "userFundings",
                     "data": {"isSnapshot": True, "user": k, "fundings": fundings},
                 },
             )
 
-    def _post(self, conn: _Conn, msg: dict[str, Any]) -> None:
+    def _post(self, conn: WsConnection, msg: dict[str, Any]) -> None:
         post_id = msg.get("id")
         request = msg.get("request")
         fault = self.faults.draw("ws_post")
-        self.requests += 1
+        self.requests += 1  # a post is a request (its 429/5xx are answered on the socket)
 
         def reply(kind: str, payload: Any) -> None:
-            self._send(
-                conn,
+            conn.send(
                 {
                     "channel": "post",
                     "data": {"id": post_id, "response": {"type": kind, "payload": payload}},
@@ -498,7 +336,7 @@ class FakeHyperliquid:
             reply("error", "Internal Server Error")
             return
         if not isinstance(post_id, int) or not isinstance(request, dict):
-            self._send(conn, {"channel": "error", "data": "Invalid post request"})
+            conn.send({"channel": "error", "data": "Invalid post request"})
             return
         kind, payload = request.get("type"), request.get("payload")
         if kind == "info":
@@ -522,11 +360,11 @@ class FakeHyperliquid:
     def _broadcast(self, pushes: Iterable[Push]) -> None:
         for push in pushes:
             message = None
-            for conn in list(self._conns):
-                if conn.wants(push.sub_type, push.key):
+            for conn in self.connections:
+                if (push.sub_type, push.key) in conn.subs:
                     if message is None:
                         message = {"channel": push.channel, "data": push.data}
-                    self._send(conn, message)
+                    conn.send(message)
 
     # ------------------------------------------------------------------ the ticker
 
@@ -537,14 +375,13 @@ class FakeHyperliquid:
     def _mids(self) -> dict[str, str]:
         return {m.coin: num(self.state.mid(m.coin)) for m in self.state.markets}
 
-    def _send_bbo(self, conn: _Conn, coin: str, *, force: bool = False) -> None:
+    def _send_bbo(self, conn: WsConnection, coin: str, *, force: bool = False) -> None:
         bids, asks = self.state.levels(coin, 1)
         bbo = [bids[0] if bids else None, asks[0] if asks else None]
-        if force or conn.last_bbo.get(coin) != bbo:
-            conn.last_bbo[coin] = bbo
-            self._send(
-                conn, {"channel": "bbo", "data": {"coin": coin, "time": self.now_ms(), "bbo": bbo}}
-            )
+        last = conn.memo.setdefault("bbo", {})
+        if force or last.get(coin) != bbo:
+            last[coin] = bbo
+            conn.send({"channel": "bbo", "data": {"coin": coin, "time": self.now_ms(), "bbo": bbo}})
 
     async def _ticker(self) -> None:
         while True:
@@ -555,19 +392,14 @@ class FakeHyperliquid:
                 self._next_funding_ms = (now // _HOUR_MS + 1) * _HOUR_MS
                 self._broadcast(self.state.settle_funding(now))
             books: dict[str, dict[str, Any]] = {}
-            for conn in list(self._conns):
+            for conn in self.connections:
                 for kind, key in list(conn.subs):
                     if kind == "l2Book":
                         if key not in books:
                             books[key] = self._book(key)
-                        self._send(conn, {"channel": "l2Book", "data": books[key]})
+                        conn.send({"channel": "l2Book", "data": books[key]})
                     elif kind == "bbo":
                         self._send_bbo(conn, key)
-
-    def _spawn(self, coro: Any) -> None:
-        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
 
 _INVALID: Any = object()

@@ -4,7 +4,10 @@ Every account trades on its own :class:`~hedgekit.venues.sim.MatchingEngine` (Hy
 personality; modifies give a new oid) built over the same markets, against the same outside
 flow: a price move or an outside trade is applied to every engine, and to one more engine that
 holds no orders and keeps the outside book the public ``l2Book`` shows. The public book is that
-outside book plus every account's resting orders. Accounts do not trade with each other, and an
+outside book plus every account's resting orders. What an account's order takes as taker is
+taken from the outside book and every other account's book as an outside trade (so the public
+book shows it gone, and other accounts' resting orders it reaches fill). Accounts meet only that
+way: an account's taker order matches the outside book it sees, not the others' orders, and an
 outside trade fills each account's orders as if the others' were not queued with them.
 
 Nothing here does I/O or reads a clock: the time is passed in (ms) and the answers come back
@@ -315,6 +318,29 @@ class VenueState:
         for acct in self.accounts.values():
             events = acct.engine.external_trade(now_ns, coin, aggressor, size, price)
             pushes.extend(self.absorb(acct, events, now_ms))
+        return pushes
+
+    def spread_taker(
+        self, taker: AccountState, events: Iterable[VenueEvent], now_ms: int
+    ) -> list[Push]:
+        """What ``taker``'s own taker fills (in ``events``) took from the book is taken from
+        the outside book and from every other account's book too, as one outside trade per
+        coin and side up to the worst price paid: the public book shows the liquidity gone, and
+        the other accounts' resting orders it reaches fill."""
+        took: dict[tuple[str, Side], tuple[Decimal, Decimal]] = {}
+        for e in events:
+            if isinstance(e, Fill) and e.liquidity is Liquidity.TAKER:
+                size, worst = took.get((e.symbol, e.side), (_ZERO, e.price))
+                worse = max(worst, e.price) if e.side is Side.BUY else min(worst, e.price)
+                took[(e.symbol, e.side)] = (size + e.size, worse)
+        pushes: list[Push] = []
+        now_ns = now_ms * _MS
+        for (coin, side), (size, limit) in took.items():
+            self.outside.external_trade(now_ns, coin, side, size, limit)
+            for acct in self.accounts.values():
+                if acct is not taker:
+                    events = acct.engine.external_trade(now_ns, coin, side, size, limit)
+                    pushes.extend(self.absorb(acct, events, now_ms))
         return pushes
 
     def settle_funding(self, now_ms: int) -> list[Push]:
