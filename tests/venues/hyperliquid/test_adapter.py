@@ -56,18 +56,23 @@ def run(main: Callable[[], Awaitable[None]], limit: float = 30.0) -> None:
 
 @asynccontextmanager
 async def venue_on_fake(
-    *, signer: str = "master", account: str | None = None, **kwargs: Any
+    *,
+    signer: str = "master",
+    account: str | None = None,
+    vault: str | None = None,
+    **kwargs: Any,
 ) -> AsyncIterator[tuple[FakeHyperliquid, HyperliquidVenue]]:
     key, address = key_of(signer)
     master = account if account is not None else address
-    async with FakeHyperliquid(accounts=[master], book_interval_s=0.05, seed=5) as fake:
+    accounts = [master] if vault is None else [master, vault]
+    async with FakeHyperliquid(accounts=accounts, book_interval_s=0.05, seed=5) as fake:
         if master != address:
             fake.state.agents[address] = master  # the master approved this agent
         kwargs.setdefault("dead_man_s", None)
         kwargs.setdefault("backoff", Backoff(0.05, 0.2, rng=random.Random(2)))
         venue = HyperliquidVenue(
             fake.url,
-            HyperliquidCredentials(Secret(key), master),
+            HyperliquidCredentials(Secret(key), master, vault),
             symbols=("ETH",),
             request_timeout_s=1.0,
             **kwargs,
@@ -327,5 +332,67 @@ def test_close_leaves_no_task_behind() -> None:
         await asyncio.sleep(0)
         left = {t for t in asyncio.all_tasks() - before if not t.done()}
         assert left == set()
+
+    run(main)
+
+
+def test_a_vault_trades_and_is_read_on_its_own_account() -> None:
+    async def main() -> None:
+        _vkey, vault = key_of("a-vault")
+        async with venue_on_fake(vault=vault) as (fake, venue):
+            assert venue.user == vault.lower()
+            ack = await venue.place(buy("v1", "2990"))
+            assert ack.status is OrderStatus.OPEN
+            assert len(fake.open_orders(vault)) == 1
+            assert (await venue.order_status("ETH", client_id="v1")) is not None
+            assert await venue.cancel("ETH", client_id="v1") is CancelResult.CANCELLED
+
+    run(main)
+
+
+def test_orders_go_by_rest_while_the_socket_is_down() -> None:
+    async def main() -> None:
+        async with venue_on_fake(backoff=Backoff(3.0, 3.0, jitter=0), gate_timeout_s=0.1) as (
+            fake,
+            venue,
+        ):
+            fake.faults.drop_ws()
+            await until(lambda: not venue.ready, "the drop seen")
+            ack = await venue.place(buy("rest1", "2990"))
+            assert ack.status is OrderStatus.OPEN and venue.rest_actions == 1
+            assert len(fake.open_orders(venue.user)) == 1
+
+    run(main)
+
+
+def test_an_order_accepted_then_cancelled_by_the_venue_is_reported_cancelled() -> None:
+    async def main() -> None:
+        async with venue_on_fake() as (fake, venue):
+            events = venue.events()
+            fake.faults.accept_then_cancel(1, delay_s=0.05)
+            ack = await venue.place(buy("x1", "2990"))
+            assert ack.status is OrderStatus.OPEN  # accepted ≠ live
+            got = await drain(events)
+            final = [e for e in got if isinstance(e, OrderUpdate) and e.client_id == "x1"][-1]
+            assert final.status is OrderStatus.CANCELLED and final.reason == "marginCanceled"
+            report = await venue.order_status("ETH", client_id="x1")
+            assert report is not None and report.status is OrderStatus.CANCELLED
+
+    run(main)
+
+
+def test_concurrent_orders_get_unique_nonces_and_are_all_accepted() -> None:
+    async def main() -> None:
+        async with venue_on_fake() as (fake, venue):
+            prices = [D(2900) + i for i in range(30)]
+            acks = await asyncio.gather(
+                *(venue.place(buy(f"n{i}", str(px), sz="0.01")) for i, px in enumerate(prices))
+            )
+            assert all(a.status is OrderStatus.OPEN for a in acks)
+            assert len(fake.open_orders(venue.user)) == 30
+            results = await asyncio.gather(
+                *(venue.cancel("ETH", client_id=f"n{i}") for i in range(30))
+            )
+            assert set(results) == {CancelResult.CANCELLED}
 
     run(main)

@@ -111,24 +111,37 @@ def test_a_failed_reconcile_reconnects_and_is_tried_again() -> None:
     run(main)
 
 
-def test_a_silent_socket_is_dropped_and_replaced_but_a_quiet_one_is_kept() -> None:
+@pytest.mark.parametrize("style", ["json", "frames"])
+def test_a_silent_socket_is_dropped_and_replaced_but_a_quiet_one_is_kept(style: str) -> None:
+    """Hyperliquid's JSON ping and Aster's protocol ping frames alike keep a quiet socket, and a
+    socket that stops answering is replaced."""
+
     async def main() -> None:
         async with WsFake() as server:
+            if style == "json":
+                keepalive = KeepAlive.hyperliquid(interval_s=0.05)
+
+                def answered() -> bool:
+                    return sum(t == '{"method":"ping"}' for _, t in server.received) >= 10
+
+            else:
+                keepalive = KeepAlive.protocol(interval_s=0.05)
+
+                def answered() -> bool:
+                    return server.pings >= 10
+
             client = WsClient(
                 "hl",
                 server.url,
                 lambda m: None,
-                keepalive=KeepAlive.hyperliquid(interval_s=0.05),
+                keepalive=keepalive,
                 silence_timeout_s=0.3,
                 backoff=fast_backoff(),
             )
             async with client:
                 await client.wait_ready(timeout=5)
                 # quiet but alive: the server sends nothing but answers our pings
-                await until(
-                    lambda: sum(t == '{"method":"ping"}' for _, t in server.received) >= 10,
-                    what="ten pings",
-                )
+                await until(answered, what="ten pings answered")
                 assert client.silences == 0 and client.connects == 1
                 server.silent = True  # the socket stays open, nothing comes back
                 await until(lambda: client.silences == 1, what="silence detected")

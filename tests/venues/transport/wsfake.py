@@ -31,6 +31,7 @@ class WsFake:
         silent: While true the server neither answers nor sends anything (the socket stays open).
         answer_pings: Answer ``{"method":"ping"}`` with ``{"channel":"pong"}``.
         pongs: Protocol PONG frames received (answers to our protocol pings).
+        pings: Protocol PING frames received (a client's keepalive).
         refuse: While true, upgrade requests are answered 503 (a venue that is down).
     """
 
@@ -40,6 +41,7 @@ class WsFake:
         self.answer_pings = True
         self.refuse = False
         self.pongs = 0
+        self.pings = 0
         self.connections = 0
         self._sockets: dict[int, tuple[web.WebSocketResponse, web.Request]] = {}
         self._runner: web.AppRunner | None = None
@@ -90,6 +92,7 @@ class WsFake:
                     if msg.data == '{"method":"ping"}' and self.answer_pings:
                         await ws.send_str('{"channel":"pong"}')
                 elif msg.type == WSMsgType.PING:
+                    self.pings += 1
                     if not self.silent:
                         await ws.pong(msg.data)
                 elif msg.type == WSMsgType.PONG:
