@@ -18,6 +18,7 @@ from hedgekit._core import EthSigner
 from hedgekit.errors import (
     InvalidOrderError,
     LeverageRejectedError,
+    OrderRejectedError,
     PostOnlyRejectedError,
 )
 from hedgekit.model import (
@@ -394,5 +395,21 @@ def test_concurrent_orders_get_unique_nonces_and_are_all_accepted() -> None:
                 *(venue.cancel("ETH", client_id=f"n{i}") for i in range(30))
             )
             assert set(results) == {CancelResult.CANCELLED}
+
+    run(main)
+
+
+def test_a_refused_modify_leaves_the_order_as_it_was() -> None:
+    async def main() -> None:
+        async with venue_on_fake() as (fake, venue):
+            ack = await venue.place(buy("mod1", "2990"))
+            with pytest.raises(OrderRejectedError) as info:
+                await venue.modify("ETH", "mod1", price=D("2990"), size=D(1000))  # $3M
+            assert info.value.reason == "insufficient_margin"
+            report = await venue.order_status("ETH", client_id="mod1")
+            assert report is not None and report.status is OrderStatus.OPEN
+            assert report.size == D("0.5") and report.venue_order_id == ack.venue_order_id
+            assert await venue.cancel("ETH", client_id="mod1") is CancelResult.CANCELLED
+            assert fake.open_orders(venue.user) == []
 
     run(main)

@@ -103,6 +103,7 @@ class _Order:
     oid: int | None
     status: OrderStatus
     size: Decimal
+    side: Side
 
 
 class HyperliquidVenue:
@@ -321,7 +322,13 @@ class HyperliquidVenue:
         asset.info.rules.check(price, request.size, request.reduce_only)
         cloid = wire.cloid_for(request.client_id)
         self._orders[cloid] = _Order(
-            request.symbol, request.client_id, cloid, None, OrderStatus.OPEN, request.size
+            request.symbol,
+            request.client_id,
+            cloid,
+            None,
+            OrderStatus.OPEN,
+            request.size,
+            request.side,
         )
         order = wire.order_wire(
             asset.asset_id,
@@ -398,17 +405,23 @@ class HyperliquidVenue:
             if report is None:
                 raise OrderRejectedError(self._name, f"no order {client_id} to modify")
             known = _Order(symbol, client_id, cloid, int(report.venue_order_id), report.status,
-                           report.size)  # fmt: skip
+                           report.size, report.side)  # fmt: skip
             self._orders[cloid] = known
-        side = await self._side_of(symbol, known)
         asset.info.rules.check(price, size, False)
         order = wire.order_wire(
-            asset.asset_id, side, price, size, reduce_only=False, tif=TimeInForce.GTC, cloid=cloid
+            asset.asset_id,
+            known.side,
+            price,
+            size,
+            reduce_only=False,
+            tif=TimeInForce.GTC,
+            cloid=cloid,
         )
         target: int | str = known.oid if known.oid is not None else cloid
         statuses = await self._action(wire.modify_action(target, order))
+        ack = self._ack(client_id, cloid, size, statuses[0], TimeInForce.GTC, placing=False)
         known.size = size
-        return self._ack(client_id, cloid, size, statuses[0], TimeInForce.GTC)
+        return ack
 
     async def order_status(
         self, symbol: str, *, client_id: str | None = None, venue_order_id: str | None = None
@@ -536,8 +549,17 @@ class HyperliquidVenue:
         return list(statuses)
 
     def _ack(
-        self, client_id: str, cloid: str, size: Decimal, status: Any, tif: TimeInForce
+        self,
+        client_id: str,
+        cloid: str,
+        size: Decimal,
+        status: Any,
+        tif: TimeInForce,
+        *,
+        placing: bool = True,
     ) -> OrderAck:
+        """The answer for one order; an error raises (a refused placement is forgotten, a
+        refused modify leaves the original order as it was)."""
         now = self._clock.now_ns()
         if isinstance(status, dict) and "resting" in status:
             oid = int(status["resting"]["oid"])
@@ -560,7 +582,8 @@ class HyperliquidVenue:
             # An IOC that met nothing: accepted and expired at once, no order id.
             self._set_status(cloid, None, OrderStatus.EXPIRED)
             return OrderAck(client_id, cloid, OrderStatus.EXPIRED, Decimal(0), now)
-        self._orders.pop(cloid, None)
+        if placing:
+            self._orders.pop(cloid, None)
         raise parse.error_for(self._name, text)
 
     async def _resolve_place(
@@ -649,12 +672,6 @@ class HyperliquidVenue:
                 return known.client_id
             return c
         return str(oid)
-
-    async def _side_of(self, symbol: str, known: _Order) -> Side:
-        report = await self._status(symbol, known.oid, known.cloid)
-        if report is None:
-            raise OrderRejectedError(self._name, f"no order {known.client_id} to modify")
-        return report.side
 
     def _limit_price(self, request: OrderRequest) -> Decimal:
         if request.price is not None:
