@@ -413,3 +413,24 @@ def test_a_refused_modify_leaves_the_order_as_it_was() -> None:
             assert fake.open_orders(venue.user) == []
 
     run(main)
+
+
+def test_the_signing_key_never_reaches_a_repr_or_a_log(caplog: pytest.LogCaptureFixture) -> None:
+    key, address = key_of("master")
+
+    async def main() -> None:
+        async with venue_on_fake() as (fake, venue):
+            fake.faults.lose_answer(1, kinds=("ws_post",))
+            await venue.place(buy("k1", "2990"))
+            await venue.cancel("ETH", client_id="k1")
+            texts = [
+                repr(venue),
+                repr(venue._signer),
+                repr(HyperliquidCredentials(Secret(key), address)),
+            ]
+            assert all(key not in t for t in texts)
+
+    with caplog.at_level("DEBUG"):
+        run(main)
+    assert caplog.records  # the session did log (the lost answer, the connection)
+    assert all(key not in r.getMessage() for r in caplog.records)
