@@ -434,3 +434,52 @@ def test_the_signing_key_never_reaches_a_repr_or_a_log(caplog: pytest.LogCapture
         run(main)
     assert caplog.records  # the session did log (the lost answer, the connection)
     assert all(key not in r.getMessage() for r in caplog.records)
+
+
+def test_an_order_the_venue_cancelled_while_the_socket_was_down_is_reported_on_return() -> None:
+    async def main() -> None:
+        async with venue_on_fake(backoff=Backoff(0.4, 0.4, jitter=0)) as (fake, venue):
+            events = venue.events()
+            fake.faults.accept_then_cancel(1, delay_s=0.15)
+            await venue.place(buy("gone1", "2990"))
+            fake.faults.drop_ws()  # the venue's cancel happens while we are away
+            await until(lambda: venue.stream.client.readies == 2, "back")
+            got = await drain(events)
+            back = next(i for i, e in enumerate(got) if isinstance(e, StreamStatus) and e.connected)
+            cancelled = [
+                i
+                for i, e in enumerate(got)
+                if isinstance(e, OrderUpdate)
+                and e.client_id == "gone1"
+                and e.status is OrderStatus.CANCELLED
+            ]
+            assert cancelled and cancelled[0] < back  # reconciled before "ready again"
+
+    run(main)
+
+
+def test_fills_are_read_page_after_page() -> None:
+    async def main() -> None:
+        key, address = key_of("pager")
+        venue = HyperliquidVenue("http://127.0.0.1:9", HyperliquidCredentials(Secret(key), address))
+        book = [
+            {"coin": "ETH", "px": "3000", "sz": "0.01", "side": "B", "time": 1_000 + i // 3,
+             "oid": 7, "tid": i, "crossed": False, "fee": "0"}
+            for i in range(1_300)
+        ]  # fmt: skip
+        asked: list[int] = []
+
+        async def info(body: dict[str, Any]) -> Any:
+            assert body["type"] == "userFillsByTime"
+            asked.append(body["startTime"])
+            return [r for r in book if r["time"] >= body["startTime"]][:500]
+
+        venue.http.info = info  # type: ignore[method-assign]
+        try:
+            fills = await venue.fills(since_ns=0)
+        finally:
+            await venue.close()
+        assert [f.trade_id for f in fills] == list(range(1_300))  # each once, in order
+        assert len(asked) >= 3 and asked == sorted(asked)
+
+    run(main)

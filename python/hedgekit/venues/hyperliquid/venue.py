@@ -69,6 +69,8 @@ log = logging.getLogger("hedgekit.hyperliquid")
 
 MS = 1_000_000
 _SEEN_TRADES = 10_000
+_FILL_PAGE = 500  # the most rows a time-range read returns (venues.md §1.3)
+_FILL_PAGES = 20
 _MARKET_SLIPPAGE = Decimal("0.05")  # the SDK's default protection for a market order
 
 
@@ -442,7 +444,7 @@ class HyperliquidVenue:
             for f in rows
             if str(f.get("oid")) == report.venue_order_id
         ]
-        own.sort(key=lambda f: (f.ts_ns, str(f.trade_id)))
+        own.sort(key=lambda f: (f.ts_ns, int(f.trade_id)))
         if not own:
             filled = report.size if report.status is OrderStatus.FILLED else Decimal(0)
             return dataclasses.replace(report, filled=filled)
@@ -452,13 +454,11 @@ class HyperliquidVenue:
 
     # -------------------------------------------------------------------------------- reads
     async def fills(self, symbol: str | None = None, *, since_ns: int = 0) -> list[Fill]:
-        """Our fills since ``since_ns`` (``userFillsByTime``), oldest first."""
-        rows = await self.http.info(
-            {"type": "userFillsByTime", "user": self.user, "startTime": since_ns // MS}
-        )
+        """Our fills since ``since_ns`` (``userFillsByTime``, paged), oldest first."""
+        rows = await self._fill_rows(since_ns // MS)
         out = [parse.fill(self._name, f, self._client_id_of) for f in rows]
         out = [f for f in out if (symbol is None or f.symbol == symbol) and f.ts_ns >= since_ns]
-        return sorted(out, key=lambda f: (f.ts_ns, str(f.trade_id)))
+        return sorted(out, key=lambda f: (f.ts_ns, int(f.trade_id)))
 
     async def positions(self) -> dict[str, Position]:
         """Every non-flat position (``clearinghouseState``), with the venue's liquidation
@@ -685,6 +685,24 @@ class HyperliquidVenue:
         rules = self._infos[request.symbol].rules
         return rules.round_price(quote.mid * factor, request.side.value, aggressive=True)
 
+    async def _fill_rows(self, start_ms: int) -> list[dict[str, Any]]:
+        """``userFillsByTime`` from ``start_ms`` on, page after page (a time-range answer holds
+        at most 500 rows: the next page starts at the last row's time), oldest first, each
+        (trade, order) once; at most 20 pages."""
+        rows: dict[tuple[int, int], dict[str, Any]] = {}
+        start = start_ms
+        for _ in range(_FILL_PAGES):
+            page = await self.http.info(
+                {"type": "userFillsByTime", "user": self.user, "startTime": start}
+            )
+            for r in page:
+                rows.setdefault((int(r["tid"]), int(r["oid"])), r)
+            last = max((int(r["time"]) for r in page), default=start)
+            if len(page) < _FILL_PAGE or last <= start:
+                break
+            start = last
+        return sorted(rows.values(), key=lambda r: (int(r["time"]), int(r["tid"])))
+
     async def _clearinghouse(self) -> dict[str, Any]:
         state = await self.http.info({"type": "clearinghouseState", "user": self.user})
         if not isinstance(state, dict):
@@ -799,11 +817,8 @@ class HyperliquidVenue:
     async def _reconcile(self) -> None:
         """After a (re)subscription: the fills missed while down, and the status of every order
         still open on our side."""
-        since = self._fills_since_ms
-        rows = await self.http.info(
-            {"type": "userFillsByTime", "user": self.user, "startTime": max(0, since - 1000)}
-        )
-        self._take_fills(sorted(rows, key=lambda r: int(r.get("time", 0))))
+        rows = await self._fill_rows(max(0, self._fills_since_ms - 1000))
+        self._take_fills(rows)
         open_orders = [o for o in self._orders.values() if not o.status.is_terminal]
         for o in open_orders[:100]:
             before = o.status
