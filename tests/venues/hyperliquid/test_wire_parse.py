@@ -180,3 +180,23 @@ def test_margin_tables_fees_and_the_socket_url() -> None:
     assert assets["ETH"].info.maker_fee == D("0.0001")
     assert wire.ws_url("https://api.hyperliquid.xyz") == "wss://api.hyperliquid.xyz/ws"
     assert wire.ws_url("http://127.0.0.1:5/") == "ws://127.0.0.1:5/ws"
+
+
+def test_the_socket_routes_books_undecoded_and_everything_else_by_channel() -> None:
+    from hedgekit.venues.hyperliquid.ws import HyperliquidStream
+
+    books: list[tuple[str, bytes]] = []
+    other: list[tuple[str, object]] = []
+    stream = HyperliquidStream(
+        "hl", "ws://127.0.0.1:9/ws", list, lambda c, p: books.append((c, bytes(p))),
+        lambda ch, d: other.append((ch, d)),
+    )  # fmt: skip
+    compact = b'{"channel":"l2Book","data":{"coin":"ETH","time":1,"levels":[[],[]]}}'
+    spaced = b'{"channel": "l2Book", "data": {"coin": "BTC", "time": 1, "levels": [[], []]}}'
+    stream._on_message(memoryview(compact))
+    stream._on_message(spaced)
+    stream._on_message(b'{"channel":"subscriptionResponse","data":{}}')
+    stream._on_message(b"Websocket connection established.")
+    stream._on_message(b'{"channel":"userFills","data":{"isSnapshot":true,"fills":[]}}')
+    assert books == [("ETH", compact), ("BTC", spaced)]
+    assert other == [("userFills", {"isSnapshot": True, "fills": []})]
