@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -216,6 +217,11 @@ def test_simulate_a_failed_invariant_exits_1(
         ["simulate"],
         ["report", "--period", "soon"],
         ["report", "--by", "venue,colour"],
+        ["fake"],
+        ["fake", "binance"],
+        ["fake", "hyperliquid", "--account", "0x1234"],
+        ["fake", "hyperliquid", "--balance", "-5"],
+        ["fake", "hyperliquid", "--port", "70000"],
     ],
 )
 def test_bad_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -470,3 +476,62 @@ def test_demo_prints_funding_per_venue_and_each_legs_liquidation_distance(
         pct = float(distance.rstrip("%"))
         assert 20 < pct < 80
         assert pct == pytest.approx(abs(float(liq) - float(mark)) / float(mark) * 100, abs=0.02)
+
+
+# ------------------------------------------------------------------------------- fake
+
+
+FAKE_ACCOUNT = "0x" + "ab" * 20
+
+
+def _post_json(url: str, body: dict[str, object]) -> object:
+    import urllib.request
+
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as r:  # noqa: S310 - 127.0.0.1 only
+        return json.loads(r.read())
+
+
+@pytest.mark.timeout(60)
+def test_fake_hyperliquid_prints_its_url_serves_and_exits_130_on_ctrl_c() -> None:
+    import signal
+
+    env = {**os.environ, "PYTHONWARNINGS": "error"}
+    argv = [sys.executable, "-m", "hedgekit", "fake", "hyperliquid", "--port", "0"]
+    argv += ["--account", FAKE_ACCOUNT.upper().replace("0X", "0x"), "--balance", "5000"]
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", line), line
+        meta = _post_json(line + "/info", {"type": "meta"})
+        assert isinstance(meta, dict) and meta["universe"][1]["name"] == "ETH"
+        state = _post_json(line + "/info", {"type": "clearinghouseState", "user": FAKE_ACCOUNT})
+        assert isinstance(state, dict)
+        assert state["marginSummary"]["accountValue"] == "5000.0"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+    assert proc.returncode == EXIT_INTERRUPTED, err
+    assert out == ""  # the URL was the only line
+    assert "Traceback" not in err
+
+
+def test_fake_hyperliquid_on_a_busy_port_exits_4(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["fake", "hyperliquid", "--port", str(port)]) == cli.EXIT_ERROR
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "hedgekit: error: cannot serve on 127.0.0.1:" in captured.err

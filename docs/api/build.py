@@ -47,6 +47,8 @@ MODULES = [
     "hedgekit.journal",
     "hedgekit.venues",
     "hedgekit.venues.connect",
+    "hedgekit.venues.transport",
+    "hedgekit.venues.hyperliquid",
     "hedgekit.secrets",
     "hedgekit.observability",
     "hedgekit.frontier",
@@ -57,6 +59,12 @@ MODULES = [
     "hedgekit.strategies",
     "hedgekit.sweep",
     "hedgekit.simulate_risk",
+    "hedgekit.testing",
+    "hedgekit.testing.fakes",
+    "hedgekit.testing.fakes.faults",
+    "hedgekit.testing.fakes.server",
+    "hedgekit.testing.fakes.threaded",
+    "hedgekit.testing.fakes.hyperliquid",
 ]
 IMPLIED = {"hedgekit.errors"}  # walked in from hedgekit.__all__
 CORE = "hedgekit._core"

@@ -179,6 +179,8 @@ _Int64Buffer: TypeAlias = Any
 """A contiguous int64 buffer: a numpy ``int64`` array, ``array.array('q')``, a ``memoryview``."""
 _BoolBuffer: TypeAlias = Any
 """A contiguous ``uint8``/``bool`` buffer (numpy ``bool``/``uint8`` array, ``bytes``)."""
+_MessageBuffer: TypeAlias = bytes | str | memoryview | bytearray
+"""A venue message: ``bytes``/``str`` (read in place) or a contiguous byte buffer (copied once)."""
 
 BOOK_OK: Final[int]
 """Update status: applied, the book is not crossed (0)."""
@@ -312,8 +314,13 @@ class OrderBook:
             ValueError: Lengths differ, a non-positive price or a negative size (nothing applied).
         """
 
-    def apply_hyperliquid(self, data: bytes, ts_ns: int = 0) -> int:
-        """Applies a Hyperliquid ``l2Book`` message (WS envelope or bare data) from its bytes.
+    def apply_hyperliquid(self, data: _MessageBuffer, ts_ns: int = 0) -> int:
+        """Applies a Hyperliquid ``l2Book`` message (WS envelope or bare data).
+
+        ``data`` is ``bytes`` or ``str`` (read in place) or any contiguous byte buffer
+        (``memoryview``, ``bytearray``: a WebSocket frame's payload, copied once into a buffer
+        the book reuses). The same holds for :meth:`apply_depth_snapshot` and
+        :meth:`apply_depth_update`. Anything else raises ``TypeError``.
 
         Each message is a full snapshot and replaces the book (size 0 levels are skipped); its
         ``time`` (ms) becomes ``venue_time_ms``. ``levels`` and ``time`` may each appear once,
@@ -330,7 +337,7 @@ class OrderBook:
                 is unchanged.
         """
 
-    def apply_depth_snapshot(self, data: bytes, ts_ns: int = 0) -> int:
+    def apply_depth_snapshot(self, data: _MessageBuffer, ts_ns: int = 0) -> int:
         """Applies an Aster/Binance REST ``/fapi/v1/depth`` body: replaces the book (qty 0
         levels are skipped), records ``lastUpdateId`` and makes the book synced, awaiting its
         first diff.
@@ -341,7 +348,7 @@ class OrderBook:
                 ``bids`` or ``asks``; the book is unchanged.
         """
 
-    def apply_depth_update(self, data: bytes, ts_ns: int = 0) -> int:
+    def apply_depth_update(self, data: _MessageBuffer, ts_ns: int = 0) -> int:
         """Applies an Aster/Binance ``depthUpdate`` diff (bare or as ``{"stream","data"}``).
 
         Sequence rules: a diff older than the book (``u`` below the snapshot's

@@ -61,6 +61,14 @@ Commands:
     still open when the deadline passes first. ``hedgekit kill --release --journal URL`` lifts
     the latch, ``--status`` shows it.
 
+``hedgekit fake hyperliquid [--port P] [--account ADDR]... [--balance USD] [--seed N]``
+    Serves a wire-level fake of Hyperliquid (:mod:`hedgekit.testing.fakes.hyperliquid`) on
+    127.0.0.1: ``POST /info``, ``POST /exchange`` and ``GET /ws``, as the official SDK expects
+    them, backed by the simulated matching engine. Prints exactly one line, the base URL, once
+    it serves, and runs until interrupted. Each ``--account`` opens an account with ``--balance``
+    USDC; with none, any signer gets one on first sight. ``--port 0`` picks a free port. Needs
+    the ``live`` extra (aiohttp).
+
 Exit codes (scripts may rely on them):
 
 ====  ======================================================================================
@@ -86,6 +94,7 @@ or one updating line without rich.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import logging
@@ -555,7 +564,68 @@ def build_parser() -> argparse.ArgumentParser:
     from hedgekit import _kill_cli
 
     _kill_cli.add_parser(sub, _EXIT_CODES_HELP, argparse.RawDescriptionHelpFormatter)
+    fake = sub.add_parser(
+        "fake",
+        help="serve a wire-level fake venue on 127.0.0.1 (for tests of venue clients)",
+        description="Serves a fake venue that speaks the real venue's protocol.",
+        epilog=_EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    venues = fake.add_subparsers(dest="venue", metavar="VENUE", parser_class=_Parser)
+    venues.required = True
+    hl = venues.add_parser(
+        "hyperliquid",
+        help="Hyperliquid perps: POST /info, POST /exchange, GET /ws on one port",
+        description=(
+            "Serves a fake Hyperliquid on 127.0.0.1 that hyperliquid-python-sdk accepts, backed "
+            "by the simulated matching engine. Prints one line, its URL, once it serves; runs "
+            "until interrupted."
+        ),
+        epilog=_EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    hl.add_argument("--port", type=_port, default=0, help="the port (default 0: a free one)")
+    hl.add_argument(
+        "--account",
+        action="append",
+        default=[],
+        metavar="ADDR",
+        type=_address,
+        help="an account's address (repeatable; none: any signer gets an account)",
+    )
+    hl.add_argument(
+        "--balance",
+        type=_usd,
+        default=Decimal(100_000),
+        metavar="USD",
+        help="every account's starting USDC (default 100000)",
+    )
+    hl.add_argument("--seed", type=_positive_int, default=0, help="seeds the fake (default 0)")
     return parser
+
+
+def _port(text: str) -> int:
+    value = _positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"a port is at most 65535, got {value}")
+    return value
+
+
+def _address(text: str) -> str:
+    body = text[2:] if text.startswith("0x") else ""
+    if len(body) != 40 or any(c not in "0123456789abcdefABCDEF" for c in body):
+        raise argparse.ArgumentTypeError(f"an address is 0x and 40 hex digits, got {text!r}")
+    return text.lower()
+
+
+def _usd(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value.is_finite() or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite amount >= 0, got {text!r}")
+    return value
 
 
 # -------------------------------------------------------------------------------- main
@@ -604,11 +674,46 @@ def _command(args: argparse.Namespace) -> int:
         from hedgekit import _kill_cli
 
         return _kill_cli.run(args)
+    if args.command == "fake":
+        return _fake(args)
     return _report(args)
 
 
 def _error(message: str) -> None:
     print(f"hedgekit: error: {message}", file=sys.stderr)
+
+
+# -------------------------------------------------------------------------------- fake
+
+
+def _fake(args: argparse.Namespace) -> int:
+    """Serves the fake until interrupted (Ctrl-C exits 130 through :func:`main`)."""
+    try:
+        from hedgekit.testing.fakes.hyperliquid import FakeHyperliquid
+    except ImportError as e:  # pragma: no cover - the live extra is missing
+        raise CliError(
+            EXIT_ERROR, f'the fake needs aiohttp: pip install "hedgekit[live]" ({e})'
+        ) from None
+
+    async def serve() -> None:
+        fake = FakeHyperliquid(
+            accounts=args.account, balance=args.balance, seed=args.seed, port=args.port
+        )
+        try:
+            await fake.start()
+        except OSError as e:
+            raise CliError(
+                EXIT_ERROR, f"cannot serve on 127.0.0.1:{args.port}: {e.strerror or e}"
+            ) from None
+        try:
+            print(fake.url, flush=True)
+            _log.info("fake hyperliquid: serving on %s", fake.url)
+            await asyncio.Event().wait()  # until interrupted
+        finally:
+            await fake.stop()
+
+    asyncio.run(serve())
+    return EXIT_OK
 
 
 # -------------------------------------------------------------------------------- simulate

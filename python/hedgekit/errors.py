@@ -27,6 +27,8 @@ __all__ = [
     "LeverageRejectedError",
     "RateLimitedError",
     "UnknownOrderError",
+    "VenueNotReadyError",
+    "VenueUnreachableError",
     "AmbiguousOutcomeError",
     "VenueTimeoutError",
     "VenueDisconnectedError",
@@ -198,6 +200,17 @@ class RateLimitedError(OrderRejectedError):
 
 class UnknownOrderError(VenueError):
     """The venue does not know the order (Hyperliquid ``unknownOid``, Aster -2013)."""
+
+
+class VenueNotReadyError(VenueError):
+    """The venue's connection is not ready to trade: it is down, reconnecting, or still
+    reconciling what happened while it was down. Nothing was sent (definitive); retry once
+    :meth:`hedgekit.venues.transport.WsClient.wait_ready` returns."""
+
+
+class VenueUnreachableError(VenueError):
+    """A connection to the venue could not be opened (refused, DNS, TLS handshake, connect
+    timeout). The request never left this process, so nothing happened (definitive)."""
 
 
 class AmbiguousOutcomeError(VenueError):

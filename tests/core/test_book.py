@@ -238,6 +238,33 @@ def test_hyperliquid_message_replaces_the_book() -> None:
 
 
 @pytest.mark.parametrize(
+    "wrap",
+    [bytes, bytearray, memoryview, lambda b: b.decode(), lambda b: memoryview(b" " + b)[1:]],
+    ids=["bytes", "bytearray", "memoryview", "str", "memoryview-slice"],
+)
+def test_venue_messages_are_read_from_any_byte_buffer(wrap: object) -> None:
+    """A WebSocket frame's payload is handed on as it comes (a memoryview of the read buffer,
+    a reassembled bytearray, text): every venue parser reads each the same."""
+    book = OrderBook("hyperliquid", "ETH")
+    assert book.apply_hyperliquid(wrap(HL_BYTES)) == OK  # type: ignore[operator]
+    assert book.best_bid() == (D("3119.9"), D("1.5"))
+    aster = OrderBook("aster", "BTCUSDT")
+    snap = _depth_snapshot(7, [("4", "1")], [("5", "2")])
+    assert aster.apply_depth_snapshot(wrap(snap)) == OK  # type: ignore[operator]
+    assert aster.apply_depth_update(wrap(_depth_update(7, 8, 6, [("4", "3")], []))) == OK  # type: ignore[operator]
+    assert aster.best_bid() == (D("4"), D("3"))
+
+
+def test_a_message_that_is_not_bytes_is_refused_with_a_type_error() -> None:
+    book = OrderBook("hyperliquid", "ETH")
+    with pytest.raises(TypeError, match="bytes, str or a byte buffer"):
+        book.apply_hyperliquid(123)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        book.apply_hyperliquid(array.array("q", [1, 2]))
+    assert book.best_bid() is None
+
+
+@pytest.mark.parametrize(
     "bad",
     [
         HL_BYTES.replace(b'"1.5"', b'"NaN"'),
@@ -404,8 +431,9 @@ def test_malformed_depth_messages_raise_and_keep_the_sync_state() -> None:
     with pytest.raises(ParseError):
         book.apply_depth_snapshot(b'{"bids":[],"asks":[]}')
     assert state(book) == before
-    with pytest.raises(TypeError):
-        book.apply_hyperliquid("not bytes")  # type: ignore[arg-type]
+    with pytest.raises(ParseError):  # text is read like bytes: not JSON, refused
+        book.apply_hyperliquid("not json")
+    assert state(book) == before
 
 
 def test_depth_walk() -> None:

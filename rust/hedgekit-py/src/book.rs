@@ -5,7 +5,7 @@ use hedgekit_core::Fixed;
 use pyo3::buffer::PyUntypedBuffer;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyFloat, PyMemoryView, PySequence, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyFloat, PyMemoryView, PySequence, PyString, PyTuple};
 
 use crate::convert::{fixed_from_py, opt_to_decimal, to_decimal, Num};
 use crate::errors::IntoPyResult;
@@ -36,6 +36,44 @@ fn bps_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Fixed> {
         return Fixed::from_f64(f.value()).py();
     }
     fixed_from_py(obj)
+}
+
+/// The bytes of a venue message: `bytes` and `str` are read in place (no copy); any other
+/// contiguous byte buffer (`memoryview`, `bytearray`: a WebSocket frame handed on without a
+/// copy on the Python side) is copied once into `scratch`, a buffer the book reuses.
+fn message_bytes<'a>(
+    py: Python<'_>,
+    obj: &'a Bound<'_, PyAny>,
+    scratch: &'a mut Vec<u8>,
+) -> PyResult<&'a [u8]> {
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(b.as_bytes());
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(s.to_str()?.as_bytes());
+    }
+    let raw = PyUntypedBuffer::get(obj).map_err(|_| {
+        PyTypeError::new_err(format!(
+            "expected bytes, str or a byte buffer (memoryview, bytearray), got {}",
+            obj.get_type()
+                .name()
+                .map_or_else(|_| "?".to_owned(), |n| n.to_string())
+        ))
+    })?;
+    scratch.clear();
+    if raw.len_bytes() == 0 {
+        raw.release(py);
+        return Ok(scratch);
+    }
+    let r = raw
+        .as_typed::<u8>()
+        .map_err(|e| PyTypeError::new_err(format!("expected a byte buffer: {e}")))
+        .and_then(|buf| {
+            scratch.resize(buf.item_count(), 0);
+            buf.copy_to_slice(py, scratch)
+        });
+    raw.release(py);
+    r.map(|()| scratch.as_slice())
 }
 
 /// Copies an int64 buffer into a reused vector (one memcpy; no Python object per element).
@@ -150,6 +188,7 @@ pub struct PyOrderBook {
     symbol: String,
     buf: [Vec<i64>; 4],
     sides: Vec<u8>,
+    msg: Vec<u8>,
 }
 
 #[pymethods]
@@ -163,6 +202,7 @@ impl PyOrderBook {
             symbol,
             buf: Default::default(),
             sides: Vec::new(),
+            msg: Vec::new(),
         }
     }
 
@@ -329,7 +369,12 @@ impl PyOrderBook {
             .py()
     }
 
-    /// Applies a Hyperliquid ``l2Book`` message (WS envelope or bare data) from its bytes.
+    /// Applies a Hyperliquid ``l2Book`` message (WS envelope or bare data).
+    ///
+    /// ``data`` is ``bytes`` or ``str`` (read in place) or any contiguous byte buffer
+    /// (``memoryview``, ``bytearray``: a WebSocket frame's payload, copied once into a buffer
+    /// the book reuses). The same holds for :meth:`apply_depth_snapshot` and
+    /// :meth:`apply_depth_update`. Anything else raises ``TypeError``.
     ///
     /// Each message is a full snapshot and replaces the book (size 0 levels are skipped); its
     /// ``time`` (ms) becomes ``venue_time_ms``. ``levels`` and ``time`` may each appear once,
@@ -345,7 +390,13 @@ impl PyOrderBook {
     ///         negative size, or a price listed twice on one side (even with size 0). The book
     ///         is unchanged.
     #[pyo3(signature = (data, ts_ns = 0))]
-    fn apply_hyperliquid(&mut self, data: &[u8], ts_ns: u64) -> PyResult<u8> {
+    fn apply_hyperliquid(
+        &mut self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        ts_ns: u64,
+    ) -> PyResult<u8> {
+        let data = message_bytes(py, data, &mut self.msg)?;
         self.book
             .apply_hyperliquid(data, ts_ns)
             .map(|s| s as u8)
@@ -361,7 +412,13 @@ impl PyOrderBook {
     ///         (a price listed twice on one side included), or a missing ``lastUpdateId``,
     ///         ``bids`` or ``asks``; the book is unchanged.
     #[pyo3(signature = (data, ts_ns = 0))]
-    fn apply_depth_snapshot(&mut self, data: &[u8], ts_ns: u64) -> PyResult<u8> {
+    fn apply_depth_snapshot(
+        &mut self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        ts_ns: u64,
+    ) -> PyResult<u8> {
+        let data = message_bytes(py, data, &mut self.msg)?;
         self.book
             .apply_depth_snapshot(data, ts_ns)
             .map(|s| s as u8)
@@ -390,7 +447,13 @@ impl PyOrderBook {
     ///         ``b`` or ``a``; an ``e`` other than ``depthUpdate``); the book and its sync
     ///         state are unchanged.
     #[pyo3(signature = (data, ts_ns = 0))]
-    fn apply_depth_update(&mut self, data: &[u8], ts_ns: u64) -> PyResult<u8> {
+    fn apply_depth_update(
+        &mut self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        ts_ns: u64,
+    ) -> PyResult<u8> {
+        let data = message_bytes(py, data, &mut self.msg)?;
         self.book
             .apply_depth_update(data, ts_ns)
             .map(|s| s as u8)

@@ -1,0 +1,282 @@
+"""What every fake venue server shares: one aiohttp app on one 127.0.0.1 port, its lifecycle,
+the tasks it owns, the request faults applied at the edge, and WebSocket connections that send in
+order and can be dropped or silenced.
+
+A venue's fake subclasses :class:`FakeServer`, adds its routes in :meth:`FakeServer.routes`,
+starts its own background work in :meth:`FakeServer.on_started` (with
+:meth:`FakeServer.spawn`, so that :meth:`FakeServer.stop` cancels it), and answers through
+:meth:`FakeServer.refusal` (429/5xx before the venue sees a request) and
+:meth:`FakeServer.answer` (an answer a fault may lose after the venue applied the request).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine
+from types import TracebackType
+from typing import Any, Self
+
+import orjson
+from aiohttp import WSMsgType, web
+
+from hedgekit.clock import Clock, LoopClock
+from hedgekit.testing.fakes.faults import Fault, FaultKind, WireFaults
+
+__all__ = ["FakeServer", "WsConnection"]
+
+_log = logging.getLogger(__name__)
+
+SEND_QUEUE = 10_000
+"""Messages a WebSocket client may lag behind before the server drops it."""
+
+
+class WsConnection:
+    """One WebSocket client of a fake: its subscriptions and an ordered send queue.
+
+    Args:
+        ws: The server side of the socket.
+        request: The upgrade request (its transport is what :meth:`drop` aborts).
+        faults: The server's faults (:meth:`send` sends nothing while sockets are silenced).
+    """
+
+    def __init__(self, ws: web.WebSocketResponse, request: web.Request, faults: WireFaults) -> None:
+        self.ws = ws
+        self.request = request
+        self.faults = faults
+        self.subs: dict[tuple[str, str], Any] = {}
+        """The client's subscriptions, keyed as the venue's fake chooses."""
+        self.memo: dict[str, Any] = {}
+        """Per-connection state of the venue's fake (last values sent, …)."""
+        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(SEND_QUEUE)
+
+    def send(self, message: Any) -> None:
+        """Queues ``message`` (as JSON) for the client; nothing while silenced; a client that
+        lags :data:`SEND_QUEUE` messages behind is dropped."""
+        self._put(orjson.dumps(message))
+
+    def send_text(self, text: str) -> None:
+        """Queues a plain text frame (as :meth:`send`)."""
+        self._put(text.encode())
+
+    def _put(self, data: bytes) -> None:
+        if self.faults.ws_silent:
+            return
+        try:
+            self._queue.put_nowait(data)
+        except asyncio.QueueFull:
+            _log.warning("fake venue: a WebSocket client too slow to keep up is dropped")
+            self.drop()
+
+    def drop(self) -> None:
+        """Aborts the TCP connection (no close frame: the client sees it vanish)."""
+        transport = self.request.transport
+        if transport is not None:
+            transport.abort()
+        with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait(None)
+
+    async def write(self) -> None:
+        """Sends the queued messages as text frames, in order, until dropped or closed."""
+        while True:
+            data = await self._queue.get()
+            if data is None or self.ws.closed:
+                return
+            await self.ws.send_str(data.decode())
+
+
+class FakeServer:
+    """The lifecycle of a fake venue server on 127.0.0.1.
+
+    Args:
+        faults: The faults (default: a fresh :class:`WireFaults` with ``seed``).
+        seed: Seeds the default faults.
+        port: The port (0: any free one).
+        clock: Where the venue's time comes from (default: the loop's wall clock).
+    """
+
+    def __init__(
+        self,
+        *,
+        faults: WireFaults | None = None,
+        seed: int = 0,
+        port: int = 0,
+        clock: Clock | None = None,
+    ) -> None:
+        self.faults = faults if faults is not None else WireFaults(seed)
+        self._port = port
+        self._clock: Clock = clock if clock is not None else LoopClock()
+        self._conns: set[WsConnection] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._runner: web.AppRunner | None = None
+        self._stopping = asyncio.Event()
+        self.requests = 0
+        """Requests answered or refused (HTTP, and posts over a WebSocket)."""
+        self.lost_answer_hold_s = 60.0
+        """How long a lost answer holds its connection open before resetting it (the client's
+        own timeout normally ends the wait first)."""
+
+    # ------------------------------------------------------------------ to override
+
+    def routes(self, app: web.Application) -> None:
+        """Adds the venue's routes to ``app``."""
+        raise NotImplementedError
+
+    async def on_started(self) -> None:
+        """Called once the port serves: start background work here with :meth:`spawn`."""
+
+    def rate_limited(self) -> web.Response:
+        """The venue's HTTP 429 (default: JSON ``{"code": 429, "msg": …, "data": null}``)."""
+        return web.json_response(
+            {"code": 429, "msg": "Too many requests", "data": None}, status=429
+        )
+
+    def server_error(self, status: int) -> web.Response:
+        """The venue's HTTP 5xx (default: plain text)."""
+        return web.Response(status=status, text="Internal Server Error")
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Serves on 127.0.0.1; returns once the port accepts connections.
+
+        Raises:
+            OSError: The port cannot be bound.
+        """
+        app = web.Application(client_max_size=1 << 20)
+        self.routes(app)
+        self._runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=0.5
+        )
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", self._port)
+        try:
+            await site.start()
+        except OSError:
+            await self._runner.cleanup()
+            self._runner = None
+            raise
+        server = site._server  # noqa: SLF001 - the bound port when asked for port 0
+        assert isinstance(server, asyncio.base_events.Server)
+        self._port = server.sockets[0].getsockname()[1]
+        await self.on_started()
+
+    async def stop(self) -> None:
+        """Closes every connection, cancels every task the fake owns and frees the port."""
+        self._stopping.set()
+        for conn in list(self._conns):
+            conn.drop()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5.0)
+        if self._runner is not None:
+            await asyncio.wait_for(self._runner.cleanup(), timeout=10.0)
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def port(self) -> int:
+        """The port served on (after :meth:`start`)."""
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """The HTTP base URL, ``http://127.0.0.1:P``."""
+        return f"http://127.0.0.1:{self._port}"
+
+    def now_ms(self) -> int:
+        """The venue's time in milliseconds."""
+        return self._clock.now_ns() // 1_000_000
+
+    @property
+    def connections(self) -> set[WsConnection]:
+        """The open WebSocket connections (a copy)."""
+        return set(self._conns)
+
+    @property
+    def ws_connections(self) -> int:
+        """How many WebSocket connections are open."""
+        return len(self._conns)
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Runs ``coro`` as a task the server owns (cancelled by :meth:`stop`)."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------------ requests
+
+    def refusal(self, fault: Fault | None) -> web.Response | None:
+        """Counts a request; the 429 or 5xx its ``fault`` calls for (``None``: go on)."""
+        self.requests += 1
+        if fault is None:
+            return None
+        if fault.kind is FaultKind.RATE_LIMIT:
+            return self.rate_limited()
+        if fault.kind is FaultKind.SERVER_ERROR:
+            return self.server_error(fault.status)
+        return None
+
+    async def answer(
+        self, request: web.Request, fault: Fault | None, response: web.Response
+    ) -> web.Response:
+        """``response``, unless ``fault`` loses it: the connection is reset at once, or held
+        open (until the fake stops or ``lost_answer_hold_s``) and then reset."""
+        if fault is not None and fault.kind is FaultKind.LOST_ANSWER:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.lost_answer_hold_s)
+        if fault is not None and fault.kind in (FaultKind.LOST_ANSWER, FaultKind.RESET):
+            transport = request.transport
+            if transport is not None:
+                transport.abort()
+        return response
+
+    # ------------------------------------------------------------------ WebSockets
+
+    async def serve_ws(
+        self,
+        request: web.Request,
+        on_open: Callable[[WsConnection], None],
+        on_text: Callable[[WsConnection, str], None],
+    ) -> web.WebSocketResponse:
+        """Runs one WebSocket connection: ``on_open`` once, ``on_text`` per text message, until
+        the client or a fault closes it (its writer task is the server's, and is cancelled
+        with it)."""
+        ws = web.WebSocketResponse(heartbeat=None, autoping=True, max_msg_size=1 << 20)
+        await ws.prepare(request)
+        conn = WsConnection(ws, request, self.faults)
+        self._conns.add(conn)
+        self.faults.register(conn)
+        writer = asyncio.get_running_loop().create_task(conn.write())
+        self._tasks.add(writer)
+        try:
+            on_open(conn)
+            async for msg in ws:
+                if msg.type is WSMsgType.TEXT:
+                    on_text(conn, msg.data)
+        except ConnectionError:
+            pass
+        finally:
+            self._conns.discard(conn)
+            self.faults.unregister(conn)
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+                await writer
+            self._tasks.discard(writer)
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await ws.close()
+        return ws

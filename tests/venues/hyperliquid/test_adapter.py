@@ -1,0 +1,485 @@
+"""HyperliquidVenue against the wire-level fake (FakeHyperliquid) on 127.0.0.1: orders, fills,
+positions, margin and funding, and the faults a live venue throws (lost answers, the
+cancel-vs-fill race, a dropped or silent socket with fills while it is down)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from hedgekit._core import EthSigner
+from hedgekit.errors import (
+    InvalidOrderError,
+    LeverageRejectedError,
+    OrderRejectedError,
+    PostOnlyRejectedError,
+)
+from hedgekit.model import (
+    CancelResult,
+    Fill,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    OrderUpdate,
+    Side,
+    StreamStatus,
+    TimeInForce,
+    VenueEvent,
+)
+from hedgekit.secrets import Secret
+from hedgekit.testing.fakes.hyperliquid import FakeHyperliquid
+from hedgekit.venues import Venue
+from hedgekit.venues.hyperliquid import HyperliquidCredentials, HyperliquidVenue
+from hedgekit.venues.transport import Backoff, EventQueue
+
+D = Decimal
+
+
+def key_of(name: str) -> tuple[str, str]:
+    key = hashlib.sha256(f"hedgekit-hl-adapter-{name}".encode()).hexdigest()
+    return key, EthSigner(bytes.fromhex(key)).address
+
+
+def run(main: Callable[[], Awaitable[None]], limit: float = 30.0) -> None:
+    async def bounded() -> None:
+        async with asyncio.timeout(limit):
+            await main()
+
+    asyncio.run(bounded())
+
+
+@asynccontextmanager
+async def venue_on_fake(
+    *,
+    signer: str = "master",
+    account: str | None = None,
+    vault: str | None = None,
+    **kwargs: Any,
+) -> AsyncIterator[tuple[FakeHyperliquid, HyperliquidVenue]]:
+    key, address = key_of(signer)
+    master = account if account is not None else address
+    accounts = [master] if vault is None else [master, vault]
+    async with FakeHyperliquid(accounts=accounts, book_interval_s=0.05, seed=5) as fake:
+        if master != address:
+            fake.state.agents[address] = master  # the master approved this agent
+        kwargs.setdefault("dead_man_s", None)
+        kwargs.setdefault("backoff", Backoff(0.05, 0.2, rng=random.Random(2)))
+        venue = HyperliquidVenue(
+            fake.url,
+            HyperliquidCredentials(Secret(key), master, vault),
+            symbols=("ETH",),
+            request_timeout_s=1.0,
+            **kwargs,
+        )
+        await venue.connect()
+        try:
+            yield fake, venue
+        finally:
+            await venue.close()
+
+
+async def until(predicate: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
+    try:
+        async with asyncio.timeout(timeout):
+            while not predicate():
+                await asyncio.sleep(0.01)
+    except TimeoutError:
+        raise AssertionError(f"{what}: not within {timeout} s") from None
+
+
+async def drain(events: EventQueue, quiet_s: float = 0.3) -> list[VenueEvent]:
+    out: list[VenueEvent] = []
+    for _ in range(1000):
+        e = await events.get(timeout=quiet_s)
+        if e is None:
+            break
+        out.append(e)
+    return out
+
+
+def buy(
+    cid: str, px: str, sz: str = "0.5", tif: TimeInForce = TimeInForce.POST_ONLY
+) -> OrderRequest:
+    return OrderRequest("ETH", Side.BUY, D(sz), D(px), cid, tif=tif)
+
+
+def test_it_is_a_venue_with_exact_instruments_and_a_live_book() -> None:
+    async def main() -> None:
+        async with venue_on_fake() as (_fake, venue):
+            assert isinstance(venue, Venue)
+            eth = venue.instruments()["ETH"]
+            assert eth.rules.step_size == D("0.0001")  # szDecimals 4
+            assert eth.rules.is_price_valid(D("3000.1")) and not eth.rules.is_price_valid(
+                D("3000.12")
+            )  # 6 - szDecimals = 2 decimals, 5 significant figures
+            await until(lambda: venue.quote("ETH") is not None, "a book")
+            q = venue.quote("ETH")
+            assert q is not None and q.bid < q.ask
+            assert venue.margin_table("ETH") is not None
+            assert venue.funding_schedule("ETH").interval_s == 3600
+
+    run(main)
+
+
+def test_place_modify_status_cancel_round_trip() -> None:
+    async def main() -> None:
+        async with venue_on_fake() as (fake, venue):
+            await until(lambda: venue.quote("ETH") is not None, "a book")
+
+            def at(px: str) -> Decimal:
+                return dict(venue.book("ETH").levels("bid", 20)).get(D(px), D(0))
+
+            outside = at("2999.5")
+            ack = await venue.place(buy("a1", "2999.5"))
+            assert ack.status is OrderStatus.OPEN and ack.client_id == "a1"
+            # our resting order shows in the public book, as on the real venue
+            await until(lambda: at("2999.5") == outside + D("0.5"), "our order in the book")
+            report = await venue.order_status("ETH", client_id="a1")
+            assert report is not None and report.status is OrderStatus.OPEN
+            assert report.price == D("2999.5") and report.size == D("0.5")
+            moved = await venue.modify("ETH", "a1", price=D("2991"), size=D("0.4"))
+            assert moved.venue_order_id != ack.venue_order_id  # a new oid, followed from now on
+            by_new_id = await venue.order_status("ETH", venue_order_id=moved.venue_order_id)
+            assert by_new_id is not None and by_new_id.client_id == "a1"
+            assert by_new_id.price == D("2991") and by_new_id.size == D("0.4")
+            assert await venue.cancel("ETH", client_id="a1") is CancelResult.CANCELLED
+            assert fake.open_orders(venue.user) == []
+            # a second cancel: the venue's one MissingOrder text, told apart by status
+            assert await venue.cancel("ETH", client_id="a1") is CancelResult.ALREADY_CANCELLED
+            assert await venue.order_status("ETH", client_id="never") is None
+            assert venue.posted >= 3 and venue.rest_actions == 0  # orders went over the socket
+
+    run(main)
+
+
+def test_refusals_are_typed_and_an_unplaceable_order_is_never_sent() -> None:
+    async def main() -> None:
+        async with venue_on_fake() as (fake, venue):
+            await until(lambda: venue.quote("ETH") is not None, "a book")
+            with pytest.raises(PostOnlyRejectedError):
+                await venue.place(buy("p1", "3005"))  # crosses the ask
+            ioc = await venue.place(buy("i1", "2900", tif=TimeInForce.IOC))
+            assert ioc.status is OrderStatus.EXPIRED and ioc.filled == 0
+            sent = venue.posted
+            with pytest.raises(InvalidOrderError) as info:
+                await venue.place(buy("m1", "2990", sz="0.001"))  # $3 < $10
+            assert info.value.reason == "below_min_notional"
+            with pytest.raises(InvalidOrderError):
+                await venue.place(buy("t1", "2990.123"))
+            assert venue.posted == sent and fake.open_orders(venue.user) == []
+
+    run(main)
+
+
+def test_fills_from_the_stream_positions_and_account() -> None:
+    async def main() -> None:
+        async with venue_on_fake() as (fake, venue):
+            events = venue.events()
+            await venue.place(buy("f1", "2999.9", sz="1"))
+            fake.trade_against("ETH", Side.SELL, D(40))  # sweeps the bids, ours included
+            got = await drain(events)
+            fills = [e for e in got if isinstance(e, Fill)]
+            assert sum(f.size for f in fills) == D(1)
+            assert all(f.client_id == "f1" and f.is_maker for f in fills)
+            assert any(isinstance(e, OrderUpdate) and e.status is OrderStatus.FILLED for e in got)
+            pos = (await venue.positions())["ETH"]
+            assert pos.size == D(1) and pos.entry_price == D("2999.9")
+            assert pos.leverage is not None
+            account = await venue.account()
+            assert account.initial_margin > 0 and account.equity > 0
+            rest = await venue.fills("ETH")
+            assert {f.trade_id for f in rest} == {f.trade_id for f in fills}
+            report = await venue.order_status("ETH", client_id="f1")
+            assert report is not None and report.status is OrderStatus.FILLED
+            assert report.filled == D(1) and len(report.fills) == len(fills)
+
+    run(main)
+
+
+def test_market_order_margin_leverage_and_funding() -> None:
+    async def main() -> None:
+        async with venue_on_fake() as (fake, venue):
+            await until(lambda: venue.quote("ETH") is not None, "a book")
+            assert await venue.set_leverage("ETH", D(10)) == D(10)
+            with pytest.raises(LeverageRejectedError):
+                await venue.set_leverage("ETH", D(26))  # ETH's cap is 25
+            ack = await venue.place(
+                OrderRequest("ETH", Side.SELL, D("0.5"), None, "mk1", OrderType.MARKET)
+            )
+            assert ack.status is OrderStatus.FILLED and ack.filled == D("0.5")
+            assert await venue.leverage("ETH") == D(10)
+            pos = (await venue.positions())["ETH"]
+            assert pos.size == D("-0.5") and pos.liquidation_price is not None
+            assert pos.liquidation_price > pos.entry_price  # a short is liquidated above
+            fake.set_funding_rate("ETH", D("0.0001"))
+            rates = await venue.funding_rates()
+            assert rates["ETH"].rate == D("0.0001") and rates["ETH"].interval_s == 3600
+            fake.settle_funding()
+            payments = await venue.funding_payments()
+            assert len(payments) == 1 and payments[0].amount > 0  # shorts receive
+            assert payments[0].position_size == D("-0.5")
+
+    run(main)
+
+
+def test_a_lost_answer_to_a_place_is_resolved_by_a_status_query() -> None:
+    async def main() -> None:
+        async with venue_on_fake() as (fake, venue):
+            fake.faults.lose_answer(1, kinds=("ws_post",))
+            ack = await venue.place(buy("lost1", "2990"))
+            assert ack.status is OrderStatus.OPEN and ack.client_id == "lost1"
+            assert venue.resolved == 1  # the answer was lost; the status query found it
+            orders = fake.open_orders(venue.user)
+            assert len(orders) == 1  # found, not placed twice
+            assert await venue.cancel("ETH", client_id="lost1") is CancelResult.CANCELLED
+
+    run(main)
+
+
+def test_a_cancel_that_races_a_fill_is_already_filled_and_the_fill_counted_once() -> None:
+    async def main() -> None:
+        async with venue_on_fake() as (fake, venue):
+            events = venue.events()
+            await venue.place(buy("r1", "2999.9"))
+            fake.faults.cancel_fill_race(1, event_delay_s=0.2)
+            assert await venue.cancel("ETH", client_id="r1") is CancelResult.ALREADY_FILLED
+            got = await drain(events, quiet_s=0.6)
+            fills = [e for e in got if isinstance(e, Fill)]
+            assert sum(f.size for f in fills) == D("0.5")
+            assert len({f.trade_id for f in fills}) == len(fills)
+
+    run(main)
+
+
+def test_fills_while_the_socket_is_down_are_reconciled_and_counted_once() -> None:
+    async def main() -> None:
+        async with venue_on_fake(backoff=Backoff(0.3, 0.3, jitter=0)) as (fake, venue):
+            events = venue.events()
+            await venue.place(buy("d1", "2999.9"))
+            await drain(events, quiet_s=0.2)
+            fake.faults.drop_ws()
+            fake.trade_against("ETH", Side.SELL, D(40))  # fills while we are disconnected
+            await until(lambda: venue.stream.client.connects == 2, "reconnect")
+            await venue.stream.client.wait_ready(5)
+            got = await drain(events, quiet_s=0.5)
+            fills = [e for e in got if isinstance(e, Fill)]
+            assert sum(f.size for f in fills) == D("0.5")  # once, though userFillsByTime and
+            assert len({f.trade_id for f in fills}) == len(fills)  # the snapshot both had it
+            statuses = [e.connected for e in got if isinstance(e, StreamStatus)]
+            assert statuses == [False, True]
+            # the fill came before the stream said it was back (reconciled, then ready)
+            back = next(i for i, e in enumerate(got) if isinstance(e, StreamStatus) and e.connected)
+            assert all(i < back for i, e in enumerate(got) if isinstance(e, Fill))
+
+    run(main)
+
+
+def test_a_silent_socket_is_replaced_and_orders_wait_for_it_then_go() -> None:
+    async def main() -> None:
+        async with venue_on_fake(silence_timeout_s=0.4, keepalive_s=0.1) as (fake, venue):
+            fake.faults.silence_ws()
+            await until(lambda: venue.stream.client.silences >= 1, "silence detected")
+            fake.faults.resume_ws()
+            ack = await venue.place(buy("s1", "2990"))  # waits for the new socket, or REST
+            assert ack.status is OrderStatus.OPEN
+            assert len(fake.open_orders(venue.user)) == 1
+
+    run(main)
+
+
+def test_an_agent_signs_while_every_read_uses_the_master() -> None:
+    async def main() -> None:
+        _mkey, master = key_of("the-master")
+        async with venue_on_fake(signer="agent", account=master) as (fake, venue):
+            events = venue.events()
+            assert venue.user == master.lower()
+            await venue.place(buy("g1", "2999.9"))
+            assert len(fake.open_orders(master)) == 1
+            fake.trade_against("ETH", Side.SELL, D(40))
+            got = await drain(events)
+            assert sum(e.size for e in got if isinstance(e, Fill)) == D("0.5")
+            assert (await venue.positions())["ETH"].size == D("0.5")
+
+    run(main)
+
+
+def test_the_dead_man_switch_is_armed_while_connected() -> None:
+    async def main() -> None:
+        async with venue_on_fake(dead_man_s=6) as (fake, venue):
+            await until(lambda: venue.dead_man_until_ms is not None, "the switch armed")
+            await venue.place(buy("dm1", "2990"))
+            assert venue.dead_man_until_ms is not None
+            fake.fire_scheduled_cancels(venue.dead_man_until_ms + 1)  # as if we had died
+            report = await venue.order_status("ETH", client_id="dm1")
+            assert report is not None and report.status is OrderStatus.CANCELLED
+            assert report.reason == "scheduledCancel"
+
+    run(main)
+
+
+def test_close_leaves_no_task_behind() -> None:
+    async def main() -> None:
+        before = asyncio.all_tasks()
+        async with venue_on_fake(dead_man_s=6) as (_fake, venue):
+            await venue.place(buy("c1", "2990"))
+        await venue.close()  # idempotent
+        await asyncio.sleep(0)
+        left = {t for t in asyncio.all_tasks() - before if not t.done()}
+        assert left == set()
+
+    run(main)
+
+
+def test_a_vault_trades_and_is_read_on_its_own_account() -> None:
+    async def main() -> None:
+        _vkey, vault = key_of("a-vault")
+        async with venue_on_fake(vault=vault) as (fake, venue):
+            assert venue.user == vault.lower()
+            ack = await venue.place(buy("v1", "2990"))
+            assert ack.status is OrderStatus.OPEN
+            assert len(fake.open_orders(vault)) == 1
+            assert (await venue.order_status("ETH", client_id="v1")) is not None
+            assert await venue.cancel("ETH", client_id="v1") is CancelResult.CANCELLED
+
+    run(main)
+
+
+def test_orders_go_by_rest_while_the_socket_is_down() -> None:
+    async def main() -> None:
+        async with venue_on_fake(backoff=Backoff(3.0, 3.0, jitter=0), gate_timeout_s=0.1) as (
+            fake,
+            venue,
+        ):
+            fake.faults.drop_ws()
+            await until(lambda: not venue.ready, "the drop seen")
+            ack = await venue.place(buy("rest1", "2990"))
+            assert ack.status is OrderStatus.OPEN and venue.rest_actions == 1
+            assert len(fake.open_orders(venue.user)) == 1
+
+    run(main)
+
+
+def test_an_order_accepted_then_cancelled_by_the_venue_is_reported_cancelled() -> None:
+    async def main() -> None:
+        async with venue_on_fake() as (fake, venue):
+            events = venue.events()
+            fake.faults.accept_then_cancel(1, delay_s=0.05)
+            ack = await venue.place(buy("x1", "2990"))
+            assert ack.status is OrderStatus.OPEN  # accepted ≠ live
+            got = await drain(events)
+            final = [e for e in got if isinstance(e, OrderUpdate) and e.client_id == "x1"][-1]
+            assert final.status is OrderStatus.CANCELLED and final.reason == "marginCanceled"
+            report = await venue.order_status("ETH", client_id="x1")
+            assert report is not None and report.status is OrderStatus.CANCELLED
+
+    run(main)
+
+
+def test_concurrent_orders_get_unique_nonces_and_are_all_accepted() -> None:
+    async def main() -> None:
+        async with venue_on_fake() as (fake, venue):
+            prices = [D(2900) + i for i in range(30)]
+            acks = await asyncio.gather(
+                *(venue.place(buy(f"n{i}", str(px), sz="0.01")) for i, px in enumerate(prices))
+            )
+            assert all(a.status is OrderStatus.OPEN for a in acks)
+            assert len(fake.open_orders(venue.user)) == 30
+            results = await asyncio.gather(
+                *(venue.cancel("ETH", client_id=f"n{i}") for i in range(30))
+            )
+            assert set(results) == {CancelResult.CANCELLED}
+
+    run(main)
+
+
+def test_a_refused_modify_leaves_the_order_as_it_was() -> None:
+    async def main() -> None:
+        async with venue_on_fake() as (fake, venue):
+            ack = await venue.place(buy("mod1", "2990"))
+            with pytest.raises(OrderRejectedError) as info:
+                await venue.modify("ETH", "mod1", price=D("2990"), size=D(1000))  # $3M
+            assert info.value.reason == "insufficient_margin"
+            report = await venue.order_status("ETH", client_id="mod1")
+            assert report is not None and report.status is OrderStatus.OPEN
+            assert report.size == D("0.5") and report.venue_order_id == ack.venue_order_id
+            assert await venue.cancel("ETH", client_id="mod1") is CancelResult.CANCELLED
+            assert fake.open_orders(venue.user) == []
+
+    run(main)
+
+
+def test_the_signing_key_never_reaches_a_repr_or_a_log(caplog: pytest.LogCaptureFixture) -> None:
+    key, address = key_of("master")
+
+    async def main() -> None:
+        async with venue_on_fake() as (fake, venue):
+            fake.faults.lose_answer(1, kinds=("ws_post",))
+            await venue.place(buy("k1", "2990"))
+            await venue.cancel("ETH", client_id="k1")
+            texts = [
+                repr(venue),
+                repr(venue._signer),
+                repr(HyperliquidCredentials(Secret(key), address)),
+            ]
+            assert all(key not in t for t in texts)
+
+    with caplog.at_level("DEBUG"):
+        run(main)
+    assert caplog.records  # the session did log (the lost answer, the connection)
+    assert all(key not in r.getMessage() for r in caplog.records)
+
+
+def test_an_order_the_venue_cancelled_while_the_socket_was_down_is_reported_on_return() -> None:
+    async def main() -> None:
+        async with venue_on_fake(backoff=Backoff(0.4, 0.4, jitter=0)) as (fake, venue):
+            events = venue.events()
+            fake.faults.accept_then_cancel(1, delay_s=0.15)
+            await venue.place(buy("gone1", "2990"))
+            fake.faults.drop_ws()  # the venue's cancel happens while we are away
+            await until(lambda: venue.stream.client.readies == 2, "back")
+            got = await drain(events)
+            back = next(i for i, e in enumerate(got) if isinstance(e, StreamStatus) and e.connected)
+            cancelled = [
+                i
+                for i, e in enumerate(got)
+                if isinstance(e, OrderUpdate)
+                and e.client_id == "gone1"
+                and e.status is OrderStatus.CANCELLED
+            ]
+            assert cancelled and cancelled[0] < back  # reconciled before "ready again"
+
+    run(main)
+
+
+def test_fills_are_read_page_after_page() -> None:
+    async def main() -> None:
+        key, address = key_of("pager")
+        venue = HyperliquidVenue("http://127.0.0.1:9", HyperliquidCredentials(Secret(key), address))
+        book = [
+            {"coin": "ETH", "px": "3000", "sz": "0.01", "side": "B", "time": 1_000 + i // 3,
+             "oid": 7, "tid": i, "crossed": False, "fee": "0"}
+            for i in range(1_300)
+        ]  # fmt: skip
+        asked: list[int] = []
+
+        async def info(body: dict[str, Any]) -> Any:
+            assert body["type"] == "userFillsByTime"
+            asked.append(body["startTime"])
+            return [r for r in book if r["time"] >= body["startTime"]][:500]
+
+        venue.http.info = info  # type: ignore[method-assign]
+        try:
+            fills = await venue.fills(since_ns=0)
+        finally:
+            await venue.close()
+        assert [f.trade_id for f in fills] == list(range(1_300))  # each once, in order
+        assert len(asked) >= 3 and asked == sorted(asked)
+
+    run(main)
