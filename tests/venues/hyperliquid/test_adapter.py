@@ -483,3 +483,42 @@ def test_fills_are_read_page_after_page() -> None:
         assert len(asked) >= 3 and asked == sorted(asked)
 
     run(main)
+
+
+def test_open_orders_lists_what_rests_whoever_placed_it() -> None:
+    """``open_orders`` is what ``hedgekit kill`` learns resting orders from: a second adapter
+    on the same account (another process) sees the first one's orders, by their own cloids,
+    and none once they are cancelled."""
+
+    async def main() -> None:
+        async with venue_on_fake() as (fake, venue):
+            await until(lambda: venue.quote("ETH") is not None, "a book")
+            await venue.place(buy("r1", "2999.5"))
+            await venue.place(buy("r2", "2998", sz="0.3"))
+            key, _ = key_of("master")
+            other = HyperliquidVenue(
+                fake.url,
+                HyperliquidCredentials(Secret(key), venue.user, None),
+                symbols=("ETH",),
+                request_timeout_s=1.0,
+                dead_man_s=None,
+            )
+            await other.connect()
+            try:
+                seen = await other.open_orders()
+                assert [(r.price, r.size, r.status) for r in seen] == [
+                    (D("2999.5"), D("0.5"), OrderStatus.OPEN),
+                    (D("2998"), D("0.3"), OrderStatus.OPEN),
+                ]
+                assert {r.venue_order_id for r in seen} == {
+                    str(o.oid) for o in fake.open_orders(venue.user)
+                }
+                assert await other.open_orders("BTC") == []
+                for r in seen:
+                    cancelled = await other.cancel("ETH", venue_order_id=r.venue_order_id)
+                    assert cancelled is CancelResult.CANCELLED
+                assert await venue.open_orders() == [] and fake.open_orders(venue.user) == []
+            finally:
+                await other.close()
+
+    run(main)

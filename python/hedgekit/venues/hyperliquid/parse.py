@@ -178,6 +178,17 @@ def status_report(
     )
 
 
+def open_order(
+    venue: str, row: Mapping[str, Any], client_id_of: Callable[[str | None, int], str]
+) -> OrderStatusReport:
+    """A ``frontendOpenOrders`` row as a report: resting, ``PARTIALLY_FILLED`` when
+    ``sz < origSz``."""
+    answer = {"status": "order", "order": {"order": row, "status": "open"}}
+    report = status_report(venue, answer, client_id_of)
+    assert report is not None
+    return report
+
+
 def fill(venue: str, f: Mapping[str, Any], client_id_of: Callable[[str | None, int], str]) -> Fill:
     """One ``WsFill`` / ``userFills`` row. A liquidation's fill gets the client id
     ``liquidation-<tid>`` (:func:`hedgekit.model.forced_fill_kind`)."""

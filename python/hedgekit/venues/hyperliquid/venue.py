@@ -460,6 +460,14 @@ class HyperliquidVenue:
         out = [f for f in out if (symbol is None or f.symbol == symbol) and f.ts_ns >= since_ns]
         return sorted(out, key=lambda f: (f.ts_ns, int(f.trade_id)))
 
+    async def open_orders(self, symbol: str | None = None) -> list[OrderStatusReport]:
+        """Every order of the account still resting (``frontendOpenOrders``), oldest first:
+        what a process that did not place them learns them from."""
+        rows = await self.http.info({"type": "frontendOpenOrders", "user": self.user})
+        out = [parse.open_order(self._name, r, self._client_id_of) for r in rows]
+        out = [r for r in out if symbol is None or r.symbol == symbol]
+        return sorted(out, key=lambda r: (r.ts_ns, int(r.venue_order_id)))
+
     async def positions(self) -> dict[str, Position]:
         """Every non-flat position (``clearinghouseState``), with the venue's liquidation
         price and leverage."""
