@@ -568,3 +568,28 @@ def test_what_one_account_takes_leaves_the_public_book_and_reaches_the_others() 
         assert fake.position(bob.address, "ETH") == D("-0.01")
 
     run(body, accounts=[ADDR, bob.address])
+
+
+def test_schedule_cancel_triggers_at_most_ten_times_a_day() -> None:
+    from hedgekit.clock import ManualClock
+
+    day_ms = 86_400_000
+    noon_ms = time.time_ns() // 1_000_000 // day_ms * day_ms + day_ms // 2
+    clock = ManualClock(noon_ms * 1_000_000)  # the ten triggers all fall on one UTC day
+
+    async def body(fake: FakeHyperliquid, http: aiohttp.ClientSession) -> None:
+        for _ in range(10):
+            at = fake.now_ms() + 6_000
+            answer = await post(
+                http, fake, "/exchange", signed({"type": "scheduleCancel", "time": at})
+            )
+            assert answer == {"status": "ok", "response": {"type": "default"}}
+            fake.fire_scheduled_cancels(at)
+        assert len(fake.account(ADDR).schedule_triggers) == 10
+        at = fake.now_ms() + 6_000
+        refused = await post(
+            http, fake, "/exchange", signed({"type": "scheduleCancel", "time": at})
+        )
+        assert refused["status"] == "err" and "at most 10" in refused["response"]
+
+    run(body, clock=clock)
