@@ -593,3 +593,69 @@ def test_schedule_cancel_triggers_at_most_ten_times_a_day() -> None:
         assert refused["status"] == "err" and "at most 10" in refused["response"]
 
     run(body, clock=clock)
+
+
+class _StubConn:
+    """What the fake's WebSocket handling uses of a connection, recording what it sends."""
+
+    def __init__(self) -> None:
+        self.subs: dict[tuple[str, str], Any] = {}
+        self.memo: dict[str, Any] = {}
+        self.sent: list[Any] = []
+        self.dropped = False
+
+    def send(self, message: Any) -> None:
+        self.sent.append(message)
+
+    def drop(self) -> None:
+        self.dropped = True
+
+
+_info_payloads = st.fixed_dictionaries(
+    {"type": st.sampled_from(["allMids", "l2Book", "meta", "openOrders", "orderStatus", "nope"])},
+    optional={"coin": st.just("ETH") | _json_values, "user": st.just(ADDR) | _json_values,
+              "oid": st.integers(0, 2**40) | _json_values},
+)  # fmt: skip
+_subscriptions = st.fixed_dictionaries(
+    {"type": st.sampled_from(["l2Book", "userFills", "userFundings", "bbo", "trades", "x"])},
+    optional={"coin": _json_values | st.just("ETH"), "user": _json_values | st.just(ADDR)},
+)
+_ws_messages = st.one_of(
+    st.fixed_dictionaries(
+        {"method": st.sampled_from(["subscribe", "unsubscribe"])},
+        optional={"subscription": _subscriptions | _json_values},
+    ),
+    st.fixed_dictionaries(
+        {
+            "method": st.just("post"),
+            "id": st.integers(0, 1000) | _json_values,
+            "request": st.fixed_dictionaries(
+                {
+                    "type": st.sampled_from(["info", "action", "x"]),
+                    "payload": _info_payloads | _json_values,
+                }
+            )
+            | _json_values,
+        }
+    ),
+    st.fixed_dictionaries({"method": st.sampled_from(["ping", "frob"])}),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(messages=st.lists(_ws_messages | _json_values, min_size=1, max_size=5))
+def test_any_websocket_message_gets_an_answer_or_an_error_never_an_exception(
+    messages: list[Any],
+) -> None:
+    from hedgekit.clock import ManualClock
+
+    fake = FakeHyperliquid(accounts=[ADDR], clock=ManualClock(time.time_ns()))
+    conn = _StubConn()
+    for message in messages:
+        fake._on_message(conn, orjson.dumps(message).decode())  # type: ignore[arg-type]  # noqa: SLF001
+    assert all(isinstance(m, dict) and "channel" in m for m in conn.sent)
+    answered = {m["data"]["id"] for m in conn.sent if m["channel"] == "post"}
+    asked = [m.get("id") for m in messages if isinstance(m, dict) and m.get("method") == "post"]
+    assert answered <= {i for i in asked if isinstance(i, int)}
+    fake._on_message(conn, "{not json")  # type: ignore[arg-type]  # noqa: SLF001
+    assert conn.sent[-1]["channel"] == "error"
