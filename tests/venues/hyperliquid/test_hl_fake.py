@@ -79,6 +79,7 @@ def run(
         async with FakeHyperliquid(**kwargs) as fake:
             async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
                 await asyncio.wait_for(body(fake, http), 20)
+            assert fake.state.check_invariants() == []
         leftover = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
         assert leftover == []  # every task the fake owned is gone
 
@@ -507,6 +508,7 @@ def test_malformed_requests_get_answers_never_exceptions(
         body = {"action": action, "nonce": nonce, "signature": {"r": r, "s": r, "v": 27}}
     answer = exchange.handle(body, now)
     assert answer.body["status"] in ("ok", "err")
+    assert state.check_invariants() == []
     if kind in ("frobnicate", "acting", "place_one", "l1_signer"):
         if sign:
             assert answer.body == {"status": "err", "response": f"Unknown action type: {kind}"}
