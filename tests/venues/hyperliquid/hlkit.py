@@ -31,6 +31,7 @@ def fake_in_thread(*accounts: str, **kwargs: Any) -> Iterator[ServerThread[FakeH
     kwargs.setdefault("book_interval_s", 0.05)
     with ServerThread(FakeHyperliquid, accounts=list(accounts), timeout=20.0, **kwargs) as server:
         yield server
+        assert server.call(lambda fake: fake.state.check_invariants()) == []
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:

@@ -79,6 +79,7 @@ def run(
         async with FakeHyperliquid(**kwargs) as fake:
             async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
                 await asyncio.wait_for(body(fake, http), 20)
+            assert fake.state.check_invariants() == []
         leftover = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
         assert leftover == []  # every task the fake owned is gone
 
@@ -507,6 +508,7 @@ def test_malformed_requests_get_answers_never_exceptions(
         body = {"action": action, "nonce": nonce, "signature": {"r": r, "s": r, "v": 27}}
     answer = exchange.handle(body, now)
     assert answer.body["status"] in ("ok", "err")
+    assert state.check_invariants() == []
     if kind in ("frobnicate", "acting", "place_one", "l1_signer"):
         if sign:
             assert answer.body == {"status": "err", "response": f"Unknown action type: {kind}"}
@@ -568,3 +570,94 @@ def test_what_one_account_takes_leaves_the_public_book_and_reaches_the_others() 
         assert fake.position(bob.address, "ETH") == D("-0.01")
 
     run(body, accounts=[ADDR, bob.address])
+
+
+def test_schedule_cancel_triggers_at_most_ten_times_a_day() -> None:
+    from hedgekit.clock import ManualClock
+
+    day_ms = 86_400_000
+    noon_ms = time.time_ns() // 1_000_000 // day_ms * day_ms + day_ms // 2
+    clock = ManualClock(noon_ms * 1_000_000)  # the ten triggers all fall on one UTC day
+
+    async def body(fake: FakeHyperliquid, http: aiohttp.ClientSession) -> None:
+        for _ in range(10):
+            at = fake.now_ms() + 6_000
+            answer = await post(
+                http, fake, "/exchange", signed({"type": "scheduleCancel", "time": at})
+            )
+            assert answer == {"status": "ok", "response": {"type": "default"}}
+            fake.fire_scheduled_cancels(at)
+        assert len(fake.account(ADDR).schedule_triggers) == 10
+        at = fake.now_ms() + 6_000
+        refused = await post(
+            http, fake, "/exchange", signed({"type": "scheduleCancel", "time": at})
+        )
+        assert refused["status"] == "err" and "at most 10" in refused["response"]
+
+    run(body, clock=clock)
+
+
+class _StubConn:
+    """What the fake's WebSocket handling uses of a connection, recording what it sends."""
+
+    def __init__(self) -> None:
+        self.subs: dict[tuple[str, str], Any] = {}
+        self.memo: dict[str, Any] = {}
+        self.sent: list[Any] = []
+        self.dropped = False
+
+    def send(self, message: Any) -> None:
+        self.sent.append(message)
+
+    def drop(self) -> None:
+        self.dropped = True
+
+
+_info_payloads = st.fixed_dictionaries(
+    {"type": st.sampled_from(["allMids", "l2Book", "meta", "openOrders", "orderStatus", "nope"])},
+    optional={"coin": st.just("ETH") | _json_values, "user": st.just(ADDR) | _json_values,
+              "oid": st.integers(0, 2**40) | _json_values},
+)  # fmt: skip
+_subscriptions = st.fixed_dictionaries(
+    {"type": st.sampled_from(["l2Book", "userFills", "userFundings", "bbo", "trades", "x"])},
+    optional={"coin": _json_values | st.just("ETH"), "user": _json_values | st.just(ADDR)},
+)
+_ws_messages = st.one_of(
+    st.fixed_dictionaries(
+        {"method": st.sampled_from(["subscribe", "unsubscribe"])},
+        optional={"subscription": _subscriptions | _json_values},
+    ),
+    st.fixed_dictionaries(
+        {
+            "method": st.just("post"),
+            "id": st.integers(0, 1000) | _json_values,
+            "request": st.fixed_dictionaries(
+                {
+                    "type": st.sampled_from(["info", "action", "x"]),
+                    "payload": _info_payloads | _json_values,
+                }
+            )
+            | _json_values,
+        }
+    ),
+    st.fixed_dictionaries({"method": st.sampled_from(["ping", "frob"])}),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(messages=st.lists(_ws_messages | _json_values, min_size=1, max_size=5))
+def test_any_websocket_message_gets_an_answer_or_an_error_never_an_exception(
+    messages: list[Any],
+) -> None:
+    from hedgekit.clock import ManualClock
+
+    fake = FakeHyperliquid(accounts=[ADDR], clock=ManualClock(time.time_ns()))
+    conn = _StubConn()
+    for message in messages:
+        fake._on_message(conn, orjson.dumps(message).decode())  # type: ignore[arg-type]  # noqa: SLF001
+    assert all(isinstance(m, dict) and "channel" in m for m in conn.sent)
+    answered = {m["data"]["id"] for m in conn.sent if m["channel"] == "post"}
+    asked = [m.get("id") for m in messages if isinstance(m, dict) and m.get("method") == "post"]
+    assert answered <= {i for i in asked if isinstance(i, int)}
+    fake._on_message(conn, "{not json")  # type: ignore[arg-type]  # noqa: SLF001
+    assert conn.sent[-1]["channel"] == "error"

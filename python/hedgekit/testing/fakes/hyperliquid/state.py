@@ -363,6 +363,34 @@ class VenueState:
         for acct in self.accounts.values():
             acct.engine.set_funding_rate(coin, rate)
 
+    def check_invariants(self) -> list[str]:
+        """The engines' own checks (:meth:`MatchingEngine.check_invariants`) for the outside
+        book and every account, and the fake's records against them: every open order rests
+        with the size the engine has left, and the positions the fills imply are the
+        engine's. Returns the problems found (empty when fine)."""
+        problems = [f"outside: {p}" for p in self.outside.check_invariants()]
+        for acct in self.accounts.values():
+            engine = acct.engine
+            problems += [f"{acct.address}: {p}" for p in engine.check_invariants()]
+            for rec in acct.orders.values():
+                report = engine.order_status(rec.coin, venue_order_id=rec.key)
+                if report is None:
+                    problems.append(f"{acct.address}: oid {rec.oid} unknown to the engine")
+                elif (rec.status == "open") != (not report.status.is_terminal):
+                    problems.append(
+                        f"{acct.address}: oid {rec.oid} {rec.status} vs {report.status}"
+                    )
+                elif rec.status == "open" and rec.sz != report.size - report.filled:
+                    problems.append(
+                        f"{acct.address}: oid {rec.oid} has {rec.sz} left, engine {report.size - report.filled}"
+                    )
+            for coin, (size, _entry) in acct.position.items():
+                if size != engine.position(coin):
+                    problems.append(
+                        f"{acct.address}: {coin} fills say {size}, engine {engine.position(coin)}"
+                    )
+        return problems
+
     # ------------------------------------------------------------------ the public book
 
     def levels(
