@@ -169,10 +169,14 @@ async def _kill(url: str, connections: list[Any], args: argparse.Namespace) -> i
     from hedgekit.errors import VenueError
     from hedgekit.execution.kill import KillConfig, KillReport, KillSwitch, VenueKill
     from hedgekit.tracking import VenueSession
+    from hedgekit.venues.connect import ConnectionsError
 
     clock = LoopClock()
+    try:
+        venues = {c.name: c.venue(clock) for c in connections}
+    except ConnectionsError as e:  # a live venue's key is not where its connection says
+        raise CliError(EXIT_INPUT, str(e)) from None
     journal = await _open(url)
-    venues = {c.name: c.venue(clock) for c in connections}
     sessions: dict[str, VenueSession] = {}
     unreachable: dict[str, str] = {}
     reason = args.reason or "manual"

@@ -72,6 +72,7 @@ _SEEN_TRADES = 10_000
 _FILL_PAGE = 500  # the most rows a time-range read returns (venues.md §1.3)
 _FILL_PAGES = 20
 _MARKET_SLIPPAGE = Decimal("0.05")  # the SDK's default protection for a market order
+_FOREIGN = "oid:"  # prefix of the client id given to an order that carries no cloid
 
 
 @dataclass(frozen=True, slots=True)
@@ -650,6 +651,12 @@ class HyperliquidVenue:
                 cloid = venue_order_id.lower()
             else:
                 oid = int(venue_order_id)
+        if client_id is not None and client_id.startswith(_FOREIGN):
+            # An order placed without a cloid (by another program): its id is the venue's.
+            tail = client_id[len(_FOREIGN) :]
+            if not tail.isdigit():
+                raise InvalidArgumentError(f"not a venue order id: {client_id!r}")
+            return int(tail), None
         if client_id is not None:
             cloid = wire.cloid_for(client_id)
             known = self._orders.get(cloid)
@@ -673,13 +680,16 @@ class HyperliquidVenue:
         known.status = status
 
     def _client_id_of(self, cloid: str | None, oid: int) -> str:
+        """Our client id of a venue order: ours by its cloid; another program's cloid as it is;
+        ``"oid:<oid>"`` for an order placed without a cloid (which :meth:`cancel` and
+        :meth:`order_status` read back as the venue id, never as a cloid to hash)."""
         c = cloid.lower() if cloid else self._cloid_of_oid.get(oid)
         if c is not None:
             known = self._orders.get(c)
             if known is not None:
                 return known.client_id
             return c
-        return str(oid)
+        return f"{_FOREIGN}{oid}"
 
     def _limit_price(self, request: OrderRequest) -> Decimal:
         if request.price is not None:

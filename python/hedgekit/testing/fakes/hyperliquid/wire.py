@@ -108,7 +108,9 @@ class OrderRecord:
             "coin": self.coin,
             "side": self.side,
             "limitPx": num(self.limit_px),
-            "sz": num(self.sz if self.status == "open" else Decimal(0)),
+            # What was left when the status last changed (venues.md §1.3: ``origSz - sz`` is the
+            # filled size as of then): nothing once filled, the unfilled rest once cancelled.
+            "sz": num(Decimal(0) if self.status == "filled" else self.sz),
             "oid": self.oid,
             "timestamp": self.timestamp,
             "origSz": num(self.orig_sz),
