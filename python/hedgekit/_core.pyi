@@ -722,6 +722,25 @@ class FillLedger:
             hedgekit.errors.NumberRangeError: An order total this fill would take outside the
                 range.
         """
+    def apply_fill(
+        self,
+        venue: str,
+        trade_id: int | str,
+        order_id: str,
+        price: Decimal | str | int,
+        size: Decimal | str | int,
+        fee: Decimal | str | int = ...,
+        is_maker: bool = False,
+        ts_ns: int = 0,
+    ) -> tuple[FillStatus, OrderFills | None]:
+        """:meth:`apply`, and the order's fills right after it when the fill was recorded, in
+        one call (the tracker's hot path): ``(status, fills)`` with ``fills`` an
+        :class:`OrderFills` for ``APPLIED`` and ``OVERFILL``, ``None`` for ``DUPLICATE`` and
+        ``UNKNOWN_ORDER``.
+
+        Raises:
+            As :meth:`apply` (nothing changes then).
+        """
     def seen(self, venue: str, trade_id: int | str, order_id: str) -> bool:
         """True when this fill (``trade_id`` on ``order_id``) was applied and its key is still
         in the window (allocation-free). The same trade id on another order is another fill.

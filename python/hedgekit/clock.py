@@ -13,6 +13,7 @@ import asyncio
 import math
 import selectors
 import time
+from asyncio.events import _get_running_loop
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -70,13 +71,14 @@ class LoopClock:
 
     def now_ns(self) -> int:
         """The current time in nanoseconds since the epoch."""
-        loop = asyncio.get_running_loop()
-        offset = self._offset_ns
-        if loop is self._loop and offset is not None:  # the hot path: one loop, kind known
+        loop = _get_running_loop()  # None outside a loop: the slow path raises as it should
+        if loop is self._loop and loop is not None:  # the hot path: one loop, kind and offset known
             if self._virtual:
                 virtual_ns: int = loop.time_ns()  # type: ignore[attr-defined]
-                return offset + virtual_ns
-            return offset + round(loop.time() * NS_PER_S)
+                return self._offset_ns + virtual_ns  # type: ignore[operator]
+            return self._offset_ns + round(loop.time() * NS_PER_S)  # type: ignore[operator]
+        offset = self._offset_ns
+        loop = asyncio.get_running_loop()
         loop_ns = self._loop_ns()
         virtual = isinstance(loop, VirtualTimeLoop)
         if offset is None:

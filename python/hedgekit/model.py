@@ -37,6 +37,8 @@ __all__ = [
 ]
 
 _ZERO = Decimal(0)
+_new = object.__new__
+_set = object.__setattr__  # how a frozen dataclass sets its fields
 
 
 class Side(enum.StrEnum):
@@ -153,6 +155,34 @@ class OrderRequest:
             raise ValueError("a market order cannot be post-only")
         if not self.client_id:
             raise ValueError("client_id must not be empty")
+
+    @classmethod
+    def trusted(
+        cls,
+        symbol: str,
+        side: Side,
+        size: Decimal,
+        price: Decimal,
+        client_id: str,
+        tif: TimeInForce,
+        reduce_only: bool = False,
+    ) -> OrderRequest:
+        """A limit order whose size and price the instrument's rules have already passed (a
+        size from :meth:`~hedgekit.Instrument.floor_size` that
+        :meth:`~hedgekit.Instrument.rejection` accepts at a price on the grid) and whose client
+        id a session has just made: the same value as ``OrderRequest(...)`` without checking
+        again what the rules checked (the hedge path's constructor). Anything else goes through
+        the checking constructor."""
+        request = _new(cls)
+        _set(request, "symbol", symbol)
+        _set(request, "side", side)
+        _set(request, "size", size)
+        _set(request, "price", price)
+        _set(request, "client_id", client_id)
+        _set(request, "order_type", OrderType.LIMIT)
+        _set(request, "tif", tif)
+        _set(request, "reduce_only", reduce_only)
+        return request
 
 
 @dataclass(frozen=True, slots=True)

@@ -434,6 +434,37 @@ def test_apply_raw_equals_apply() -> None:
     assert snapshot(a, "lighter", "o") == snapshot(b, "lighter", "o")
 
 
+def test_apply_fill_is_apply_with_the_totals_right_after_it() -> None:
+    """The tracker's one call per fill: the same status as ``apply``, and the order as
+    ``order()`` reads it right after (nothing for a fill that did not count)."""
+    a, b = FillLedger(), FillLedger()
+    for ledger in (a, b):
+        ledger.register_order("aster", "o", "sell", "2")
+    fills = [
+        (1, "2400.5", "0.5", "0.01", True, 5),
+        (1, "2400.5", "0.5", "0.01", True, 5),  # the same fill again (stream and REST)
+        (2, "2400.4", "1.5", "0.02", False, 6),  # completes the order
+        (3, "2400.3", "0.1", "0", False, 7),  # beyond its size: recorded, overfilled
+    ]
+    for trade, price, size, fee, maker, ts in fills:
+        status = a.apply("aster", trade, "o", price, size, fee=fee, is_maker=maker, ts_ns=ts)
+        got, totals = b.apply_fill("aster", trade, "o", price, size, fee, maker, ts)
+        assert got is status
+        if status is FillStatus.DUPLICATE:
+            assert totals is None
+        else:
+            after = snapshot(b, "aster", "o")
+            assert totals is not None
+            assert (totals.venue, totals.order_id) == ("aster", "o")
+            assert after == snapshot(a, "aster", "o")
+            assert totals.filled == after[2] and totals.is_complete == after[11]
+    assert b.apply_fill("aster", 9, "nope", "1", "1") == (FillStatus.UNKNOWN_ORDER, None)
+    before = snapshot(b, "aster", "o")
+    with pytest.raises(ValueError):
+        b.apply_fill("aster", 10, "o", "-1", "1")  # refused: nothing changes
+    assert snapshot(b, "aster", "o") == before
+
+
 def test_average_price_is_exact_and_rounded_to_nine_decimals() -> None:
     ledger = FillLedger()
     ledger.register_order("aster", "o", "buy", "3")

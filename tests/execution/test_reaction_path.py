@@ -27,7 +27,7 @@ from hedgekit.execution import (
     HedgeTiming,
     LegSpec,
 )
-from hedgekit.execution.opening import start_eagerly
+from hedgekit.execution.opening import Opening, start_eagerly
 from hedgekit.model import (
     AccountState,
     CancelResult,
@@ -681,3 +681,46 @@ def test_an_eagerly_started_task_runs_its_first_step_in_its_own_context() -> Non
     caller_after, in_task, caller_end = run_virtual(main())
     assert caller_after == "caller" and caller_end == "caller"
     assert in_task == "caller/task"
+
+
+# ------------------------------------------------- the first hedge worked out by the listener
+@pytest.mark.parametrize(
+    "script",
+    [
+        _fill_hl_then_watch_aster(D("0.6")),
+        _fill_hl_then_watch_aster(PAIR),
+        _fill_hl_then_watch_aster(D("0.6"), twice=True),
+    ],
+    ids=["partial", "full", "delivered_twice"],
+)
+def test_the_listeners_first_hedge_is_the_hedge_round_it_stands_for(
+    script: Script, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The immediate IOC hedge that the fill listener works out and sends in one coroutine
+    (``Opening._first_hedge``) does at the venues, and reports, exactly what the general
+    reaction (``_react`` and its hedge round) does: the same orders, the same result, the same
+    incidents in the same order."""
+
+    def seen(out: dict[str, Any]) -> tuple[Any, ...]:
+        r = out["result"]
+        orders = tuple(
+            (v.name, q.client_id, q.side, q.size, q.price, q.tif, q.reduce_only)
+            for v in (out["hl"], out["aster"])
+            for q in v.placed()
+        )
+        incidents = tuple((i.ts_ns, i.kind, i.venue, i.detail) for i in r.incidents)
+        hedges = tuple(
+            (h.venue, h.requested, h.filled, h.avg_price, h.mode, h.client_ids, h.reason)
+            for h in r.hedges
+        )
+        legs = tuple((leg.venue, leg.filled, leg.net, leg.avg_price) for leg in r.legs)
+        positions = (out["hl"].position, out["aster"].position)
+        return (r.status, r.size, legs, hedges, incidents, orders, positions, out["log"])
+
+    fast = _open(HedgeTiming.IMMEDIATE, HedgePricing.IOC, script)
+    monkeypatch.setattr(Opening, "_first_hedge", lambda self: None)  # the general path
+    general = _open(HedgeTiming.IMMEDIATE, HedgePricing.IOC, script)
+    assert seen(fast) == seen(general)
+    kinds = [i.kind for i in fast["result"].incidents]
+    assert kinds.index("one_sided_fill") < kinds.index("hedge")
+    _ends_balanced(fast)

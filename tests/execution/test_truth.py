@@ -136,11 +136,11 @@ def test_a_fill_the_ledger_accepted_is_not_lost_to_an_error_after_it(
     original = OrderTracker._after_fill
     raised: list[str] = []
 
-    def flaky(self: OrderTracker, o: Any, now_ns: int, acts: list[Any]) -> None:
+    def flaky(self: OrderTracker, o: Any, *args: Any) -> None:
         if not raised:
             raised.append(o.request.client_id)
             raise RuntimeError("bookkeeping failed once")
-        original(self, o, now_ns, acts)
+        original(self, o, *args)
 
     monkeypatch.setattr(OrderTracker, "_after_fill", flaky)
     kept: dict[str, VenueSession] = {}

@@ -19,9 +19,11 @@ The hedge of a first fill follows two policies of :class:`~hedgekit.execution.At
   when that venue has already delivered more events (the rest of a split fill), right after
   they are handled in the same pass: it sizes the hedge from the tap's running totals of what
   the ledger accepted, prices it from one gated look at the book, and hands it to the venue
-  before the loop turns; only then do the sibling cancels start, in a task of their own. With a
-  journal, the hedge waits for its record first (the reaction's first wait), as every order
-  does.
+  before the loop turns; only then do the sibling cancels start, in a task of their own. In its
+  usual form (two legs, protected IOC hedges, a lagging leg above dust) the listener works the
+  hedge out synchronously — size, price and request — and one coroutine sends it and works it
+  on (``Opening._first_hedge``), instead of the hedge round's layers. With a journal, the hedge
+  waits for its record first (the reaction's first wait), as every order does.
 * ``hedge_pricing``: ``ioc`` (protected IOCs at once, repeated on the fresh book), ``ladder``
   (break-even first, then the ladder, a protected IOC last) or ``budgeted_maker`` (rest at the
   maker price only while the unhedged notional times the elapsed time stays under the budget).
@@ -33,7 +35,8 @@ import asyncio
 import contextvars
 import dataclasses
 from asyncio.tasks import _enter_task, _leave_task
-from collections.abc import Coroutine, Generator, Sequence
+from collections.abc import Callable, Coroutine, Generator, Sequence
+from collections.abc import Set as AbstractSet
 from decimal import ROUND_CEILING, Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -61,6 +64,7 @@ from hedgekit.execution.liquidity import is_dust, split_sizes
 from hedgekit.execution.operation import OperationTap, build_leg
 from hedgekit.execution.order import (
     OrderExecutor,
+    PreparedOrder,
     ReadyPrice,
     Reference,
     Signal,
@@ -86,6 +90,15 @@ if TYPE_CHECKING:
     from hedgekit.execution.atomic import AtomicExecutor
 
 __all__ = ["Opening", "Refusal", "start_eagerly"]
+
+try:  # the running task per loop, read without a Python call where the loop keeps that dict
+    from asyncio.tasks import _current_tasks  # type: ignore[attr-defined]
+
+    _current_task: Callable[[asyncio.AbstractEventLoop], asyncio.Task[Any] | None] = (
+        _current_tasks.get
+    )
+except ImportError:  # pragma: no cover - interpreters that keep it elsewhere
+    _current_task = asyncio.current_task
 
 _T = TypeVar("_T")
 
@@ -165,7 +178,7 @@ class _Leg:
         return (net if self.buy else -net) + 0  # + 0: never a negative zero
 
     def reserved(
-        self, tap: OperationTap, *, cancelling: frozenset[tuple[str, str]] = frozenset()
+        self, tap: OperationTap, *, cancelling: AbstractSet[tuple[str, str]] = frozenset()
     ) -> Decimal:
         """Size that the leg's orders in its direction not answered for yet may still add to
         the ledger: an order that may trade, or one that ended before the venue's final report
@@ -222,6 +235,8 @@ class Opening:
         self.dust: dict[str, Decimal] = {}
         self._fixed_cfg: OrderConfig | None = None
         self._to_cancel: list[tuple[_Leg, str]] | None = None
+        self._fast = False  # the reaction to a first fill takes :meth:`_first_hedge`'s form
+        self._deadline_ns = 0  # the hedge's deadline after the first fill
         self._cancels: asyncio.Task[None] | None = None
 
     # ----------------------------------------------------------------------------- run
@@ -272,6 +287,9 @@ class Opening:
             fixed = self._fixed_cfg = self._hedge_config(self.ls[0], self.requested)
             for leg in self.ls:
                 leg.ready = ReadyPrice(leg.ex, leg.spec.symbol, leg.spec.side, fixed)
+            # The usual open: its immediate reaction is worked out by the fill listener.
+            self._fast = len(self.ls) == 2 and self.cfg.hedge_timing is HedgeTiming.IMMEDIATE
+        self._deadline_ns = int(self.cfg.deadline_s * _S)
         tap = OperationTap(owner.sessions, self.cfg.hedge_threshold, self.recorder)
         tap.markouts = owner.markouts
         self.tap = tap
@@ -440,7 +458,10 @@ class Opening:
 
         def react_now() -> None:
             try:
-                reaction.append(start_eagerly(loop, self._react(eager=True)))
+                hedge = self._first_hedge()
+                reaction.append(
+                    start_eagerly(loop, hedge if hedge is not None else self._react(eager=True))
+                )
                 pending = self._to_cancel
                 if pending:  # the hedge is out (or waits for its journal record): cancel now
                     self._to_cancel = None
@@ -623,19 +644,23 @@ class Opening:
                 )
         finally:
             if note is not None:
-                slot, ts = note
-                lagging = ", ".join(
-                    f"{leg.name} {a}" for leg, a in zip(ls, alongs, strict=True) if a < target
-                )
-                self.incidents.insert(
-                    slot,
-                    Incident(
-                        ts,
-                        "one_sided_fill",
-                        leader.name,
-                        f"{leader.name} filled {target}, {lagging}",
-                    ),
-                )
+                self._one_sided(note[0], note[1], leader, alongs, target)
+
+    def _one_sided(
+        self, slot: int, ts: int, leader: _Leg, alongs: Sequence[Decimal], target: Decimal
+    ) -> None:
+        """Records the first round's ``one_sided_fill`` incident in its place among the
+        incidents (``slot``: where it stood when the round began; ``alongs``: what each leg
+        held then, in the legs' order)."""
+        lagging = ", ".join(
+            f"{leg.name} {a}" for leg, a in zip(self.ls, alongs, strict=True) if a < target
+        )
+        self.incidents.insert(
+            slot,
+            Incident(
+                ts, "one_sided_fill", leader.name, f"{leader.name} filled {target}, {lagging}"
+            ),
+        )
 
     async def _hedge_leg(
         self,
@@ -691,13 +716,19 @@ class Opening:
             symbol, leg.spec.side, diff, hedge_cfg, reference=ref, deadline_s=left_s,
             tag="h", observer=tap, role="hedge", quote=q, ready=ready, now_ns=now,
         )  # fmt: skip
+        self._hedged(leg, diff, result)
+
+    def _hedged(self, leg: _Leg, diff: Decimal, result: ExecutionResult) -> None:
+        """Records a hedge of ``diff`` on ``leg``: its result, its incident and, with a breaker,
+        its latency from the first fill."""
+        tap = self._tap()
         leg.hedge = result
         ok = result.complete or self._dust(leg, result.remaining)
         kind = "hedge" if ok else "hedge_failed"
         self.incidents.append(
             Incident(
                 self.clock.now_ns(), kind, leg.name,
-                f"hedged {result.filled} of {diff} ({result.mode}, {cfg.hedge_timing.value}); {result.reason or 'complete'}",
+                f"hedged {result.filled} of {diff} ({result.mode}, {self.cfg.hedge_timing.value}); {result.reason or 'complete'}",
             )
         )  # fmt: skip
         breaker = self._owner.breaker
@@ -707,6 +738,99 @@ class Opening:
                 first_ns if first_ns is not None else min(f.ts_ns for f in tap.fills)
             )
             breaker.record_hedge(self.clock.now_ns(), latency, ok, kind)
+
+    def _first_hedge(self) -> Coroutine[Any, Any, None] | None:
+        """The immediate reaction to a first fill in its usual form — two legs, protected IOC
+        hedges, one leg lagging by more than dust, a usable book — worked out synchronously by
+        the fill listener: what ``_react(eager=True)`` and its hedge round would compute up to
+        the hedge's placement (the size the ledger accepted less what the lagging leg's live
+        orders reserve, the price kept ready, the request), handed to one coroutine that sends
+        it (:meth:`_send_first_hedge`). ``None``, with nothing changed but the tap's read-back
+        of the fill's venue, when the reaction takes another form: ``_react`` then works it
+        out in full."""
+        tap = self.tap
+        if not self._fast or tap is None:
+            return None
+        ls = self.ls
+        venue = tap.first_venue
+        if venue is not None:
+            tap.sync(venue)  # the rest of the batch the fill came in
+        leader, other = ls
+        nets = tap.nets  # what each leg holds in its direction, as _Leg.along reads it
+        best = nets.get(leader.name, _ZERO)
+        best = (best if leader.buy else -best) + 0
+        lag = nets.get(other.name, _ZERO)
+        lag = (lag if other.buy else -lag) + 0
+        alongs = (best, lag)
+        if lag > best:  # the first leg with the most, as max() picks
+            best, lag, leader, other = lag, best, other, leader
+        pair = self.pair
+        target = best if best < pair else pair
+        if target <= 0 or lag >= target:
+            return None
+        # The live answered entries (_live_entries), cancelled once the hedge is out; those of
+        # the lagging leg, when it rests, reserve nothing meanwhile.
+        pending: list[tuple[_Leg, str]] = []
+        cancelling: set[tuple[str, str]] = set()
+        for leg in ls:
+            ids = leg.entry_ids
+            if ids:
+                state = leg.tracker.state
+                for cid in ids:
+                    if state(cid) in _LIVE_ANSWERED:
+                        pending.append((leg, cid))
+                        if leg is other and leg.maker:
+                            cancelling.add((leg.name, cid))
+        diff = target - lag - other.reserved(tap, cancelling=cancelling)
+        ready = other.ready
+        first_ns = tap.first_fill_ts_ns
+        if diff <= 0 or ready is None or first_ns is None:
+            return None
+        now = self.clock.now_ns()
+        try:
+            q = ready.quote(now)
+        except BookIntegrityError:
+            return None
+        left_s = (first_ns + self._deadline_ns - now) / _S
+        if left_s <= 0 or not other.surely_not_dust(diff, q):
+            return None
+        prepared = other.ex.prepare_ioc(
+            ready, diff, q, deadline_s=left_s, now_ns=now, observer=tap, role="hedge"
+        )
+        if prepared is None:
+            return None
+        announced = tap.announce(other.name, prepared.request, "hedge")
+        self._to_cancel = pending
+        return self._send_first_hedge(
+            other, diff, prepared, announced, (len(self.incidents), now, leader, alongs, target),
+            pending,
+        )  # fmt: skip
+
+    async def _send_first_hedge(
+        self,
+        leg: _Leg,
+        diff: Decimal,
+        prepared: PreparedOrder,
+        announced: bool,
+        note: tuple[int, int, _Leg, tuple[Decimal, Decimal], Decimal],
+        pending: list[tuple[_Leg, str]],
+    ) -> None:
+        """Sends the hedge :meth:`_first_hedge` worked out and works it on as the first hedge
+        round would (the IOCs until filled, dust or the deadline), then records it as that
+        round does; the sibling entries' cancels run alongside, as in ``_react``."""
+        try:
+            try:
+                result = await leg.ex.run_prepared(prepared, announced=announced)
+                self._hedged(leg, diff, result)
+            finally:
+                self._one_sided(*note)
+        finally:
+            cancels = self._cancels
+            if cancels is None:  # the hedge never waited: cancel from here
+                self._to_cancel = None
+                await self._cancel_entries(pending)
+            else:
+                await cancels
 
     def _hedge_config(self, leg: _Leg, size: Decimal) -> OrderConfig:
         """The order configuration of a hedge of ``size`` on ``leg`` under the pricing policy."""
@@ -1192,7 +1316,7 @@ def start_eagerly(
     started = _Started(coro)
     context = contextvars.copy_context()  # the task's own, for its first step too
     task = loop.create_task(started, context=context)
-    current = asyncio.current_task(loop)
+    current = _current_task(loop)
     if current is not None:
         _leave_task(loop, current)
     _enter_task(loop, task)

@@ -18,6 +18,7 @@ from hedgekit.tracking import TrackedOrder, VenueSession
 __all__ = ["OperationExecutor", "OperationTap", "build_leg"]
 
 _ZERO = Decimal(0)
+_BUY = Side.BUY
 DEFAULT_STARTS_PER_TURN = 4  # measured: docs/decisions.md, "Admission"
 
 
@@ -56,7 +57,9 @@ class OperationTap:
         # Running totals, kept as fills are counted (the hedge path reads them without a scan).
         self._sizes: dict[str, Decimal] = {}
         self._fills_of: dict[str, list[Fill]] = {}
-        self._net: dict[str, Decimal] = {}
+        self.nets: dict[str, Decimal] = {}
+        """The signed size (buys positive) of the operation's fills per venue, kept as they are
+        counted (read it, never write it: :meth:`net` reads one venue)."""
         self._listeners = {name: self._listener(name) for name in sessions}
         self._closed = False
         self._fired = False
@@ -87,6 +90,19 @@ class OperationTap:
             q = self._sessions[venue].venue.quote(request.symbol)
             if q is not None:
                 self._placement_mid[(venue, request.client_id)] = q.mid
+
+    def announce(self, venue: str, request: OrderRequest, role: str) -> bool:
+        """What :meth:`order` does, done at once when there is nothing to await (no journal to
+        write ahead): returns ``True`` when it is done, ``False`` when :meth:`order` must be
+        awaited instead."""
+        if self.recorder is not None:
+            return False
+        self.watch(venue, request.client_id, role)
+        if self.markouts is not None:
+            q = self._sessions[venue].venue.quote(request.symbol)
+            if q is not None:
+                self._placement_mid[(venue, request.client_id)] = q.mid
+        return True
 
     def answer(self, venue: str, order: TrackedOrder) -> None:
         """The venue answered one of this operation's placements."""
@@ -119,9 +135,6 @@ class OperationTap:
         keys.add(key)
         self.fills.append(fill)
         size = fill.size
-        side = fill.side
-        total = self._sizes.get(venue, _ZERO) + size
-        self._sizes[venue] = total
         # Per venue as the fill names it (what a scan of ``fills`` by ``venue`` would find).
         named = fill.venue
         fills_of = self._fills_of.get(named)
@@ -129,21 +142,24 @@ class OperationTap:
             self._fills_of[named] = [fill]
         else:
             fills_of.append(fill)
-        net = self._net
-        net[named] = net.get(named, _ZERO) + (size if side is Side.BUY else -size)
+        net = self.nets
+        net[named] = net.get(named, _ZERO) + (size if fill.side is _BUY else -size)
         ts = fill.ts_ns
         first_ts = self.first_fill_ts_ns
         if first_ts is None or ts < first_ts:
             self.first_fill_ts_ns = ts
-        if not self._fired and total > self._threshold:
-            # Marked before the reaction runs: a fill it counts itself (a hedge filling at
-            # once) is never taken for another first fill.
-            self._fired = True
-            self.first_venue = venue
-            if self.on_first is not None:
-                self.on_first()
-            self.first_seen_ns = self._sessions[venue].clock.now_ns()
-            self.first.set()
+        if not self._fired:  # the size filled per venue matters only until the first fill
+            sizes = self._sizes
+            total = sizes[venue] = sizes.get(venue, _ZERO) + size
+            if total > self._threshold:
+                # Marked before the reaction runs: a fill it counts itself (a hedge filling at
+                # once) is never taken for another first fill.
+                self._fired = True
+                self.first_venue = venue
+                if self.on_first is not None:
+                    self.on_first()
+                self.first_seen_ns = self._sessions[venue].clock.now_ns()
+                self.first.set()
         recorder = self.recorder
         if recorder is not None:
             recorder.fill(fill)
@@ -189,7 +205,7 @@ class OperationTap:
     def net(self, venue: str) -> Decimal:
         """The signed size (buys positive) of the operation's fills on one venue, kept as they
         are counted: the same as summing :meth:`of` without the scan."""
-        return self._net.get(venue, _ZERO)
+        return self.nets.get(venue, _ZERO)
 
     def sided(self, venue: str, side: Side) -> tuple[Decimal, Decimal, Decimal]:
         """Size, notional (price x size) and fees of the operation's fills of one side on one

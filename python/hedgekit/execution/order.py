@@ -27,13 +27,14 @@ from hedgekit.execution.config import ExecutionMode, OrderConfig
 from hedgekit.execution.liquidity import Recommendation, analyze, is_dust
 from hedgekit.execution.recorder import JournalWriteError
 from hedgekit.execution.results import ExecutionResult, tidy
-from hedgekit.model import CancelResult, OrderRequest, OrderType, Side, TimeInForce
+from hedgekit.model import CancelResult, OrderRequest, Side, TimeInForce
 from hedgekit.tracking import BookGate, TrackedOrder, TrackedState, VenueSession
 from hedgekit.venues.base import InstrumentInfo, Quote
 
 __all__ = [
     "OrderExecutor",
     "OrderObserver",
+    "PreparedOrder",
     "ReadyPrice",
     "Reference",
     "Signal",
@@ -96,14 +97,16 @@ class ReadyPrice:
 
     __slots__ = (
         "_bps", "_config", "_ex", "_key", "_max_age_ns", "_max_age_s", "_price", "_quote", "_rules", "_side", "_sized",
-        "_symbol",
+        "_symbol", "info",
     )  # fmt: skip
 
     def __init__(self, ex: OrderExecutor, symbol: str, side: Side, config: OrderConfig) -> None:
         self._ex = ex
         self._symbol = symbol
         self._side = side
-        self._rules = ex.info(symbol).rules
+        self.info = ex.info(symbol)
+        """The instrument's rules and fees."""
+        self._rules = self.info.rules
         self._config = config
         self._bps = config.market_protection_bps
         self._max_age_s = config.max_book_age_s
@@ -151,6 +154,11 @@ class ReadyPrice:
             price = self._price = protected_price(self._rules, self._side, q, self._bps)
         return price
 
+    @property
+    def config(self) -> OrderConfig:
+        """The configuration of the IOCs it prices."""
+        return self._config
+
     def fits(self, symbol: str, side: Side, config: OrderConfig, reduce_only: bool) -> bool:
         """True when it prices the IOCs of an order on ``symbol`` and ``side`` under ``config``
         (the same protection and book age; never a reduce-only one)."""
@@ -177,6 +185,11 @@ def _done(order: TrackedOrder) -> bool:
 class _Run:
     """The state of one ``execute`` call: its orders and its tally from the ledger."""
 
+    # Until the run sets its own (a run is made per order, on the hedge path).
+    post_only_rejects = 0
+    reason: str | None = None
+    last_refusal: str | None = None
+
     def __init__(
         self,
         ex: OrderExecutor,
@@ -193,9 +206,6 @@ class _Run:
         self.side = side
         self.size = size
         self.client_ids: list[str] = []
-        self.post_only_rejects = 0
-        self.reason: str | None = None
-        self.last_refusal: str | None = None
 
     def filled(self) -> Decimal:
         tracker = self.ex.session.tracker
@@ -218,6 +228,36 @@ class _Run:
             return []
         tracker = self.ex.session.tracker
         return [c for c in self.client_ids if not tracker.is_resolved(c)]
+
+
+class PreparedOrder:
+    """An order's first IOC worked out ahead (:meth:`OrderExecutor.prepare_ioc`), sent by
+    :meth:`OrderExecutor.run_prepared`.
+
+    Attributes:
+        request: The first IOC, with its client id.
+        quote: The quote its price came from (the arrival quote of the order).
+        start: The clock reading the order started at.
+        deadline_ns: When the order's deadline passes.
+    """
+
+    __slots__ = ("deadline_ns", "quote", "ready", "request", "run", "start")
+
+    def __init__(
+        self,
+        run: _Run,
+        ready: ReadyPrice,
+        quote: Quote,
+        request: OrderRequest,
+        start: int,
+        deadline_s: float,
+    ) -> None:
+        self.run = run
+        self.quote = quote
+        self.ready = ready
+        self.request = request
+        self.start = start
+        self.deadline_ns = start + int(deadline_s * _S)  # as execute() works it out
 
 
 class OrderExecutor:
@@ -303,11 +343,14 @@ class OrderExecutor:
             return _ZERO
         return size if rules.rejection(price, size, reduce_only) is None else _ZERO
 
-    async def _send(self, run: _Run, request: OrderRequest) -> TrackedOrder | None:
+    async def _send(
+        self, run: _Run, request: OrderRequest, announced: bool = False
+    ) -> TrackedOrder | None:
         """Places one order; ``None`` when the venue definitively refused it. The observer is
-        told (and a journal written) before the order is handed to the venue."""
+        told (and a journal written) before the order is handed to the venue (``announced``:
+        the caller has told it already)."""
         obs = run.observer
-        if obs is not None:
+        if obs is not None and not announced:
             try:
                 await obs.order(self.venue.name, request, run.role)
             except JournalWriteError as exc:
@@ -461,6 +504,58 @@ class OrderExecutor:
         if run.client_ids:
             await self._leave_nothing_live(run, deadline_ns)
         return self._result(run, info, None if arrival is None else arrival.mid, mode, start)
+
+    def prepare_ioc(
+        self,
+        ready: ReadyPrice,
+        size: Decimal,
+        quote: Quote,
+        *,
+        deadline_s: float,
+        now_ns: int,
+        observer: OrderObserver | None = None,
+        role: str = "order",
+    ) -> PreparedOrder | None:
+        """The first protected IOC of a ``market_only`` order of ``size`` priced by ``ready``
+        (a price this executor keeps ready for its symbol, side and configuration), worked out
+        now without awaiting anything: the run, the price and size from ``ready`` at ``quote``
+        (a quote just read from it) and the request with a fresh client id — what
+        ``execute(symbol, side, size, ready.config, quote=quote, ready=ready,
+        deadline_s=deadline_s, now_ns=now_ns, ...)`` would send first. :meth:`run_prepared`
+        sends it and works the order on exactly as ``execute`` would have. ``None`` (no id
+        used) when ``execute`` would send nothing at once: it says why."""
+        price = ready.price(quote)
+        send = ready.placeable(size, price) if size > 0 else _ZERO
+        if send <= 0:
+            return None
+        symbol, side = ready._symbol, ready._side
+        run = _Run(self, symbol, side, size, observer, role)
+        # ``send`` and ``price`` passed the venue's rules just now (placeable).
+        request = OrderRequest.trusted(
+            symbol, side, send, price, self.next_id("m"), TimeInForce.IOC
+        )
+        return PreparedOrder(run, ready, quote, request, now_ns, deadline_s)
+
+    async def run_prepared(
+        self, prepared: PreparedOrder, *, announced: bool = False
+    ) -> ExecutionResult:
+        """Sends a :meth:`prepare_ioc` request and works the order on as :meth:`execute` does
+        (IOCs again on the fresh book until filled, dust, refused or the deadline; nothing of it
+        left live). ``announced``: the run's observer has already been told of the request (an
+        observer with nothing to await, told synchronously by the caller)."""
+        run, ready = prepared.run, prepared.ready
+        info, cfg = ready.info, ready.config
+        deadline_ns = prepared.deadline_ns
+        try:
+            await self._ioc(
+                run, info, cfg, False, deadline_ns, prepared.quote, ready, prepared.request,
+                announced,
+            )  # fmt: skip
+        except BookIntegrityError as exc:
+            run.reason = f"book unusable: {exc.kind}"
+        if run.client_ids:
+            await self._leave_nothing_live(run, deadline_ns)
+        return self._result(run, info, prepared.quote.mid, cfg.mode, prepared.start)
 
     async def _leave_nothing_live(self, run: _Run, deadline_ns: int | None) -> None:
         """Cancels and settles every order of the run that may still trade (a cancel that was
@@ -643,10 +738,9 @@ class OrderExecutor:
             send = self.placeable(rules, run.remaining(), price, reduce_only)
             if send <= 0:
                 continue
-            req = OrderRequest(
+            req = OrderRequest.trusted(  # ``send`` and ``price`` passed the rules (placeable)
                 run.symbol, run.side, send, price, self.next_id("l"),
-                tif=TimeInForce.POST_ONLY if passive else TimeInForce.GTC,
-                reduce_only=reduce_only,
+                TimeInForce.POST_ONLY if passive else TimeInForce.GTC, reduce_only,
             )  # fmt: skip
             order = await self._send(run, req)
             if order is None:
@@ -665,6 +759,8 @@ class OrderExecutor:
         deadline_ns: int | None = None,
         first_quote: Quote | None = None,
         ready: ReadyPrice | None = None,
+        request: OrderRequest | None = None,
+        announced: bool = False,
     ) -> None:
         """An IOC at the opposite touch plus the protection (a market order that cannot walk the
         book without limit). With a deadline, what remains is taken again on the fresh book after
@@ -672,7 +768,8 @@ class OrderExecutor:
         the deadline; a book that is unusable meanwhile is waited for, and the next IOC is sized
         only once every earlier order of the run has a known outcome. Without a deadline it is
         one IOC. ``first_quote``: a quote just taken, for the first IOC; ``ready``: the price
-        kept ready for these IOCs (it fits them)."""
+        kept ready for these IOCs (it fits them); ``request``: the first IOC, already worked
+        out from them (``announced``: its observer told)."""
         pause = 0.0
         tracker = self.session.tracker
         book_error: BookIntegrityError | None = None
@@ -690,33 +787,39 @@ class OrderExecutor:
                     await self.session.settle(cid)
                 if any(not tracker.state(c).is_terminal for c in unsettled):
                     continue  # a fill may still be on its way: no size can be trusted yet
-            remaining = run.remaining()
-            if remaining <= 0:
-                return
-            if first and first_quote is not None:
-                q = first_quote
+            if request is not None:  # the first IOC, worked out by the caller
+                req, request = request, None
+                first = False
             else:
-                try:
-                    q = self.quote(run.symbol, cfg.max_book_age_s)
-                except BookIntegrityError as exc:
-                    first = False
-                    book_error = exc
-                    continue
-            first = False
-            book_error = None
-            if ready is not None:
-                price = ready.price(q)
-                send = ready.placeable(remaining, price)
-            else:
-                price = protected_price(info.rules, run.side, q, cfg.market_protection_bps)
-                send = self.placeable(info.rules, remaining, price, reduce_only)
-            if send <= 0:
-                return
-            req = OrderRequest(
-                run.symbol, run.side, send, price, self.next_id("m"),
-                order_type=OrderType.LIMIT, tif=TimeInForce.IOC, reduce_only=reduce_only,
-            )  # fmt: skip
-            order = await self._send(run, req)
+                remaining = run.remaining()
+                if remaining <= 0:
+                    return
+                if first and first_quote is not None:
+                    q = first_quote
+                else:
+                    try:
+                        q = self.quote(run.symbol, cfg.max_book_age_s)
+                    except BookIntegrityError as exc:
+                        first = False
+                        book_error = exc
+                        continue
+                first = False
+                book_error = None
+                if ready is not None:
+                    price = ready.price(q)
+                    send = ready.placeable(remaining, price)
+                else:
+                    price = protected_price(info.rules, run.side, q, cfg.market_protection_bps)
+                    send = self.placeable(info.rules, remaining, price, reduce_only)
+                if send <= 0:
+                    return
+                # ``send`` and ``price`` passed the venue's rules just now (placeable).
+                req = OrderRequest.trusted(
+                    run.symbol, run.side, send, price, self.next_id("m"), TimeInForce.IOC,
+                    reduce_only,
+                )  # fmt: skip
+            order = await self._send(run, req, announced)
+            announced = False
             if order is None:
                 if run.last_refusal == "rate_limited":
                     continue

@@ -353,6 +353,10 @@ class _Order:
 
 
 _LIVE_EARLY = frozenset({_T.PENDING_NEW, _T.UNCONFIRMED, _T.OPEN})
+_UNANSWERED = frozenset({_T.PENDING_NEW, _T.UNCONFIRMED})
+_MAKER = Liquidity.MAKER
+_OVERFILL = FillStatus.OVERFILL  # the statuses are singletons: compared by identity
+_UNKNOWN_ORDER = FillStatus.UNKNOWN_ORDER
 _VENUE_TERMINAL = {
     OrderStatus.CANCELLED: _T.CANCELLED,
     OrderStatus.EXPIRED: _T.EXPIRED,
@@ -846,38 +850,34 @@ class OrderTracker:
             self._anomaly(now_ns, "venue_mismatch", cid, f"fill from {fill.venue!r}")
         try:
             ts = fill.ts_ns
-            status = self._ledger.apply(
+            # One call applies the fill and reads the order's totals after it.
+            status, fills = self._ledger.apply_fill(
                 self.venue, trade_id, cid, fill.price, fill.size, fill.fee,
-                fill.liquidity is Liquidity.MAKER, ts if ts > 0 else 0,
+                fill.liquidity is _MAKER, ts if ts > 0 else 0,
             )  # fmt: skip
         except (ValueError, TypeError, OverflowError) as exc:
             self._anomaly(now_ns, "bad_fill", cid, f"{fill.trade_id!r}: {exc}")
             return
-        if status == FillStatus.DUPLICATE:
-            return
-        if status == FillStatus.UNKNOWN_ORDER:  # registered order missing: should not happen
-            self._unmatched_fill(fill, cid, now_ns, acts)
+        if fills is None:  # not recorded: a duplicate, or an unknown order
+            if status is _UNKNOWN_ORDER:  # registered order missing: should not happen
+                self._unmatched_fill(fill, cid, now_ns, acts)
             return
         if fill.client_id != cid:
             fill = dataclasses.replace(fill, client_id=cid)  # named by venue id only
         self._applied.setdefault(cid, []).append(fill)
-        if status == FillStatus.OVERFILL:
+        if status is _OVERFILL:
             self._anomaly(now_ns, "overfill", cid, f"trade {fill.trade_id!r}")
             acts.append(Reconcile("overfill"))
-        fills: OrderFills | None = None
         try:
             vid = fill.venue_order_id
             if vid != o.venue_order_id or not vid:  # a known current id changes nothing
                 self._set_venue_id(o, vid, now_ns, acts)
-            fills = self._after_fill(o, now_ns, acts)
+            self._after_fill(o, fills, now_ns, acts)
         except Exception as exc:  # noqa: BLE001 - the ledger holds the fill: it must be told
             # The fill is counted; what failed is our bookkeeping after it. Record it, ask the
             # venue for the order's status to put the state right, and still notify.
             self._anomaly(now_ns, "fill_processing_failed", cid, f"{fill.trade_id!r}: {exc!r}")
             self._query(o, now_ns, acts)
-            fills = None
-        if fills is None:
-            fills = self._fills(o)
         # The order's fields as they stand now; the snapshot is built when a listener reads it.
         acts.append(
             FillApplied(
@@ -940,11 +940,10 @@ class OrderTracker:
             self._anomaly(now_ns, "buffer_full", dropped.client_id, f"{dropped.trade_id!r}")
         acts.append(Reconcile("unmatched_fill"))
 
-    def _after_fill(self, o: _Order, now_ns: int, acts: list[Action]) -> OrderFills:
-        """Moves the order after a fill; returns its fills as the ledger holds them now."""
+    def _after_fill(self, o: _Order, fills: OrderFills, now_ns: int, acts: list[Action]) -> None:
+        """Moves the order after a fill (``fills``: its fills as the ledger holds them now)."""
         if o.inflight == "new":
             o.inflight = None  # a fill proves the order exists
-        fills = self._fills(o)
         if fills.is_complete:
             self._move(o, _T.FILLED, now_ns, acts, "fill: complete")
         elif o.state in _LIVE_EARLY:
@@ -958,7 +957,6 @@ class OrderTracker:
         else:  # the venue reported nothing filled: no gap, and no size read from the ledger
             o.gap_since_ns = None
             o.gap_attempts = 0
-        return fills
 
     @staticmethod
     def _record(o: _Order, vid: str | None, status: OrderStatus, filled: Decimal) -> None:
@@ -1051,11 +1049,12 @@ class OrderTracker:
         if target in TERMINAL_STATES:
             o.terminal_ns = now_ns
             o.query_due_ns = None
-            if o.gap_since_ns is None and self._unsettled(o):
+            # (one venue id is the current one: nothing replaced can owe a report)
+            if o.gap_since_ns is None and len(o.venue_ids) > 1 and self._unsettled(o):
                 o.gap_since_ns = now_ns  # a replaced venue order still owes its final report
         else:
             o.terminal_ns = None
-        if target not in (_T.PENDING_NEW, _T.UNCONFIRMED) and o.inflight == "new":
+        if o.inflight == "new" and target not in _UNANSWERED:
             o.inflight = None
         acts.append(OrderChanged(o.request.client_id, old, target))
 
@@ -1209,6 +1208,9 @@ _REQUESTS = frozenset({QueryStatus, FetchFills, Reconcile})
 
 def _dedupe(acts: list[Action]) -> list[Action]:
     """Drops repeated requests (notifications are kept, in order)."""
+    n = len(acts)
+    if n < 2 or (n == 2 and (type(acts[0]) not in _REQUESTS or type(acts[1]) not in _REQUESTS)):
+        return acts  # fewer than two requests: nothing can repeat (the usual fill: no request)
     requests = 0
     for a in acts:
         if type(a) in _REQUESTS:

@@ -604,6 +604,29 @@ impl FillLedger {
         self.venues[v].orders.remove(order_id).map(|e| e.fills)
     }
 
+    /// [`apply`](Self::apply), and the order's fills as they stand right after it when the fill
+    /// was recorded ([`FillStatus::Applied`] or [`FillStatus::Overfill`]; `None` for a
+    /// duplicate or an unknown order): what a tracker reads after every fill, in one call.
+    ///
+    /// # Errors
+    /// As [`apply`](Self::apply); nothing changes then.
+    pub fn apply_and_read(
+        &mut self,
+        fill: &Fill<'_>,
+    ) -> CoreResult<(FillStatus, Option<&OrderFills>)> {
+        let status = self.apply(fill)?;
+        let fills = match status {
+            FillStatus::Applied | FillStatus::Overfill { .. } => {
+                self.order(fill.venue, fill.order_id)
+            }
+            FillStatus::Duplicate | FillStatus::UnknownOrder => None,
+        };
+        debug_assert!(
+            fills.is_some() == matches!(status, FillStatus::Applied | FillStatus::Overfill { .. })
+        );
+        Ok((status, fills))
+    }
+
     /// The fills of a registered order.
     pub fn order(&self, venue: &str, order_id: &str) -> Option<&OrderFills> {
         self.venues[self.venue_idx(venue)?]
@@ -767,6 +790,26 @@ mod tests {
             is_maker: false,
             ts_ns: 0,
         }
+    }
+
+    #[test]
+    fn apply_and_read_returns_the_totals_only_when_the_fill_counts() {
+        let mut l = FillLedger::default();
+        l.register_order("hl", "o1", Side::Buy, p("2")).unwrap();
+        let f = fill("hl", TradeId::Int(1), "o1", "100", "1.5");
+        let (status, fills) = l.apply_and_read(&f).unwrap();
+        assert_eq!(status, FillStatus::Applied);
+        let fills = fills.unwrap();
+        assert_eq!((fills.filled, fills.is_complete()), (p("1.5"), false));
+        let (status, fills) = l.apply_and_read(&f).unwrap();
+        assert_eq!((status, fills.is_none()), (FillStatus::Duplicate, true));
+        let g = fill("hl", TradeId::Int(2), "o1", "100", "1");
+        let (status, fills) = l.apply_and_read(&g).unwrap();
+        assert_eq!(status, FillStatus::Overfill { excess: p("0.5") });
+        let fills = fills.unwrap();
+        assert_eq!((fills.filled, fills.is_complete()), (p("2.5"), true));
+        let h = fill("hl", TradeId::Int(3), "nope", "100", "1");
+        assert_eq!(l.apply_and_read(&h).unwrap().0, FillStatus::UnknownOrder);
     }
 
     #[test]

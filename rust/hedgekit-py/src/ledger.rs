@@ -389,6 +389,42 @@ impl FillLedger {
         status(py, self.inner.apply(&fill).py()?)
     }
 
+    /// :meth:`apply`, and the order's fills right after it when the fill was recorded, in
+    /// one call (the tracker's hot path): ``(status, fills)`` with ``fills`` an
+    /// :class:`OrderFills` for ``APPLIED`` and ``OVERFILL``, ``None`` for ``DUPLICATE`` and
+    /// ``UNKNOWN_ORDER``.
+    ///
+    /// Raises:
+    ///     As :meth:`apply` (nothing changes then).
+    #[pyo3(signature = (venue, trade_id, order_id, price, size, fee = Num(Fixed::ZERO), is_maker = false, ts_ns = 0), text_signature = "($self, venue, trade_id, order_id, price, size, fee=0, is_maker=False, ts_ns=0)")]
+    #[allow(clippy::too_many_arguments)]
+    fn apply_fill(
+        &mut self,
+        py: Python<'_>,
+        venue: &str,
+        trade_id: &Bound<'_, PyAny>,
+        order_id: &str,
+        price: Num,
+        size: Num,
+        fee: Num,
+        is_maker: bool,
+        ts_ns: i64,
+    ) -> PyResult<(Py<FillStatus>, Option<OrderFills>)> {
+        let fill = Fill {
+            venue,
+            trade_id: self::trade_id(trade_id)?,
+            order_id,
+            price: price.0,
+            size: size.0,
+            fee: fee.0,
+            is_maker,
+            ts_ns,
+        };
+        let (s, fills) = self.inner.apply_and_read(&fill).py()?;
+        let fills = fills.map(|o| OrderFills::new(venue, order_id, o.clone()));
+        Ok((status(py, s)?, fills))
+    }
+
     /// True when this fill (``trade_id`` on ``order_id``) was applied and its key is still
     /// in the window (allocation-free). The same trade id on another order is another fill.
     ///
