@@ -101,6 +101,9 @@ class EventLog:
         self.ledger = FillLedger()
         self.applied: list[Fill] = []
         self.duplicates = 0
+        self.unmatched: list[Fill] = []
+        """Fills naming a client id no order was registered under (a fill the tracker could
+        not attribute: a bug, unless the fill is the venue's own, e.g. a liquidation)."""
 
     def register(self, client_id: str, side: Side, size: Decimal) -> None:
         """Registers an order whose fills the ledger accepts."""
@@ -122,7 +125,11 @@ class EventLog:
     def take(self, event: VenueEvent) -> None:
         """Keeps ``event``; a fill of a registered order goes through the ledger."""
         self.events.append(event)
-        if isinstance(event, Fill) and self.ledger.order(self.venue, event.client_id):
+        if not isinstance(event, Fill):
+            return
+        if self.ledger.order(self.venue, event.client_id) is None:
+            self.unmatched.append(event)
+        else:
             status = self.ledger.apply(
                 self.venue,
                 event.trade_id,

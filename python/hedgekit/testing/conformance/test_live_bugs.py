@@ -89,7 +89,7 @@ def test_2_a_cancel_that_races_a_fill_is_already_filled_counted_once_and_not_rep
         truth = await h.venue_fills(h.symbol)
         assert len(truth) == 1 and truth[0].size == size and truth[0].price == price
         assert [str(f.trade_id) for f in log.applied] == [truth[0].trade_id]
-        assert log.filled("race1") == size
+        assert log.filled("race1") == size and log.unmatched == []
         assert await h.orders_received(h.symbol) == placed  # nothing re-placed
         assert await h.position(h.symbol) == size
         assert await h.resting_orders(h.symbol) == []
@@ -126,7 +126,7 @@ async def _fill_while_down(h: VenueHarness, venue: Venue, *, silent: bool) -> No
     # the REST reconcile a tracker runs brings the same fill again: the ledger counts it once
     for f in await venue.fills(h.symbol):
         log.take(f)
-    assert log.filled("down1") == size
+    assert log.filled("down1") == size and log.unmatched == []
     assert sorted(str(f.trade_id) for f in log.applied) == sorted(f.trade_id for f in truth)
     assert (await venue.positions())[h.symbol].size == await h.position(h.symbol) == size
 
@@ -271,7 +271,7 @@ def test_5_an_order_accepted_then_cancelled_by_the_venue_is_never_reported_resti
         assert report is not None and report.status is OrderStatus.CANCELLED
         assert await venue.open_orders(h.symbol) == []
         assert await h.resting_orders(h.symbol) == []
-        assert await h.venue_fills(h.symbol) == []
+        assert await h.venue_fills(h.symbol) == [] and log.fills() == []
 
     run_case(harness, body)
 

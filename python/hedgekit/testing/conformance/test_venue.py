@@ -152,7 +152,7 @@ def test_an_ioc_fill_arrives_once_with_exact_price_size_and_fee_and_positions_fo
         assert sum((f.size for f in truth), D(0)) == size
         events = log.fills("ioc1")
         assert sorted(str(f.trade_id) for f in events) == sorted(f.trade_id for f in truth)
-        assert log.duplicates == 0  # each fill once on a healthy stream
+        assert log.duplicates == 0 and log.unmatched == []  # each fill once, ours
         by_trade = {f.trade_id: f for f in truth}
         for f in events:
             t = by_trade[str(f.trade_id)]
@@ -276,6 +276,7 @@ def test_a_price_move_through_a_resting_order_fills_it_as_maker_at_its_price(
         await h.move_price(h.symbol, price * D("0.99"))
         await log.read_until(h, lambda: log.filled("mv1") == size, "the fill of the move")
         assert all(f.price == price and f.is_maker for f in log.fills("mv1"))
+        assert log.unmatched == []
         await log.read_until(
             h,
             lambda: any(
