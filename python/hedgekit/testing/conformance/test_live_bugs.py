@@ -13,7 +13,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hedgekit.errors import AmbiguousOutcomeError, InvalidOrderError
-from hedgekit.model import CancelResult, OrderAck, OrderStatus, OrderUpdate, Side, StreamStatus
+from hedgekit.model import (
+    CancelResult,
+    OrderAck,
+    OrderRequest,
+    OrderStatus,
+    OrderUpdate,
+    Side,
+    StreamStatus,
+    TimeInForce,
+)
 from hedgekit.testing.conformance.checks import (
     EventLog,
     min_size,
@@ -272,6 +281,31 @@ def test_5_an_order_accepted_then_cancelled_by_the_venue_is_never_reported_resti
         assert await venue.open_orders(h.symbol) == []
         assert await h.resting_orders(h.symbol) == []
         assert await h.venue_fills(h.symbol) == [] and log.fills() == []
+
+    run_case(harness, body)
+
+
+@needs(Hook.TRUTH)
+def test_5_an_ioc_that_meets_nothing_is_reported_expired_and_never_resting(
+    harness: HarnessFactory,
+) -> None:
+    """ "Accepted" is not "live", the IOC case (Hyperliquid ``Order could not immediately
+    match``): the answer says expired with nothing filled, and the order is nowhere resting."""
+
+    async def body(h: VenueHarness, venue: Venue) -> None:
+        rules = venue.instruments()[h.symbol].rules
+        quote = await quote_of(h, venue, h.symbol)
+        price = passive_price(rules, quote, Side.BUY, 30)  # below the bid: nothing to meet
+        size = min_size(rules, price)
+        request = OrderRequest(h.symbol, Side.BUY, size, price, "ioc0", tif=TimeInForce.IOC)
+        ack = await venue.place(request)
+        assert ack.status.is_terminal and ack.status is not OrderStatus.FILLED
+        assert ack.filled == 0
+        report = await venue.order_status(h.symbol, client_id="ioc0")
+        assert report is None or (report.status.is_terminal and report.filled == 0)
+        assert await venue.open_orders(h.symbol) == []
+        assert await h.resting_orders(h.symbol) == []
+        assert await h.venue_fills(h.symbol) == [] and await h.position(h.symbol) == 0
 
     run_case(harness, body)
 

@@ -47,24 +47,25 @@ def test_instruments_are_exact_and_their_rules_refuse_what_the_venue_refuses(
             assert rules.tick_size > 0 and rules.step_size > 0
             assert isinstance(info.maker_fee, Decimal) and isinstance(info.taker_fee, Decimal)
             assert info.funding_interval_s > 0
-        rules = infos[h.symbol].rules
-        quote = await quote_of(h, venue, h.symbol)
-        price = passive_price(rules, quote, Side.BUY, 50)
-        size = min_size(rules, price)
-        bad = {
-            "off-grid price": (price - rules.tick_size / 10, size),
-            "off-step size": (price, size + rules.step_size / 10),
-            "below the minimum": (price, rules.step_size),
-        }
-        for i, (what, (px, sz)) in enumerate(bad.items()):
-            if what == "below the minimum" and rules.min_notional <= px * sz:
-                continue  # no minimum to fall below on this instrument
-            with pytest.raises(InvalidOrderError):
-                rules.check(px, sz)
-            with pytest.raises((InvalidOrderError, OrderRejectedError)):
-                await venue.place(post_only(h.symbol, Side.BUY, sz, px, f"bad{i}"))
-        assert await h.resting_orders(h.symbol) == []
-        assert await h.orders_received(h.symbol) == 0
+        for symbol, info in infos.items():
+            rules = info.rules
+            quote = await quote_of(h, venue, symbol)
+            price = passive_price(rules, quote, Side.BUY, 50)
+            size = min_size(rules, price)
+            bad = [
+                (price - rules.tick_size / 10, size),  # off the price grid
+                (price, size + rules.step_size / 10),  # off the size step
+                (price, rules.step_size),  # below the minimum size or notional, if any
+            ]
+            for i, (px, sz) in enumerate(bad):
+                if rules.rejection(px, sz) is None:
+                    continue  # no minimum to fall below on this instrument
+                with pytest.raises(InvalidOrderError):
+                    rules.check(px, sz)
+                with pytest.raises((InvalidOrderError, OrderRejectedError)):
+                    await venue.place(post_only(symbol, Side.BUY, sz, px, f"bad{i}"))
+            assert await h.resting_orders(symbol) == []
+            assert await h.orders_received(symbol) == 0
 
     run_case(harness, body)
 
