@@ -16,6 +16,7 @@ from hedgekit.venues.base import EventStream, Quote, Venue
 __all__ = [
     "EventLog",
     "min_size",
+    "passive_order",
     "passive_price",
     "post_only",
     "quote_of",
@@ -74,6 +75,16 @@ def min_size(rules: Instrument, price: Decimal, factor: int = 2) -> Decimal:
     target = target.quantize(_NANO, ROUND_CEILING)
     size = rules.floor_size(target)
     return size if size >= target else size + rules.step_size
+
+
+async def passive_order(
+    h: VenueHarness, venue: Venue, bps: int, side: Side = Side.BUY
+) -> tuple[Decimal, Decimal]:
+    """``(price, size)`` of a small order ``bps`` behind the touch of ``h.symbol``: a
+    :func:`passive_price` and its :func:`min_size`."""
+    rules = venue.instruments()[h.symbol].rules
+    price = passive_price(rules, await quote_of(h, venue, h.symbol), side, bps)
+    return price, min_size(rules, price)
 
 
 def post_only(

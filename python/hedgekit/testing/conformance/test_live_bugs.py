@@ -26,6 +26,7 @@ from hedgekit.model import (
 from hedgekit.testing.conformance.checks import (
     EventLog,
     min_size,
+    passive_order,
     passive_price,
     post_only,
     quote_of,
@@ -84,10 +85,7 @@ def test_2_a_cancel_that_races_a_fill_is_already_filled_counted_once_and_not_rep
 
     async def body(h: VenueHarness, venue: Venue) -> None:
         log = EventLog(venue.name, venue.events())
-        rules = venue.instruments()[h.symbol].rules
-        quote = await quote_of(h, venue, h.symbol)
-        price = passive_price(rules, quote, Side.BUY, 20)
-        size = min_size(rules, price)
+        price, size = await passive_order(h, venue, 20)
         log.register("race1", Side.BUY, size)
         await venue.place(post_only(h.symbol, Side.BUY, size, price, "race1"))
         placed = await h.orders_received(h.symbol)
@@ -109,10 +107,7 @@ def test_2_a_cancel_that_races_a_fill_is_already_filled_counted_once_and_not_rep
 # 3 ------------------------------------------------------------------------------------------
 async def _fill_while_down(h: VenueHarness, venue: Venue, *, silent: bool) -> None:
     log = EventLog(venue.name, venue.events())
-    rules = venue.instruments()[h.symbol].rules
-    quote = await quote_of(h, venue, h.symbol)
-    price = passive_price(rules, quote, Side.BUY, 20)
-    size = min_size(rules, price)
+    price, size = await passive_order(h, venue, 20)
     log.register("down1", Side.BUY, size)
     ack = await venue.place(post_only(h.symbol, Side.BUY, size, price, "down1"))
     await log.drain(quiet_s=0.2)
@@ -260,10 +255,7 @@ def test_5_an_order_accepted_then_cancelled_by_the_venue_is_never_reported_resti
 
     async def body(h: VenueHarness, venue: Venue) -> None:
         log = EventLog(venue.name, venue.events())
-        rules = venue.instruments()[h.symbol].rules
-        quote = await quote_of(h, venue, h.symbol)
-        price = passive_price(rules, quote, Side.BUY, 30)
-        size = min_size(rules, price)
+        price, size = await passive_order(h, venue, 30)
         await h.cancel_next_accepted()
         await venue.place(post_only(h.symbol, Side.BUY, size, price, "acc1"))
 
@@ -293,10 +285,7 @@ def test_5_an_ioc_that_meets_nothing_is_reported_expired_and_never_resting(
     match``): the answer says expired with nothing filled, and the order is nowhere resting."""
 
     async def body(h: VenueHarness, venue: Venue) -> None:
-        rules = venue.instruments()[h.symbol].rules
-        quote = await quote_of(h, venue, h.symbol)
-        price = passive_price(rules, quote, Side.BUY, 30)  # below the bid: nothing to meet
-        size = min_size(rules, price)
+        price, size = await passive_order(h, venue, 30)  # below the bid: nothing to meet
         request = OrderRequest(h.symbol, Side.BUY, size, price, "ioc0", tif=TimeInForce.IOC)
         ack = await venue.place(request)
         assert ack.status.is_terminal and ack.status is not OrderStatus.FILLED
@@ -319,10 +308,7 @@ def test_a_lost_answer_to_a_place_is_resolved_by_a_status_query_not_assumed_fail
     outcome is ambiguous), the order is found by its client id, and it exists once."""
 
     async def body(h: VenueHarness, venue: Venue) -> None:
-        rules = venue.instruments()[h.symbol].rules
-        quote = await quote_of(h, venue, h.symbol)
-        price = passive_price(rules, quote, Side.BUY, 30)
-        size = min_size(rules, price)
+        price, size = await passive_order(h, venue, 30)
         await h.lose_next_answer("place")
         ack: OrderAck | None = None
         try:

@@ -22,6 +22,7 @@ from hedgekit.model import (
 from hedgekit.testing.conformance.checks import (
     EventLog,
     min_size,
+    passive_order,
     passive_price,
     post_only,
     quote_of,
@@ -87,10 +88,7 @@ def test_a_post_only_order_rests_is_listed_found_by_both_ids_and_cancelled_once(
     harness: HarnessFactory,
 ) -> None:
     async def body(h: VenueHarness, venue: Venue) -> None:
-        rules = venue.instruments()[h.symbol].rules
-        quote = await quote_of(h, venue, h.symbol)
-        price = passive_price(rules, quote, Side.BUY, 30)
-        size = min_size(rules, price)
+        price, size = await passive_order(h, venue, 30)
         ack = await venue.place(post_only(h.symbol, Side.BUY, size, price, "rest1"))
         assert ack.status is OrderStatus.OPEN and ack.client_id == "rest1"
         assert ack.filled == 0 and ack.venue_order_id
@@ -177,10 +175,7 @@ def test_an_ioc_fill_arrives_once_with_exact_price_size_and_fee_and_positions_fo
 
 def test_a_reduce_only_order_on_a_flat_position_is_refused(harness: HarnessFactory) -> None:
     async def body(h: VenueHarness, venue: Venue) -> None:
-        rules = venue.instruments()[h.symbol].rules
-        quote = await quote_of(h, venue, h.symbol)
-        price = passive_price(rules, quote, Side.SELL, 30)
-        size = min_size(rules, price)
+        price, size = await passive_order(h, venue, 30, Side.SELL)
         request = OrderRequest(
             h.symbol, Side.SELL, size, price, "ro1", OrderType.LIMIT, TimeInForce.GTC, True
         )
@@ -197,13 +192,10 @@ def test_modify_changes_price_and_size_and_the_new_venue_id_is_followed(
     harness: HarnessFactory,
 ) -> None:
     async def body(h: VenueHarness, venue: Venue) -> None:
-        rules = venue.instruments()[h.symbol].rules
-        quote = await quote_of(h, venue, h.symbol)
-        price = passive_price(rules, quote, Side.BUY, 30)
-        size = min_size(rules, price)
+        price, size = await passive_order(h, venue, 30)
         await venue.place(post_only(h.symbol, Side.BUY, size, price, "mod1"))
-        new_price = passive_price(rules, quote, Side.BUY, 60)
-        new_size = size + rules.step_size
+        new_price, _ = await passive_order(h, venue, 60)
+        new_size = size + venue.instruments()[h.symbol].rules.step_size
         if not venue.supports_modify:
             with pytest.raises(NotImplementedError):
                 await venue.modify(h.symbol, "mod1", price=new_price, size=new_size)
@@ -268,10 +260,7 @@ def test_a_price_move_through_a_resting_order_fills_it_as_maker_at_its_price(
 ) -> None:
     async def body(h: VenueHarness, venue: Venue) -> None:
         log = EventLog(venue.name, venue.events())
-        rules = venue.instruments()[h.symbol].rules
-        quote = await quote_of(h, venue, h.symbol)
-        price = passive_price(rules, quote, Side.BUY, 20)
-        size = min_size(rules, price)
+        price, size = await passive_order(h, venue, 20)
         log.register("mv1", Side.BUY, size)
         await venue.place(post_only(h.symbol, Side.BUY, size, price, "mv1"))
         await h.move_price(h.symbol, price * D("0.99"))
