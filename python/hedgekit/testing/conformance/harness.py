@@ -136,8 +136,11 @@ class VenueHarness(Protocol):
         ...
 
     # --------------------------------------------------------------------- the outside world
-    async def fill_resting(self, symbol: str, venue_order_id: str) -> None:
-        """Outside flow fills our resting order completely, at its price (as maker)."""
+    async def fill_resting(
+        self, symbol: str, venue_order_id: str, size: Decimal | None = None
+    ) -> None:
+        """Outside flow fills our resting order at its price (as maker): completely, or
+        ``size`` of it (the suite asks for a part only of an order alone at its price)."""
         ...
 
     async def move_price(self, symbol: str, mid: Decimal) -> None:

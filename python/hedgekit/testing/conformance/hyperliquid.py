@@ -119,20 +119,28 @@ class HyperliquidHarness:
                 await fake.stop()
 
     # --------------------------------------------------------------------- the outside world
-    async def fill_resting(self, symbol: str, venue_order_id: str) -> None:
-        """An outside taker sweeps everything queued ahead of our order and the order itself,
-        up to its price."""
-        rec = self.fake.account(self.address).orders.get(int(venue_order_id))
+    async def fill_resting(
+        self, symbol: str, venue_order_id: str, size: Decimal | None = None
+    ) -> None:
+        """An outside taker sweeps everything queued at better prices, then our order's level
+        (or ``size`` of our order), up to its price.
+
+        Raises:
+            ValueError: ``size`` given while others share the order's price.
+        """
+        acct = self.fake.account(self.address)
+        rec = acct.orders.get(int(venue_order_id))
         if rec is None or rec.status != "open":
             return
-        bids, asks = self.fake.account(self.address).engine.book_levels(symbol, 10_000)
-        price = rec.limit_px
-        levels = bids if rec.is_buy else asks
-        ahead = sum(
-            (s for p, s in levels if (p >= price if rec.is_buy else p <= price)), Decimal(0)
-        )
-        aggressor = Side.SELL if rec.is_buy else Side.BUY
-        self.fake.trade_against(symbol, aggressor, ahead, price)
+        bids, asks = acct.engine.book_levels(symbol, 10_000)
+        price, buy = rec.limit_px, rec.is_buy
+        levels = bids if buy else asks
+        better = sum((s for p, s in levels if (p > price if buy else p < price)), Decimal(0))
+        level = sum((s for p, s in levels if p == price), Decimal(0))
+        if size is not None and level != rec.sz:
+            raise ValueError(f"outside orders share {price}: a partial fill cannot be aimed")
+        amount = better + (level if size is None else size)
+        self.fake.trade_against(symbol, Side.SELL if buy else Side.BUY, amount, price)
 
     async def move_price(self, symbol: str, mid: Decimal) -> None:
         """Moves the fake's outside market."""

@@ -122,9 +122,11 @@ class SimHarness:
             self._venue = None
 
     # --------------------------------------------------------------------- the outside world
-    async def fill_resting(self, symbol: str, venue_order_id: str) -> None:
-        """Outside flow fills our resting order at its price."""
-        self.venue.fill_resting(symbol, venue_order_id)
+    async def fill_resting(
+        self, symbol: str, venue_order_id: str, size: Decimal | None = None
+    ) -> None:
+        """Outside flow fills our resting order (or ``size`` of it) at its price."""
+        self.venue.fill_resting(symbol, venue_order_id, size)
 
     async def move_price(self, symbol: str, mid: Decimal) -> None:
         """Moves the engine's outside mid; fills and marks go out on the streams."""

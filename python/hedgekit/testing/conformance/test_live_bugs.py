@@ -305,7 +305,8 @@ def test_a_lost_answer_to_a_place_is_resolved_by_a_status_query_not_assumed_fail
     harness: HarnessFactory,
 ) -> None:
     """The venue places the order and its answer is lost: the adapter resolves it (or says the
-    outcome is ambiguous), the order is found by its client id, and it exists once."""
+    outcome is ambiguous), the order is found by its client id, and it exists once. The same
+    for a cancel whose answer is lost: the order is then found cancelled."""
 
     async def body(h: VenueHarness, venue: Venue) -> None:
         price, size = await passive_order(h, venue, 30)
@@ -322,7 +323,15 @@ def test_a_lost_answer_to_a_place_is_resolved_by_a_status_query_not_assumed_fail
         truth = await h.resting_orders(h.symbol)
         assert [o.venue_order_id for o in truth] == [report.venue_order_id]
         assert await h.orders_received(h.symbol) == 1
-        assert await venue.cancel(h.symbol, client_id="lost1") is CancelResult.CANCELLED
+        # the cancel's answer lost too: resolved as cancelled, or ambiguous until a query
+        await h.lose_next_answer("cancel")
+        try:
+            result = await venue.cancel(h.symbol, client_id="lost1")
+        except AmbiguousOutcomeError:
+            result = None
+        assert result in (None, CancelResult.CANCELLED)
+        report = await venue.order_status(h.symbol, client_id="lost1")
+        assert report is not None and report.status is OrderStatus.CANCELLED
         await wait_until(h, _no_resting(h), "nothing resting")
 
     run_case(harness, body)

@@ -114,6 +114,16 @@ def test_a_post_only_order_rests_is_listed_found_by_both_ids_and_cancelled_once(
         assert again is CancelResult.ALREADY_CANCELLED
         report = await venue.order_status(h.symbol, client_id="rest1")
         assert report is not None and report.status is OrderStatus.CANCELLED
+        # by the venue's id too, and for an order on the other side
+        sell_price, sell_size = await passive_order(h, venue, 30, Side.SELL)
+        sell = await venue.place(post_only(h.symbol, Side.SELL, sell_size, sell_price, "rest2"))
+        assert [(o.side, o.price, o.size) for o in await h.resting_orders(h.symbol)] == [
+            (Side.SELL, sell_price, sell_size)
+        ]
+        assert [r.client_id for r in await venue.open_orders()] == ["rest2"]
+        cancelled = await venue.cancel(h.symbol, venue_order_id=sell.venue_order_id)
+        assert cancelled is CancelResult.CANCELLED
+        assert await h.resting_orders(h.symbol) == []
 
     run_case(harness, body)
 
@@ -166,6 +176,9 @@ def test_an_ioc_fill_arrives_once_with_exact_price_size_and_fee_and_positions_fo
         assert sorted((str(f.trade_id), f.price, f.size, f.fee) for f in rest) == sorted(
             (t.trade_id, t.price, t.size, t.fee) for t in truth
         )
+        report = await venue.order_status(h.symbol, client_id="ioc1")
+        assert report is not None and report.status is OrderStatus.FILLED
+        assert (report.filled, report.avg_price) == (size, quote.ask)
         assert await h.position(h.symbol) == size
         position = (await venue.positions())[h.symbol]
         assert position.size == size and position.entry_price == quote.ask
@@ -278,5 +291,49 @@ def test_a_price_move_through_a_resting_order_fills_it_as_maker_at_its_price(
         assert await h.position(h.symbol) == size
         assert (await venue.positions())[h.symbol].size == size
         assert await h.resting_orders(h.symbol) == []
+
+    run_case(harness, body)
+
+
+@needs(Hook.TRUTH, Hook.OUTSIDE_TRADE)
+def test_a_partly_filled_order_cancelled_reports_exactly_the_part_that_filled(
+    harness: HarnessFactory,
+) -> None:
+    async def body(h: VenueHarness, venue: Venue) -> None:
+        log = EventLog(venue.name, venue.events())
+        rules = venue.instruments()[h.symbol].rules
+        # far behind the touch, alone at its price, so that outside flow can fill a part of it
+        price, size = await passive_order(h, venue, 100)
+        size *= 4
+        part = rules.floor_size(size / 2)
+        log.register("part1", Side.BUY, size)
+        ack = await venue.place(post_only(h.symbol, Side.BUY, size, price, "part1"))
+        await h.fill_resting(h.symbol, ack.venue_order_id, part)
+        await log.read_until(h, lambda: log.filled("part1") == part, "the partial fill")
+        report = await venue.order_status(h.symbol, client_id="part1")
+        assert report is not None and report.status is OrderStatus.PARTIALLY_FILLED
+        assert (report.filled, report.avg_price) == (part, price)
+        assert [(r.status, r.filled) for r in await venue.open_orders(h.symbol)] == [
+            (OrderStatus.PARTIALLY_FILLED, part)
+        ]
+        assert await venue.cancel(h.symbol, client_id="part1") is CancelResult.CANCELLED
+
+        def final() -> list[OrderUpdate]:
+            return [
+                e
+                for e in log.events
+                if isinstance(e, OrderUpdate) and e.client_id == "part1" and e.status.is_terminal
+            ]
+
+        await log.read_until(h, lambda: bool(final()), "the cancel on the stream")
+        # the venue's word on what filled never exceeds what filled (the tracker takes the
+        # largest it hears: more would leave it waiting for fills that never come)
+        assert [(e.status, e.filled) for e in final()] == [(OrderStatus.CANCELLED, part)]
+        report = await venue.order_status(h.symbol, client_id="part1")
+        assert report is not None and report.status is OrderStatus.CANCELLED
+        assert report.filled == part
+        truth = await h.venue_fills(h.symbol)
+        assert sum((f.size for f in truth), D(0)) == part == log.filled("part1")
+        assert await h.position(h.symbol) == part and await h.resting_orders(h.symbol) == []
 
     run_case(harness, body)

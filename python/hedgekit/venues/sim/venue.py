@@ -520,20 +520,27 @@ class SimVenue:
         self.config = dataclasses.replace(self.config, faults=faults)
         self._instant = _is_instant(self.config)
 
-    def fill_resting(self, symbol: str, venue_order_id: str) -> None:
-        """Outside flow fills our resting order completely now, at its price (a test hook):
-        an outside taker sweeps everything queued at better prices and at the order's level.
-        Nothing happens for an order that is not resting.
+    def fill_resting(self, symbol: str, venue_order_id: str, size: Decimal | None = None) -> None:
+        """Outside flow fills our resting order now, at its price (a test hook): an outside
+        taker sweeps everything queued at better prices, then ``size`` of our order (``None``:
+        its level, our order with it). Nothing happens for an order that is not resting.
 
         Raises:
             KeyError: Unknown symbol.
+            ValueError: ``size`` given while outside orders share the order's price (the taker
+                could not be aimed at ours alone).
         """
         t = self._clock.now_ns()
-        self._emit(t, self._take_resting(t, symbol, None, venue_order_id))
+        self._emit(t, self._take_resting(t, symbol, None, venue_order_id, size))
         self._publish(t)
 
     def _take_resting(
-        self, t: int, symbol: str, client_id: str | None, venue_order_id: str | None
+        self,
+        t: int,
+        symbol: str,
+        client_id: str | None,
+        venue_order_id: str | None,
+        size: Decimal | None = None,
     ) -> list[VenueEvent]:
         report = self.engine.order_status(
             symbol, client_id=client_id, venue_order_id=venue_order_id
@@ -542,11 +549,13 @@ class SimVenue:
             return []
         price, buy = report.price, report.side is Side.BUY
         bids, asks = self.engine.book_levels(symbol, 10_000)
-        ahead = sum(
-            (s for p, s in (bids if buy else asks) if (p >= price if buy else p <= price)),
-            Decimal(0),
-        )
-        return self.engine.external_trade(t, symbol, report.side.opposite, ahead, price)
+        levels = bids if buy else asks
+        better = sum((s for p, s in levels if (p > price if buy else p < price)), Decimal(0))
+        level = sum((s for p, s in levels if p == price), Decimal(0))
+        if size is not None and level != report.size - report.filled:
+            raise ValueError(f"outside orders share {price}: a partial fill cannot be aimed")
+        amount = better + (level if size is None else size)
+        return self.engine.external_trade(t, symbol, report.side.opposite, amount, price)
 
     def _fill_before_cancel(
         self, t: int, symbol: str, client_id: str | None, venue_order_id: str | None

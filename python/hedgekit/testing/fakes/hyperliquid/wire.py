@@ -108,7 +108,7 @@ class OrderRecord:
             "coin": self.coin,
             "side": self.side,
             "limitPx": num(self.limit_px),
-            "sz": num(self.sz if self.status == "open" else Decimal(0)),
+            "sz": num(self.sz),  # what is left: origSz - sz is what filled, in every status
             "oid": self.oid,
             "timestamp": self.timestamp,
             "origSz": num(self.orig_sz),
