@@ -3,6 +3,7 @@ cycle, fills, positions, margin and funding. See ``docs/conformance.md``."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import pytest
@@ -337,3 +338,34 @@ def test_a_partly_filled_order_cancelled_reports_exactly_the_part_that_filled(
         assert await h.position(h.symbol) == part and await h.resting_orders(h.symbol) == []
 
     run_case(harness, body)
+
+
+def test_every_subscriber_hears_every_event_and_close_leaves_no_task_behind(
+    harness: HarnessFactory,
+) -> None:
+    h = harness()
+
+    async def main() -> None:
+        before = asyncio.all_tasks()
+        venue = await h.start()
+        try:
+            logs = [EventLog(venue.name, venue.events()) for _ in range(2)]
+            price, size = await passive_order(h, venue, 30)
+            await venue.place(post_only(h.symbol, Side.BUY, size, price, "sub1"))
+            assert await venue.cancel(h.symbol, client_id="sub1") is CancelResult.CANCELLED
+            for log in logs:
+
+                def ended(log: EventLog = log) -> bool:
+                    return any(
+                        isinstance(e, OrderUpdate) and e.status is OrderStatus.CANCELLED
+                        for e in log.events
+                    )
+
+                await log.read_until(h, ended, "the cancel, for each subscriber")
+        finally:
+            await h.stop()
+        await asyncio.sleep(0.1)
+        left = {t for t in asyncio.all_tasks() - before if not t.done()}
+        assert left == set()
+
+    h.run(main)
