@@ -493,8 +493,8 @@ class SimVenue:
         self._set_faults(lose_answers=(*self.config.faults.lose_answers, lost))
 
     def race_next_cancel(self, event_delay_ns: int) -> None:
-        """The next cancel finds its order filled by outside flow between the cancel's arrival
-        and its answer (the venue answers "unknown order"); the fill's events leave
+        """The next cancel of a resting order finds it filled by outside flow between the
+        cancel's arrival and its answer (the venue answers "unknown order"); the fill's events leave
         ``event_delay_ns`` after the cancel's arrival, past its answer.
 
         Raises:
