@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from hedgekit.testing.conformance import (
     DEFAULT_HARNESSES,
     Hook,
@@ -65,3 +67,11 @@ def test_a_test_needing_a_hook_a_harness_lacks_is_reported_not_applicable_with_t
         [_PartialHarness], hooks_needed(test_venue.test_a_book_and_a_quote_after_connect)
     )  # type: ignore[list-item]
     assert plain.id == "partial" and plain.marks == ()
+
+
+def test_a_harness_is_named_module_colon_factory() -> None:
+    assert load_harness(DEFAULT_HARNESSES[0]).__name__ == "SimHarness"  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="module:attribute"):
+        load_harness("hedgekit.testing.conformance.sim")
+    with pytest.raises(AttributeError):
+        load_harness("hedgekit.testing.conformance.sim:NoSuchHarness")

@@ -51,9 +51,8 @@ def test_1_fifty_concurrent_places_and_cancels_are_all_accepted(harness: Harness
         prices = [passive_price(rules, quote, Side.BUY, 10 + 2 * i) for i in range(50)]
         size = min_size(rules, prices[-1])
 
-        def place(i: int) -> asyncio.Future[OrderAck]:
-            request = post_only(h.symbol, Side.BUY, size, prices[i], f"n{i}")
-            return asyncio.ensure_future(venue.place(request))
+        def place(i: int) -> Awaitable[OrderAck]:
+            return venue.place(post_only(h.symbol, Side.BUY, size, prices[i], f"n{i}"))
 
         first = await asyncio.gather(*(place(i) for i in range(25)))
         assert {a.status for a in first} == {OrderStatus.OPEN}
