@@ -65,6 +65,12 @@ MODULES = [
     "hedgekit.testing.fakes.server",
     "hedgekit.testing.fakes.threaded",
     "hedgekit.testing.fakes.hyperliquid",
+    "hedgekit.testing.conformance",
+    "hedgekit.testing.conformance.harness",
+    "hedgekit.testing.conformance.plugin",
+    "hedgekit.testing.conformance.checks",
+    "hedgekit.testing.conformance.sim",
+    "hedgekit.testing.conformance.hyperliquid",
 ]
 IMPLIED = {"hedgekit.errors"}  # walked in from hedgekit.__all__
 CORE = "hedgekit._core"

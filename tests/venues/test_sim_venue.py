@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from decimal import Decimal
 
 import pytest
@@ -10,6 +11,7 @@ from simkit import MS, D, market, order, venue_config
 
 from hedgekit.clock import LoopClock, run_virtual
 from hedgekit.errors import (
+    InvalidOrderError,
     OrderRejectedError,
     PostOnlyRejectedError,
     RateLimitedError,
@@ -672,3 +674,77 @@ def test_an_outage_of_one_endpoint_only() -> None:
     seen, venue = run_virtual(main())
     assert seen == ["ok", "503", "others ok", "ok"]
     assert venue.stats["outage_refusals"] == 1
+
+
+def test_with_check_rules_an_unplaceable_order_is_refused_before_it_is_sent() -> None:
+    async def main() -> tuple[str, int]:
+        venue = SimVenue(dataclasses.replace(venue_config("hyperliquid"), check_rules=True))
+        await venue.connect()
+        bid = venue.quote("ETH").bid  # type: ignore[union-attr]
+        with pytest.raises(InvalidOrderError) as info:
+            await venue.place(order("buy", "0.05", str(bid - 1)))  # $5 < $10
+        return info.value.reason, venue.stats["requests"]
+
+    assert run_virtual(main()) == ("below_min_notional", 0)
+
+
+def test_run_time_faults_a_silent_stream_noticed_late_then_back_with_a_snapshot() -> None:
+    async def main() -> list[object]:
+        venue = SimVenue(venue_config("hyperliquid"))
+        await venue.connect()
+        events = venue.events()
+        bid = venue.quote("ETH").bid  # type: ignore[union-attr]
+        ack = await venue.place(order("buy", "1", str(bid)))
+        await asyncio.sleep(0.1)
+        t0 = venue.now_ns()
+        venue.drop_stream(1_000 * MS, snapshot_fills=5, notice_ns=400 * MS)
+        venue.fill_resting("ETH", ack.venue_order_id)  # while nobody hears it
+        got: list[object] = []
+        while (e := await events.get(timeout=2.0)) is not None:
+            got.append((e.connected, e.ts_ns - t0) if isinstance(e, StreamStatus) else e)
+        return got
+
+    got = run_virtual(main())
+    statuses = [g for g in got if isinstance(g, tuple)]
+    assert statuses == [(False, 400 * MS), (True, 1_000 * MS)]
+    fills = [g for g in got if isinstance(g, Fill)]
+    assert sum(f.size for f in fills) == D(1)  # the snapshot after the silence, once
+    assert got.index(statuses[1]) < got.index(fills[0])
+
+
+def test_run_time_faults_race_a_cancel_and_cancel_an_accepted_order() -> None:
+    async def main() -> tuple[CancelResult, list[object], object]:
+        venue = SimVenue(venue_config("hyperliquid"))
+        await venue.connect()
+        events = venue.events()
+        bid = venue.quote("ETH").bid  # type: ignore[union-attr]
+        await venue.place(order("buy", "1", str(bid - 1), client_id="r1"))
+        venue.race_next_cancel(200 * MS)
+        result = await venue.cancel("ETH", client_id="r1")
+        answered = venue.now_ns()
+        late = []  # when each fill reached us, after the cancel's answer
+        while (e := await events.get(timeout=1.0)) is not None:
+            if isinstance(e, Fill):
+                late.append(venue.now_ns() - answered)
+        venue.cancel_next_accepted(50 * MS)
+        ack = await venue.place(order("buy", "1", str(bid - 1), client_id="a1"))
+        assert ack.status is OrderStatus.OPEN
+        await asyncio.sleep(0.2)
+        report = await venue.order_status("ETH", client_id="a1")
+        return result, late, report
+
+    result, late, report = run_virtual(main())
+    assert result is CancelResult.ALREADY_FILLED
+    assert late and all(d > 0 for d in late)  # the fill reached us after the answer
+    assert report.status is OrderStatus.CANCELLED  # type: ignore[attr-defined]
+    assert report.reason == "marginCanceled"  # type: ignore[attr-defined]
+
+
+def test_run_time_faults_refuse_impossible_windows() -> None:
+    venue = SimVenue(venue_config("hyperliquid"))
+    with pytest.raises(ValueError):
+        venue.drop_stream(100 * MS, notice_ns=100 * MS)
+    with pytest.raises(ValueError):
+        venue.lose_next("nonsense")
+    with pytest.raises(ValueError):
+        venue.race_next_cancel(-1)

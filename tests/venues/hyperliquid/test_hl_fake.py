@@ -357,6 +357,37 @@ def test_the_cancel_fill_race_answers_missing_order_and_sends_the_fill_after() -
     run(body)
 
 
+def test_a_partly_filled_order_cancelled_shows_what_was_left_in_sz() -> None:
+    """``origSz - sz`` is what filled, in the cancel's update and in ``orderStatus`` (an ``sz``
+    of 0 would say the whole order filled, and a client would wait for fills never sent)."""
+
+    async def body(fake: FakeHyperliquid, http: aiohttp.ClientSession) -> None:
+        answer = await post(http, fake, "/exchange", signed(order("2990", "0.02")))
+        oid = answer["response"]["data"]["statuses"][0]["resting"]["oid"]
+        bids, _ = fake.account(ADDR).engine.book_levels("ETH", 10_000)
+        ahead = sum((sz for px, sz in bids if px > D(2990)), D(0))
+        fake.trade_against("ETH", Side.SELL, ahead + D("0.005"), D(2990))
+        async with http.ws_connect(fake.ws_url) as ws:
+            await ws.send_json(
+                {"method": "subscribe", "subscription": {"type": "orderUpdates", "user": ADDR}}
+            )
+            await recv(ws, "subscriptionResponse")
+            cancel = {"type": "cancel", "cancels": [{"a": 1, "o": oid}]}
+            reply = await post(http, fake, "/exchange", signed(cancel))
+            assert reply["response"]["data"]["statuses"] == ["success"]
+            update = (await recv(ws, "orderUpdates"))["data"][0]
+        assert update["status"] == "canceled"
+        assert (update["order"]["origSz"], update["order"]["sz"]) == ("0.02", "0.015")
+        status = await post(http, fake, "/info", {"type": "orderStatus", "user": ADDR, "oid": oid})
+        assert status["order"]["status"] == "canceled"
+        assert (status["order"]["order"]["origSz"], status["order"]["order"]["sz"]) == (
+            "0.02",
+            "0.015",
+        )
+
+    run(body)
+
+
 def test_wire_faults_are_seeded_and_counted_first() -> None:
     def draws(seed: int) -> list[FaultKind | None]:
         f = WireFaults(seed).rate_limit(0, probability=0.3).server_error(2, kinds=("info",))

@@ -923,6 +923,11 @@ class SimVenueConfig:
             changed (Hyperliquid pushes a snapshot every block, about 0.5 s), so our copy's age
             measures the feed's health, not the market's calm. 0 sends changes only.
         margin: The account: collateral, liquidation fee, funding settlement instants.
+        check_rules: The adapter half checks every priced order against the instrument's
+            rules before sending it (:class:`~hedgekit.errors.InvalidOrderError`, nothing
+            sent), as the live adapters do. Off by default, so that a scenario meets the
+            venue's own refusal (its text, code and timing: Lighter's minimum arrives on the
+            stream).
     """
 
     name: str
@@ -938,3 +943,4 @@ class SimVenueConfig:
     book_depth: int = 20
     book_heartbeat_ns: int = 500 * MS
     margin: MarginConfig = MarginConfig()
+    check_rules: bool = False

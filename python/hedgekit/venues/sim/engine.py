@@ -313,6 +313,7 @@ class MatchingEngine:
         *,
         client_id: str | None = None,
         venue_order_id: str | None = None,
+        reason: str | None = None,
     ) -> CancelOutcome:
         """Cancels one of our orders by client id or venue order id.
 
@@ -321,6 +322,8 @@ class MatchingEngine:
             symbol: The order's symbol.
             client_id: Our id for the order.
             venue_order_id: The venue's id (takes precedence when both are given).
+            reason: Why the venue cancelled it, when the venue did (``"marginCanceled"``);
+                ``None`` for our own cancel.
 
         Returns:
             ``cancelled=True`` with the cumulative filled size for an open order; otherwise the
@@ -339,6 +342,8 @@ class MatchingEngine:
         self._unrest(m, order)
         order.status = OrderStatus.CANCELLED
         order.updated_ns = now_ns
+        if reason is not None:
+            order.reason = reason
         self._bump(m, before)
         return CancelOutcome(True, order.filled, None, (self._update(order, now_ns),), True)
 

@@ -14,6 +14,7 @@ Aster-style book that reports a sequence gap is resynchronised from a REST snaps
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import heapq
 import itertools
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -44,6 +45,7 @@ from hedgekit.model import (
     OrderStatusReport,
     OrderType,
     Position,
+    Side,
     StreamStatus,
     TimeInForce,
     VenueEvent,
@@ -51,7 +53,13 @@ from hedgekit.model import (
 from hedgekit.risk.funding import FundingSchedule
 from hedgekit.risk.tiers import MarginTable
 from hedgekit.venues.base import InstrumentInfo, Quote
-from hedgekit.venues.sim.config import CancelUnknownStyle, Disconnect, SimVenueConfig
+from hedgekit.venues.sim.config import (
+    CancelUnknownStyle,
+    Disconnect,
+    FaultConfig,
+    LostMessage,
+    SimVenueConfig,
+)
 from hedgekit.venues.sim.engine import CancelOutcome, MatchingEngine, PlaceOutcome
 from hedgekit.venues.sim.faults import LatencySampler, RateLimiter, rng_stream
 from hedgekit.venues.sim.market import MarketDriver
@@ -186,6 +194,8 @@ class SimVenue:
             "replaced_orders": 0,
         }
         self._op_counts: dict[str, int] = {}
+        self._races: list[int] = []  # event delays of the cancel-vs-fill races to come
+        self._accept_cancels: list[tuple[int, str]] = []  # (delay, reason) per order to come
 
     # ----------------------------------------------------------------------------- protocol
     @property
@@ -264,6 +274,9 @@ class SimVenue:
             raise OrderRejectedError(
                 self.name, f"unknown symbol {request.symbol!r}", None, "unknown_symbol"
             )
+        if self.config.check_rules and request.price is not None:
+            rules = self._infos[request.symbol].rules
+            rules.check(request.price, request.size, request.reduce_only)
         crosses = request.order_type is OrderType.MARKET or request.tif is TimeInForce.IOC
         op = "taker" if crosses else "maker"
         faults = self.config.faults
@@ -276,7 +289,11 @@ class SimVenue:
                     self.name, "Order rejected (injected fault)", None, "injected"
                 )
             refuse = faults.reject_post_only
-            return self._settle(t, self.engine.place(t, request, refuse_post_only=refuse))
+            outcome = self.engine.place(t, request, refuse_post_only=refuse)
+            ack = outcome.ack
+            if ack is not None and ack.status is OrderStatus.OPEN and self._accept_cancels:
+                self._venue_cancels_later(t, request.symbol, ack.venue_order_id)
+            return self._settle(t, outcome)
 
         return await self._request(op, "place", act)
 
@@ -286,6 +303,8 @@ class SimVenue:
         """Cancels an order; an unknown-order answer is followed by a status query."""
 
         def act(t: int) -> CancelOutcome:
+            if self._races:
+                self._fill_before_cancel(t, symbol, client_id, venue_order_id)
             outcome = self.engine.cancel(
                 t, symbol, client_id=client_id, venue_order_id=venue_order_id
             )
@@ -317,6 +336,8 @@ class SimVenue:
         if not self.supports_modify:
             raise NotImplementedError(f"{self.name} cannot modify orders")
 
+        if self.config.check_rules:
+            self._infos[symbol].rules.check(price, size)
         refuse = self.config.faults.reject_post_only
 
         def act(t: int) -> OrderAck:
@@ -435,6 +456,126 @@ class SimVenue:
         t = self._clock.now_ns()
         self._emit(t, self.engine.adl(t, symbol, size))
         self._publish(t)
+
+    # ------------------------------------------------------------------- faults at run time
+    # Test hooks: the venue (not us) does these, switched on while it runs. The conformance
+    # suite (hedgekit.testing.conformance) drives them.
+
+    def drop_stream(self, duration_ns: int, *, snapshot_fills: int = 0, notice_ns: int = 0) -> None:
+        """The private stream goes down now for ``duration_ns``: the events of that window are
+        lost (a :class:`~hedgekit.venues.sim.Disconnect` from now).
+
+        Subscribers see ``StreamStatus(connected=False)`` after ``notice_ns`` (0: at once, a
+        closed socket; more: a socket gone silent, noticed by the adapter's silence timeout)
+        and ``StreamStatus(connected=True)`` at the end, followed by the ``snapshot_fills``
+        most recent fills (Hyperliquid's ``isSnapshot`` message repeats fills already seen).
+
+        Raises:
+            ValueError: A negative duration or a notice not within the window.
+        """
+        if duration_ns <= 0 or not 0 <= notice_ns < duration_ns:
+            raise ValueError(f"a drop of {duration_ns} ns noticed after {notice_ns} ns")
+        now = self._clock.now_ns()
+        d = Disconnect(now - self._start_ns, duration_ns, snapshot_fills)
+        self._set_faults(disconnects=(*self.config.faults.disconnects, d))
+        self.schedule(now + notice_ns, self._stream_down)
+        self.schedule(now + duration_ns, self._make_stream_up(d))
+
+    def lose_next(self, op: str, kind: str = "answer") -> None:
+        """The next request of kind ``op`` (one of :data:`~hedgekit.venues.sim.REQUEST_OPS`)
+        loses its answer (the venue acts; the client times out) or, with ``kind="request"``,
+        itself (nothing happens).
+
+        Raises:
+            ValueError: An unknown op or kind.
+        """
+        lost = LostMessage(op, self._op_counts.get(op, 0) + 1, kind)
+        self._set_faults(lose_answers=(*self.config.faults.lose_answers, lost))
+
+    def race_next_cancel(self, event_delay_ns: int) -> None:
+        """The next cancel of a resting order finds it filled by outside flow between the
+        cancel's arrival and its answer (the venue answers "unknown order"); the fill's events leave
+        ``event_delay_ns`` after the cancel's arrival, past its answer.
+
+        Raises:
+            ValueError: A negative delay.
+        """
+        if event_delay_ns < 0:
+            raise ValueError(f"event_delay_ns must be >= 0, got {event_delay_ns}")
+        self._races.append(event_delay_ns)
+
+    def cancel_next_accepted(self, delay_ns: int, reason: str = "marginCanceled") -> None:
+        """The next order that rests is accepted, then cancelled by the venue ``delay_ns``
+        later with ``reason`` (Hyperliquid ``marginCanceled``): accepted is not live.
+
+        Raises:
+            ValueError: A negative delay.
+        """
+        if delay_ns < 0:
+            raise ValueError(f"delay_ns must be >= 0, got {delay_ns}")
+        self._accept_cancels.append((delay_ns, reason))
+
+    def _set_faults(self, **changes: Any) -> None:
+        faults: FaultConfig = dataclasses.replace(self.config.faults, **changes)
+        self.config = dataclasses.replace(self.config, faults=faults)
+        self._instant = _is_instant(self.config)
+
+    def fill_resting(self, symbol: str, venue_order_id: str, size: Decimal | None = None) -> None:
+        """Outside flow fills our resting order now, at its price (a test hook): an outside
+        taker sweeps everything queued at better prices, then ``size`` of our order (``None``:
+        its level, our order with it). Nothing happens for an order that is not resting.
+
+        Raises:
+            KeyError: Unknown symbol.
+            ValueError: ``size`` given while outside orders share the order's price (the taker
+                could not be aimed at ours alone).
+        """
+        t = self._clock.now_ns()
+        self._emit(t, self._take_resting(t, symbol, None, venue_order_id, size))
+        self._publish(t)
+
+    def _take_resting(
+        self,
+        t: int,
+        symbol: str,
+        client_id: str | None,
+        venue_order_id: str | None,
+        size: Decimal | None = None,
+    ) -> list[VenueEvent]:
+        report = self.engine.order_status(
+            symbol, client_id=client_id, venue_order_id=venue_order_id
+        )
+        if report is None or report.status.is_terminal or report.price is None:
+            return []
+        price, buy = report.price, report.side is Side.BUY
+        bids, asks = self.engine.book_levels(symbol, 10_000)
+        levels = bids if buy else asks
+        better = sum((s for p, s in levels if (p > price if buy else p < price)), Decimal(0))
+        level = sum((s for p, s in levels if p == price), Decimal(0))
+        if size is not None and level != report.size - report.filled:
+            raise ValueError(f"outside orders share {price}: a partial fill cannot be aimed")
+        amount = better + (level if size is None else size)
+        return self.engine.external_trade(t, symbol, report.side.opposite, amount, price)
+
+    def _fill_before_cancel(
+        self, t: int, symbol: str, client_id: str | None, venue_order_id: str | None
+    ) -> None:
+        events = self._take_resting(t, symbol, client_id, venue_order_id)
+        if not events:
+            return
+        delay = self._races.pop(0)
+        self._publish(t)
+        self.schedule(t + delay, lambda tt: self._emit(tt, events))
+
+    def _venue_cancels_later(self, t: int, symbol: str, venue_order_id: str) -> None:
+        delay, reason = self._accept_cancels.pop(0)
+
+        def cancel(tt: int) -> None:
+            outcome = self.engine.cancel(tt, symbol, venue_order_id=venue_order_id, reason=reason)
+            self._emit(tt, outcome.events)
+            self._publish(tt)
+
+        self.schedule(t + delay, cancel)
 
     # ---------------------------------------------------------------------------- scheduler
     def now_ns(self) -> int:

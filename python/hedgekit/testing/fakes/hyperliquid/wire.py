@@ -108,9 +108,7 @@ class OrderRecord:
             "coin": self.coin,
             "side": self.side,
             "limitPx": num(self.limit_px),
-            # What was left when the status last changed (venues.md §1.3: ``origSz - sz`` is the
-            # filled size as of then): nothing once filled, the unfilled rest once cancelled.
-            "sz": num(Decimal(0) if self.status == "filled" else self.sz),
+            "sz": num(self.sz),  # what is left: origSz - sz is what filled, in every status
             "oid": self.oid,
             "timestamp": self.timestamp,
             "origSz": num(self.orig_sz),

@@ -1,0 +1,34 @@
+"""The venue conformance suite: the behaviour every :class:`~hedgekit.venues.Venue` must have,
+and the five most-reported live-trading bugs as tests, each judged on the venue's own truth.
+
+A venue is tested through a :class:`VenueHarness` that builds it, drives its outside world,
+reads its truth and injects its faults. hedgekit's own harnesses are
+:class:`~hedgekit.testing.conformance.sim.SimHarness` (the simulated venue, virtual time) and
+:class:`~hedgekit.testing.conformance.hyperliquid.HyperliquidHarness` (the Hyperliquid adapter
+against the wire-level fake, real sockets). Run the suite with
+``pytest --pyargs hedgekit.testing.conformance`` (``--venue module:factory`` for another
+harness). See ``docs/conformance.md``.
+"""
+
+from __future__ import annotations
+
+from hedgekit.testing.conformance.harness import Hook, TruthFill, TruthOrder, VenueHarness
+from hedgekit.testing.conformance.plugin import (
+    DEFAULT_HARNESSES,
+    HarnessFactory,
+    load_harness,
+    needs,
+    run_case,
+)
+
+__all__ = [
+    "DEFAULT_HARNESSES",
+    "HarnessFactory",
+    "Hook",
+    "TruthFill",
+    "TruthOrder",
+    "VenueHarness",
+    "load_harness",
+    "needs",
+    "run_case",
+]
