@@ -564,6 +564,9 @@ def build_parser() -> argparse.ArgumentParser:
     from hedgekit import _kill_cli
 
     _kill_cli.add_parser(sub, _EXIT_CODES_HELP, argparse.RawDescriptionHelpFormatter)
+    from hedgekit import _check_cli
+
+    _check_cli.add_parser(sub, _EXIT_CODES_HELP, argparse.RawDescriptionHelpFormatter)
     fake = sub.add_parser(
         "fake",
         help="serve a wire-level fake venue on 127.0.0.1 (for tests of venue clients)",
@@ -676,6 +679,10 @@ def _command(args: argparse.Namespace) -> int:
         return _kill_cli.run(args)
     if args.command == "fake":
         return _fake(args)
+    if args.command == "check":
+        from hedgekit import _check_cli
+
+        return _check_cli.run(args)
     return _report(args)
 
 
