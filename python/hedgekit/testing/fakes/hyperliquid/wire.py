@@ -108,7 +108,9 @@ class OrderRecord:
             "coin": self.coin,
             "side": self.side,
             "limitPx": num(self.limit_px),
-            "sz": num(self.sz if self.status == "open" else Decimal(0)),
+            # what was left when the status last changed: a cancelled order keeps its unfilled
+            # size (origSz - sz is the filled size, venues.md §1.3), a filled one reads 0
+            "sz": num(self.sz),
             "oid": self.oid,
             "timestamp": self.timestamp,
             "origSz": num(self.orig_sz),
