@@ -219,11 +219,16 @@ def _signing(rounds: int) -> dict[str, Any]:
     }
 
 
-def _inbound(rounds: int) -> dict[str, Any]:
-    """``userFills`` frame → ledger and ``l2Book`` frame → book, through the adapter's handler."""
+def inbound_paths(clock: Any = None) -> tuple[Callable[[], None], Callable[[], None]]:
+    """The two inbound paths as calls: a new ``userFills`` frame through the adapter's socket
+    handler into the ledger, and one ``l2Book`` frame into the book (checked once each).
+    ``clock``: the adapter's clock (default the loop's: call them on a running loop)."""
     key = _key("inbound")
     venue = HyperliquidVenue(
-        "http://127.0.0.1:9", HyperliquidCredentials(Secret(key), _address(key)), symbols=("ETH",)
+        "http://127.0.0.1:9",
+        HyperliquidCredentials(Secret(key), _address(key)),
+        symbols=("ETH",),
+        clock=clock,
     )
     from hedgekit._core import OrderBook
 
@@ -282,10 +287,22 @@ def _inbound(rounds: int) -> dict[str, Any]:
          "data": {"coin": "ETH", "time": 1_760_000_000_000, "levels": [bids, asks]}}
     )  # fmt: skip
     on_message(book_frame)
-    assert venue.quote("ETH") is not None
+    quote = venue.quote("ETH")
+    assert quote is not None and quote.bid == Decimal("3119.9"), quote
+    assert ledger.order("hyperliquid", "hk-1") is not None
+
+    def book() -> None:
+        on_message(book_frame)
+
+    return fill_to_ledger, book
+
+
+def _inbound(rounds: int) -> dict[str, Any]:
+    """``userFills`` frame → ledger and ``l2Book`` frame → book, through the adapter's handler."""
+    fill_to_ledger, book = inbound_paths()
     return {
         "userfills_ledger": _pcts(_batched(fill_to_ledger, rounds, 20)),
-        "l2book_book": _pcts(_batched(lambda: on_message(book_frame), rounds, 50)),
+        "l2book_book": _pcts(_batched(book, rounds, 50)),
     }
 
 
