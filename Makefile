@@ -78,6 +78,7 @@ soak: build-prod
 RESULTS := benches/results.json
 bench: build-prod
 	$(VPY) -m pip install --quiet "nautilus-trader==1.221.0" || echo "nautilus-trader unavailable: its peer benchmarks are skipped"
+	$(VPY) -m pip install --quiet "ccxt==4.5.90" || echo "ccxt unavailable: its live benchmark row is skipped"
 	mkdir -p target/bench
 	$(VPY) -m pytest benches -q --benchmark-only --benchmark-columns=median,mean,stddev,rounds --benchmark-sort=name \
 		--benchmark-json=target/bench/pytest-benchmark.json
@@ -96,6 +97,7 @@ bench: build-prod
 		$(VPY) benches/results.py frontier colocated-$$start target/frontier-colocated-$$start/frontier.json --json $(RESULTS) || exit 1; \
 	done
 	$(VPY) benches/load.py --concurrency 1,10,100,1000 --starts-per-turn 0,1,2,4,8,32 --repeat 3 --json $(RESULTS)
+	$(VPY) benches/live.py --orders 500 --warmup 50 --rounds 500 --json $(RESULTS)
 	cargo bench -p hedgekit-core > target/bench/rust.txt && cat target/bench/rust.txt
 	$(VPY) benches/results.py rust target/bench/rust.txt --json $(RESULTS)
 	$(VPY) benches/render.py --results $(RESULTS)
@@ -112,6 +114,7 @@ bench-gate: build-prod
 	$(VPY) benches/results.py reaction $(SMOKE)/reaction.md --json $(SMOKE)/results.json
 	$(VPY) benches/quality.py --seeds 3 --jobs 1 --by-op --json $(SMOKE)/results.json
 	$(VPY) benches/load.py --concurrency 1 --json $(SMOKE)/results.json
+	$(VPY) benches/live.py --orders 5 --warmup 1 --rounds 5 --json $(SMOKE)/results.json
 	cp BENCHMARKS.md $(SMOKE)/BENCHMARKS.md
 	$(VPY) benches/render.py --results $(SMOKE)/results.json --doc $(SMOKE)/BENCHMARKS.md
 	$(VPY) benches/gate.py

@@ -403,6 +403,39 @@ def render_load(res: Results) -> str:
     return "\n".join(out)
 
 
+def render_live(res: Results, meta: Mapping[str, Any]) -> str:
+    """Over the wire against one fake on loopback (``benches/live.py``), p50 / p99 µs."""
+    lv = res["live"]
+
+    def us(x: Mapping[str, Any] | None) -> str:
+        return "—" if x is None else f"{x['p50_us']:,.1f} / {x['p99_us']:,.1f}"
+
+    def ratio(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> str:
+        return "—" if a is None or b is None else f"{b['p50_us'] / a['p50_us']:,.1f}×"
+
+    sdk = f"hyperliquid-python-sdk {meta.get('hyperliquid_python_sdk') or '?'}"
+    cx = f"ccxt {meta['ccxt']}" if meta.get("ccxt") else "ccxt (not installed for the run)"
+    out = head("path", "target p50", "hedgekit p50 / p99 µs", "peer", "peer p50 / p99 µs",
+               "hedgekit faster", align="lrrlrr")  # fmt: skip
+    place = lv["hedgekit"]
+    out.append(row(["`place()` called → signed order on the socket", "≤ 150 µs", us(place), sdk,
+                    us(lv["sdk"]), ratio(place, lv["sdk"])]))  # fmt: skip
+    out.append(row(["", "", "", cx + " (`create_order`)", us(lv.get("ccxt")),
+                    ratio(place, lv.get("ccxt"))]))  # fmt: skip
+    sign = lv["sign"]
+    out.append(row(["one L1 order signature", "", us(sign["hedgekit"]),
+                    "eth-account (the SDK's `sign_l1_action`)", us(sign["sdk"]),
+                    ratio(sign["hedgekit"], sign["sdk"])]))  # fmt: skip
+    out.append(
+        row(["`userFills` frame (1 fill) → ledger", "", us(lv["userfills_ledger"]), "", "", ""])
+    )
+    out.append(row(["`l2Book` frame (20+20) → book", "≤ 3 µs", us(lv["l2book_book"]), "", "", ""]))
+    out.append("")
+    out.append(f"{lv['orders']:,} orders per client after {lv['warmup']} of warm-up; every client "
+               "has its own account on the same fake.")  # fmt: skip
+    return "\n".join(out)
+
+
 def render_gate(res: Results) -> str:
     g = res["gate"]
     st = g.get("settings", {})
@@ -448,7 +481,10 @@ def render_recorded(doc: Mapping[str, Any]) -> str:
         else:
             entries.append((name, sec["recorded"]))
     for name, m in entries:
-        peers = ", ".join(f"{k} {m[k]}" for k in ("nautilus_trader", "uvloop") if m.get(k)) or "—"
+        peers = (
+            ", ".join(f"{k} {m[k]}" for k in ("nautilus_trader", "uvloop", "ccxt") if m.get(k))
+            or "—"
+        )
         out.append(row([name, (m.get("date") or "—").replace("T", " ").rstrip("Z"), m.get("commit") or "—",
                         m.get("python") or "—", f"{m.get('cpu', '?')} ({m.get('cores', '?')})",
                         "—" if m.get("load_avg_1m") is None else f"{m['load_avg_1m']:.1f}", peers]))  # fmt: skip
@@ -473,6 +509,7 @@ BLOCKS: dict[str, tuple[tuple[str, ...], Renderer]] = {
                            lambda d: render_frontier_realistic(_data(d))),
     "load": (("load",), lambda d: render_load(_data(d))),
     "gate": (("gate",), lambda d: render_gate(_data(d))),
+    "live": (("live",), lambda d: render_live(_data(d), d["sections"]["live"]["recorded"])),
 }  # fmt: skip
 
 

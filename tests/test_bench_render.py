@@ -268,12 +268,20 @@ def test_every_table_renders_from_a_complete_document() -> None:
                        {"starts_per_turn": 4, "n": 1000, "worst_stall_ms_max": 43.3, "statuses": {"opened": 3000},
                         "median": {"ops_per_s": 1649.0, "worst_stall_ms": 39.9, "worst_stall_cpu_ms": 40.9,
                                    "op_p50_s": 0.303, "op_p99_s": 0.596}}]}  # fmt: skip
+
+    def p(p50: float, p99: float) -> dict[str, float]:
+        return {"p50_us": p50, "p99_us": p99, "n": 500}
+
+    live = {"orders": 500, "warmup": 50, "hedgekit": p(68.0, 149.0), "sdk": p(903.0, 1162.0),
+            "ccxt": None, "sign": {"hedgekit": p(26.4, 33.8), "sdk": p(286.0, 422.0)},
+            "userfills_ledger": p(6.8, 20.6), "l2book_book": p(1.87, 2.79)}  # fmt: skip
     for name, data in [
         ("pytest-benchmark", results.from_pytest_benchmark(pb)),
         ("frontier", frontier),
         ("callfloor", callfloor),
         ("load", load),
         ("rust", results.from_rust_stdout("book bbo   median       2.6 ns/op\n")),
+        ("live", live),
     ]:
         doc["sections"][name] = {"recorded": META, "data": data}
     text = (
@@ -296,6 +304,10 @@ def test_every_table_renders_from_a_complete_document() -> None:
         in out
     )
     assert "| venue only | 189 ms | ≈ 635× |" in out
+    # over the wire: the peer that was not installed says so instead of a figure
+    assert "| `place()` called → signed order on the socket | ≤ 150 µs | 68.0 / 149.0 |" in out
+    assert "| ccxt (not installed for the run) (`create_order`) | — | — |" in out
+    assert "| `l2Book` frame (20+20) → book | ≤ 3 µs | 1.9 / 2.8 |" in out
     assert "| market both (baseline) | 104 / 2.50 / 45 / 0 |" in out
     assert "| policy | retail 0–4 | retail 500–504 |" in out
     assert "| immediate-ioc | 100.0 | 1,000.0 | 4.50 | 3.25 |" in out

@@ -86,3 +86,8 @@ def test_readme_example_runs() -> None:
     assert namespace["size"] == Decimal("2.332")
     assert namespace["price"] == Decimal("3119.91")
     assert namespace["price"] < namespace["ask"]  # type: ignore[operator]
+
+
+def test_readme_live_example_rests_an_order_at_the_fake() -> None:
+    namespace = _run(2)
+    assert namespace["state"] == "open"

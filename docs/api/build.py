@@ -49,6 +49,7 @@ MODULES = [
     "hedgekit.venues.connect",
     "hedgekit.venues.transport",
     "hedgekit.venues.hyperliquid",
+    "hedgekit.venues.hyperliquid.check",
     "hedgekit.secrets",
     "hedgekit.observability",
     "hedgekit.frontier",

@@ -380,6 +380,20 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_run_options(demo)
+    demo.add_argument(
+        "--wire",
+        action="store_true",
+        help="the Hyperliquid leg through the live adapter to the wire-level fake on 127.0.0.1 "
+        "(real sockets, real signatures), in real time; exits 1 if the fake's positions or "
+        "resting orders disagree with the ledger",
+    )
+    demo.add_argument(
+        "--seconds",
+        type=_wire_seconds,
+        default=None,
+        metavar="S",
+        help="with --wire: real seconds to run (default 30)",
+    )
 
     run = sub.add_parser(
         "run",
@@ -564,6 +578,9 @@ def build_parser() -> argparse.ArgumentParser:
     from hedgekit import _kill_cli
 
     _kill_cli.add_parser(sub, _EXIT_CODES_HELP, argparse.RawDescriptionHelpFormatter)
+    from hedgekit import _check_cli
+
+    _check_cli.add_parser(sub, _EXIT_CODES_HELP, argparse.RawDescriptionHelpFormatter)
     fake = sub.add_parser(
         "fake",
         help="serve a wire-level fake venue on 127.0.0.1 (for tests of venue clients)",
@@ -602,6 +619,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     hl.add_argument("--seed", type=_positive_int, default=0, help="seeds the fake (default 0)")
     return parser
+
+
+def _wire_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 5 <= value <= 600:
+        raise argparse.ArgumentTypeError(f"must be in [5, 600] seconds, got {text}")
+    return value
 
 
 def _port(text: str) -> int:
@@ -676,6 +703,10 @@ def _command(args: argparse.Namespace) -> int:
         return _kill_cli.run(args)
     if args.command == "fake":
         return _fake(args)
+    if args.command == "check":
+        from hedgekit import _check_cli
+
+        return _check_cli.run(args)
     return _report(args)
 
 
@@ -1165,14 +1196,27 @@ def _demo(args: argparse.Namespace) -> int:
         url = _journal_url(args.journal)
     live = not args.no_progress and sys.stderr.isatty()
     progress = _Progress(sys.stderr, live)
+    wire = getattr(args, "wire", False)
+    if getattr(args, "seconds", None) is not None and not wire:
+        raise CliError(EXIT_USAGE, "--seconds goes with --wire")
     try:
-        run = demo_mod.run_demo(
-            args.seed,
-            args.duration * 60.0,
-            journal_url=url,
-            on_event=progress.event,
-            config=config,
-        )
+        if wire:
+            from hedgekit import demo_wire
+
+            run = demo_wire.run_wire_demo(
+                args.seed,
+                args.seconds or demo_wire.WIRE_DURATION_S,
+                journal_url=url,
+                on_event=progress.event,
+            )
+        else:
+            run = demo_mod.run_demo(
+                args.seed,
+                args.duration * 60.0,
+                journal_url=url,
+                on_event=progress.event,
+                config=config,
+            )
     except ImportError as e:
         raise CliError(EXIT_ERROR, f"the journal is unavailable: {e}") from None
     except Exception as e:  # noqa: BLE001 - any failure of the run is reported, never a traceback
@@ -1198,13 +1242,19 @@ def _demo(args: argparse.Namespace) -> int:
         detail = f", with operation #{op}" if op is not None and not bad_op else ""
         print(f"timeline PNG: {png} (the whole run{detail})")
     print(f"journal:      {journal_path if journal_path is not None else _masked(url, url)}")
-    print(f"wall time:    {run.wall_s:.1f} s for {run.duration_s / 60:.0f} min of venue time")
+    if run.wire is None:
+        print(f"wall time:    {run.wall_s:.1f} s for {run.duration_s / 60:.0f} min of venue time")
+    else:
+        print(f"wall time:    {run.wall_s:.1f} s (real time, over the wire)")
     if run.journal_errors:
         _error(_masked(f"journal writes failed: {run.journal_errors[0]}", url))
         return EXIT_ERROR
     if bad_op:
         _error(f"--op {op}: the run has {len(run.operations)} operation(s)")
         return EXIT_USAGE
+    if run.wire is not None and run.wire.mismatches:
+        _error("the venue's truth disagrees with the ledger: " + "; ".join(run.wire.mismatches))
+        return EXIT_FAILED
     return EXIT_FAILED if run.exposed else EXIT_OK
 
 

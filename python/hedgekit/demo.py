@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
@@ -83,6 +83,7 @@ __all__ = [
     "DemoSample",
     "DemoStatus",
     "PlotUnavailableError",
+    "WireSummary",
     "check_config",
     "demo_config",
     "demo_venues",
@@ -355,6 +356,40 @@ class DemoDistance:
     when: str
 
 
+@dataclass(frozen=True, slots=True)
+class WireSummary:
+    """What went over the wire in ``hedgekit demo --wire``, and the venue's truth at the end.
+
+    Attributes:
+        url: The fake venue's URL (127.0.0.1).
+        signer: The agent address that signed every action.
+        account: The master address the agent trades for.
+        posted: Signed actions sent on the WebSocket (orders, cancels, the dead-man switch).
+        rest_actions: Signed actions sent by REST (the socket was not ready).
+        orders: Orders the venue recorded for the account.
+        fills_streamed: Fills the session applied to the ledger (each counted once), from the
+            stream or a read.
+        venue_fills: Fills the venue recorded for the account during the run.
+        venue_position: The account's position at the venue at the end.
+        ledger_position: The position the session's fills imply.
+        venue_resting: Orders still resting at the venue at the end.
+        mismatches: Every disagreement between the venue's truth and our ledger (empty: none).
+    """
+
+    url: str
+    signer: str
+    account: str
+    posted: int
+    rest_actions: int
+    orders: int
+    fills_streamed: int
+    venue_fills: int
+    venue_position: Decimal
+    ledger_position: Decimal
+    venue_resting: int
+    mismatches: tuple[str, ...]
+
+
 @dataclass(slots=True)
 class DemoRun:
     """What a demo run produced.
@@ -373,6 +408,7 @@ class DemoRun:
             <hedgekit.strategies.FundingArb.pnl>`: booked from the venues' payments).
         distances: Each leg's liquidation distance right after each open and at the last scan
             of each held pair.
+        wire: For ``hedgekit demo --wire``: what went over the wire and the venue's truth.
     """
 
     seed: int
@@ -386,6 +422,7 @@ class DemoRun:
     samples: list[DemoSample] = field(default_factory=list)
     funding: dict[str, VenuePnL] = field(default_factory=dict)
     distances: list[DemoDistance] = field(default_factory=list)
+    wire: WireSummary | None = None
 
     @property
     def opened(self) -> int:
@@ -416,6 +453,8 @@ async def run_demo_async(
     on_event: Callable[[StrategyEvent, DemoStatus], None] | None = None,
     config: FundingArbConfig | None = None,
     sample_s: float = 5.0,
+    replace: Mapping[str, tuple[Any, Any]] | None = None,
+    on_sessions: Callable[[dict[str, VenueSession]], None] | None = None,
 ) -> DemoRun:
     """Runs the demo on the running loop (use :func:`run_demo` for a virtual-time run).
 
@@ -429,6 +468,10 @@ async def run_demo_async(
         config: The strategy's configuration (default :func:`demo_config`); it must trade the
             demo's venues (:func:`check_config`).
         sample_s: Venue time between two :class:`DemoSample`.
+        replace: Venues that take a simulated venue's place, by name, each with the matching
+            engine that holds its truth (``hedgekit demo --wire``: the live Hyperliquid adapter
+            and the fake's engine of the account); the caller connects and closes them.
+        on_sessions: Called with the sessions once they are started.
 
     Raises:
         hedgekit.journal.JournalError: The journal could not be opened.
@@ -445,6 +488,8 @@ async def run_demo_async(
                 on_event=on_event,
                 config=config,
                 sample_s=sample_s,
+                replace=replace,
+                on_sessions=on_sessions,
             )
         finally:
             await opened.close()
@@ -453,7 +498,15 @@ async def run_demo_async(
     check_config(config)
     clock = LoopClock()
     ledger = FillLedger()
-    venues = {cfg.name: SimVenue(cfg, clock) for cfg in demo_venues(seed, duration_s)}
+    replace = dict(replace or {})
+    sims = {
+        cfg.name: SimVenue(cfg, clock)
+        for cfg in demo_venues(seed, duration_s)
+        if cfg.name not in replace
+    }
+    venues: dict[str, Any] = {**sims, **{n: v for n, (v, _) in replace.items()}}
+    engines: dict[str, Any] = {n: v.engine for n, v in sims.items()}
+    engines.update({n: e for n, (_, e) in replace.items()})
     sessions = {name: VenueSession(v, ledger, clock) for name, v in venues.items()}
     run = DemoRun(seed=seed, duration_s=duration_s, start_ns=clock.now_ns())
     strategy = FundingArb(venues, sessions, config, clock=clock, journal=journal)
@@ -464,14 +517,14 @@ async def run_demo_async(
         sizes: dict[str, Decimal] = {}
         mids: dict[str, Decimal | None] = {}
         rates: dict[str, Decimal] = {}
-        for name, v in venues.items():
-            rate = v.engine.funding_rates(now).get(SYMBOLS[name])
+        for name, engine in engines.items():
+            rate = engine.funding_rates(now).get(SYMBOLS[name])
             rates[name] = Decimal(0) if rate is None else rate.hourly
-            pos = v.engine.positions(now).get(SYMBOLS[name])
+            pos = engine.positions(now).get(SYMBOLS[name])
             sizes[name] = Decimal(0) if pos is None else pos.size
             if pos is not None:
                 funding[name] = pos.funding  # cumulative; a flat position earns nothing
-            mids[name] = v.engine.mid(SYMBOLS[name])
+            mids[name] = engine.mid(SYMBOLS[name])
         run.samples.append(DemoSample(now, sizes, mids, dict(funding), rates))
 
     async def sampler() -> None:
@@ -486,9 +539,7 @@ async def run_demo_async(
         flat or a venue's account cannot be modelled)."""
         now = clock.now_ns()
         held_pos = {
-            n: p
-            for n, v in venues.items()
-            if (p := v.engine.positions(now).get(SYMBOLS[n])) is not None
+            n: p for n, e in engines.items() if (p := e.positions(now).get(SYMBOLS[n])) is not None
         }
         if len(held_pos) != 2:
             return []
@@ -497,9 +548,9 @@ async def run_demo_async(
         # leverage); the venue's own liquidation price is used where it gives one.
         la, sa = (
             Account.from_venue(
-                venues[n].engine.collateral,
+                engines[n].collateral,
                 {SYMBOLS[n]: held_pos[n]},
-                venues[n].engine.margin_table,
+                engines[n].margin_table,
                 leverage=Decimal(1),
             )
             for n in (long, short)
@@ -538,10 +589,12 @@ async def run_demo_async(
 
     sampling: asyncio.Task[None] | None = None
     try:
-        for v in venues.values():
+        for v in sims.values():
             await v.connect()
         for s in sessions.values():
             await s.start()
+        if on_sessions is not None:
+            on_sessions(sessions)
         await clock.sleep(1.0)  # first books
         sampling = asyncio.get_running_loop().create_task(sampler())
         await strategy.run(duration_s - 1.0, seen, flatten_at_end=True)
@@ -555,12 +608,12 @@ async def run_demo_async(
                 pass
         for s in sessions.values():
             await s.close()
-        for v in venues.values():
+        for v in sims.values():
             await v.close()
     run.operations = list(strategy.operations)
     run.funding = dict(strategy.pnl().venues)
     run.journal_errors = list(strategy.journal_errors)
-    run.venue_stats = {name: dict(v.stats) for name, v in venues.items()}
+    run.venue_stats = {name: dict(v.stats) for name, v in sims.items()}
     return run
 
 
@@ -662,10 +715,16 @@ def format_report(run: DemoRun) -> str:
     decisions, as aligned plain-text tables."""
     out: list[str] = []
     reasons = {id(e.result): e.reason for e in run.events if isinstance(e, Closed)}
-    out.append(
-        f"hedgekit demo — funding arbitrage, seed {run.seed}, {run.duration_s / 60:.0f} min of venue time "
-        f"({run.wall_s:.1f} s wall)"
-    )
+    if run.wire is None:
+        out.append(
+            f"hedgekit demo — funding arbitrage, seed {run.seed}, {run.duration_s / 60:.0f} min of "
+            f"venue time ({run.wall_s:.1f} s wall)"
+        )
+    else:
+        out.append(
+            f"hedgekit demo --wire — funding arbitrage, seed {run.seed}, {run.duration_s:.0f} s "
+            f"in real time; Hyperliquid leg over the wire to {run.wire.url}"
+        )
     out.append("")
     out.append("Operations")
     rows: list[list[object]] = []
@@ -831,7 +890,32 @@ def format_report(run: DemoRun) -> str:
     out.extend(_funding_lines(run))
     out.append("")
     out.extend(_distance_lines(run))
+    if run.wire is not None:
+        out.append("")
+        out.extend(_wire_lines(run.wire))
     return "\n".join(out)
+
+
+def _wire_lines(w: WireSummary) -> list[str]:
+    """Over the wire: what was signed and sent, what the stream brought, the venue's truth."""
+    rows: list[list[object]] = [
+        ["signed actions posted on the WebSocket", w.posted],
+        ["signed actions sent by REST", w.rest_actions],
+        ["orders the venue recorded", w.orders],
+        ["fills our ledger applied (each once)", w.fills_streamed],
+        ["fills the venue recorded", w.venue_fills],
+        ["position at the venue / from our fills", f"{w.venue_position} / {w.ledger_position}"],
+        ["orders resting at the venue at the end", w.venue_resting],
+    ]
+    lines = [
+        f"Over the wire (agent {w.signer} for {w.account})",
+        format_table(["what", "count"], rows),
+    ]
+    if w.mismatches:
+        lines += [f"TRUTH MISMATCH: {m}" for m in w.mismatches]
+    else:
+        lines.append("the venue's truth agrees with the ledger")
+    return lines
 
 
 def _funding_lines(run: DemoRun) -> list[str]:

@@ -57,6 +57,8 @@ def answer_info(state: VenueState, req: object, now_ms: int) -> Any:
         return _predicted(state, now_ms)
     if not isinstance(user, str):
         return None
+    if kind == "userRole":
+        return _role(state, user.lower())
     if kind == "clearinghouseState":
         return _clearinghouse(state, acct, now_ms)
     if kind == "openOrders":
@@ -80,6 +82,16 @@ def answer_info(state: VenueState, req: object, now_ms: int) -> Any:
     if kind == "userFees":
         return _fees()
     return None
+
+
+def _role(state: VenueState, user: str) -> dict[str, Any]:
+    """``userRole``: ``user`` (an account), ``agent`` with its master, or ``missing``."""
+    if user in state.accounts:
+        return {"role": "user"}
+    master = state.agents.get(user)
+    if master is not None:
+        return {"role": "agent", "data": {"user": master}}
+    return {"role": "missing"}
 
 
 def _meta(state: VenueState) -> dict[str, Any]:

@@ -125,6 +125,16 @@ class FakeHyperliquid(FakeServer):
         _check_address(address.lower())
         self.state.add_account(address, balance)
 
+    def approve_agent(self, agent: str, master: str) -> None:
+        """Approves ``agent`` to sign for ``master``, as a signed ``approveAgent`` would.
+
+        Raises:
+            KeyError: ``master`` has no account.
+        """
+        _check_address(agent.lower())
+        self.state.accounts[master.lower()]  # noqa: B018 - raises KeyError for no account
+        self.state.agents[agent.lower()] = master.lower()
+
     def move_price(self, coin: str, mid: Decimal) -> None:
         """Moves ``coin``'s outside market to ``mid``: resting orders it trades through fill,
         positions are marked and liquidated under maintenance margin.
