@@ -291,21 +291,26 @@ def test_ctrl_c_exits_130(
 
 
 def test_log_option_writes_redacted_json_lines_to_stderr(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import logging
 
+    import hedgekit.cli as cli_module
     from hedgekit.secrets import Secret
 
     scenario = Path(__file__).parent / "scenarios" / "below_minimum.toml"
     key = Secret("sk-cli-test-0042")
     hk = logging.getLogger("hedgekit")
-    try:
-        assert main(["--log", "INFO", "simulate", str(scenario)]) == 0
+    before = list(hk.handlers), hk.level
+    command = cli_module._command
+
+    def probed(args: Any) -> int:  # a secret logged while the command runs
         logging.getLogger("hedgekit.probe").info("probe with %s", key.reveal())
-    finally:
-        for h in list(hk.handlers):
-            hk.removeHandler(h)
+        return command(args)
+
+    monkeypatch.setattr(cli_module, "_command", probed)
+    assert main(["--log", "INFO", "simulate", str(scenario)]) == 0
+    assert (list(hk.handlers), hk.level) == before  # main leaves logging as it found it
     err = capsys.readouterr().err
     records = [json.loads(ln) for ln in err.splitlines() if ln.startswith("{")]
     probe = [r for r in records if r["logger"] == "hedgekit.probe"]

@@ -668,6 +668,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit code (see the module docstring).
     """
     parser = build_parser()
+    handler: logging.Handler | None = None
+    logger = logging.getLogger("hedgekit")
+    level = logger.level
     try:
         try:
             args = parser.parse_args(list(argv) if argv is not None else None)
@@ -676,7 +679,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.log is not None:
             from hedgekit.observability import configure_logging
 
-            configure_logging(args.log, json=args.log_format == "json", stream=sys.stderr)
+            handler = configure_logging(args.log, json=args.log_format == "json", stream=sys.stderr)
         # Tables are plain text unless stdout is a terminal (and rich is installed).
         with styled(sys.stdout.isatty()):
             return _command(args)
@@ -686,6 +689,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _error("interrupted")
         return EXIT_INTERRUPTED
+    finally:
+        # main() called from Python (a test, an embedding program) leaves logging as it found
+        # it: --log's handler writes to this run's stderr, which may not outlive it.
+        if handler is not None:
+            logger.removeHandler(handler)
+            handler.close()
+            logger.setLevel(level)
 
 
 def _command(args: argparse.Namespace) -> int:
