@@ -304,7 +304,7 @@ def test_log_option_writes_redacted_json_lines_to_stderr(
     before = list(hk.handlers), hk.level
     command = cli_module._command
 
-    def probed(args: Any) -> int:  # a secret logged while the command runs
+    def probed(args: object) -> int:  # a secret logged while the command runs
         logging.getLogger("hedgekit.probe").info("probe with %s", key.reveal())
         return command(args)
 
