@@ -140,6 +140,8 @@ class FakeAster(FakeServer):
         self._next_funding: dict[str, int] = {}
         self._depth: dict[str, _DepthSeq] = {s: _DepthSeq() for s in self.state.markets}
         self._last_mark_ms = 0
+        self.verified = {"v1": 0, "v3": 0}
+        """Signed requests whose signature the fake verified and accepted, per scheme."""
 
     # ------------------------------------------------------------------ serving
 
@@ -363,6 +365,7 @@ class FakeAster(FakeServer):
             raise ApiError(-1131, "recvWindow must be less than 60000")
         if ts >= now + 1000 or now - ts > window:
             raise ApiError(-1021, "Timestamp for this request is outside of the recvWindow.")
+        self.verified["v1"] += 1
         return self.state.accounts[user]
 
     def _v3(self, query: str, body: str, params: dict[str, str], now: int) -> AccountState:
@@ -395,6 +398,7 @@ class FakeAster(FakeServer):
         refusal = self.nonces.use(user, nonce, now * 1000)
         if refusal is not None:
             raise refusal
+        self.verified["v3"] += 1
         return self.state.accounts[user]
 
     def _listen_key(
