@@ -277,10 +277,10 @@ class FakeAster(FakeServer):
         try:
             answer = self._route(request, name, query, body, params, now)
         except ApiError as e:
+            self._schedule([])
             return await self.answer(request, fault, _error(e))
         self._broadcast(answer.pushes)
-        for later in answer.later:
-            self.spawn(self._run_later(later))
+        self._schedule(answer.later)
         return await self.answer(request, fault, _ok(answer.body))
 
     def _route(
@@ -678,6 +678,11 @@ class FakeAster(FakeServer):
                 "takerCommissionRate": num(fees.taker_rate),
             }
         )
+
+    def _schedule(self, later: list[Later]) -> None:
+        for one in [*later, *self.trading.deferred]:
+            self.spawn(self._run_later(one))
+        self.trading.deferred.clear()
 
     async def _run_later(self, later: Later) -> None:
         await asyncio.sleep(later.delay_s)
