@@ -6,16 +6,19 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+from decimal import Decimal
 from typing import Any
 
 import aiohttp
 import orjson
 from asterkit import ALICE, BOB, Client, D, event, next_nonce, recv, run, sign_v3
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hedgekit.model import Side
 from hedgekit.testing.fakes import WireFaults
 from hedgekit.testing.fakes.aster import FakeAster
-from hedgekit.testing.fakes.aster.auth import DOMAIN, NonceBook, recover_v3
+from hedgekit.testing.fakes.aster.auth import DOMAIN, ApiError, NonceBook, recover_v3
 
 ETH = "ETHUSDT"
 
@@ -612,3 +615,67 @@ def test_fills_while_the_socket_is_down_are_in_user_trades_and_silence_holds_eve
         await ws.close()
 
     run(body)
+
+
+def test_malformed_numbers_are_refused_with_1100_not_a_server_error() -> None:
+    async def body(fake: FakeAster, http: aiohttp.ClientSession) -> None:
+        c = Client(http, fake)
+        assert await c.err("GET", "/fapi/v3/order", {"symbol": ETH, "orderId": "abc"}) == -1100
+        ids = {"symbol": ETH, "orderIdList": '["x"]'}
+        assert await c.err("DELETE", "/fapi/v3/batchOrders", ids) == -1100
+        assert await c.err("POST", "/fapi/v3/order", limit("nan", "0.1")) == -1102
+
+    run(body)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.decimals(min_value=Decimal("2900"), max_value=Decimal("3100"), places=4),
+    st.decimals(min_value=Decimal("0.0001"), max_value=Decimal("2"), places=4),
+)
+def test_orders_rounded_to_the_filters_are_accepted_and_others_refused(
+    price: Decimal, qty: Decimal
+) -> None:
+    """Against the engine-backed rules directly (no sockets): a price on the tick grid from
+    ``minPrice`` and a quantity on the step from ``minQty`` pass every filter when the notional
+    is enough; anything else gets the venue's code."""
+    fake = FakeAster(accounts=[ALICE.address])
+    m = fake.state.markets[ETH]
+    try:
+        fake.trading.check_filters(m, "LIMIT", "BUY", price, qty, False)
+        accepted = None
+    except ApiError as e:
+        accepted = e.code
+    on_grid = price % m.tick == 0 and qty % m.step == 0
+    if not on_grid:
+        assert accepted == -1111
+    elif qty < m.min_qty:
+        assert accepted == -4004
+    elif price > fake.state.mark(ETH) * m.multiplier_up:
+        assert accepted == -4016
+    elif price * qty < m.min_notional:
+        assert accepted == -4164
+    else:
+        assert accepted is None
+
+
+def test_the_tick_grid_is_anchored_at_min_price() -> None:
+    from hedgekit.testing.fakes.aster import AsterMarket
+
+    odd = AsterMarket(
+        "ETHUSDT", "ETH", D("0.05"), D("0.005"), D("0.005"), D(5), D(3000), D("0.05"),
+        min_price=D("0.05"),
+    )  # fmt: skip
+    fake = FakeAster(accounts=[ALICE.address], markets=[odd])
+    check = fake.trading.check_filters
+    check(odd, "LIMIT", "BUY", D("2999.95"), D("0.01"), False)  # on both grids
+    for price, qty, code in (
+        (D("2999.97"), D("0.01"), -4014),  # two decimals, off the 0.05 grid
+        (D("2999.95"), D("0.012"), -4023),  # three decimals, off the 0.005 step
+        (D("2999.95"), D("0.0125"), -1111),
+    ):
+        try:
+            check(odd, "LIMIT", "BUY", price, qty, False)
+            raise AssertionError(f"{price} x {qty} passed")
+        except ApiError as e:
+            assert e.code == code

@@ -275,7 +275,10 @@ class FakeAster(FakeServer):
         params.update(parse_qsl(body, keep_blank_values=True))
         now = self.now_ms()
         try:
-            answer = self._route(request, name, query, body, params, now)
+            try:
+                answer = self._route(request, name, query, body, params, now)
+            except (ValueError, TypeError):  # an id or number that does not parse
+                raise ApiError(-1100, "Illegal characters found in a parameter.") from None
         except ApiError as e:
             self._schedule([])
             return await self.answer(request, fault, _error(e))
