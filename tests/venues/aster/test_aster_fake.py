@@ -129,6 +129,16 @@ def test_v1_hmac_key_secret_and_timestamp() -> None:
             await Client(http, fake, api_key="nope", secret="s1").err("GET", "/fapi/v1/openOrders")
             == -2015
         )
+        # the V1 user stream: the key header alone makes a listen key
+        async with http.post(f"{fake.url}/fapi/v1/listenKey", headers={"X-MBX-APIKEY": "k1"}) as r:
+            key = (await r.json())["listenKey"]
+        ws = await http.ws_connect(f"{fake.ws_url}/ws/{key}")
+        await good.ok("DELETE", "/fapi/v1/order", {"symbol": ETH, "orderId": placed["orderId"]})
+        cancelled = await recv(ws, event("ORDER_TRADE_UPDATE", "CANCELED"))
+        assert cancelled["o"]["i"] == placed["orderId"]
+        await ws.close()
+        async with http.post(f"{fake.url}/fapi/v1/listenKey", headers={"X-MBX-APIKEY": "x"}) as r:
+            assert (r.status, (await r.json())["code"]) == (401, -2015)
         old = {"timestamp": fake.now_ms() - 10_000}
         assert await good.err("GET", "/fapi/v1/openOrders", old) == -1021
 
