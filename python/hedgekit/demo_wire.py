@@ -26,7 +26,7 @@ import math
 import random
 import time
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from hedgekit.demo import (
     DEMO_COLLATERAL,
@@ -90,7 +90,9 @@ async def _drive(fake: object, seed: int, duration_s: float, step_s: float = 0.2
         elapsed = time.monotonic() - start
         while path and path[0][0] <= elapsed:
             fake.set_funding_rate(_COIN, path.pop(0)[1])
-        mid = (mid * Decimal(str(math.exp(rng.gauss(0.0, sigma))))).quantize(Decimal("0.1"))
+        mid = (mid * Decimal(str(math.exp(rng.gauss(0.0, sigma))))).quantize(
+            Decimal("0.1"), ROUND_HALF_EVEN
+        )
         fake.move_price(_COIN, mid)
         if rng.random() < 0.4 * step_s:
             side = Side.BUY if rng.random() < 0.5 else Side.SELL

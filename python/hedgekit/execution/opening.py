@@ -37,7 +37,7 @@ import dataclasses
 from asyncio.tasks import _enter_task, _leave_task
 from collections.abc import Callable, Coroutine, Generator, Sequence
 from collections.abc import Set as AbstractSet
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from hedgekit._core import common_size, spread_within
@@ -1234,7 +1234,7 @@ def _not_dust_bound(leg: _Leg) -> tuple[Decimal, Decimal] | None:
     if q is None or q.bid <= 0:
         return None
     try:
-        price = (q.bid / 2).quantize(_NANO)
+        price = (q.bid / 2).quantize(_NANO, ROUND_HALF_EVEN)
         grid = rules.round_price(price, Side.BUY.value)
         if grid <= 0:
             return None
@@ -1259,7 +1259,7 @@ def _reference(tap: OperationTap, leader: _Leg) -> Reference:
     paid (maker, taker or a mix), rounded up to the core's nine decimals so the break-even
     price errs on the safe side."""
     lead_size, lead_notional, lead_fees = tap.sided(leader.name, leader.spec.side)
-    lead_avg = (lead_notional / lead_size).quantize(_NANO)
+    lead_avg = (lead_notional / lead_size).quantize(_NANO, ROUND_HALF_EVEN)
     fee_rate = (lead_fees / lead_notional).quantize(_NANO, ROUND_CEILING)
     return Reference(lead_avg, fee_rate)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from hedgekit.model import Fill, Side
@@ -36,8 +36,8 @@ _NANO = Decimal("1e-9")
 
 def tidy(value: Decimal) -> Decimal:
     """``value`` to at most 9 decimals, trailing zeros dropped, never in exponent form."""
-    out = value.quantize(_NANO).normalize()
-    return out.quantize(Decimal(1)) if out.as_tuple().exponent > 0 else out  # type: ignore[operator]
+    out = value.quantize(_NANO, ROUND_HALF_EVEN).normalize()
+    return out.quantize(Decimal(1), ROUND_HALF_EVEN) if out.as_tuple().exponent > 0 else out  # type: ignore[operator]
 
 
 def _redact_fields(obj: object, *names: str) -> None:

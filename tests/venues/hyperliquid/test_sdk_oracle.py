@@ -8,6 +8,7 @@ wait is bounded.
 from __future__ import annotations
 
 import time
+from decimal import ROUND_HALF_EVEN
 
 import eth_account
 import pytest
@@ -184,7 +185,7 @@ def test_market_open_and_close_move_the_position_and_record_fills() -> None:
         fills = info.user_fills(ALICE.address)
         assert [f["dir"] for f in fills] == ["Close Long", "Open Long"]  # newest first
         assert D(fills[0]["closedPnl"]) == D("0.5") * (D(fills[0]["px"]) - D("3000.1"))
-        taker_fee = (D("0.5") * D("3000.1") * D("0.00045")).quantize(D("0.000001"))
+        taker_fee = (D("0.5") * D("3000.1") * D("0.00045")).quantize(D("0.000001"), ROUND_HALF_EVEN)
         assert fills[1]["crossed"] is True and D(fills[1]["fee"]) == taker_fee
         assert len({f["tid"] for f in fills}) == 2
         by_time = info.user_fills_by_time(ALICE.address, start_ms)

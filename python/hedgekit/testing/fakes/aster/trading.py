@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import orjson
@@ -144,8 +144,8 @@ class Trading:
             raise ApiError(-4005, "Quantity greater than max quantity.")
         mark = self.state.mark(m.symbol)
         if price is not None:
-            up = (mark * m.multiplier_up).quantize(m.tick)
-            down = (mark * m.multiplier_down).quantize(m.tick)
+            up = (mark * m.multiplier_up).quantize(m.tick, ROUND_HALF_EVEN)
+            down = (mark * m.multiplier_down).quantize(m.tick, ROUND_HALF_EVEN)
             if side == "BUY" and price > up:
                 raise ApiError(-4016, f"Limit price can't be higher than {num(up)}.")
             if side == "SELL" and price < down:

@@ -9,7 +9,7 @@ integer milliseconds.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from hedgekit.model import OrderStatus
@@ -32,8 +32,10 @@ _OPEN = frozenset({"NEW", "PARTIALLY_FILLED"})
 def num(value: Decimal, decimals: int | None = None) -> str:
     """``value`` in plain notation, with exactly ``decimals`` decimals when given (exact
     values only: a value with more decimals keeps them), else trailing zeros stripped."""
-    if decimals is not None and value == value.quantize(Decimal(1).scaleb(-decimals)):
-        return format(value.quantize(Decimal(1).scaleb(-decimals)), "f")
+    if decimals is not None and value == value.quantize(
+        Decimal(1).scaleb(-decimals), ROUND_HALF_EVEN
+    ):
+        return format(value.quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_EVEN), "f")
     if value == 0:
         return "0"
     return format(value.normalize(), "f")
@@ -90,7 +92,11 @@ class OrderRecord:
         """The average fill price (0 with nothing filled)."""
         if self.executed == 0:
             return Decimal(0)
-        return (self.cum_quote / self.executed).quantize(Decimal("0.00001")).normalize()
+        return (
+            (self.cum_quote / self.executed)
+            .quantize(Decimal("0.00001"), ROUND_HALF_EVEN)
+            .normalize()
+        )
 
     def px(self, value: Decimal) -> str:
         """A price of this order's symbol."""

@@ -7,7 +7,7 @@ ignored. A request the fake cannot answer is ``None`` (the server answers it wit
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from hedgekit.testing.fakes.hyperliquid.state import AccountState, VenueState
@@ -77,7 +77,7 @@ def answer_info(state: VenueState, req: object, now_ms: int) -> Any:
         vol = Decimal(0) if acct is None else acct.volume
         used = 0 if acct is None else acct.requests
         cap = 10_000 + int(vol)
-        return {"cumVlm": num(vol.quantize(_USD)), "nRequestsUsed": used, "nRequestsCap": cap,
+        return {"cumVlm": num(vol.quantize(_USD, ROUND_HALF_EVEN)), "nRequestsUsed": used, "nRequestsCap": cap,
                 "nRequestsSurplus": 0}  # fmt: skip
     if kind == "userFees":
         return _fees()
@@ -212,35 +212,39 @@ def _clearinghouse(state: VenueState, acct: AccountState | None, now_ms: int) ->
                 "position": {
                     "coin": coin,
                     "szi": num(pos.size),
-                    "entryPx": num(entry.quantize(_USD)),
+                    "entryPx": num(entry.quantize(_USD, ROUND_HALF_EVEN)),
                     "leverage": {"type": "cross", "value": int(lev)},
                     "liquidationPx": None
                     if pos.liquidation_price is None
-                    else num(pos.liquidation_price.quantize(_USD)),
-                    "marginUsed": num(used.quantize(_USD)),
-                    "positionValue": num(value.quantize(_USD)),
-                    "returnOnEquity": num((upnl / used).quantize(_USD)) if used else "0.0",
-                    "unrealizedPnl": num(upnl.quantize(_USD)),
+                    else num(pos.liquidation_price.quantize(_USD, ROUND_HALF_EVEN)),
+                    "marginUsed": num(used.quantize(_USD, ROUND_HALF_EVEN)),
+                    "positionValue": num(value.quantize(_USD, ROUND_HALF_EVEN)),
+                    "returnOnEquity": num((upnl / used).quantize(_USD, ROUND_HALF_EVEN))
+                    if used
+                    else "0.0",
+                    "unrealizedPnl": num(upnl.quantize(_USD, ROUND_HALF_EVEN)),
                     "maxLeverage": max_lev,
                     "cumFunding": {
-                        "allTime": num(cum.quantize(_USD)),
-                        "sinceOpen": num(cum.quantize(_USD)),
-                        "sinceChange": num(cum.quantize(_USD)),
+                        "allTime": num(cum.quantize(_USD, ROUND_HALF_EVEN)),
+                        "sinceOpen": num(cum.quantize(_USD, ROUND_HALF_EVEN)),
+                        "sinceChange": num(cum.quantize(_USD, ROUND_HALF_EVEN)),
                     },
                 },
             }
         )
     summary = {
-        "accountValue": num(account.equity.quantize(_USD)),
-        "totalNtlPos": num(ntl.quantize(_USD)),
-        "totalRawUsd": num((account.equity - signed).quantize(_USD)),
-        "totalMarginUsed": num(account.initial_margin.quantize(_USD)),
+        "accountValue": num(account.equity.quantize(_USD, ROUND_HALF_EVEN)),
+        "totalNtlPos": num(ntl.quantize(_USD, ROUND_HALF_EVEN)),
+        "totalRawUsd": num((account.equity - signed).quantize(_USD, ROUND_HALF_EVEN)),
+        "totalMarginUsed": num(account.initial_margin.quantize(_USD, ROUND_HALF_EVEN)),
     }
     return {
         "marginSummary": summary,
         "crossMarginSummary": dict(summary),
-        "crossMaintenanceMarginUsed": num(account.maintenance_margin.quantize(_USD)),
-        "withdrawable": num(max(account.available, Decimal(0)).quantize(_USD)),
+        "crossMaintenanceMarginUsed": num(
+            account.maintenance_margin.quantize(_USD, ROUND_HALF_EVEN)
+        ),
+        "withdrawable": num(max(account.available, Decimal(0)).quantize(_USD, ROUND_HALF_EVEN)),
         "assetPositions": rows,
         "time": now_ms,
     }

@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from hedgekit.model import (
     Fill,
@@ -206,7 +206,9 @@ class VenueState:
                     "liquidator": ZERO_ADDRESS,
                     "liquidated_user": user,
                     "liquidated_ntl_pos": num(event.size * event.price),
-                    "liquidated_account_value": num(a.equity.quantize(Decimal("0.000001"))),
+                    "liquidated_account_value": num(
+                        a.equity.quantize(Decimal("0.000001"), ROUND_HALF_EVEN)
+                    ),
                 }
                 pushes.append(Push("userEvents", user, {"liquidation": liq}))
         if fills:
@@ -274,7 +276,7 @@ class VenueState:
 
     def _funding(self, acct: AccountState, p: FundingPayment, now_ms: int) -> list[Push]:
         acct.cum_funding[p.symbol] = acct.cum_funding.get(p.symbol, _ZERO) - p.amount
-        usdc = num(p.amount.quantize(Decimal("0.000001")))
+        usdc = num(p.amount.quantize(Decimal("0.000001"), ROUND_HALF_EVEN))
         delta = {
             "type": "funding",
             "coin": p.symbol,
