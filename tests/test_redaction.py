@@ -592,6 +592,8 @@ def test_no_registered_secret_survives(before: str, secret: Secret, after: str) 
     st.text(alphabet=string.ascii_letters + string.digits + "-_./+", min_size=6),
     _TEXT,
 )
+@example("api_key", "=", "BEARER", "x")  # found by hypothesis: a value that spells a scheme
+@example("signature", ": ", "Basic", "abcdef")
 def test_a_value_after_a_secret_key_never_survives(
     key: str, sep: str, value: str, tail: str
 ) -> None:

@@ -16,7 +16,8 @@ incident details: :mod:`hedgekit.execution.results`), Prometheus label values an
    ``Authorization``, ...): in data, the whole value under such a key, at any depth; in text, the
    value written after such a key as ``key=value``, ``key: value``, ``"key": "value"``,
    ``'key': 'value'`` or ``\\"key\\": \\"value\\"`` (JSON inside a JSON string). An HTTP auth
-   scheme is kept (``Authorization: Bearer ***``); a double-quoted key with a bare value gets a
+   scheme is kept after an ``Authorization`` key (``Authorization: Bearer ***``; after any other
+   key the whole ``scheme token`` is the value); a double-quoted key with a bare value gets a
    quoted mask (``"api_key": 123`` becomes ``"api_key": "***"``, so JSON stays JSON); ``null``,
    ``None``, ``true`` and ``false`` are left alone.
 3. **Patterns in free text**: the token after ``Bearer``; the password of a URL with userinfo
@@ -245,6 +246,10 @@ def _sub_kv(text: str) -> str:
         if name == "sv" or value in ("", MASK) or value in _LITERALS:
             continue  # nothing to mask
         mask = MASK
+        if name == "uq" and m["scheme"] is not None and "authoriz" not in k["key"].lower():
+            # Only an Authorization header names a scheme before its credential: after any other
+            # secret key ("api_key=BEARER x") the word is the value, or part of it.
+            start = m.start("scheme")
         if name == "uq" and _is_phrase_key(k["key"]):
             # a mnemonic or passphrase is words: mask to the end of the clause
             stop = _CLAUSE_END.search(text, end)
