@@ -50,6 +50,7 @@ MODULES = [
     "hedgekit.venues.transport",
     "hedgekit.venues.hyperliquid",
     "hedgekit.venues.hyperliquid.check",
+    "hedgekit.venues.aster",
     "hedgekit.secrets",
     "hedgekit.observability",
     "hedgekit.frontier",
