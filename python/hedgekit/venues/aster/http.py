@@ -108,18 +108,23 @@ class AsterHttp:
 
         ``decimals``: numbers in the answer that are JSON floats become ``Decimal``.
         """
+        raw = await self.public_raw(endpoint, params, weight=weight)
+        return self._json(raw, f"GET {self.path(endpoint)}", self.venue, decimals=decimals)
+
+    async def public_raw(
+        self, endpoint: str, params: wire.Params | None = None, *, weight: float = 1
+    ) -> bytes:
+        """An unsigned ``GET``'s raw body (a depth snapshot goes to the Rust book as it is)."""
         p = self.path(endpoint)
         if params:
             p += "?" + encode(params)
         for attempt in range(3):
             await self.limiter.acquire(weight, timeout=self.limiter_timeout_s, budgets=("ip",))
             try:
-                raw = await self.client.request("GET", p)
+                return await self.client.request("GET", p)
             except AmbiguousOutcomeError:
                 if attempt == 2:
                     raise
-                continue
-            return self._json(raw, f"GET {p}", self.venue, decimals=decimals)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def signed(
