@@ -67,6 +67,7 @@ MODULES = [
     "hedgekit.testing.fakes.server",
     "hedgekit.testing.fakes.threaded",
     "hedgekit.testing.fakes.hyperliquid",
+    "hedgekit.testing.fakes.aster",
     "hedgekit.testing.conformance",
     "hedgekit.testing.conformance.harness",
     "hedgekit.testing.conformance.plugin",

@@ -252,11 +252,14 @@ class FakeServer:
         request: web.Request,
         on_open: Callable[[WsConnection], None],
         on_text: Callable[[WsConnection, str], None],
+        *,
+        heartbeat: float | None = None,
     ) -> web.WebSocketResponse:
         """Runs one WebSocket connection: ``on_open`` once, ``on_text`` per text message, until
         the client or a fault closes it (its writer task is the server's, and is cancelled
-        with it)."""
-        ws = web.WebSocketResponse(heartbeat=None, autoping=True, max_msg_size=1 << 20)
+        with it). With ``heartbeat`` the server sends a protocol ping every that many seconds
+        and closes a client that has not answered with a pong within half of it."""
+        ws = web.WebSocketResponse(heartbeat=heartbeat, autoping=True, max_msg_size=1 << 20)
         await ws.prepare(request)
         conn = WsConnection(ws, request, self.faults)
         self._conns.add(conn)
