@@ -74,6 +74,7 @@ MODULES = [
     "hedgekit.testing.conformance.checks",
     "hedgekit.testing.conformance.sim",
     "hedgekit.testing.conformance.hyperliquid",
+    "hedgekit.testing.conformance.aster",
 ]
 IMPLIED = {"hedgekit.errors"}  # walked in from hedgekit.__all__
 CORE = "hedgekit._core"
