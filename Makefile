@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(VPY) -m pip install --quiet "maturin>=1.7,<2" "pytest>=8" "hypothesis>=6.100" "mypy>=1.10" "pytest-timeout>=2.3" \
 		"pytest-benchmark>=4" "sortedcontainers>=2.4" "orjson>=3.9" "msgspec>=0.19" "numpy>=1.26" "prometheus-client>=0.20" "matplotlib>=3.8" \
 		"psycopg[binary]>=3.2" "pgserver>=0.1.4" "pdoc>=14" "rich>=13" "uvloop>=0.19" "ruff>=0.17,<0.18" \
-		"aiohttp>=3.9" "picows>=2.3" "hyperliquid-python-sdk==0.24.0"
+		"aiohttp>=3.9" "picows>=2.3" "hyperliquid-python-sdk==0.24.0" "ccxt==4.5.90"
 	touch $(STAMP)
 
 ## build-prod: build the extension in release mode into the virtual environment

@@ -222,6 +222,8 @@ def test_simulate_a_failed_invariant_exits_1(
         ["fake", "hyperliquid", "--account", "0x1234"],
         ["fake", "hyperliquid", "--balance", "-5"],
         ["fake", "hyperliquid", "--port", "70000"],
+        ["fake", "aster", "--api-key", "k"],
+        ["fake", "aster", "--account", "0x12"],
     ],
 )
 def test_bad_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -527,6 +529,55 @@ def test_fake_hyperliquid_prints_its_url_serves_and_exits_130_on_ctrl_c() -> Non
     assert proc.returncode == EXIT_INTERRUPTED, err
     assert out == ""  # the URL was the only line
     assert "Traceback" not in err
+
+
+@pytest.mark.timeout(60)
+def test_fake_aster_prints_its_url_serves_v1_and_exits_130_on_ctrl_c() -> None:
+    import hashlib
+    import hmac
+    import signal
+    import time
+    import urllib.error
+    import urllib.request
+
+    env = {**os.environ, "PYTHONWARNINGS": "error"}
+    argv = [sys.executable, "-m", "hedgekit", "fake", "aster", "--port", "0"]
+    argv += ["--api-key", "k", "--api-secret", "s3cret", "--balance", "5000"]
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+
+    def balance(secret: str) -> object:
+        query = f"timestamp={int(time.time() * 1000)}"
+        sig = hmac.new(secret.encode(), query.encode(), hashlib.sha256).hexdigest()
+        request = urllib.request.Request(
+            f"{line}/fapi/v2/balance?{query}&signature={sig}", headers={"X-MBX-APIKEY": "k"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as r:  # noqa: S310 - 127.0.0.1
+                return json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return json.loads(e.read())
+
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", line), line
+        rows = balance("s3cret")
+        assert isinstance(rows, list) and rows[0]["balance"] == "5000"
+        assert balance("wrong") == {
+            "code": -1022,
+            "msg": "Signature for this request is not valid.",
+        }
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+    assert proc.returncode == EXIT_INTERRUPTED, err
+    assert out == ""
+    assert "s3cret" not in err  # the secret is never logged
 
 
 def test_fake_hyperliquid_on_a_busy_port_exits_4(capsys: pytest.CaptureFixture[str]) -> None:

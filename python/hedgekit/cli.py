@@ -69,6 +69,14 @@ Commands:
     USDC; with none, any signer gets one on first sight. ``--port 0`` picks a free port. Needs
     the ``live`` extra (aiohttp).
 
+``hedgekit fake aster [--port P] [--account USER]... [--api-key KEY --api-secret SECRET] [--balance USD] [--seed N]``
+    Serves a wire-level fake of Aster futures (:mod:`hedgekit.testing.fakes.aster`) on
+    127.0.0.1: REST under ``/fapi/v1..v4`` (V3 API-wallet signatures and V1 HMAC) and the
+    WebSockets (``/ws/<stream>``, ``/stream?streams=``, ``/ws/<listenKey>``) on the same port,
+    backed by the simulated matching engine. Prints one line, the base URL, once it serves.
+    Each ``--account`` opens a V3 account; ``--api-key``/``--api-secret`` add a V1 key with an
+    account of its own; with neither, any V3 signer gets an account on first sight.
+
 Exit codes (scripts may rely on them):
 
 ====  ======================================================================================
@@ -618,6 +626,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="every account's starting USDC (default 100000)",
     )
     hl.add_argument("--seed", type=_positive_int, default=0, help="seeds the fake (default 0)")
+    ast = venues.add_parser(
+        "aster",
+        help="Aster futures: /fapi/v1..v4 REST and the WebSockets on one port",
+        description=(
+            "Serves a fake Aster futures venue on 127.0.0.1 that ccxt's aster (V3) and "
+            "binanceusdm (V1 HMAC) accept, backed by the simulated matching engine. Prints one "
+            "line, its URL, once it serves; runs until interrupted."
+        ),
+        epilog=_EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ast.add_argument("--port", type=_port, default=0, help="the port (default 0: a free one)")
+    ast.add_argument(
+        "--account",
+        action="append",
+        default=[],
+        metavar="USER",
+        type=_address,
+        help="a V3 user's address (repeatable; none and no key: any signer gets an account)",
+    )
+    ast.add_argument("--api-key", metavar="KEY", help="a V1 API key (with --api-secret)")
+    ast.add_argument("--api-secret", metavar="SECRET", help="the V1 key's HMAC secret")
+    ast.add_argument(
+        "--balance",
+        type=_usd,
+        default=Decimal(100_000),
+        metavar="USD",
+        help="every account's starting USDT (default 100000)",
+    )
+    ast.add_argument("--seed", type=_positive_int, default=0, help="seeds the fake (default 0)")
     return parser
 
 
@@ -730,16 +768,29 @@ def _error(message: str) -> None:
 def _fake(args: argparse.Namespace) -> int:
     """Serves the fake until interrupted (Ctrl-C exits 130 through :func:`main`)."""
     try:
+        from hedgekit.testing.fakes.aster import FakeAster
         from hedgekit.testing.fakes.hyperliquid import FakeHyperliquid
+        from hedgekit.testing.fakes.server import FakeServer
     except ImportError as e:  # pragma: no cover - the live extra is missing
         raise CliError(
             EXIT_ERROR, f'the fake needs aiohttp: pip install "hedgekit[live]" ({e})'
         ) from None
+    if args.venue == "aster" and (args.api_key is None) != (args.api_secret is None):
+        raise CliError(EXIT_USAGE, "--api-key and --api-secret go together")
 
     async def serve() -> None:
-        fake = FakeHyperliquid(
-            accounts=args.account, balance=args.balance, seed=args.seed, port=args.port
-        )
+        fake: FakeServer
+        if args.venue == "aster":
+            aster = FakeAster(
+                accounts=args.account, balance=args.balance, seed=args.seed, port=args.port
+            )
+            if args.api_key is not None:
+                aster.add_api_key(args.api_key, args.api_secret)
+            fake = aster
+        else:
+            fake = FakeHyperliquid(
+                accounts=args.account, balance=args.balance, seed=args.seed, port=args.port
+            )
         try:
             await fake.start()
         except OSError as e:
@@ -748,7 +799,7 @@ def _fake(args: argparse.Namespace) -> int:
             ) from None
         try:
             print(fake.url, flush=True)
-            _log.info("fake hyperliquid: serving on %s", fake.url)
+            _log.info("fake %s: serving on %s", args.venue, fake.url)
             await asyncio.Event().wait()  # until interrupted
         finally:
             await fake.stop()

@@ -6,15 +6,19 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+from decimal import Decimal
 from typing import Any
 
 import aiohttp
 import orjson
 from asterkit import ALICE, BOB, Client, D, event, next_nonce, recv, run, sign_v3
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hedgekit.model import Side
+from hedgekit.testing.fakes import WireFaults
 from hedgekit.testing.fakes.aster import FakeAster
-from hedgekit.testing.fakes.aster.auth import DOMAIN, NonceBook, recover_v3
+from hedgekit.testing.fakes.aster.auth import DOMAIN, ApiError, NonceBook, recover_v3
 
 ETH = "ETHUSDT"
 
@@ -125,6 +129,16 @@ def test_v1_hmac_key_secret_and_timestamp() -> None:
             await Client(http, fake, api_key="nope", secret="s1").err("GET", "/fapi/v1/openOrders")
             == -2015
         )
+        # the V1 user stream: the key header alone makes a listen key
+        async with http.post(f"{fake.url}/fapi/v1/listenKey", headers={"X-MBX-APIKEY": "k1"}) as r:
+            key = (await r.json())["listenKey"]
+        ws = await http.ws_connect(f"{fake.ws_url}/ws/{key}")
+        await good.ok("DELETE", "/fapi/v1/order", {"symbol": ETH, "orderId": placed["orderId"]})
+        cancelled = await recv(ws, event("ORDER_TRADE_UPDATE", "CANCELED"))
+        assert cancelled["o"]["i"] == placed["orderId"]
+        await ws.close()
+        async with http.post(f"{fake.url}/fapi/v1/listenKey", headers={"X-MBX-APIKEY": "x"}) as r:
+            assert (r.status, (await r.json())["code"]) == (401, -2015)
         old = {"timestamp": fake.now_ms() - 10_000}
         assert await good.err("GET", "/fapi/v1/openOrders", old) == -1021
 
@@ -392,3 +406,286 @@ def test_depth_diffs_chain_against_the_rest_snapshot_and_a_gap_shows() -> None:
         await ws.close()
 
     run(body)
+
+
+def test_subscribe_frames_combined_streams_book_ticker_and_mark_price() -> None:
+    async def body(fake: FakeAster, http: aiohttp.ClientSession) -> None:
+        c = Client(http, fake)
+        ws = await http.ws_connect(f"{fake.ws_url}/ws")
+        await ws.send_json(
+            {"method": "SUBSCRIBE", "params": ["ethusdt@bookTicker", "ethusdt@markPrice"], "id": 7}
+        )
+        assert await recv(ws, lambda d: "id" in d) == {"result": None, "id": 7}
+        fake.move_price(ETH, D(3010))
+        ticker = await recv(ws, lambda d: d.get("e") == "bookTicker")
+        assert (ticker["s"], ticker["b"], ticker["a"]) == (ETH, "3010.00", "3010.10")
+        mark = await recv(ws, lambda d: d.get("e") == "markPriceUpdate")
+        assert (mark["s"], mark["p"]) == (ETH, "3010")
+        await ws.send_json({"method": "LIST_SUBSCRIPTIONS", "id": 8})
+        listed = await recv(ws, lambda d: d.get("id") == 8)
+        assert listed["result"] == ["ethusdt@bookTicker", "ethusdt@markPrice"]
+        await ws.send_json({"method": "UNSUBSCRIBE", "params": ["ethusdt@markPrice"], "id": 9})
+        assert await recv(ws, lambda d: d.get("id") == 9) == {"result": None, "id": 9}
+        await ws.send_json({"method": "SUBSCRIBE", "params": ["nosuch@depth"], "id": 10})
+        assert (await recv(ws, lambda d: d.get("id") == 10))["code"] == 2
+        await ws.close()
+        # combined: market and user data on one socket, wrapped with their stream names
+        key = (await c.ok("POST", "/fapi/v3/listenKey"))["listenKey"]
+        combined = await http.ws_connect(f"{fake.ws_url}/stream?streams=ethusdt@depth@100ms/{key}")
+        await c.ok("POST", "/fapi/v3/order", limit("2990", "0.1"))
+        user = await recv(combined, lambda d: d["stream"] == key)
+        assert user["data"]["e"] == "ORDER_TRADE_UPDATE"
+        depth = await recv(combined, lambda d: d["stream"] == "ethusdt@depth@100ms")
+        assert depth["data"]["e"] == "depthUpdate"
+        await combined.close()
+
+    run(body)
+
+
+def test_the_server_pings_and_drops_a_client_that_does_not_pong() -> None:
+    async def body(fake: FakeAster, http: aiohttp.ClientSession) -> None:
+        mute = await http.ws_connect(f"{fake.ws_url}/ws/ethusdt@markPrice", autoping=False)
+        polite = await http.ws_connect(f"{fake.ws_url}/ws/ethusdt@markPrice")
+        box: list[dict[str, Any]] = []
+
+        async def read() -> None:  # reading is what makes aiohttp answer pings
+            async for msg in polite:
+                if msg.type is aiohttp.WSMsgType.TEXT:
+                    box.append(orjson.loads(msg.data))
+
+        reader = asyncio.create_task(read())
+        seen: list[aiohttp.WSMsgType] = []
+        async with asyncio.timeout(5):
+            for _ in range(100):
+                msg = await mute.receive()
+                seen.append(msg.type)
+                if msg.type in (
+                    aiohttp.WSMsgType.CLOSE,
+                    aiohttp.WSMsgType.CLOSED,
+                    aiohttp.WSMsgType.CLOSING,
+                ):
+                    break
+        assert aiohttp.WSMsgType.PING in seen and seen[-1] is not aiohttp.WSMsgType.PING
+        await asyncio.sleep(0.5)  # more pings than the mute client lived through
+        assert fake.ws_connections == 1  # the client that pongs stays
+        await polite.send_json({"method": "LIST_SUBSCRIPTIONS", "id": 1})
+        async with asyncio.timeout(3):
+            while not any(m.get("id") == 1 for m in box):
+                await asyncio.sleep(0.01)
+        assert [m["result"] for m in box if m.get("id") == 1] == [["ethusdt@markPrice"]]
+        await polite.close()
+        await reader
+
+    run(body, ping_interval_s=0.2)
+
+
+def test_listen_key_lifecycle_expiry_and_events_ordered_by_e() -> None:
+    async def body(fake: FakeAster, http: aiohttp.ClientSession) -> None:
+        c = Client(http, fake)
+        key = (await c.ok("POST", "/fapi/v3/listenKey"))["listenKey"]
+        assert (await c.ok("POST", "/fapi/v3/listenKey"))["listenKey"] == key  # same key, extended
+        assert (await c.ok("PUT", "/fapi/v3/listenKey"))["listenKey"] == key
+        ws = await http.ws_connect(f"{fake.ws_url}/ws/{key}")
+        await c.ok("POST", "/fapi/v3/order", limit("3001", "0.1", "GTX"))
+        await c.ok(
+            "POST",
+            "/fapi/v3/order",
+            {"symbol": ETH, "side": "SELL", "type": "MARKET", "quantity": "0.2"},
+        )
+        events = [
+            await recv(ws, lambda d: d.get("e") in ("ORDER_TRADE_UPDATE", "ACCOUNT_UPDATE"))
+            for _ in range(4)
+        ]
+        assert [e["E"] for e in events] == sorted(e["E"] for e in events)
+        assert [e["o"]["x"] for e in events if e["e"] == "ORDER_TRADE_UPDATE"] == [
+            "NEW",
+            "EXPIRED",
+            "TRADE",
+        ]
+        assert fake.expire_listen_key(ALICE.address) == 1
+        expired = await recv(ws, lambda d: d.get("e") == "listenKeyExpired")
+        assert expired["listenKey"] == key
+        assert await c.err("PUT", "/fapi/v3/listenKey") == -1125
+        # and by itself, when no keepalive comes in time
+        short = (await c.ok("POST", "/fapi/v3/listenKey"))["listenKey"]
+        ws2 = await http.ws_connect(f"{fake.ws_url}/ws/{short}")
+        assert (await recv(ws2, lambda d: d.get("e") == "listenKeyExpired", 5))[
+            "listenKey"
+        ] == short
+        await ws.close()
+        await ws2.close()
+
+    run(body, listen_key_ttl_s=0.3)
+
+
+# ---------------------------------------------------------------------------- faults
+
+
+def test_429_and_5xx_are_refused_before_the_venue() -> None:
+    async def body(fake: FakeAster, http: aiohttp.ClientSession) -> None:
+        c = Client(http, fake)
+        status, answer = await c.call("POST", "/fapi/v3/order", limit("2990", "0.1"))
+        assert (status, answer["code"]) == (429, -1003)
+        async with http.post(f"{fake.url}/fapi/v3/order", data=sign_v3(limit("2990", "0.1"))) as r:
+            assert r.status == 502
+        assert fake.open_orders(ALICE.address) == []
+        assert (await c.ok("POST", "/fapi/v3/order", limit("2990", "0.1")))["status"] == "NEW"
+
+    run(
+        body,
+        faults=WireFaults(1)
+        .rate_limit(1, kinds=("exchange",))
+        .server_error(1, kinds=("exchange",)),
+    )
+
+
+def test_a_lost_answer_leaves_the_order_placed() -> None:
+    async def body(fake: FakeAster, http: aiohttp.ClientSession) -> None:
+        c = Client(http, fake)
+        raw = sign_v3(limit("2990", "0.1", newClientOrderId="lost-1"))
+        try:
+            async with http.post(
+                f"{fake.url}/fapi/v3/order",
+                data=raw,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            ) as r:
+                await r.read()
+            raise AssertionError("the answer was not lost")
+        except aiohttp.ClientError:
+            pass
+        got = await c.ok("GET", "/fapi/v3/order", {"symbol": ETH, "origClientOrderId": "lost-1"})
+        assert got["status"] == "NEW"
+
+    run(body, faults=WireFaults(1).lose_answer(1, reset=True))
+
+
+def test_accepted_then_cancelled_by_the_venue() -> None:
+    async def body(fake: FakeAster, http: aiohttp.ClientSession) -> None:
+        c = Client(http, fake)
+        ws = await user_stream(c)
+        placed = await c.ok("POST", "/fapi/v3/order", limit("2990", "0.1"))
+        assert placed["status"] == "NEW"
+        gone = await recv(ws, event("ORDER_TRADE_UPDATE", "CANCELED"))
+        assert gone["o"]["i"] == placed["orderId"]
+        got = await c.ok("GET", "/fapi/v3/order", {"symbol": ETH, "orderId": placed["orderId"]})
+        assert got["status"] == "CANCELED"
+        await ws.close()
+
+    run(body, faults=WireFaults(1).accept_then_cancel(1, delay_s=0.05))
+
+
+def test_the_cancel_fill_race_answers_2011_and_the_fill_comes_after() -> None:
+    async def body(fake: FakeAster, http: aiohttp.ClientSession) -> None:
+        c = Client(http, fake)
+        ws = await user_stream(c)
+        placed = await c.ok("POST", "/fapi/v3/order", limit("2995", "0.2"))
+        await recv(ws, event("ORDER_TRADE_UPDATE", "NEW"))
+        fake.faults.cancel_fill_race(1, event_delay_s=0.2)
+        assert (
+            await c.err("DELETE", "/fapi/v3/order", {"symbol": ETH, "orderId": placed["orderId"]})
+            == -2011
+        )
+        got = await c.ok("GET", "/fapi/v3/order", {"symbol": ETH, "orderId": placed["orderId"]})
+        assert (got["status"], got["executedQty"]) == ("FILLED", "0.200")
+        trade = await recv(ws, lambda d: d.get("e") == "ORDER_TRADE_UPDATE")  # the next event
+        assert (trade["o"]["x"], trade["o"]["X"], trade["o"]["i"]) == (
+            "TRADE",
+            "FILLED",
+            placed["orderId"],
+        )
+        assert len(fake.fills(ALICE.address)) == 1
+        await ws.close()
+
+    run(body)
+
+
+def test_fills_while_the_socket_is_down_are_in_user_trades_and_silence_holds_events() -> None:
+    async def body(fake: FakeAster, http: aiohttp.ClientSession) -> None:
+        c = Client(http, fake)
+        key = (await c.ok("POST", "/fapi/v3/listenKey"))["listenKey"]
+        ws = await http.ws_connect(f"{fake.ws_url}/ws/{key}")
+        await c.ok("POST", "/fapi/v3/order", limit("2999", "0.1"))
+        await recv(ws, event("ORDER_TRADE_UPDATE", "NEW"))
+        assert fake.faults.drop_ws() == 1
+        assert (await ws.receive()).type in (
+            aiohttp.WSMsgType.CLOSED,
+            aiohttp.WSMsgType.ERROR,
+            aiohttp.WSMsgType.CLOSE,
+        )
+        fake.trade_against(ETH, Side.SELL, D(500), D(2999))
+        ws = await http.ws_connect(f"{fake.ws_url}/ws/{key}")  # no replay on the stream
+        trades = await c.ok("GET", "/fapi/v3/userTrades", {"symbol": ETH})
+        assert [t["qty"] for t in trades] == ["0.100"]
+        fake.faults.silence_ws()
+        await c.ok("POST", "/fapi/v3/order", limit("2980", "0.1", newClientOrderId="quiet"))
+        fake.faults.resume_ws()
+        await c.ok("POST", "/fapi/v3/order", limit("2980", "0.1", newClientOrderId="heard"))
+        first = await recv(ws, lambda d: d.get("e") == "ORDER_TRADE_UPDATE")
+        assert first["o"]["c"] == "heard"  # what was sent while silent is lost
+        await ws.close()
+
+    run(body)
+
+
+def test_malformed_numbers_are_refused_with_1100_not_a_server_error() -> None:
+    async def body(fake: FakeAster, http: aiohttp.ClientSession) -> None:
+        c = Client(http, fake)
+        assert await c.err("GET", "/fapi/v3/order", {"symbol": ETH, "orderId": "abc"}) == -1100
+        ids = {"symbol": ETH, "orderIdList": '["x"]'}
+        assert await c.err("DELETE", "/fapi/v3/batchOrders", ids) == -1100
+        assert await c.err("POST", "/fapi/v3/order", limit("nan", "0.1")) == -1102
+
+    run(body)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.decimals(min_value=Decimal("2900"), max_value=Decimal("3100"), places=4),
+    st.decimals(min_value=Decimal("0.0001"), max_value=Decimal("2"), places=4),
+)
+def test_orders_rounded_to_the_filters_are_accepted_and_others_refused(
+    price: Decimal, qty: Decimal
+) -> None:
+    """Against the engine-backed rules directly (no sockets): a price on the tick grid from
+    ``minPrice`` and a quantity on the step from ``minQty`` pass every filter when the notional
+    is enough; anything else gets the venue's code."""
+    fake = FakeAster(accounts=[ALICE.address])
+    m = fake.state.markets[ETH]
+    try:
+        fake.trading.check_filters(m, "LIMIT", "BUY", price, qty, False)
+        accepted = None
+    except ApiError as e:
+        accepted = e.code
+    on_grid = price % m.tick == 0 and qty % m.step == 0
+    if not on_grid:
+        assert accepted == -1111
+    elif qty < m.min_qty:
+        assert accepted == -4004
+    elif price > fake.state.mark(ETH) * m.multiplier_up:
+        assert accepted == -4016
+    elif price * qty < m.min_notional:
+        assert accepted == -4164
+    else:
+        assert accepted is None
+
+
+def test_the_tick_grid_is_anchored_at_min_price() -> None:
+    from hedgekit.testing.fakes.aster import AsterMarket
+
+    odd = AsterMarket(
+        "ETHUSDT", "ETH", D("0.05"), D("0.005"), D("0.005"), D(5), D(3000), D("0.05"),
+        min_price=D("0.05"),
+    )  # fmt: skip
+    fake = FakeAster(accounts=[ALICE.address], markets=[odd])
+    check = fake.trading.check_filters
+    check(odd, "LIMIT", "BUY", D("2999.95"), D("0.01"), False)  # on both grids
+    for price, qty, code in (
+        (D("2999.97"), D("0.01"), -4014),  # two decimals, off the 0.05 grid
+        (D("2999.95"), D("0.012"), -4023),  # three decimals, off the 0.005 step
+        (D("2999.95"), D("0.0125"), -1111),
+    ):
+        try:
+            check(odd, "LIMIT", "BUY", price, qty, False)
+            raise AssertionError(f"{price} x {qty} passed")
+        except ApiError as e:
+            assert e.code == code

@@ -140,6 +140,8 @@ class FakeAster(FakeServer):
         self._next_funding: dict[str, int] = {}
         self._depth: dict[str, _DepthSeq] = {s: _DepthSeq() for s in self.state.markets}
         self._last_mark_ms = 0
+        self.verified = {"v1": 0, "v3": 0}
+        """Signed requests whose signature the fake verified and accepted, per scheme."""
 
     # ------------------------------------------------------------------ serving
 
@@ -273,12 +275,15 @@ class FakeAster(FakeServer):
         params.update(parse_qsl(body, keep_blank_values=True))
         now = self.now_ms()
         try:
-            answer = self._route(request, name, query, body, params, now)
+            try:
+                answer = self._route(request, name, query, body, params, now)
+            except (ValueError, TypeError):  # an id or number that does not parse
+                raise ApiError(-1100, "Illegal characters found in a parameter.") from None
         except ApiError as e:
+            self._schedule([])
             return await self.answer(request, fault, _error(e))
         self._broadcast(answer.pushes)
-        for later in answer.later:
-            self.spawn(self._run_later(later))
+        self._schedule(answer.later)
         return await self.answer(request, fault, _ok(answer.body))
 
     def _route(
@@ -363,6 +368,7 @@ class FakeAster(FakeServer):
             raise ApiError(-1131, "recvWindow must be less than 60000")
         if ts >= now + 1000 or now - ts > window:
             raise ApiError(-1021, "Timestamp for this request is outside of the recvWindow.")
+        self.verified["v1"] += 1
         return self.state.accounts[user]
 
     def _v3(self, query: str, body: str, params: dict[str, str], now: int) -> AccountState:
@@ -395,6 +401,7 @@ class FakeAster(FakeServer):
         refusal = self.nonces.use(user, nonce, now * 1000)
         if refusal is not None:
             raise refusal
+        self.verified["v3"] += 1
         return self.state.accounts[user]
 
     def _listen_key(
@@ -674,6 +681,11 @@ class FakeAster(FakeServer):
                 "takerCommissionRate": num(fees.taker_rate),
             }
         )
+
+    def _schedule(self, later: list[Later]) -> None:
+        for one in [*later, *self.trading.deferred]:
+            self.spawn(self._run_later(one))
+        self.trading.deferred.clear()
 
     async def _run_later(self, later: Later) -> None:
         await asyncio.sleep(later.delay_s)

@@ -98,6 +98,9 @@ class Trading:
         self.state = state
         self.faults = faults
         self.amendment_events = amendment_events
+        self.deferred: list[Later] = []
+        """The venue's delayed actions of a request that was refused (a cancel-vs-fill race
+        answers -2011 and sends its fill later); the server schedules and clears them."""
 
     def market(self, params: dict[str, str]) -> AsterMarket:
         """The market named by ``symbol``.
@@ -288,7 +291,7 @@ class Trading:
         if self.faults.take_cancel_fill_race():
             events = _fill_completely(acct, rec, now_ms * _MS)
             held = self.state.absorb(acct, events, now_ms)
-            answer.later.append(Later(self.faults.race_event_delay_s, lambda _t: held))
+            self.deferred.append(Later(self.faults.race_event_delay_s, lambda _t: held))
             raise UNKNOWN_ORDER
         outcome = acct.engine.cancel(now_ms * _MS, rec.symbol, venue_order_id=rec.key)
         if not outcome.cancelled:
