@@ -48,6 +48,7 @@ MODULES = [
     "hedgekit.venues",
     "hedgekit.venues.connect",
     "hedgekit.venues.transport",
+    "hedgekit.venues.numbers",
     "hedgekit.venues.hyperliquid",
     "hedgekit.venues.hyperliquid.check",
     "hedgekit.venues.aster",

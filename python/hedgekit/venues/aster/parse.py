@@ -36,6 +36,7 @@ from hedgekit.model import (
 )
 from hedgekit.risk.tiers import MarginTable
 from hedgekit.venues.base import InstrumentInfo
+from hedgekit.venues.numbers import dec
 
 __all__ = [
     "BASE_MAKER_FEE",
@@ -100,17 +101,6 @@ _REASONS: Mapping[int, str] = {
     -5076: "min_notional",
     -4015: "duplicate_client_id",
 }
-
-
-def dec(x: Any) -> Decimal:
-    """A venue number (a string, or an int) as an exact Decimal.
-
-    Raises:
-        ValueError: A float (it would not be exact).
-    """
-    if isinstance(x, float):
-        raise ValueError(f"a float where an exact number was expected: {x!r}")
-    return Decimal(str(x))
 
 
 def _opt(x: Any) -> Decimal | None:

@@ -63,6 +63,7 @@ from hedgekit.venues.aster.http import AsterHttp
 from hedgekit.venues.aster.signing import AsterCredentials, signer_for
 from hedgekit.venues.aster.ws import AsterStreams
 from hedgekit.venues.base import InstrumentInfo, Quote
+from hedgekit.venues.numbers import cancel_result_from
 from hedgekit.venues.transport import Backoff, EventQueue
 
 __all__ = ["AsterVenue"]
@@ -403,7 +404,7 @@ class AsterVenue:
             report = await self._status(symbol, oid, coid)
             if report is None or not report.status.is_terminal:
                 raise
-            return self._cancel_result_from(report, cancelled_by_us=True)
+            return cancel_result_from(report, cancelled_by_us=True)
         except OrderRejectedError as exc:
             if exc.code != parse.CANCEL_REJECTED:
                 raise
@@ -414,7 +415,7 @@ class AsterVenue:
                 # the fill won the race: take it from ``userTrades`` now (deduplicated
                 # against the stream, which may bring it later or not at all)
                 await self._take_order_fills(symbol, report.venue_order_id)
-            return self._cancel_result_from(report, cancelled_by_us=False)
+            return cancel_result_from(report, cancelled_by_us=False)
         report = parse.status_report(self._name, row, self._client_id_of)
         self._set_status(coid, int(report.venue_order_id), report.status)
         if report.status is OrderStatus.FILLED:
@@ -616,14 +617,6 @@ class AsterVenue:
         c = self._coid_of_oid.get(int(report.venue_order_id)) or coid
         self._set_status(c, int(report.venue_order_id), report.status)
         return report
-
-    @staticmethod
-    def _cancel_result_from(report: OrderStatusReport, *, cancelled_by_us: bool) -> CancelResult:
-        if report.status is OrderStatus.FILLED:
-            return CancelResult.ALREADY_FILLED
-        if report.status.is_terminal:
-            return CancelResult.CANCELLED if cancelled_by_us else CancelResult.ALREADY_CANCELLED
-        return CancelResult.FAILED
 
     def _ids(
         self, client_id: str | None, venue_order_id: str | None

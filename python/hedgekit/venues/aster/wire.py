@@ -14,6 +14,7 @@ from decimal import Decimal
 import orjson
 
 from hedgekit.model import OrderRequest, OrderType, Side, TimeInForce
+from hedgekit.venues.numbers import decimal_str
 
 __all__ = [
     "MAINNET_URL",
@@ -45,20 +46,6 @@ _HASHED = "hk-"
 
 # Paths that keep their own version under V1 (venues.md §2.1, venue-adapters.md §2.2).
 _V1_VERSIONS = {"positionRisk": "v2", "balance": "v2", "account": "v4"}
-
-
-def decimal_str(x: Decimal) -> str:
-    """A price or size as plain digits, no exponent, no trailing zeros.
-
-    Raises:
-        ValueError: A value that is not a finite Decimal.
-    """
-    if not isinstance(x, Decimal) or not x.is_finite():
-        raise ValueError(f"expected a finite Decimal, got {x!r}")
-    text = format(x, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("", "-0") else text
 
 
 def path(version: str, endpoint: str) -> str:
