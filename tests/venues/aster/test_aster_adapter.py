@@ -9,6 +9,7 @@ import asyncio
 import hashlib
 import logging
 import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -365,3 +366,38 @@ def test_secrets_never_reach_a_repr_or_a_log(caplog: pytest.LogCaptureFixture) -
 
     run(main)
     assert key not in caplog.text and "the-api-secret-1" not in caplog.text
+
+
+def test_stream_events_older_by_e_do_not_undo_newer_ones_and_a_repeated_fill_counts_once() -> None:
+    """Events may arrive out of order (venues.md §2.8): the order's state follows the latest
+    ``E``; a fill is delivered once however many times its trade arrives."""
+
+    async def main() -> None:
+        async with venue_on_fake() as (_fake, venue, _user):
+            events = venue.events()
+            ack = await venue.place(buy("e-1", bid(venue) - 10))
+            await drain(events, quiet_s=0.2)
+            later = time.time_ns() // 1_000_000 + 60_000  # after every event the fake sent
+            o = {"s": SYM, "c": "e-1", "S": "BUY", "o": "LIMIT", "f": "GTX", "q": "0.5",
+                 "p": "1", "i": int(ack.venue_order_id), "T": 1, "t": 777, "m": True,
+                 "L": "2990", "l": "0.5", "z": "0.5", "n": "0.01"}  # fmt: skip
+            filled = {
+                "e": "ORDER_TRADE_UPDATE",
+                "E": later + 2_000,
+                "o": {**o, "x": "TRADE", "X": "FILLED"},
+            }
+            stale = {
+                "e": "ORDER_TRADE_UPDATE",
+                "E": later + 1_000,
+                "o": {**o, "x": "NEW", "X": "NEW", "z": "0"},
+            }
+            venue._start_ms = 0  # these invented events are older than the connection
+            for msg in (filled, stale, filled):
+                venue._on_user_event(msg)
+            got = await drain(events, quiet_s=0.2)
+            assert [e.trade_id for e in got if isinstance(e, Fill)] == [777]
+            states = [e.status for e in got if isinstance(e, OrderUpdate)]
+            assert OrderStatus.OPEN not in states  # the stale NEW was not delivered
+            assert venue._orders["e-1"].status is OrderStatus.FILLED
+
+    run(main)

@@ -342,7 +342,10 @@ class AsterVenue:
             request.symbol, request.client_id, coid, None, OrderStatus.OPEN, request.size,
             request.side,
         )  # fmt: skip
-        self._traded.add(request.symbol)
+        if request.symbol not in self._traded:
+            self._traded.add(request.symbol)
+            if self.dead_man_s is not None:
+                self._spawn(self._arm_dead_man(request.symbol, self.dead_man_s))
         try:
             row = await self.http.signed(
                 "POST", "order", wire.order_params(request), order=True,
@@ -794,6 +797,19 @@ class AsterVenue:
                                           report.venue_order_id, report.status, report.filled,
                                           report.ts_ns, report.reason))  # fmt: skip
 
+    async def _arm_dead_man(self, symbol: str, ahead_s: float) -> bool:
+        """Arms (or refreshes) ``countdownCancelAll`` for ``symbol``; False when refused."""
+        try:
+            await self.http.signed(
+                "POST", "countdownCancelAll",
+                [("symbol", symbol), ("countdownTime", str(int(ahead_s * 1000)))],
+            )  # fmt: skip
+        except VenueError as exc:
+            log.warning("%s: dead-man switch not armed for %s: %s", self._name, symbol, exc)
+            return False
+        self.dead_man_until_ms = time.time_ns() // MS + int(ahead_s * 1000)
+        return True
+
     async def _dead_man_loop(self, ahead_s: float) -> None:
         """Keeps ``countdownCancelAll`` armed ``ahead_s`` ahead for every symbol traded,
         while connected, refreshed every third of it."""
@@ -805,14 +821,7 @@ class AsterVenue:
             at = time.time_ns() // MS + int(ahead_s * 1000)
             ok = True
             for sym in sorted(self._traded):
-                try:
-                    await self.http.signed(
-                        "POST", "countdownCancelAll",
-                        [("symbol", sym), ("countdownTime", str(int(ahead_s * 1000)))],
-                    )  # fmt: skip
-                except VenueError as exc:
-                    ok = False
-                    log.warning("%s: dead-man switch not refreshed: %s", self._name, exc)
+                ok = await self._arm_dead_man(sym, ahead_s) and ok
             if ok and self._traded:
                 self.dead_man_until_ms = at
             await asyncio.sleep(ahead_s / 3)

@@ -106,14 +106,18 @@ class AsterStreams:
         await self.user.close()
 
     def _on_market(self, payload: memoryview | bytes) -> None:
-        head = bytes(payload[:160])
+        head = bytes(payload[:256])
         if _DEPTH not in head:
             return
         at = head.find(b'"s":"')
-        if at < 0:
+        if at >= 0:
+            end = head.find(b'"', at + 5)
+            self._on_depth(head[at + 5 : end].decode(), payload)
             return
-        end = head.find(b'"', at + 5)
-        self._on_depth(head[at + 5 : end].decode(), payload)
+        at = head.find(b'"stream":"')  # the symbol from the stream's name
+        if at >= 0:
+            end = head.find(b"@", at + 10)
+            self._on_depth(head[at + 10 : end].decode().upper(), payload)
 
     def _on_user_message(self, payload: memoryview | bytes) -> None:
         try:
