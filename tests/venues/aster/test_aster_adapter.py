@@ -128,6 +128,8 @@ def test_it_is_a_venue_with_exact_instruments_and_a_live_book() -> None:
             assert venue.funding_schedule(SYM).interval_s == info.funding_interval_s
             table = venue.margin_table(SYM)
             assert table is not None and table.max_leverage_at(D(0)) >= 1
+            budgets = venue.http.limiter.budgets  # the venue's own rateLimits
+            assert (budgets["ip"].capacity, budgets["orders"].capacity) == (2400, 1200)
 
     run(main)
 

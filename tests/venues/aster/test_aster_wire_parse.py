@@ -225,3 +225,22 @@ def test_leverage_brackets() -> None:
     table = parse.margin_table(rows[0]["brackets"])
     assert table.maintenance_margin(Decimal(20000)) == Decimal(20000) * Decimal("0.01") - 35
     assert table.max_leverage_at(Decimal(5000)) == 75
+
+
+def test_rate_limits_become_budgets() -> None:
+    info = {
+        "rateLimits": [
+            {
+                "rateLimitType": "REQUEST_WEIGHT",
+                "interval": "MINUTE",
+                "intervalNum": 1,
+                "limit": 2400,
+            },
+            {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
+            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 300},
+            {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 9},
+        ]
+    }
+    got = {(b.name, b.capacity, b.window_s) for b in parse.rate_budgets(info)}
+    assert got == {("ip", 2400, 60.0), ("orders", 1200, 60.0), ("orders-10", 300, 10.0)}
+    assert parse.rate_budgets({"rateLimits": []}) == ()

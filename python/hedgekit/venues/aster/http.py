@@ -84,6 +84,16 @@ class AsterHttp:
         self.limiter = RateLimiter(venue, ASTER_BUDGETS)
         self.client = AsterHttpClient(venue, base_url, self.limiter, timeout_s=timeout_s)
         self.limiter_timeout_s = 5.0
+        self._ip: tuple[str, ...] = ("ip",)
+
+    def use_budgets(self, budgets: tuple[Budget, ...]) -> None:
+        """Paces by ``budgets`` from now on (the venue's ``exchangeInfo.rateLimits``); an
+        ``"ip"`` budget is required (every request counts against it)."""
+        if not any(b.name == "ip" for b in budgets):
+            raise ValueError("the budgets need an 'ip' request-weight budget")
+        self.limiter = RateLimiter(self.venue, budgets)
+        self.client.pacer = self.limiter
+        self._ip = tuple(b.name for b in budgets if b.name.startswith("ip"))
 
     def path(self, endpoint: str) -> str:
         """The endpoint's path under this signer's version."""
@@ -119,7 +129,7 @@ class AsterHttp:
         if params:
             p += "?" + encode(params)
         for attempt in range(3):
-            await self.limiter.acquire(weight, timeout=self.limiter_timeout_s, budgets=("ip",))
+            await self.limiter.acquire(weight, timeout=self.limiter_timeout_s, budgets=self._ip)
             try:
                 return await self.client.request("GET", p)
             except AmbiguousOutcomeError:
@@ -147,7 +157,7 @@ class AsterHttp:
             hedgekit.errors.VenueError: As :class:`AsterHttpClient` maps it.
         """
         p = self.path(endpoint)
-        budgets = ("ip", "orders") if order else ("ip",)
+        budgets = None if order else self._ip
         attempts = 3 if method == "GET" else 1
         for attempt in range(attempts):
             await self.limiter.acquire(weight, timeout=self.limiter_timeout_s, budgets=budgets)
@@ -182,7 +192,7 @@ class AsterHttp:
         (V1: the key header only; V3: signed)."""
         if self.signer.keyed_listen_key:
             p = self.path("listenKey")
-            await self.limiter.acquire(1, timeout=self.limiter_timeout_s, budgets=("ip",))
+            await self.limiter.acquire(1, timeout=self.limiter_timeout_s, budgets=self._ip)
             raw = await self.client.request(method, p, headers=self.signer.key_headers())
             return self._json(raw, f"{method} {p}", self.venue)
         return await self.signed(method, "listenKey", [])

@@ -37,6 +37,7 @@ from hedgekit.model import (
 from hedgekit.risk.tiers import MarginTable
 from hedgekit.venues.base import InstrumentInfo
 from hedgekit.venues.numbers import dec
+from hedgekit.venues.transport import Budget
 
 __all__ = [
     "BASE_MAKER_FEE",
@@ -58,6 +59,7 @@ __all__ = [
     "order_status",
     "order_update",
     "positions",
+    "rate_budgets",
     "status_report",
 ]
 
@@ -206,6 +208,27 @@ def instruments(
             dec(market.get("maxQty", "0")),
         )
     return out
+
+
+_INTERVAL_S = {"SECOND": 1, "MINUTE": 60, "HOUR": 3600, "DAY": 86400}
+
+
+def rate_budgets(exchange_info: Mapping[str, Any]) -> tuple[Budget, ...]:
+    """``exchangeInfo.rateLimits`` as limiter budgets: ``REQUEST_WEIGHT`` → ``"ip"`` (the
+    first; any further window ``"ip-<seconds>"``), ``ORDERS`` → ``"orders"`` likewise; empty
+    when the venue lists none (callers keep the documented defaults)."""
+    out: list[Budget] = []
+    seen: set[str] = set()
+    for r in exchange_info.get("rateLimits") or ():
+        kind = {"REQUEST_WEIGHT": "ip", "ORDERS": "orders"}.get(str(r.get("rateLimitType")))
+        seconds = _INTERVAL_S.get(str(r.get("interval")), 0) * int(r.get("intervalNum", 1))
+        limit = int(r.get("limit", 0))
+        if kind is None or seconds <= 0 or limit <= 0:
+            continue
+        name = kind if kind not in seen else f"{kind}-{seconds}"
+        seen.add(kind)
+        out.append(Budget(name, limit, float(seconds)))
+    return tuple(out)
 
 
 def order_status(status: str) -> OrderStatus:

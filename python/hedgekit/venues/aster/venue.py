@@ -223,6 +223,9 @@ class AsterVenue:
         if self._connected:
             return
         info = await self.http.public("exchangeInfo")
+        budgets = parse.rate_budgets(info)
+        if any(b.name == "ip" for b in budgets):
+            self.http.use_budgets(budgets)
         intervals: dict[str, int] = {}
         try:
             for row in await self.http.public("fundingInfo"):
