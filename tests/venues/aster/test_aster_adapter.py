@@ -403,3 +403,14 @@ def test_stream_events_older_by_e_do_not_undo_newer_ones_and_a_repeated_fill_cou
             assert venue._orders["e-1"].status is OrderStatus.FILLED
 
     run(main)
+
+
+def test_a_key_the_venue_forgot_silently_is_recreated_at_the_next_keepalive() -> None:
+    async def main() -> None:
+        async with venue_on_fake(listen_key_keepalive_s=0.2) as (fake, venue, _user):
+            fake.listen_keys.clear()  # gone, and no listenKeyExpired was sent
+            await until(lambda: venue.listen_keys_created == 2, "new key after -1125")
+            await until(lambda: venue.streams.user.readies == 2, "stream on the new key")
+            assert venue.listen_key in fake.listen_keys
+
+    run(main)
