@@ -35,9 +35,10 @@ from hedgekit.testing.fakes.aster.auth import (
     split_signature,
     v1_payload,
 )
-from hedgekit.testing.fakes.aster.market import DEFAULT_MARKETS, AsterMarket, symbol_info
+from hedgekit.testing.fakes.aster.market import DEFAULT_MARKETS, AsterMarket
+from hedgekit.testing.fakes.aster.reads import Reads
 from hedgekit.testing.fakes.aster.state import AccountState, VenueState
-from hedgekit.testing.fakes.aster.trading import Answer, Later, Trading, brackets, missing
+from hedgekit.testing.fakes.aster.trading import Answer, Later, Trading, missing
 from hedgekit.testing.fakes.aster.wire import OrderRecord, Push, num
 from hedgekit.testing.fakes.faults import WireFaults
 from hedgekit.testing.fakes.server import FakeServer, WsConnection
@@ -140,6 +141,7 @@ class FakeAster(FakeServer):
         self._next_funding: dict[str, int] = {}
         self._depth: dict[str, _DepthSeq] = {s: _DepthSeq() for s in self.state.markets}
         self._last_mark_ms = 0
+        self.reads = Reads(self.state, self.trading, self._next_funding)
         self.verified = {"v1": 0, "v3": 0}
         """Signed requests whose signature the fake verified and accepted, per scheme."""
 
@@ -309,23 +311,23 @@ class FakeAster(FakeServer):
             ("POST", "order"): t.place,
             ("DELETE", "order"): t.cancel,
             ("PUT", "order"): t.modify,
-            ("GET", "order"): self._query_order,
+            ("GET", "order"): self.reads.query_order,
             ("POST", "batchOrders"): t.batch_place,
             ("DELETE", "batchOrders"): t.batch_cancel,
             ("DELETE", "allOpenOrders"): t.cancel_all,
-            ("GET", "openOrders"): self._open_orders,
-            ("GET", "openOrder"): self._open_order,
-            ("GET", "allOrders"): self._all_orders,
-            ("GET", "userTrades"): self._user_trades,
-            ("GET", "positionRisk"): self._position_risk,
-            ("GET", "balance"): self._balance,
-            ("GET", "account"): self._account,
+            ("GET", "openOrders"): self.reads.open_orders,
+            ("GET", "openOrder"): self.reads.open_order,
+            ("GET", "allOrders"): self.reads.all_orders,
+            ("GET", "userTrades"): self.reads.user_trades,
+            ("GET", "positionRisk"): self.reads.position_risk,
+            ("GET", "balance"): self.reads.balance,
+            ("GET", "account"): self.reads.account,
             ("POST", "leverage"): t.set_leverage,
-            ("GET", "income"): self._income,
+            ("GET", "income"): self.reads.income,
             ("POST", "countdownCancelAll"): t.countdown,
             ("POST", "noop"): lambda _a, _p, _n: Answer({"code": 200, "msg": "success"}),
-            ("GET", "leverageBracket"): self._leverage_bracket,
-            ("GET", "commissionRate"): self._commission,
+            ("GET", "leverageBracket"): self.reads.leverage_bracket,
+            ("GET", "commissionRate"): self.reads.commission,
             ("GET", "positionSide/dual"): lambda _a, _p, _n: Answer({"dualSidePosition": False}),
             ("GET", "multiAssetsMargin"): lambda _a, _p, _n: Answer({"multiAssetsMargin": False}),
         }
@@ -441,25 +443,6 @@ class FakeAster(FakeServer):
     # ------------------------------------------------------------------ reads
 
     def _public(self, name: str, params: dict[str, str], now: int) -> Any:
-        if name == "time":
-            return {"serverTime": now}
-        if name == "ping":
-            return {}
-        if name == "exchangeInfo":
-            return {
-                "timezone": "UTC",
-                "serverTime": now,
-                "futuresType": "U_MARGINED",
-                "rateLimits": [
-                    {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
-                     "limit": 2400},
-                    {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1,
-                     "limit": 1200},
-                ],
-                "exchangeFilters": [],
-                "assets": [{"asset": "USDT", "marginAvailable": True, "autoAssetExchange": "0"}],
-                "symbols": [symbol_info(m) for m in self.state.markets.values()],
-            }  # fmt: skip
         if name == "depth":
             m = self.trading.market(params)
             limit = int(params.get("limit") or 500)
@@ -476,211 +459,7 @@ class FakeAster(FakeServer):
                 "bids": [[num(p, m.price_decimals), num(q, m.qty_decimals)] for p, q in bids],
                 "asks": [[num(p, m.price_decimals), num(q, m.qty_decimals)] for p, q in asks],
             }
-        if name == "ticker/bookTicker":
-            items = [self._book_ticker(s, now) for s in self._symbols(params)]
-            return items[0] if "symbol" in params else items
-        if name == "premiumIndex":
-            items = [self._premium(s, now) for s in self._symbols(params)]
-            return items[0] if "symbol" in params else items
-        if name == "fundingInfo":
-            return [
-                {"symbol": s, "interestRate": "0.00010000", "time": now,
-                 "fundingIntervalHours": self.state.markets[s].funding_interval_h,
-                 "fundingFeeCap": 0.03, "fundingFeeFloor": -0.03}
-                for s in self._symbols(params)
-            ]  # fmt: skip
-        if name == "fundingRate":
-            return [
-                {"symbol": s, "fundingRate": num(self.state.funding_rate(s)), "fundingTime": t,
-                 "markPrice": num(self.state.mark(s))}
-                for s in self._symbols(params)
-                for t in ([self.state.funding_times[s]] if s in self.state.funding_times else [])
-            ]  # fmt: skip
-        raise ApiError(-1000, f"Unknown endpoint {name}.", 404)
-
-    def _symbols(self, params: dict[str, str]) -> list[str]:
-        if "symbol" in params:
-            return [self.trading.market(params).symbol]
-        return list(self.state.markets)
-
-    def _premium(self, symbol: str, now: int) -> dict[str, Any]:
-        mark = num(self.state.mark(symbol))
-        return {
-            "symbol": symbol,
-            "markPrice": mark,
-            "indexPrice": mark,
-            "estimatedSettlePrice": mark,
-            "lastFundingRate": num(self.state.funding_rate(symbol)),
-            "interestRate": "0.00010000",
-            "nextFundingTime": self._next_funding.get(symbol, 0),
-            "time": now,
-        }
-
-    def _book_ticker(self, symbol: str, now: int) -> dict[str, Any]:
-        m = self.state.markets[symbol]
-        bids, asks = self.state.levels(symbol, 1)
-        bid = bids[0] if bids else (Decimal(0), Decimal(0))
-        ask = asks[0] if asks else (Decimal(0), Decimal(0))
-        return {
-            "symbol": symbol,
-            "bidPrice": num(bid[0], m.price_decimals),
-            "bidQty": num(bid[1], m.qty_decimals),
-            "askPrice": num(ask[0], m.price_decimals),
-            "askQty": num(ask[1], m.qty_decimals),
-            "time": now,
-        }
-
-    def _query_order(self, acct: AccountState, params: dict[str, str], now: int) -> Answer:
-        m = self.trading.market(params)
-        order_id = params.get("orderId")
-        client_id = params.get("origClientOrderId")
-        if not order_id and not client_id:
-            raise missing("orderId")
-        rec = acct.find(int(order_id) if order_id else None, client_id)
-        if rec is None or rec.symbol != m.symbol:
-            raise ApiError(-2013, "Order does not exist.")
-        return Answer(rec.wire())
-
-    def _open_order(self, acct: AccountState, params: dict[str, str], now: int) -> Answer:
-        answer = self._query_order(acct, params, now)
-        if answer.body["status"] not in ("NEW", "PARTIALLY_FILLED"):
-            raise ApiError(-2013, "Order does not exist.")
-        return answer
-
-    def _open_orders(self, acct: AccountState, params: dict[str, str], now: int) -> Answer:
-        symbol = self.trading.market(params).symbol if "symbol" in params else None
-        return Answer([o.wire() for o in acct.open_orders(symbol)])
-
-    def _all_orders(self, acct: AccountState, params: dict[str, str], now: int) -> Answer:
-        m = self.trading.market(params)
-        rows = sorted((o for o in acct.orders.values() if o.symbol == m.symbol),
-                      key=lambda o: o.order_id)  # fmt: skip
-        limit = int(params.get("limit") or 500)
-        return Answer([o.wire() for o in rows][-limit:])
-
-    def _user_trades(self, acct: AccountState, params: dict[str, str], now: int) -> Answer:
-        symbol = self.trading.market(params).symbol if "symbol" in params else None
-        rows = [t for t in acct.trades if symbol is None or t["symbol"] == symbol]
-        if params.get("fromId"):
-            rows = [t for t in rows if t["id"] >= int(params["fromId"])]
-        if params.get("startTime"):
-            rows = [t for t in rows if t["time"] >= int(params["startTime"])]
-        if params.get("endTime"):
-            rows = [t for t in rows if t["time"] <= int(params["endTime"])]
-        limit = min(int(params.get("limit") or 500), 1000)
-        rows = rows[:limit] if params.get("fromId") else rows[-limit:]
-        return Answer([dict(t) for t in rows])
-
-    def _income(self, acct: AccountState, params: dict[str, str], now: int) -> Answer:
-        rows = [
-            r for r in acct.income
-            if (not params.get("symbol") or r["symbol"] == params["symbol"])
-            and (not params.get("incomeType") or r["incomeType"] == params["incomeType"])
-            and (not params.get("startTime") or r["time"] >= int(params["startTime"]))
-        ]  # fmt: skip
-        return Answer(rows[: int(params.get("limit") or 100)])
-
-    def _position_rows(self, acct: AccountState, now: int) -> list[dict[str, Any]]:
-        positions = acct.engine.positions(now * 1_000_000)
-        rows = []
-        for s in self.state.markets:
-            p = positions.get(s)
-            size = Decimal(0) if p is None else p.size
-            entry = Decimal(0) if p is None or p.entry_price is None else p.entry_price
-            mark = self.state.mark(s)
-            lev = acct.engine.leverage(s)
-            liq = None if p is None else p.liquidation_price
-            rows.append(
-                {
-                    "symbol": s,
-                    "positionAmt": num(size),
-                    "entryPrice": num(entry.normalize()),
-                    "markPrice": num(mark),
-                    "unRealizedProfit": num(size * (mark - entry) if size else Decimal(0)),
-                    "liquidationPrice": num(liq if liq is not None else Decimal(0)),
-                    "leverage": num(lev),
-                    "maxNotionalValue": "1000000",
-                    "marginType": "cross",
-                    "isolatedMargin": "0",
-                    "isAutoAddMargin": "false",
-                    "positionSide": "BOTH",
-                    "notional": num(size * mark),
-                    "isolatedWallet": "0",
-                    "updateTime": now,
-                }
-            )
-        return rows
-
-    def _position_risk(self, acct: AccountState, params: dict[str, str], now: int) -> Answer:
-        rows = self._position_rows(acct, now)
-        if params.get("symbol"):
-            rows = [r for r in rows if r["symbol"] == params["symbol"]]
-        return Answer(rows)
-
-    def _balance_row(self, acct: AccountState, now: int) -> dict[str, Any]:
-        a = acct.engine.account(now * 1_000_000)
-        unrealised = a.equity - a.collateral
-        return {
-            "accountAlias": "fake",
-            "asset": "USDT",
-            "balance": num(a.collateral),
-            "walletBalance": num(a.collateral),
-            "crossWalletBalance": num(a.collateral),
-            "crossUnPnl": num(unrealised),
-            "unrealizedProfit": num(unrealised),
-            "marginBalance": num(a.equity),
-            "availableBalance": num(a.available),
-            "maxWithdrawAmount": num(a.available),
-            "initialMargin": num(a.initial_margin),
-            "maintMargin": num(a.maintenance_margin),
-            "marginAvailable": True,
-            "updateTime": now,
-        }
-
-    def _balance(self, acct: AccountState, params: dict[str, str], now: int) -> Answer:
-        return Answer([self._balance_row(acct, now)])
-
-    def _account(self, acct: AccountState, params: dict[str, str], now: int) -> Answer:
-        row = self._balance_row(acct, now)
-        a = acct.engine.account(now * 1_000_000)
-        return Answer(
-            {
-                "feeTier": 0,
-                "canTrade": True,
-                "canDeposit": True,
-                "canWithdraw": True,
-                "updateTime": now,
-                "multiAssetsMargin": False,
-                "totalInitialMargin": num(a.initial_margin),
-                "totalMaintMargin": num(a.maintenance_margin),
-                "totalWalletBalance": num(a.collateral),
-                "totalUnrealizedProfit": row["unrealizedProfit"],
-                "totalMarginBalance": num(a.equity),
-                "totalCrossWalletBalance": num(a.collateral),
-                "totalCrossUnPnl": row["crossUnPnl"],
-                "availableBalance": num(a.available),
-                "maxWithdrawAmount": num(a.available),
-                "assets": [row],
-                "positions": self._position_rows(acct, now),
-            }
-        )
-
-    def _leverage_bracket(self, acct: AccountState, params: dict[str, str], now: int) -> Answer:
-        rows = [
-            {"symbol": s, "brackets": brackets(acct.engine.margin_table(s))}
-            for s in self._symbols(params)
-        ]
-        return Answer(rows[0] if "symbol" in params else rows)
-
-    def _commission(self, acct: AccountState, params: dict[str, str], now: int) -> Answer:
-        fees = self.state.personality.fees
-        return Answer(
-            {
-                "symbol": self.trading.market(params).symbol,
-                "makerCommissionRate": num(fees.maker_rate),
-                "takerCommissionRate": num(fees.taker_rate),
-            }
-        )
+        return self.reads.public(name, params, now)
 
     def _schedule(self, later: list[Later]) -> None:
         for one in [*later, *self.trading.deferred]:
@@ -796,7 +575,7 @@ class FakeAster(FakeServer):
         top = (bids[0] if bids else None, asks[0] if asks else None)
         if top != seq.top:
             seq.top = top
-            t = self._book_ticker(symbol, now)
+            t = self.reads.book_ticker(symbol, now)
             self._publish(
                 symbol,
                 ("@bookTicker",),
@@ -823,7 +602,7 @@ class FakeAster(FakeServer):
             if now - self._last_mark_ms >= 1000:
                 self._last_mark_ms = now
                 for s in self.state.markets:
-                    p = self._premium(s, now)
+                    p = self.reads.premium(s, now)
                     self._publish(
                         s,
                         ("@markPrice", "@markPrice@1s"),
