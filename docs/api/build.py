@@ -48,8 +48,10 @@ MODULES = [
     "hedgekit.venues",
     "hedgekit.venues.connect",
     "hedgekit.venues.transport",
+    "hedgekit.venues.numbers",
     "hedgekit.venues.hyperliquid",
     "hedgekit.venues.hyperliquid.check",
+    "hedgekit.venues.aster",
     "hedgekit.secrets",
     "hedgekit.observability",
     "hedgekit.frontier",
@@ -73,6 +75,7 @@ MODULES = [
     "hedgekit.testing.conformance.checks",
     "hedgekit.testing.conformance.sim",
     "hedgekit.testing.conformance.hyperliquid",
+    "hedgekit.testing.conformance.aster",
 ]
 IMPLIED = {"hedgekit.errors"}  # walked in from hedgekit.__all__
 CORE = "hedgekit._core"

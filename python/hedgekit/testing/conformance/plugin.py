@@ -43,8 +43,10 @@ HarnessFactory = Callable[[], VenueHarness]
 DEFAULT_HARNESSES = (
     "hedgekit.testing.conformance.sim:SimHarness",
     "hedgekit.testing.conformance.hyperliquid:HyperliquidHarness",
+    "hedgekit.testing.conformance.aster:AsterHarness",
 )
-"""hedgekit's own harnesses: the simulated venue and Hyperliquid over its wire-level fake."""
+"""hedgekit's own harnesses: the simulated venue, and Hyperliquid and Aster over their wire-level
+fakes."""
 
 _HOOKS_ATTR = "__conformance_hooks__"
 

@@ -258,8 +258,10 @@ class FakeServer:
         """Runs one WebSocket connection: ``on_open`` once, ``on_text`` per text message, until
         the client or a fault closes it (its writer task is the server's, and is cancelled
         with it). With ``heartbeat`` the server sends a protocol ping every that many seconds
-        and closes a client that has not answered with a pong within half of it."""
-        ws = web.WebSocketResponse(heartbeat=heartbeat, autoping=True, max_msg_size=1 << 20)
+        and closes a client that has not answered with a pong within half of it. A client's
+        ping is answered with a pong, except while the sockets are silenced (a silent socket
+        sends nothing at all, as a half-open connection would)."""
+        ws = web.WebSocketResponse(heartbeat=heartbeat, autoping=False, max_msg_size=1 << 20)
         await ws.prepare(request)
         conn = WsConnection(ws, request, self.faults)
         self._conns.add(conn)
@@ -271,6 +273,10 @@ class FakeServer:
             async for msg in ws:
                 if msg.type is WSMsgType.TEXT:
                     on_text(conn, msg.data)
+                elif msg.type is WSMsgType.PING and not self.faults.ws_silent:
+                    await ws.pong(msg.data)
+                elif msg.type is WSMsgType.CLOSE:
+                    break
         except ConnectionError:
             pass
         finally:

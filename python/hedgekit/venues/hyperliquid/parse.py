@@ -33,12 +33,14 @@ from hedgekit.model import (
 )
 from hedgekit.risk.tiers import MarginTable
 from hedgekit.venues.base import InstrumentInfo
+from hedgekit.venues.numbers import dec
 
 __all__ = [
     "MISSING_ORDER",
     "Asset",
     "account_state",
     "assets",
+    "dec",
     "error_for",
     "fill",
     "funding_payment",
@@ -53,13 +55,6 @@ HOUR_MS = 3_600_000
 ZERO = Decimal(0)
 MISSING_ORDER = "Order was never placed, already canceled, or filled"
 """The one cancel error for a filled, a cancelled and an unknown order (venues.md §1.6)."""
-
-
-def dec(x: Any) -> Decimal:
-    """A venue number (a string, or an int) as an exact Decimal."""
-    if isinstance(x, float):
-        raise ValueError(f"a float where an exact number was expected: {x!r}")
-    return Decimal(str(x))
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,6 +61,7 @@ from hedgekit.venues.hyperliquid import parse, wire
 from hedgekit.venues.hyperliquid.http import HyperliquidHttp
 from hedgekit.venues.hyperliquid.signing import ActionSigner
 from hedgekit.venues.hyperliquid.ws import HyperliquidStream
+from hedgekit.venues.numbers import cancel_result_from
 from hedgekit.venues.transport import Backoff, EventQueue
 
 __all__ = ["HyperliquidCredentials", "HyperliquidVenue"]
@@ -377,7 +378,7 @@ class HyperliquidVenue:
             report = await self._status(symbol, oid, cloid)
             if report is None or not report.status.is_terminal:
                 raise
-            return self._cancel_result_from(report, cancelled_by_us=True)
+            return cancel_result_from(report, cancelled_by_us=True)
         first = statuses[0]
         if first == "success":
             self._set_status(cloid, oid, OrderStatus.CANCELLED)
@@ -388,7 +389,7 @@ class HyperliquidVenue:
         report = await self._status(symbol, oid, cloid)
         if report is None:
             return CancelResult.FAILED
-        return self._cancel_result_from(report, cancelled_by_us=False)
+        return cancel_result_from(report, cancelled_by_us=False)
 
     async def modify(
         self, symbol: str, client_id: str, *, price: Decimal, size: Decimal
@@ -631,15 +632,6 @@ class HyperliquidVenue:
             if c is not None and c in self._orders:
                 self._set_status(c, int(report.venue_order_id), report.status)
         return report
-
-    def _cancel_result_from(
-        self, report: OrderStatusReport, *, cancelled_by_us: bool
-    ) -> CancelResult:
-        if report.status is OrderStatus.FILLED:
-            return CancelResult.ALREADY_FILLED
-        if report.status.is_terminal:
-            return CancelResult.CANCELLED if cancelled_by_us else CancelResult.ALREADY_CANCELLED
-        return CancelResult.FAILED
 
     def _ids(
         self, client_id: str | None, venue_order_id: str | None

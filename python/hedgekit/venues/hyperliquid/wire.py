@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from hedgekit.model import Side, TimeInForce
+from hedgekit.venues.numbers import decimal_str
 
 __all__ = [
     "MAINNET_URL",
@@ -41,21 +42,6 @@ TESTNET_URL = "https://api.hyperliquid-testnet.xyz"
 """The testnet REST base."""
 
 _CLOID = re.compile(r"0x[0-9a-fA-F]{32}")
-
-
-def decimal_str(x: Decimal) -> str:
-    """A price or size as the venue wants it signed: plain digits, no exponent, no trailing
-    zeros (``Decimal("1670.10")`` → ``"1670.1"``, ``Decimal("1E+2")`` → ``"100"``).
-
-    Raises:
-        ValueError: A value that is not a finite Decimal.
-    """
-    if not isinstance(x, Decimal) or not x.is_finite():
-        raise ValueError(f"expected a finite Decimal, got {x!r}")
-    text = format(x, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("", "-0") else text
 
 
 def cloid_for(client_id: str) -> str:

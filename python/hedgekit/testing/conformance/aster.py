@@ -1,0 +1,237 @@
+"""The conformance harness of the Aster adapter over the wire-level fake.
+
+:class:`~hedgekit.venues.aster.AsterVenue` (V3 API-wallet signing) talks to a
+:class:`~hedgekit.testing.fakes.aster.FakeAster` on 127.0.0.1 over real sockets in real time.
+The truth is the fake's account (its matching engine, order records and ``userTrades`` rows);
+the faults are the fake's :class:`~hedgekit.testing.fakes.faults.WireFaults`. Needs the
+``live`` extra (aiohttp).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import TypeVar
+
+from hedgekit._core import EthSigner
+from hedgekit.model import Side
+from hedgekit.secrets import Secret
+from hedgekit.testing.conformance.harness import Hook, TruthFill, TruthOrder
+from hedgekit.testing.fakes.aster import FakeAster
+from hedgekit.venues.aster import AsterCredentials, AsterVenue
+from hedgekit.venues.transport import Backoff
+
+__all__ = ["AsterHarness"]
+
+_T = TypeVar("_T")
+
+
+class AsterHarness:
+    """Runs the suite against :class:`~hedgekit.venues.aster.AsterVenue` and a fresh
+    :class:`~hedgekit.testing.fakes.aster.FakeAster` per test.
+
+    The adapter is tuned for a loopback fake: 1 s request timeout, reconnects after 50-200 ms,
+    our protocol pings every 0.2 s keep the user socket alive (the fake sends none of its own, so a
+    silenced socket is silent), a socket silent for 0.4 s is replaced, no dead-man switch.
+
+    Args:
+        seed: Seeds the fake and the reconnect jitter.
+        limit_s: The most seconds one test may take.
+    """
+
+    name = "aster"
+    hooks: frozenset[Hook] = frozenset(Hook)
+    symbol = "ETHUSDT"
+    settle_s = 3.0
+
+    def __init__(self, seed: int = 5, *, limit_s: float = 30.0) -> None:
+        self.seed = seed
+        self.limit_s = limit_s
+        key = hashlib.sha256(b"hedgekit-conformance-aster").hexdigest()
+        self._key = key
+        self.address = EthSigner(bytes.fromhex(key)).address.lower()
+        self._fake: FakeAster | None = None
+        self._venue: AsterVenue | None = None
+        self._silences = 0
+
+    def run(self, main: Callable[[], Awaitable[_T]]) -> _T:
+        """Runs ``main()`` on a fresh event loop, at most ``limit_s`` seconds."""
+
+        async def bounded() -> _T:
+            async with asyncio.timeout(self.limit_s):
+                return await main()
+
+        return asyncio.run(bounded())
+
+    @property
+    def fake(self) -> FakeAster:
+        """The fake of the running test.
+
+        Raises:
+            RuntimeError: Not started.
+        """
+        if self._fake is None:
+            raise RuntimeError("the harness is not started")
+        return self._fake
+
+    @property
+    def venue(self) -> AsterVenue:
+        """The adapter of the running test.
+
+        Raises:
+            RuntimeError: Not started.
+        """
+        if self._venue is None:
+            raise RuntimeError("the harness is not started")
+        return self._venue
+
+    async def start(self) -> AsterVenue:
+        """Serves a fresh fake on 127.0.0.1 and connects an adapter to it (books of every
+        symbol)."""
+        fake = FakeAster(
+            accounts=[self.address], depth_interval_s=0.05, ping_interval_s=None, seed=self.seed
+        )
+        await fake.start()
+        self._fake = fake
+        venue = AsterVenue(
+            fake.url,
+            AsterCredentials.v3(self.address, Secret(self._key)),
+            ws_url=fake.ws_url,
+            symbols=tuple(fake.state.markets),
+            request_timeout_s=1.0,
+            dead_man_s=None,
+            backoff=Backoff(0.05, 0.2, rng=random.Random(self.seed)),
+            silence_timeout_s=0.4,
+        )
+        self._venue = venue
+        await venue.connect()
+        return venue
+
+    async def stop(self) -> None:
+        """Closes the adapter, then the fake."""
+        venue, fake = self._venue, self._fake
+        self._venue = self._fake = None
+        try:
+            if venue is not None:
+                await venue.close()
+        finally:
+            if fake is not None:
+                await fake.stop()
+
+    # --------------------------------------------------------------------- the outside world
+    async def fill_resting(
+        self, symbol: str, venue_order_id: str, size: Decimal | None = None
+    ) -> None:
+        """An outside taker sweeps everything queued at better prices, then our order's level
+        (or ``size`` of our order), up to its price.
+
+        Raises:
+            ValueError: ``size`` given while others share the order's price.
+        """
+        acct = self.fake.account(self.address)
+        rec = acct.orders.get(int(venue_order_id))
+        if rec is None or not rec.is_open:
+            return
+        bids, asks = acct.engine.book_levels(symbol, 10_000)
+        price, buy = rec.price, rec.side == "BUY"
+        levels = bids if buy else asks
+        better = sum((s for p, s in levels if (p > price if buy else p < price)), Decimal(0))
+        level = sum((s for p, s in levels if p == price), Decimal(0))
+        if size is not None and level != rec.orig_qty - rec.executed:
+            raise ValueError(f"outside orders share {price}: a partial fill cannot be aimed")
+        amount = better + (level if size is None else size)
+        self.fake.trade_against(symbol, Side.SELL if buy else Side.BUY, amount, price)
+
+    async def move_price(self, symbol: str, mid: Decimal) -> None:
+        """Moves the fake's outside market."""
+        self.fake.move_price(symbol, mid)
+
+    # ------------------------------------------------------------------ the venue's truth
+    async def resting_orders(self, symbol: str) -> list[TruthOrder]:
+        """The fake's open order records for ``symbol``."""
+        return [
+            TruthOrder(
+                str(o.order_id),
+                Side.BUY if o.side == "BUY" else Side.SELL,
+                o.price,
+                o.orig_qty,
+                o.executed,
+            )
+            for o in self.fake.open_orders(self.address)
+            if o.symbol == symbol
+        ]
+
+    async def orders_received(self, symbol: str) -> int:
+        """Every order record the fake holds for ``symbol``."""
+        orders = self.fake.account(self.address).orders.values()
+        return sum(1 for o in orders if o.symbol == symbol)
+
+    async def venue_fills(self, symbol: str) -> list[TruthFill]:
+        """The fake's ``userTrades`` rows for ``symbol`` (``commission`` negative when
+        paid)."""
+        return [
+            TruthFill(
+                str(f["id"]),
+                str(f["orderId"]),
+                Side.BUY if f["side"] == "BUY" else Side.SELL,
+                Decimal(str(f["price"])),
+                Decimal(str(f["qty"])),
+                -Decimal(str(f["commission"])),
+            )
+            for f in self.fake.fills(self.address)
+            if f["symbol"] == symbol
+        ]
+
+    async def position(self, symbol: str) -> Decimal:
+        """The fake's position."""
+        return self.fake.position(self.address, symbol)
+
+    async def requests_received(self) -> int:
+        """HTTP requests the fake received."""
+        return self.fake.requests
+
+    async def mid(self, symbol: str) -> Decimal:
+        """The fake's outside mid."""
+        mid = self.fake.state.outside.mid(symbol)
+        if mid is None:
+            raise RuntimeError(f"the fake has no mid for {symbol}")
+        return mid
+
+    # ------------------------------------------------------------------------------ faults
+    async def drop_stream(self) -> None:
+        """Aborts every WebSocket of the fake."""
+        self.fake.faults.drop_ws()
+
+    async def silence_stream(self) -> None:
+        """The fake's sockets stay open and send nothing."""
+        self._silences = self.venue.streams.user.silences
+        self.fake.faults.silence_ws()
+
+    async def restore_stream(self) -> None:
+        """Waits (at most 5 s) until the adapter has replaced the silent user socket, then lets
+        the fake send again."""
+        client = self.venue.streams.user
+        try:
+            for _ in range(250):  # 5 s
+                if client.silences > self._silences:
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            self.fake.faults.resume_ws()
+
+    async def lose_next_answer(self, op: str) -> None:
+        """The fake applies the next signed action and never answers it."""
+        del op  # place and cancel are both "exchange" requests on the wire
+        self.fake.faults.lose_answer(1, kinds=("exchange",))
+
+    async def race_next_cancel(self) -> None:
+        """The fake fills the order before answering the next cancel (-2011); the fill's
+        events follow 0.2 s after the answer."""
+        self.fake.faults.cancel_fill_race(1, event_delay_s=0.2)
+
+    async def cancel_next_accepted(self) -> None:
+        """The fake answers the next resting order NEW, then cancels it 50 ms later."""
+        self.fake.faults.accept_then_cancel(1, delay_s=0.05)
