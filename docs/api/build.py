@@ -52,6 +52,7 @@ MODULES = [
     "hedgekit.venues.hyperliquid",
     "hedgekit.venues.hyperliquid.check",
     "hedgekit.venues.aster",
+    "hedgekit.venues.aster.check",
     "hedgekit.secrets",
     "hedgekit.observability",
     "hedgekit.frontier",

@@ -1,8 +1,9 @@
-"""``hedgekit check hyperliquid``: live credentials and connectivity, read-only, a thin layer
-over :func:`hedgekit.venues.hyperliquid.check.check_account`.
+"""``hedgekit check hyperliquid`` and ``hedgekit check aster``: live credentials and
+connectivity, read-only, thin layers over :func:`hedgekit.venues.hyperliquid.check.check_account`
+and :func:`hedgekit.venues.aster.check.check_account`.
 
-The key comes from ``HEDGEKIT_HL_KEY`` or ``--key-file`` and is wrapped in a
-:class:`~hedgekit.secrets.Secret` at once; it is never printed or logged, and a file whose
+Keys and secrets come from the environment or ``--key-file`` and are wrapped in a
+:class:`~hedgekit.secrets.Secret` at once; they are never printed or logged, and a file whose
 content is not a key is reported without its content.
 """
 
@@ -16,7 +17,19 @@ from typing import Any
 
 from hedgekit.cli import EXIT_ERROR, EXIT_FAILED, EXIT_INPUT, EXIT_OK, EXIT_USAGE, CliError
 
-__all__ = ["ENV_ACCOUNT", "ENV_KEY", "ENV_URL", "ENV_VAULT", "add_parser", "run"]
+__all__ = [
+    "ENV_ACCOUNT",
+    "ENV_ASTER_API_KEY",
+    "ENV_ASTER_API_SECRET",
+    "ENV_ASTER_KEY",
+    "ENV_ASTER_URL",
+    "ENV_ASTER_USER",
+    "ENV_KEY",
+    "ENV_URL",
+    "ENV_VAULT",
+    "add_parser",
+    "run",
+]
 
 ENV_KEY = "HEDGEKIT_HL_KEY"
 """The signer's private key (an agent's, or the account's own)."""
@@ -26,6 +39,16 @@ ENV_VAULT = "HEDGEKIT_HL_VAULT"
 """A vault or sub-account address."""
 ENV_URL = "HEDGEKIT_HL_URL"
 """The REST base, when neither ``--url`` nor ``--testnet`` is given."""
+ENV_ASTER_KEY = "HEDGEKIT_ASTER_KEY"
+"""Aster V3: the API wallet's private key."""
+ENV_ASTER_USER = "HEDGEKIT_ASTER_USER"
+"""Aster V3: the main wallet's address (the account the API wallet acts for)."""
+ENV_ASTER_API_KEY = "HEDGEKIT_ASTER_API_KEY"
+"""Aster V1: the API key."""
+ENV_ASTER_API_SECRET = "HEDGEKIT_ASTER_API_SECRET"
+"""Aster V1: the API key's HMAC secret."""
+ENV_ASTER_URL = "HEDGEKIT_ASTER_URL"
+"""Aster's REST base, when ``--url`` is not given."""
 
 
 def add_parser(sub: Any, epilog: str, formatter: type[argparse.HelpFormatter]) -> None:
@@ -69,9 +92,39 @@ def add_parser(sub: Any, epilog: str, formatter: type[argparse.HelpFormatter]) -
     hl.add_argument("--account", type=_address, default=None, metavar="ADDR")
     hl.add_argument("--vault", type=_address, default=None, metavar="ADDR")
     hl.add_argument("--timeout", type=float, default=10.0, metavar="S", help="per request")
+    aster = venues.add_parser(
+        "aster",
+        help="exchangeInfo, clock skew, the account, open orders, a listenKey, rate limits",
+        description=(
+            "Reads Aster's futures API only: exchangeInfo; the clock's skew from the venue's; "
+            "the account (balance, positions) with the credentials (refused credentials are "
+            "reported with the venue's code, exit 1); open orders; a user-stream listenKey "
+            "created and deleted (the venue hands back the account's live key if one exists: "
+            "do not run this beside a bot of the same account); the published request budget. "
+            f"V3 (API wallet): the key from ${ENV_ASTER_KEY} or --key-file, the user from "
+            f"--user or ${ENV_ASTER_USER}. V1 (API key), when no V3 key is given: "
+            f"${ENV_ASTER_API_KEY} and ${ENV_ASTER_API_SECRET}. Nothing is printed or logged "
+            f"of a key or secret. The URL from --url or ${ENV_ASTER_URL} (default mainnet)."
+        ),
+        epilog=epilog,
+        formatter_class=formatter,
+    )
+    aster.add_argument("--url", metavar="URL", default=None, help="another REST base URL")
+    aster.add_argument(
+        "--key-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help=f"a file holding the API wallet's private key (instead of ${ENV_ASTER_KEY})",
+    )
+    aster.add_argument("--user", type=_address, default=None, metavar="ADDR")
+    aster.add_argument(
+        "--chain-id", type=int, default=1666, metavar="N", help="V3 EIP-712 chain (714: testnet)"
+    )
+    aster.add_argument("--timeout", type=float, default=10.0, metavar="S", help="per request")
 
 
-def _key(args: argparse.Namespace) -> Any:
+def _key(args: argparse.Namespace, env: str = ENV_KEY) -> Any:
     from hedgekit.secrets import Secret
 
     if args.key_file is not None:
@@ -85,10 +138,10 @@ def _key(args: argparse.Namespace) -> Any:
             raise CliError(EXIT_INPUT, f"--key-file {path}: {why}") from None
         where = f"--key-file {path}"
     else:
-        text = os.environ.get(ENV_KEY, "").strip()
+        text = os.environ.get(env, "").strip()
         if not text:
-            raise CliError(EXIT_USAGE, f"no key: set ${ENV_KEY} or give --key-file")
-        where = f"${ENV_KEY}"
+            raise CliError(EXIT_USAGE, f"no key: set ${env} or give --key-file")
+        where = f"${env}"
     if len(text) < 4:
         raise CliError(EXIT_INPUT, f"{where}: not a private key: expected 64 hex digits")
     return Secret(text), where
@@ -99,7 +152,10 @@ def _url(args: argparse.Namespace) -> str:
 
     if args.testnet:
         return TESTNET_URL
-    url = args.url or os.environ.get(ENV_URL) or MAINNET_URL
+    return _base_url(args.url or os.environ.get(ENV_URL) or MAINNET_URL)
+
+
+def _base_url(url: str) -> str:
     if not url.startswith(("http://", "https://")):
         raise CliError(EXIT_USAGE, f"--url {url}: expected http:// or https://")
     return str(url).rstrip("/")
@@ -120,7 +176,62 @@ def _env_address(value: str | None, env: str) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Runs ``hedgekit check hyperliquid``; the exit code."""
+    """Runs ``hedgekit check <venue>``; the exit code."""
+    if args.venue == "aster":
+        return _run_aster(args)
+    return _run_hyperliquid(args)
+
+
+def _aster_credentials(args: argparse.Namespace) -> Any:
+    from hedgekit.secrets import Secret
+    from hedgekit.venues.aster.signing import AsterCredentials
+    from hedgekit.venues.hyperliquid.check import signer_address
+
+    if args.key_file is not None or os.environ.get(ENV_ASTER_KEY, "").strip():
+        key, where = _key(args, ENV_ASTER_KEY)
+        try:
+            signer = signer_address(key)
+        except ValueError as e:
+            raise CliError(EXIT_INPUT, f"{where}: {e}") from None
+        user = _env_address(args.user, ENV_ASTER_USER) or signer
+        return AsterCredentials.v3(user, key, chain_id=args.chain_id)
+    api_key = os.environ.get(ENV_ASTER_API_KEY, "").strip()
+    api_secret = os.environ.get(ENV_ASTER_API_SECRET, "").strip()
+    if not api_key or not api_secret:
+        raise CliError(
+            EXIT_USAGE,
+            f"no credentials: set ${ENV_ASTER_KEY} (or give --key-file) for V3, or "
+            f"${ENV_ASTER_API_KEY} and ${ENV_ASTER_API_SECRET} for V1",
+        )
+    return AsterCredentials.v1(Secret(api_key), Secret(api_secret))
+
+
+def _run_aster(args: argparse.Namespace) -> int:
+    from hedgekit.errors import VenueError
+    from hedgekit.venues.aster.check import check_account
+    from hedgekit.venues.aster.wire import MAINNET_URL
+
+    credentials = _aster_credentials(args)
+    url = _base_url(args.url or os.environ.get(ENV_ASTER_URL) or MAINNET_URL)
+    try:
+        report = asyncio.run(check_account(url, credentials, timeout_s=args.timeout))
+    except VenueError as e:
+        raise CliError(EXIT_ERROR, f"{url}: {e}") from None
+    print(f"aster {report.url} ({credentials.scheme})")
+    print(f"  signer  {report.signer}")
+    print(f"  account {report.account}")
+    return _print_items(report)
+
+
+def _print_items(report: Any) -> int:
+    for item in report.items:
+        mark = "ok  " if item.ok else "FAIL"
+        print(f"  {mark} {item.name:<12} {item.detail}")
+    print("read-only: no order was sent" + ("" if report.ok else "; a check FAILED"))
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _run_hyperliquid(args: argparse.Namespace) -> int:
     from hedgekit.errors import VenueError
     from hedgekit.venues.hyperliquid.check import check_account, signer_address
 
@@ -141,8 +252,4 @@ def run(args: argparse.Namespace) -> int:
     print(f"hyperliquid {report.url}")
     print(f"  signer  {report.signer}")
     print(f"  account {report.account}" + (f" (vault {report.vault})" if report.vault else ""))
-    for item in report.items:
-        mark = "ok  " if item.ok else "FAIL"
-        print(f"  {mark} {item.name:<12} {item.detail}")
-    print("read-only: no order was sent" + ("" if report.ok else "; a check FAILED"))
-    return EXIT_OK if report.ok else EXIT_FAILED
+    return _print_items(report)
