@@ -98,6 +98,7 @@ bench: build-prod
 	done
 	$(VPY) benches/load.py --concurrency 1,10,100,1000 --starts-per-turn 0,1,2,4,8,32 --repeat 3 --json $(RESULTS)
 	$(VPY) benches/live.py --orders 500 --warmup 50 --rounds 500 --json $(RESULTS)
+	$(VPY) benches/live_aster.py --orders 500 --warmup 50 --rounds 500 --json $(RESULTS)
 	cargo bench -p hedgekit-core > target/bench/rust.txt && cat target/bench/rust.txt
 	$(VPY) benches/results.py rust target/bench/rust.txt --json $(RESULTS)
 	$(VPY) benches/render.py --results $(RESULTS)
@@ -115,6 +116,7 @@ bench-gate: build-prod
 	$(VPY) benches/quality.py --seeds 3 --jobs 1 --by-op --json $(SMOKE)/results.json
 	$(VPY) benches/load.py --concurrency 1 --json $(SMOKE)/results.json
 	$(VPY) benches/live.py --orders 5 --warmup 1 --rounds 5 --json $(SMOKE)/results.json
+	$(VPY) benches/live_aster.py --orders 5 --warmup 1 --rounds 5 --json $(SMOKE)/results.json
 	cp BENCHMARKS.md $(SMOKE)/BENCHMARKS.md
 	$(VPY) benches/render.py --results $(SMOKE)/results.json --doc $(SMOKE)/BENCHMARKS.md
 	$(VPY) benches/gate.py

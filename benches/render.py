@@ -436,6 +436,33 @@ def render_live(res: Results, meta: Mapping[str, Any]) -> str:
     return "\n".join(out)
 
 
+def render_live_aster(res: Results, meta: Mapping[str, Any]) -> str:
+    """Aster over the wire against one ``FakeAster`` (``benches/live_aster.py``), p50 / p99 µs."""
+    lv = res["live-aster"]
+
+    def us(x: Mapping[str, Any] | None) -> str:
+        return "—" if x is None else f"{x['p50_us']:,.1f} / {x['p99_us']:,.1f}"
+
+    place, cx_fig = lv["hedgekit"], lv.get("ccxt")
+    cx = "ccxt (not installed for the run)"
+    if cx_fig is not None:
+        cx = f"ccxt {meta.get('ccxt') or '?'} `aster`"
+    faster = "—" if cx_fig is None else f"{cx_fig['p50_us'] / place['p50_us']:,.1f}×"
+    out = head("path", "hedgekit p50 / p99 µs", "peer", "peer p50 / p99 µs", "hedgekit faster",
+               align="lrlrr")  # fmt: skip
+    out.append(row(["`place()` called → signed order on the socket (V3)", us(place),
+                    cx + " (`create_order`)", us(cx_fig), faster]))  # fmt: skip
+    out.append(row(["`depthUpdate` frame (10+10) → book", us(lv["depth_update_book"]), "", "", ""]))
+    out.append(
+        row(["`ORDER_TRADE_UPDATE` frame (1 fill) → ledger", us(lv["trade_update_ledger"]),
+             "", "", ""])
+    )  # fmt: skip
+    out.append("")
+    out.append(f"{lv['orders']:,} orders per client after {lv['warmup']} of warm-up; every client "
+               "has its own account on the same fake.")  # fmt: skip
+    return "\n".join(out)
+
+
 def render_gate(res: Results) -> str:
     g = res["gate"]
     st = g.get("settings", {})
@@ -510,6 +537,8 @@ BLOCKS: dict[str, tuple[tuple[str, ...], Renderer]] = {
     "load": (("load",), lambda d: render_load(_data(d))),
     "gate": (("gate",), lambda d: render_gate(_data(d))),
     "live": (("live",), lambda d: render_live(_data(d), d["sections"]["live"]["recorded"])),
+    "live-aster": (("live-aster",),
+                   lambda d: render_live_aster(_data(d), d["sections"]["live-aster"]["recorded"])),
 }  # fmt: skip
 
 

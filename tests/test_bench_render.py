@@ -275,6 +275,8 @@ def test_every_table_renders_from_a_complete_document() -> None:
     live = {"orders": 500, "warmup": 50, "hedgekit": p(68.0, 149.0), "sdk": p(903.0, 1162.0),
             "ccxt": None, "sign": {"hedgekit": p(26.4, 33.8), "sdk": p(286.0, 422.0)},
             "userfills_ledger": p(6.8, 20.6), "l2book_book": p(1.87, 2.79)}  # fmt: skip
+    live_aster = {"orders": 500, "warmup": 50, "hedgekit": p(304.8, 595.6), "ccxt": p(3559.4, 4073.9),
+                  "depth_update_book": p(2.4, 4.72), "trade_update_ledger": p(9.6, 21.06)}  # fmt: skip
     for name, data in [
         ("pytest-benchmark", results.from_pytest_benchmark(pb)),
         ("frontier", frontier),
@@ -282,8 +284,10 @@ def test_every_table_renders_from_a_complete_document() -> None:
         ("load", load),
         ("rust", results.from_rust_stdout("book bbo   median       2.6 ns/op\n")),
         ("live", live),
+        ("live-aster", live_aster),
     ]:
         doc["sections"][name] = {"recorded": META, "data": data}
+    doc["sections"]["live-aster"]["recorded"] = {**META, "ccxt": "4.5.90"}
     text = (
         "\n\n".join(f"<!-- bench:{name} -->\n<!-- /bench:{name} -->" for name in render.BLOCKS)
         + "\n"
@@ -308,6 +312,13 @@ def test_every_table_renders_from_a_complete_document() -> None:
     assert "| `place()` called → signed order on the socket | ≤ 150 µs | 68.0 / 149.0 |" in out
     assert "| ccxt (not installed for the run) (`create_order`) | — | — |" in out
     assert "| `l2Book` frame (20+20) → book | ≤ 3 µs | 1.9 / 2.8 |" in out
+    # Aster over the wire: the same order against ccxt's aster, and the two inbound paths
+    assert (
+        "| `place()` called → signed order on the socket (V3) | 304.8 / 595.6 | ccxt 4.5.90 `aster` "
+        "(`create_order`) | 3,559.4 / 4,073.9 | 11.7× |" in out
+    )
+    assert "| `depthUpdate` frame (10+10) → book | 2.4 / 4.7 |" in out
+    assert "| `ORDER_TRADE_UPDATE` frame (1 fill) → ledger | 9.6 / 21.1 |" in out
     assert "| market both (baseline) | 104 / 2.50 / 45 / 0 |" in out
     assert "| policy | retail 0–4 | retail 500–504 |" in out
     assert "| immediate-ioc | 100.0 | 1,000.0 | 4.50 | 3.25 |" in out
