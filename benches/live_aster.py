@@ -13,7 +13,8 @@ the results file; ``benches/render.py`` renders BENCHMARKS.md's ``live-aster`` t
   this thread). ccxt (``create_order``, synchronous, requests) to its last ``http.client``
   ``send``. The same order for both: ETHUSDT buy 0.01 IOC at 1500 (far from the 3000 market:
   nothing fills, nothing rests; the venue answers hedgekit's ``RESULT`` request EXPIRED and
-  ccxt's ``ACK`` request NEW). Each client has its own account.
+  ccxt's ``ACK`` request NEW). Each client has its own account; before each order both wait
+  ``SETTLE_S`` untimed, so the fake's work after the previous answer is not counted.
 * ``depthUpdate → book``: one diff of 10+10 levels through the adapter's market-socket handler
   (symbol read from the bytes, the sequence checked) into the Rust book
   (``OrderBook.apply_depth_update``); every frame chains on the one before.
@@ -55,6 +56,10 @@ from hedgekit.testing.fakes.threaded import ServerThread
 from hedgekit.venues.aster import AsterCredentials, AsterVenue
 
 SYMBOL, SIZE, PRICE = "ETHUSDT", Decimal("0.01"), Decimal(1500)
+SETTLE_S = 0.003
+"""An untimed pause before each order (both clients): the fake's thread finishes its work after
+the previous answer (the ``ORDER_TRADE_UPDATE`` push, which also reaches hedgekit's user socket)
+instead of holding the GIL while the next order is built (that doubled the p50 here)."""
 
 
 @contextmanager
@@ -95,6 +100,7 @@ async def _hedgekit_place(url: str, key: str, n: int, warmup: int) -> list[int]:
                     SYMBOL, Side.BUY, SIZE, PRICE, f"bench-{i}", OrderType.LIMIT, TimeInForce.IOC
                 )
                 sent[0] = 0
+                await asyncio.sleep(SETTLE_S)
                 t0 = time.perf_counter_ns()
                 ack = await venue.place(req)
                 if i == 0:
@@ -125,6 +131,7 @@ def _ccxt_place(url: str, key: str, n: int, warmup: int) -> list[int] | None:
     out: list[int] = []
     with _SocketWrites() as writes:
         for i in range(warmup + n):
+            time.sleep(SETTLE_S)
             t0 = time.perf_counter_ns()
             order = ex.create_order(
                 "ETH/USDT:USDT", "limit", "buy", float(SIZE), float(PRICE), {"timeInForce": "IOC"}
