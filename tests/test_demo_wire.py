@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from hedgekit import demo_wire
-from hedgekit.cli import EXIT_FAILED, EXIT_OK, main
+from hedgekit.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from hedgekit.demo import DemoRun
 from hedgekit.execution import CloseStatus, OpenStatus
 
@@ -76,3 +76,33 @@ def test_a_disagreement_with_the_venue_exits_1(
     assert code == EXIT_FAILED
     assert "TRUTH MISMATCH: 1 order(s) left resting at the venue" in captured.out
     assert "the venue's truth disagrees with the ledger" in captured.err
+
+
+def test_with_wire_aster_both_legs_trade_over_the_wire_and_both_venues_agree() -> None:
+    run = demo_wire.run_wire_demo(seed=2, duration_s=15.0, aster_wire=True)
+    hl, ast = run.wire, run.wire_aster
+    assert hl is not None and ast is not None
+    statuses = [r.status for r in run.operations]
+    assert OpenStatus.OPENED in statuses
+    assert CloseStatus.CLOSED in statuses
+    # the Aster leg's orders reached its fake, V3-signed by the API wallet the user approved
+    assert ast.posted > 0 and ast.orders >= 2 and ast.venue_fills >= 2
+    assert ast.signer != ast.account
+    # each fake's record is ours: fills once each, flat, nothing resting
+    for w in (hl, ast):
+        assert w.venue_fills == w.fills_streamed
+        assert w.venue_position == w.ledger_position == Decimal(0)
+        assert w.venue_resting == 0
+        assert w.mismatches == ()
+    aster_fills = [
+        f for r in run.operations for leg in r.legs for f in leg.fills if f.venue == "aster"
+    ]
+    assert len(aster_fills) == ast.venue_fills
+
+
+def test_wire_aster_without_wire_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["demo", "--wire-aster", "--no-progress", "--out", str(tmp_path / "out")])
+    assert code == EXIT_USAGE
+    assert "--wire-aster goes with --wire" in capsys.readouterr().err

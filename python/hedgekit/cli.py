@@ -396,6 +396,12 @@ def build_parser() -> argparse.ArgumentParser:
         "resting orders disagree with the ledger",
     )
     demo.add_argument(
+        "--wire-aster",
+        action="store_true",
+        help="with --wire: the Aster leg too, through the live Aster adapter (V3 API-wallet "
+        "signing) to the wire-level Aster fake on 127.0.0.1, judged by that fake's record",
+    )
+    demo.add_argument(
         "--seconds",
         type=_wire_seconds,
         default=None,
@@ -1260,6 +1266,9 @@ def _demo(args: argparse.Namespace) -> int:
     wire = getattr(args, "wire", False)
     if getattr(args, "seconds", None) is not None and not wire:
         raise CliError(EXIT_USAGE, "--seconds goes with --wire")
+    aster_wire = getattr(args, "wire_aster", False)
+    if aster_wire and not wire:
+        raise CliError(EXIT_USAGE, "--wire-aster goes with --wire")
     try:
         if wire:
             from hedgekit import demo_wire
@@ -1269,6 +1278,7 @@ def _demo(args: argparse.Namespace) -> int:
                 args.seconds or demo_wire.WIRE_DURATION_S,
                 journal_url=url,
                 on_event=progress.event,
+                aster_wire=aster_wire,
             )
         else:
             run = demo_mod.run_demo(
@@ -1313,8 +1323,9 @@ def _demo(args: argparse.Namespace) -> int:
     if bad_op:
         _error(f"--op {op}: the run has {len(run.operations)} operation(s)")
         return EXIT_USAGE
-    if run.wire is not None and run.wire.mismatches:
-        _error("the venue's truth disagrees with the ledger: " + "; ".join(run.wire.mismatches))
+    wrong = [m for w in (run.wire, run.wire_aster) if w is not None for m in w.mismatches]
+    if wrong:
+        _error("the venue's truth disagrees with the ledger: " + "; ".join(wrong))
         return EXIT_FAILED
     return EXIT_FAILED if run.exposed else EXIT_OK
 

@@ -409,6 +409,9 @@ class DemoRun:
         distances: Each leg's liquidation distance right after each open and at the last scan
             of each held pair.
         wire: For ``hedgekit demo --wire``: what went over the wire and the venue's truth.
+        wire_aster: For ``hedgekit demo --wire --wire-aster``: the same for the Aster leg
+            (``posted``: signed REST requests the fake verified; ``signer``: the API wallet;
+            ``account``: the user it trades for).
     """
 
     seed: int
@@ -423,6 +426,7 @@ class DemoRun:
     funding: dict[str, VenuePnL] = field(default_factory=dict)
     distances: list[DemoDistance] = field(default_factory=list)
     wire: WireSummary | None = None
+    wire_aster: WireSummary | None = None
 
     @property
     def opened(self) -> int:
@@ -724,6 +728,7 @@ def format_report(run: DemoRun) -> str:
         out.append(
             f"hedgekit demo --wire — funding arbitrage, seed {run.seed}, {run.duration_s:.0f} s "
             f"in real time; Hyperliquid leg over the wire to {run.wire.url}"
+            + (f", Aster leg to {run.wire_aster.url}" if run.wire_aster is not None else "")
         )
     out.append("")
     out.append("Operations")
@@ -893,14 +898,22 @@ def format_report(run: DemoRun) -> str:
     if run.wire is not None:
         out.append("")
         out.extend(_wire_lines(run.wire))
+    if run.wire_aster is not None:
+        out.append("")
+        out.extend(_wire_lines(run.wire_aster, ASTER))
     return "\n".join(out)
 
 
-def _wire_lines(w: WireSummary) -> list[str]:
+def _wire_lines(w: WireSummary, venue: str = HL) -> list[str]:
     """Over the wire: what was signed and sent, what the stream brought, the venue's truth."""
+    sent: list[list[object]] = (
+        [["signed actions posted on the WebSocket", w.posted],
+         ["signed actions sent by REST", w.rest_actions]]
+        if venue == HL
+        else [["signed REST requests the venue verified", w.posted]]
+    )  # fmt: skip
     rows: list[list[object]] = [
-        ["signed actions posted on the WebSocket", w.posted],
-        ["signed actions sent by REST", w.rest_actions],
+        *sent,
         ["orders the venue recorded", w.orders],
         ["fills our ledger applied (each once)", w.fills_streamed],
         ["fills the venue recorded", w.venue_fills],
@@ -908,7 +921,9 @@ def _wire_lines(w: WireSummary) -> list[str]:
         ["orders resting at the venue at the end", w.venue_resting],
     ]
     lines = [
-        f"Over the wire (agent {w.signer} for {w.account})",
+        f"Over the wire (agent {w.signer} for {w.account})"
+        if venue == HL
+        else f"Aster over the wire (API wallet {w.signer} for {w.account})",
         format_table(["what", "count"], rows),
     ]
     if w.mismatches:
