@@ -20,7 +20,6 @@ import dataclasses
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -54,15 +53,15 @@ from hedgekit.model import (
     Position,
     Side,
     StreamStatus,
-    VenueEvent,
 )
 from hedgekit.risk.funding import FundingSchedule
 from hedgekit.risk.tiers import MarginTable
+from hedgekit.venues._local import LocalState
 from hedgekit.venues.aster import parse, wire
 from hedgekit.venues.aster.http import AsterHttp
 from hedgekit.venues.aster.signing import AsterCredentials, signer_for
 from hedgekit.venues.aster.ws import AsterStreams
-from hedgekit.venues.base import InstrumentInfo, Quote
+from hedgekit.venues.base import InstrumentInfo
 from hedgekit.venues.numbers import cancel_result_from
 from hedgekit.venues.transport import Backoff, EventQueue
 
@@ -98,7 +97,7 @@ class _Order:
     last_event_ms: int = 0
 
 
-class AsterVenue:
+class AsterVenue(LocalState):
     """Aster perpetual futures as a :class:`~hedgekit.venues.Venue`.
 
     Args:
@@ -281,28 +280,6 @@ class AsterVenue:
         task.add_done_callback(self._tasks.discard)
 
     # --------------------------------------------------------------------------- local state
-    def instruments(self) -> Mapping[str, InstrumentInfo]:
-        """Every trading perpetual, by symbol (after :meth:`connect`)."""
-        return self._infos
-
-    def book(self, symbol: str) -> OrderBook:
-        """Our copy of ``symbol``'s book (kept current for the symbols in ``symbols``).
-
-        Raises:
-            KeyError: Unknown symbol.
-        """
-        return self._books[symbol]
-
-    def quote(self, symbol: str) -> Quote | None:
-        """Best bid and ask of our copy of the book, ``None`` when a side is empty."""
-        return Quote.from_book(self._books[symbol])
-
-    def events(self) -> EventQueue:
-        """A new (bounded) subscription to the private stream."""
-        sub = EventQueue(self._name, self._clock.now_ns, self._subs.remove)
-        self._subs.append(sub)
-        return sub
-
     def margin_table(self, symbol: str) -> MarginTable | None:
         """``symbol``'s brackets from ``leverageBracket`` (``None`` when it was unreadable).
 
@@ -667,10 +644,6 @@ class AsterVenue:
         return f"{_FOREIGN}{oid}"
 
     # ------------------------------------------------------------------------------ streams
-    def _deliver(self, event: VenueEvent) -> None:
-        for sub in list(self._subs):
-            sub._put(event)
-
     def _on_state(self, up: bool) -> None:
         self._deliver(StreamStatus(self._name, up, self._clock.now_ns()))
 

@@ -51,12 +51,12 @@ from hedgekit.model import (
     Side,
     StreamStatus,
     TimeInForce,
-    VenueEvent,
 )
 from hedgekit.risk.funding import FundingSchedule
 from hedgekit.risk.tiers import MarginTable
 from hedgekit.secrets import Secret
-from hedgekit.venues.base import InstrumentInfo, Quote
+from hedgekit.venues._local import LocalState
+from hedgekit.venues.base import InstrumentInfo
 from hedgekit.venues.hyperliquid import parse, wire
 from hedgekit.venues.hyperliquid.http import HyperliquidHttp
 from hedgekit.venues.hyperliquid.signing import ActionSigner
@@ -110,7 +110,7 @@ class _Order:
     side: Side
 
 
-class HyperliquidVenue:
+class HyperliquidVenue(LocalState):
     """Hyperliquid perpetuals as a :class:`~hedgekit.venues.Venue`.
 
     Args:
@@ -266,28 +266,6 @@ class HyperliquidVenue:
         await self.close()
 
     # --------------------------------------------------------------------------- local state
-    def instruments(self) -> Mapping[str, InstrumentInfo]:
-        """Every tradable perpetual, by coin (after :meth:`connect`)."""
-        return self._infos
-
-    def book(self, symbol: str) -> OrderBook:
-        """Our copy of ``symbol``'s book (kept current for the coins in ``symbols``).
-
-        Raises:
-            KeyError: Unknown symbol.
-        """
-        return self._books[symbol]
-
-    def quote(self, symbol: str) -> Quote | None:
-        """Best bid and ask of our copy of the book, ``None`` when a side is empty."""
-        return Quote.from_book(self._books[symbol])
-
-    def events(self) -> EventQueue:
-        """A new (bounded) subscription to the private stream."""
-        sub = EventQueue(self._name, self._clock.now_ns, self._subs.remove)
-        self._subs.append(sub)
-        return sub
-
     def margin_table(self, symbol: str) -> MarginTable | None:
         """``symbol``'s maintenance tiers from ``meta``.
 
@@ -728,10 +706,6 @@ class HyperliquidVenue:
             {"type": "userEvents", "user": self.user},
         ]
         return subs
-
-    def _deliver(self, event: VenueEvent) -> None:
-        for sub in list(self._subs):
-            sub._put(event)
 
     def _on_state(self, up: bool) -> None:
         if not up:
