@@ -3,8 +3,14 @@ PY      ?= python3
 VENV    ?= .venv
 VPY     := $(VENV)/bin/python
 STAMP   := $(VENV)/.deps-stamp
+# ccxt pins urllib3==2.8.0 and lighter-sdk needs urllib3<2.1: they cannot share an environment.
+# The ccxt oracle tests and the benchmarks that time ccxt run in a second one, made here; it sees
+# this checkout's hedgekit (the extension that build-prod compiles into python/) through a .pth.
+CCXT_VENV  ?= .venv-ccxt
+CCXT_PY    := $(CCXT_VENV)/bin/python
+CCXT_STAMP := $(CCXT_VENV)/.deps-stamp
 
-.PHONY: test test-rust test-python build-dev build-prod lint bench bench-gate stubtest clean demo sweep soak docs wheel
+.PHONY: test test-rust test-python test-ccxt build-dev build-prod lint bench bench-gate stubtest clean demo sweep soak docs wheel
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -12,8 +18,16 @@ $(STAMP): pyproject.toml
 	$(VPY) -m pip install --quiet "maturin>=1.7,<2" "pytest>=8" "hypothesis>=6.100" "mypy>=1.10" "pytest-timeout>=2.3" \
 		"pytest-benchmark>=4" "sortedcontainers>=2.4" "orjson>=3.9" "msgspec>=0.19" "numpy>=1.26" "prometheus-client>=0.20" "matplotlib>=3.8" \
 		"psycopg[binary]>=3.2" "pgserver>=0.1.4" "pdoc>=14" "rich>=13" "uvloop>=0.19" "ruff>=0.17,<0.18" \
-		"aiohttp>=3.9" "picows>=2.3" "hyperliquid-python-sdk==0.24.0" "ccxt==4.5.90"
+		"aiohttp>=3.9" "picows>=2.3" "hyperliquid-python-sdk==0.24.0" "lighter-sdk==1.1.8"
 	touch $(STAMP)
+
+$(CCXT_STAMP): pyproject.toml
+	$(PY) -m venv $(CCXT_VENV)
+	$(CCXT_PY) -m pip install --quiet --upgrade pip
+	$(CCXT_PY) -m pip install --quiet "ccxt==4.5.90" "hyperliquid-python-sdk==0.24.0" "orjson>=3.9" "msgspec>=0.19" \
+		"numpy>=1.26" "sortedcontainers>=2.4" "aiohttp>=3.9" "picows>=2.3" "pytest>=8" "hypothesis>=6.100" "pytest-timeout>=2.3" "uvloop>=0.19"
+	echo "$(abspath python)" > "$$($(CCXT_PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/hedgekit-checkout.pth"
+	touch $(CCXT_STAMP)
 
 ## build-prod: build the extension in release mode into the virtual environment
 build-prod: $(STAMP)
@@ -46,7 +60,7 @@ demo: build-prod
 
 ## test: every test — Rust unit and property tests, the stub check, then pytest on the release build,
 ## the benchmarks' smoke run and ratio gate, the sweep
-test: lint test-rust build-prod stubtest docs test-python bench-gate sweep
+test: lint test-rust build-prod stubtest docs test-python test-ccxt bench-gate sweep
 
 test-rust:
 	cargo test --workspace
@@ -63,6 +77,11 @@ docs: build-prod
 test-python: $(STAMP)
 	$(VPY) -m pytest tests -q
 
+## test-ccxt: ccxt (the Aster oracle, and the peer the benchmarks time) against our fakes, in the
+## ccxt environment: tests/ccxt holds what needs it (the main run leaves that folder to this one)
+test-ccxt: $(CCXT_STAMP) build-prod
+	$(CCXT_PY) -m pytest tests/ccxt -q
+
 ## sweep: 6,000 seeded random scenarios under injected faults, checked against the venues' truth
 ## (every open plan × hedge timing gets over 500 of them)
 ## (failing scenarios go to .sweep-failures/, each replayable with `hedgekit simulate FILE`)
@@ -76,9 +95,8 @@ soak: build-prod
 ## bench: the benchmarks (release build), peers side by side where installed; every figure goes
 ## into benches/results.json, from which the tables of BENCHMARKS.md are regenerated at the end
 RESULTS := benches/results.json
-bench: build-prod
+bench: build-prod $(CCXT_STAMP)
 	$(VPY) -m pip install --quiet "nautilus-trader==1.221.0" || echo "nautilus-trader unavailable: its peer benchmarks are skipped"
-	$(VPY) -m pip install --quiet "ccxt==4.5.90" || echo "ccxt unavailable: its live benchmark row is skipped"
 	mkdir -p target/bench
 	$(VPY) -m pytest benches -q --benchmark-only --benchmark-columns=median,mean,stddev,rounds --benchmark-sort=name \
 		--benchmark-json=target/bench/pytest-benchmark.json
@@ -97,8 +115,8 @@ bench: build-prod
 		$(VPY) benches/results.py frontier colocated-$$start target/frontier-colocated-$$start/frontier.json --json $(RESULTS) || exit 1; \
 	done
 	$(VPY) benches/load.py --concurrency 1,10,100,1000 --starts-per-turn 0,1,2,4,8,32 --repeat 3 --json $(RESULTS)
-	$(VPY) benches/live.py --orders 500 --warmup 50 --rounds 500 --json $(RESULTS)
-	$(VPY) benches/live_aster.py --orders 500 --warmup 50 --rounds 500 --json $(RESULTS)
+	$(CCXT_PY) benches/live.py --orders 500 --warmup 50 --rounds 500 --json $(RESULTS)
+	$(CCXT_PY) benches/live_aster.py --orders 500 --warmup 50 --rounds 500 --json $(RESULTS)
 	cargo bench -p hedgekit-core > target/bench/rust.txt && cat target/bench/rust.txt
 	$(VPY) benches/results.py rust target/bench/rust.txt --json $(RESULTS)
 	$(VPY) benches/render.py --results $(RESULTS)
@@ -107,7 +125,7 @@ bench: build-prod
 ## tables rendered from it go to target/bench/, BENCHMARKS.md is not touched), then the ratio gate:
 ## each hot path timed beside its in-process peers, ratios judged against benches/floors.toml
 SMOKE := target/bench/smoke
-bench-gate: build-prod
+bench-gate: build-prod $(CCXT_STAMP)
 	rm -rf $(SMOKE) && mkdir -p $(SMOKE)
 	$(VPY) -m pytest benches -q -p no:cacheprovider --benchmark-disable
 	$(VPY) benches/callfloor.py --repeat 3 --json $(SMOKE)/results.json
@@ -115,8 +133,8 @@ bench-gate: build-prod
 	$(VPY) benches/results.py reaction $(SMOKE)/reaction.md --json $(SMOKE)/results.json
 	$(VPY) benches/quality.py --seeds 3 --jobs 1 --by-op --json $(SMOKE)/results.json
 	$(VPY) benches/load.py --concurrency 1 --json $(SMOKE)/results.json
-	$(VPY) benches/live.py --orders 5 --warmup 1 --rounds 5 --json $(SMOKE)/results.json
-	$(VPY) benches/live_aster.py --orders 5 --warmup 1 --rounds 5 --json $(SMOKE)/results.json
+	$(CCXT_PY) benches/live.py --orders 5 --warmup 1 --rounds 5 --json $(SMOKE)/results.json
+	$(CCXT_PY) benches/live_aster.py --orders 5 --warmup 1 --rounds 5 --json $(SMOKE)/results.json
 	cp BENCHMARKS.md $(SMOKE)/BENCHMARKS.md
 	$(VPY) benches/render.py --results $(SMOKE)/results.json --doc $(SMOKE)/BENCHMARKS.md
 	$(VPY) benches/gate.py
@@ -129,4 +147,4 @@ lint: $(STAMP)
 	cargo clippy --workspace --all-targets --release -- -D warnings
 
 clean:
-	rm -rf $(VENV) target
+	rm -rf $(VENV) $(CCXT_VENV) target
