@@ -389,17 +389,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_run_options(demo)
     demo.add_argument(
-        "--wire",
-        action="store_true",
-        help="the Hyperliquid leg through the live adapter to the wire-level fake on 127.0.0.1 "
-        "(real sockets, real signatures), in real time; exits 1 if the fake's positions or "
-        "resting orders disagree with the ledger",
+        "--pair",
+        type=_pair,
+        default=None,
+        metavar="LONG,SHORT",
+        help="the two venues to trade, long leg first (hyperliquid, aster, lighter; default "
+        "aster,hyperliquid; with --wire, default: every pair of hedgekit.demo_wire.WIRE_PAIRS "
+        "in turn)",
     )
     demo.add_argument(
-        "--wire-aster",
+        "--wire",
         action="store_true",
-        help="with --wire: the Aster leg too, through the live Aster adapter (V3 API-wallet "
-        "signing) to the wire-level Aster fake on 127.0.0.1, judged by that fake's record",
+        help="every leg through its live adapter to its wire-level fake on 127.0.0.1 (real "
+        "sockets, real signatures), in real time; exits 1 if a fake's positions, fills or "
+        "resting orders disagree with the ledger",
     )
     demo.add_argument(
         "--seconds",
@@ -663,6 +666,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ast.add_argument("--seed", type=_positive_int, default=0, help="seeds the fake (default 0)")
     return parser
+
+
+def _pair(text: str) -> tuple[str, str]:
+    from hedgekit.demo import check_pair
+    from hedgekit.strategies.funding_arb import ConfigError
+
+    try:
+        return check_pair(tuple(v.strip() for v in text.split(",")))
+    except ConfigError as e:
+        raise argparse.ArgumentTypeError(str(e).removeprefix("pair: ")) from None
 
 
 def _wire_seconds(text: str) -> float:
@@ -1266,43 +1279,66 @@ def _demo(args: argparse.Namespace) -> int:
     wire = getattr(args, "wire", False)
     if getattr(args, "seconds", None) is not None and not wire:
         raise CliError(EXIT_USAGE, "--seconds goes with --wire")
-    aster_wire = getattr(args, "wire_aster", False)
-    if aster_wire and not wire:
-        raise CliError(EXIT_USAGE, "--wire-aster goes with --wire")
-    try:
-        if wire:
-            from hedgekit import demo_wire
+    pair = getattr(args, "pair", None)
+    if wire:
+        from hedgekit import demo_wire
 
-            run = demo_wire.run_wire_demo(
-                args.seed,
-                args.seconds or demo_wire.WIRE_DURATION_S,
-                journal_url=url,
-                on_event=progress.event,
-                aster_wire=aster_wire,
-            )
-        else:
-            run = demo_mod.run_demo(
-                args.seed,
-                args.duration * 60.0,
-                journal_url=url,
-                on_event=progress.event,
-                config=config,
-            )
-    except ImportError as e:
-        raise CliError(EXIT_ERROR, f"the journal is unavailable: {e}") from None
-    except Exception as e:  # noqa: BLE001 - any failure of the run is reported, never a traceback
+        pairs = [pair] if pair is not None else list(demo_wire.WIRE_PAIRS)
+    else:
+        pairs = [pair]
+    codes: list[int] = []
+    for this in pairs:
+        try:
+            if wire:
+                run = demo_wire.run_wire_demo(
+                    args.seed,
+                    args.seconds or demo_wire.WIRE_DURATION_S,
+                    pair=this,
+                    journal_url=url,
+                    on_event=progress.event,
+                )
+            else:
+                run = demo_mod.run_demo(
+                    args.seed,
+                    args.duration * 60.0,
+                    journal_url=url,
+                    on_event=progress.event,
+                    config=config,
+                    pair=this,
+                )
+        except ImportError as e:
+            raise CliError(EXIT_ERROR, f"the journal is unavailable: {e}") from None
+        except Exception as e:  # noqa: BLE001 - any failure of the run is reported, never a traceback
+            progress.done()
+            if type(e).__module__.startswith("hedgekit.journal"):
+                raise CliError(EXIT_ERROR, _masked(f"journal {url}: {e}", url)) from None
+            raise CliError(
+                EXIT_ERROR, _masked(f"the demo failed: {type(e).__name__}: {e}", url)
+            ) from None
         progress.done()
-        if type(e).__module__.startswith("hedgekit.journal"):
-            raise CliError(EXIT_ERROR, _masked(f"journal {url}: {e}", url)) from None
-        raise CliError(
-            EXIT_ERROR, _masked(f"the demo failed: {type(e).__name__}: {e}", url)
-        ) from None
-    progress.done()
+        codes.append(
+            _demo_output(run, args, out, url, journal_path, "" if len(pairs) == 1 else run.pair)
+        )
+    return next((c for c in codes if c != EXIT_OK), EXIT_OK)
+
+
+def _demo_output(
+    run: Any,
+    args: argparse.Namespace,
+    out: Path,
+    url: str,
+    journal_path: Path | None,
+    pair: tuple[str, str] | str,
+) -> int:
+    """Prints one demo run's report, writes its PNG (``timeline.png``, or
+    ``timeline-LONG-SHORT.png`` when a command runs several pairs); the run's exit code."""
+    from hedgekit import demo as demo_mod
+
     print(demo_mod.format_report(run))
     print()
     op: int | None = args.op
     bad_op = op is not None and op > len(run.operations)
-    png_path = out / "timeline.png"
+    png_path = out / ("timeline.png" if not pair else f"timeline-{pair[0]}-{pair[1]}.png")
     try:
         png = demo_mod.plot_run(run, png_path, op=None if bad_op else op)
     except ImportError as e:  # no "plot" extra: the demo still runs, the PNG is skipped
@@ -1313,17 +1349,19 @@ def _demo(args: argparse.Namespace) -> int:
         detail = f", with operation #{op}" if op is not None and not bad_op else ""
         print(f"timeline PNG: {png} (the whole run{detail})")
     print(f"journal:      {journal_path if journal_path is not None else _masked(url, url)}")
-    if run.wire is None:
+    if not run.wires:
         print(f"wall time:    {run.wall_s:.1f} s for {run.duration_s / 60:.0f} min of venue time")
     else:
         print(f"wall time:    {run.wall_s:.1f} s (real time, over the wire)")
+    if pair:
+        print()
     if run.journal_errors:
         _error(_masked(f"journal writes failed: {run.journal_errors[0]}", url))
         return EXIT_ERROR
     if bad_op:
         _error(f"--op {op}: the run has {len(run.operations)} operation(s)")
         return EXIT_USAGE
-    wrong = [m for w in (run.wire, run.wire_aster) if w is not None for m in w.mismatches]
+    wrong = [m for w in run.wires.values() for m in w.mismatches]
     if wrong:
         _error("the venue's truth disagrees with the ledger: " + "; ".join(wrong))
         return EXIT_FAILED

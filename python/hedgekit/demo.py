@@ -73,10 +73,15 @@ from hedgekit.venues.sim import (
     SimVenueConfig,
     aster,
     hyperliquid,
+    lighter,
 )
 
 __all__ = [
+    "DEFAULT_PAIR",
     "DEMO_COLLATERAL",
+    "LIGHTER",
+    "Pair",
+    "check_pair",
     "EXAMPLE_CONFIG",
     "DemoDistance",
     "DemoRun",
@@ -108,31 +113,59 @@ DEMO_COLLATERAL = D(2500)
 """Each demo account's starting collateral (quote units): half the $5,000 leg, so that each
 leg's liquidation distance is a number worth reading (about 45 % at the demo's 20x)."""
 
-HL, ASTER = "hyperliquid", "aster"
-SYMBOLS = {HL: "ETH", ASTER: "ETHUSDT"}
+HL, ASTER, LIGHTER = "hyperliquid", "aster", "lighter"
+SYMBOLS = {HL: "ETH", ASTER: "ETHUSDT", LIGHTER: "ETH"}
+"""The demo's venues and the symbol each lists (ETH perpetuals on all three)."""
+
+Pair = tuple[str, str]
+"""Two of the demo's venues: the one the funding path makes the long leg, then the short one."""
+
+DEFAULT_PAIR: Pair = (ASTER, HL)
+"""The simulated demo's pair: long on the Aster-style venue, short on the Hyperliquid-style one."""
+
+# Each venue's seed offset (fixed per venue, whatever the pair: a venue's market is its own).
+_SEED_OFFSET = {HL: 1, ASTER: 2, LIGHTER: 3}
+
+
+def check_pair(pair: Sequence[str]) -> Pair:
+    """``pair`` as a :data:`Pair`, checked: two different venues of :data:`SYMBOLS`.
+
+    Raises:
+        ConfigError: Not two different demo venues (field ``pair``).
+    """
+    if len(pair) != 2 or pair[0] == pair[1] or any(v not in SYMBOLS for v in pair):
+        raise ConfigError(
+            "pair",
+            f"two different venues of {', '.join(SYMBOLS)} (long leg first), not "
+            f"{','.join(pair)!r}",
+        )
+    return (pair[0], pair[1])
 
 
 # ------------------------------------------------------------------------------ the venues
 
 
-def funding_path(duration_s: float) -> dict[str, list[tuple[float, Decimal]]]:
+def funding_path(
+    duration_s: float, pair: Pair = DEFAULT_PAIR
+) -> dict[str, list[tuple[float, Decimal]]]:
     """The scripted funding rates, as ``(seconds from the start, rate per interval)`` per venue.
 
-    Phases, as fractions of the run: 0–15 % a divergence too small to trade; from 15 % the
-    Hyperliquid-style venue's hourly rate is high while the Aster-style venue's 8-hourly rate is
-    negative (about 80 %/yr apart: the pair opens long Aster, short Hyperliquid); from 35 % it
-    eases somewhat (still held); from 65 % the two swap sides (the divergence flips: the pair is
-    closed) and the reversed divergence, about 13 %/yr, is too small to trade once costs are
-    counted.
+    Phases, as fractions of the run: 0–15 % a divergence too small to trade; from 15 % the short
+    venue's rate (``pair[1]``, hourly on Hyperliquid and Lighter) is high while the long
+    venue's (``pair[0]``, 8-hourly on Aster) is negative (about 80 %/yr apart with the default
+    pair: the pair opens long ``pair[0]``, short ``pair[1]``); from 35 % it eases somewhat (still
+    held); from 65 % the two swap sides (the divergence flips: the pair is closed) and the
+    reversed divergence is too small to trade once costs are counted.
     """
+    long, short = check_pair(pair)
     return {
-        HL: [
+        short: [
             (0.0, D("0.00001")),
             (0.15 * duration_s, D("0.00008")),
             (0.35 * duration_s, D("0.00006")),
             (0.65 * duration_s, D("-0.00001")),
         ],
-        ASTER: [
+        long: [
             (0.0, D("0")),
             (0.15 * duration_s, D("-0.00008")),
             (0.35 * duration_s, D("-0.00004")),
@@ -141,96 +174,91 @@ def funding_path(duration_s: float) -> dict[str, list[tuple[float, Decimal]]]:
     }
 
 
-def demo_venues(seed: int, duration_s: float) -> list[SimVenueConfig]:
-    """The two simulated venues of the demo, seeded.
+def _lat(base_ms: float, jitter_ms: float) -> Lat:
+    return Lat(int(base_ms * _MS), int(jitter_ms * _MS), int(jitter_ms * 8 * _MS))
+
+
+def _venue_config(
+    name: str, seed: int, path: Sequence[tuple[float, Decimal]], margin: MarginConfig
+) -> SimVenueConfig:
+    """One simulated demo venue with its funding path."""
+    script = tuple(ScriptedEvent(int(t * _S), "funding", price=rate) for t, rate in path[1:])
+    if name == HL:
+        # Hyperliquid may give no liquidation price: the demo's leg there uses the margin model
+        personality = dataclasses.replace(hyperliquid(), reports_liquidation_price=False)
+        instrument = Instrument.hyperliquid(4)
+        market = MarketConfig(
+            mid=D("2400"), tick=D("0.1"), levels=20, level_size=D("6"),
+            vol_bps_per_sqrt_s=1.0, walk_interval_ns=1000 * _MS,
+            trade_rate_per_s=0.4, trade_size=D("0.8"), funding_rate=path[0][1], script=script,
+        )  # fmt: skip
+        latency = LatencyConfig(
+            entry=_lat(35, 10), response=_lat(35, 10), feed_public=_lat(15, 5),
+            feed_private=_lat(20, 5),
+        )  # fmt: skip
+        delivery = DeliveryConfig(p_dup=0.15, p_holdback=0.05)
+    elif name == ASTER:
+        personality = aster()
+        instrument = Instrument.plain("0.01", "0.001", min_qty="0.001", min_notional="5")
+        market = MarketConfig(
+            mid=D("2400.4"), tick=D("0.1"), levels=20, level_size=D("5"), spread_ticks=1,
+            vol_bps_per_sqrt_s=1.2, walk_interval_ns=1000 * _MS,
+            trade_rate_per_s=0.3, trade_size=D("0.7"), funding_rate=path[0][1], script=script,
+        )  # fmt: skip
+        latency = LatencyConfig(
+            entry=_lat(60, 20), response=_lat(60, 20), feed_public=_lat(25, 10),
+            feed_private=_lat(30, 10),
+        )  # fmt: skip
+        delivery = DeliveryConfig(p_dup=0.2, p_holdback=0.05)
+    else:
+        personality = lighter()
+        instrument = Instrument.lighter(2, 4, min_base_amount="0.005", min_quote_amount="10")
+        market = MarketConfig(
+            mid=D("2400.2"), tick=D("0.1"), levels=20, level_size=D("5"),
+            vol_bps_per_sqrt_s=1.1, walk_interval_ns=1000 * _MS,
+            trade_rate_per_s=0.35, trade_size=D("0.7"), funding_rate=path[0][1], script=script,
+        )  # fmt: skip
+        latency = LatencyConfig(
+            entry=_lat(50, 15), response=_lat(50, 15), feed_public=_lat(20, 5),
+            feed_private=_lat(25, 5),
+        )  # fmt: skip
+        delivery = DeliveryConfig(p_dup=0.15, p_holdback=0.05)
+    return SimVenueConfig(
+        name=name,
+        personality=personality,
+        margin=margin,
+        instruments=(SimInstrument(SYMBOLS[name], instrument, market),),
+        latency=latency,
+        delivery=delivery,
+        seed=seed * 7919 + _SEED_OFFSET[name],
+    )
+
+
+def demo_venues(seed: int, duration_s: float, pair: Pair = DEFAULT_PAIR) -> list[SimVenueConfig]:
+    """The two simulated venues of the demo, seeded (in :data:`SYMBOLS` order, whatever the
+    pair's order).
 
     Args:
         seed: Base seed (each venue derives its own).
         duration_s: Length of the run (the funding path is scaled to it).
+        pair: The two venues, long leg first (:func:`funding_path`).
+
+    Raises:
+        ConfigError: ``pair`` is not two different demo venues.
     """
-    path = funding_path(duration_s)
-
-    def script(venue: str) -> tuple[ScriptedEvent, ...]:
-        return tuple(
-            ScriptedEvent(int(t * _S), "funding", price=rate) for t, rate in path[venue][1:]
-        )
-
-    def lat(base_ms: float, jitter_ms: float) -> Lat:
-        return Lat(int(base_ms * _MS), int(jitter_ms * _MS), int(jitter_ms * 8 * _MS))
-
+    path = funding_path(duration_s, pair)
     # Both venues settle funding halfway through the run (hourly and 8-hourly instants anchored
     # there), so that one payment of each lands while the pair is held.
     margin = MarginConfig(collateral=DEMO_COLLATERAL, funding_anchor_ns=int(duration_s / 2 * _S))
-    hl = SimVenueConfig(
-        name=HL,
-        # Hyperliquid may give no liquidation price: the demo's leg there uses the margin model
-        personality=dataclasses.replace(hyperliquid(), reports_liquidation_price=False),
-        margin=margin,
-        instruments=(
-            SimInstrument(
-                SYMBOLS[HL],
-                Instrument.hyperliquid(4),
-                MarketConfig(
-                    mid=D("2400"),
-                    tick=D("0.1"),
-                    levels=20,
-                    level_size=D("6"),
-                    vol_bps_per_sqrt_s=1.0,
-                    walk_interval_ns=1000 * _MS,
-                    trade_rate_per_s=0.4,
-                    trade_size=D("0.8"),
-                    funding_rate=path[HL][0][1],
-                    script=script(HL),
-                ),
-            ),
-        ),
-        latency=LatencyConfig(
-            entry=lat(35, 10), response=lat(35, 10), feed_public=lat(15, 5), feed_private=lat(20, 5)
-        ),
-        delivery=DeliveryConfig(p_dup=0.15, p_holdback=0.05),
-        seed=seed * 7919 + 1,
-    )
-    ast = SimVenueConfig(
-        name=ASTER,
-        personality=aster(),
-        margin=margin,
-        instruments=(
-            SimInstrument(
-                SYMBOLS[ASTER],
-                Instrument.plain("0.01", "0.001", min_qty="0.001", min_notional="5"),
-                MarketConfig(
-                    mid=D("2400.4"),
-                    tick=D("0.1"),
-                    levels=20,
-                    level_size=D("5"),
-                    spread_ticks=1,
-                    vol_bps_per_sqrt_s=1.2,
-                    walk_interval_ns=1000 * _MS,
-                    trade_rate_per_s=0.3,
-                    trade_size=D("0.7"),
-                    funding_rate=path[ASTER][0][1],
-                    script=script(ASTER),
-                ),
-            ),
-        ),
-        latency=LatencyConfig(
-            entry=lat(60, 20),
-            response=lat(60, 20),
-            feed_public=lat(25, 10),
-            feed_private=lat(30, 10),
-        ),
-        delivery=DeliveryConfig(p_dup=0.2, p_holdback=0.05),
-        seed=seed * 7919 + 2,
-    )
-    return [hl, ast]
+    return [_venue_config(name, seed, path[name], margin) for name in SYMBOLS if name in pair]
 
 
-def demo_config(duration_s: float) -> FundingArbConfig:
+def demo_config(duration_s: float, pair: Pair = DEFAULT_PAIR) -> FundingArbConfig:
     """The strategy's configuration for the demo: $5,000 per leg, 10 %/yr entry threshold, close
     on a flip or after half the divergence eroded, a scan every minute (more often in short
-    runs)."""
+    runs), on the two venues of ``pair``."""
     return FundingArbConfig(
-        symbols=dict(SYMBOLS),
+        symbols={v: SYMBOLS[v] for v in SYMBOLS if v in check_pair(pair)},
         notional_usd=D("5000"),
         entry_threshold=D("0.10"),
         exit_erosion=D("0.5"),
@@ -274,6 +302,14 @@ def load_config(source: str | Path) -> FundingArbConfig:
         config = FundingArbConfig.from_toml(source)
     check_config(config)
     return config
+
+
+def _pair_of(config: FundingArbConfig | None, pair: Pair | None) -> Pair:
+    if pair is not None:
+        return check_pair(pair)
+    if config is None or set(config.symbols) == set(DEFAULT_PAIR):
+        return DEFAULT_PAIR
+    return check_pair(tuple(config.symbols))
 
 
 def check_config(config: FundingArbConfig) -> None:
@@ -362,10 +398,13 @@ class WireSummary:
 
     Attributes:
         url: The fake venue's URL (127.0.0.1).
-        signer: The agent address that signed every action.
-        account: The master address the agent trades for.
-        posted: Signed actions sent on the WebSocket (orders, cancels, the dead-man switch).
-        rest_actions: Signed actions sent by REST (the socket was not ready).
+        signer: What signed every action: the agent address (Hyperliquid), the API wallet
+            (Aster), the API key (Lighter, ``account/key index``).
+        account: The account it trades for.
+        posted: Signed actions the venue got: on the WebSocket (Hyperliquid: orders, cancels,
+            the dead-man switch), signed REST requests the fake verified (Aster), signed
+            transactions the fake accepted (Lighter).
+        rest_actions: Hyperliquid: signed actions sent by REST (the socket was not ready).
         orders: Orders the venue recorded for the account.
         fills_streamed: Fills the session applied to the ledger (each counted once), from the
             stream or a read.
@@ -408,10 +447,9 @@ class DemoRun:
             <hedgekit.strategies.FundingArb.pnl>`: booked from the venues' payments).
         distances: Each leg's liquidation distance right after each open and at the last scan
             of each held pair.
-        wire: For ``hedgekit demo --wire``: what went over the wire and the venue's truth.
-        wire_aster: For ``hedgekit demo --wire --wire-aster``: the same for the Aster leg
-            (``posted``: signed REST requests the fake verified; ``signer``: the API wallet;
-            ``account``: the user it trades for).
+        pair: The two venues traded, long leg first.
+        wires: For ``hedgekit demo --wire``: per venue whose leg went over the wire, what went
+            over it and the venue's truth at the end.
     """
 
     seed: int
@@ -425,8 +463,8 @@ class DemoRun:
     samples: list[DemoSample] = field(default_factory=list)
     funding: dict[str, VenuePnL] = field(default_factory=dict)
     distances: list[DemoDistance] = field(default_factory=list)
-    wire: WireSummary | None = None
-    wire_aster: WireSummary | None = None
+    pair: Pair = DEFAULT_PAIR
+    wires: dict[str, WireSummary] = field(default_factory=dict)
 
     @property
     def opened(self) -> int:
@@ -459,6 +497,7 @@ async def run_demo_async(
     sample_s: float = 5.0,
     replace: Mapping[str, tuple[Any, Any]] | None = None,
     on_sessions: Callable[[dict[str, VenueSession]], None] | None = None,
+    pair: Pair | None = None,
 ) -> DemoRun:
     """Runs the demo on the running loop (use :func:`run_demo` for a virtual-time run).
 
@@ -476,9 +515,13 @@ async def run_demo_async(
             engine that holds its truth (``hedgekit demo --wire``: the live Hyperliquid adapter
             and the fake's engine of the account); the caller connects and closes them.
         on_sessions: Called with the sessions once they are started.
+        pair: The two venues, long leg first (:func:`funding_path`); default: ``config``'s
+            venues (:data:`DEFAULT_PAIR` when those are its venues, else in ``config``'s order),
+            or :data:`DEFAULT_PAIR` without a ``config``.
 
     Raises:
         hedgekit.journal.JournalError: The journal could not be opened.
+        ConfigError: ``pair`` or ``config`` does not name two demo venues, or they disagree.
     """
     if journal_url is not None:
         from hedgekit.journal import open_journal
@@ -494,25 +537,29 @@ async def run_demo_async(
                 sample_s=sample_s,
                 replace=replace,
                 on_sessions=on_sessions,
+                pair=pair,
             )
         finally:
             await opened.close()
+    pair = _pair_of(config, pair)
     if config is None:
-        config = demo_config(duration_s)
+        config = demo_config(duration_s, pair)
     check_config(config)
+    if set(config.symbols) != set(pair):
+        raise ConfigError("pair", f"the configuration trades {', '.join(config.symbols)}")
     clock = LoopClock()
     ledger = FillLedger()
     replace = dict(replace or {})
     sims = {
         cfg.name: SimVenue(cfg, clock)
-        for cfg in demo_venues(seed, duration_s)
+        for cfg in demo_venues(seed, duration_s, pair)
         if cfg.name not in replace
     }
     venues: dict[str, Any] = {**sims, **{n: v for n, (v, _) in replace.items()}}
     engines: dict[str, Any] = {n: v.engine for n, v in sims.items()}
     engines.update({n: e for n, (_, e) in replace.items()})
     sessions = {name: VenueSession(v, ledger, clock) for name, v in venues.items()}
-    run = DemoRun(seed=seed, duration_s=duration_s, start_ns=clock.now_ns())
+    run = DemoRun(seed=seed, duration_s=duration_s, start_ns=clock.now_ns(), pair=pair)
     strategy = FundingArb(venues, sessions, config, clock=clock, journal=journal)
     funding: dict[str, Decimal] = {name: Decimal(0) for name in venues}
 
@@ -628,6 +675,7 @@ def run_demo(
     journal_url: str | None = None,
     on_event: Callable[[StrategyEvent, DemoStatus], None] | None = None,
     config: FundingArbConfig | None = None,
+    pair: Pair | None = None,
 ) -> DemoRun:
     """Runs the demo to completion on a fresh virtual-time loop.
 
@@ -639,14 +687,17 @@ def run_demo(
         on_event: Called with every strategy event and the demo's status.
         config: The strategy's configuration (default :func:`demo_config`; ``hedgekit run``
             passes one read by :func:`load_config`).
+        pair: The two venues, long leg first (see :func:`run_demo_async`).
 
     Raises:
         hedgekit.journal.JournalError: The journal could not be opened.
-        ConfigError: ``config`` does not trade the demo's venues.
+        ConfigError: ``config`` or ``pair`` does not trade the demo's venues.
     """
     t0 = time.perf_counter()
     run = run_virtual(
-        run_demo_async(seed, duration_s, journal_url=journal_url, on_event=on_event, config=config)
+        run_demo_async(
+            seed, duration_s, journal_url=journal_url, on_event=on_event, config=config, pair=pair
+        )
     )
     run.wall_s = time.perf_counter() - t0
     return run
@@ -719,16 +770,17 @@ def format_report(run: DemoRun) -> str:
     decisions, as aligned plain-text tables."""
     out: list[str] = []
     reasons = {id(e.result): e.reason for e in run.events if isinstance(e, Closed)}
-    if run.wire is None:
+    long, short = run.pair
+    if not run.wires:
         out.append(
             f"hedgekit demo — funding arbitrage, seed {run.seed}, {run.duration_s / 60:.0f} min of "
-            f"venue time ({run.wall_s:.1f} s wall)"
+            f"venue time ({run.wall_s:.1f} s wall), {long} / {short}"
         )
     else:
         out.append(
             f"hedgekit demo --wire — funding arbitrage, seed {run.seed}, {run.duration_s:.0f} s "
-            f"in real time; Hyperliquid leg over the wire to {run.wire.url}"
-            + (f", Aster leg to {run.wire_aster.url}" if run.wire_aster is not None else "")
+            f"in real time, {long} / {short}; over the wire: "
+            + ", ".join(f"{_VENUE_TITLE[v]} to {w.url}" for v, w in run.wires.items())
         )
     out.append("")
     out.append("Operations")
@@ -895,23 +947,26 @@ def format_report(run: DemoRun) -> str:
     out.extend(_funding_lines(run))
     out.append("")
     out.extend(_distance_lines(run))
-    if run.wire is not None:
+    for venue, wire in run.wires.items():
         out.append("")
-        out.extend(_wire_lines(run.wire))
-    if run.wire_aster is not None:
-        out.append("")
-        out.extend(_wire_lines(run.wire_aster, ASTER))
+        out.extend(_wire_lines(wire, venue))
     return "\n".join(out)
 
 
-def _wire_lines(w: WireSummary, venue: str = HL) -> list[str]:
+_VENUE_TITLE = {HL: "Hyperliquid", ASTER: "Aster", LIGHTER: "Lighter"}
+_SIGNER_ROLE = {HL: "agent", ASTER: "API wallet", LIGHTER: "API key"}
+_POSTED = {
+    HL: "signed actions posted on the WebSocket",
+    ASTER: "signed REST requests the venue verified",
+    LIGHTER: "signed transactions the venue accepted",
+}
+
+
+def _wire_lines(w: WireSummary, venue: str) -> list[str]:
     """Over the wire: what was signed and sent, what the stream brought, the venue's truth."""
-    sent: list[list[object]] = (
-        [["signed actions posted on the WebSocket", w.posted],
-         ["signed actions sent by REST", w.rest_actions]]
-        if venue == HL
-        else [["signed REST requests the venue verified", w.posted]]
-    )  # fmt: skip
+    sent: list[list[object]] = [[_POSTED[venue], w.posted]]
+    if venue == HL:
+        sent.append(["signed actions sent by REST", w.rest_actions])
     rows: list[list[object]] = [
         *sent,
         ["orders the venue recorded", w.orders],
@@ -921,9 +976,7 @@ def _wire_lines(w: WireSummary, venue: str = HL) -> list[str]:
         ["orders resting at the venue at the end", w.venue_resting],
     ]
     lines = [
-        f"Over the wire (agent {w.signer} for {w.account})"
-        if venue == HL
-        else f"Aster over the wire (API wallet {w.signer} for {w.account})",
+        f"{_VENUE_TITLE[venue]} over the wire ({_SIGNER_ROLE[venue]} {w.signer} for {w.account})",
         format_table(["what", "count"], rows),
     ]
     if w.mismatches:

@@ -1,26 +1,26 @@
-"""``hedgekit demo --wire``: the funding-arbitrage demo with its Hyperliquid leg over the wire
-(and, with ``--wire-aster``, its Aster leg too).
+"""``hedgekit demo --wire``: the funding-arbitrage demo with every leg over the wire.
 
-The same strategy, configuration and report as :mod:`hedgekit.demo`, except that the
-Hyperliquid leg is the live adapter (:class:`~hedgekit.venues.hyperliquid.HyperliquidVenue`)
-talking to the wire-level fake (:class:`~hedgekit.testing.fakes.hyperliquid.FakeHyperliquid`)
-on 127.0.0.1: real sockets, every action signed by the Rust signer as an agent wallet of the
-account and verified by the fake, books and fills from the fake's WebSocket.
+The same strategy, configuration and report as :mod:`hedgekit.demo`, except that each leg of the
+pair is a live adapter talking to its wire-level fake on 127.0.0.1 — real sockets, real
+signatures:
 
-The fake runs in wall-clock time, so the whole demo does: a short real-time run (30 s by
-default) with the funding path and the strategy's scans scaled to it, the Aster-style leg
-still simulated on the same real-time loop — or, with ``aster_wire``, the live Aster adapter
-(:class:`~hedgekit.venues.aster.AsterVenue`, V3 API-wallet signing) talking to
-:class:`~hedgekit.testing.fakes.aster.FakeAster` on 127.0.0.1. A driver task per fake moves its
-outside market (a random walk and outside takers, seeded) and sets its funding rates along the
-demo's path.
+- Hyperliquid: :class:`~hedgekit.venues.hyperliquid.HyperliquidVenue` to
+  :class:`~hedgekit.testing.fakes.hyperliquid.FakeHyperliquid`, every action signed by the Rust
+  signer as an agent wallet of the account and verified by the fake;
+- Aster: :class:`~hedgekit.venues.aster.AsterVenue` (V3 API-wallet signing) to
+  :class:`~hedgekit.testing.fakes.aster.FakeAster`;
+- Lighter: :class:`~hedgekit.venues.lighter.LighterVenue` (transactions signed by the official
+  signer of the ``lighter`` extra) to :class:`~hedgekit.testing.fakes.lighter.FakeLighter`.
 
-At the end the venue's own record is the judge: the account's position at the fake against
-the position the session's fills imply, the fills the fake booked against the fills the stream
-delivered (each once), and no order left resting — for each leg over the wire. Any
-disagreement is listed in :attr:`DemoRun.wire <hedgekit.demo.DemoRun.wire>` (and
-:attr:`DemoRun.wire_aster <hedgekit.demo.DemoRun.wire_aster>`) and makes ``hedgekit demo
---wire`` exit 1.
+The fakes run in wall-clock time, so the whole demo does: a short real-time run (30 s by
+default) with the funding path and the strategy's scans scaled to it. A driver task per fake
+moves its outside market (a random walk and outside takers, seeded) and sets its funding rates
+along the demo's path.
+
+At the end each venue's own record is the judge: the account's position at the fake against the
+position the session's fills imply, the fills the fake booked against the fills the ledger
+applied (each once), and no order left resting. Any disagreement is listed in
+:attr:`DemoRun.wires <hedgekit.demo.DemoRun.wires>` and makes ``hedgekit demo --wire`` exit 1.
 """
 
 from __future__ import annotations
@@ -37,25 +37,30 @@ from typing import Any
 
 from hedgekit.demo import (
     ASTER,
+    DEFAULT_PAIR,
     DEMO_COLLATERAL,
     HL,
+    LIGHTER,
     SYMBOLS,
     DemoRun,
     DemoStatus,
+    Pair,
     WireSummary,
+    check_pair,
     demo_config,
     funding_path,
     run_demo_async,
 )
 from hedgekit.model import Side
 from hedgekit.secrets import Secret
-from hedgekit.strategies.funding_arb import FundingArbConfig, StrategyEvent
+from hedgekit.strategies.funding_arb import ConfigError, FundingArbConfig, StrategyEvent
 from hedgekit.tracking import VenueSession
 
 __all__ = [
     "WIRE_ASTER_MARKETS",
     "WIRE_DURATION_S",
     "WIRE_MARKETS",
+    "WIRE_PAIRS",
     "run_wire_demo",
     "run_wire_demo_async",
     "wire_config",
@@ -63,6 +68,10 @@ __all__ = [
 
 WIRE_DURATION_S = 30.0
 """The default length of a wire run (real seconds)."""
+
+WIRE_PAIRS: tuple[Pair, ...] = ((ASTER, HL),)
+"""The pairs ``hedgekit demo --wire`` runs one after the other (without ``--pair``): between
+them every venue with a live adapter trades over the wire."""
 
 _COIN = SYMBOLS[HL]
 
@@ -96,188 +105,147 @@ WIRE_ASTER_MARKETS = _aster_markets
 """The Aster fake's markets for a wire run with its Aster leg over the wire too."""
 
 
-def wire_config(duration_s: float) -> FundingArbConfig:
+def wire_config(duration_s: float, pair: Pair = DEFAULT_PAIR) -> FundingArbConfig:
     """The demo's strategy configuration with its scans scaled to a short real-time run (about
     ten scans, at least two seconds apart: the venue's request budget is 1200 weight a minute
     and a funding read weighs 20; scans much closer together leave the orders' status queries
     and fill reads waiting for budget)."""
-    return dataclasses.replace(demo_config(duration_s), scan_interval_s=max(2.0, duration_s / 10))
+    return dataclasses.replace(
+        demo_config(duration_s, pair), scan_interval_s=max(2.0, duration_s / 10)
+    )
 
 
 def _key(seed: int, who: str) -> str:
     return "0x" + hashlib.sha256(f"hedgekit-demo-wire-{who}-{seed}".encode()).hexdigest()
 
 
-async def _drive(
-    fake: Any, seed: int, duration_s: float, step_s: float = 0.2, *, venue: str = HL
-) -> None:
-    """A fake's outside market: a seeded random walk of the mid (about 1 bp per √s), outside
-    takers (about 0.4 a second, 0.8 ETH each) and the demo's funding path for ``venue``, in
-    real time (``fake``: a :class:`FakeHyperliquid` or a :class:`FakeAster`, whose drivers
-    have the same names)."""
-    symbol = SYMBOLS[venue]
-    rng = random.Random(seed * 7919 + (11 if venue == HL else 13))
-    path = list(funding_path(duration_s)[venue])
-    start = time.monotonic()
-    mid = Decimal(2400) if venue == HL else Decimal("2400.4")
-    sigma = 1e-4 * math.sqrt(step_s)
-    while True:
-        elapsed = time.monotonic() - start
-        while path and path[0][0] <= elapsed:
-            fake.set_funding_rate(symbol, path.pop(0)[1])
-        mid = (mid * Decimal(str(math.exp(rng.gauss(0.0, sigma))))).quantize(
-            Decimal("0.1"), ROUND_HALF_EVEN
-        )
-        fake.move_price(symbol, mid)
-        if rng.random() < 0.4 * step_s:
-            side = Side.BUY if rng.random() < 0.5 else Side.SELL
-            fake.trade_against(symbol, side, Decimal("0.8"))
-        await asyncio.sleep(step_s)
-
-
 async def run_wire_demo_async(
     seed: int = 1,
     duration_s: float = WIRE_DURATION_S,
     *,
+    pair: Pair = DEFAULT_PAIR,
     journal_url: str | None = None,
     on_event: Callable[[StrategyEvent, DemoStatus], None] | None = None,
-    aster_wire: bool = False,
 ) -> DemoRun:
-    """Runs the wire demo on the running (real-time) loop.
+    """Runs the wire demo on the running (real-time) loop: both legs of ``pair`` over the wire.
 
     Args:
-        seed: Seeds the venues, the fakes' markets and the demo's keys.
+        seed: Seeds the fakes' markets and the demo's keys.
         duration_s: Real seconds to run.
+        pair: The two venues, long leg first (:data:`WIRE_PAIRS` lists the pairs
+            ``hedgekit demo --wire`` runs).
         journal_url: Where operations are journaled, if anywhere.
         on_event: Called with every strategy event and the demo's status.
-        aster_wire: The Aster leg over the wire too (:class:`AsterVenue` to a
-            :class:`FakeAster`), judged by that fake's record in :attr:`DemoRun.wire_aster`.
 
     Raises:
-        hedgekit.errors.VenueError: The adapter could not connect to the fake.
+        hedgekit.strategies.ConfigError: ``pair`` is not two different demo venues, or one of
+            them has no live adapter.
+        hedgekit.errors.VenueError: An adapter could not connect to its fake.
         hedgekit.journal.JournalError: The journal could not be opened.
     """
-    from hedgekit.testing.fakes.hyperliquid import FakeHyperliquid
-    from hedgekit.venues.hyperliquid import HyperliquidCredentials, HyperliquidVenue
-    from hedgekit.venues.hyperliquid.check import signer_address
-
-    master_key, agent_key = Secret(_key(seed, "master")), Secret(_key(seed, "agent"))
-    master, agent = signer_address(master_key), signer_address(agent_key)
-    fake = FakeHyperliquid(
-        accounts=[master],
-        balance=DEMO_COLLATERAL,
-        markets=WIRE_MARKETS(),  # type: ignore[arg-type]
-        seed=seed,
-        book_interval_s=0.2,
-        hourly_funding=False,
-    )
-    await fake.start()
-    venue: HyperliquidVenue | None = None
-    driver: asyncio.Task[None] | None = None
-    aster = _AsterLeg(seed, duration_s) if aster_wire else None
+    pair = check_pair(pair)
+    missing = [name for name in pair if name not in _LEGS]
+    if missing:
+        raise ConfigError("pair", f"no live adapter for {', '.join(missing)} yet")
+    legs = [_LEGS[name](seed, duration_s, pair) for name in pair]
     try:
-        replace: dict[str, tuple[Any, Any]] = {}
-        if aster is not None:
-            replace[ASTER] = await aster.start()
-        fake.approve_agent(agent, master)
-        fake.set_funding_rate(_COIN, funding_path(duration_s)[HL][0][1])
-        venue = HyperliquidVenue(
-            fake.url,
-            HyperliquidCredentials(agent_key, master),
-            symbols=(_COIN,),
-            request_timeout_s=3.0,
-            ready_timeout_s=5.0,
-        )
-        await venue.connect()
+        replace = {leg.name: await leg.start() for leg in legs}
         sessions: dict[str, VenueSession] = {}
-        streamed = [0]
 
         def started(by_name: dict[str, VenueSession]) -> None:
             sessions.update(by_name)
-            by_name[HL].add_fill_listener(lambda f, o: streamed.__setitem__(0, streamed[0] + 1))
-            if aster is not None:
-                by_name[ASTER].add_fill_listener(aster.count_fill)
+            for leg in legs:
+                by_name[leg.name].add_fill_listener(leg.count_fill)
 
-        driver = asyncio.ensure_future(_drive(fake, seed, duration_s))
         t0 = time.perf_counter()
         run = await run_demo_async(
             seed,
             duration_s,
             journal_url=journal_url,
             on_event=on_event,
-            config=wire_config(duration_s),
+            config=wire_config(duration_s, pair),
             sample_s=1.0,
-            replace={HL: (venue, fake.account(master).engine), **replace},
+            replace=replace,
             on_sessions=started,
+            pair=pair,
         )
         run.wall_s = time.perf_counter() - t0
-        driver.cancel()
-        await asyncio.gather(driver, return_exceptions=True)
-        driver = None
-        run.wire = _truth(fake, venue, sessions, master, agent, streamed[0])
-        run.venue_stats[HL] = {"posted": venue.posted, "rest_actions": venue.rest_actions}
-        if aster is not None:
-            await aster.stop_driver()
-            run.wire_aster = aster.truth(sessions)
+        for leg in legs:
+            await leg.stop_driver()
+        for leg in legs:
+            run.wires[leg.name] = leg.truth(sessions)
+            run.venue_stats[leg.name] = leg.stats()
         return run
     finally:
-        if driver is not None:
-            driver.cancel()
-            await asyncio.gather(driver, return_exceptions=True)
-        if venue is not None:
-            await venue.close()
-        await fake.stop()
-        if aster is not None:
-            await aster.close()
+        for leg in legs:
+            await leg.close()
 
 
-class _AsterLeg:
-    """The Aster leg over the wire: a :class:`FakeAster`, the user's account there, an API
-    wallet the user approved, the live :class:`AsterVenue` signing with it, and the fake's
-    driver."""
+class _WireLeg:
+    """One leg over the wire: a fake, the account there, the live adapter signing for it, and
+    the driver of the fake's outside market. A subclass makes the fake and the adapter."""
 
-    def __init__(self, seed: int, duration_s: float) -> None:
-        from hedgekit.venues.hyperliquid.check import signer_address
+    name = ""
+    mid = Decimal(0)
 
-        self.seed, self.duration_s = seed, duration_s
-        self.user_key, self.wallet_key = (
-            Secret(_key(seed, "aster-user")),
-            Secret(_key(seed, "aster-wallet")),
-        )
-        self.user, self.wallet = signer_address(self.user_key), signer_address(self.wallet_key)
+    def __init__(self, seed: int, duration_s: float, pair: Pair) -> None:
+        self.seed, self.duration_s, self.pair = seed, duration_s, pair
+        self.symbol = SYMBOLS[self.name]
         self.fake: Any = None
         self.venue: Any = None
+        self.account = ""
+        self.signer = ""
         self.driver: asyncio.Task[None] | None = None
         self.streamed = 0
 
+    async def _open(self) -> Any:
+        """Starts the fake with the account and connects the adapter (sets ``fake``, ``venue``,
+        ``account``, ``signer``); the engine that holds the account's truth."""
+        raise NotImplementedError
+
+    def posted(self) -> int:
+        """Signed actions the venue got (see :class:`WireSummary`)."""
+        raise NotImplementedError
+
+    def rest_actions(self) -> int:
+        """Signed actions sent by REST where the socket is the usual way (else 0)."""
+        return 0
+
+    def stats(self) -> dict[str, int]:
+        """The leg's counters for :attr:`DemoRun.venue_stats`."""
+        return {"posted": self.posted(), "rest_actions": self.rest_actions()}
+
     async def start(self) -> tuple[Any, Any]:
         """Starts the fake, connects the adapter and the driver; the (venue, engine) pair."""
-        from hedgekit.testing.fakes.aster import FakeAster
-        from hedgekit.venues.aster import AsterCredentials, AsterVenue
+        engine = await self._open()
+        self.fake.set_funding_rate(
+            self.symbol, funding_path(self.duration_s, self.pair)[self.name][0][1]
+        )
+        self.driver = asyncio.ensure_future(self._drive())
+        return self.venue, engine
 
-        self.fake = FakeAster(
-            accounts=[self.user],
-            balance=DEMO_COLLATERAL,
-            markets=WIRE_ASTER_MARKETS(),  # type: ignore[arg-type]
-            seed=self.seed,
-            depth_interval_s=0.2,
-            funding=False,
-        )
-        await self.fake.start()
-        self.fake.approve_signer(self.wallet, self.user)
-        self.fake.set_funding_rate(_SYMBOL, funding_path(self.duration_s)[ASTER][0][1])
-        self.venue = AsterVenue(
-            self.fake.url,
-            AsterCredentials.v3(self.user, self.wallet_key),
-            symbols=(_SYMBOL,),
-            request_timeout_s=3.0,
-            ready_timeout_s=5.0,
-        )
-        await self.venue.connect()
-        self.driver = asyncio.ensure_future(
-            _drive(self.fake, self.seed, self.duration_s, venue=ASTER)
-        )
-        return self.venue, self.fake.account(self.user).engine
+    async def _drive(self, step_s: float = 0.2) -> None:
+        """The fake's outside market: a seeded random walk of the mid (about 1 bp per √s),
+        outside takers (about 0.4 a second, 0.8 ETH each) and the demo's funding path, in real
+        time."""
+        fake, symbol = self.fake, self.symbol
+        rng = random.Random(self.seed * 7919 + _SALT[self.name])
+        path = list(funding_path(self.duration_s, self.pair)[self.name])
+        start = time.monotonic()
+        mid = self.mid
+        sigma = 1e-4 * math.sqrt(step_s)
+        while True:
+            elapsed = time.monotonic() - start
+            while path and path[0][0] <= elapsed:
+                fake.set_funding_rate(symbol, path.pop(0)[1])
+            mid = (mid * Decimal(str(math.exp(rng.gauss(0.0, sigma))))).quantize(
+                Decimal("0.1"), ROUND_HALF_EVEN
+            )
+            fake.move_price(symbol, mid)
+            if rng.random() < 0.4 * step_s:
+                side = Side.BUY if rng.random() < 0.5 else Side.SELL
+                fake.trade_against(symbol, side, Decimal("0.8"))
+            await asyncio.sleep(step_s)
 
     def count_fill(self, fill: object, order: object) -> None:
         """A fill the session applied to the ledger (each once)."""
@@ -290,30 +258,33 @@ class _AsterLeg:
             await asyncio.gather(self.driver, return_exceptions=True)
             self.driver = None
 
+    def _orders(self) -> int:
+        return len(self.fake.account(self.account).orders)
+
     def truth(self, sessions: dict[str, VenueSession]) -> WireSummary:
-        """The Aster fake's record against ours."""
-        fake = self.fake
-        at_venue = fake.position(self.user, _SYMBOL)
-        session = sessions.get(ASTER)
-        ours = session.expected_positions().get(_SYMBOL, Decimal(0)) if session else None
-        resting = fake.open_orders(self.user)
-        fills = fake.fills(self.user)
+        """The fake's record against ours."""
+        fake, name = self.fake, self.name
+        at_venue = fake.position(self.account, self.symbol)
+        session = sessions.get(name)
+        ours = session.expected_positions().get(self.symbol, Decimal(0)) if session else None
+        resting = fake.open_orders(self.account)
+        fills = fake.fills(self.account)
         wrong: list[str] = []
         if ours is None or ours != at_venue:
-            wrong.append(f"aster: position at the venue {at_venue}, from our fills {ours}")
+            wrong.append(f"{name}: position at the venue {at_venue}, from our fills {ours}")
         if self.streamed != len(fills):
             wrong.append(
-                f"aster: the venue booked {len(fills)} fills, the ledger applied {self.streamed}"
+                f"{name}: the venue booked {len(fills)} fills, the ledger applied {self.streamed}"
             )
         if resting:
-            wrong.append(f"aster: {len(resting)} order(s) left resting at the venue")
+            wrong.append(f"{name}: {len(resting)} order(s) left resting at the venue")
         return WireSummary(
             url=fake.url,
-            signer=self.wallet,
-            account=self.user,
-            posted=fake.verified["v3"],
-            rest_actions=0,
-            orders=len(fake.account(self.user).orders),
+            signer=self.signer,
+            account=self.account,
+            posted=self.posted(),
+            rest_actions=self.rest_actions(),
+            orders=self._orders(),
             fills_streamed=self.streamed,
             venue_fills=len(fills),
             venue_position=at_venue,
@@ -333,68 +304,105 @@ class _AsterLeg:
             self.fake = None
 
 
-def _truth(
-    fake: object,
-    venue: object,
-    sessions: dict[str, VenueSession],
-    master: str,
-    agent: str,
-    streamed: int,
-) -> WireSummary:
-    """The fake's record against ours."""
-    from hedgekit.testing.fakes.hyperliquid import FakeHyperliquid
-    from hedgekit.venues.hyperliquid import HyperliquidVenue
+class _HyperliquidLeg(_WireLeg):
+    """Hyperliquid: the master account, an agent wallet it approved, the adapter signing as the
+    agent (actions on the WebSocket)."""
 
-    assert isinstance(fake, FakeHyperliquid) and isinstance(venue, HyperliquidVenue)
-    acct = fake.account(master)
-    at_venue = fake.position(master, _COIN)
-    ours = sessions[HL].expected_positions().get(_COIN, Decimal(0)) if HL in sessions else None
-    resting = fake.open_orders(master)
-    fills = fake.fills(master)
-    wrong: list[str] = []
-    if ours is None or ours != at_venue:
-        wrong.append(f"position at the venue {at_venue}, from our fills {ours}")
-    if streamed != len(fills):
-        wrong.append(f"the venue booked {len(fills)} fills, the stream delivered {streamed}")
-    if resting:
-        wrong.append(f"{len(resting)} order(s) left resting at the venue")
-    for name, session in sessions.items():
-        if name == HL:
-            continue
-        engine = getattr(session.venue, "engine", None)
-        if engine is not None:
-            truth = engine.position(SYMBOLS[name])
-            mine = session.expected_positions().get(SYMBOLS[name], Decimal(0))
-            if truth != mine:
-                wrong.append(f"{name}: position at the venue {truth}, from our fills {mine}")
-    return WireSummary(
-        url=fake.url,
-        signer=agent,
-        account=master,
-        posted=venue.posted,
-        rest_actions=venue.rest_actions,
-        orders=len(acct.orders),
-        fills_streamed=streamed,
-        venue_fills=len(fills),
-        venue_position=at_venue,
-        ledger_position=Decimal(0) if ours is None else ours,
-        venue_resting=len(resting),
-        mismatches=tuple(wrong),
-    )
+    name = HL
+    mid = Decimal(2400)
+
+    async def _open(self) -> Any:
+        from hedgekit.testing.fakes.hyperliquid import FakeHyperliquid
+        from hedgekit.venues.hyperliquid import HyperliquidCredentials, HyperliquidVenue
+        from hedgekit.venues.hyperliquid.check import signer_address
+
+        master_key, agent_key = Secret(_key(self.seed, "master")), Secret(_key(self.seed, "agent"))
+        self.account, self.signer = signer_address(master_key), signer_address(agent_key)
+        self.fake = FakeHyperliquid(
+            accounts=[self.account],
+            balance=DEMO_COLLATERAL,
+            markets=WIRE_MARKETS(),  # type: ignore[arg-type]
+            seed=self.seed,
+            book_interval_s=0.2,
+            hourly_funding=False,
+        )
+        await self.fake.start()
+        self.fake.approve_agent(self.signer, self.account)
+        self.venue = HyperliquidVenue(
+            self.fake.url,
+            HyperliquidCredentials(agent_key, self.account),
+            symbols=(self.symbol,),
+            request_timeout_s=3.0,
+            ready_timeout_s=5.0,
+        )
+        await self.venue.connect()
+        return self.fake.account(self.account).engine
+
+    def posted(self) -> int:
+        return int(self.venue.posted) if self.venue is not None else 0
+
+    def rest_actions(self) -> int:
+        return int(self.venue.rest_actions) if self.venue is not None else 0
+
+    def stats(self) -> dict[str, int]:
+        return {"posted": self.posted(), "rest_actions": self.rest_actions()}
+
+
+class _AsterLeg(_WireLeg):
+    """Aster: the user's account, an API wallet the user approved, the adapter signing V3
+    requests with it."""
+
+    name = ASTER
+    mid = Decimal("2400.4")
+
+    async def _open(self) -> Any:
+        from hedgekit.testing.fakes.aster import FakeAster
+        from hedgekit.venues.aster import AsterCredentials, AsterVenue
+        from hedgekit.venues.hyperliquid.check import signer_address
+
+        user_key, wallet_key = (
+            Secret(_key(self.seed, "aster-user")),
+            Secret(_key(self.seed, "aster-wallet")),
+        )
+        self.account, self.signer = signer_address(user_key), signer_address(wallet_key)
+        self.fake = FakeAster(
+            accounts=[self.account],
+            balance=DEMO_COLLATERAL,
+            markets=WIRE_ASTER_MARKETS(),  # type: ignore[arg-type]
+            seed=self.seed,
+            depth_interval_s=0.2,
+            funding=False,
+        )
+        await self.fake.start()
+        self.fake.approve_signer(self.signer, self.account)
+        self.venue = AsterVenue(
+            self.fake.url,
+            AsterCredentials.v3(self.account, wallet_key),
+            symbols=(self.symbol,),
+            request_timeout_s=3.0,
+            ready_timeout_s=5.0,
+        )
+        await self.venue.connect()
+        return self.fake.account(self.account).engine
+
+    def posted(self) -> int:
+        return int(self.fake.verified["v3"]) if self.fake is not None else 0
+
+
+_LEGS: dict[str, type[_WireLeg]] = {HL: _HyperliquidLeg, ASTER: _AsterLeg}
+_SALT = {HL: 11, ASTER: 13, LIGHTER: 17}
 
 
 def run_wire_demo(
     seed: int = 1,
     duration_s: float = WIRE_DURATION_S,
     *,
+    pair: Pair = DEFAULT_PAIR,
     journal_url: str | None = None,
     on_event: Callable[[StrategyEvent, DemoStatus], None] | None = None,
-    aster_wire: bool = False,
 ) -> DemoRun:
     """Runs the wire demo to completion on a fresh real-time loop (see
     :func:`run_wire_demo_async`)."""
     return asyncio.run(
-        run_wire_demo_async(
-            seed, duration_s, journal_url=journal_url, on_event=on_event, aster_wire=aster_wire
-        )
+        run_wire_demo_async(seed, duration_s, pair=pair, journal_url=journal_url, on_event=on_event)
     )
