@@ -178,58 +178,68 @@ def _lat(base_ms: float, jitter_ms: float) -> Lat:
     return Lat(int(base_ms * _MS), int(jitter_ms * _MS), int(jitter_ms * 8 * _MS))
 
 
+@dataclass(frozen=True, slots=True)
+class _Venue:
+    """A demo venue's own market: its book, its activity, its latencies (ms, jitter ms) and
+    its duplicate deliveries."""
+
+    mid: str
+    level_size: str
+    vol_bps: float
+    trade_rate: float
+    trade_size: str
+    latency_ms: tuple[float, float, float, float, float, float]  # entry/response, public, private
+    p_dup: float
+
+
+_VENUES = {
+    HL: _Venue("2400", "6", 1.0, 0.4, "0.8", (35, 10, 15, 5, 20, 5), 0.15),
+    ASTER: _Venue("2400.4", "5", 1.2, 0.3, "0.7", (60, 20, 25, 10, 30, 10), 0.2),
+    LIGHTER: _Venue("2400.2", "5", 1.1, 0.35, "0.7", (50, 15, 20, 5, 25, 5), 0.15),
+}
+
+
 def _venue_config(
     name: str, seed: int, path: Sequence[tuple[float, Decimal]], margin: MarginConfig
 ) -> SimVenueConfig:
     """One simulated demo venue with its funding path."""
-    script = tuple(ScriptedEvent(int(t * _S), "funding", price=rate) for t, rate in path[1:])
+    v = _VENUES[name]
     if name == HL:
         # Hyperliquid may give no liquidation price: the demo's leg there uses the margin model
         personality = dataclasses.replace(hyperliquid(), reports_liquidation_price=False)
         instrument = Instrument.hyperliquid(4)
-        market = MarketConfig(
-            mid=D("2400"), tick=D("0.1"), levels=20, level_size=D("6"),
-            vol_bps_per_sqrt_s=1.0, walk_interval_ns=1000 * _MS,
-            trade_rate_per_s=0.4, trade_size=D("0.8"), funding_rate=path[0][1], script=script,
-        )  # fmt: skip
-        latency = LatencyConfig(
-            entry=_lat(35, 10), response=_lat(35, 10), feed_public=_lat(15, 5),
-            feed_private=_lat(20, 5),
-        )  # fmt: skip
-        delivery = DeliveryConfig(p_dup=0.15, p_holdback=0.05)
     elif name == ASTER:
         personality = aster()
         instrument = Instrument.plain("0.01", "0.001", min_qty="0.001", min_notional="5")
-        market = MarketConfig(
-            mid=D("2400.4"), tick=D("0.1"), levels=20, level_size=D("5"), spread_ticks=1,
-            vol_bps_per_sqrt_s=1.2, walk_interval_ns=1000 * _MS,
-            trade_rate_per_s=0.3, trade_size=D("0.7"), funding_rate=path[0][1], script=script,
-        )  # fmt: skip
-        latency = LatencyConfig(
-            entry=_lat(60, 20), response=_lat(60, 20), feed_public=_lat(25, 10),
-            feed_private=_lat(30, 10),
-        )  # fmt: skip
-        delivery = DeliveryConfig(p_dup=0.2, p_holdback=0.05)
     else:
         personality = lighter()
         instrument = Instrument.lighter(2, 4, min_base_amount="0.005", min_quote_amount="10")
-        market = MarketConfig(
-            mid=D("2400.2"), tick=D("0.1"), levels=20, level_size=D("5"),
-            vol_bps_per_sqrt_s=1.1, walk_interval_ns=1000 * _MS,
-            trade_rate_per_s=0.35, trade_size=D("0.7"), funding_rate=path[0][1], script=script,
-        )  # fmt: skip
-        latency = LatencyConfig(
-            entry=_lat(50, 15), response=_lat(50, 15), feed_public=_lat(20, 5),
-            feed_private=_lat(25, 5),
-        )  # fmt: skip
-        delivery = DeliveryConfig(p_dup=0.15, p_holdback=0.05)
+    market = MarketConfig(
+        mid=D(v.mid),
+        tick=D("0.1"),
+        levels=20,
+        level_size=D(v.level_size),
+        vol_bps_per_sqrt_s=v.vol_bps,
+        walk_interval_ns=1000 * _MS,
+        trade_rate_per_s=v.trade_rate,
+        trade_size=D(v.trade_size),
+        funding_rate=path[0][1],
+        script=tuple(ScriptedEvent(int(t * _S), "funding", price=r) for t, r in path[1:]),
+    )
+    rt, rt_j, pub, pub_j, priv, priv_j = v.latency_ms
+    latency = LatencyConfig(
+        entry=_lat(rt, rt_j),
+        response=_lat(rt, rt_j),
+        feed_public=_lat(pub, pub_j),
+        feed_private=_lat(priv, priv_j),
+    )
     return SimVenueConfig(
         name=name,
         personality=personality,
         margin=margin,
         instruments=(SimInstrument(SYMBOLS[name], instrument, market),),
         latency=latency,
-        delivery=delivery,
+        delivery=DeliveryConfig(p_dup=v.p_dup, p_holdback=0.05),
         seed=seed * 7919 + _SEED_OFFSET[name],
     )
 

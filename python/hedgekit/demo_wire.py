@@ -198,9 +198,30 @@ class _WireLeg:
         self.driver: asyncio.Task[None] | None = None
         self.streamed = 0
 
+    key_names = ("", "")
+    """The seeds of the account's key and of the signer's (an address each)."""
+
     async def _open(self) -> Any:
-        """Starts the fake with the account and connects the adapter (sets ``fake``, ``venue``,
-        ``account``, ``signer``); the engine that holds the account's truth."""
+        """Starts the fake with the account, lets the signer trade for it and connects the
+        adapter (sets ``fake``, ``venue``, ``account``, ``signer``); the engine that holds the
+        account's truth."""
+        from hedgekit.venues.hyperliquid.check import signer_address
+
+        account_key, signer_key = (Secret(_key(self.seed, who)) for who in self.key_names)
+        self.account, self.signer = signer_address(account_key), signer_address(signer_key)
+        self.fake = self._fake()
+        await self.fake.start()
+        self.venue = self._venue(signer_key)
+        await self.venue.connect()
+        return self.fake.account(self.account).engine
+
+    def _fake(self) -> Any:
+        """The fake, with the account (not started)."""
+        raise NotImplementedError
+
+    def _venue(self, signer_key: Secret) -> Any:
+        """The signer approved for the account at the started fake; the adapter signing with
+        it (not connected)."""
         raise NotImplementedError
 
     def posted(self) -> int:
@@ -311,14 +332,12 @@ class _HyperliquidLeg(_WireLeg):
     name = HL
     mid = Decimal(2400)
 
-    async def _open(self) -> Any:
-        from hedgekit.testing.fakes.hyperliquid import FakeHyperliquid
-        from hedgekit.venues.hyperliquid import HyperliquidCredentials, HyperliquidVenue
-        from hedgekit.venues.hyperliquid.check import signer_address
+    key_names = ("master", "agent")
 
-        master_key, agent_key = Secret(_key(self.seed, "master")), Secret(_key(self.seed, "agent"))
-        self.account, self.signer = signer_address(master_key), signer_address(agent_key)
-        self.fake = FakeHyperliquid(
+    def _fake(self) -> Any:
+        from hedgekit.testing.fakes.hyperliquid import FakeHyperliquid
+
+        return FakeHyperliquid(
             accounts=[self.account],
             balance=DEMO_COLLATERAL,
             markets=WIRE_MARKETS(),  # type: ignore[arg-type]
@@ -326,26 +345,24 @@ class _HyperliquidLeg(_WireLeg):
             book_interval_s=0.2,
             hourly_funding=False,
         )
-        await self.fake.start()
+
+    def _venue(self, signer_key: Secret) -> Any:
+        from hedgekit.venues.hyperliquid import HyperliquidCredentials, HyperliquidVenue
+
         self.fake.approve_agent(self.signer, self.account)
-        self.venue = HyperliquidVenue(
+        return HyperliquidVenue(
             self.fake.url,
-            HyperliquidCredentials(agent_key, self.account),
+            HyperliquidCredentials(signer_key, self.account),
             symbols=(self.symbol,),
             request_timeout_s=3.0,
             ready_timeout_s=5.0,
         )
-        await self.venue.connect()
-        return self.fake.account(self.account).engine
 
     def posted(self) -> int:
         return int(self.venue.posted) if self.venue is not None else 0
 
     def rest_actions(self) -> int:
         return int(self.venue.rest_actions) if self.venue is not None else 0
-
-    def stats(self) -> dict[str, int]:
-        return {"posted": self.posted(), "rest_actions": self.rest_actions()}
 
 
 class _AsterLeg(_WireLeg):
@@ -355,17 +372,12 @@ class _AsterLeg(_WireLeg):
     name = ASTER
     mid = Decimal("2400.4")
 
-    async def _open(self) -> Any:
-        from hedgekit.testing.fakes.aster import FakeAster
-        from hedgekit.venues.aster import AsterCredentials, AsterVenue
-        from hedgekit.venues.hyperliquid.check import signer_address
+    key_names = ("aster-user", "aster-wallet")
 
-        user_key, wallet_key = (
-            Secret(_key(self.seed, "aster-user")),
-            Secret(_key(self.seed, "aster-wallet")),
-        )
-        self.account, self.signer = signer_address(user_key), signer_address(wallet_key)
-        self.fake = FakeAster(
+    def _fake(self) -> Any:
+        from hedgekit.testing.fakes.aster import FakeAster
+
+        return FakeAster(
             accounts=[self.account],
             balance=DEMO_COLLATERAL,
             markets=WIRE_ASTER_MARKETS(),  # type: ignore[arg-type]
@@ -373,17 +385,18 @@ class _AsterLeg(_WireLeg):
             depth_interval_s=0.2,
             funding=False,
         )
-        await self.fake.start()
+
+    def _venue(self, signer_key: Secret) -> Any:
+        from hedgekit.venues.aster import AsterCredentials, AsterVenue
+
         self.fake.approve_signer(self.signer, self.account)
-        self.venue = AsterVenue(
+        return AsterVenue(
             self.fake.url,
-            AsterCredentials.v3(self.account, wallet_key),
+            AsterCredentials.v3(self.account, signer_key),
             symbols=(self.symbol,),
             request_timeout_s=3.0,
             ready_timeout_s=5.0,
         )
-        await self.venue.connect()
-        return self.fake.account(self.account).engine
 
     def posted(self) -> int:
         return int(self.fake.verified["v3"]) if self.fake is not None else 0
