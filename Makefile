@@ -18,33 +18,41 @@ $(STAMP): pyproject.toml
 	$(VPY) -m pip install --quiet "maturin>=1.7,<2" "pytest>=8" "hypothesis>=6.100" "mypy>=1.10" "pytest-timeout>=2.3" \
 		"pytest-benchmark>=4" "sortedcontainers>=2.4" "orjson>=3.9" "msgspec>=0.19" "numpy>=1.26" "prometheus-client>=0.20" "matplotlib>=3.8" \
 		"psycopg[binary]>=3.2" "pgserver>=0.1.4" "pdoc>=14" "rich>=13" "uvloop>=0.19" "ruff>=0.17,<0.18" \
-		"aiohttp>=3.9" "picows>=2.3" "hyperliquid-python-sdk==0.24.0" "lighter-sdk==1.1.8"
+		"aiohttp>=3.9" "picows>=2.3,<2.4" "hyperliquid-python-sdk==0.24.0" "lighter-sdk==1.1.8" "cython>=3.1,<4" "setuptools"
 	touch $(STAMP)
 
 $(CCXT_STAMP): pyproject.toml
 	$(PY) -m venv $(CCXT_VENV)
 	$(CCXT_PY) -m pip install --quiet --upgrade pip
 	$(CCXT_PY) -m pip install --quiet "ccxt==4.5.90" "hyperliquid-python-sdk==0.24.0" "orjson>=3.9" "msgspec>=0.19" \
-		"numpy>=1.26" "sortedcontainers>=2.4" "aiohttp>=3.9" "picows>=2.3" "pytest>=8" "hypothesis>=6.100" "pytest-timeout>=2.3" "uvloop>=0.19"
+		"numpy>=1.26" "sortedcontainers>=2.4" "aiohttp>=3.9" "picows>=2.3,<2.4" "pytest>=8" "hypothesis>=6.100" "pytest-timeout>=2.3" "uvloop>=0.19"
 	echo "$(abspath python)" > "$$($(CCXT_PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/hedgekit-checkout.pth"
 	touch $(CCXT_STAMP)
 
-## build-prod: build the extension in release mode into the virtual environment
+## build-prod: build the extension in release mode into the virtual environment, then the Cython
+## WebSocket listener in place beside ws.py (build_ext.py: Cython, setuptools, picows' .pxd)
 build-prod: $(STAMP)
 	$(VENV)/bin/maturin develop --release --quiet
+	$(VPY) build_ext.py
 
 ## build-dev: a debug build (faster to compile, slow to run; never benchmark it)
 build-dev: $(STAMP)
 	$(VENV)/bin/maturin develop --quiet
+	$(VPY) build_ext.py
 
 ## wheel: the distributable wheel and sdist into target/wheels/: one abi3 wheel (CPython 3.11 and
 ## later), manylinux_2_28, linked by zig (maturin and ziglang come from PyPI, nothing else needed).
+## The wheel also carries the Cython WebSocket listener compiled for $(VPY)'s CPython (rebuilt
+## first, so no module of another interpreter is packed); other CPythons use the Python listener
+## (docs/decisions.md). The sdist carries its .pyx, which a build from the sdist does not compile.
 ## Its own cargo target dir (no lock or rebuild fights with build-prod), one build at a time
 ## (flock: concurrent maturin builds in one target dir break each other), moved in when complete.
 WHEEL_BUILD := $(abspath target/wheel-build)
 wheel: $(STAMP)
 	$(VPY) -m pip install --quiet "maturin>=1.9,<2" "ziglang>=0.13"
 	mkdir -p $(WHEEL_BUILD) target/wheels
+	rm -f python/hedgekit/venues/transport/_wslistener.*.so
+	$(VPY) build_ext.py
 	flock $(WHEEL_BUILD).lock sh -ec '\
 		rm -rf $(WHEEL_BUILD)/out; \
 		PATH="$(abspath $(VENV))/bin:$$PATH" CARGO_TARGET_DIR=$(WHEEL_BUILD) $(VENV)/bin/maturin build \
@@ -52,6 +60,8 @@ wheel: $(STAMP)
 		CARGO_TARGET_DIR=$(WHEEL_BUILD) $(VENV)/bin/maturin sdist --out $(WHEEL_BUILD)/out; \
 		rm -f target/wheels/hedgekit-*.whl target/wheels/hedgekit-*.tar.gz; \
 		mv $(WHEEL_BUILD)/out/* target/wheels/'
+	$(VPY) -m zipfile -l target/wheels/hedgekit-*.whl | grep -q 'venues/transport/_wslistener\.cpython' \
+		|| { echo "the wheel lacks the compiled WebSocket listener"; exit 1; }
 	ls -l target/wheels/
 
 ## demo: the funding-arbitrage demo on simulated venues (an hour of venue time in seconds)
@@ -67,6 +77,7 @@ test-rust:
 
 stubtest: $(STAMP)
 	$(VPY) -m mypy.stubtest hedgekit._core --allowlist .stubtest-allowlist
+	$(VPY) -m mypy.stubtest hedgekit.venues.transport._wslistener
 	$(VPY) -m mypy --strict python/hedgekit
 
 ## docs: the HTML API reference (pdoc, offline) of the public modules into target/docs/;
@@ -117,6 +128,7 @@ bench: build-prod $(CCXT_STAMP)
 	$(VPY) benches/load.py --concurrency 1,10,100,1000 --starts-per-turn 0,1,2,4,8,32 --repeat 3 --json $(RESULTS)
 	$(CCXT_PY) benches/live.py --orders 500 --warmup 50 --rounds 500 --json $(RESULTS)
 	$(CCXT_PY) benches/live_aster.py --orders 500 --warmup 50 --rounds 500 --json $(RESULTS)
+	$(VPY) benches/ws_listener.py --frames 20000 --rounds 7 --json $(RESULTS)
 	cargo bench -p hedgekit-core > target/bench/rust.txt && cat target/bench/rust.txt
 	$(VPY) benches/results.py rust target/bench/rust.txt --json $(RESULTS)
 	$(VPY) benches/render.py --results $(RESULTS)
@@ -135,14 +147,15 @@ bench-gate: build-prod $(CCXT_STAMP)
 	$(VPY) benches/load.py --concurrency 1 --json $(SMOKE)/results.json
 	$(CCXT_PY) benches/live.py --orders 5 --warmup 1 --rounds 5 --json $(SMOKE)/results.json
 	$(CCXT_PY) benches/live_aster.py --orders 5 --warmup 1 --rounds 5 --json $(SMOKE)/results.json
+	$(VPY) benches/ws_listener.py --frames 200 --rounds 1 --json $(SMOKE)/results.json
 	cp BENCHMARKS.md $(SMOKE)/BENCHMARKS.md
 	$(VPY) benches/render.py --results $(SMOKE)/results.json --doc $(SMOKE)/BENCHMARKS.md
 	$(VPY) benches/gate.py
 
 ## lint: ruff (lint and format check, rules pinned in pyproject.toml), rustfmt, clippy
 lint: $(STAMP)
-	$(VENV)/bin/ruff check python tests benches docs
-	$(VENV)/bin/ruff format --check python tests benches docs
+	$(VENV)/bin/ruff check python tests benches docs build_ext.py
+	$(VENV)/bin/ruff format --check python tests benches docs build_ext.py
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --release -- -D warnings
 

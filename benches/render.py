@@ -463,6 +463,24 @@ def render_live_aster(res: Results, meta: Mapping[str, Any]) -> str:
     return "\n".join(out)
 
 
+def render_ws_listener(res: Results, meta: Mapping[str, Any]) -> str:
+    """Frame → book through each shipped WebSocket listener (``benches/ws_listener.py``), µs per
+    frame (medians of the rounds)."""
+    w = res["ws-listener"]
+    out = head("frame → book, µs per frame", "Python listener", "compiled listener",
+               "Python / compiled", align="lrrr")  # fmt: skip
+    for key, what in (("dispatch", "`l2Book` frame (20+20) in memory → `on_ws_frame` → book"),
+                      ("loopback", "socket → frame → book (picows server on 127.0.0.1)")):  # fmt: skip
+        us = w[f"{key}_us"]
+        out.append(row([what, f"{us['python']:.2f}", f"{us['cython']:.2f}",
+                        f"**{w[f'{key}_ratio']:.2f}×**"]))  # fmt: skip
+    out.append("")
+    out.append(f"{w['frames']:,} frames of {w['message_bytes']:,} bytes × {w['rounds']} rounds, the "
+               f"two listeners alternating round by round; picows {meta.get('picows') or '?'}, "
+               f"Cython {meta.get('cython') or '?'}.")  # fmt: skip
+    return "\n".join(out)
+
+
 def render_gate(res: Results) -> str:
     g = res["gate"]
     st = g.get("settings", {})
@@ -539,6 +557,8 @@ BLOCKS: dict[str, tuple[tuple[str, ...], Renderer]] = {
     "live": (("live",), lambda d: render_live(_data(d), d["sections"]["live"]["recorded"])),
     "live-aster": (("live-aster",),
                    lambda d: render_live_aster(_data(d), d["sections"]["live-aster"]["recorded"])),
+    "ws-listener": (("ws-listener",),
+                    lambda d: render_ws_listener(_data(d), d["sections"]["ws-listener"]["recorded"])),
 }  # fmt: skip
 
 

@@ -277,6 +277,9 @@ def test_every_table_renders_from_a_complete_document() -> None:
             "userfills_ledger": p(6.8, 20.6), "l2book_book": p(1.87, 2.79)}  # fmt: skip
     live_aster = {"orders": 500, "warmup": 50, "hedgekit": p(304.8, 595.6), "ccxt": p(3559.4, 4073.9),
                   "depth_update_book": p(2.4, 4.72), "trade_update_ledger": p(9.6, 21.06)}  # fmt: skip
+    ws_listener = {"frames": 20000, "rounds": 7, "message_bytes": 1438, "levels": 20,
+                   "dispatch_us": {"python": 1.43, "cython": 0.87}, "dispatch_ratio": 1.6437,
+                   "loopback_us": {"python": 3.09, "cython": 2.47}, "loopback_ratio": 1.251}  # fmt: skip
     for name, data in [
         ("pytest-benchmark", results.from_pytest_benchmark(pb)),
         ("frontier", frontier),
@@ -285,9 +288,11 @@ def test_every_table_renders_from_a_complete_document() -> None:
         ("rust", results.from_rust_stdout("book bbo   median       2.6 ns/op\n")),
         ("live", live),
         ("live-aster", live_aster),
+        ("ws-listener", ws_listener),
     ]:
         doc["sections"][name] = {"recorded": META, "data": data}
     doc["sections"]["live-aster"]["recorded"] = {**META, "ccxt": "4.5.90"}
+    doc["sections"]["ws-listener"]["recorded"] = {**META, "picows": "2.3.1", "cython": "3.3.1"}
     text = (
         "\n\n".join(f"<!-- bench:{name} -->\n<!-- /bench:{name} -->" for name in render.BLOCKS)
         + "\n"
@@ -319,6 +324,13 @@ def test_every_table_renders_from_a_complete_document() -> None:
     )
     assert "| `depthUpdate` frame (10+10) → book | 2.4 / 4.7 |" in out
     assert "| `ORDER_TRADE_UPDATE` frame (1 fill) → ledger | 9.6 / 21.1 |" in out
+    # the WebSocket listeners, frame → book: the compiled one against the Python fallback
+    assert (
+        "| `l2Book` frame (20+20) in memory → `on_ws_frame` → book | 1.43 | 0.87 | **1.64×** |"
+        in out
+    )
+    assert "| socket → frame → book (picows server on 127.0.0.1) | 3.09 | 2.47 | **1.25×** |" in out
+    assert "20,000 frames of 1,438 bytes × 7 rounds" in out and "picows 2.3.1, Cython 3.3.1" in out
     assert "| market both (baseline) | 104 / 2.50 / 45 / 0 |" in out
     assert "| policy | retail 0–4 | retail 500–504 |" in out
     assert "| immediate-ioc | 100.0 | 1,000.0 | 4.50 | 3.25 |" in out

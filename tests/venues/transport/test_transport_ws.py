@@ -43,7 +43,7 @@ def fast_backoff() -> Backoff:
     return Backoff(initial_s=0.01, max_s=0.05, rng=random.Random(7))
 
 
-def test_a_drop_reconnects_resubscribes_and_reconciles_before_it_is_ready() -> None:
+def test_a_drop_reconnects_resubscribes_and_reconciles_before_it_is_ready(listener: type) -> None:
     async def main() -> None:
         async with WsFake() as server:
             log: list[str] = []
@@ -91,7 +91,7 @@ def test_a_drop_reconnects_resubscribes_and_reconciles_before_it_is_ready() -> N
     run(main)
 
 
-def test_a_failed_reconcile_reconnects_and_is_tried_again() -> None:
+def test_a_failed_reconcile_reconnects_and_is_tried_again(listener: type) -> None:
     async def main() -> None:
         async with WsFake() as server:
             calls = 0
@@ -112,7 +112,9 @@ def test_a_failed_reconcile_reconnects_and_is_tried_again() -> None:
 
 
 @pytest.mark.parametrize("style", ["json", "frames"])
-def test_a_silent_socket_is_dropped_and_replaced_but_a_quiet_one_is_kept(style: str) -> None:
+def test_a_silent_socket_is_dropped_and_replaced_but_a_quiet_one_is_kept(
+    style: str, listener: type
+) -> None:
     """Hyperliquid's JSON ping and Aster's protocol ping frames alike keep a quiet socket, and a
     socket that stops answering is replaced."""
 
@@ -151,7 +153,7 @@ def test_a_silent_socket_is_dropped_and_replaced_but_a_quiet_one_is_kept(style: 
     run(main)
 
 
-def test_fragmented_messages_are_reassembled_into_one_book_update() -> None:
+def test_fragmented_messages_are_reassembled_into_one_book_update(listener: type) -> None:
     async def main() -> None:
         async with WsFake() as server:
             book = OrderBook("hl", "ETH")
@@ -182,7 +184,7 @@ def test_fragmented_messages_are_reassembled_into_one_book_update() -> None:
     run(main)
 
 
-def test_pongs_and_server_json_pings_are_consumed_not_delivered() -> None:
+def test_pongs_and_server_json_pings_are_consumed_not_delivered(listener: type) -> None:
     async def main() -> None:
         async with WsFake() as server:
             seen: list[bytes] = []
@@ -208,7 +210,9 @@ def test_pongs_and_server_json_pings_are_consumed_not_delivered() -> None:
     run(main)
 
 
-def test_a_failing_handler_does_not_cost_the_connection() -> None:
+def test_a_failing_handler_does_not_cost_the_connection(
+    listener: type, caplog: pytest.LogCaptureFixture
+) -> None:
     async def main() -> None:
         async with WsFake() as server:
             seen: list[bytes] = []
@@ -224,11 +228,15 @@ def test_a_failing_handler_does_not_cost_the_connection() -> None:
                 await server.send("good")
                 await until(lambda: seen == [b"good"], what="the good message")
                 assert client.handler_errors == 1 and client.connects == 1
+                assert type(client._listener) is listener
+            failed = [r for r in caplog.records if "handler failed" in r.getMessage()]
+            assert len(failed) == 1 and failed[0].exc_info is not None
+            assert failed[0].exc_info[0] is ValueError  # the traceback is logged
 
     run(main)
 
 
-def test_backoff_delays_stay_within_their_bounds_while_the_venue_is_down() -> None:
+def test_backoff_delays_stay_within_their_bounds_while_the_venue_is_down(listener: type) -> None:
     async def main() -> None:
         async with WsFake() as server:
             server.refuse = True
@@ -259,7 +267,7 @@ def test_backoff_grows_exponentially_with_jitter_and_resets() -> None:
         Backoff(initial_s=2, max_s=1)
 
 
-def test_close_is_idempotent_and_leaves_no_task_behind() -> None:
+def test_close_is_idempotent_and_leaves_no_task_behind(listener: type) -> None:
     async def main() -> None:
         async with WsFake() as server:
             before = asyncio.all_tasks()
@@ -285,5 +293,104 @@ def test_close_is_idempotent_and_leaves_no_task_behind() -> None:
                 client.send(b"x")
             with pytest.raises(VenueNotReadyError):
                 await client.wait_ready(timeout=0.01)
+
+    run(main)
+
+
+def test_stray_fragments_are_dropped_and_every_frame_counts_as_life(listener: type) -> None:
+    """A continuation with no message before it, and a message cut short by a new one, are
+    dropped; the message after them arrives whole, on the same connection, and every frame is
+    counted (the silence watchdog reads that count)."""
+
+    async def main() -> None:
+        async with WsFake() as server:
+            seen: list[bytes] = []
+            client = WsClient("hl", server.url, lambda m: seen.append(bytes(m)),
+                              backoff=fast_backoff())  # fmt: skip
+            async with client:
+                await client.wait_ready(timeout=5)
+                assert type(client._listener) is listener
+                server.write_frames(
+                    [
+                        raw_frame(0x0, b"orphan", fin=True),  # a continuation of nothing
+                        raw_frame(0x1, BOOK[:30], fin=False),  # a message begun ...
+                        raw_frame(0x2, b"whole", fin=True),  # ... and cut by a new one
+                        raw_frame(0x1, BOOK[:30], fin=False),
+                        raw_frame(0x0, BOOK[30:], fin=True),
+                    ]
+                )
+                await until(lambda: len(seen) == 2, what="two messages")
+                assert seen == [b"whole", BOOK]
+                assert client.frames == 5 and client.connects == 1
+                server.drop()
+                await until(lambda: client.connects == 2 and client.ready, what="reconnect")
+                await server.send("after")
+                await until(lambda: len(seen) == 3, what="the message after the reconnect")
+                assert client.frames == 6  # the count goes on across connections
+
+    run(main)
+
+
+def test_a_message_above_the_limit_drops_the_connection_and_is_not_delivered(
+    listener: type,
+) -> None:
+    async def main() -> None:
+        async with WsFake() as server:
+            seen: list[bytes] = []
+            client = WsClient("hl", server.url, lambda m: seen.append(bytes(m)),
+                              backoff=fast_backoff(), max_message_bytes=100)  # fmt: skip
+            async with client:
+                await client.wait_ready(timeout=5)
+                server.write_frames(
+                    [raw_frame(0x1, b"x" * 60, fin=False), raw_frame(0x0, b"y" * 60, fin=False)]
+                )
+                await until(lambda: client.connects == 2 and client.ready, what="reconnect")
+                await server.send("small")
+                await until(lambda: seen, what="a message on the new connection")
+            assert seen == [b"small"]
+
+    run(main)
+
+
+def test_a_close_frame_from_the_venue_is_answered_and_the_client_reconnects(
+    listener: type,
+) -> None:
+    async def main() -> None:
+        async with WsFake() as server:
+            states: list[bool] = []
+            client = WsClient("hl", server.url, lambda m: None, on_state=states.append,
+                              backoff=fast_backoff())  # fmt: skip
+            async with client:
+                await client.wait_ready(timeout=5)
+                server.write_frames([raw_frame(0x8, (1001).to_bytes(2, "big"), fin=True)])
+                await until(lambda: client.connects == 2 and client.ready, what="reconnect")
+            assert states == [True, False, True, False]
+
+    run(main)
+
+
+def test_acks_are_counted_per_connection_before_the_client_is_ready(listener: type) -> None:
+    """Two subscriptions: the client is ready only after both acks, on every connection."""
+
+    async def main() -> None:
+        async with WsFake() as server:
+            subs = [SUB, SUB.replace(b"ETH", b"BTC")]
+            seen: list[bytes] = []
+            client = WsClient(
+                "hl",
+                server.url,
+                lambda m: seen.append(bytes(m)),
+                subscriptions=lambda: subs,
+                is_ack=lambda m: b"subscriptionResponse" in bytes(m),
+                reconcile=lambda: asyncio.sleep(0),
+                backoff=fast_backoff(),
+            )
+            async with client:
+                await client.wait_ready(timeout=5)
+                assert sum(b"subscriptionResponse" in m for m in seen) == 2  # acks delivered too
+                server.drop()
+                await until(lambda: client.connects == 2 and client.ready, what="reconnect")
+                assert sum(b"subscriptionResponse" in m for m in seen) == 4
+                assert client._listener is not None and client._listener.acks_missing == 0
 
     run(main)

@@ -17,6 +17,15 @@ One supervised connection per stream. Its life, repeated until :meth:`WsClient.c
 Messages are handed on without a copy where the buffer allows: a message that fits one frame is
 a ``memoryview`` of picows' read buffer, valid **only during the call** (the Rust parsers accept
 it directly); a fragmented one is reassembled into one buffer first.
+
+Frames are read by one of two listeners that behave alike: the compiled one
+(``hedgekit.venues.transport._wslistener``, Cython against picows' Cython API, about 1.5× faster
+from frame to book) when it imports, else the Python one defined here. :data:`LISTENER_IMPL` says
+which is in use; ``HEDGEKIT_PURE_PYTHON_WS=1`` in the environment (read once, at import) forces
+the Python one. The compiled module is built by ``make build-prod`` and shipped in the wheel for
+the CPython version the wheel was built with; anywhere else (another CPython, a build from the
+sdist, which compiles no Cython, or a picows whose classes differ in size from those it was
+built against) the Python listener is used.
 """
 
 from __future__ import annotations
@@ -24,16 +33,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 import time
+import warnings
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from hedgekit.errors import VenueDisconnectedError, VenueNotReadyError
 
-__all__ = ["Backoff", "KeepAlive", "WsClient"]
+if TYPE_CHECKING:
+    from hedgekit.venues.transport._wslistener import Listener as _CompiledListener
+
+__all__ = ["LISTENER_IMPL", "PURE_PYTHON_ENV", "Backoff", "KeepAlive", "WsClient"]
 
 log = logging.getLogger("hedgekit.transport")
 
@@ -142,14 +157,28 @@ class _Listener(WSListener):
     """Reassembles frames into messages and feeds the client; one per connection.
 
     The hot path (a whole message in one frame) reads no clock and makes no copy: the watchdog
-    tells a silent socket by :attr:`frames` not moving between its ticks."""
+    tells a silent socket by :attr:`frames` not moving between its ticks. The compiled listener
+    (``_wslistener.pyx``) is this class ported to picows' Cython API; the two behave alike."""
 
     def __init__(self, client: WsClient) -> None:
         super().__init__()
         self._client = client
-        self._deliver = client._deliver
+        self._on_message = client._on_message
+        self._check_small = client._check_small
         self._parts: bytearray | None = None
+        self._is_ack: Callable[[memoryview | bytes], bool] | None = None
+        self._on_acked: Callable[[], None] | None = None
+        self.acks_missing = 0
         self.frames = 0
+
+    def expect_acks(
+        self, count: int, is_ack: Callable[[memoryview | bytes], bool], on_acked: Callable[[], None]
+    ) -> None:
+        """Counts the next ``count`` messages ``is_ack`` recognises; calls ``on_acked()`` when
+        the last of them arrives."""
+        self._is_ack = is_ack
+        self._on_acked = on_acked
+        self.acks_missing = count
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         self.frames += 1
@@ -188,8 +217,60 @@ class _Listener(WSListener):
             self._parts = None
             self._deliver(memoryview(parts))
 
+    def _deliver(self, payload: memoryview) -> None:
+        client = self._client
+        if self._check_small and len(payload) <= _SMALL and client._keepalive_message(payload):
+            return
+        if self.acks_missing:
+            self._count_ack(payload)
+        try:
+            self._on_message(payload)
+        except Exception:
+            client.handler_errors += 1
+            log.exception("%s: a message handler failed; the message is skipped", client.venue)
+
+    def _count_ack(self, payload: memoryview) -> None:
+        if self._is_ack is not None and self._is_ack(payload):
+            self.acks_missing -= 1
+            if self.acks_missing == 0 and self._on_acked is not None:
+                self._on_acked()
+
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self._client._on_disconnected(transport)
+
+
+if TYPE_CHECKING:
+    _AnyListener: TypeAlias = _Listener | _CompiledListener
+else:  # evaluated at run time (pdoc reads the annotations): the interface is the Python one's
+    _AnyListener = _Listener
+
+PURE_PYTHON_ENV = "HEDGEKIT_PURE_PYTHON_WS"
+"""The environment variable that, set to ``1`` before hedgekit is imported, forces the Python
+listener even where the compiled one is built."""
+
+
+def _choose_listener() -> tuple[Literal["cython", "python"], type[_AnyListener], str | None]:
+    """The listener class to use, its name, and why the compiled one is not used (or None)."""
+    if os.environ.get(PURE_PYTHON_ENV) == "1":
+        return "python", _Listener, f"{PURE_PYTHON_ENV}=1"
+    try:
+        with warnings.catch_warnings():
+            # Cython checks picows' cdef class sizes at import: smaller than the module was
+            # compiled against raises ValueError, larger only warns; both mean another layout
+            warnings.simplefilter("error", RuntimeWarning)
+            from hedgekit.venues.transport._wslistener import Listener
+    except (ImportError, ValueError, RuntimeWarning) as exc:
+        # ImportError: not built (a build from the sdist, another CPython)
+        return "python", _Listener, f"{type(exc).__name__}: {exc}"
+    return "cython", Listener, None
+
+
+LISTENER_IMPL: Literal["cython", "python"]
+"""Which WebSocket listener reads the frames of every :class:`WsClient`: ``"cython"`` (the
+compiled ``_wslistener``) or ``"python"`` (the fallback)."""
+_listener_class: type[_AnyListener]
+_fallback_reason: str | None  # why the compiled listener is not used, for a failing build check
+LISTENER_IMPL, _listener_class, _fallback_reason = _choose_listener()
 
 
 class WsClient:
@@ -242,8 +323,6 @@ class WsClient:
         self._subscriptions = subscriptions
         self._reconcile = reconcile
         self._is_ack = is_ack
-        self._acks_missing = 0
-        self._acked: asyncio.Event | None = None
         self._on_state = on_state
         self.keepalive = keepalive if keepalive is not None else KeepAlive.protocol()
         self.silence_timeout_s = silence_timeout_s
@@ -269,7 +348,7 @@ class WsClient:
         """Times the client became ready (first connect included)."""
         self.silences = 0
         """Connections dropped because the socket went silent."""
-        self._listener: _Listener | None = None
+        self._listener: _AnyListener | None = None
         self._frames_before = 0
         self.handler_errors = 0
         """Messages whose handler raised."""
@@ -365,17 +444,6 @@ class WsClient:
             t.disconnect(False)
 
     # ----------------------------------------------------------------------------- plumbing
-    def _deliver(self, payload: memoryview) -> None:
-        if self._check_small and len(payload) <= _SMALL and self._keepalive_message(payload):
-            return
-        if self._acks_missing:
-            self._count_ack(payload)
-        try:
-            self._on_message(payload)
-        except Exception:
-            self.handler_errors += 1
-            log.exception("%s: a message handler failed; the message is skipped", self.venue)
-
     def _keepalive_message(self, payload: memoryview) -> bool:
         """Consumes the venue's pong, and answers its ping message (True: consumed)."""
         ka = self.keepalive
@@ -388,12 +456,6 @@ class WsClient:
         with contextlib.suppress(VenueDisconnectedError):
             self.send(reply)
         return True
-
-    def _count_ack(self, payload: memoryview) -> None:
-        if self._is_ack is not None and self._is_ack(payload):
-            self._acks_missing -= 1
-            if self._acks_missing == 0 and self._acked is not None:
-                self._acked.set()
 
     def _on_disconnected(self, transport: WSTransport) -> None:
         if transport is self._transport and self._disconnected is not None:
@@ -428,7 +490,6 @@ class WsClient:
         """One connection's life; True when it became ready before it ended."""
         assert self._ready is not None and self._disconnected is not None
         self._disconnected.clear()
-        self._acks_missing, self._acked = 0, None
         async with asyncio.timeout(self.connect_timeout_s):
             transport, _ = await ws_connect(
                 self._new_listener,
@@ -444,15 +505,16 @@ class WsClient:
         watchdog = asyncio.ensure_future(self._watch(transport))
         try:
             subs = list(self._subscriptions())
-            if self._is_ack is not None and subs:
-                self._acked = asyncio.Event()
-                self._acks_missing = len(subs)
+            acked: asyncio.Event | None = None
+            listener = self._listener
+            if self._is_ack is not None and subs and listener is not None:
+                acked = asyncio.Event()
+                listener.expect_acks(len(subs), self._is_ack, acked.set)
             for msg in subs:
                 self.send(msg)
-            if self._acked is not None:
+            if acked is not None:
                 async with asyncio.timeout(self.connect_timeout_s):
-                    await self._acked.wait()
-                self._acked = None
+                    await acked.wait()
             if self._reconcile is not None:
                 reconcile = asyncio.ensure_future(self._reconcile_bounded())
                 gone = asyncio.ensure_future(self._disconnected.wait())
@@ -478,10 +540,10 @@ class WsClient:
             watchdog.cancel()
             await asyncio.gather(watchdog, return_exceptions=True)
 
-    def _new_listener(self) -> _Listener:
+    def _new_listener(self) -> _AnyListener:
         if self._listener is not None:
             self._frames_before += self._listener.frames
-        self._listener = _Listener(self)
+        self._listener = _listener_class(self)
         return self._listener
 
     async def _reconcile_bounded(self) -> None:
