@@ -8,7 +8,6 @@ Exact values are ``Decimal`` (``str`` and ``int`` are accepted as input); hot-pa
 from __future__ import annotations
 
 import logging as _logging
-from typing import TYPE_CHECKING, Any
 
 # A library logs and lets the application decide where records go: without a handler configured
 # (or the CLI's --log), nothing is printed — not even a contained error's traceback.
@@ -51,20 +50,7 @@ from hedgekit.model import (
     StreamStatus,
     TimeInForce,
 )
-
-if TYPE_CHECKING:
-    from hedgekit.runner import Runner
-
-
-def __getattr__(name: str) -> Any:
-    # ``Runner`` pulls in the executors, the sessions and the venues: imported on first use, so
-    # ``import hedgekit`` stays as light as the core.
-    if name == "Runner":
-        from hedgekit.runner import Runner
-
-        return Runner
-    raise AttributeError(f"module 'hedgekit' has no attribute {name!r}")
-
+from hedgekit.runner import Runner
 
 __all__ = [
     "SCALE",

@@ -71,6 +71,7 @@ __all__ = [
 log = logging.getLogger("hedgekit.runner")
 
 _T = TypeVar("_T")
+_V = TypeVar("_V")
 
 SHUTDOWN_REASON = "runner shutting down"
 """The kill-switch reason of an open refused because the runner was shutting down before it
@@ -250,6 +251,14 @@ class Runner:
         ValueError: ``deliver`` is neither a :class:`Delivery` nor an executor.
     """
 
+    open_config: AtomicConfig
+    """The configuration :meth:`open` starts from."""
+    close_config: CloseConfig
+    """The configuration :meth:`close` starts from."""
+    unfinished: list[str]
+    """The kinds of the operations the shutdown had to cancel when its timeout ran out (empty
+    after a clean shutdown)."""
+
     def __init__(
         self,
         venues: VenueSource,
@@ -270,9 +279,7 @@ class Runner:
         self._clock = clock
         self._journal_url = journal
         self.open_config = open_config or AtomicConfig()
-        """The configuration :meth:`open` starts from."""
         self.close_config = close_config or CloseConfig()
-        """The configuration :meth:`close` starts from."""
         self._loop_factory = loop_factory or _default_loop
         self._id_prefix = id_prefix
         self._lock = threading.Lock()
@@ -296,8 +303,6 @@ class Runner:
         self._closer: CloseExecutor | None = None
         self._kill: KillSwitch | None = None
         self.unfinished: list[str] = []
-        """The kinds of the operations the last shutdown had to cancel when its timeout ran
-        out (empty after a clean shutdown)."""
 
     def __repr__(self) -> str:
         return f"Runner(state={self._state.value}, venues={sorted(self._venues)})"
@@ -352,7 +357,7 @@ class Runner:
     def __exit__(self, *exc: object) -> None:
         self.shutdown()
 
-    def shutdown(self, timeout: float = 60.0) -> None:
+    def shutdown(self, timeout: float = 120.0) -> None:
         """Stops taking work and settles everything the runner owns.
 
         In order: no new call is accepted (each raises
@@ -366,10 +371,11 @@ class Runner:
         returns without raising.
 
         Args:
-            timeout: How long operations in flight may take to finish. One still running then
-                is cancelled — an open cancelled half-way does not unwind what it filled — its
-                future raises :class:`~hedgekit.errors.RunnerClosedError`, it is listed in
-                :attr:`unfinished`, and this method raises after the teardown.
+            timeout: How long operations in flight may take to finish (longer than their
+                deadlines: a default close may take its 60 s deadline, then settling). One
+                still running then is cancelled — an open cancelled half-way does not unwind
+                what it filled — its future raises :class:`~hedgekit.errors.RunnerClosedError`,
+                it is listed in :attr:`unfinished`, and this method raises after the teardown.
 
         Raises:
             hedgekit.errors.RunnerThreadError: Called on the runner's loop thread.
@@ -618,12 +624,7 @@ class Runner:
             hedgekit.errors.RunnerThreadError: Called on the runner's loop thread.
         """
 
-        async def read(sessions: Mapping[str, VenueSession]) -> dict[str, dict[str, Position]]:
-            names = list(sessions)
-            got = await asyncio.gather(*(sessions[n].fetch_positions(timeout) for n in names))
-            return dict(zip(names, got, strict=True))
-
-        return self._blocking(read, timeout, "positions")
+        return self._per_venue(lambda s: s.fetch_positions(timeout), timeout, "positions")
 
     def funding_rates(self, timeout: float = 10.0) -> dict[str, dict[str, FundingRate]]:
         """Every venue's current funding rates, by symbol, per venue name (blocking).
@@ -634,13 +635,7 @@ class Runner:
             hedgekit.errors.RunnerThreadError: Called on the runner's loop thread.
         """
 
-        async def read(sessions: Mapping[str, VenueSession]) -> dict[str, dict[str, FundingRate]]:
-            names = list(sessions)
-            async with asyncio.timeout(timeout):
-                got = await asyncio.gather(*(sessions[n].venue.funding_rates() for n in names))
-            return dict(zip(names, got, strict=True))
-
-        return self._blocking(read, timeout, "funding_rates")
+        return self._per_venue(lambda s: s.venue.funding_rates(), timeout, "funding_rates")
 
     def quote(self, venue: str, symbol: str, timeout: float = 10.0) -> Quote | None:
         """The best bid and offer of our copy of one book (``None`` while it is empty),
@@ -819,6 +814,19 @@ class Runner:
         if op.emit:
             own = () if op.on_done is None else (op.on_done,)
             self._emit(OperationDone(op.kind, result, error, op.future), own)
+
+    def _per_venue(
+        self, read: Callable[[VenueSession], Awaitable[_V]], timeout: float, what: str
+    ) -> dict[str, _V]:
+        """``read`` of every session at once on the loop, within ``timeout`` (blocking)."""
+
+        async def every(sessions: Mapping[str, VenueSession]) -> dict[str, _V]:
+            names = list(sessions)
+            async with asyncio.timeout(timeout):
+                got = await asyncio.gather(*(read(sessions[n]) for n in names))
+            return dict(zip(names, got, strict=True))
+
+        return self._blocking(every, timeout, what)
 
     def _blocking(
         self,
