@@ -523,3 +523,45 @@ def test_the_loop_comes_from_the_factory_given_else_uvloop() -> None:
     with Runner(_venues(1)) as default:
         _wait_for_books(default, 1)
         assert isinstance(default.loop, uvloop.Loop)
+
+
+def test_a_journal_given_by_url_records_every_operation_and_is_closed_at_shutdown(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'journal.db'}"
+    with Runner(_venues(1), journal=url) as runner:
+        _wait_for_books(runner, 1)
+        opened = runner.open(_legs("S0"), SIZE, plan=EntryPlan.TAKER_BOTH).result(timeout=60)
+        closed = runner.close(_legs("S0"), **_CLOSE).result(timeout=60)
+
+        async def read(_sessions: Any) -> list[tuple[str, str]]:
+            return [(op.kind, op.status) for op in await runner.journal.operations()]
+
+        recorded = runner.submit(read).result(timeout=30)
+    assert (opened.status.value, closed.status.value) == ("opened", "closed")
+    assert recorded == [("open", "opened"), ("close", "closed")]
+    # Closed by the shutdown: the same file opens again, read-only, with both operations.
+    from hedgekit.clock import run_virtual
+    from hedgekit.journal import open_journal
+
+    async def reread() -> int:
+        async with await open_journal(url, read_only=True) as again:
+            return len(await again.operations())
+
+    assert run_virtual(reread()) == 2
+
+
+def test_a_virtual_time_loop_runs_the_default_configurations_in_moments() -> None:
+    """Maker entries and a passive close (the defaults) wait for outside flow, seconds of venue
+    time: on a virtual-time loop they run to their end without the wall-clock wait."""
+    from hedgekit.clock import VirtualTimeLoop
+    from hedgekit.demo import demo_venues
+
+    legs = [LegSpec("aster", "ETHUSDT", Side.BUY), LegSpec("hyperliquid", "ETH", Side.SELL)]
+    venues = [SimVenue(cfg) for cfg in demo_venues(seed=1, duration_s=60)]
+    with Runner(venues, loop_factory=VirtualTimeLoop) as runner:
+        opened = runner.open(legs, Decimal("0.5")).result(timeout=60)
+        closed = runner.close(legs).result(timeout=60)
+        positions = runner.positions()
+    assert (opened.status.value, closed.status.value) == ("opened", "closed")
+    assert positions == {"hyperliquid": {}, "aster": {}}

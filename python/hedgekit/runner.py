@@ -40,7 +40,7 @@ from typing import Any, Generic, TypeVar
 
 from hedgekit._core import FillLedger
 from hedgekit.clock import Clock, LoopClock
-from hedgekit.errors import RunnerClosedError, RunnerError, RunnerThreadError
+from hedgekit.errors import HedgekitError, RunnerClosedError, RunnerError, RunnerThreadError
 from hedgekit.execution import (
     AtomicConfig,
     AtomicExecutor,
@@ -354,8 +354,14 @@ class Runner:
     def __enter__(self) -> Runner:
         return self.start()
 
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if exc_type is None:
+            self.shutdown()
+            return
+        try:  # the block's own exception is the one that propagates
+            self.shutdown()
+        except HedgekitError:
+            log.exception("runner: shutdown after an error in the `with` block")
 
     def shutdown(self, timeout: float = 120.0) -> None:
         """Stops taking work and settles everything the runner owns.
@@ -654,7 +660,7 @@ class Runner:
     def fills(self, venue: str | None = None) -> list[Fill]:
         """Every fill the ledger has counted since the start (of ``venue`` only, when given),
         in the order counted: each fill once, however often a venue sent it. Safe from any
-        thread; does not wait for the loop."""
+        thread; does not wait for the loop. The list is kept for the runner's life."""
         with self._lock:
             fills = list(self._fills)
         return fills if venue is None else [f for f in fills if f.venue == venue]
