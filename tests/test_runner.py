@@ -565,3 +565,22 @@ def test_a_virtual_time_loop_runs_the_default_configurations_in_moments() -> Non
         positions = runner.positions()
     assert (opened.status.value, closed.status.value) == ("opened", "closed")
     assert positions == {"hyperliquid": {}, "aster": {}}
+
+
+def test_a_loop_factory_that_fails_is_a_runner_error_from_start() -> None:
+    def broken() -> asyncio.AbstractEventLoop:
+        raise RuntimeError("no loop today")
+
+    runner = Runner(_venues(1), loop_factory=broken)
+    with pytest.raises(RunnerError, match="no loop today"):
+        runner.start()
+    with pytest.raises(RunnerClosedError):
+        runner.open(_legs("S0"), SIZE)
+
+
+def test_an_error_in_the_with_block_is_the_one_raised_and_the_runner_still_shuts_down() -> None:
+    with pytest.raises(LookupError, match="the bot's own"), Runner(_venues(1)) as runner:
+        raise LookupError("the bot's own error")
+    with pytest.raises(RunnerClosedError):
+        runner.open(_legs("S0"), SIZE)
+    assert runner.loop is not None and runner.loop.is_closed()

@@ -189,6 +189,7 @@ class RunnerFuture(concurrent.futures.Future[_T], Generic[_T]):
 
 class _State(enum.Enum):
     NEW = "new"
+    STARTING = "starting"
     RUNNING = "running"
     CLOSING = "closing"
     CLOSED = "closed"
@@ -286,7 +287,8 @@ class Runner:
         self._state = _State.NEW
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
+        self._ready = threading.Event()  # the loop exists (or could not be made)
+        self._up = threading.Event()  # start() has ended, either way
         self._loop_error: BaseException | None = None
         self._ops: dict[asyncio.Future[Any], _Op] = {}
         self._listeners: tuple[Listener, ...] = ()
@@ -330,12 +332,20 @@ class Runner:
                 raise RunnerClosedError("the runner is shut down; make a new one")
             if self._state is not _State.NEW:
                 raise RunnerError("the runner is already started")
-            self._state = _State.RUNNING
+            self._state = _State.STARTING
+        try:
+            self._start(timeout)
+        finally:
+            self._up.set()
+        return self
+
+    def _start(self, timeout: float) -> None:
         thread = threading.Thread(target=self._main, name="hedgekit-runner", daemon=True)
         self._thread = thread
         thread.start()
         if not self._ready.wait(timeout) or self._loop is None:
-            self._state = _State.CLOSED
+            with self._lock:
+                self._state = _State.CLOSED
             raise RunnerError(f"the runner's loop did not start: {self._loop_error!r}")
         fut = asyncio.run_coroutine_threadsafe(self._setup(), self._loop)
         try:
@@ -349,7 +359,8 @@ class Runner:
             if isinstance(exc, concurrent.futures.TimeoutError):
                 raise TimeoutError(f"the runner did not start within {timeout} s") from None
             raise
-        return self
+        with self._lock:
+            self._state = _State.RUNNING
 
     def __enter__(self) -> Runner:
         return self.start()
@@ -389,6 +400,8 @@ class Runner:
                 :attr:`unfinished`): their legs may be exposed.
         """
         self._not_on_loop("shutdown")
+        if self._state is _State.STARTING:  # another thread is starting it: let it finish first
+            self._up.wait(timeout)
         with self._lock:
             state = self._state
             if state is _State.NEW:
@@ -415,8 +428,8 @@ class Runner:
                 stop = asyncio.run_coroutine_threadsafe(self._stop(timeout), loop)
                 try:
                     stop.result(timeout + 4 * _TEARDOWN_S)
-                except concurrent.futures.TimeoutError:  # pragma: no cover - bounded inside
-                    log.error("runner: the teardown did not finish in time")
+                except Exception:  # pragma: no cover - every step is bounded and guarded
+                    log.exception("runner: the teardown did not finish")
                 loop.call_soon_threadsafe(loop.stop)
         except RuntimeError:  # pragma: no cover - the loop closed under us (its thread died)
             pass
@@ -774,7 +787,7 @@ class Runner:
     ) -> RunnerFuture[_T]:
         with self._lock:
             state = self._state
-            if state is _State.NEW:
+            if state is _State.NEW or state is _State.STARTING:
                 raise RunnerError("the runner is not started: call start() or use `with`")
             if state is not _State.RUNNING:
                 raise RunnerClosedError(f"the runner is {state.value}: it takes no more work")
