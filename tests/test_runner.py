@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -604,3 +605,36 @@ def test_an_error_in_the_with_block_is_the_one_raised_and_the_runner_still_shuts
     with pytest.raises(RunnerClosedError):
         runner.open(_legs("S0"), SIZE)
     assert runner.loop is not None and runner.loop.is_closed()
+
+
+_MADE_ON: list[threading.Thread] = []
+
+
+def _factory() -> list[SimVenue]:
+    _MADE_ON.append(threading.current_thread())
+    return _venues(1)
+
+
+async def _async_factory() -> dict[str, SimVenue]:
+    _MADE_ON.append(threading.current_thread())
+    return {v.name: v for v in _venues(1)}
+
+
+@pytest.mark.parametrize(
+    ("source", "factory"),
+    [
+        (lambda: {v.name: v for v in _venues(1)}, False),
+        (lambda: _venues(1), False),
+        (lambda: _factory, True),
+        (lambda: _async_factory, True),
+    ],
+    ids=["mapping", "list", "factory", "async-factory"],
+)
+def test_venues_come_as_a_mapping_a_list_or_a_factory_called_on_the_loop(
+    source: Callable[[], Any], factory: bool
+) -> None:
+    _MADE_ON.clear()
+    with Runner(source()) as runner:
+        _wait_for_books(runner, 1)
+        assert sorted(runner.venues) == ["aster", "hl"]
+        assert _MADE_ON == ([runner.loop_thread] if factory else [])
