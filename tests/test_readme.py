@@ -91,3 +91,9 @@ def test_readme_example_runs() -> None:
 def test_readme_live_example_rests_an_order_at_the_fake() -> None:
     namespace = _run(2)
     assert namespace["state"] == "open"
+
+
+def test_readme_sync_example_opens_and_closes_through_the_runner() -> None:
+    namespace = _run(3)
+    assert namespace["statuses"] == ("opened", "closed")
+    assert namespace["held"] == {"hyperliquid": {}, "aster": {}}

@@ -42,6 +42,7 @@ MODULES = [
     "hedgekit.errors",
     "hedgekit.model",
     "hedgekit.clock",
+    "hedgekit.runner",
     "hedgekit.execution",
     "hedgekit.tracking",
     "hedgekit.journal",

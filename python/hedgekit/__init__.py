@@ -50,9 +50,11 @@ from hedgekit.model import (
     StreamStatus,
     TimeInForce,
 )
+from hedgekit.runner import Runner
 
 __all__ = [
     "SCALE",
+    "Runner",
     "AccountState",
     "CancelResult",
     "Deleverage",

@@ -20,6 +20,9 @@ __all__ = [
     "KillSwitchEngagedError",
     "NumberRangeError",
     "ParseError",
+    "RunnerClosedError",
+    "RunnerError",
+    "RunnerThreadError",
     "RustPanic",
     "VenueError",
     "OrderRejectedError",
@@ -48,6 +51,23 @@ class InvalidArgumentError(HedgekitError, ValueError):
 class KillSwitchEngagedError(HedgekitError):
     """The kill switch is latched (:class:`hedgekit.execution.KillSwitch`): no new exposure
     until it is released."""
+
+
+class RunnerError(HedgekitError):
+    """A :class:`hedgekit.Runner` cannot do what was asked (not started, or its loop thread is
+    gone)."""
+
+
+class RunnerClosedError(RunnerError):
+    """The :class:`hedgekit.Runner` is shutting down or shut down: it takes no more work. Also
+    the outcome of an operation the shutdown had to cancel when its ``timeout`` ran out (its
+    legs may then be exposed: read the venues' positions)."""
+
+
+class RunnerThreadError(RunnerError):
+    """A blocking call of a :class:`hedgekit.Runner` (or a wait on one of its futures that is
+    not done yet) was made on the runner's own loop thread, where it would wait for itself
+    forever."""
 
 
 class ConversionError(HedgekitError, ValueError):
