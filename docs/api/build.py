@@ -218,6 +218,11 @@ def unresolved_references(modules: dict[str, pdoc.doc.Module]) -> list[str]:
 
 
 def build(output: Path) -> list[str]:
+    # ``hedgekit.Runner`` is loaded on first use (a module __getattr__, to keep ``import
+    # hedgekit`` light); pdoc reads a module's members from its __dict__, so load it first.
+    import hedgekit
+
+    hedgekit.Runner  # noqa: B018
     pdoc.render.configure(docformat="google", search=True, show_source=False)
     with (
         mock.patch.object(pdoc.docstrings, "convert", _convert_with_roles),

@@ -8,6 +8,7 @@ Exact values are ``Decimal`` (``str`` and ``int`` are accepted as input); hot-pa
 from __future__ import annotations
 
 import logging as _logging
+from typing import TYPE_CHECKING, Any
 
 # A library logs and lets the application decide where records go: without a handler configured
 # (or the CLI's --log), nothing is printed — not even a contained error's traceback.
@@ -50,7 +51,21 @@ from hedgekit.model import (
     StreamStatus,
     TimeInForce,
 )
-from hedgekit.runner import Runner
+
+if TYPE_CHECKING:
+    from hedgekit.runner import Runner
+
+
+def __getattr__(name: str) -> Any:
+    # ``hedgekit.Runner`` brings the executors, sessions and venues with it (about 140 ms of
+    # imports): loaded when first used, so that ``import hedgekit`` stays light.
+    if name == "Runner":
+        from hedgekit.runner import Runner
+
+        globals()["Runner"] = Runner  # found directly from now on
+        return Runner
+    raise AttributeError(f"module 'hedgekit' has no attribute {name!r}")
+
 
 __all__ = [
     "SCALE",
