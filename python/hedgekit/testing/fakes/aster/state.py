@@ -26,7 +26,12 @@ from hedgekit.model import (
 )
 from hedgekit.testing.fakes.aster.market import AsterMarket, instruments
 from hedgekit.testing.fakes.aster.wire import STATUS, OrderRecord, Push, num
-from hedgekit.testing.fakes.engines import EngineVenue, position_after
+from hedgekit.testing.fakes.engines import (
+    EngineVenue,
+    RecordView,
+    position_after,
+    record_problems,
+)
 from hedgekit.venues.sim import MatchingEngine, Personality, aster
 
 __all__ = ["AccountState", "VenueState"]
@@ -299,22 +304,9 @@ class VenueState(EngineVenue[AccountState, Push]):
         positions the trades imply are the engine's. Returns the problems (empty: fine)."""
         problems = self.engine_problems(lambda a: a.user)
         for acct in self.accounts.values():
-            engine = acct.engine
-            for rec in acct.orders.values():
-                report = engine.order_status(rec.symbol, venue_order_id=rec.key)
-                if report is None:
-                    problems.append(f"{acct.user}: order {rec.order_id} unknown to the engine")
-                elif rec.is_open == report.status.is_terminal:
-                    problems.append(
-                        f"{acct.user}: order {rec.order_id} {rec.status} vs {report.status}"
-                    )
-                elif rec.executed != report.filled:
-                    problems.append(
-                        f"{acct.user}: order {rec.order_id} executed {rec.executed}, engine {report.filled}"
-                    )
-            for symbol, (size, _entry) in acct.position.items():
-                if size != engine.position(symbol):
-                    problems.append(
-                        f"{acct.user}: {symbol} trades say {size}, engine {engine.position(symbol)}"
-                    )
+            views = (
+                RecordView(f"order {r.order_id}", r.symbol, r.key, r.status, r.is_open, r.executed)
+                for r in acct.orders.values()
+            )
+            problems += record_problems(acct.user, acct.engine, views, acct.position)
         return problems

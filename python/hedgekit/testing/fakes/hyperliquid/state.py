@@ -32,7 +32,13 @@ from hedgekit.model import (
     Side,
     VenueEvent,
 )
-from hedgekit.testing.fakes.engines import EngineVenue, Later, position_after
+from hedgekit.testing.fakes.engines import (
+    EngineVenue,
+    Later,
+    RecordView,
+    position_after,
+    record_problems,
+)
 from hedgekit.testing.fakes.hyperliquid.market import FakeMarket, instruments
 from hedgekit.testing.fakes.hyperliquid.wire import (
     ZERO_ADDRESS,
@@ -288,22 +294,17 @@ class VenueState(EngineVenue[AccountState, Push]):
         problems = self.engine_problems(lambda a: a.address)
         for acct in self.accounts.values():
             engine = acct.engine
-            for rec in acct.orders.values():
+            views = (
+                RecordView(f"oid {r.oid}", r.coin, r.key, r.status, r.status == "open", None)
+                for r in acct.orders.values()
+            )
+            problems += record_problems(acct.address, engine, views, acct.position)
+            for rec in acct.open_orders():  # what is left, as orderStatus reports it
                 report = engine.order_status(rec.coin, venue_order_id=rec.key)
-                if report is None:
-                    problems.append(f"{acct.address}: oid {rec.oid} unknown to the engine")
-                elif (rec.status == "open") != (not report.status.is_terminal):
+                if report is not None and rec.sz != report.size - report.filled:
                     problems.append(
-                        f"{acct.address}: oid {rec.oid} {rec.status} vs {report.status}"
-                    )
-                elif rec.status == "open" and rec.sz != report.size - report.filled:
-                    problems.append(
-                        f"{acct.address}: oid {rec.oid} has {rec.sz} left, engine {report.size - report.filled}"
-                    )
-            for coin, (size, _entry) in acct.position.items():
-                if size != engine.position(coin):
-                    problems.append(
-                        f"{acct.address}: {coin} fills say {size}, engine {engine.position(coin)}"
+                        f"{acct.address}: oid {rec.oid} has {rec.sz} left, "
+                        f"engine {report.size - report.filled}"
                     )
         return problems
 
