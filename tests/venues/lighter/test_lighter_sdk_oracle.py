@@ -23,6 +23,7 @@ with warnings.catch_warnings():
 
 from hedgekit.model import Side
 from hedgekit.testing.fakes.lighter import FakeLighter
+from hedgekit.testing.fakes.threaded import ServerThread
 
 D = Decimal
 ACCOUNT = 7
@@ -233,3 +234,21 @@ def test_the_ws_client_receives_the_book_and_the_account() -> None:
                 await ws.ws.close()
 
     run(body)
+
+
+def test_a_synchronous_client_check_against_a_fake_in_its_own_thread() -> None:
+    private, public, _ = lighter.create_api_key()
+    with ServerThread(FakeLighter, [(70_002, KEY, public)]) as server:
+
+        async def check() -> str | None:
+            client = lighter.SignerClient(
+                url=server.url, account_index=70_002, api_private_keys={KEY: private}
+            )
+            try:
+                return client.check_client()  # blocks: the fake answers from its own loop
+            finally:
+                await client.close()
+
+        assert asyncio.run(check()) is None
+        keys = server.call(lambda fake: fake.account(70_002).api_keys)
+        assert keys[KEY].public_key == public.removeprefix("0x")

@@ -21,7 +21,6 @@ import orjson
 from aiohttp import web
 
 from hedgekit.clock import Clock
-from hedgekit.model import Side
 from hedgekit.testing.fakes.engines import Later
 from hedgekit.testing.fakes.faults import Fault, FaultKind, WireFaults
 from hedgekit.testing.fakes.lighter import wire
@@ -29,7 +28,7 @@ from hedgekit.testing.fakes.lighter.market import DEFAULT_MARKETS, LighterMarket
 from hedgekit.testing.fakes.lighter.state import LighterAccount, LighterState
 from hedgekit.testing.fakes.lighter.txs import Transactions, Tx
 from hedgekit.testing.fakes.lighter.wire import OrderRecord, Push, TxError
-from hedgekit.testing.fakes.server import FakeServer, WsConnection
+from hedgekit.testing.fakes.server import EngineServer, WsConnection
 
 __all__ = ["DEFAULT_AUTH_CHANNELS", "FakeLighter"]
 
@@ -44,7 +43,7 @@ _QUOTA_MESSAGE = '{"ratelimit": "didn\'t use volume quota"}'
 _MAX_BATCH = 50
 
 
-class FakeLighter(FakeServer):
+class FakeLighter(EngineServer[LighterState, Push]):
     """A wire-level fake of Lighter (zkLighter perps) that ``lighter-sdk`` accepts.
 
     Use it as an async context manager on the test's loop::
@@ -172,22 +171,6 @@ class FakeLighter(FakeServer):
     def next_nonce(self, index: int, key_index: int) -> int:
         """The key's next nonce."""
         return self.state.accounts[index].api_keys[key_index].nonce
-
-    def move_price(self, symbol: str, mid: Decimal) -> None:
-        """Moves ``symbol``'s outside market to ``mid``: resting orders it trades through
-        fill, positions are marked."""
-        self._broadcast(self.state.move_price(symbol, mid, self.now_ms()))
-
-    def trade_against(
-        self, symbol: str, aggressor: Side, size: Decimal, price: Decimal | None = None
-    ) -> None:
-        """An outside taker (``aggressor`` side) of ``size`` sweeps ``symbol``'s book up to
-        ``price``, filling resting orders from the front of their queues."""
-        self._broadcast(self.state.trade_against(symbol, aggressor, size, price, self.now_ms()))
-
-    def set_funding_rate(self, symbol: str, rate: Decimal) -> None:
-        """Sets ``symbol``'s hourly funding rate (fraction; positive: longs pay)."""
-        self.state.set_funding_rate(symbol, rate)
 
     def settle_funding(self, symbol: str | None = None) -> None:
         """Pays one hour of funding now on ``symbol`` (default: every market)."""
