@@ -380,6 +380,18 @@ def test_cancel_all_now_and_scheduled() -> None:
     run(body)
 
 
+def test_an_order_ends_canceled_expired_at_its_expiry() -> None:
+    async def body(fake: FakeLighter, c: Client) -> None:
+        ws = await private(c)
+        await c.ok(CREATE, create(0, coi=6, expiry=now_ms() + 300))
+        assert (await order_status(ws, coi=6))["status"] == "open"
+        assert (await order_status(ws, coi=6))["status"] == "canceled-expired"
+        assert fake.open_orders(ACCOUNT) == []
+        await ws.close()
+
+    run(body)
+
+
 def test_reduce_only_that_would_increase_the_position_is_cancelled_by_the_sequencer() -> None:
     async def body(fake: FakeLighter, c: Client) -> None:
         ws = await private(c)
@@ -490,7 +502,10 @@ def test_subscription_errors_and_client_pings() -> None:
         await c.subscribe(ws, "order_book/1")
         again = await c.subscribe(ws, "order_book/1")
         assert again["error"]["code"] == 30003
-        for bad in ("order_book/9", "candles/0", "account_all/99", "order_book/x"):
+        orders = await c.subscribe(ws, f"account_orders/0/{ACCOUNT}", token())
+        assert orders["channel"] == f"account_orders:0:{ACCOUNT}"
+        for bad in ("order_book/9", "candles/0", "account_all/99", "order_book/x",
+                    f"account_orders/9/{ACCOUNT}"):  # fmt: skip
             assert (await c.subscribe(ws, bad))["error"]["code"] == 30005
         await ws.send_str('{"type":"unsubscribe","channel":"order_book/2"}')
         assert (await recv(ws, lambda m: "error" in m))["error"]["code"] == 30002
@@ -520,6 +535,15 @@ def test_a_client_that_does_not_pong_is_closed_1008_no_pong() -> None:
         await polite.send_str('{"type":"pong"}')
         assert not polite.closed
         await polite.close()
+        # a silent server neither pings nor closes anyone
+        fake.faults.silence_ws()
+        quiet = await c.http.ws_connect(fake.ws_url)
+        with pytest.raises(TimeoutError):
+            await recv(quiet, timeout=0.7)
+        assert not quiet.closed
+        fake.faults.resume_ws()
+        assert await recv(quiet, lambda m: m.get("type") == "ping")
+        await quiet.close()
 
     run(body, ping_interval_s=0.2)
 

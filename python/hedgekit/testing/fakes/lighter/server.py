@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
@@ -31,6 +32,8 @@ from hedgekit.testing.fakes.lighter.wire import OrderRecord, Push, TxError
 from hedgekit.testing.fakes.server import EngineServer, WsConnection
 
 __all__ = ["DEFAULT_AUTH_CHANNELS", "FakeLighter"]
+
+_log = logging.getLogger(__name__)
 
 DEFAULT_AUTH_CHANNELS = frozenset(
     {"account_all_orders", "account_orders", "account_all_trades", "account_all_positions",
@@ -469,7 +472,12 @@ class FakeLighter(EngineServer[LighterState, Push]):
             wait = (due - self.now_ms()) / 1000
             if wait > 0:
                 await asyncio.sleep(wait)
-            pushes, later = self.trading.execute(tx, self.now_ms())
+            try:
+                pushes, later = self.trading.execute(tx, self.now_ms())
+            except Exception:  # a bug in the fake must not stop every later transaction
+                _log.exception("fake lighter: transaction %s could not be applied", tx.hash)
+                tx.status, tx.error, tx.executed_ms = 0, (wire.BAD_TX, "internal"), self.now_ms()
+                continue
             self._broadcast(pushes)
             for one in later:
                 self.spawn(self._run_later(one))
@@ -493,6 +501,9 @@ class FakeLighter(EngineServer[LighterState, Push]):
             await asyncio.sleep(interval)
             if conn.ws.closed:
                 return
+            if self.faults.ws_silent:  # a silent socket neither pings nor gives up
+                conn.memo["awaiting_pong"] = False
+                continue
             if conn.memo.get("awaiting_pong"):
                 with contextlib.suppress(ConnectionError, RuntimeError):
                     await conn.ws.close(code=1008, message=b"no pong")
@@ -552,6 +563,8 @@ class FakeLighter(EngineServer[LighterState, Push]):
         account_ok = (name == "account_orders" and len(ids) == 2) or (
             name in _ACCOUNT_CHANNELS and name != "account_orders" and len(ids) == 1
         )
+        if name == "account_orders" and account_ok and ids[0] not in self.state.markets:
+            account_ok = False
         if not account_ok or ids[-1] not in self.state.accounts:
             conn.send({"error": {"code": 30005, "message": f"Invalid Channel : {channel}"}})
             return
@@ -686,6 +699,7 @@ class FakeLighter(EngineServer[LighterState, Push]):
             await asyncio.sleep(self.book_interval_s)
             now = self.now_ms()
             self._broadcast(self.trading.fire_cancel_all(now))
+            self._broadcast(self.trading.expire_orders(now))
             if self._funding and now >= self._next_funding_ms:
                 self._next_funding_ms = (now // 3_600_000 + 1) * 3_600_000
                 self._broadcast(self.state.settle_funding(now))
