@@ -12,6 +12,8 @@ from typing import Any
 import aiohttp
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lighterkit import (
     ACCOUNT,
     KEY,
@@ -31,8 +33,12 @@ from lighterkit import (
     wait_until,
 )
 
+from hedgekit import Instrument
 from hedgekit.model import Side
-from hedgekit.testing.fakes.lighter import FakeLighter
+from hedgekit.testing.fakes import WireFaults
+from hedgekit.testing.fakes.lighter import DEFAULT_MARKETS, FakeLighter, LighterMarket
+from hedgekit.testing.fakes.lighter.state import LighterState
+from hedgekit.testing.fakes.lighter.txs import Transactions
 from hedgekit.testing.fakes.lighter.wire import ORDER_INDEX_BASE, TxError, check_auth
 
 CREATE, CANCEL, CANCEL_ALL, MODIFY, LEVERAGE = 14, 15, 16, 17, 20
@@ -759,3 +765,39 @@ def test_the_cli_refuses_a_key_without_an_account() -> None:
     args = [sys.executable, "-m", "hedgekit", "fake", "lighter", "--public-key", "0xab"]
     done = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2 and "--account-index and --public-key" in done.stderr
+
+
+# ---------------------------------------------------------------------------- the core's rules
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    market=st.sampled_from(DEFAULT_MARKETS),
+    base=st.one_of(st.integers(1, 200), st.integers(1, 10**7)),
+    price=st.one_of(st.integers(1, 10**6), st.integers(1, (1 << 32) + 10)),
+)
+def test_the_core_lighter_rules_and_the_fake_agree_on_every_order(
+    market: LighterMarket, base: int, price: int
+) -> None:
+    """An order the core's ``Instrument.lighter`` finds placeable is accepted by the fake, one it
+    refuses for a minimum is refused with 21706, a price beyond uint32 with 21702: no order the
+    core passes meets a refusal."""
+    state = LighterState(DEFAULT_MARKETS, D(100_000))
+    state.add_api_key(ACCOUNT, KEY, PUBLIC)
+    trading = Transactions(state, WireFaults())
+    rules = Instrument.lighter(
+        market.price_decimals, market.size_decimals, market.min_base_amount,
+        market.min_quote_amount,
+    )  # fmt: skip
+    reason = rules.rejection(market.price_of(price), market.size_of(base), False)
+    info = create(0, market=market.market_id, base=base, price=price, L2TxAttributes={"4": 1})
+    try:
+        trading.accept(CREATE, orjson.dumps(info).decode(), now_ms())
+        code = 200
+    except TxError as e:
+        code = e.code
+    assert (reason is None) == (code == 200), (reason, code)
+    if reason in ("below_min_size", "below_min_notional"):
+        assert code == 21706
+    elif reason is not None:
+        assert reason == "out_of_range" and code == 21702 and price >= 1 << 32
