@@ -181,7 +181,7 @@ def test_min_size_grid_and_tick_texts() -> None:
     assert (err.reason, err.message) == ("off_tick", "Price must be divisible by tick size.")
     lt = make(lighter())
     err = rejected(lt, order(BUY, "1", "99.001", "a"))  # grid errors stay synchronous
-    assert (err.reason, err.code) == ("off_tick", 21701)
+    assert (err.reason, err.code) == ("off_tick", 21702)
 
 
 def test_market_order_notional_uses_the_best_opposite_price() -> None:
