@@ -53,6 +53,7 @@ MODULES = [
     "hedgekit.venues.hyperliquid.check",
     "hedgekit.venues.aster",
     "hedgekit.venues.aster.check",
+    "hedgekit.venues.lighter",
     "hedgekit.secrets",
     "hedgekit.observability",
     "hedgekit.frontier",

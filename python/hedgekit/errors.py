@@ -18,6 +18,7 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidOrderError",
     "KillSwitchEngagedError",
+    "MissingExtraError",
     "NumberRangeError",
     "ParseError",
     "RustPanic",
@@ -48,6 +49,19 @@ class InvalidArgumentError(HedgekitError, ValueError):
 class KillSwitchEngagedError(HedgekitError):
     """The kill switch is latched (:class:`hedgekit.execution.KillSwitch`): no new exposure
     until it is released."""
+
+
+class MissingExtraError(HedgekitError, ImportError):
+    """A feature needs an optional extra that is not installed (``pip install
+    'hedgekit[lighter]'``).
+
+    Attributes:
+        extra: The extra's name.
+    """
+
+    def __init__(self, extra: str, what: str) -> None:
+        super().__init__(f"{what} needs the {extra!r} extra: pip install 'hedgekit[{extra}]'")
+        self.extra = extra
 
 
 class ConversionError(HedgekitError, ValueError):
