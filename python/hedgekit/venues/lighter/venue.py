@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -61,7 +60,7 @@ from hedgekit.model import (
 from hedgekit.risk.funding import FundingSchedule
 from hedgekit.risk.tiers import MarginTable
 from hedgekit.secrets import Secret
-from hedgekit.venues._local import LocalState
+from hedgekit.venues._local import LocalState, SeenKeys
 from hedgekit.venues.base import InstrumentInfo
 from hedgekit.venues.lighter import parse, wire
 from hedgekit.venues.lighter.http import LIGHTER_BUDGETS, LighterHttp
@@ -184,7 +183,7 @@ class LighterVenue(LocalState):
         self._subs: list[EventQueue] = []
         self._ids = wire.ClientIndexMap()
         self._orders: dict[int, _Order] = {}  # by client_order_index
-        self._seen: OrderedDict[int, None] = OrderedDict()
+        self._seen = SeenKeys(_SEEN_TRADES)
         self._book_nonce: dict[int, int | None] = {}
         self._send_lock = asyncio.Lock()
         self._token: Secret | None = None
@@ -276,11 +275,6 @@ class LighterVenue(LocalState):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-    def _spawn(self, coro: Any) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     def _auth(self) -> Secret:
         """A valid auth token, made anew when a third of its life is left."""
@@ -917,12 +911,8 @@ class LighterVenue(LocalState):
                                   report.reason))  # fmt: skip
 
     def _take_fill(self, f: Fill) -> None:
-        key = int(f.trade_id)
-        if key in self._seen:
+        if not self._seen.add(int(f.trade_id)):
             return
-        self._seen[key] = None
-        if len(self._seen) > _SEEN_TRADES:
-            self._seen.popitem(last=False)
         if f.ts_ns // MS < self._start_ms - 1000:
             return  # before we started: history, not news
         self._fills_since_ms = max(self._fills_since_ms, f.ts_ns // MS)
