@@ -325,19 +325,41 @@ def positions(
     return out
 
 
-def account_state(venue: str, row: Mapping[str, Any], now_ns: int) -> AccountState:
-    """Collateral and cross margins of one ``account`` row."""
+def account_state(
+    venue: str,
+    row: Mapping[str, Any],
+    now_ns: int,
+    maintenance_fractions: Mapping[int, int] | None = None,
+) -> AccountState:
+    """Collateral and cross margins of one ``account`` row.
+
+    The margins are the row's ``cross_initial_margin_requirement`` and
+    ``cross_maintenance_margin_requirement`` where it gives them; otherwise the initial margin
+    is read as equity − available, and the maintenance margin as each position's value times
+    its market's ``maintenance_margin_fraction`` / 10,000 (``maintenance_fractions``, by
+    market id).
+    """
     collateral = dec(row.get("collateral") or "0")
-    equity = row.get("total_asset_value") or row.get("cross_asset_value")
-    return AccountState(
-        venue,
-        collateral,
-        dec(equity) if equity else collateral,
-        dec(row.get("available_balance") or "0"),
-        dec(row.get("cross_initial_margin_requirement") or "0"),
-        dec(row.get("cross_maintenance_margin_requirement") or "0"),
-        now_ns,
-    )
+    raw_equity = row.get("total_asset_value") or row.get("cross_asset_value")
+    equity = dec(raw_equity) if raw_equity else collateral
+    available = dec(row.get("available_balance") or "0")
+    im = row.get("cross_initial_margin_requirement")
+    initial = dec(im) if im not in (None, "") else max(Decimal(0), equity - available)
+    mm = row.get("cross_maintenance_margin_requirement")
+    if mm not in (None, ""):
+        maintenance = dec(mm)
+    else:
+        fractions = maintenance_fractions or {}
+        maintenance = sum(
+            (
+                abs(dec(p.get("position_value") or "0"))
+                * fractions.get(int(p.get("market_id", -1)), 0)
+                / 10_000
+                for p in row.get("positions") or ()
+            ),
+            Decimal(0),
+        )
+    return AccountState(venue, collateral, equity, available, initial, maintenance, now_ns)
 
 
 def funding_rate(
@@ -345,7 +367,9 @@ def funding_rate(
 ) -> FundingRate:
     """A ``funding-rates`` row (quoted per ``funding_rate_hours``) as the hourly rate, with
     the next settlement on the next whole hour."""
-    rate = dec(row["rate"]) / quirks.funding_rate_hours
+    raw = row["rate"]
+    # a rate, not an order value: a JSON float is read by its shortest repr
+    rate = (Decimal(repr(raw)) if isinstance(raw, float) else dec(raw)) / quirks.funding_rate_hours
     nxt = (now_ns // _HOUR_NS + 1) * _HOUR_NS
     return FundingRate(venue, symbol, rate, 3600, nxt, now_ns)
 

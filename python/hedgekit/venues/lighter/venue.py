@@ -116,6 +116,10 @@ class LighterVenue(LocalState):
             when a third of it is left.
         market_slippage: The protection of a MARKET order sent without a price: the mid moved
             this fraction against us.
+        post_only_grace_s: A post-only order first seen ``open`` is looked at again this much
+            later before it is reported resting: the sequencer may report it ``open`` and then
+            ``canceled-post-only`` from one execution (the fake does; the venue's order of
+            pushes is unconfirmed).
         dead_man_s: A scheduled cancel-all (CancelAllOrders, time in force 1) kept this far
             ahead while connected, refreshed at a third of it (at least 300 s: the venue's
             minimum); ``None`` (default) leaves it off (each refresh is a signed tx).
@@ -144,6 +148,7 @@ class LighterVenue(LocalState):
         gate_timeout_s: float = 2.0,
         auth_ttl_s: float = 600.0,
         market_slippage: Decimal = Decimal("0.01"),
+        post_only_grace_s: float = 0.05,
         dead_man_s: float | None = None,
         budgets: tuple[Budget, ...] = LIGHTER_BUDGETS,
         backoff: Backoff | None = None,
@@ -165,6 +170,7 @@ class LighterVenue(LocalState):
             raise InvalidArgumentError("auth tokens must live at least 60 s")
         self.auth_ttl_s = auth_ttl_s
         self.market_slippage = market_slippage
+        self.post_only_grace_s = post_only_grace_s
         if dead_man_s is not None and dead_man_s < 300:
             raise InvalidArgumentError("Lighter's scheduled cancel-all is at least 5 min ahead")
         self.dead_man_s = dead_man_s
@@ -380,6 +386,12 @@ class LighterVenue(LocalState):
                 self._orders.pop(coi, None)
             raise
         report = await self._await_order(order, self.ack_timeout_s)
+        if (
+            report is not None and tif == wire.TIF_POST_ONLY
+            and report.status is OrderStatus.OPEN and self.post_only_grace_s > 0
+        ):  # fmt: skip
+            await asyncio.sleep(self.post_only_grace_s)
+            report = order.report or report
         if report is None:
             raise AmbiguousOutcomeError(
                 self._name,
@@ -749,7 +761,10 @@ class LighterVenue(LocalState):
 
     async def account(self) -> AccountState:
         """Collateral and cross margins (``account``)."""
-        return parse.account_state(self._name, await self._account_row(), self._clock.now_ns())
+        fractions = {i.market_id: i.maintenance_margin_fraction for i in self._instruments.values()}
+        return parse.account_state(
+            self._name, await self._account_row(), self._clock.now_ns(), fractions
+        )
 
     async def funding_rates(self) -> dict[str, FundingRate]:
         """Every perpetual's current hourly rate (``funding-rates``, Lighter's own rows)."""

@@ -84,7 +84,7 @@ class LighterStream:
             reconcile=reconcile,
             is_ack=_is_ack,
             on_state=on_state,
-            keepalive=KeepAlive.lighter(keepalive_s),
+            keepalive=KeepAlive.lighter(min(keepalive_s, silence_timeout_s / 3)),
             silence_timeout_s=silence_timeout_s,
             backoff=backoff,
         )
