@@ -72,6 +72,7 @@ async def check_account(
         ]  # fmt: skip
         if not mine:
             report.add("api key", False, f"no key {credentials.api_key_index} on account {acct}")
+            return report
         else:
             registered = _hex(str(mine[0].get("public_key", "")))
             if credentials.public_key is None:
