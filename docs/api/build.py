@@ -54,6 +54,7 @@ MODULES = [
     "hedgekit.venues.aster",
     "hedgekit.venues.aster.check",
     "hedgekit.venues.lighter",
+    "hedgekit.venues.lighter.check",
     "hedgekit.secrets",
     "hedgekit.observability",
     "hedgekit.frontier",
@@ -80,6 +81,7 @@ MODULES = [
     "hedgekit.testing.conformance.sim",
     "hedgekit.testing.conformance.hyperliquid",
     "hedgekit.testing.conformance.aster",
+    "hedgekit.testing.conformance.lighter",
 ]
 IMPLIED = {"hedgekit.errors"}  # walked in from hedgekit.__all__
 CORE = "hedgekit._core"

@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import lighter.signer_client as sc
-
 from hedgekit.model import OrderRequest, Side, TimeInForce
 from hedgekit.secrets import Secret
 from hedgekit.testing.fakes.lighter import FakeLighter
 from hedgekit.venues.lighter import LighterCredentials, LighterVenue
+from hedgekit.venues.lighter.signing import generate_api_key
 from hedgekit.venues.transport import Backoff
 
 ACCOUNT = 281
@@ -29,9 +28,8 @@ class Key:
 
 
 def new_key() -> Key:
-    priv, pub, err = sc.create_api_key()
-    assert err is None
-    return Key(str(priv), str(pub))
+    priv, pub = generate_api_key()
+    return Key(priv.reveal(), pub)
 
 
 def credentials(key: Key, *, public: bool = False) -> LighterCredentials:

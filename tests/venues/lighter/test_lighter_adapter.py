@@ -8,9 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-
-pytest.importorskip("lighter.signer_client")
-
 from lighterkit import ACCOUNT, KEY_INDEX, limit, session, until  # noqa: E402
 
 from hedgekit.errors import (  # noqa: E402

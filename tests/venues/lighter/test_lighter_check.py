@@ -11,9 +11,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
-pytest.importorskip("lighter.signer_client")
-
 from lighterkit import ACCOUNT, KEY_INDEX, Key, new_key  # noqa: E402
 
 from hedgekit.cli import EXIT_ERROR, EXIT_FAILED, EXIT_INPUT, EXIT_OK, EXIT_USAGE, main  # noqa: E402

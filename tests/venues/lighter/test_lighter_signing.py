@@ -16,13 +16,9 @@ from hedgekit.secrets import Secret
 from hedgekit.venues.lighter import signing, wire
 from hedgekit.venues.lighter.signing import LighterCredentials, LighterSigner, NonceAllocator
 
-lighter_sc = pytest.importorskip("lighter.signer_client")
-
 
 def _key() -> str:
-    priv, _pub, err = lighter_sc.create_api_key()
-    assert err is None
-    return str(priv)
+    return signing.generate_api_key()[0].reveal()
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,14 @@ from hedgekit.venues.lighter import parse, wire
 from hedgekit.venues.lighter.signing import SignedTx
 from hedgekit.venues.transport import Budget, HttpClient, RateLimiter
 
-__all__ = ["LIGHTER_BUDGETS", "LighterHttp", "LighterHttpClient"]
+__all__ = [
+    "LIGHTER_BUDGETS",
+    "READ_WEIGHT",
+    "SEND_WEIGHT",
+    "STANDARD_BUDGETS",
+    "LighterHttp",
+    "LighterHttpClient",
+]
 
 LIGHTER_BUDGETS: tuple[Budget, ...] = (Budget("ip", 24_000, 60.0),)
 """A Premium account's budget: 24,000 weighted requests per minute (venues.md §3.8; a Standard

@@ -50,6 +50,7 @@ __all__ = [
     "order_status",
     "positions",
     "ts_ns",
+    "whole",
 ]
 
 INVALID_NONCE = 21104
@@ -172,6 +173,11 @@ def instruments(
             int(row.get("maintenance_margin_fraction") or 0),
         )  # fmt: skip
     return out
+
+
+def whole(x: Decimal) -> Decimal:
+    """``x`` without an exponent when it is a whole number (``2E+1`` → ``20``)."""
+    return x.quantize(Decimal(1)) if x == x.to_integral_value() else x
 
 
 def ts_ns(value: Any) -> int:
@@ -320,7 +326,7 @@ def positions(
             now_ns,
             -dec(r.get("total_funding_paid_out") or "0"),
             liq if liq > 0 else None,
-            (Decimal(100) / imf) if imf > 0 else None,
+            whole(Decimal(100) / imf) if imf > 0 else None,
         )
     return out
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import warnings
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,7 +33,13 @@ from hedgekit.errors import InvalidArgumentError, InvalidOrderError, MissingExtr
 from hedgekit.secrets import Secret
 from hedgekit.venues.lighter import wire
 
-__all__ = ["LighterCredentials", "LighterSigner", "NonceAllocator", "SignedTx"]
+__all__ = [
+    "LighterCredentials",
+    "LighterSigner",
+    "NonceAllocator",
+    "SignedTx",
+    "generate_api_key",
+]
 
 _TX_EXPIRY_MS = 10 * 60 * 1000 - 1000  # the SDK's default tx deadline: now + 10 min - 1 s
 
@@ -86,16 +93,39 @@ class SignedTx:
     nonce: int
 
 
-def _library() -> tuple[Any, Callable[[Any], str | None]]:
+def _sdk() -> Any:
+    """``lighter.signer_client``, imported without the deprecation warnings the SDK's own
+    imports raise (its WebSocket client uses the legacy ``websockets`` API)."""
     try:
-        from lighter import signer_client  # noqa: PLC0415 - the optional extra
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from lighter import signer_client  # noqa: PLC0415 - the optional extra
     except ImportError as exc:  # pragma: no cover - exercised without the extra only
         raise MissingExtraError("lighter", "the Lighter adapter (its signer)") from exc
+    return signer_client
+
+
+def _library() -> tuple[Any, Callable[[Any], str | None]]:
+    signer_client = _sdk()
     try:
-        lib = signer_client.get_signer()  # type: ignore[no-untyped-call]
+        lib = signer_client.get_signer()
     except Exception as exc:  # noqa: BLE001 - "Unsupported platform" and loader errors
         raise MissingExtraError("lighter", f"the Lighter signer on this platform ({exc})") from None
     return lib, signer_client.decode_and_free
+
+
+def generate_api_key() -> tuple[Secret, str]:
+    """A new API key pair from the native signer: the private key (a :class:`Secret`) and
+    the public key (hex, as ``apikeys`` lists it; register it with ChangePubKey).
+
+    Raises:
+        hedgekit.errors.MissingExtraError: ``lighter-sdk`` is not installed.
+    """
+    _library()
+    priv, pub, err = _sdk().create_api_key()
+    if err is not None or priv is None or pub is None:
+        raise InvalidArgumentError(f"the Lighter signer made no key: {err}")
+    return Secret(str(priv)), str(pub)
 
 
 class LighterSigner:

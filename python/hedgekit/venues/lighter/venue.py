@@ -63,7 +63,7 @@ from hedgekit.secrets import Secret
 from hedgekit.venues._local import LocalState, SeenKeys
 from hedgekit.venues.base import InstrumentInfo
 from hedgekit.venues.lighter import parse, wire
-from hedgekit.venues.lighter.http import LIGHTER_BUDGETS, LighterHttp
+from hedgekit.venues.lighter.http import LIGHTER_BUDGETS, READ_WEIGHT, SEND_WEIGHT, LighterHttp
 from hedgekit.venues.lighter.signing import (
     LighterCredentials,
     LighterSigner,
@@ -123,9 +123,13 @@ class LighterVenue(LocalState):
         dead_man_s: A scheduled cancel-all (CancelAllOrders, time in force 1) kept this far
             ahead while connected, refreshed at a third of it (at least 300 s: the venue's
             minimum); ``None`` (default) leaves it off (each refresh is a signed tx).
-        budgets: The account's rate budgets (default: Premium).
+        budgets: The account's rate budgets (default: Premium; a Standard account:
+            ``http.STANDARD_BUDGETS`` with ``weights=(1, 1)``).
+        weights: ``(send, read)`` request weights against ``budgets``.
         backoff: Delays between reconnects.
         silence_timeout_s: A socket silent this long is replaced.
+        client_ping: Keep the socket alive with ``{"type":"ping"}`` (see
+            :class:`~hedgekit.venues.lighter.ws.LighterStream`).
         chain_id: Overrides the signer's chain id.
 
     Raises:
@@ -151,8 +155,10 @@ class LighterVenue(LocalState):
         post_only_grace_s: float = 0.05,
         dead_man_s: float | None = None,
         budgets: tuple[Budget, ...] = LIGHTER_BUDGETS,
+        weights: tuple[int, int] = (SEND_WEIGHT, READ_WEIGHT),
         backoff: Backoff | None = None,
         silence_timeout_s: float = 150.0,
+        client_ping: bool = True,
         chain_id: int | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -175,12 +181,15 @@ class LighterVenue(LocalState):
             raise InvalidArgumentError("Lighter's scheduled cancel-all is at least 5 min ahead")
         self.dead_man_s = dead_man_s
         self.symbols = tuple(symbols)
-        self.http = LighterHttp(name, self.base_url, timeout_s=request_timeout_s, budgets=budgets)
+        self.http = LighterHttp(
+            name, self.base_url, timeout_s=request_timeout_s, budgets=budgets, weights=weights
+        )
         self.nonces = NonceAllocator(self._fetch_nonce)
         """The API key's nonces."""
         self._ws_url = ws_url or wire.ws_url_for(self.base_url)
         self._backoff = backoff
         self._silence_timeout_s = silence_timeout_s
+        self._client_ping = client_ping
         self.stream: LighterStream | None = None
         self._instruments: dict[str, parse.LighterInstrument] = {}
         self._by_market: dict[int, str] = {}
@@ -252,6 +261,7 @@ class LighterVenue(LocalState):
             lambda: self._auth().reveal(), self._on_book, self._on_account,
             reconcile=self._reconcile, on_state=self._on_state,
             silence_timeout_s=self._silence_timeout_s, backoff=self._backoff,
+            client_ping=self._client_ping,
         )  # fmt: skip
         self._connected = True
         await self.stream.start()
@@ -806,9 +816,9 @@ class LighterVenue(LocalState):
             if int(r.get("market_id", -1)) == inst.market_id:
                 imf = dec(r.get("initial_margin_fraction") or "0")
                 if imf > 0:
-                    return Decimal(100) / imf
+                    return parse.whole(Decimal(100) / imf)
         dimf = inst.default_initial_margin_fraction
-        return Decimal(10_000) / dimf if dimf > 0 else Decimal(1)
+        return parse.whole(Decimal(10_000) / dimf) if dimf > 0 else Decimal(1)
 
     async def set_leverage(self, symbol: str, leverage: Decimal) -> Decimal:
         """Sets ``symbol``'s (cross) leverage: UpdateLeverage with the initial margin fraction
@@ -844,6 +854,14 @@ class LighterVenue(LocalState):
             await self._send(sign)
         except OrderRejectedError as exc:
             raise LeverageRejectedError(self._name, exc.message, exc.code) from None
+        # the tx is accepted; the sequencer applies it a moment later: wait until it shows
+        deadline = time.monotonic() + self.ack_timeout_s
+        while time.monotonic() < deadline:
+            if await self.leverage(symbol) == leverage:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            log.warning("%s: leverage %s of %s not shown yet", self._name, leverage, symbol)
         return leverage
 
     # ------------------------------------------------------------------------------ streams

@@ -49,7 +49,10 @@ class LighterStream:
         on_state: Told when the stream is ready (``True``) or lost (``False``).
         silence_timeout_s: A socket silent this long is replaced.
         backoff: Delays between reconnects.
-        keepalive_s: Quiet time after which we send a pong of our own.
+        keepalive_s: Quiet time after which we send a keepalive of our own.
+        client_ping: The keepalive is ``{"type":"ping"}`` (answered ``{"type":"pong"}``, so a
+            quiet but live socket is not taken for a dead one); ``False``: a bare pong.
+            Whether the venue answers a client's ping is unconfirmed (the fake does).
     """
 
     def __init__(
@@ -67,6 +70,7 @@ class LighterStream:
         silence_timeout_s: float = 150.0,
         backoff: Backoff | None = None,
         keepalive_s: float = 50.0,
+        client_ping: bool = True,
     ) -> None:
         self.venue = venue
         self.account_index = account_index
@@ -84,7 +88,9 @@ class LighterStream:
             reconcile=reconcile,
             is_ack=_is_ack,
             on_state=on_state,
-            keepalive=KeepAlive.lighter(min(keepalive_s, silence_timeout_s / 3)),
+            keepalive=KeepAlive.lighter(
+                min(keepalive_s, silence_timeout_s / 3), client_ping=client_ping
+            ),
             silence_timeout_s=silence_timeout_s,
             backoff=backoff,
         )
