@@ -77,6 +77,14 @@ Commands:
     Each ``--account`` opens a V3 account; ``--api-key``/``--api-secret`` add a V1 key with an
     account of its own; with neither, any V3 signer gets an account on first sight.
 
+``hedgekit fake lighter [--port P] [--account-index N --api-key-index I --public-key PUB] [--balance USD] [--seed N]``
+    Serves a wire-level fake of Lighter (:mod:`hedgekit.testing.fakes.lighter`) on 127.0.0.1:
+    REST under ``/api/v1/`` (``sendTx`` and the reads lighter-sdk makes) and the WebSocket at
+    ``/stream``, backed by the simulated matching engine. Prints one line, the base URL, once it
+    serves. ``--public-key`` (as ``lighter.create_api_key()`` gives it) registers API key
+    ``--api-key-index`` of account ``--account-index`` with ``--balance`` USDC; signatures are
+    not verified, fields and nonces are.
+
 Exit codes (scripts may rely on them):
 
 ====  ======================================================================================
@@ -662,6 +670,37 @@ def build_parser() -> argparse.ArgumentParser:
         help="every account's starting USDT (default 100000)",
     )
     ast.add_argument("--seed", type=_positive_int, default=0, help="seeds the fake (default 0)")
+    lt = venues.add_parser(
+        "lighter",
+        help="Lighter perps: /api/v1 REST (sendTx and reads) and /stream on one port",
+        description=(
+            "Serves a fake Lighter on 127.0.0.1 that lighter-sdk accepts (fields, integer "
+            "scaling and nonces checked; signatures cannot be), backed by the simulated matching "
+            "engine. Prints one line, its URL, once it serves; runs until interrupted."
+        ),
+        epilog=_EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    lt.add_argument("--port", type=_port, default=0, help="the port (default 0: a free one)")
+    lt.add_argument("--account-index", type=_positive_int, metavar="N", help="the account's index")
+    lt.add_argument(
+        "--api-key-index",
+        type=_positive_int,
+        default=3,
+        metavar="I",
+        help="the API key's index, 0..254 (default 3)",
+    )
+    lt.add_argument(
+        "--public-key", metavar="PUB", help="the API key's public key (hex, 0x optional)"
+    )
+    lt.add_argument(
+        "--balance",
+        type=_usd,
+        default=Decimal(100_000),
+        metavar="USD",
+        help="every account's starting USDC (default 100000)",
+    )
+    lt.add_argument("--seed", type=_positive_int, default=0, help="seeds the fake (default 0)")
     return parser
 
 
@@ -776,6 +815,7 @@ def _fake(args: argparse.Namespace) -> int:
     try:
         from hedgekit.testing.fakes.aster import FakeAster
         from hedgekit.testing.fakes.hyperliquid import FakeHyperliquid
+        from hedgekit.testing.fakes.lighter import FakeLighter
         from hedgekit.testing.fakes.server import FakeServer
     except ImportError as e:  # pragma: no cover - the live extra is missing
         raise CliError(
@@ -783,10 +823,25 @@ def _fake(args: argparse.Namespace) -> int:
         ) from None
     if args.venue == "aster" and (args.api_key is None) != (args.api_secret is None):
         raise CliError(EXIT_USAGE, "--api-key and --api-secret go together")
+    if args.venue == "lighter":
+        if (args.account_index is None) != (args.public_key is None):
+            raise CliError(EXIT_USAGE, "--account-index and --public-key go together")
+        if not 0 <= args.api_key_index <= 254:
+            raise CliError(EXIT_USAGE, "--api-key-index must be in 0..254")
+        if args.public_key is not None:
+            try:
+                int(args.public_key.removeprefix("0x"), 16)
+            except ValueError:
+                raise CliError(EXIT_USAGE, "--public-key must be hex") from None
 
     async def serve() -> None:
         fake: FakeServer
-        if args.venue == "aster":
+        if args.venue == "lighter":
+            keys = []
+            if args.account_index is not None:
+                keys.append((args.account_index, args.api_key_index, args.public_key))
+            fake = FakeLighter(keys, balance=args.balance, seed=args.seed, port=args.port)
+        elif args.venue == "aster":
             aster = FakeAster(
                 accounts=args.account, balance=args.balance, seed=args.seed, port=args.port
             )

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from lighterkit import ACCOUNT, KEY_INDEX, limit, session, until  # noqa: E402
+from lighter_adapterkit import ACCOUNT, KEY_INDEX, limit, session, until  # noqa: E402
 
 from hedgekit.errors import (  # noqa: E402
     AmbiguousOutcomeError,

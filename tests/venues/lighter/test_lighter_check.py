@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from lighterkit import ACCOUNT, KEY_INDEX, Key, new_key  # noqa: E402
+from lighter_adapterkit import ACCOUNT, KEY_INDEX, Key, new_key  # noqa: E402
 
 from hedgekit.cli import EXIT_ERROR, EXIT_FAILED, EXIT_INPUT, EXIT_OK, EXIT_USAGE, main  # noqa: E402
 from hedgekit.testing.fakes.lighter import FakeLighter  # noqa: E402

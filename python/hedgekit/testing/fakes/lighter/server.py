@@ -362,8 +362,9 @@ class FakeLighter(FakeServer):
             return {"code": 200, "total": 1, "accounts": [st.account_wire(acct, now)]}
         if name == "accountActiveOrders":
             acct = self._private(request, q, now)
-            m = self._market(q)
-            return {"code": 200, "orders": [o.wire() for o in acct.open_orders(m.market_id)]}
+            ms = self._markets(q)
+            orders = [o.wire() for m in ms for o in acct.open_orders(m.market_id)]
+            return {"code": 200, "orders": orders}
         if name == "accountInactiveOrders":
             acct = self._private(request, q, now)
             market = q.get("market_id")

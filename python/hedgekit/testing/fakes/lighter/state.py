@@ -168,13 +168,18 @@ class LighterState(EngineVenue[LighterAccount, Push]):
 
     def absorb(self, acct: LighterAccount, events: Iterable[VenueEvent], now_ms: int) -> list[Push]:
         """Books the engine's events for ``acct`` (order records, trades, funding) and returns
-        one :class:`Push` per market they touched, in order."""
-        pushes: dict[int, Push] = {}
+        :class:`Push` per market they touched, in order (a second change of one order in a
+        message of its own)."""
+        pushes: list[Push] = []
+        current: dict[int, Push] = {}
 
-        def push(m: LighterMarket) -> Push:
-            p = pushes.get(m.market_id)
-            if p is None:
-                p = pushes[m.market_id] = Push(acct.index, m.market_id)
+        def push(m: LighterMarket, order_index: int | None = None) -> Push:
+            p = current.get(m.market_id)
+            if p is None or (
+                order_index is not None and any(o["order_index"] == order_index for o in p.orders)
+            ):  # a second change of one order goes in a message of its own
+                p = current[m.market_id] = Push(acct.index, m.market_id)
+                pushes.append(p)
             return p
 
         for event in events:
@@ -191,14 +196,12 @@ class LighterState(EngineVenue[LighterAccount, Push]):
                     continue
                 found.status = _status(found, event)
                 found.updated_ms = now_ms
-                p = push(found.market)
-                p.orders = [o for o in p.orders if o["order_index"] != found.order_index]
-                p.orders.append(found.wire())
+                push(found.market, found.order_index).orders.append(found.wire())
             elif isinstance(event, FundingPayment):
                 m = self.market_of(event.symbol)
                 self._funding(acct, m, event, now_ms)
                 push(m).position = self.position_wire(acct, m)
-        for p in pushes.values():  # an order filled by a trade shows its new amounts
+        for p in pushes:  # an order filled by a trade shows its new amounts
             seen = {o["order_index"] for o in p.orders}
             for t in p.trades:
                 for oid in (t["ask_id"], t["bid_id"]):
@@ -206,7 +209,7 @@ class LighterState(EngineVenue[LighterAccount, Push]):
                     if traded is not None and oid not in seen:
                         p.orders.append(traded.wire())
                         seen.add(oid)
-        return list(pushes.values())
+        return pushes
 
     def record(
         self, acct: LighterAccount, key: str, m: LighterMarket, client_index: int, is_ask: bool,

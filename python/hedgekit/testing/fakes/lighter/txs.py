@@ -444,7 +444,6 @@ class Transactions:
             raise TxError(wire.BAD_TX, "" if error is None else error.message)
         rec = self.state.record(acct, outcome.ack.venue_order_id, *rec_args, order_index=index)
         tx.order_index = rec.order_index
-        pushes.append(Push(acct.index, m.market_id, orders=[rec.wire()]))  # accepted: "open"
         pushes.extend(self.state.absorb(acct, outcome.events, now_ms))
         pushes.extend(self.state.spread_taker(acct, outcome.events, now_ms))
         if rec.is_open and self.cancel_next:
@@ -499,7 +498,6 @@ class Transactions:
             raise TxError(wire.BAD_TX, outcome.error.message)
         rec.price, rec.initial = price, total
         rec.updated_ms = now_ms
-        pushes.append(Push(acct.index, m.market_id, orders=[rec.wire()]))
         pushes.extend(self.state.absorb(acct, outcome.events, now_ms))
         pushes.extend(self.state.spread_taker(acct, outcome.events, now_ms))
 
