@@ -4,6 +4,7 @@ the truth each test judges the adapter by."""
 from __future__ import annotations
 
 import asyncio
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -336,5 +337,34 @@ def test_open_orders_lists_what_rests() -> None:
                 str(o.order_index) for o in fake.open_orders(ACCOUNT)
             }
             assert wire.client_order_index("hk-o1") == venue.client_order_index("hk-o1")
+
+    run(main())
+
+
+def test_the_dead_man_switch_is_a_scheduled_cancel_all_kept_ahead() -> None:
+    async def main() -> None:
+        async with session(dead_man_s=300.0) as (fake, venue):
+            await until(lambda: fake.account(ACCOUNT).cancel_all_ms > 0)
+            armed = fake.account(ACCOUNT).cancel_all_ms
+            assert venue.dead_man_until_ms == armed
+            assert 300_000 <= armed - time.time() * 1000 <= 310_500
+            # orders still go through on the nonces the switch left
+            ack = await venue.place(limit("hk-dm", Side.BUY, "0.25", "2900.00"))
+            assert ack.status is OrderStatus.OPEN
+
+    run(main())
+
+
+def test_an_auth_token_near_its_end_is_replaced_before_a_private_read() -> None:
+    async def main() -> None:
+        async with session(auth_ttl_s=60.0) as (fake, venue):
+            first = venue.auth_deadline_s
+            assert first is not None and 55 <= first - time.time() <= 60
+            await venue.place(limit("hk-tok", Side.BUY, "0.25", "2900.00"))
+            # 45 s later (a quarter of its life left) the next private read makes a new token
+            venue._token_until = time.time() + 15  # noqa: SLF001 - time passing, in short
+            rows = await venue.open_orders("ETH")
+            assert [r.client_id for r in rows] == ["hk-tok"]
+            assert venue.auth_deadline_s is not None and venue.auth_deadline_s >= first
 
     run(main())

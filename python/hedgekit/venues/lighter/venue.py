@@ -83,6 +83,7 @@ _SEEN_TRADES = 10_000
 _DAY_MS = 86_400_000
 _GTT_EXPIRY_MS = 28 * _DAY_MS  # the SDK's default order expiry
 _LIMIT = 100
+_MIN_DEAD_MAN_MS = 300_000
 
 
 @dataclass(slots=True)
@@ -291,6 +292,11 @@ class LighterVenue(LocalState):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    @property
+    def auth_deadline_s(self) -> float | None:
+        """When the current auth token expires (unix s), ``None`` before the first one."""
+        return None if self._token is None else self._token_until
 
     def _auth(self) -> Secret:
         """A valid auth token, made anew when a third of its life is left."""
@@ -983,7 +989,8 @@ class LighterVenue(LocalState):
                     await self.stream.client.wait_ready(ahead_s / 3)
             except VenueNotReadyError:
                 continue
-            at = time.time_ns() // MS + int(ahead_s * 1000)
+            # the venue wants at least 5 min ahead when the tx is sequenced: 10 s of slack
+            at = time.time_ns() // MS + max(int(ahead_s * 1000), _MIN_DEAD_MAN_MS + 10_000)
 
             def sign(nonce: int, at: int = at) -> Awaitable[SignedTx]:
                 return self._signer.sign(
