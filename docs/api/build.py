@@ -76,6 +76,7 @@ MODULES = [
     "hedgekit.testing.fakes.lighter",
     "hedgekit.testing.conformance",
     "hedgekit.testing.conformance.harness",
+    "hedgekit.testing.conformance.wire",
     "hedgekit.testing.conformance.plugin",
     "hedgekit.testing.conformance.checks",
     "hedgekit.testing.conformance.sim",

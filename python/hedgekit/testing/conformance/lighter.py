@@ -9,22 +9,18 @@ records and trade rows); the faults are the fake's
 
 from __future__ import annotations
 
-import asyncio
 import random
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import TypeVar
 
 from hedgekit.model import Side
 from hedgekit.testing.conformance.harness import Hook, TruthFill, TruthOrder
+from hedgekit.testing.conformance.wire import WireHarness
 from hedgekit.testing.fakes.lighter import FakeLighter
 from hedgekit.venues.lighter import LighterCredentials, LighterVenue
 from hedgekit.venues.lighter.signing import generate_api_key
-from hedgekit.venues.transport import Backoff
+from hedgekit.venues.transport import Backoff, WsClient
 
 __all__ = ["LighterHarness"]
-
-_T = TypeVar("_T")
 
 ACCOUNT = 4242
 """The account the harness trades."""
@@ -32,7 +28,7 @@ KEY_INDEX = 3
 """Its API key's index."""
 
 
-class LighterHarness:
+class LighterHarness(WireHarness[FakeLighter, LighterVenue]):
     """Runs the suite against :class:`~hedgekit.venues.lighter.LighterVenue` and a fresh
     :class:`~hedgekit.testing.fakes.lighter.FakeLighter` per test.
 
@@ -50,44 +46,6 @@ class LighterHarness:
     hooks: frozenset[Hook] = frozenset(Hook)
     symbol = "ETH"
     settle_s = 3.0
-
-    def __init__(self, seed: int = 5, *, limit_s: float = 30.0) -> None:
-        self.seed = seed
-        self.limit_s = limit_s
-        self._fake: FakeLighter | None = None
-        self._venue: LighterVenue | None = None
-        self._silences = 0
-
-    def run(self, main: Callable[[], Awaitable[_T]]) -> _T:
-        """Runs ``main()`` on a fresh event loop, at most ``limit_s`` seconds."""
-
-        async def bounded() -> _T:
-            async with asyncio.timeout(self.limit_s):
-                return await main()
-
-        return asyncio.run(bounded())
-
-    @property
-    def fake(self) -> FakeLighter:
-        """The fake of the running test.
-
-        Raises:
-            RuntimeError: Not started.
-        """
-        if self._fake is None:
-            raise RuntimeError("the harness is not started")
-        return self._fake
-
-    @property
-    def venue(self) -> LighterVenue:
-        """The adapter of the running test.
-
-        Raises:
-            RuntimeError: Not started.
-        """
-        if self._venue is None:
-            raise RuntimeError("the harness is not started")
-        return self._venue
 
     async def start(self) -> LighterVenue:
         """Serves a fresh fake on 127.0.0.1 (with a fresh API key) and connects an adapter to
@@ -112,17 +70,6 @@ class LighterHarness:
         self._venue = venue
         await venue.connect()
         return venue
-
-    async def stop(self) -> None:
-        """Closes the adapter, then the fake."""
-        venue, fake = self._venue, self._fake
-        self._venue = self._fake = None
-        try:
-            if venue is not None:
-                await venue.close()
-        finally:
-            if fake is not None:
-                await fake.stop()
 
     # --------------------------------------------------------------------- the outside world
     async def fill_resting(
@@ -198,10 +145,6 @@ class LighterHarness:
         """The fake's position."""
         return self.fake.position(ACCOUNT, symbol)
 
-    async def requests_received(self) -> int:
-        """HTTP requests the fake received."""
-        return self.fake.requests
-
     async def mid(self, symbol: str) -> Decimal:
         """The fake's outside mid."""
         mid = self.fake.state.outside.mid(symbol)
@@ -210,38 +153,9 @@ class LighterHarness:
         return mid
 
     # ------------------------------------------------------------------------------ faults
-    async def drop_stream(self) -> None:
-        """Aborts every WebSocket of the fake."""
-        self.fake.faults.drop_ws()
-
-    async def silence_stream(self) -> None:
-        """The fake's sockets stay open and send nothing."""
+    def watched_socket(self) -> WsClient:
+        """The socket of our private events."""
         stream = self.venue.stream
-        self._silences = 0 if stream is None else stream.client.silences
-        self.fake.faults.silence_ws()
-
-    async def restore_stream(self) -> None:
-        """Waits (at most 5 s) until the adapter has replaced the silent socket, then lets
-        the fake send again."""
-        stream = self.venue.stream
-        try:
-            for _ in range(250):  # 5 s
-                if stream is None or stream.client.silences > self._silences:
-                    break
-                await asyncio.sleep(0.02)
-        finally:
-            self.fake.faults.resume_ws()
-
-    async def lose_next_answer(self, op: str) -> None:
-        """The fake applies the next transaction and never answers it."""
-        del op  # place and cancel are both sendTx on the wire
-        self.fake.faults.lose_answer(1, kinds=("exchange",))
-
-    async def race_next_cancel(self) -> None:
-        """The fake fills the order before answering the next cancel (accepted; the
-        sequencer then finds it filled); the fill's events follow 0.2 s after the answer."""
-        self.fake.faults.cancel_fill_race(1, event_delay_s=0.2)
-
-    async def cancel_next_accepted(self) -> None:
-        """The fake shows the next resting order open, then cancels it 50 ms later."""
-        self.fake.faults.accept_then_cancel(1, delay_s=0.05)
+        if stream is None:
+            raise RuntimeError("the adapter is not connected")
+        return stream.client

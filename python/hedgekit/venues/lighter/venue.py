@@ -96,6 +96,20 @@ class _Order:
     report: OrderStatusReport | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
+    async def wait_for(
+        self, done: Callable[[OrderStatusReport], bool], timeout_s: float
+    ) -> OrderStatusReport | None:
+        """Waits (at most ``timeout_s``) until the stream brings a state ``done`` accepts; that
+        state, or ``None`` when none came in time."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                while self.report is None or not done(self.report):
+                    self.changed.clear()
+                    await self.changed.wait()
+        except TimeoutError:
+            return None
+        return self.report
+
 
 class LighterVenue(LocalState):
     """Lighter perpetual futures as a :class:`~hedgekit.venues.Venue`.
@@ -499,20 +513,9 @@ class LighterVenue(LocalState):
     async def _await_order(self, order: _Order, timeout_s: float) -> OrderStatusReport | None:
         """The order's first state after a tx: from the stream within ``timeout_s``, else from
         the account's orders. A pending order is awaited until it is open or final."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            report = order.report
-            if report is not None:
-                return report
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            order.changed.clear()
-            try:
-                async with asyncio.timeout(left):
-                    await order.changed.wait()
-            except TimeoutError:
-                break
+        report = await order.wait_for(lambda r: True, timeout_s)
+        if report is not None:
+            return report
         try:
             return await self._status(order.symbol, order.coi, None)
         except AmbiguousOutcomeError:
@@ -576,19 +579,9 @@ class LighterVenue(LocalState):
         """After an accepted cancel: the order's final state, from the stream within the ack
         timeout, else from the account's orders (``None``: unknown to the venue)."""
         if order is not None:
-            deadline = time.monotonic() + self.ack_timeout_s
-            while order.report is None or not order.report.status.is_terminal:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                order.changed.clear()
-                try:
-                    async with asyncio.timeout(left):
-                        await order.changed.wait()
-                except TimeoutError:
-                    break
-            if order.report is not None and order.report.status.is_terminal:
-                return order.report
+            report = await order.wait_for(lambda r: r.status.is_terminal, self.ack_timeout_s)
+            if report is not None:
+                return report
         return await self._status(symbol, coi, oid)
 
     async def modify(
@@ -616,19 +609,11 @@ class LighterVenue(LocalState):
                 base_amount=base_i, price=price_i, nonce=nonce,
             )  # fmt: skip
 
-        if order is not None:
-            order.changed.clear()
         await self._send(sign)
         if order is not None:
-            try:
-                async with asyncio.timeout(self.ack_timeout_s):
-                    while order.report is None or (
-                        order.report.price != price and not order.report.status.is_terminal
-                    ):
-                        order.changed.clear()
-                        await order.changed.wait()
-            except TimeoutError:
-                pass
+            await order.wait_for(
+                lambda r: r.price == price or r.status.is_terminal, self.ack_timeout_s
+            )
         report = await self._status(symbol, coi, None)
         if report is None:
             raise OrderRejectedError(self._name, f"no order {client_id} to modify")
