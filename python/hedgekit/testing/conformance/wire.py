@@ -5,7 +5,7 @@ One fake server and one connected adapter per test, on a fresh event loop bounde
 request count, the socket faults (drop, silence and restore), a lost answer, the cancel-fill
 race and accept-then-cancel, all through the fake's
 :class:`~hedgekit.testing.fakes.faults.WireFaults`. A venue's harness adds how it builds the
-pair (:meth:`WireHarness.start`), the outside world, the venue's truth and which socket a
+pair (its ``start``), the outside world, the venue's truth and which socket a
 silence is judged on (:meth:`WireHarness.watched_socket`).
 """
 
