@@ -17,7 +17,7 @@ clock: the time is passed in (ms).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Generic, Protocol, TypeVar
@@ -25,7 +25,15 @@ from typing import Any, Generic, Protocol, TypeVar
 from hedgekit.model import Fill, Liquidity, Side, VenueEvent
 from hedgekit.venues.sim import MarginConfig, MatchingEngine, Personality, SimInstrument
 
-__all__ = ["EngineAccount", "EngineVenue", "Later", "fill_completely", "position_after"]
+__all__ = [
+    "EngineAccount",
+    "EngineVenue",
+    "Later",
+    "RecordView",
+    "fill_completely",
+    "position_after",
+    "record_problems",
+]
 
 _MS = 1_000_000
 _ZERO = Decimal(0)
@@ -87,6 +95,51 @@ def fill_completely(
     )
     aggressor = Side.SELL if is_buy else Side.BUY
     return engine.external_trade(now_ns, symbol, aggressor, ahead, price)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordView:
+    """One order as a fake recorded it, for :func:`record_problems`.
+
+    Attributes:
+        label: How problems name it (``"order 8000000001"``).
+        symbol: The engine's symbol.
+        key: The engine's order key.
+        status: The fake's status text.
+        is_open: Whether the fake reports it resting.
+        filled: What the fake says filled (``None``: not compared).
+    """
+
+    label: str
+    symbol: str
+    key: str
+    status: str
+    is_open: bool
+    filled: Decimal | None
+
+
+def record_problems(
+    name: str,
+    engine: MatchingEngine,
+    records: Iterable[RecordView],
+    positions: Mapping[str, tuple[Decimal, Decimal]],
+) -> list[str]:
+    """A fake's records of one account (``name``) against its engine: every order is known
+    there, open exactly when the engine has it resting, with the filled size the engine has,
+    and the positions the fake's fills imply (``symbol -> (size, entry)``) are the engine's."""
+    problems: list[str] = []
+    for rec in records:
+        report = engine.order_status(rec.symbol, venue_order_id=rec.key)
+        if report is None:
+            problems.append(f"{name}: {rec.label} unknown to the engine")
+        elif rec.is_open == report.status.is_terminal:
+            problems.append(f"{name}: {rec.label} {rec.status} vs {report.status}")
+        elif rec.filled is not None and rec.filled != report.filled:
+            problems.append(f"{name}: {rec.label} filled {rec.filled}, engine {report.filled}")
+    for symbol, (size, _entry) in positions.items():
+        if size != engine.position(symbol):
+            problems.append(f"{name}: {symbol} fills say {size}, engine {engine.position(symbol)}")
+    return problems
 
 
 class EngineVenue(Generic[A, P]):

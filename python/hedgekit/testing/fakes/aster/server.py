@@ -461,12 +461,12 @@ class FakeAster(FakeServer):
             }
         return self.reads.public(name, params, now)
 
-    def _schedule(self, later: list[Later]) -> None:
+    def _schedule(self, later: list[Later[Push]]) -> None:
         for one in [*later, *self.trading.deferred]:
             self.spawn(self._run_later(one))
         self.trading.deferred.clear()
 
-    async def _run_later(self, later: Later) -> None:
+    async def _run_later(self, later: Later[Push]) -> None:
         await asyncio.sleep(later.delay_s)
         self._broadcast(later.run(self.now_ms()))
 

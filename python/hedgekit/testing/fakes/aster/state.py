@@ -1,12 +1,10 @@
 """The fake venue's truth: accounts, each on its own matching engine, and the outside market.
 
-As in the Hyperliquid fake (:mod:`hedgekit.testing.fakes.hyperliquid.state`), every account
-trades on its own :class:`~hedgekit.venues.sim.MatchingEngine` (Aster's personality) built over
-the same markets, against the same outside flow; one more engine holds no orders and keeps the
-outside book. The public book is that outside book plus every account's resting orders; what an
-account takes as taker is taken from the outside book and the other accounts' books as an
-outside trade. Nothing here does I/O or reads a clock: the time is passed in (ms) and the
-user-data events come back as :class:`~.wire.Push` for the server to send.
+Every account trades on its own :class:`~hedgekit.venues.sim.MatchingEngine` (Aster's
+personality) against the same outside flow, as :class:`~hedgekit.testing.fakes.engines.EngineVenue`
+drives them; the public book is the outside book plus every account's resting orders. Nothing
+here does I/O or reads a clock: the time is passed in (ms) and the user-data events come back as
+:class:`~.wire.Push` for the server to send.
 """
 
 from __future__ import annotations
@@ -28,7 +26,13 @@ from hedgekit.model import (
 )
 from hedgekit.testing.fakes.aster.market import AsterMarket, instruments
 from hedgekit.testing.fakes.aster.wire import STATUS, OrderRecord, Push, num
-from hedgekit.venues.sim import MarginConfig, MatchingEngine, Personality, aster
+from hedgekit.testing.fakes.engines import (
+    EngineVenue,
+    RecordView,
+    position_after,
+    record_problems,
+)
+from hedgekit.venues.sim import MatchingEngine, Personality, aster
 
 __all__ = ["AccountState", "VenueState"]
 
@@ -66,7 +70,7 @@ class AccountState:
         return max(found, key=lambda o: o.order_id) if found else None
 
 
-class VenueState:
+class VenueState(EngineVenue[AccountState, Push]):
     """Accounts, the outside market and the public book of the fake.
 
     Args:
@@ -84,27 +88,19 @@ class VenueState:
         seed: int = 0,
         personality: Personality | None = None,
     ) -> None:
+        super().__init__(
+            "aster",
+            personality if personality is not None else aster(),
+            instruments(tuple(markets)),
+            balance,
+            seed,
+        )
         self.markets = {m.symbol: m for m in markets}
-        self.balance = balance
-        self.personality = personality if personality is not None else aster()
-        self._seed = seed
-        self._instruments = instruments(tuple(markets))
-        self.outside = self._engine(_ZERO)
-        self.accounts: dict[str, AccountState] = {}
         self.funding_times: dict[str, int] = {}
         self._order_ids = itertools.count(8_000_000_001)
         self._trade_ids = itertools.count(90_000_001)
         self._tran_ids = itertools.count(7_000_001)
         self._client_ids = itertools.count(1)
-
-    def _engine(self, collateral: Decimal) -> MatchingEngine:
-        return MatchingEngine(
-            "aster",
-            self.personality,
-            self._instruments,
-            seed=self._seed,
-            margin=MarginConfig(collateral=collateral),
-        )
 
     # ------------------------------------------------------------------ accounts
 
@@ -115,12 +111,7 @@ class VenueState:
         acct = self.accounts.get(user)
         if acct is not None:
             return acct
-        engine = self._engine(self.balance if balance is None else balance)
-        for m in self.markets.values():
-            mid = self.outside.mid(m.symbol)
-            if mid is not None and mid != m.mid:
-                engine.set_mid(0, m.symbol, mid)
-        acct = AccountState(user, engine)
+        acct = AccountState(user, self.account_engine(balance))
         self.accounts[user] = acct
         return acct
 
@@ -202,18 +193,7 @@ class VenueState:
         rec.status = "FILLED" if rec.executed >= rec.orig_qty else "PARTIALLY_FILLED"
         rec.update_time = now_ms
         start, entry = acct.position.get(fill.symbol, (_ZERO, _ZERO))
-        signed = fill.size if fill.side is Side.BUY else -fill.size
-        end = start + signed
-        closed = _ZERO
-        if start != 0 and (start > 0) != (signed > 0):
-            closing = min(abs(start), fill.size)
-            closed = closing * (fill.price - entry) * (1 if start > 0 else -1)
-        if end == 0:
-            entry = _ZERO
-        elif start == 0 or (start > 0) != (end > 0):
-            entry = fill.price
-        elif abs(end) > abs(start):
-            entry = (entry * abs(start) + fill.price * fill.size) / abs(end)
+        end, entry, closed = position_after(start, entry, fill.side, fill.size, fill.price)
         acct.position[fill.symbol] = (end, entry)
         row = {
             "buyer": fill.side is Side.BUY,
@@ -288,48 +268,6 @@ class VenueState:
 
     # ------------------------------------------------------------------ the outside market
 
-    def move_price(self, symbol: str, mid: Decimal, now_ms: int) -> list[Push]:
-        """Moves ``symbol``'s outside book to ``mid`` in every engine."""
-        now_ns = now_ms * _MS
-        self.outside.set_mid(now_ns, symbol, mid)
-        pushes: list[Push] = []
-        for acct in self.accounts.values():
-            pushes.extend(self.absorb(acct, acct.engine.set_mid(now_ns, symbol, mid), now_ms))
-        return pushes
-
-    def trade_against(
-        self, symbol: str, aggressor: Side, size: Decimal, price: Decimal | None, now_ms: int
-    ) -> list[Push]:
-        """An outside taker of ``size`` sweeps ``symbol``'s book up to ``price``."""
-        now_ns = now_ms * _MS
-        self.outside.external_trade(now_ns, symbol, aggressor, size, price)
-        pushes: list[Push] = []
-        for acct in self.accounts.values():
-            events = acct.engine.external_trade(now_ns, symbol, aggressor, size, price)
-            pushes.extend(self.absorb(acct, events, now_ms))
-        return pushes
-
-    def spread_taker(
-        self, taker: AccountState, events: Iterable[VenueEvent], now_ms: int
-    ) -> list[Push]:
-        """What ``taker`` took as taker is taken from the outside book and every other
-        account's book too (one outside trade per symbol and side, up to the worst price)."""
-        took: dict[tuple[str, Side], tuple[Decimal, Decimal]] = {}
-        for e in events:
-            if isinstance(e, Fill) and e.liquidity is Liquidity.TAKER:
-                size, worst = took.get((e.symbol, e.side), (_ZERO, e.price))
-                worse = max(worst, e.price) if e.side is Side.BUY else min(worst, e.price)
-                took[(e.symbol, e.side)] = (size + e.size, worse)
-        pushes: list[Push] = []
-        now_ns = now_ms * _MS
-        for (symbol, side), (size, limit) in took.items():
-            self.outside.external_trade(now_ns, symbol, side, size, limit)
-            for acct in self.accounts.values():
-                if acct is not taker:
-                    events = acct.engine.external_trade(now_ns, symbol, side, size, limit)
-                    pushes.extend(self.absorb(acct, events, now_ms))
-        return pushes
-
     def settle_funding(self, now_ms: int, symbols: Iterable[str] | None = None) -> list[Push]:
         """Pays one interval of funding on every position of ``symbols`` (default all)."""
         now_ns = now_ms * _MS
@@ -339,22 +277,6 @@ class VenueState:
             for acct in self.accounts.values():
                 pushes.extend(self.absorb(acct, acct.engine.settle_funding(now_ns, s), now_ms))
         return pushes
-
-    def set_funding_rate(self, symbol: str, rate: Decimal) -> None:
-        """Sets ``symbol``'s funding rate per interval."""
-        self.outside.set_funding_rate(symbol, rate)
-        for acct in self.accounts.values():
-            acct.engine.set_funding_rate(symbol, rate)
-
-    def funding_rate(self, symbol: str) -> Decimal:
-        """``symbol``'s funding rate per interval."""
-        return self.outside.funding_rates(0)[symbol].rate
-
-    def mark(self, symbol: str) -> Decimal:
-        """``symbol``'s mark price: the outside mid."""
-        mid = self.outside.mid(symbol)
-        assert mid is not None
-        return mid
 
     # ------------------------------------------------------------------ the public book
 
@@ -380,25 +302,11 @@ class VenueState:
         """The engines' own checks and the fake's records against them: every open order
         rests with the size the engine has left, every closed one is terminal there, and the
         positions the trades imply are the engine's. Returns the problems (empty: fine)."""
-        problems = [f"outside: {p}" for p in self.outside.check_invariants()]
+        problems = self.engine_problems(lambda a: a.user)
         for acct in self.accounts.values():
-            engine = acct.engine
-            problems += [f"{acct.user}: {p}" for p in engine.check_invariants()]
-            for rec in acct.orders.values():
-                report = engine.order_status(rec.symbol, venue_order_id=rec.key)
-                if report is None:
-                    problems.append(f"{acct.user}: order {rec.order_id} unknown to the engine")
-                elif rec.is_open == report.status.is_terminal:
-                    problems.append(
-                        f"{acct.user}: order {rec.order_id} {rec.status} vs {report.status}"
-                    )
-                elif rec.executed != report.filled:
-                    problems.append(
-                        f"{acct.user}: order {rec.order_id} executed {rec.executed}, engine {report.filled}"
-                    )
-            for symbol, (size, _entry) in acct.position.items():
-                if size != engine.position(symbol):
-                    problems.append(
-                        f"{acct.user}: {symbol} trades say {size}, engine {engine.position(symbol)}"
-                    )
+            views = (
+                RecordView(f"order {r.order_id}", r.symbol, r.key, r.status, r.is_open, r.executed)
+                for r in acct.orders.values()
+            )
+            problems += record_problems(acct.user, acct.engine, views, acct.position)
         return problems

@@ -10,7 +10,6 @@ and maximum quantity, then the percent-price band, then minimum notional (reduce
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -24,6 +23,7 @@ from hedgekit.testing.fakes.aster.auth import ApiError
 from hedgekit.testing.fakes.aster.market import AsterMarket
 from hedgekit.testing.fakes.aster.state import AccountState, VenueState
 from hedgekit.testing.fakes.aster.wire import OrderRecord, Push, num, parse_decimal
+from hedgekit.testing.fakes.engines import Later, fill_completely
 from hedgekit.testing.fakes.faults import WireFaults
 
 __all__ = ["Answer", "Later", "Trading", "brackets"]
@@ -35,21 +35,13 @@ UNKNOWN_ORDER = ApiError(-2011, "Unknown order sent.")
 NO_SUCH_ORDER = ApiError(-2013, "Order does not exist.")
 
 
-@dataclass(frozen=True, slots=True)
-class Later:
-    """Something the venue does by itself ``delay_s`` after an answer."""
-
-    delay_s: float
-    run: Callable[[int], list[Push]]
-
-
 @dataclass(slots=True)
 class Answer:
     """What one request gives: the JSON body, events to push now, actions for later."""
 
     body: Any
     pushes: list[Push] = field(default_factory=list)
-    later: list[Later] = field(default_factory=list)
+    later: list[Later[Push]] = field(default_factory=list)
 
 
 def missing(name: str) -> ApiError:
@@ -98,7 +90,7 @@ class Trading:
         self.state = state
         self.faults = faults
         self.amendment_events = amendment_events
-        self.deferred: list[Later] = []
+        self.deferred: list[Later[Push]] = []
         """The venue's delayed actions of a request that was refused (a cancel-vs-fill race
         answers -2011 and sends its fill later); the server schedules and clears them."""
 
@@ -289,7 +281,9 @@ class Trading:
         if rec is None or not rec.is_open:
             raise UNKNOWN_ORDER
         if self.faults.take_cancel_fill_race():
-            events = _fill_completely(acct, rec, now_ms * _MS)
+            events = fill_completely(
+                acct.engine, rec.symbol, rec.side == "BUY", rec.price, now_ms * _MS
+            )
             held = self.state.absorb(acct, events, now_ms)
             self.deferred.append(Later(self.faults.race_event_delay_s, lambda _t: held))
             raise UNKNOWN_ORDER
@@ -471,19 +465,3 @@ def _json_list(params: dict[str, str], name: str) -> list[Any]:
     if not isinstance(value, list):
         raise missing(name)
     return value
-
-
-def _fill_completely(acct: AccountState, rec: OrderRecord, now_ns: int) -> list[Any]:
-    """Outside flow fills ``rec`` completely at its price (the race's fill)."""
-    bids, asks = acct.engine.book_levels(rec.symbol, 10_000)
-    is_buy = rec.side == "BUY"
-    ahead = sum(
-        (
-            sz
-            for px, sz in (bids if is_buy else asks)
-            if (px >= rec.price if is_buy else px <= rec.price)
-        ),
-        _ZERO,
-    )
-    aggressor = Side.SELL if is_buy else Side.BUY
-    return acct.engine.external_trade(now_ns, rec.symbol, aggressor, ahead, rec.price)

@@ -17,6 +17,7 @@ from typing import Any
 
 from hedgekit.errors import HedgekitError
 from hedgekit.model import OrderRequest, OrderStatus, Side, TimeInForce
+from hedgekit.testing.fakes.engines import Later, fill_completely
 from hedgekit.testing.fakes.faults import WireFaults
 from hedgekit.testing.fakes.hyperliquid.auth import (
     USER_SIGNED_TYPES,
@@ -25,7 +26,7 @@ from hedgekit.testing.fakes.hyperliquid.auth import (
     recover_l1,
     recover_user,
 )
-from hedgekit.testing.fakes.hyperliquid.state import AccountState, Later, VenueState
+from hedgekit.testing.fakes.hyperliquid.state import AccountState, VenueState
 from hedgekit.testing.fakes.hyperliquid.wire import OrderRecord, Push, num, parse_decimal
 
 __all__ = ["Answer", "Exchange"]
@@ -44,7 +45,7 @@ class Answer:
 
     body: dict[str, Any]
     pushes: list[Push] = field(default_factory=list)
-    later: list[Later] = field(default_factory=list)
+    later: list[Later[Push]] = field(default_factory=list)
 
 
 def _err(text: str) -> Answer:
@@ -367,7 +368,7 @@ class Exchange:
             return {"error": _MISSING}
         now_ns = now_ms * _MS
         if self.faults.take_cancel_fill_race():
-            events = _fill_completely(acct, rec, now_ns)
+            events = fill_completely(acct.engine, rec.coin, rec.is_buy, rec.limit_px, now_ns)
             held = self.state.absorb(acct, events, now_ms)
             answer.later.append(Later(self.faults.race_event_delay_s, lambda _t: held))
             return {"error": _MISSING}
@@ -515,20 +516,3 @@ def _avg_px(acct: AccountState, rec: OrderRecord) -> Decimal:
     if report is None or report.avg_price is None:
         return rec.limit_px
     return report.avg_price.normalize()
-
-
-def _fill_completely(acct: AccountState, rec: OrderRecord, now_ns: int) -> list[Any]:
-    """Outside flow fills ``rec`` completely at its price (the race's fill): it sweeps
-    everything queued at better prices and at the order's level."""
-    bids, asks = acct.engine.book_levels(rec.coin, 10_000)
-    side_levels = bids if rec.is_buy else asks
-    ahead = sum(
-        (
-            sz
-            for px, sz in side_levels
-            if (px >= rec.limit_px if rec.is_buy else px <= rec.limit_px)
-        ),
-        Decimal(0),
-    )
-    aggressor = Side.SELL if rec.is_buy else Side.BUY
-    return acct.engine.external_trade(now_ns, rec.coin, aggressor, ahead, rec.limit_px)

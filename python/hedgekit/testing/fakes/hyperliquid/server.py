@@ -20,11 +20,12 @@ from aiohttp import web
 
 from hedgekit.clock import Clock
 from hedgekit.model import Side
+from hedgekit.testing.fakes.engines import Later
 from hedgekit.testing.fakes.faults import FaultKind, WireFaults
 from hedgekit.testing.fakes.hyperliquid.exchange import Answer, Exchange
 from hedgekit.testing.fakes.hyperliquid.info import answer_info
 from hedgekit.testing.fakes.hyperliquid.market import DEFAULT_MARKETS, FakeMarket
-from hedgekit.testing.fakes.hyperliquid.state import AccountState, Later, VenueState
+from hedgekit.testing.fakes.hyperliquid.state import AccountState, VenueState
 from hedgekit.testing.fakes.hyperliquid.wire import OrderRecord, Push, num
 from hedgekit.testing.fakes.server import FakeServer, WsConnection
 
@@ -223,7 +224,7 @@ class FakeHyperliquid(FakeServer):
             self.spawn(self._run_later(later))
         return answer
 
-    async def _run_later(self, later: Later) -> None:
+    async def _run_later(self, later: Later[Push]) -> None:
         await asyncio.sleep(later.delay_s)
         self._broadcast(later.run(self.now_ms()))
 

@@ -2,8 +2,9 @@
 
 Every account trades on its own :class:`~hedgekit.venues.sim.MatchingEngine` (Hyperliquid's
 personality; modifies give a new oid) built over the same markets, against the same outside
-flow: a price move or an outside trade is applied to every engine, and to one more engine that
-holds no orders and keeps the outside book the public ``l2Book`` shows. The public book is that
+flow, as :class:`~hedgekit.testing.fakes.engines.EngineVenue` drives them: a price move or an
+outside trade is applied to every engine, and to one more engine that holds no orders and keeps
+the outside book the public ``l2Book`` shows. The public book is that
 outside book plus every account's resting orders. What an account's order takes as taker is
 taken from the outside book and every other account's book as an outside trade (so the public
 book shows it gone, and other accounts' resting orders it reaches fill). Accounts meet only that
@@ -18,7 +19,7 @@ with the WebSocket messages they cause (:class:`~.wire.Push`) and the venue's ow
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -31,6 +32,13 @@ from hedgekit.model import (
     Side,
     VenueEvent,
 )
+from hedgekit.testing.fakes.engines import (
+    EngineVenue,
+    Later,
+    RecordView,
+    position_after,
+    record_problems,
+)
 from hedgekit.testing.fakes.hyperliquid.market import FakeMarket, instruments
 from hedgekit.testing.fakes.hyperliquid.wire import (
     ZERO_ADDRESS,
@@ -40,21 +48,12 @@ from hedgekit.testing.fakes.hyperliquid.wire import (
     num,
     status_name,
 )
-from hedgekit.venues.sim import MarginConfig, MatchingEngine, hyperliquid
+from hedgekit.venues.sim import MatchingEngine, hyperliquid
 
 __all__ = ["AccountState", "Later", "VenueState"]
 
 _MS = 1_000_000
 _ZERO = Decimal(0)
-
-
-@dataclass(frozen=True, slots=True)
-class Later:
-    """Something the venue does by itself ``delay_s`` after an answer: ``run(now_ms)`` applies
-    it and returns the messages to push."""
-
-    delay_s: float
-    run: Callable[[int], list[Push]]
 
 
 @dataclass(slots=True)
@@ -90,7 +89,7 @@ class AccountState:
         return max(found, key=lambda o: o.oid) if found else None
 
 
-class VenueState:
+class VenueState(EngineVenue[AccountState, Push]):
     """Accounts, agents, the outside market and the public tape of the fake.
 
     Args:
@@ -100,13 +99,12 @@ class VenueState:
     """
 
     def __init__(self, markets: Sequence[FakeMarket], balance: Decimal, seed: int = 0) -> None:
+        super().__init__(
+            "hyperliquid", hyperliquid(modify_new_id=True), instruments(tuple(markets)), balance,
+            seed,
+        )  # fmt: skip
         self.markets = tuple(markets)
         self.asset_of = {m.coin: i for i, m in enumerate(self.markets)}
-        self.balance = balance
-        self._seed = seed
-        self._instruments = instruments(self.markets)
-        self.outside = self._engine(Decimal(0))
-        self.accounts: dict[str, AccountState] = {}
         self.agents: dict[str, str] = {}
         self.funding_history: dict[str, list[dict[str, object]]] = {m.coin: [] for m in markets}
         self._oids = itertools.count(1_000_000_001)
@@ -116,15 +114,6 @@ class VenueState:
 
     # ------------------------------------------------------------------ accounts
 
-    def _engine(self, collateral: Decimal) -> MatchingEngine:
-        return MatchingEngine(
-            "hyperliquid",
-            hyperliquid(modify_new_id=True),
-            self._instruments,
-            seed=self._seed,
-            margin=MarginConfig(collateral=collateral),
-        )
-
     def add_account(self, address: str, balance: Decimal | None = None) -> AccountState:
         """Opens (or returns) the account of ``address`` with ``balance`` USDC (default: the
         venue's), its books at the outside market's current mids."""
@@ -132,12 +121,7 @@ class VenueState:
         acct = self.accounts.get(address)
         if acct is not None:
             return acct
-        engine = self._engine(self.balance if balance is None else balance)
-        for m in self.markets:
-            mid = self.outside.mid(m.coin)
-            if mid is not None and mid != m.mid:
-                engine.set_mid(0, m.coin, mid)
-        acct = AccountState(address, engine)
+        acct = AccountState(address, self.account_engine(balance))
         self.accounts[address] = acct
         return acct
 
@@ -233,18 +217,7 @@ class VenueState:
         if tid is None:
             tid = acct.tids[fill.trade_id] = next(self._tids)
         start, entry = acct.position.get(fill.symbol, (_ZERO, _ZERO))
-        signed = fill.size if fill.side is Side.BUY else -fill.size
-        end = start + signed
-        closed = _ZERO
-        if start != 0 and (start > 0) != (signed > 0):
-            closing = min(abs(start), fill.size)
-            closed = closing * (fill.price - entry) * (1 if start > 0 else -1)
-        if end == 0:
-            entry = _ZERO
-        elif start == 0 or (start > 0) != (end > 0):
-            entry = fill.price
-        elif abs(end) > abs(start):
-            entry = (entry * abs(start) + fill.price * fill.size) / abs(end)
+        end, entry, closed = position_after(start, entry, fill.side, fill.size, fill.price)
         acct.position[fill.symbol] = (end, entry)
         acct.volume += fill.size * fill.price
         wire: dict[str, object] = {
@@ -299,52 +272,6 @@ class VenueState:
 
     # ------------------------------------------------------------------ the outside market
 
-    def move_price(self, coin: str, mid: Decimal, now_ms: int) -> list[Push]:
-        """Moves the outside book of ``coin`` to ``mid`` in every engine: resting orders it
-        trades through fill, positions are marked (and liquidated when under maintenance)."""
-        now_ns = now_ms * _MS
-        self.outside.set_mid(now_ns, coin, mid)
-        pushes: list[Push] = []
-        for acct in self.accounts.values():
-            pushes.extend(self.absorb(acct, acct.engine.set_mid(now_ns, coin, mid), now_ms))
-        return pushes
-
-    def trade_against(
-        self, coin: str, aggressor: Side, size: Decimal, price: Decimal | None, now_ms: int
-    ) -> list[Push]:
-        """An outside taker of ``size`` (``aggressor`` side) sweeps ``coin``'s book up to
-        ``price``, filling resting orders at the front of their queues."""
-        now_ns = now_ms * _MS
-        self.outside.external_trade(now_ns, coin, aggressor, size, price)
-        pushes: list[Push] = []
-        for acct in self.accounts.values():
-            events = acct.engine.external_trade(now_ns, coin, aggressor, size, price)
-            pushes.extend(self.absorb(acct, events, now_ms))
-        return pushes
-
-    def spread_taker(
-        self, taker: AccountState, events: Iterable[VenueEvent], now_ms: int
-    ) -> list[Push]:
-        """What ``taker``'s own taker fills (in ``events``) took from the book is taken from
-        the outside book and from every other account's book too, as one outside trade per
-        coin and side up to the worst price paid: the public book shows the liquidity gone, and
-        the other accounts' resting orders it reaches fill."""
-        took: dict[tuple[str, Side], tuple[Decimal, Decimal]] = {}
-        for e in events:
-            if isinstance(e, Fill) and e.liquidity is Liquidity.TAKER:
-                size, worst = took.get((e.symbol, e.side), (_ZERO, e.price))
-                worse = max(worst, e.price) if e.side is Side.BUY else min(worst, e.price)
-                took[(e.symbol, e.side)] = (size + e.size, worse)
-        pushes: list[Push] = []
-        now_ns = now_ms * _MS
-        for (coin, side), (size, limit) in took.items():
-            self.outside.external_trade(now_ns, coin, side, size, limit)
-            for acct in self.accounts.values():
-                if acct is not taker:
-                    events = acct.engine.external_trade(now_ns, coin, side, size, limit)
-                    pushes.extend(self.absorb(acct, events, now_ms))
-        return pushes
-
     def settle_funding(self, now_ms: int) -> list[Push]:
         """Pays one hour of funding on every position (``szi x mark x rate``; positive rates
         make longs pay) and records the hour in ``fundingHistory``."""
@@ -359,37 +286,25 @@ class VenueState:
                 pushes.extend(self.absorb(acct, acct.engine.settle_funding(now_ns, m.coin), now_ms))
         return pushes
 
-    def set_funding_rate(self, coin: str, rate: Decimal) -> None:
-        """Sets ``coin``'s hourly funding rate."""
-        self.outside.set_funding_rate(coin, rate)
-        for acct in self.accounts.values():
-            acct.engine.set_funding_rate(coin, rate)
-
     def check_invariants(self) -> list[str]:
         """The engines' own checks (:meth:`MatchingEngine.check_invariants`) for the outside
         book and every account, and the fake's records against them: every open order rests
         with the size the engine has left, and the positions the fills imply are the
         engine's. Returns the problems found (empty when fine)."""
-        problems = [f"outside: {p}" for p in self.outside.check_invariants()]
+        problems = self.engine_problems(lambda a: a.address)
         for acct in self.accounts.values():
             engine = acct.engine
-            problems += [f"{acct.address}: {p}" for p in engine.check_invariants()]
-            for rec in acct.orders.values():
+            views = (
+                RecordView(f"oid {r.oid}", r.coin, r.key, r.status, r.status == "open", None)
+                for r in acct.orders.values()
+            )
+            problems += record_problems(acct.address, engine, views, acct.position)
+            for rec in acct.open_orders():  # what is left, as orderStatus reports it
                 report = engine.order_status(rec.coin, venue_order_id=rec.key)
-                if report is None:
-                    problems.append(f"{acct.address}: oid {rec.oid} unknown to the engine")
-                elif (rec.status == "open") != (not report.status.is_terminal):
+                if report is not None and rec.sz != report.size - report.filled:
                     problems.append(
-                        f"{acct.address}: oid {rec.oid} {rec.status} vs {report.status}"
-                    )
-                elif rec.status == "open" and rec.sz != report.size - report.filled:
-                    problems.append(
-                        f"{acct.address}: oid {rec.oid} has {rec.sz} left, engine {report.size - report.filled}"
-                    )
-            for coin, (size, _entry) in acct.position.items():
-                if size != engine.position(coin):
-                    problems.append(
-                        f"{acct.address}: {coin} fills say {size}, engine {engine.position(coin)}"
+                        f"{acct.address}: oid {rec.oid} has {rec.sz} left, "
+                        f"engine {report.size - report.filled}"
                     )
         return problems
 

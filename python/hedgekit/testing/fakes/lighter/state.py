@@ -24,7 +24,12 @@ from hedgekit.model import (
     Side,
     VenueEvent,
 )
-from hedgekit.testing.fakes.engines import EngineVenue, position_after
+from hedgekit.testing.fakes.engines import (
+    EngineVenue,
+    RecordView,
+    position_after,
+    record_problems,
+)
 from hedgekit.testing.fakes.lighter.market import LighterMarket, instruments
 from hedgekit.testing.fakes.lighter.wire import ORDER_INDEX_BASE, OrderRecord, Push
 from hedgekit.venues.sim import MatchingEngine, Personality, lighter
@@ -425,25 +430,12 @@ class LighterState(EngineVenue[LighterAccount, Push]):
         positions the trades imply are the engine's. Returns the problems (empty: fine)."""
         problems = self.engine_problems(lambda a: f"account {a.index}")
         for acct in self.accounts.values():
-            engine = acct.engine
-            for rec in acct.orders.values():
-                report = engine.order_status(rec.market.symbol, venue_order_id=rec.key)
-                if report is None:
-                    problems.append(f"{acct.index}: order {rec.order_index} unknown to the engine")
-                elif rec.is_open == report.status.is_terminal:
-                    problems.append(
-                        f"{acct.index}: order {rec.order_index} {rec.status} vs {report.status}"
-                    )
-                elif rec.filled != report.filled:
-                    problems.append(
-                        f"{acct.index}: order {rec.order_index} filled {rec.filled}, "
-                        f"engine {report.filled}"
-                    )
-            for symbol, (size, _entry) in acct.position.items():
-                if size != engine.position(symbol):
-                    problems.append(
-                        f"{acct.index}: {symbol} trades say {size}, engine {engine.position(symbol)}"
-                    )
+            views = (
+                RecordView(f"order {r.order_index}", r.market.symbol, r.key, r.status, r.is_open,
+                           r.filled)
+                for r in acct.orders.values()
+            )  # fmt: skip
+            problems += record_problems(str(acct.index), acct.engine, views, acct.position)
         return problems
 
 
