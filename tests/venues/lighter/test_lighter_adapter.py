@@ -368,3 +368,45 @@ def test_an_auth_token_near_its_end_is_replaced_before_a_private_read() -> None:
             assert venue.auth_deadline_s is not None and venue.auth_deadline_s >= first
 
     run(main())
+
+
+def test_fills_follow_the_venues_cursor_back_past_one_page() -> None:
+    from lighter_adapterkit import credentials, new_key
+
+    from hedgekit.venues.lighter import LighterVenue, parse
+
+    trades = [
+        {"trade_id": i, "market_id": 0, "size": "0.0100", "price": "3000.00",
+         "usd_amount": "30", "ask_id": 9, "bid_id": 10 + i, "ask_client_id": 0,
+         "bid_client_id": 0, "ask_account_id": 1, "bid_account_id": ACCOUNT,
+         "is_maker_ask": True, "timestamp": 1_760_000_000_000 + i * 1000, "taker_fee": 0}
+        for i in range(250)
+    ]  # fmt: skip
+    newest_first = sorted(trades, key=lambda t: -int(t["trade_id"]))
+    asked: list[str | None] = []
+
+    async def get(endpoint: str, params: Any = None, **_: Any) -> Any:
+        assert endpoint == "trades"
+        cursor = params.get("cursor")
+        asked.append(cursor)
+        start = int(cursor or 0)
+        page = newest_first[start : start + 100]
+        nxt = str(start + 100) if start + 100 < len(newest_first) else None
+        return {"code": 200, "trades": page, "next_cursor": nxt}
+
+    async def main() -> None:
+        venue = LighterVenue("http://127.0.0.1:9", credentials(new_key()))
+        details = {"order_book_details": [
+            {"symbol": "ETH", "market_id": 0, "market_type": "perp", "status": "active",
+             "size_decimals": 4, "price_decimals": 2, "min_base_amount": "0.005",
+             "min_quote_amount": "10"}]}  # fmt: skip
+        venue._instruments = parse.instruments("lighter", details)  # noqa: SLF001
+        venue.http.get = get  # type: ignore[method-assign]
+        try:
+            fills = await venue.fills("ETH")
+        finally:
+            await venue.close()
+        assert [int(f.trade_id) for f in fills] == list(range(250))
+        assert asked == [None, "100", "200"]
+
+    run(main())

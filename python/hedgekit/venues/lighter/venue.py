@@ -83,6 +83,7 @@ _SEEN_TRADES = 10_000
 _DAY_MS = 86_400_000
 _GTT_EXPIRY_MS = 28 * _DAY_MS  # the SDK's default order expiry
 _LIMIT = 100
+_PAGES = 10
 _MIN_DEAD_MAN_MS = 300_000
 
 
@@ -695,11 +696,15 @@ class LighterVenue(LocalState):
         symbols = [symbol] if symbol is not None else sorted(self._traded or self._infos)
         out: list[Fill] = []
         for sym in symbols:
-            out += await self._trade_fills(sym)
+            out += await self._trade_fills(sym, since_ms=since_ns // MS)
         out = [f for f in out if f.ts_ns >= since_ns]
         return sorted(out, key=lambda f: (f.ts_ns, int(f.trade_id)))
 
-    async def _trade_fills(self, symbol: str, order_index: str | None = None) -> list[Fill]:
+    async def _trade_fills(
+        self, symbol: str, order_index: str | None = None, since_ms: int = 0
+    ) -> list[Fill]:
+        """Our fills in ``symbol`` (of one order, or all), newest pages first, following the
+        venue's cursor back to ``since_ms`` (at most ``_PAGES`` pages of ``_LIMIT``)."""
         inst = self._instruments[symbol]
         params: dict[str, str | int] = {
             "account_index": self.account_index, "market_id": inst.market_id,
@@ -707,14 +712,21 @@ class LighterVenue(LocalState):
         }  # fmt: skip
         if order_index is not None:
             params["order_index"] = order_index
-        body = await self.http.get("trades", params, auth=self._auth())
-        out = []
-        for row in body.get("trades") or ():
-            f = parse.fill_from_trade(
-                self._name, row, symbol, self.account_index, self._client_id_of, self.quirks
-            )
-            if f is not None and (order_index is None or f.venue_order_id == order_index):
-                out.append(f)
+        out: list[Fill] = []
+        for _ in range(_PAGES):
+            body = await self.http.get("trades", params, auth=self._auth())
+            rows = list(body.get("trades") or ())
+            for row in rows:
+                f = parse.fill_from_trade(
+                    self._name, row, symbol, self.account_index, self._client_id_of, self.quirks
+                )
+                if f is not None and (order_index is None or f.venue_order_id == order_index):
+                    out.append(f)
+            cursor = body.get("next_cursor")
+            oldest = min((parse.ts_ns(r.get("timestamp")) for r in rows), default=0) // MS
+            if not cursor or len(rows) < _LIMIT or oldest < since_ms:
+                break
+            params["cursor"] = str(cursor)
         return out
 
     async def _take_order_fills(self, symbol: str, report: OrderStatusReport) -> None:
@@ -946,7 +958,7 @@ class LighterVenue(LocalState):
         """After each (re)connect: the account's trades of every market traded (fills missed
         while down, delivered once), then every order of ours not final yet."""
         for sym in sorted(self._traded):
-            fills = await self._trade_fills(sym)
+            fills = await self._trade_fills(sym, since_ms=max(0, self._fills_since_ms - 1000))
             for f in sorted(fills, key=lambda f: (f.ts_ns, int(f.trade_id))):
                 self._take_fill(f)
         for o in [o for o in self._orders.values() if not o.status.is_terminal][:100]:
