@@ -16,6 +16,7 @@ from hedgekit.errors import (  # noqa: E402
     InvalidOrderError,
     LeverageRejectedError,
     PostOnlyRejectedError,
+    RateLimitedError,
 )
 from hedgekit.model import (  # noqa: E402
     CancelResult,
@@ -408,5 +409,22 @@ def test_fills_follow_the_venues_cursor_back_past_one_page() -> None:
             await venue.close()
         assert [int(f.trade_id) for f in fills] == list(range(250))
         assert asked == [None, "100", "200"]
+
+    run(main())
+
+
+def test_a_refused_send_gives_its_nonce_back_for_the_next_order() -> None:
+    async def main() -> None:
+        async with session() as (fake, venue):
+            await venue.place(limit("hk-g1", Side.BUY, "0.25", "2900.00"))
+            before = fake.next_nonce(ACCOUNT, KEY_INDEX)
+            fake.faults.rate_limit(1, kinds=("exchange",))
+            with pytest.raises(RateLimitedError):
+                await venue.place(limit("hk-g2", Side.BUY, "0.25", "2899.00"))
+            assert venue.nonces.peek == before  # given back: the venue never used it
+            ack = await venue.place(limit("hk-g3", Side.BUY, "0.25", "2898.00"))
+            assert ack.status is OrderStatus.OPEN
+            assert fake.next_nonce(ACCOUNT, KEY_INDEX) == before + 1
+            assert (venue.resigned, venue.nonces.fetches) == (0, 1)  # no refresh was needed
 
     run(main())

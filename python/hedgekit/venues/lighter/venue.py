@@ -87,6 +87,10 @@ _PAGES = 10
 _MIN_DEAD_MAN_MS = 300_000
 
 
+class _StaleNonce(Exception):
+    """``invalid nonce`` (21104): the key's nonce moved on without us."""
+
+
 @dataclass(slots=True)
 class _Order:
     symbol: str
@@ -482,34 +486,43 @@ class LighterVenue(LocalState):
         except TimeoutError:
             raise VenueNotReadyError(self._name, "the key's send queue is stuck") from None
         try:
-            nonce = await self.nonces.take()
-            tx = await sign(nonce)
             try:
-                return await self.http.send_tx(tx, timeout_s=self.request_timeout_s)
-            except OrderRejectedError as exc:
-                if exc.code != parse.INVALID_NONCE:
-                    self.nonces.give_back(nonce)
-                    raise
-                log.warning("%s: nonce %d refused; re-reading it", self._name, nonce)
-            except AmbiguousOutcomeError:
-                self.nonces.invalidate()
-                raise
+                return await self._send_once(sign, retry_on_nonce=True)
+            except _StaleNonce:
+                log.warning("%s: nonce refused as invalid; re-reading it", self._name)
             await self.nonces.refresh()
             if landed is not None and await landed():
                 return {"code": 200, "message": "landed before the nonce refresh"}
-            nonce = await self.nonces.take()
-            tx = await sign(nonce)
             self.resigned += 1
-            try:
-                return await self.http.send_tx(tx, timeout_s=self.request_timeout_s)
-            except OrderRejectedError:
-                self.nonces.give_back(nonce)
-                raise
-            except AmbiguousOutcomeError:
-                self.nonces.invalidate()
-                raise
+            return await self._send_once(sign, retry_on_nonce=False)
         finally:
             self._send_lock.release()
+
+    async def _send_once(
+        self, sign: Callable[[int], Awaitable[SignedTx]], *, retry_on_nonce: bool
+    ) -> dict[str, Any]:
+        """One nonce, one signature, one send. A tx that surely did not reach the sequencer
+        (refused by the API, never sent, not signed) gives its nonce back; an ambiguous send
+        forgets the counter; ``invalid nonce`` raises :class:`_StaleNonce` when
+        ``retry_on_nonce``."""
+        nonce = await self.nonces.take()
+        try:
+            tx = await sign(nonce)
+            return await self.http.send_tx(tx, timeout_s=self.request_timeout_s)
+        except OrderRejectedError as exc:
+            if exc.code == parse.INVALID_NONCE:
+                if retry_on_nonce:
+                    raise _StaleNonce from exc
+                self.nonces.invalidate()
+                raise
+            self.nonces.give_back(nonce)
+            raise
+        except AmbiguousOutcomeError:
+            self.nonces.invalidate()
+            raise
+        except (VenueError, InvalidOrderError):
+            self.nonces.give_back(nonce)  # never sent (unreachable) or never signed
+            raise
 
     async def _await_order(self, order: _Order, timeout_s: float) -> OrderStatusReport | None:
         """The order's first state after a tx: from the stream within ``timeout_s``, else from
