@@ -12,6 +12,8 @@ from typing import Any
 import aiohttp
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lighterkit import (
     ACCOUNT,
     KEY,
@@ -31,8 +33,12 @@ from lighterkit import (
     wait_until,
 )
 
+from hedgekit import Instrument
 from hedgekit.model import Side
-from hedgekit.testing.fakes.lighter import FakeLighter
+from hedgekit.testing.fakes import WireFaults
+from hedgekit.testing.fakes.lighter import DEFAULT_MARKETS, FakeLighter, LighterMarket
+from hedgekit.testing.fakes.lighter.state import LighterState
+from hedgekit.testing.fakes.lighter.txs import Transactions
 from hedgekit.testing.fakes.lighter.wire import ORDER_INDEX_BASE, TxError, check_auth
 
 CREATE, CANCEL, CANCEL_ALL, MODIFY, LEVERAGE = 14, 15, 16, 17, 20
@@ -380,6 +386,18 @@ def test_cancel_all_now_and_scheduled() -> None:
     run(body)
 
 
+def test_an_order_ends_canceled_expired_at_its_expiry() -> None:
+    async def body(fake: FakeLighter, c: Client) -> None:
+        ws = await private(c)
+        await c.ok(CREATE, create(0, coi=6, expiry=now_ms() + 300))
+        assert (await order_status(ws, coi=6))["status"] == "open"
+        assert (await order_status(ws, coi=6))["status"] == "canceled-expired"
+        assert fake.open_orders(ACCOUNT) == []
+        await ws.close()
+
+    run(body)
+
+
 def test_reduce_only_that_would_increase_the_position_is_cancelled_by_the_sequencer() -> None:
     async def body(fake: FakeLighter, c: Client) -> None:
         ws = await private(c)
@@ -490,7 +508,10 @@ def test_subscription_errors_and_client_pings() -> None:
         await c.subscribe(ws, "order_book/1")
         again = await c.subscribe(ws, "order_book/1")
         assert again["error"]["code"] == 30003
-        for bad in ("order_book/9", "candles/0", "account_all/99", "order_book/x"):
+        orders = await c.subscribe(ws, f"account_orders/0/{ACCOUNT}", token())
+        assert orders["channel"] == f"account_orders:0:{ACCOUNT}"
+        for bad in ("order_book/9", "candles/0", "account_all/99", "order_book/x",
+                    f"account_orders/9/{ACCOUNT}"):  # fmt: skip
             assert (await c.subscribe(ws, bad))["error"]["code"] == 30005
         await ws.send_str('{"type":"unsubscribe","channel":"order_book/2"}')
         assert (await recv(ws, lambda m: "error" in m))["error"]["code"] == 30002
@@ -520,6 +541,15 @@ def test_a_client_that_does_not_pong_is_closed_1008_no_pong() -> None:
         await polite.send_str('{"type":"pong"}')
         assert not polite.closed
         await polite.close()
+        # a silent server neither pings nor closes anyone
+        fake.faults.silence_ws()
+        quiet = await c.http.ws_connect(fake.ws_url)
+        with pytest.raises(TimeoutError):
+            await recv(quiet, timeout=0.7)
+        assert not quiet.closed
+        fake.faults.resume_ws()
+        assert await recv(quiet, lambda m: m.get("type") == "ping")
+        await quiet.close()
 
     run(body, ping_interval_s=0.2)
 
@@ -735,3 +765,39 @@ def test_the_cli_refuses_a_key_without_an_account() -> None:
     args = [sys.executable, "-m", "hedgekit", "fake", "lighter", "--public-key", "0xab"]
     done = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2 and "--account-index and --public-key" in done.stderr
+
+
+# ---------------------------------------------------------------------------- the core's rules
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    market=st.sampled_from(DEFAULT_MARKETS),
+    base=st.one_of(st.integers(1, 200), st.integers(1, 10**7)),
+    price=st.one_of(st.integers(1, 10**6), st.integers(1, (1 << 32) + 10)),
+)
+def test_the_core_lighter_rules_and_the_fake_agree_on_every_order(
+    market: LighterMarket, base: int, price: int
+) -> None:
+    """An order the core's ``Instrument.lighter`` finds placeable is accepted by the fake, one it
+    refuses for a minimum is refused with 21706, a price beyond uint32 with 21702: no order the
+    core passes meets a refusal."""
+    state = LighterState(DEFAULT_MARKETS, D(100_000))
+    state.add_api_key(ACCOUNT, KEY, PUBLIC)
+    trading = Transactions(state, WireFaults())
+    rules = Instrument.lighter(
+        market.price_decimals, market.size_decimals, market.min_base_amount,
+        market.min_quote_amount,
+    )  # fmt: skip
+    reason = rules.rejection(market.price_of(price), market.size_of(base), False)
+    info = create(0, market=market.market_id, base=base, price=price, L2TxAttributes={"4": 1})
+    try:
+        trading.accept(CREATE, orjson.dumps(info).decode(), now_ms())
+        code = 200
+    except TxError as e:
+        code = e.code
+    assert (reason is None) == (code == 200), (reason, code)
+    if reason in ("below_min_size", "below_min_notional"):
+        assert code == 21706
+    elif reason is not None:
+        assert reason == "out_of_range" and code == 21702 and price >= 1 << 32

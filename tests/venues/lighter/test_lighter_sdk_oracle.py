@@ -23,6 +23,7 @@ with warnings.catch_warnings():
 
 from hedgekit.model import Side
 from hedgekit.testing.fakes.lighter import FakeLighter
+from hedgekit.testing.fakes.threaded import ServerThread
 
 D = Decimal
 ACCOUNT = 7
@@ -231,5 +232,62 @@ def test_the_ws_client_receives_the_book_and_the_account() -> None:
                 await task
             if ws.ws is not None:
                 await ws.ws.close()
+
+    run(body)
+
+
+def test_a_synchronous_client_check_against_a_fake_in_its_own_thread() -> None:
+    private, public, _ = lighter.create_api_key()
+    with ServerThread(FakeLighter, [(70_002, KEY, public)]) as server:
+
+        async def check() -> str | None:
+            client = lighter.SignerClient(
+                url=server.url, account_index=70_002, api_private_keys={KEY: private}
+            )
+            try:
+                return client.check_client()  # blocks: the fake answers from its own loop
+            finally:
+                await client.close()
+
+        assert asyncio.run(check()) is None
+        keys = server.call(lambda fake: fake.account(70_002).api_keys)
+        assert keys[KEY].public_key == public.removeprefix("0x")
+
+
+def test_a_batch_signed_offline_with_explicit_nonces() -> None:
+    async def body(fake: FakeLighter, client: Any) -> None:
+        types, infos = [], []
+        for n, coi in enumerate((41, 42)):
+            tx_type, info, _hash, err = client.sign_create_order(
+                0, coi, 2500, 299000 - n * 100, 0, LIMIT, GTT, nonce=n, api_key_index=KEY
+            )
+            assert err is None
+            types.append(tx_type)
+            infos.append(info)
+        answer = await client.send_tx_batch(types, infos)
+        assert answer.code == 200 and len(answer.tx_hash) == 2
+        await fake.settle()
+        assert sorted(o.client_order_index for o in fake.open_orders(ACCOUNT)) == [41, 42]
+        assert fake.next_nonce(ACCOUNT, KEY) == 2
+
+    run(body)
+
+
+def test_the_sdks_market_order_helpers_price_from_the_fakes_book() -> None:
+    async def body(fake: FakeLighter, client: Any) -> None:
+        # the helper reads orderBookOrders, parses its integer-scaled strings, and bounds the
+        # worst price by the slippage
+        best = await client.get_best_price(0, is_ask=False)
+        assert best == 300010  # the best ask, 3000.10, as the integer the signer wants
+        _, resp, err = await client.create_market_order_limited_slippage(0, 51, 2500, 0.01, False)
+        assert err is None and resp.code == 200
+        await fake.settle()
+        assert fake.position(ACCOUNT, "ETH") == D("0.25")
+        _, resp, err = await client.create_market_order(0, 52, 2500, 299000, True)
+        assert err is None
+        await fake.settle()
+        assert fake.position(ACCOUNT, "ETH") == 0
+        statuses = {o.client_order_index: o.status for o in fake.account(ACCOUNT).orders.values()}
+        assert statuses == {51: "filled", 52: "filled"}
 
     run(body)

@@ -2,7 +2,9 @@
 the tasks it owns, the request faults applied at the edge, and WebSocket connections that send in
 order and can be dropped or silenced.
 
-A venue's fake subclasses :class:`FakeServer`, adds its routes in :meth:`FakeServer.routes`,
+A venue's fake subclasses :class:`FakeServer` (or :class:`EngineServer`, when its state is an
+:class:`~hedgekit.testing.fakes.engines.EngineVenue`), adds its routes in
+:meth:`FakeServer.routes`,
 starts its own background work in :meth:`FakeServer.on_started` (with
 :meth:`FakeServer.spawn`, so that :meth:`FakeServer.stop` cancels it), and answers through
 :meth:`FakeServer.refusal` (429/5xx before the venue sees a request) and
@@ -14,17 +16,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
+from decimal import Decimal
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar
 
 import orjson
 from aiohttp import WSMsgType, web
 
 from hedgekit.clock import Clock, LoopClock
+from hedgekit.model import Side
+from hedgekit.testing.fakes.engines import EngineVenue
 from hedgekit.testing.fakes.faults import Fault, FaultKind, WireFaults
 
-__all__ = ["FakeServer", "WsConnection"]
+__all__ = ["EngineServer", "FakeServer", "WsConnection"]
+
+P = TypeVar("P")
+V = TypeVar("V", bound=EngineVenue[Any, Any])
 
 _log = logging.getLogger(__name__)
 
@@ -289,3 +297,43 @@ class FakeServer:
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await ws.close()
         return ws
+
+
+class EngineServer(FakeServer, Generic[V, P]):
+    """A fake whose state is an :class:`~hedgekit.testing.fakes.engines.EngineVenue` (``V``,
+    whose engine events become messages ``P``): the outside market is driven here, and what it
+    causes goes to :meth:`_broadcast`.
+
+    A subclass sets :attr:`state` in its constructor and implements :meth:`_broadcast`.
+    """
+
+    state: V
+    """The venue's truth."""
+
+    def _broadcast(self, pushes: Iterable[P]) -> None:
+        """Sends ``pushes`` to the clients subscribed to them."""
+        raise NotImplementedError
+
+    def move_price(self, symbol: str, mid: Decimal) -> None:
+        """Moves ``symbol``'s outside market to ``mid``: resting orders it trades through
+        fill, positions are marked (and liquidated under maintenance margin).
+
+        Raises:
+            KeyError: An unknown symbol.
+        """
+        self._broadcast(self.state.move_price(symbol, mid, self.now_ms()))
+
+    def trade_against(
+        self, symbol: str, aggressor: Side, size: Decimal, price: Decimal | None = None
+    ) -> None:
+        """An outside taker (``aggressor`` side) of ``size`` sweeps ``symbol``'s book up to
+        ``price``, filling resting orders from the front of their queues.
+
+        Raises:
+            KeyError: An unknown symbol.
+        """
+        self._broadcast(self.state.trade_against(symbol, aggressor, size, price, self.now_ms()))
+
+    def set_funding_rate(self, symbol: str, rate: Decimal) -> None:
+        """Sets ``symbol``'s funding rate per interval (fraction; positive: longs pay)."""
+        self.state.set_funding_rate(symbol, rate)

@@ -23,7 +23,6 @@ import orjson
 from aiohttp import web
 
 from hedgekit.clock import Clock
-from hedgekit.model import Side
 from hedgekit.testing.fakes.aster.auth import (
     BAD_KEY,
     BAD_SIGNATURE,
@@ -41,7 +40,7 @@ from hedgekit.testing.fakes.aster.state import AccountState, VenueState
 from hedgekit.testing.fakes.aster.trading import Answer, Later, Trading, missing
 from hedgekit.testing.fakes.aster.wire import OrderRecord, Push, num
 from hedgekit.testing.fakes.faults import WireFaults
-from hedgekit.testing.fakes.server import FakeServer, WsConnection
+from hedgekit.testing.fakes.server import EngineServer, WsConnection
 from hedgekit.venues.sim import PostOnlyMode, aster
 
 __all__ = ["FakeAster"]
@@ -54,7 +53,7 @@ _PUBLIC = frozenset(
 _DEPTH_SUFFIXES = ("@depth", "@depth@100ms", "@depth@250ms", "@depth@500ms")
 
 
-class FakeAster(FakeServer):
+class FakeAster(EngineServer[VenueState, Push]):
     """A wire-level fake of Aster's futures venue (V1 HMAC and V3 API-wallet signing) that
     ccxt's ``aster`` and ``binanceusdm`` accept.
 
@@ -194,22 +193,6 @@ class FakeAster(FakeServer):
     def approve_signer(self, signer: str, user: str) -> None:
         """Lets the V3 API wallet ``signer`` act for ``user``."""
         self.signers[_address(signer)] = _address(user)
-
-    def move_price(self, symbol: str, mid: Decimal) -> None:
-        """Moves ``symbol``'s outside market to ``mid``: resting orders it trades through
-        fill, positions are marked."""
-        self._broadcast(self.state.move_price(symbol, mid, self.now_ms()))
-
-    def trade_against(
-        self, symbol: str, aggressor: Side, size: Decimal, price: Decimal | None = None
-    ) -> None:
-        """An outside taker (``aggressor`` side) of ``size`` sweeps ``symbol``'s book up to
-        ``price``, filling resting orders from the front of their queues."""
-        self._broadcast(self.state.trade_against(symbol, aggressor, size, price, self.now_ms()))
-
-    def set_funding_rate(self, symbol: str, rate: Decimal) -> None:
-        """Sets ``symbol``'s funding rate per interval (fraction; positive: longs pay)."""
-        self.state.set_funding_rate(symbol, rate)
 
     def settle_funding(self, symbol: str | None = None) -> None:
         """Pays one interval of funding now on ``symbol`` (default: every symbol)."""

@@ -19,7 +19,6 @@ import orjson
 from aiohttp import web
 
 from hedgekit.clock import Clock
-from hedgekit.model import Side
 from hedgekit.testing.fakes.engines import Later
 from hedgekit.testing.fakes.faults import FaultKind, WireFaults
 from hedgekit.testing.fakes.hyperliquid.exchange import Answer, Exchange
@@ -27,7 +26,7 @@ from hedgekit.testing.fakes.hyperliquid.info import answer_info
 from hedgekit.testing.fakes.hyperliquid.market import DEFAULT_MARKETS, FakeMarket
 from hedgekit.testing.fakes.hyperliquid.state import AccountState, VenueState
 from hedgekit.testing.fakes.hyperliquid.wire import OrderRecord, Push, num
-from hedgekit.testing.fakes.server import FakeServer, WsConnection
+from hedgekit.testing.fakes.server import EngineServer, WsConnection
 
 __all__ = ["FakeHyperliquid"]
 
@@ -37,7 +36,7 @@ _USER_SUBS = frozenset({"orderUpdates", "userFills", "userEvents", "userFundings
 _COIN_SUBS = frozenset({"l2Book", "trades", "bbo"})
 
 
-class FakeHyperliquid(FakeServer):
+class FakeHyperliquid(EngineServer[VenueState, Push]):
     """A wire-level fake of Hyperliquid's perps venue that ``hyperliquid-python-sdk`` accepts.
 
     Use it as an async context manager on the test's loop::
@@ -135,30 +134,6 @@ class FakeHyperliquid(FakeServer):
         _check_address(agent.lower())
         self.state.accounts[master.lower()]  # noqa: B018 - raises KeyError for no account
         self.state.agents[agent.lower()] = master.lower()
-
-    def move_price(self, coin: str, mid: Decimal) -> None:
-        """Moves ``coin``'s outside market to ``mid``: resting orders it trades through fill,
-        positions are marked and liquidated under maintenance margin.
-
-        Raises:
-            KeyError: An unknown coin.
-        """
-        self._broadcast(self.state.move_price(coin, mid, self.now_ms()))
-
-    def trade_against(
-        self, coin: str, aggressor: Side, size: Decimal, price: Decimal | None = None
-    ) -> None:
-        """An outside taker (``aggressor`` side) of ``size`` sweeps ``coin``'s book up to
-        ``price``, filling resting orders from the front of their queues.
-
-        Raises:
-            KeyError: An unknown coin.
-        """
-        self._broadcast(self.state.trade_against(coin, aggressor, size, price, self.now_ms()))
-
-    def set_funding_rate(self, coin: str, rate: Decimal) -> None:
-        """Sets ``coin``'s hourly funding rate (fraction; positive: longs pay)."""
-        self.state.set_funding_rate(coin, rate)
 
     def settle_funding(self) -> None:
         """Pays one hour of funding now (as at an hour boundary)."""

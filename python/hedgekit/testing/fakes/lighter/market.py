@@ -1,7 +1,8 @@
 """The fake's markets: Lighter perps with integer-scaled prices and sizes (``venues.md`` §3.2).
 
-Each :class:`LighterMarket` becomes one :class:`~hedgekit.venues.sim.SimInstrument` (tick
-``10^-price_decimals``, step ``10^-size_decimals``, Lighter's one-tier margin table) and one
+Each :class:`LighterMarket` becomes one :class:`~hedgekit.venues.sim.SimInstrument` (the core's
+:meth:`hedgekit.Instrument.lighter` rules: tick ``10^-price_decimals``, step
+``10^-size_decimals``, uint32 prices, Lighter's one-tier margin table) and one
 ``orderBookDetails`` entry written with the venue's field names. On the wire a price is the
 integer ``px x 10^price_decimals`` (uint32) and a size the integer ``sz x 10^size_decimals``;
 the read endpoints write human-unit decimal strings.
@@ -169,7 +170,9 @@ def instruments(markets: Sequence[LighterMarket]) -> tuple[SimInstrument, ...]:
     return tuple(
         SimInstrument(
             m.symbol,
-            Instrument.plain(m.tick, m.step, m.min_base_amount, m.min_quote_amount),
+            Instrument.lighter(
+                m.price_decimals, m.size_decimals, m.min_base_amount, m.min_quote_amount
+            ),
             MarketConfig(
                 mid=m.mid,
                 tick=m.book_tick,

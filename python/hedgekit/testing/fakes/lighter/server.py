@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
@@ -21,17 +22,20 @@ import orjson
 from aiohttp import web
 
 from hedgekit.clock import Clock
-from hedgekit.model import Side
 from hedgekit.testing.fakes.engines import Later
 from hedgekit.testing.fakes.faults import Fault, FaultKind, WireFaults
 from hedgekit.testing.fakes.lighter import wire
 from hedgekit.testing.fakes.lighter.market import DEFAULT_MARKETS, LighterMarket
+from hedgekit.testing.fakes.lighter.reads import Reads
 from hedgekit.testing.fakes.lighter.state import LighterAccount, LighterState
+from hedgekit.testing.fakes.lighter.stream import BookSeq, account_snapshot, account_update
 from hedgekit.testing.fakes.lighter.txs import Transactions, Tx
 from hedgekit.testing.fakes.lighter.wire import OrderRecord, Push, TxError
-from hedgekit.testing.fakes.server import FakeServer, WsConnection
+from hedgekit.testing.fakes.server import EngineServer, WsConnection
 
 __all__ = ["DEFAULT_AUTH_CHANNELS", "FakeLighter"]
+
+_log = logging.getLogger(__name__)
 
 DEFAULT_AUTH_CHANNELS = frozenset(
     {"account_all_orders", "account_orders", "account_all_trades", "account_all_positions",
@@ -44,7 +48,7 @@ _QUOTA_MESSAGE = '{"ratelimit": "didn\'t use volume quota"}'
 _MAX_BATCH = 50
 
 
-class FakeLighter(FakeServer):
+class FakeLighter(EngineServer[LighterState, Push]):
     """A wire-level fake of Lighter (zkLighter perps) that ``lighter-sdk`` accepts.
 
     Use it as an async context manager on the test's loop::
@@ -123,8 +127,9 @@ class FakeLighter(FakeServer):
         self._funding = funding
         self._next_funding_ms = 0
         self._rng = random.Random(seed)
-        self._books = {m.market_id: _BookSeq(self._rng) for m in markets}
+        self._books = {m.market_id: BookSeq(self._rng) for m in markets}
         self._queue: asyncio.Queue[Tx] = asyncio.Queue()
+        self.reads = Reads(self.state, self.trading)
 
     # ------------------------------------------------------------------ serving
 
@@ -172,22 +177,6 @@ class FakeLighter(FakeServer):
     def next_nonce(self, index: int, key_index: int) -> int:
         """The key's next nonce."""
         return self.state.accounts[index].api_keys[key_index].nonce
-
-    def move_price(self, symbol: str, mid: Decimal) -> None:
-        """Moves ``symbol``'s outside market to ``mid``: resting orders it trades through
-        fill, positions are marked."""
-        self._broadcast(self.state.move_price(symbol, mid, self.now_ms()))
-
-    def trade_against(
-        self, symbol: str, aggressor: Side, size: Decimal, price: Decimal | None = None
-    ) -> None:
-        """An outside taker (``aggressor`` side) of ``size`` sweeps ``symbol``'s book up to
-        ``price``, filling resting orders from the front of their queues."""
-        self._broadcast(self.state.trade_against(symbol, aggressor, size, price, self.now_ms()))
-
-    def set_funding_rate(self, symbol: str, rate: Decimal) -> None:
-        """Sets ``symbol``'s hourly funding rate (fraction; positive: longs pay)."""
-        self.state.set_funding_rate(symbol, rate)
 
     def settle_funding(self, symbol: str | None = None) -> None:
         """Pays one hour of funding now on ``symbol`` (default: every market)."""
@@ -271,7 +260,7 @@ class FakeLighter(FakeServer):
                     else self._send_batch(fields, now)
                 )
             else:
-                body = self._read(request, name, now)
+                body = self.reads.read(request, name, now)
         except TxError as e:
             return await self.answer(request, fault, _json(e.body(), e.status))
         return await self.answer(request, fault, _json(body))
@@ -322,161 +311,6 @@ class FakeLighter(FakeServer):
         for one in later:
             self.spawn(self._run_later(one))
 
-    def _read(self, request: web.Request, name: str, now: int) -> dict[str, Any]:
-        q = request.query
-        st = self.state
-        if name == "nextNonce":
-            acct = self._account(q, "account_index")
-            key = acct.api_keys.get(_int(q, "api_key_index"))
-            if key is None:
-                raise TxError(wire.INVALID_PUBKEY, "invalid PublicKey, please run changePubKey")
-            return {"code": 200, "nonce": key.nonce}
-        if name == "apikeys":
-            acct = self._account(q, "account_index")
-            only = q.get("api_key_index")
-            keys = [
-                {"account_index": acct.index, "api_key_index": i, "nonce": k.nonce,
-                 "public_key": k.public_key, "transaction_time": now * 1000}
-                for i, k in sorted(acct.api_keys.items())
-                if only in (None, "255") or str(i) == only
-            ]  # fmt: skip
-            return {"code": 200, "api_keys": keys}
-        if name == "orderBooks":
-            return {"code": 200, "order_books": [m.book_entry() for m in self._markets(q)]}
-        if name == "orderBookDetails":
-            details = [self._detail(m) for m in self._markets(q)]
-            return {"code": 200, "order_book_details": details, "spot_order_book_details": []}
-        if name == "orderBookOrders":
-            return self._book_orders(self._market(q), _int(q, "limit", 100))
-        if name in ("account", "accountsByL1Address"):
-            if name == "account" and q.get("by", "index") != "index":
-                raise TxError(21100, "only by=index is served")
-            if name == "account":
-                acct = self._account(q, "value")
-            else:
-                address = q.get("l1_address", "").lower()
-                found = [a for a in st.accounts.values() if a.l1_address == address]
-                if not found:
-                    raise TxError(21100, "account not found", 400)
-                acct = found[0]
-            return {"code": 200, "total": 1, "accounts": [st.account_wire(acct, now)]}
-        if name == "accountActiveOrders":
-            acct = self._private(request, q, now)
-            ms = self._markets(q)
-            orders = [o.wire() for m in ms for o in acct.open_orders(m.market_id)]
-            return {"code": 200, "orders": orders}
-        if name == "accountInactiveOrders":
-            acct = self._private(request, q, now)
-            market = q.get("market_id")
-            limit = _int(q, "limit", 100)
-            done = [o for o in [*acct.orders.values(), *acct.refused] if not o.is_open]
-            if market not in (None, "255"):
-                done = [o for o in done if str(o.market.market_id) == market]
-            done.sort(key=lambda o: (o.updated_ms, o.order_index), reverse=True)
-            return {"code": 200, "orders": [o.wire() for o in done[:limit]], "next_cursor": None}
-        if name in ("trades", "recentTrades"):
-            return self._trades(request, q, name, now)
-        if name == "tx":
-            if q.get("by", "hash") != "hash":
-                raise TxError(21100, "only by=hash is served")
-            tx = self.trading.txs.get(q.get("value", ""))
-            if tx is None:
-                raise TxError(21500, "transaction not found", 400)
-            return {"code": 200, **tx.wire()}
-        if name == "funding-rates":
-            rates = [
-                {"market_id": m.market_id, "exchange": "lighter", "symbol": m.symbol,
-                 "rate": float(st.funding_rate(m.symbol) * 8)}
-                for m in st.markets.values()
-            ]  # fmt: skip
-            return {"code": 200, "funding_rates": rates}
-        if name == "fundings":
-            m = self._market(q)
-            rows = st.funding_history[m.market_id]
-            start, end = _int(q, "start_timestamp", 0), _int(q, "end_timestamp", 1 << 62)
-            rows = [r for r in rows if start <= r["timestamp"] <= end]
-            back = _int(q, "count_back", len(rows))
-            return {"code": 200, "resolution": q.get("resolution", "1h"),
-                    "fundings": rows[-back:] if back else []}  # fmt: skip
-        if name == "positionFunding":
-            acct = self._private(request, q, now)
-            rows = acct.fundings
-            market = q.get("market_id")
-            if market not in (None, "255"):
-                rows = [r for r in rows if str(r["market_id"]) == market]
-            limit = _int(q, "limit", 100)
-            return {"code": 200, "position_fundings": list(reversed(rows))[:limit],
-                    "next_cursor": None}  # fmt: skip
-        raise TxError(20001, f"{request.method} /api/v1/{name} is not served", 404)
-
-    def _detail(self, m: LighterMarket) -> dict[str, Any]:
-        mark = self.state.mark(m.symbol)
-        trades = [t for a in self.state.accounts.values() for t in a.trades
-                  if t["market_id"] == m.market_id]  # fmt: skip
-        last = Decimal(trades[-1]["price"]) if trades else mark
-        oi = sum((abs(a.engine.position(m.symbol)) for a in self.state.accounts.values()),
-                 Decimal(0))  # fmt: skip
-        return m.detail(mark, last, oi)
-
-    def _book_orders(self, m: LighterMarket, limit: int) -> dict[str, Any]:
-        bids, asks = self.state.outside.book_levels(m.symbol, 10_000)
-        rows: dict[bool, list[tuple[Decimal, int, dict[str, Any]]]] = {True: [], False: []}
-        for rec in self.state.resting(m.symbol):
-            rows[not rec.is_ask].append((rec.price, rec.order_index, _simple(m, rec)))
-        fake_index = 1
-        for is_bid, levels in ((True, bids), (False, asks)):
-            for px, sz in levels:
-                one = {"order_index": fake_index, "order_id": str(fake_index),
-                       "owner_account_index": 1, "initial_base_amount": m.sz(sz),
-                       "remaining_base_amount": m.sz(sz), "price": m.px(px), "order_expiry": 0,
-                       "transaction_time": 0}  # fmt: skip
-                rows[is_bid].append((px, fake_index, one))
-                fake_index += 1
-        out: dict[str, Any] = {}
-        for is_bid, name in ((True, "bids"), (False, "asks")):
-            ordered = sorted(rows[is_bid], key=lambda r: (-r[0] if is_bid else r[0], r[1]))
-            out[name] = [r[2] for r in ordered[:limit]]
-            out["total_" + name] = len(out[name])
-        return {"code": 200, **out}
-
-    def _trades(self, request: web.Request, q: Any, name: str, now: int) -> dict[str, Any]:
-        st = self.state
-        market = q.get("market_id")
-        limit = _int(q, "limit", 100)
-        if "account_index" in q:
-            rows = list(self._private(request, q, now).trades)
-        else:
-            rows = [t for a in st.accounts.values() for t in a.trades]
-        if market not in (None, "255"):
-            rows = [t for t in rows if str(t["market_id"]) == market]
-        rows.sort(key=lambda t: t["trade_id"], reverse=q.get("sort_dir", "desc") != "asc")
-        return {"code": 200, "trades": rows[:limit], "next_cursor": None}
-
-    def _markets(self, q: Any) -> list[LighterMarket]:
-        if q.get("market_id") in (None, "255"):
-            return list(self.state.markets.values())
-        return [self._market(q)]
-
-    def _market(self, q: Any) -> LighterMarket:
-        m = self.state.markets.get(_int(q, "market_id"))
-        if m is None:
-            raise TxError(21100, "MarketIndex is not valid")
-        return m
-
-    def _account(self, q: Any, name: str) -> LighterAccount:
-        acct = self.state.accounts.get(_int(q, name))
-        if acct is None:
-            raise TxError(21100, "account not found", 400)
-        return acct
-
-    def _private(self, request: web.Request, q: Any, now: int) -> LighterAccount:
-        token = q.get("auth") or request.headers.get("Authorization")
-        index, key_index = wire.check_auth(token, now)
-        acct = self._account(q, "account_index")
-        if index != acct.index or key_index not in acct.api_keys:
-            raise TxError(20013, "invalid auth: the token is for another account or key", 401)
-        return acct
-
     # ------------------------------------------------------------------ the sequencer
 
     async def _sequencer(self) -> None:
@@ -486,7 +320,12 @@ class FakeLighter(FakeServer):
             wait = (due - self.now_ms()) / 1000
             if wait > 0:
                 await asyncio.sleep(wait)
-            pushes, later = self.trading.execute(tx, self.now_ms())
+            try:
+                pushes, later = self.trading.execute(tx, self.now_ms())
+            except Exception:  # a bug in the fake must not stop every later transaction
+                _log.exception("fake lighter: transaction %s could not be applied", tx.hash)
+                tx.status, tx.error, tx.executed_ms = 0, (wire.BAD_TX, "internal"), self.now_ms()
+                continue
             self._broadcast(pushes)
             for one in later:
                 self.spawn(self._run_later(one))
@@ -510,6 +349,9 @@ class FakeLighter(FakeServer):
             await asyncio.sleep(interval)
             if conn.ws.closed:
                 return
+            if self.faults.ws_silent:  # a silent socket neither pings nor gives up
+                conn.memo["awaiting_pong"] = False
+                continue
             if conn.memo.get("awaiting_pong"):
                 with contextlib.suppress(ConnectionError, RuntimeError):
                     await conn.ws.close(code=1008, message=b"no pong")
@@ -569,6 +411,8 @@ class FakeLighter(FakeServer):
         account_ok = (name == "account_orders" and len(ids) == 2) or (
             name in _ACCOUNT_CHANNELS and name != "account_orders" and len(ids) == 1
         )
+        if name == "account_orders" and account_ok and ids[0] not in self.state.markets:
+            account_ok = False
         if not account_ok or ids[-1] not in self.state.accounts:
             conn.send({"error": {"code": 30005, "message": f"Invalid Channel : {channel}"}})
             return
@@ -584,33 +428,7 @@ class FakeLighter(FakeServer):
                 return
         market = ids[0] if name == "account_orders" else None
         conn.subs[("ch", channel)] = (name, acct.index, market)
-        conn.send(self._account_snapshot(name, acct, market, now))
-
-    def _account_snapshot(
-        self, name: str, acct: LighterAccount, market: int | None, now: int
-    ) -> dict[str, Any]:
-        st = self.state
-        channel = _colon(name, acct.index, market)
-        head = {"type": f"subscribed/{name}", "channel": channel, "timestamp": now}
-        positions = {str(m.market_id): st.position_wire(acct, m) for m in st.markets.values()}
-        trades: dict[str, list[dict[str, Any]]] = {}
-        for t in acct.trades[-100:]:
-            trades.setdefault(str(t["market_id"]), []).append(t)
-        orders: dict[str, list[dict[str, Any]]] = {}
-        for o in acct.open_orders(market):
-            orders.setdefault(str(o.market.market_id), []).append(o.wire())
-        if name == "account_all":
-            return {**head, "account": acct.index, "positions": positions, "trades": trades,
-                    "funding_histories": {}, "shares": []}  # fmt: skip
-        if name == "account_all_orders":
-            return {**head, "orders": orders}
-        if name == "account_orders":
-            return {**head, "account": acct.index, "orders": orders, "nonce": 0}
-        if name == "account_all_trades":
-            return {**head, "trades": trades, "total_volume": 0}
-        if name == "account_all_positions":
-            return {**head, "positions": positions}
-        return {**head, "txs": []}
+        conn.send(account_snapshot(self.state, name, acct, market, now))
 
     def _ws_send_tx(self, conn: WsConnection, msg: dict[str, Any], kind: str) -> None:
         req_id = msg.get("id")
@@ -665,7 +483,7 @@ class FakeLighter(FakeServer):
                 name, index, market = sub
                 for p in pushes:
                     if p.account == index:
-                        message = _account_update(name, p, market, now)
+                        message = account_update(name, p, market, now)
                         if message is not None:
                             conn.send(message)
 
@@ -703,98 +521,12 @@ class FakeLighter(FakeServer):
             await asyncio.sleep(self.book_interval_s)
             now = self.now_ms()
             self._broadcast(self.trading.fire_cancel_all(now))
+            self._broadcast(self.trading.expire_orders(now))
             if self._funding and now >= self._next_funding_ms:
                 self._next_funding_ms = (now // 3_600_000 + 1) * 3_600_000
                 self._broadcast(self.state.settle_funding(now))
             for m in self.state.markets.values():
                 self._flush_book(m, now)
-
-
-class _BookSeq:
-    """One market's book messages: the book last sent, the nonce chain and the gap switch."""
-
-    def __init__(self, rng: random.Random) -> None:
-        self._rng = rng
-        self.book: tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]] = ({}, {})
-        self.nonce = 3_100_000_000 + rng.randrange(1_000_000)
-        self.begin = self.nonce - rng.randrange(1, 64)
-        self.offset = 11_000_000
-        self.started = False
-        self.gap = False
-
-    def advance(self) -> int:
-        """Moves the chain on one message; returns its ``begin_nonce`` (the last ``nonce``)."""
-        begin = self.nonce
-        self.begin = begin
-        self.nonce += self._rng.randrange(1, 8)
-        self.offset += 1
-        return begin
-
-    def message(
-        self,
-        m: LighterMarket,
-        book: tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]] | list[dict[Decimal, Decimal]],
-        begin: int,
-    ) -> dict[str, Any]:
-        """An ``order_book`` payload of ``book`` (bids, asks) at the current nonce."""
-        bids, asks = book[0], book[1]
-        return {
-            "code": 0,
-            "asks": [{"price": m.px(p), "size": m.sz(asks[p])} for p in sorted(asks)],
-            "bids": [{"price": m.px(p), "size": m.sz(bids[p])} for p in sorted(bids, reverse=True)],
-            "offset": self.offset,
-            "nonce": self.nonce,
-            "begin_nonce": begin,
-        }
-
-
-def _colon(name: str, account: int, market: int | None) -> str:
-    return f"{name}:{account}" if market is None else f"{name}:{market}:{account}"
-
-
-def _account_update(name: str, p: Push, market: int | None, now: int) -> dict[str, Any] | None:
-    head = {"type": f"update/{name}", "channel": _colon(name, p.account, market), "timestamp": now}
-    key = str(p.market_id)
-    if name == "account_all_orders" and p.orders:
-        return {**head, "orders": {key: p.orders}}
-    if name == "account_orders" and p.orders and market == p.market_id:
-        return {**head, "account": p.account, "orders": {key: p.orders}, "nonce": 0}
-    if name == "account_all_trades" and p.trades:
-        return {**head, "trades": {key: p.trades}, "total_volume": 0}
-    if name == "account_all_positions" and p.position is not None:
-        return {**head, "positions": {key: p.position}}
-    if name == "account_tx" and p.txs:
-        return {**head, "txs": p.txs}
-    if name == "account_all" and (p.trades or p.position is not None):
-        return {**head, "account": p.account,
-                "positions": {} if p.position is None else {key: p.position},
-                "trades": {key: p.trades} if p.trades else {}, "funding_histories": {}}  # fmt: skip
-    return None
-
-
-def _simple(m: LighterMarket, rec: OrderRecord) -> dict[str, Any]:
-    return {
-        "order_index": rec.order_index,
-        "order_id": str(rec.order_index),
-        "owner_account_index": rec.account,
-        "initial_base_amount": m.sz(rec.initial),
-        "remaining_base_amount": m.sz(rec.remaining),
-        "price": m.px(rec.price),
-        "order_expiry": rec.order_expiry,
-        "transaction_time": rec.updated_ms * 1000,
-    }
-
-
-def _int(q: Any, name: str, default: int | None = None) -> int:
-    value = q.get(name)
-    if value is None or value == "":
-        if default is None:
-            raise TxError(21100, f"{name} is required")
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise TxError(21100, f"{name} is not an integer") from None
 
 
 def _json(body: Any, status: int = 200) -> web.Response:

@@ -534,6 +534,15 @@ class Transactions:
             raise TxError(wire.BAD_TX, f"invalid initial margin fraction: {e}") from e
         acct.imf[m.market_id] = imf
 
+    def expire_orders(self, now_ms: int) -> list[Push]:
+        """Cancels the open orders whose ``OrderExpiry`` has come (``canceled-expired``)."""
+        out: list[Push] = []
+        for acct in self.state.accounts.values():
+            for rec in acct.open_orders():
+                if 0 < rec.order_expiry <= now_ms:
+                    out.extend(self.venue_cancel(acct, rec.order_index, "canceled-expired", now_ms))
+        return out
+
     def fire_cancel_all(self, now_ms: int) -> list[Push]:
         """Runs the scheduled cancel-alls that are due (the dead-man switch)."""
         out: list[Push] = []
