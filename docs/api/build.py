@@ -54,6 +54,8 @@ MODULES = [
     "hedgekit.venues.hyperliquid.check",
     "hedgekit.venues.aster",
     "hedgekit.venues.aster.check",
+    "hedgekit.venues.lighter",
+    "hedgekit.venues.lighter.check",
     "hedgekit.secrets",
     "hedgekit.observability",
     "hedgekit.frontier",
@@ -75,11 +77,13 @@ MODULES = [
     "hedgekit.testing.fakes.lighter",
     "hedgekit.testing.conformance",
     "hedgekit.testing.conformance.harness",
+    "hedgekit.testing.conformance.wire",
     "hedgekit.testing.conformance.plugin",
     "hedgekit.testing.conformance.checks",
     "hedgekit.testing.conformance.sim",
     "hedgekit.testing.conformance.hyperliquid",
     "hedgekit.testing.conformance.aster",
+    "hedgekit.testing.conformance.lighter",
 ]
 IMPLIED = {"hedgekit.errors"}  # walked in from hedgekit.__all__
 CORE = "hedgekit._core"

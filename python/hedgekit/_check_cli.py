@@ -1,6 +1,8 @@
-"""``hedgekit check hyperliquid`` and ``hedgekit check aster``: live credentials and
-connectivity, read-only, thin layers over :func:`hedgekit.venues.hyperliquid.check.check_account`
-and :func:`hedgekit.venues.aster.check.check_account`.
+"""``hedgekit check hyperliquid``, ``hedgekit check aster`` and ``hedgekit check lighter``:
+live credentials and connectivity, read-only, thin layers over
+:func:`hedgekit.venues.hyperliquid.check.check_account`,
+:func:`hedgekit.venues.aster.check.check_account` and
+:func:`hedgekit.venues.lighter.check.check_account`.
 
 Keys and secrets come from the environment or ``--key-file`` and are wrapped in a
 :class:`~hedgekit.secrets.Secret` at once; they are never printed or logged, and a file whose
@@ -25,6 +27,10 @@ __all__ = [
     "ENV_ASTER_URL",
     "ENV_ASTER_USER",
     "ENV_KEY",
+    "ENV_LIGHTER_ACCOUNT",
+    "ENV_LIGHTER_KEY",
+    "ENV_LIGHTER_KEY_INDEX",
+    "ENV_LIGHTER_URL",
     "ENV_URL",
     "ENV_VAULT",
     "add_parser",
@@ -49,6 +55,14 @@ ENV_ASTER_API_SECRET = "HEDGEKIT_ASTER_API_SECRET"
 """Aster V1: the API key's HMAC secret."""
 ENV_ASTER_URL = "HEDGEKIT_ASTER_URL"
 """Aster's REST base, when ``--url`` is not given."""
+ENV_LIGHTER_KEY = "HEDGEKIT_LIGHTER_KEY"
+"""Lighter: the API key's private key."""
+ENV_LIGHTER_ACCOUNT = "HEDGEKIT_LIGHTER_ACCOUNT"
+"""Lighter: the account index."""
+ENV_LIGHTER_KEY_INDEX = "HEDGEKIT_LIGHTER_KEY_INDEX"
+"""Lighter: the API key's index (0..254)."""
+ENV_LIGHTER_URL = "HEDGEKIT_LIGHTER_URL"
+"""Lighter's REST base, when ``--url`` is not given."""
 
 
 def add_parser(sub: Any, epilog: str, formatter: type[argparse.HelpFormatter]) -> None:
@@ -122,6 +136,37 @@ def add_parser(sub: Any, epilog: str, formatter: type[argparse.HelpFormatter]) -
         "--chain-id", type=int, default=1666, metavar="N", help="V3 EIP-712 chain (714: testnet)"
     )
     aster.add_argument("--timeout", type=float, default=10.0, metavar="S", help="per request")
+    lighter = venues.add_parser(
+        "lighter",
+        help="orderBookDetails, the API key, its nonce, the account, an auth token",
+        description=(
+            "Reads Lighter's API only: orderBookDetails; the API key registered for the "
+            "account (compared with --public-key when given); the key's next nonce; the "
+            "account (collateral, positions); an auth token signed by the key, accepted by a "
+            "private read (a key that is not the registered one is reported, exit 1). No "
+            f"transaction is signed or sent. The key from ${ENV_LIGHTER_KEY} or --key-file, "
+            f"the account from --account-index or ${ENV_LIGHTER_ACCOUNT}, the key's index from "
+            f"--api-key-index or ${ENV_LIGHTER_KEY_INDEX}; nothing is printed or logged of the "
+            f"key or the token. The URL from --url or ${ENV_LIGHTER_URL} (default mainnet). "
+            "Needs pip install 'hedgekit[lighter]' (the venue's signer)."
+        ),
+        epilog=epilog,
+        formatter_class=formatter,
+    )
+    lighter.add_argument("--url", metavar="URL", default=None, help="another REST base URL")
+    lighter.add_argument(
+        "--key-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help=f"a file holding the API key's private key (instead of ${ENV_LIGHTER_KEY})",
+    )
+    lighter.add_argument("--account-index", type=int, default=None, metavar="N")
+    lighter.add_argument("--api-key-index", type=int, default=None, metavar="N")
+    lighter.add_argument(
+        "--public-key", default=None, metavar="HEX", help="the key's public key, to compare"
+    )
+    lighter.add_argument("--timeout", type=float, default=10.0, metavar="S", help="per request")
 
 
 def _key(args: argparse.Namespace, env: str = ENV_KEY) -> Any:
@@ -179,6 +224,8 @@ def run(args: argparse.Namespace) -> int:
     """Runs ``hedgekit check <venue>``; the exit code."""
     if args.venue == "aster":
         return _run_aster(args)
+    if args.venue == "lighter":
+        return _run_lighter(args)
     return _run_hyperliquid(args)
 
 
@@ -218,6 +265,46 @@ def _run_aster(args: argparse.Namespace) -> int:
     except VenueError as e:
         raise CliError(EXIT_ERROR, f"{url}: {e}") from None
     print(f"aster {report.url} ({credentials.scheme})")
+    print(f"  signer  {report.signer}")
+    print(f"  account {report.account}")
+    return _print_items(report)
+
+
+def _int_arg(value: int | None, env: str, flag: str) -> int:
+    if value is not None:
+        return value
+    text = os.environ.get(env, "").strip()
+    if not text:
+        raise CliError(EXIT_USAGE, f"no {flag}: give {flag} or set ${env}")
+    try:
+        return int(text)
+    except ValueError:
+        raise CliError(EXIT_USAGE, f"${env}: not an integer") from None
+
+
+def _run_lighter(args: argparse.Namespace) -> int:
+    from hedgekit.errors import InvalidArgumentError, MissingExtraError, VenueError
+    from hedgekit.venues.lighter.check import check_account
+    from hedgekit.venues.lighter.signing import LighterCredentials
+    from hedgekit.venues.lighter.wire import MAINNET_URL
+
+    key, where = _key(args, ENV_LIGHTER_KEY)
+    account = _int_arg(args.account_index, ENV_LIGHTER_ACCOUNT, "--account-index")
+    index = _int_arg(args.api_key_index, ENV_LIGHTER_KEY_INDEX, "--api-key-index")
+    try:
+        credentials = LighterCredentials(account, index, key, args.public_key)
+    except InvalidArgumentError as e:
+        raise CliError(EXIT_USAGE, str(e)) from None
+    url = _base_url(args.url or os.environ.get(ENV_LIGHTER_URL) or MAINNET_URL)
+    try:
+        report = asyncio.run(check_account(url, credentials, timeout_s=args.timeout))
+    except MissingExtraError as e:
+        raise CliError(EXIT_ERROR, str(e)) from None
+    except InvalidArgumentError:
+        raise CliError(EXIT_INPUT, f"{where}: not a Lighter API private key") from None
+    except VenueError as e:
+        raise CliError(EXIT_ERROR, f"{url}: {e}") from None
+    print(f"lighter {report.url}")
     print(f"  signer  {report.signer}")
     print(f"  account {report.account}")
     return _print_items(report)

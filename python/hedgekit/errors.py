@@ -18,6 +18,7 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidOrderError",
     "KillSwitchEngagedError",
+    "MissingExtraError",
     "NumberRangeError",
     "ParseError",
     "RunnerClosedError",
@@ -68,6 +69,19 @@ class RunnerThreadError(RunnerError):
     """A blocking call of a :class:`hedgekit.Runner` (or a wait on one of its futures that is
     not done yet) was made on the runner's own loop thread, where it would wait for itself
     forever."""
+
+
+class MissingExtraError(HedgekitError, ImportError):
+    """A feature needs an optional extra that is not installed (``pip install
+    'hedgekit[lighter]'``).
+
+    Attributes:
+        extra: The extra's name.
+    """
+
+    def __init__(self, extra: str, what: str) -> None:
+        super().__init__(f"{what} needs the {extra!r} extra: pip install 'hedgekit[{extra}]'")
+        self.extra = extra
 
 
 class ConversionError(HedgekitError, ValueError):

@@ -1,6 +1,6 @@
 """The conformance suite (hedgekit.testing.conformance) against hedgekit's own harnesses: the
-simulated venue on virtual time, and the Hyperliquid and Aster adapters over their wire-level
-fakes."""
+simulated venue on virtual time, and the Hyperliquid, Aster and Lighter adapters over their
+wire-level fakes."""
 
 from __future__ import annotations
 

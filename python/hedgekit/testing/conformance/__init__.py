@@ -4,9 +4,10 @@ and the five most-reported live-trading bugs as tests, each judged on the venue'
 A venue is tested through a :class:`VenueHarness` that builds it, drives its outside world,
 reads its truth and injects its faults. hedgekit's own harnesses are
 :class:`~hedgekit.testing.conformance.sim.SimHarness` (the simulated venue, virtual time) and
-:class:`~hedgekit.testing.conformance.hyperliquid.HyperliquidHarness` and
-:class:`~hedgekit.testing.conformance.aster.AsterHarness` (the Hyperliquid and Aster adapters
-against their wire-level fakes, real sockets). Run the suite with
+:class:`~hedgekit.testing.conformance.hyperliquid.HyperliquidHarness`,
+:class:`~hedgekit.testing.conformance.aster.AsterHarness` and
+:class:`~hedgekit.testing.conformance.lighter.LighterHarness` (the Hyperliquid, Aster and
+Lighter adapters against their wire-level fakes, real sockets). Run the suite with
 ``pytest --pyargs hedgekit.testing.conformance`` (``--venue module:factory`` for another
 harness). See ``docs/conformance.md``.
 """

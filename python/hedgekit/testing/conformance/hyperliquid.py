@@ -9,27 +9,23 @@ extra (aiohttp).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import random
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import TypeVar
 
 from hedgekit._core import EthSigner
 from hedgekit.model import Side
 from hedgekit.secrets import Secret
 from hedgekit.testing.conformance.harness import Hook, TruthFill, TruthOrder
+from hedgekit.testing.conformance.wire import WireHarness
 from hedgekit.testing.fakes.hyperliquid import FakeHyperliquid
 from hedgekit.venues.hyperliquid import HyperliquidCredentials, HyperliquidVenue
-from hedgekit.venues.transport import Backoff
+from hedgekit.venues.transport import Backoff, WsClient
 
 __all__ = ["HyperliquidHarness"]
 
-_T = TypeVar("_T")
 
-
-class HyperliquidHarness:
+class HyperliquidHarness(WireHarness[FakeHyperliquid, HyperliquidVenue]):
     """Runs the suite against :class:`~hedgekit.venues.hyperliquid.HyperliquidVenue` and a
     fresh :class:`~hedgekit.testing.fakes.hyperliquid.FakeHyperliquid` per test.
 
@@ -45,47 +41,13 @@ class HyperliquidHarness:
     hooks: frozenset[Hook] = frozenset(Hook)
     symbol = "ETH"
     settle_s = 3.0
+    lost_answer_kinds: tuple[str, ...] = ("ws_post", "exchange")
 
     def __init__(self, seed: int = 5, *, limit_s: float = 30.0) -> None:
-        self.seed = seed
-        self.limit_s = limit_s
+        super().__init__(seed, limit_s=limit_s)
         key = hashlib.sha256(b"hedgekit-conformance-hyperliquid").hexdigest()
         self._key = key
         self.address = EthSigner(bytes.fromhex(key)).address.lower()
-        self._fake: FakeHyperliquid | None = None
-        self._venue: HyperliquidVenue | None = None
-        self._silences = 0
-
-    def run(self, main: Callable[[], Awaitable[_T]]) -> _T:
-        """Runs ``main()`` on a fresh event loop, at most ``limit_s`` seconds."""
-
-        async def bounded() -> _T:
-            async with asyncio.timeout(self.limit_s):
-                return await main()
-
-        return asyncio.run(bounded())
-
-    @property
-    def fake(self) -> FakeHyperliquid:
-        """The fake of the running test.
-
-        Raises:
-            RuntimeError: Not started.
-        """
-        if self._fake is None:
-            raise RuntimeError("the harness is not started")
-        return self._fake
-
-    @property
-    def venue(self) -> HyperliquidVenue:
-        """The adapter of the running test.
-
-        Raises:
-            RuntimeError: Not started.
-        """
-        if self._venue is None:
-            raise RuntimeError("the harness is not started")
-        return self._venue
 
     async def start(self) -> HyperliquidVenue:
         """Serves a fresh fake on 127.0.0.1 and connects an adapter to it (books of every
@@ -106,17 +68,6 @@ class HyperliquidHarness:
         self._venue = venue
         await venue.connect()
         return venue
-
-    async def stop(self) -> None:
-        """Closes the adapter, then the fake."""
-        venue, fake = self._venue, self._fake
-        self._venue = self._fake = None
-        try:
-            if venue is not None:
-                await venue.close()
-        finally:
-            if fake is not None:
-                await fake.stop()
 
     # --------------------------------------------------------------------- the outside world
     async def fill_resting(
@@ -181,47 +132,11 @@ class HyperliquidHarness:
         """The fake's position."""
         return self.fake.position(self.address, symbol)
 
-    async def requests_received(self) -> int:
-        """HTTP requests and WebSocket posts the fake received."""
-        return self.fake.requests
-
     async def mid(self, symbol: str) -> Decimal:
         """The fake's outside mid."""
         return self.fake.state.mid(symbol)
 
     # ------------------------------------------------------------------------------ faults
-    async def drop_stream(self) -> None:
-        """Aborts every WebSocket of the fake."""
-        self.fake.faults.drop_ws()
-
-    async def silence_stream(self) -> None:
-        """The fake's sockets stay open and send nothing."""
-        self._silences = self.venue.stream.client.silences
-        self.fake.faults.silence_ws()
-
-    async def restore_stream(self) -> None:
-        """Waits (at most 5 s) until the adapter has replaced the silent socket, then lets the
-        fake send again."""
-        client = self.venue.stream.client
-        try:
-            for _ in range(250):  # 5 s
-                if client.silences > self._silences:
-                    break
-                await asyncio.sleep(0.02)
-        finally:
-            self.fake.faults.resume_ws()
-
-    async def lose_next_answer(self, op: str) -> None:
-        """The fake applies the next action (over the socket or REST) and never answers it."""
-        del op  # every action is one kind of request on the wire
-        self.fake.faults.lose_answer(1, kinds=("ws_post", "exchange"))
-
-    async def race_next_cancel(self) -> None:
-        """The fake fills the order before answering the next cancel; the fill's events
-        follow 0.2 s after the answer."""
-        self.fake.faults.cancel_fill_race(1, event_delay_s=0.2)
-
-    async def cancel_next_accepted(self) -> None:
-        """The fake answers the next resting order ``resting``, then cancels it
-        (``marginCanceled``) 50 ms later."""
-        self.fake.faults.accept_then_cancel(1, delay_s=0.05)
+    def watched_socket(self) -> WsClient:
+        """The socket of our private events."""
+        return self.venue.stream.client

@@ -44,9 +44,10 @@ DEFAULT_HARNESSES = (
     "hedgekit.testing.conformance.sim:SimHarness",
     "hedgekit.testing.conformance.hyperliquid:HyperliquidHarness",
     "hedgekit.testing.conformance.aster:AsterHarness",
+    "hedgekit.testing.conformance.lighter:LighterHarness",
 )
-"""hedgekit's own harnesses: the simulated venue, and Hyperliquid and Aster over their wire-level
-fakes."""
+"""hedgekit's own harnesses: the simulated venue, and Hyperliquid, Aster and Lighter over their
+wire-level fakes (Lighter needs the ``lighter`` extra)."""
 
 _HOOKS_ATTR = "__conformance_hooks__"
 

@@ -19,7 +19,6 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -56,7 +55,7 @@ from hedgekit.model import (
 )
 from hedgekit.risk.funding import FundingSchedule
 from hedgekit.risk.tiers import MarginTable
-from hedgekit.venues._local import LocalState
+from hedgekit.venues._local import LocalState, SeenKeys
 from hedgekit.venues.aster import parse, wire
 from hedgekit.venues.aster.http import AsterHttp
 from hedgekit.venues.aster.signing import AsterCredentials, signer_for
@@ -170,14 +169,14 @@ class AsterVenue(LocalState):
         self._subs: list[EventQueue] = []
         self._orders: dict[str, _Order] = {}  # by the venue's client order id
         self._coid_of_oid: dict[int, str] = {}
-        self._seen: OrderedDict[tuple[int, int], None] = OrderedDict()
+        self._seen = SeenKeys(_SEEN_TRADES)
         self._buffers: dict[str, list[bytes]] = {}  # diffs held while a snapshot is read
         self._resyncs: dict[str, asyncio.Task[None]] = {}
         self._traded: set[str] = set()
         self._fills_since_ms = 0
         self._start_ms = 0
         self._funding_since_ms = 0
-        self._funding_seen: OrderedDict[str, None] = OrderedDict()
+        self._funding_seen = SeenKeys(_SEEN_TRADES)
         self._tasks: set[asyncio.Task[None]] = set()
         self._connected = False
         self.listen_key: str | None = None
@@ -273,11 +272,6 @@ class AsterVenue(LocalState):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-    def _spawn(self, coro: Any) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     # --------------------------------------------------------------------------- local state
     def margin_table(self, symbol: str) -> MarginTable | None:
@@ -653,13 +647,7 @@ class AsterVenue(LocalState):
                 self._books[sym].clear()
 
     def _new_fill(self, f: Fill) -> bool:
-        key = (int(f.venue_order_id), int(f.trade_id))
-        if key in self._seen:
-            return False
-        self._seen[key] = None
-        if len(self._seen) > _SEEN_TRADES:
-            self._seen.popitem(last=False)
-        return True
+        return self._seen.add((int(f.venue_order_id), int(f.trade_id)))
 
     def _take_fill(self, f: Fill) -> None:
         if not self._new_fill(f) or f.ts_ns // MS < self._start_ms:
@@ -711,11 +699,8 @@ class AsterVenue(LocalState):
             return
         for r in sorted(rows, key=lambda r: int(r["time"])):
             key = str(r.get("tranId") or (r.get("symbol"), r["time"], r["income"]))
-            if key in self._funding_seen:
+            if not self._funding_seen.add(key):
                 continue
-            self._funding_seen[key] = None
-            if len(self._funding_seen) > _SEEN_TRADES:
-                self._funding_seen.popitem(last=False)
             self._funding_since_ms = max(self._funding_since_ms, int(r["time"]))
             self._deliver(parse.funding_payment(self._name, r))
 

@@ -18,7 +18,6 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -55,7 +54,7 @@ from hedgekit.model import (
 from hedgekit.risk.funding import FundingSchedule
 from hedgekit.risk.tiers import MarginTable
 from hedgekit.secrets import Secret
-from hedgekit.venues._local import LocalState
+from hedgekit.venues._local import LocalState, SeenKeys
 from hedgekit.venues.base import InstrumentInfo
 from hedgekit.venues.hyperliquid import parse, wire
 from hedgekit.venues.hyperliquid.http import HyperliquidHttp
@@ -183,7 +182,7 @@ class HyperliquidVenue(LocalState):
         self._subs: list[EventQueue] = []
         self._orders: dict[str, _Order] = {}  # by cloid
         self._cloid_of_oid: dict[int, str] = {}
-        self._seen: OrderedDict[tuple[int, int], None] = OrderedDict()
+        self._seen = SeenKeys(_SEEN_TRADES)
         self._fills_since_ms = 0
         self._start_ms = 0
         self._leverage: dict[str, Decimal] = {}
@@ -719,13 +718,7 @@ class HyperliquidVenue(LocalState):
             book.apply_hyperliquid(payload, self._clock.now_ns())
 
     def _new_fill(self, f: Fill) -> bool:
-        key = (int(f.trade_id), int(f.venue_order_id))
-        if key in self._seen:
-            return False
-        self._seen[key] = None
-        if len(self._seen) > _SEEN_TRADES:
-            self._seen.popitem(last=False)
-        return True
+        return self._seen.add((int(f.trade_id), int(f.venue_order_id)))
 
     def _take_fills(self, rows: list[Any]) -> None:
         """Delivers the fills not delivered yet (by trade id and order id); fills from before

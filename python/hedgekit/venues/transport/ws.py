@@ -130,9 +130,13 @@ class KeepAlive:
         return cls(b'{"method":"ping"}', interval_s, _is_hl_pong)
 
     @classmethod
-    def lighter(cls, interval_s: float = 60.0) -> KeepAlive:
-        """The server's ``{"type":"ping"}`` answered with ``{"type":"pong"}``, and a pong sent
-        after ``interval_s`` quiet (Lighter wants something at least every 2 minutes)."""
+    def lighter(cls, interval_s: float = 60.0, *, client_ping: bool = False) -> KeepAlive:
+        """The server's ``{"type":"ping"}`` answered with ``{"type":"pong"}``, and something
+        sent after ``interval_s`` quiet (Lighter wants something at least every 2 minutes): a
+        pong, or with ``client_ping`` a ``{"type":"ping"}`` whose ``{"type":"pong"}`` answer
+        is consumed (a quiet socket then still hears from a live server)."""
+        if client_ping:
+            return cls(b'{"type":"ping"}', interval_s, _is_lighter_pong, _lighter_answer)
         return cls(b'{"type":"pong"}', interval_s, None, _lighter_answer)
 
     @classmethod
@@ -147,6 +151,10 @@ def _compact(msg: bytes) -> bytes:
 
 def _is_hl_pong(msg: bytes) -> bool:
     return _compact(msg) == b'{"channel":"pong"}'
+
+
+def _is_lighter_pong(msg: bytes) -> bool:
+    return _compact(msg) == b'{"type":"pong"}'
 
 
 def _lighter_answer(msg: bytes) -> bytes | None:
