@@ -59,6 +59,7 @@ from hedgekit.tracking import VenueSession
 __all__ = [
     "WIRE_ASTER_MARKETS",
     "WIRE_DURATION_S",
+    "WIRE_LIGHTER_MARKETS",
     "WIRE_MARKETS",
     "WIRE_PAIRS",
     "run_wire_demo",
@@ -69,9 +70,10 @@ __all__ = [
 WIRE_DURATION_S = 30.0
 """The default length of a wire run (real seconds)."""
 
-WIRE_PAIRS: tuple[Pair, ...] = ((ASTER, HL),)
-"""The pairs ``hedgekit demo --wire`` runs one after the other (without ``--pair``): between
-them every venue with a live adapter trades over the wire."""
+WIRE_PAIRS: tuple[Pair, ...] = ((ASTER, LIGHTER), (ASTER, HL))
+"""The pairs ``hedgekit demo --wire`` runs one after the other (without ``--pair``): long on
+Aster, short on Lighter (the bot this project grew from), then long on Aster, short on
+Hyperliquid — between them all three venues trade over the wire."""
 
 _COIN = SYMBOLS[HL]
 
@@ -102,7 +104,23 @@ def _aster_markets() -> tuple[object, ...]:
 
 
 WIRE_ASTER_MARKETS = _aster_markets
-"""The Aster fake's markets for a wire run with its Aster leg over the wire too."""
+"""The Aster fake's markets for a wire run."""
+
+
+def _lighter_markets() -> tuple[object, ...]:
+    from hedgekit.testing.fakes.lighter.market import LighterMarket
+
+    # the simulated Lighter venue's ETH: price to 0.01 (book levels 0.1 apart), size to 0.0001
+    return (
+        LighterMarket(
+            SYMBOLS[LIGHTER], 0, 4, 2, Decimal("0.005"), Decimal(10), Decimal("2400.2"),
+            Decimal("0.1"), level_size=Decimal(5),
+        ),
+    )  # fmt: skip
+
+
+WIRE_LIGHTER_MARKETS = _lighter_markets
+"""The Lighter fake's markets for a wire run."""
 
 
 def wire_config(duration_s: float, pair: Pair = DEFAULT_PAIR) -> FundingArbConfig:
@@ -193,7 +211,7 @@ class _WireLeg:
         self.symbol = SYMBOLS[self.name]
         self.fake: Any = None
         self.venue: Any = None
-        self.account = ""
+        self.account: Any = ""  # as the fake names accounts (an address, a Lighter index)
         self.signer = ""
         self.driver: asyncio.Task[None] | None = None
         self.streamed = 0
@@ -302,7 +320,7 @@ class _WireLeg:
         return WireSummary(
             url=fake.url,
             signer=self.signer,
-            account=self.account,
+            account=str(self.account),
             posted=self.posted(),
             rest_actions=self.rest_actions(),
             orders=self._orders(),
@@ -402,7 +420,48 @@ class _AsterLeg(_WireLeg):
         return int(self.fake.verified["v3"]) if self.fake is not None else 0
 
 
-_LEGS: dict[str, type[_WireLeg]] = {HL: _HyperliquidLeg, ASTER: _AsterLeg}
+class _LighterLeg(_WireLeg):
+    """Lighter: an account index with an API key registered for it, the adapter signing its
+    transactions with that key through the native signer of the ``lighter`` extra."""
+
+    name = LIGHTER
+    mid = Decimal("2400.2")
+    key_index = 3
+
+    async def _open(self) -> Any:
+        from hedgekit.testing.fakes.lighter import FakeLighter
+        from hedgekit.venues.lighter import LighterCredentials, LighterVenue
+        from hedgekit.venues.lighter.signing import generate_api_key
+
+        # The native signer makes keys only at random; the account index follows the seed.
+        private, public = generate_api_key()
+        index = 1000 + self.seed
+        self.account, self.signer = index, f"{index}/{self.key_index}"
+        self.fake = FakeLighter(
+            [(index, self.key_index, public)],
+            balance=DEMO_COLLATERAL,
+            markets=WIRE_LIGHTER_MARKETS(),  # type: ignore[arg-type]
+            seed=self.seed,
+            book_interval_s=0.2,
+            funding=False,
+        )
+        await self.fake.start()
+        self.venue = LighterVenue(
+            self.fake.url,
+            LighterCredentials(index, self.key_index, private, public),
+            ws_url=self.fake.ws_url,
+            symbols=(self.symbol,),
+            request_timeout_s=3.0,
+            ready_timeout_s=5.0,
+        )
+        await self.venue.connect()
+        return self.fake.account(index).engine
+
+    def posted(self) -> int:
+        return len(self.fake.trading.txs) if self.fake is not None else 0
+
+
+_LEGS: dict[str, type[_WireLeg]] = {HL: _HyperliquidLeg, ASTER: _AsterLeg, LIGHTER: _LighterLeg}
 _SALT = {HL: 11, ASTER: 13, LIGHTER: 17}
 
 
