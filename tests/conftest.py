@@ -16,5 +16,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 
 # tests/ccxt needs ccxt, which cannot share an environment with the Lighter SDK (urllib3 pins):
 # `make test-ccxt` runs that folder in the ccxt environment; elsewhere it is not collected.
-if importlib.util.find_spec("ccxt") is None:
+# (This folder on sys.path makes `ccxt` a namespace package here, with no origin: not ccxt.)
+_ccxt = importlib.util.find_spec("ccxt")
+if _ccxt is None or _ccxt.origin is None:
     collect_ignore = ["ccxt"]
