@@ -2,8 +2,9 @@
 
 * ``lighter-sign``: one CreateOrder signed by the native signer (``lighter-sdk``'s Go library)
   through :class:`~hedgekit.venues.lighter.signing.LighterSigner` (its ctypes call and the
-  decoding of the answer) beside the bare library call it wraps. About 1.2 ms each: why the
-  adapter signs on a worker thread, off the event loop.
+  decoding of the answer) beside the bare library call it wraps. About 1.2 ms each here, on the
+  main thread (about 0.5 ms on the signer's worker thread, where the adapter signs:
+  ``benches/live_lighter.py``); either way too long for the event loop.
 * ``lighter-book``: one ``update/order_book`` message (5 levels) parsed (``orjson``) and
   applied to the Rust book level by level from Python, the path the adapter takes (no
   Lighter-shaped Rust apply exists: at a few µs it is not needed).

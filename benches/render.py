@@ -463,6 +463,43 @@ def render_live_aster(res: Results, meta: Mapping[str, Any]) -> str:
     return "\n".join(out)
 
 
+def render_live_lighter(res: Results, meta: Mapping[str, Any]) -> str:
+    """Lighter over the wire against one ``FakeLighter`` (``benches/live_lighter.py``), p50 / p99
+    µs, with the share of hedgekit's place time that is signing."""
+    lv = res["live-lighter"]
+
+    def us(x: Mapping[str, Any]) -> str:
+        return f"{x['p50_us']:,.1f} / {x['p99_us']:,.1f}"
+
+    def faster(ours: Mapping[str, Any], peer: Mapping[str, Any]) -> str:
+        return f"{peer['p50_us'] / ours['p50_us']:,.1f}×"
+
+    sdk = f"lighter-sdk {meta.get('lighter_sdk') or '?'}"
+    place, sign = lv["hedgekit"], lv["sign"]
+    out = head("path", "hedgekit p50 / p99 µs", "peer", "peer p50 / p99 µs", "hedgekit faster",
+               align="lrlrr")  # fmt: skip
+    out.append(row(["`place()` called → signed `sendTx` on the socket", us(place),
+                    sdk + " (`SignerClient.create_order`)", us(lv["sdk"]),
+                    faster(place, lv["sdk"])]))  # fmt: skip
+    out.append(row(["one CreateOrder signature, on the main thread", us(sign["hedgekit"]),
+                    sdk + " (`sign_create_order`)", us(sign["sdk"]),
+                    faster(sign["hedgekit"], sign["sdk"])]))  # fmt: skip
+    out.append(row(["the same, on the signer's worker thread from the loop (as `place()` signs)",
+                    us(sign["hedgekit_thread"]), "", "", ""]))  # fmt: skip
+    out.append(
+        row(["`update/order_book` frame (5+5) → book", us(lv["order_book_book"]), "", "", ""])
+    )
+    out.append(row(["`account_all_trades` frame (1 fill) → ledger", us(lv["trades_ledger"]),
+                    "", "", ""]))  # fmt: skip
+    out.append("")
+    share = sign["hedgekit_thread"]["p50_us"] / place["p50_us"]
+    out.append(f"{lv['orders']:,} orders per client after {lv['warmup']} of warm-up, "
+               f"{sign['hedgekit']['n']:,} signatures each way; every client has its own account and "
+               f"API key on the same fake. Signing, as `place()` does it, is {share:.0%} of "
+               "hedgekit's place p50.")  # fmt: skip
+    return "\n".join(out)
+
+
 def render_ws_listener(res: Results, meta: Mapping[str, Any]) -> str:
     """Frame → book through each shipped WebSocket listener (``benches/ws_listener.py``), µs per
     frame (medians of the rounds)."""
@@ -527,7 +564,11 @@ def render_recorded(doc: Mapping[str, Any]) -> str:
             entries.append((name, sec["recorded"]))
     for name, m in entries:
         peers = (
-            ", ".join(f"{k} {m[k]}" for k in ("nautilus_trader", "uvloop", "ccxt") if m.get(k))
+            ", ".join(
+                f"{k} {m[k]}"
+                for k in ("nautilus_trader", "uvloop", "ccxt", "lighter_sdk")
+                if m.get(k)
+            )
             or "—"
         )
         out.append(row([name, (m.get("date") or "—").replace("T", " ").rstrip("Z"), m.get("commit") or "—",
@@ -557,6 +598,8 @@ BLOCKS: dict[str, tuple[tuple[str, ...], Renderer]] = {
     "live": (("live",), lambda d: render_live(_data(d), d["sections"]["live"]["recorded"])),
     "live-aster": (("live-aster",),
                    lambda d: render_live_aster(_data(d), d["sections"]["live-aster"]["recorded"])),
+    "live-lighter": (("live-lighter",),
+                     lambda d: render_live_lighter(_data(d), d["sections"]["live-lighter"]["recorded"])),
     "ws-listener": (("ws-listener",),
                     lambda d: render_ws_listener(_data(d), d["sections"]["ws-listener"]["recorded"])),
 }  # fmt: skip

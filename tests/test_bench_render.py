@@ -277,6 +277,10 @@ def test_every_table_renders_from_a_complete_document() -> None:
             "userfills_ledger": p(6.8, 20.6), "l2book_book": p(1.87, 2.79)}  # fmt: skip
     live_aster = {"orders": 500, "warmup": 50, "hedgekit": p(304.8, 595.6), "ccxt": p(3559.4, 4073.9),
                   "depth_update_book": p(2.4, 4.72), "trade_update_ledger": p(9.6, 21.06)}  # fmt: skip
+    live_lighter = {"orders": 300, "warmup": 30, "hedgekit": p(1010.0, 2250.0), "sdk": p(2780.0, 4750.0),
+                    "sign": {"hedgekit": p(1360.0, 1800.0), "hedgekit_thread": p(606.0, 900.0),
+                             "sdk": p(1450.0, 2050.0)},
+                    "order_book_book": p(5.18, 8.66), "trades_ledger": p(9.13, 19.05)}  # fmt: skip
     ws_listener = {"frames": 20000, "rounds": 7, "message_bytes": 1438, "levels": 20,
                    "dispatch_us": {"python": 1.43, "cython": 0.87}, "dispatch_ratio": 1.6437,
                    "loopback_us": {"python": 3.09, "cython": 2.47}, "loopback_ratio": 1.251}  # fmt: skip
@@ -288,11 +292,13 @@ def test_every_table_renders_from_a_complete_document() -> None:
         ("rust", results.from_rust_stdout("book bbo   median       2.6 ns/op\n")),
         ("live", live),
         ("live-aster", live_aster),
+        ("live-lighter", live_lighter),
         ("ws-listener", ws_listener),
     ]:
         doc["sections"][name] = {"recorded": META, "data": data}
     doc["sections"]["live-aster"]["recorded"] = {**META, "ccxt": "4.5.90"}
     doc["sections"]["ws-listener"]["recorded"] = {**META, "picows": "2.3.1", "cython": "3.3.1"}
+    doc["sections"]["live-lighter"]["recorded"] = {**META, "lighter_sdk": "1.1.8"}
     text = (
         "\n\n".join(f"<!-- bench:{name} -->\n<!-- /bench:{name} -->" for name in render.BLOCKS)
         + "\n"
@@ -324,6 +330,23 @@ def test_every_table_renders_from_a_complete_document() -> None:
     )
     assert "| `depthUpdate` frame (10+10) → book | 2.4 / 4.7 |" in out
     assert "| `ORDER_TRADE_UPDATE` frame (1 fill) → ledger | 9.6 / 21.1 |" in out
+    # Lighter over the wire: place against the SDK's create_order, signing both ways, the share
+    assert (
+        "| `place()` called → signed `sendTx` on the socket | 1,010.0 / 2,250.0 | lighter-sdk 1.1.8 "
+        "(`SignerClient.create_order`) | 2,780.0 / 4,750.0 | 2.8× |" in out
+    )
+    assert (
+        "| one CreateOrder signature, on the main thread | 1,360.0 / 1,800.0 | lighter-sdk 1.1.8 "
+        "(`sign_create_order`) | 1,450.0 / 2,050.0 | 1.1× |" in out
+    )
+    assert "(as `place()` signs) | 606.0 / 900.0 |" in out
+    assert "| `update/order_book` frame (5+5) → book | 5.2 / 8.7 |" in out
+    assert "| `account_all_trades` frame (1 fill) → ledger | 9.1 / 19.1 |" in out
+    assert "300 orders per client after 30 of warm-up, 500 signatures each way" in out
+    assert "Signing, as `place()` does it, is 60% of hedgekit's place p50." in out
+    assert (
+        "| live-lighter | 2026-12-01 10:00:00 | abc1234 |" in out and "lighter_sdk 1.1.8 |" in out
+    )
     # the WebSocket listeners, frame → book: the compiled one against the Python fallback
     assert (
         "| `l2Book` frame (20+20) in memory → `on_ws_frame` → book | 1.43 | 0.87 | **1.64×** |"

@@ -9,9 +9,11 @@ Apache-2.0 lighter-go). :class:`LighterSigner` calls its ctypes functions direct
 nonce ``-1`` that makes the library fetch one over HTTP, and never ``CheckClient`` (HTTP too).
 Our own transport sends what it signs.
 
-A signature costs about 1.2 ms of C time (measured: ``benches``/docs/lighter.md), too long to
-hold the event loop: :meth:`LighterSigner.sign` runs it on one worker thread the signer owns
-(ctypes releases the GIL). Without the ``lighter`` extra, constructing a signer raises
+A signature costs about 0.5 ms of C time on a thread of its own and about 1.3 ms on the
+process's main thread (the Go runtime reads ``/proc/self/maps`` there on every call; measured:
+``benches/live_lighter.py``, docs/lighter.md), too long to hold the event loop either way:
+:meth:`LighterSigner.sign` runs it on one worker thread the signer owns (ctypes releases the
+GIL). Without the ``lighter`` extra, constructing a signer raises
 :class:`~hedgekit.errors.MissingExtraError`.
 
 Nonces (:class:`NonceAllocator`) are sequential per API key: fetched once from ``nextNonce``,
