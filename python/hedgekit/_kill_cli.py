@@ -1,11 +1,12 @@
 """``hedgekit kill``: the kill switch from a terminal, a thin layer over
 :class:`~hedgekit.execution.KillSwitch`.
 
-The venues are the bot's (a connections file, :mod:`hedgekit.venues.connect`, or ``--venue
-NAME=HOST:PORT``) and the journal is the bot's: the kill is journalled there as an operation of
+The venues are the bot's (a connections file, :mod:`hedgekit.venues.connect`: Hyperliquid, Aster,
+Lighter and remote simulated venues; or ``--venue NAME=HOST:PORT``) and the journal is the bot's: the kill is journalled there as an operation of
 kind ``"kill"``, and the latch it leaves there is what a bot's journal-backed switch reads
 before each open — so a bot running beside this command, or started after it, opens nothing
-until ``hedgekit kill --release``.
+until ``hedgekit kill --release``. A venue that cannot be built (Lighter without its extra) or
+reached is reported not flat beside the others' results, never as a traceback.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ def add_parser(sub: Any, epilog: str, formatter: type[argparse.HelpFormatter]) -
         type=Path,
         default=None,
         metavar="FILE",
-        help="a connections file: one [[venues]] table per venue (name, kind, address)",
+        help="a connections file (hedgekit.venues.connect): one [[venues]] table per venue, "
+        "kind remote, hyperliquid, aster or lighter; keys from the environment or key files",
     )
     kill.add_argument(
         "--venue",
@@ -166,19 +168,25 @@ async def _latch(url: str, args: argparse.Namespace) -> int:
 async def _kill(url: str, connections: list[Any], args: argparse.Namespace) -> int:
     from hedgekit import FillLedger
     from hedgekit.clock import LoopClock
-    from hedgekit.errors import VenueError
+    from hedgekit.errors import MissingExtraError, VenueError
     from hedgekit.execution.kill import KillConfig, KillReport, KillSwitch, VenueKill
     from hedgekit.tracking import VenueSession
     from hedgekit.venues.connect import ConnectionsError
 
     clock = LoopClock()
-    try:
-        venues = {c.name: c.venue(clock) for c in connections}
-    except ConnectionsError as e:  # a live venue's key is not where its connection says
-        raise CliError(EXIT_INPUT, str(e)) from None
+    venues: dict[str, Any] = {}
+    unreachable: dict[str, str] = {}
+    for c in connections:
+        try:
+            venues[c.name] = c.venue(clock)
+        except ConnectionsError as e:  # a live venue's key is not where its connection says
+            for built in venues.values():
+                await built.close()
+            raise CliError(EXIT_INPUT, str(e)) from None
+        except MissingExtraError as e:  # this venue cannot be reached from here; the others can
+            unreachable[c.name] = f"cannot build: {e}"
     journal = await _open(url)
     sessions: dict[str, VenueSession] = {}
-    unreachable: dict[str, str] = {}
     reason = args.reason or "manual"
     try:
         for name, venue in venues.items():
@@ -186,9 +194,9 @@ async def _kill(url: str, connections: list[Any], args: argparse.Namespace) -> i
                 await venue.connect()
             except (VenueError, TimeoutError, OSError, ValueError) as e:
                 unreachable[name] = f"cannot connect: {e}"
-        if len(unreachable) == len(venues):
+        if len(unreachable) == len(connections):
             # Nothing to flatten here; the latch is still set, so the bot opens nothing.
-            await _latch_only(journal, url, reason, list(venues))
+            await _latch_only(journal, url, reason, [c.name for c in connections])
             why = "; ".join(f"venue {n}: {w}" for n, w in unreachable.items())
             raise CliError(EXIT_ERROR, f"{why} (the latch is set in the journal)")
         ledger = FillLedger()
