@@ -53,6 +53,7 @@ MODULES = [
     "hedgekit.venues.hyperliquid.check",
     "hedgekit.venues.aster",
     "hedgekit.venues.aster.check",
+    "hedgekit.venues.ccxt",
     "hedgekit.secrets",
     "hedgekit.observability",
     "hedgekit.frontier",
@@ -77,6 +78,7 @@ MODULES = [
     "hedgekit.testing.conformance.sim",
     "hedgekit.testing.conformance.hyperliquid",
     "hedgekit.testing.conformance.aster",
+    "hedgekit.testing.conformance.ccxt",
 ]
 IMPLIED = {"hedgekit.errors"}  # walked in from hedgekit.__all__
 CORE = "hedgekit._core"
