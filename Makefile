@@ -117,6 +117,7 @@ bench: build-prod $(CCXT_STAMP)
 	$(VPY) benches/load.py --concurrency 1,10,100,1000 --starts-per-turn 0,1,2,4,8,32 --repeat 3 --json $(RESULTS)
 	$(CCXT_PY) benches/live.py --orders 500 --warmup 50 --rounds 500 --json $(RESULTS)
 	$(CCXT_PY) benches/live_aster.py --orders 500 --warmup 50 --rounds 500 --json $(RESULTS)
+	$(CCXT_PY) benches/live_ccxt.py --orders 500 --warmup 50 --json $(RESULTS)
 	cargo bench -p hedgekit-core > target/bench/rust.txt && cat target/bench/rust.txt
 	$(VPY) benches/results.py rust target/bench/rust.txt --json $(RESULTS)
 	$(VPY) benches/render.py --results $(RESULTS)
@@ -135,6 +136,7 @@ bench-gate: build-prod $(CCXT_STAMP)
 	$(VPY) benches/load.py --concurrency 1 --json $(SMOKE)/results.json
 	$(CCXT_PY) benches/live.py --orders 5 --warmup 1 --rounds 5 --json $(SMOKE)/results.json
 	$(CCXT_PY) benches/live_aster.py --orders 5 --warmup 1 --rounds 5 --json $(SMOKE)/results.json
+	$(CCXT_PY) benches/live_ccxt.py --orders 5 --warmup 1 --json $(SMOKE)/results.json
 	cp BENCHMARKS.md $(SMOKE)/BENCHMARKS.md
 	$(VPY) benches/render.py --results $(SMOKE)/results.json --doc $(SMOKE)/BENCHMARKS.md
 	$(VPY) benches/gate.py

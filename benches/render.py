@@ -463,6 +463,29 @@ def render_live_aster(res: Results, meta: Mapping[str, Any]) -> str:
     return "\n".join(out)
 
 
+def render_live_ccxt(res: Results, meta: Mapping[str, Any]) -> str:
+    """The ccxt bridge beside the native adapter against one ``FakeHyperliquid``
+    (``benches/live_ccxt.py``), p50 / p99 µs."""
+    lv = res["live-ccxt"]
+
+    def us(x: Mapping[str, Any]) -> str:
+        return f"{x['p50_us']:,.1f} / {x['p99_us']:,.1f}"
+
+    cx = f"ccxt {meta.get('ccxt') or '?'}"
+    out = head("path", "`HyperliquidVenue` p50 / p99 µs",
+               f"`CcxtVenue('hyperliquid')` ({cx}) p50 / p99 µs", "native faster",
+               align="lrrr")  # fmt: skip
+    for key, label in (("place_socket", "`place()` called → signed order on the socket"),
+                       ("ioc_round_trip", "IOC round trip, `place()` called → `OrderAck`")):  # fmt: skip
+        native, bridge = lv["native"][key], lv["bridge"][key]
+        out.append(row([label, us(native), us(bridge),
+                        f"{bridge['p50_us'] / native['p50_us']:,.1f}×"]))  # fmt: skip
+    out.append("")
+    out.append(f"{lv['orders']:,} orders per venue after {lv['warmup']} of warm-up; each venue "
+               "has its own account on the same fake.")  # fmt: skip
+    return "\n".join(out)
+
+
 def render_gate(res: Results) -> str:
     g = res["gate"]
     st = g.get("settings", {})
@@ -539,6 +562,8 @@ BLOCKS: dict[str, tuple[tuple[str, ...], Renderer]] = {
     "live": (("live",), lambda d: render_live(_data(d), d["sections"]["live"]["recorded"])),
     "live-aster": (("live-aster",),
                    lambda d: render_live_aster(_data(d), d["sections"]["live-aster"]["recorded"])),
+    "live-ccxt": (("live-ccxt",),
+                  lambda d: render_live_ccxt(_data(d), d["sections"]["live-ccxt"]["recorded"])),
 }  # fmt: skip
 
 

@@ -277,6 +277,9 @@ def test_every_table_renders_from_a_complete_document() -> None:
             "userfills_ledger": p(6.8, 20.6), "l2book_book": p(1.87, 2.79)}  # fmt: skip
     live_aster = {"orders": 500, "warmup": 50, "hedgekit": p(304.8, 595.6), "ccxt": p(3559.4, 4073.9),
                   "depth_update_book": p(2.4, 4.72), "trade_update_ledger": p(9.6, 21.06)}  # fmt: skip
+    live_ccxt = {"orders": 500, "warmup": 50,
+                 "native": {"place_socket": p(119.6, 175.3), "ioc_round_trip": p(702.6, 1052.1)},
+                 "bridge": {"place_socket": p(4904.6, 6541.3), "ioc_round_trip": p(5151.3, 7280.9)}}  # fmt: skip
     for name, data in [
         ("pytest-benchmark", results.from_pytest_benchmark(pb)),
         ("frontier", frontier),
@@ -285,9 +288,11 @@ def test_every_table_renders_from_a_complete_document() -> None:
         ("rust", results.from_rust_stdout("book bbo   median       2.6 ns/op\n")),
         ("live", live),
         ("live-aster", live_aster),
+        ("live-ccxt", live_ccxt),
     ]:
         doc["sections"][name] = {"recorded": META, "data": data}
     doc["sections"]["live-aster"]["recorded"] = {**META, "ccxt": "4.5.90"}
+    doc["sections"]["live-ccxt"]["recorded"] = {**META, "ccxt": "4.5.90"}
     text = (
         "\n\n".join(f"<!-- bench:{name} -->\n<!-- /bench:{name} -->" for name in render.BLOCKS)
         + "\n"
@@ -319,6 +324,16 @@ def test_every_table_renders_from_a_complete_document() -> None:
     )
     assert "| `depthUpdate` frame (10+10) → book | 2.4 / 4.7 |" in out
     assert "| `ORDER_TRADE_UPDATE` frame (1 fill) → ledger | 9.6 / 21.1 |" in out
+    # the ccxt bridge beside the native adapter, on the same fake
+    assert "| `HyperliquidVenue` p50 / p99 µs | `CcxtVenue('hyperliquid')` (ccxt 4.5.90) p50" in out
+    assert (
+        "| `place()` called → signed order on the socket | 119.6 / 175.3 | 4,904.6 / 6,541.3 | 41.0× |"
+        in out
+    )
+    assert (
+        "| IOC round trip, `place()` called → `OrderAck` | 702.6 / 1,052.1 | 5,151.3 / 7,280.9 | 7.3× |"
+        in out
+    )
     assert "| market both (baseline) | 104 / 2.50 / 45 / 0 |" in out
     assert "| policy | retail 0–4 | retail 500–504 |" in out
     assert "| immediate-ioc | 100.0 | 1,000.0 | 4.50 | 3.25 |" in out
