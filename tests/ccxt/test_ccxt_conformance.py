@@ -1,5 +1,6 @@
 """The conformance suite (the Venue protocol and the five live bugs) against the ccxt bridge:
-``CcxtVenue`` over ccxt.pro's ``hyperliquid`` and ``aster`` against the wire-level fakes."""
+``CcxtVenue`` over ccxt.pro's ``hyperliquid`` and ``aster`` against the wire-level fakes, and
+over ``aster`` with its private events polled (the path for an exchange without a stream)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,16 @@ from typing import Any
 import pytest
 
 from hedgekit.testing.conformance import Hook, test_live_bugs, test_venue
-from hedgekit.testing.conformance.ccxt import CcxtAsterHarness, CcxtHyperliquidHarness
+from hedgekit.testing.conformance.ccxt import (
+    CcxtAsterHarness,
+    CcxtAsterPollingHarness,
+    CcxtHyperliquidHarness,
+)
 from hedgekit.testing.conformance.plugin import harness_params, hooks_needed
 from hedgekit.testing.conformance.test_live_bugs import *  # noqa: F403
 from hedgekit.testing.conformance.test_venue import *  # noqa: F403
 
-HARNESSES = [CcxtHyperliquidHarness, CcxtAsterHarness]
+HARNESSES = [CcxtHyperliquidHarness, CcxtAsterHarness, CcxtAsterPollingHarness]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -33,9 +38,9 @@ def _suite_tests() -> list[Callable[..., Any]]:
     ]
 
 
-def test_only_the_stream_faults_are_not_applicable_and_only_to_the_polling_aster_bridge() -> None:
-    assert CcxtHyperliquidHarness.hooks == frozenset(Hook)
-    assert frozenset(Hook) - CcxtAsterHarness.hooks == {
+def test_only_the_polling_bridge_lacks_hooks_and_only_the_stream_faults() -> None:
+    assert CcxtHyperliquidHarness.hooks == CcxtAsterHarness.hooks == frozenset(Hook)
+    assert frozenset(Hook) - CcxtAsterPollingHarness.hooks == {
         Hook.DROP_STREAM,
         Hook.SILENCE_STREAM,
         Hook.FILL_WHILE_DOWN,
@@ -47,7 +52,7 @@ def test_only_the_stream_faults_are_not_applicable_and_only_to_the_polling_aster
                 skipped.append((test.__name__, param.id))
     assert sorted(skipped) == [
         ("test_3a_a_fill_while_the_stream_is_killed_is_seen_once_after_reconnect",
-         "ccxt-aster-not-applicable-drop_stream-fill_while_down"),
+         "ccxt-aster-polling-not-applicable-drop_stream-fill_while_down"),
         ("test_3b_a_fill_while_the_stream_is_silent_is_seen_once_after_reconnect",
-         "ccxt-aster-not-applicable-fill_while_down-silence_stream"),
+         "ccxt-aster-polling-not-applicable-fill_while_down-silence_stream"),
     ]  # fmt: skip

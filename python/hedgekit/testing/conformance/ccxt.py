@@ -1,15 +1,15 @@
 """The conformance harnesses of the ccxt bridge: :class:`~hedgekit.venues.ccxt.CcxtVenue`
-driving ccxt.pro's ``hyperliquid`` against :class:`~hedgekit.testing.fakes.hyperliquid.FakeHyperliquid`
-and ccxt.pro's ``aster`` against :class:`~hedgekit.testing.fakes.aster.FakeAster`, with ccxt's
-``urls['api']`` pointed at the fakes on 127.0.0.1. The truth and the faults are the fakes', as for
-the native adapters' harnesses. Needs ccxt (the ``ccxt`` extra) and aiohttp.
+driving ccxt.pro's ``hyperliquid`` against
+:class:`~hedgekit.testing.fakes.hyperliquid.FakeHyperliquid` and ccxt.pro's ``aster`` against
+:class:`~hedgekit.testing.fakes.aster.FakeAster`, with ccxt's ``urls['api']`` pointed at the fakes
+on 127.0.0.1. The truth and the faults are the fakes', as for the native adapters' harnesses.
+Needs ccxt (the ``ccxt`` extra) and aiohttp.
 
 ccxt's ``hyperliquid`` signs with the phantom-agent source ``"a"``, which the fake is told to try
-first. What the Aster harness cannot offer, and why: ccxt 4.5.90's ``aster.watch_orders`` and
-``watch_my_trades`` raise ``ArgumentsRequired`` whatever they are given (the market type they
-read is never set), so the bridge polls Aster's REST API for its private events; there is no
-private socket to kill or silence, so :attr:`~Hook.DROP_STREAM`, :attr:`~Hook.SILENCE_STREAM`
-and :attr:`~Hook.FILL_WHILE_DOWN` are declared absent for it.
+first. Both harnesses have every hook. A third, :class:`CcxtAsterPollingHarness`, runs the bridge
+with its private events polled over REST (what it does for an exchange without a private stream):
+there is no private socket to kill or silence then, so :attr:`~Hook.DROP_STREAM`,
+:attr:`~Hook.SILENCE_STREAM` and :attr:`~Hook.FILL_WHILE_DOWN` are declared absent for it.
 """
 
 from __future__ import annotations
@@ -28,7 +28,13 @@ from hedgekit.testing.fakes.hyperliquid import FakeHyperliquid
 from hedgekit.venues.ccxt import CcxtVenue, make_exchange
 from hedgekit.venues.transport import Backoff
 
-__all__ = ["CcxtAsterHarness", "CcxtHyperliquidHarness", "ccxt_aster", "ccxt_hyperliquid"]
+__all__ = [
+    "CcxtAsterHarness",
+    "CcxtAsterPollingHarness",
+    "CcxtHyperliquidHarness",
+    "ccxt_aster",
+    "ccxt_hyperliquid",
+]
 
 _KEEPALIVE_MS = 150  # ccxt's ping interval; two missed pongs end a silent socket
 
@@ -177,17 +183,15 @@ class CcxtHyperliquidHarness(HyperliquidHarness):
 
 class CcxtAsterHarness(AsterHarness):
     """The suite against ``CcxtVenue(ccxt.pro.aster)`` and a fresh
-    :class:`~hedgekit.testing.fakes.aster.FakeAster` per test.
+    :class:`~hedgekit.testing.fakes.aster.FakeAster` per test (every hook).
 
-    Private events are polled every 0.1 s (ccxt.pro's Aster private stream does not work: see
-    the module), so the stream faults are not applicable."""
+    The bridge is tuned for a loopback fake: 2 s call timeout, reconnects after 50-200 ms,
+    ccxt's keepalive every 150 ms."""
+
+    private_stream = True
 
     name = "ccxt-aster"
-    hooks: frozenset[Hook] = frozenset(Hook) - {
-        Hook.DROP_STREAM,
-        Hook.SILENCE_STREAM,
-        Hook.FILL_WHILE_DOWN,
-    }
+    hooks: frozenset[Hook] = frozenset(Hook)
 
     def __init__(self, seed: int = 5, *, limit_s: float = 40.0) -> None:
         super().__init__(seed, limit_s=limit_s)
@@ -211,6 +215,7 @@ class CcxtAsterHarness(AsterHarness):
             request_timeout_s=2.0,
             poll_interval_s=0.1,
             backoff=Backoff(0.05, 0.2, rng=random.Random(self.seed)),
+            private_stream=self.private_stream,
         )
         self.bridge = venue
         self.symbol = "ETH/USDT:USDT"
@@ -262,12 +267,44 @@ class CcxtAsterHarness(AsterHarness):
         return await super().mid(_market_id(symbol))
 
     async def silence_stream(self) -> None:
-        """Not applicable: no private socket (see the module)."""
-        raise NotImplementedError("the ccxt Aster bridge polls: no private socket to silence")
+        """The fake's sockets stay open and send nothing."""
+        assert self.bridge is not None
+        self._silences = self.bridge.stream_errors
+        self.fake.faults.silence_ws()
 
     async def restore_stream(self) -> None:
-        """Not applicable: no private socket (see the module)."""
-        raise NotImplementedError("the ccxt Aster bridge polls: no private socket to restore")
+        """Waits (at most 5 s) until the bridge has given up the silent socket, then lets the
+        fake send again."""
+        assert self.bridge is not None
+        try:
+            for _ in range(250):
+                if self.bridge.stream_errors > self._silences:
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            self.fake.faults.resume_ws()
+
+
+class CcxtAsterPollingHarness(CcxtAsterHarness):
+    """As :class:`CcxtAsterHarness`, with the bridge's private events polled over REST every
+    0.1 s (``private_stream=False``): the path it takes for an exchange without a working
+    private stream. No private socket, so the stream faults are not applicable."""
+
+    name = "ccxt-aster-polling"
+    hooks: frozenset[Hook] = frozenset(Hook) - {
+        Hook.DROP_STREAM,
+        Hook.SILENCE_STREAM,
+        Hook.FILL_WHILE_DOWN,
+    }
+    private_stream = False
+
+    async def silence_stream(self) -> None:
+        """Not applicable: no private socket."""
+        raise NotImplementedError("the polling bridge has no private socket to silence")
+
+    async def restore_stream(self) -> None:
+        """Not applicable: no private socket."""
+        raise NotImplementedError("the polling bridge has no private socket to restore")
 
 
 def _coin(symbol: str) -> str:

@@ -10,8 +10,10 @@ trapped) and under its own timeout; every exception it raises is mapped by
 Streams: books by ``watch_order_book`` into the Rust :class:`~hedgekit.OrderBook`; the private
 stream by ``watch_orders`` and ``watch_my_trades`` (fills deduplicated by trade id), or by REST
 polling (``fetch_my_trades``, ``fetch_open_orders``, ``fetch_order``) where the exchange has no
-working private stream. After a stream error the bridge reconnects, resubscribes and reconciles
-from ``fetch_my_trades`` and ``fetch_order`` before it is ready to trade again.
+working private stream (ccxt 4.5.90's ``aster.watch_orders`` is broken: for ``aster`` the same
+user-data subscription is made directly, through ccxt's own pieces). After a stream error the
+bridge reconnects, resubscribes and reconciles from ``fetch_my_trades`` and ``fetch_order``
+(every order whose final state the events have not told yet) before it is ready to trade again.
 """
 
 from __future__ import annotations
@@ -112,6 +114,7 @@ class _Order:
     side: Side
     tif: TimeInForce
     filled: Decimal = Decimal(0)
+    reported: tuple[OrderStatus, Decimal] | None = None  # the last update delivered
 
 
 def _names(exc: BaseException) -> set[str]:
@@ -167,6 +170,8 @@ class CcxtVenue(LocalState):
         private_stream: ``True`` to use ccxt.pro's ``watch_orders``/``watch_my_trades``
             where the exchange has them (they are probed: one that raises ``NotSupported``
             or ``ArgumentsRequired`` turns the bridge to polling), ``False`` to poll.
+        book_timeout_s: A book feed silent this long is given up (the book cleared) and
+            resubscribed.
     """
 
     def __init__(
@@ -183,6 +188,7 @@ class CcxtVenue(LocalState):
         ready_timeout_s: float = 10.0,
         backoff: Backoff | None = None,
         private_stream: bool = True,
+        book_timeout_s: float = 30.0,
     ) -> None:
         if isinstance(exchange, str):
             self.exchange: Any = make_exchange(exchange, config)
@@ -208,6 +214,7 @@ class CcxtVenue(LocalState):
         self.ready_timeout_s = ready_timeout_s
         self._backoff = backoff if backoff is not None else Backoff(0.2, 10.0)
         self._want_stream = private_stream
+        self.book_timeout_s = book_timeout_s
         self._infos: dict[str, InstrumentInfo] = {}
         self._books: dict[str, OrderBook] = {}
         self._subs: list[EventQueue] = []
@@ -951,7 +958,8 @@ class CcxtVenue(LocalState):
         while True:
             try:
                 if streaming:
-                    ob = await self.exchange.watch_order_book(symbol)
+                    async with asyncio.timeout(self.book_timeout_s):
+                        ob = await self.exchange.watch_order_book(symbol)
                 else:
                     ob = await self._call(self.exchange.fetch_order_book, symbol)
                 book.apply_snapshot(
@@ -1010,11 +1018,18 @@ class CcxtVenue(LocalState):
             self._set_ready(False)
             await asyncio.sleep(self._backoff.next_delay())
 
+    def _watcher(self, kind: str) -> Callable[[], Awaitable[list[Any]]]:
+        """ccxt.pro's ``watch_orders`` / ``watch_my_trades``; for an exchange whose unified call
+        is broken in ccxt 4.5.90, the same subscription made the way that call means to."""
+        if self.exchange_id in _USER_STREAM_SHIM:
+            return lambda: _user_stream(self.exchange, kind)
+        fn: Callable[[], Awaitable[list[Any]]]
+        fn = self.exchange.watch_orders if kind == "orders" else self.exchange.watch_my_trades
+        return fn
+
     async def _watch_private(self) -> None:
-        orders = asyncio.ensure_future(self._watch_loop(self.exchange.watch_orders, self._on_order))
-        trades = asyncio.ensure_future(
-            self._watch_loop(self.exchange.watch_my_trades, self._on_trade)
-        )
+        orders = asyncio.ensure_future(self._watch_loop(self._watcher("orders"), self._on_order))
+        trades = asyncio.ensure_future(self._watch_loop(self._watcher("myTrades"), self._on_trade))
         pair = {orders, trades}
         try:
             # resubscribed first (the sockets are open), then reconciled, then ready
@@ -1074,13 +1089,20 @@ class CcxtVenue(LocalState):
         if known is not None and row.get("amount") is None:
             row = {**row, "amount": known.size}
         report = self._report(sym, row)
-        self._set_status(known_cid or report.client_id, report.venue_order_id, report.status)
+        ex_cid = known_cid or self._ex_cid(report.client_id)
+        self._set_status(ex_cid, report.venue_order_id, report.status)
+        self._report_update(self._orders.get(ex_cid), sym, report)
+
+    def _report_update(self, known: _Order | None, symbol: str, report: OrderStatusReport) -> None:
+        """Delivers an order's update (and remembers it was delivered: a reconcile reports
+        only what the stream has not)."""
         if known is not None:
             known.filled = max(known.filled, report.filled)
+            known.reported = (report.status, report.filled)
         self._deliver(
             OrderUpdate(
                 self._name,
-                sym,
+                symbol,
                 report.client_id,
                 report.venue_order_id,
                 report.status,
@@ -1106,7 +1128,10 @@ class CcxtVenue(LocalState):
         open on our side checked: against ``fetch_open_orders`` where polling, by a status
         query (``fetch_order``) where it left the list or after a reconnect."""
         since = max(0, self._fills_since_ms - 1000)
-        live = [o for o in self._orders.values() if not o.status.is_terminal]
+        # every order whose final state the events have not told yet
+        live = [
+            o for o in self._orders.values() if o.reported is None or not o.reported[0].is_terminal
+        ]
         symbols = sorted({o.symbol for o in live} | ({*self._traded()} if poll else set()))
         for sym in symbols or (list(self._infos) if not poll else []):
             rows = await self._call(self.exchange.fetch_my_trades, sym, since)
@@ -1121,39 +1146,46 @@ class CcxtVenue(LocalState):
                 for r in await self._call(self.exchange.fetch_open_orders, sym):
                     open_rows[str(r.get("id"))] = r
         for o in live[:100]:
-            before = (o.status, o.filled)
             row = open_rows.get(o.venue_id or "")
             if row is not None:
                 report = self._report(o.symbol, {**row, "amount": row.get("amount") or o.size})
             else:
-                if poll and o.venue_id is None:
-                    continue  # its placement is still in flight
-                report_or_none = await self._status(o.symbol, o.venue_id, o.ex_cid)
-                if report_or_none is None:
+                if o.venue_id is None:
+                    continue  # its placement is still in flight: its answer will tell
+                found = await self._status(o.symbol, o.venue_id, o.ex_cid)
+                if found is None:
                     continue
-                report = report_or_none
-            if (report.status, report.filled) == before:
+                report = found
+            if (report.status, report.filled) == o.reported:
                 continue
             o.status = report.status
-            o.filled = max(o.filled, report.filled)
-            self._deliver(
-                OrderUpdate(
-                    self._name,
-                    o.symbol,
-                    o.client_id,
-                    report.venue_order_id,
-                    report.status,
-                    report.filled,
-                    report.ts_ns,
-                    report.reason,
-                )  # fmt: skip
-            )
+            self._report_update(o, o.symbol, report)
 
     def _traded(self) -> set[str]:
         return {o.symbol for o in self._orders.values()}
 
     def __repr__(self) -> str:
         return f"CcxtVenue(name={self._name!r}, exchange={self.exchange_id!r})"
+
+
+_USER_STREAM_SHIM = frozenset({"aster"})
+"""Exchanges whose ccxt.pro ``watch_orders``/``watch_my_trades`` raise ``ArgumentsRequired``
+whatever they are given (ccxt 4.5.90's ``aster``: the market type it checks is never set)."""
+
+
+async def _user_stream(exchange: Any, kind: str) -> list[Any]:
+    """One wait on a Binance-style user-data stream of ccxt.pro (``kind``: ``orders`` or
+    ``myTrades``): the listenKey, the socket and the subscription exactly as ccxt's own
+    ``watch_orders`` makes them for the ``swap`` market type, without its broken check."""
+    await exchange.authenticate("swap", {})
+    url = exchange.get_private_url("swap")
+    client = exchange.client(url)
+    exchange.set_balance_cache(client, "swap")
+    # ccxt's handlers read the market type from the socket's URL: the same cache for that type
+    # too (a URL without ``fstream`` reads as spot)
+    exchange.set_balance_cache(client, exchange.get_account_type_from_url(url))
+    rows: list[Any] = await exchange.watch_multiple(url, [kind], None, ["swap"])
+    return rows
 
 
 def _has_loop() -> bool:
