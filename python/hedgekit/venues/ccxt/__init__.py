@@ -5,6 +5,7 @@ exchange is made) and its parts.
 * :mod:`~hedgekit.venues.ccxt.numbers` — ccxt's precision modes, exact numbers both ways;
 * :mod:`~hedgekit.venues.ccxt.errors` — ccxt's exceptions → definitive or ambiguous errors;
 * :mod:`~hedgekit.venues.ccxt.parse` — ccxt's orders, trades, positions in;
+* :mod:`~hedgekit.venues.ccxt.stream` — books and the private stream, supervised and reconciled;
 * :mod:`~hedgekit.venues.ccxt.venue` — the :class:`~hedgekit.venues.Venue` itself.
 
 See ``docs/ccxt.md``.
