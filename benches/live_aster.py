@@ -63,9 +63,10 @@ instead of holding the GIL while the next order is built (that doubled the p50 h
 
 
 @contextmanager
-def _signed_writes() -> Iterator[list[int]]:
-    """The time this thread's aiohttp last wrote a chunk holding ``signature=`` (a signed
-    request's form body or query leaving for the socket); the fake's thread is not counted."""
+def _signed_writes(marker: bytes = b"signature=") -> Iterator[list[int]]:
+    """The time this thread's aiohttp last wrote a chunk holding ``marker`` (a signed request's
+    form body or query leaving for the socket: ``signature=``; a JSON body: ``"signature"``);
+    the fake's thread is not counted."""
     me = threading.get_ident()
     cls = http_writer.StreamWriter
     orig_write, orig_lines = cls._write, cls._writelines
@@ -73,12 +74,12 @@ def _signed_writes() -> Iterator[list[int]]:
 
     def write(self: Any, chunk: Any) -> None:
         orig_write(self, chunk)
-        if threading.get_ident() == me and b"signature=" in bytes(chunk):
+        if threading.get_ident() == me and marker in bytes(chunk):
             last[0] = time.perf_counter_ns()
 
     def writelines(self: Any, chunks: Any) -> None:
         orig_lines(self, chunks)
-        if threading.get_ident() == me and any(b"signature=" in bytes(c) for c in chunks):
+        if threading.get_ident() == me and any(marker in bytes(c) for c in chunks):
             last[0] = time.perf_counter_ns()
 
     cls._write, cls._writelines = write, writelines  # type: ignore[method-assign]

@@ -27,16 +27,15 @@ import argparse
 import asyncio
 import hashlib
 import os
-import statistics
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
-from aiohttp import http_writer
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from live import _pcts
+from live_aster import _signed_writes
 
 from hedgekit._core import EthSigner
 from hedgekit.model import OrderRequest, OrderStatus, OrderType, Side, TimeInForce
@@ -59,41 +58,6 @@ def _key(name: str) -> str:
 
 def _address(key: str) -> str:
     return EthSigner(bytes.fromhex(key)).address.lower()
-
-
-def _pcts(ns: list[int]) -> dict[str, float]:
-    xs = sorted(ns)
-    return {
-        "p50_us": statistics.median(xs) / 1e3,
-        "p99_us": xs[min(len(xs) - 1, int(0.99 * len(xs)))] / 1e3,
-        "n": len(xs),
-    }
-
-
-@contextmanager
-def _signed_writes() -> Iterator[list[int]]:
-    """The time this thread's aiohttp last wrote a chunk holding ``"signature"`` (ccxt's signed
-    ``/exchange`` body leaving for the socket); the fake's thread is not counted."""
-    me = threading.get_ident()
-    cls = http_writer.StreamWriter
-    orig_write, orig_lines = cls._write, cls._writelines
-    last = [0]
-
-    def write(self: Any, chunk: Any) -> None:
-        orig_write(self, chunk)
-        if threading.get_ident() == me and b'"signature"' in bytes(chunk):
-            last[0] = time.perf_counter_ns()
-
-    def writelines(self: Any, chunks: Any) -> None:
-        orig_lines(self, chunks)
-        if threading.get_ident() == me and any(b'"signature"' in bytes(c) for c in chunks):
-            last[0] = time.perf_counter_ns()
-
-    cls._write, cls._writelines = write, writelines  # type: ignore[method-assign]
-    try:
-        yield last
-    finally:
-        cls._write, cls._writelines = orig_write, orig_lines  # type: ignore[method-assign]
 
 
 async def _orders(
@@ -153,7 +117,7 @@ async def _bridge(url: str, key: str, n: int, warmup: int) -> tuple[list[int], l
     venue = CcxtVenue(ex)
     try:
         await venue.connect()
-        with _signed_writes() as sent:
+        with _signed_writes(b'"signature"') as sent:
             return await _orders(venue, "ETH/USDC:USDC", sent, n, warmup)
     finally:
         await venue.close()
@@ -187,7 +151,6 @@ def main() -> None:
     for k, v in data.items():
         print(f"{k}: {v}")
     if a.json:
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import results
 
         meta = results.recorded()

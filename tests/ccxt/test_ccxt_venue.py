@@ -350,3 +350,16 @@ def test_an_ambiguous_place_is_queried_and_never_assumed_failed(
     stub = _Stub(cls("lost"), found)
     ack = _place_against(stub)  # the order was placed: the query finds it
     assert (ack.venue_order_id, ack.status, ack.client_id) == ("77", OrderStatus.OPEN, "c1")
+
+
+def test_a_secret_in_the_config_reaches_ccxt_only_never_a_repr() -> None:
+    from hedgekit.secrets import Secret
+
+    key = "0x" + KEY
+    venue = CcxtVenue("hyperliquid", {"privateKey": Secret(key), "walletAddress": ADDR})
+    try:
+        assert venue.exchange.privateKey == key  # ccxt signs with it
+        assert KEY not in repr(venue) and KEY not in str(venue)
+        assert repr(venue) == "CcxtVenue(name='hyperliquid', exchange='hyperliquid')"
+    finally:
+        asyncio.run(venue.exchange.close())

@@ -17,11 +17,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
-from typing import Any
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any, TypeVar
 
 from hedgekit._core import EthSigner
 from hedgekit.testing.conformance.aster import AsterHarness
-from hedgekit.testing.conformance.harness import Hook
+from hedgekit.testing.conformance.harness import Hook, TruthFill, TruthOrder
 from hedgekit.testing.conformance.hyperliquid import HyperliquidHarness
 from hedgekit.testing.fakes.aster import FakeAster
 from hedgekit.testing.fakes.hyperliquid import FakeHyperliquid
@@ -36,6 +38,7 @@ __all__ = [
     "ccxt_hyperliquid",
 ]
 
+_T = TypeVar("_T")
 _KEEPALIVE_MS = 150  # ccxt's ping interval; two missed pongs end a silent socket
 
 
@@ -80,197 +83,122 @@ def ccxt_aster(fake: FakeAster, key: str, address: str) -> Any:
     return ex
 
 
-class CcxtHyperliquidHarness(HyperliquidHarness):
-    """The suite against ``CcxtVenue(ccxt.pro.hyperliquid)`` and a fresh
-    :class:`~hedgekit.testing.fakes.hyperliquid.FakeHyperliquid` per test (every hook).
+class _BridgeHarness:
+    """What the ccxt harnesses share: the native harness of the same fake reads the truth and
+    injects the faults (its fake and account are the bridge's), the suite's symbols are ccxt's
+    unified ones (translated to the fake's), and a silence ends when the bridge has given the
+    silent socket up."""
 
-    The bridge is tuned for a loopback fake: 2 s call timeout, reconnects after 50-200 ms,
-    ccxt's keepalive every 150 ms (a silent socket ends after two missed pongs)."""
-
-    name = "ccxt-hyperliquid"
+    name: str
     hooks: frozenset[Hook] = frozenset(Hook)
-
-    def __init__(self, seed: int = 5, *, limit_s: float = 40.0) -> None:
-        super().__init__(seed, limit_s=limit_s)
-        key = hashlib.sha256(b"hedgekit-conformance-ccxt-hyperliquid").hexdigest()
-        self._key = key
-        self.address = EthSigner(bytes.fromhex(key)).address.lower()
-        self.bridge: CcxtVenue | None = None
-
-    async def start(self) -> CcxtVenue:  # type: ignore[override]
-        """Serves a fresh fake and connects the bridge to it (books of every coin)."""
-        fake = FakeHyperliquid(
-            accounts=[self.address], book_interval_s=0.05, seed=self.seed, source="a"
-        )
-        await fake.start()
-        self._fake = fake
-        ex = ccxt_hyperliquid(fake, self._key, self.address)
-        venue = CcxtVenue(
-            ex,
-            name="ccxt-hyperliquid",
-            symbols=tuple(f"{m.coin}/USDC:USDC" for m in fake.state.markets),
-            request_timeout_s=2.0,
-            poll_interval_s=0.1,
-            backoff=Backoff(0.05, 0.2, rng=random.Random(self.seed)),
-        )
-        self.bridge = venue
-        self.symbol = "ETH/USDC:USDC"
-        try:
-            await venue.connect()
-        except BaseException:
-            await _close(ex)
-            raise
-        return venue
-
-    async def stop(self) -> None:
-        """Closes the bridge and its exchange, then the fake."""
-        venue, fake = self.bridge, self._fake
-        self.bridge = self._fake = None
-        try:
-            if venue is not None:
-                await venue.close()
-                await _close(venue.exchange)
-        finally:
-            if fake is not None:
-                await fake.stop()
-
-    async def fill_resting(self, symbol: str, venue_order_id: str, size: Any = None) -> None:
-        """As the native harness, on the fake's coin."""
-        await super().fill_resting(_coin(symbol), venue_order_id, size)
-
-    async def move_price(self, symbol: str, mid: Any) -> None:
-        """Moves the fake's outside market."""
-        await super().move_price(_coin(symbol), mid)
-
-    async def resting_orders(self, symbol: str) -> Any:
-        """The fake's open order records."""
-        return await super().resting_orders(_coin(symbol))
-
-    async def orders_received(self, symbol: str) -> int:
-        """Every order record the fake holds for ``symbol``."""
-        return await super().orders_received(_coin(symbol))
-
-    async def venue_fills(self, symbol: str) -> Any:
-        """The fake's fill rows."""
-        return await super().venue_fills(_coin(symbol))
-
-    async def position(self, symbol: str) -> Any:
-        """The fake's position."""
-        return await super().position(_coin(symbol))
-
-    async def mid(self, symbol: str) -> Any:
-        """The fake's outside mid."""
-        return await super().mid(_coin(symbol))
-
-    async def silence_stream(self) -> None:
-        """The fake's sockets stay open and send nothing."""
-        assert self.bridge is not None
-        self._silences = self.bridge.stream_errors
-        self.fake.faults.silence_ws()
-
-    async def restore_stream(self) -> None:
-        """Waits (at most 5 s) until the bridge has given up the silent socket, then lets the
-        fake send again."""
-        assert self.bridge is not None
-        try:
-            for _ in range(250):
-                if self.bridge.stream_errors > self._silences:
-                    break
-                await asyncio.sleep(0.02)
-        finally:
-            self.fake.faults.resume_ws()
-
-
-class CcxtAsterHarness(AsterHarness):
-    """The suite against ``CcxtVenue(ccxt.pro.aster)`` and a fresh
-    :class:`~hedgekit.testing.fakes.aster.FakeAster` per test (every hook).
-
-    The bridge is tuned for a loopback fake: 2 s call timeout, reconnects after 50-200 ms,
-    ccxt's keepalive every 150 ms."""
-
+    symbol: str
+    settle_s = 3.0
     private_stream = True
 
-    name = "ccxt-aster"
-    hooks: frozenset[Hook] = frozenset(Hook)
-
-    def __init__(self, seed: int = 5, *, limit_s: float = 40.0) -> None:
-        super().__init__(seed, limit_s=limit_s)
-        key = hashlib.sha256(b"hedgekit-conformance-ccxt-aster").hexdigest()
+    def __init__(
+        self, native: HyperliquidHarness | AsterHarness, seed: int, limit_s: float
+    ) -> None:
+        self.native = native
+        self.seed = seed
+        self.limit_s = limit_s
+        key = hashlib.sha256(f"hedgekit-conformance-{self.name}".encode()).hexdigest()
         self._key = key
-        self.address = EthSigner(bytes.fromhex(key)).address.lower()
+        native.address = EthSigner(bytes.fromhex(key)).address.lower()
         self.bridge: CcxtVenue | None = None
+        self._exchange: Any = None
+        self._silences = 0
 
-    async def start(self) -> CcxtVenue:  # type: ignore[override]
-        """Serves a fresh fake and connects the bridge to it (books of every symbol)."""
-        fake = FakeAster(
-            accounts=[self.address], depth_interval_s=0.05, ping_interval_s=None, seed=self.seed
-        )
-        await fake.start()
-        self._fake = fake
-        ex = ccxt_aster(fake, self._key, self.address)
+    @property
+    def address(self) -> str:
+        """The account's address (at the fake)."""
+        return self.native.address
+
+    def run(self, main: Callable[[], Awaitable[_T]]) -> _T:
+        """Runs ``main()`` on a fresh event loop, at most ``limit_s`` seconds."""
+        return self.native.run(main)
+
+    def _market(self, symbol: str) -> str:
+        raise NotImplementedError
+
+    async def _serve(self) -> tuple[Any, tuple[str, ...]]:
+        """Starts the fake (set on the native harness); the exchange and the bridge's symbols."""
+        raise NotImplementedError
+
+    async def start(self) -> CcxtVenue:
+        """Serves a fresh fake and connects the bridge to it (books of every market)."""
+        ex, symbols = await self._serve()
+        self._exchange = ex
         venue = CcxtVenue(
             ex,
-            name="ccxt-aster",
-            symbols=tuple(f"{s.removesuffix('USDT')}/USDT:USDT" for s in fake.state.markets),
+            name=self.name,
+            symbols=symbols,
             request_timeout_s=2.0,
             poll_interval_s=0.1,
             backoff=Backoff(0.05, 0.2, rng=random.Random(self.seed)),
             private_stream=self.private_stream,
         )
         self.bridge = venue
-        self.symbol = "ETH/USDT:USDT"
-        try:
-            await venue.connect()
-        except BaseException:
-            await _close(ex)
-            raise
+        await venue.connect()
         return venue
 
     async def stop(self) -> None:
         """Closes the bridge and its exchange, then the fake."""
-        venue, fake = self.bridge, self._fake
-        self.bridge = self._fake = None
+        venue, ex, fake = self.bridge, self._exchange, self.native._fake
+        self.bridge = self._exchange = self.native._fake = None
         try:
             if venue is not None:
                 await venue.close()
-                await _close(venue.exchange)
+            if ex is not None:
+                await _close(ex)
         finally:
             if fake is not None:
                 await fake.stop()
 
-    async def fill_resting(self, symbol: str, venue_order_id: str, size: Any = None) -> None:
-        """As the native harness, on the fake's symbol."""
-        await super().fill_resting(_market_id(symbol), venue_order_id, size)
+    # the outside world and the truth: the native harness's, on the fake's symbol
+    async def fill_resting(
+        self, symbol: str, venue_order_id: str, size: Decimal | None = None
+    ) -> None:
+        """As the native harness."""
+        await self.native.fill_resting(self._market(symbol), venue_order_id, size)
 
-    async def move_price(self, symbol: str, mid: Any) -> None:
+    async def move_price(self, symbol: str, mid: Decimal) -> None:
         """Moves the fake's outside market."""
-        await super().move_price(_market_id(symbol), mid)
+        await self.native.move_price(self._market(symbol), mid)
 
-    async def resting_orders(self, symbol: str) -> Any:
+    async def resting_orders(self, symbol: str) -> list[TruthOrder]:
         """The fake's open order records."""
-        return await super().resting_orders(_market_id(symbol))
+        return await self.native.resting_orders(self._market(symbol))
 
     async def orders_received(self, symbol: str) -> int:
         """Every order record the fake holds for ``symbol``."""
-        return await super().orders_received(_market_id(symbol))
+        return await self.native.orders_received(self._market(symbol))
 
-    async def venue_fills(self, symbol: str) -> Any:
-        """The fake's ``userTrades`` rows."""
-        return await super().venue_fills(_market_id(symbol))
+    async def venue_fills(self, symbol: str) -> list[TruthFill]:
+        """The fake's fill rows."""
+        return await self.native.venue_fills(self._market(symbol))
 
-    async def position(self, symbol: str) -> Any:
+    async def position(self, symbol: str) -> Decimal:
         """The fake's position."""
-        return await super().position(_market_id(symbol))
+        return await self.native.position(self._market(symbol))
 
-    async def mid(self, symbol: str) -> Any:
+    async def requests_received(self) -> int:
+        """Requests the fake received."""
+        return await self.native.requests_received()
+
+    async def mid(self, symbol: str) -> Decimal:
         """The fake's outside mid."""
-        return await super().mid(_market_id(symbol))
+        return await self.native.mid(self._market(symbol))
+
+    # faults: the native harness's, but a silence ends when the bridge has given it up
+    async def drop_stream(self) -> None:
+        """Aborts every WebSocket of the fake."""
+        await self.native.drop_stream()
 
     async def silence_stream(self) -> None:
         """The fake's sockets stay open and send nothing."""
         assert self.bridge is not None
         self._silences = self.bridge.stream_errors
-        self.fake.faults.silence_ws()
+        self.native.fake.faults.silence_ws()
 
     async def restore_stream(self) -> None:
         """Waits (at most 5 s) until the bridge has given up the silent socket, then lets the
@@ -282,7 +210,81 @@ class CcxtAsterHarness(AsterHarness):
                     break
                 await asyncio.sleep(0.02)
         finally:
-            self.fake.faults.resume_ws()
+            self.native.fake.faults.resume_ws()
+
+    async def lose_next_answer(self, op: str) -> None:
+        """The fake applies the next request of that kind and never answers it."""
+        await self.native.lose_next_answer(op)
+
+    async def race_next_cancel(self) -> None:
+        """The fake fills the order before answering the next cancel."""
+        await self.native.race_next_cancel()
+
+    async def cancel_next_accepted(self) -> None:
+        """The fake accepts the next resting order, then cancels it."""
+        await self.native.cancel_next_accepted()
+
+
+class CcxtHyperliquidHarness(_BridgeHarness):
+    """The suite against ``CcxtVenue(ccxt.pro.hyperliquid)`` and a fresh
+    :class:`~hedgekit.testing.fakes.hyperliquid.FakeHyperliquid` per test (every hook).
+
+    The bridge is tuned for a loopback fake: 2 s call timeout, reconnects after 50-200 ms,
+    ccxt's keepalive every 150 ms (a silent socket ends after two missed pongs).
+
+    Args:
+        seed: Seeds the fake and the reconnect jitter.
+        limit_s: The most seconds one test may take.
+    """
+
+    name = "ccxt-hyperliquid"
+    symbol = "ETH/USDC:USDC"
+
+    def __init__(self, seed: int = 5, *, limit_s: float = 40.0) -> None:
+        self.hl = HyperliquidHarness(seed, limit_s=limit_s)
+        super().__init__(self.hl, seed, limit_s)
+
+    def _market(self, symbol: str) -> str:
+        return _coin(symbol)
+
+    async def _serve(self) -> tuple[Any, tuple[str, ...]]:
+        fake = FakeHyperliquid(
+            accounts=[self.address], book_interval_s=0.05, seed=self.seed, source="a"
+        )
+        await fake.start()
+        self.hl._fake = fake
+        symbols = tuple(f"{m.coin}/USDC:USDC" for m in fake.state.markets)
+        return ccxt_hyperliquid(fake, self._key, self.address), symbols
+
+
+class CcxtAsterHarness(_BridgeHarness):
+    """The suite against ``CcxtVenue(ccxt.pro.aster)`` and a fresh
+    :class:`~hedgekit.testing.fakes.aster.FakeAster` per test (every hook), tuned as the
+    Hyperliquid one.
+
+    Args:
+        seed: Seeds the fake and the reconnect jitter.
+        limit_s: The most seconds one test may take.
+    """
+
+    name = "ccxt-aster"
+    symbol = "ETH/USDT:USDT"
+
+    def __init__(self, seed: int = 5, *, limit_s: float = 40.0) -> None:
+        self.aster = AsterHarness(seed, limit_s=limit_s)
+        super().__init__(self.aster, seed, limit_s)
+
+    def _market(self, symbol: str) -> str:
+        return _market_id(symbol)
+
+    async def _serve(self) -> tuple[Any, tuple[str, ...]]:
+        fake = FakeAster(
+            accounts=[self.address], depth_interval_s=0.05, ping_interval_s=None, seed=self.seed
+        )
+        await fake.start()
+        self.aster._fake = fake
+        symbols = tuple(f"{s.removesuffix('USDT')}/USDT:USDT" for s in fake.state.markets)
+        return ccxt_aster(fake, self._key, self.address), symbols
 
 
 class CcxtAsterPollingHarness(CcxtAsterHarness):
