@@ -36,7 +36,7 @@ from hedgekit.errors import (
     VenueTimeoutError,
     VenueUnavailableError,
 )
-from hedgekit.model import OrderRequest, OrderStatus, Side, TimeInForce
+from hedgekit.model import OrderRequest, OrderStatus, OrderType, Side, TimeInForce
 from hedgekit.testing.conformance.ccxt import ccxt_hyperliquid
 from hedgekit.testing.fakes.hyperliquid import FakeHyperliquid
 from hedgekit.venues.ccxt import CcxtVenue, errors, numbers
@@ -363,3 +363,27 @@ def test_a_secret_in_the_config_reaches_ccxt_only_never_a_repr() -> None:
         assert repr(venue) == "CcxtVenue(name='hyperliquid', exchange='hyperliquid')"
     finally:
         asyncio.run(venue.exchange.close())
+
+
+def test_a_market_order_goes_out_as_an_ioc_at_the_protection_price_and_fills_exactly() -> None:
+    async def body(fake: FakeHyperliquid, venue: CcxtVenue) -> None:
+        await venue.connect()
+        for _ in range(100):
+            if venue.quote(ETH) is not None:
+                break
+            await asyncio.sleep(0.02)
+        quote = venue.quote(ETH)
+        assert quote is not None
+        request = OrderRequest(ETH, Side.BUY, D("0.02"), None, "mkt1", OrderType.MARKET)
+        ack = await venue.place(request)
+        assert ack.status is OrderStatus.FILLED and ack.filled == D("0.02")
+        assert fake.position(ADDR, "ETH") == D("0.02")
+        (row,) = fake.fills(ADDR)
+        assert D(str(row["px"])) == quote.ask  # met the touch, well inside the 5 % protection
+        # the order itself was a limit IOC 5 % through the mid, on Hyperliquid's price grid
+        (rec,) = fake.account(ADDR).orders.values()
+        assert rec.limit_px == venue.instruments()[ETH].rules.round_price(
+            quote.mid * D("1.05"), "buy", aggressive=True
+        )
+
+    _run(body)
