@@ -108,8 +108,13 @@ def make_exchange(exchange_id: str, config: Mapping[str, Any] | None = None) -> 
         hedgekit.errors.InvalidArgumentError: ccxt has no such exchange.
     """
     # imported here, and untyped: ccxt is an optional extra (``hedgekit[ccxt]``)
-    ccxt_async: Any = importlib.import_module("ccxt.async_support")
-    ccxt_pro: Any = importlib.import_module("ccxt.pro")
+    try:
+        ccxt_async: Any = importlib.import_module("ccxt.async_support")
+        ccxt_pro: Any = importlib.import_module("ccxt.pro")
+    except ImportError as exc:
+        raise ImportError(
+            "the ccxt bridge needs ccxt: pip install 'hedgekit[ccxt]'", name="ccxt"
+        ) from exc
 
     cls = getattr(ccxt_pro, exchange_id, None) or getattr(ccxt_async, exchange_id, None)
     if cls is None or not callable(cls):
