@@ -130,6 +130,7 @@ bench: build-prod $(CCXT_STAMP)
 	$(CCXT_PY) benches/live_aster.py --orders 500 --warmup 50 --rounds 500 --json $(RESULTS)
 	$(VPY) benches/live_lighter.py --orders 300 --warmup 30 --rounds 500 --json $(RESULTS)
 	$(VPY) benches/ws_listener.py --frames 20000 --rounds 7 --json $(RESULTS)
+	$(CCXT_PY) benches/live_ccxt.py --orders 500 --warmup 50 --json $(RESULTS)
 	cargo bench -p hedgekit-core > target/bench/rust.txt && cat target/bench/rust.txt
 	$(VPY) benches/results.py rust target/bench/rust.txt --json $(RESULTS)
 	$(VPY) benches/render.py --results $(RESULTS)
@@ -150,6 +151,7 @@ bench-gate: build-prod $(CCXT_STAMP)
 	$(CCXT_PY) benches/live_aster.py --orders 5 --warmup 1 --rounds 5 --json $(SMOKE)/results.json
 	$(VPY) benches/live_lighter.py --orders 5 --warmup 1 --rounds 5 --json $(SMOKE)/results.json
 	$(VPY) benches/ws_listener.py --frames 200 --rounds 1 --json $(SMOKE)/results.json
+	$(CCXT_PY) benches/live_ccxt.py --orders 5 --warmup 1 --json $(SMOKE)/results.json
 	cp BENCHMARKS.md $(SMOKE)/BENCHMARKS.md
 	$(VPY) benches/render.py --results $(SMOKE)/results.json --doc $(SMOKE)/BENCHMARKS.md
 	$(VPY) benches/gate.py

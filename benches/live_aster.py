@@ -64,9 +64,9 @@ instead of holding the GIL while the next order is built (that doubled the p50 h
 
 @contextmanager
 def _signed_writes(marker: bytes = b"signature=") -> Iterator[list[int]]:
-    """The time this thread's aiohttp last wrote a chunk holding ``marker`` (``signature=``: a
-    signed request's form body or query leaving for the socket); the fake's thread is not
-    counted."""
+    """The time this thread's aiohttp last wrote a chunk holding ``marker`` (a signed request's
+    form body or query leaving for the socket: ``signature=``; a JSON body: ``"signature"``);
+    the fake's thread is not counted."""
     me = threading.get_ident()
     cls = http_writer.StreamWriter
     orig_write, orig_lines = cls._write, cls._writelines

@@ -518,6 +518,29 @@ def render_ws_listener(res: Results, meta: Mapping[str, Any]) -> str:
     return "\n".join(out)
 
 
+def render_live_ccxt(res: Results, meta: Mapping[str, Any]) -> str:
+    """The ccxt bridge beside the native adapter against one ``FakeHyperliquid``
+    (``benches/live_ccxt.py``), p50 / p99 µs."""
+    lv = res["live-ccxt"]
+
+    def us(x: Mapping[str, Any]) -> str:
+        return f"{x['p50_us']:,.1f} / {x['p99_us']:,.1f}"
+
+    cx = f"ccxt {meta.get('ccxt') or '?'}"
+    out = head("path", "`HyperliquidVenue` p50 / p99 µs",
+               f"`CcxtVenue('hyperliquid')` ({cx}) p50 / p99 µs", "native faster",
+               align="lrrr")  # fmt: skip
+    for key, label in (("place_socket", "`place()` called → signed order on the socket"),
+                       ("ioc_round_trip", "IOC round trip, `place()` called → `OrderAck`")):  # fmt: skip
+        native, bridge = lv["native"][key], lv["bridge"][key]
+        out.append(row([label, us(native), us(bridge),
+                        f"{bridge['p50_us'] / native['p50_us']:,.1f}×"]))  # fmt: skip
+    out.append("")
+    out.append(f"{lv['orders']:,} orders per venue after {lv['warmup']} of warm-up; each venue "
+               "has its own account on the same fake.")  # fmt: skip
+    return "\n".join(out)
+
+
 def render_gate(res: Results) -> str:
     g = res["gate"]
     st = g.get("settings", {})
@@ -602,6 +625,8 @@ BLOCKS: dict[str, tuple[tuple[str, ...], Renderer]] = {
                      lambda d: render_live_lighter(_data(d), d["sections"]["live-lighter"]["recorded"])),
     "ws-listener": (("ws-listener",),
                     lambda d: render_ws_listener(_data(d), d["sections"]["ws-listener"]["recorded"])),
+    "live-ccxt": (("live-ccxt",),
+                  lambda d: render_live_ccxt(_data(d), d["sections"]["live-ccxt"]["recorded"])),
 }  # fmt: skip
 
 

@@ -284,6 +284,9 @@ def test_every_table_renders_from_a_complete_document() -> None:
     ws_listener = {"frames": 20000, "rounds": 7, "message_bytes": 1438, "levels": 20,
                    "dispatch_us": {"python": 1.43, "cython": 0.87}, "dispatch_ratio": 1.6437,
                    "loopback_us": {"python": 3.09, "cython": 2.47}, "loopback_ratio": 1.251}  # fmt: skip
+    live_ccxt = {"orders": 500, "warmup": 50,
+                 "native": {"place_socket": p(119.6, 175.3), "ioc_round_trip": p(702.6, 1052.1)},
+                 "bridge": {"place_socket": p(4904.6, 6541.3), "ioc_round_trip": p(5151.3, 7280.9)}}  # fmt: skip
     for name, data in [
         ("pytest-benchmark", results.from_pytest_benchmark(pb)),
         ("frontier", frontier),
@@ -294,11 +297,13 @@ def test_every_table_renders_from_a_complete_document() -> None:
         ("live-aster", live_aster),
         ("live-lighter", live_lighter),
         ("ws-listener", ws_listener),
+        ("live-ccxt", live_ccxt),
     ]:
         doc["sections"][name] = {"recorded": META, "data": data}
     doc["sections"]["live-aster"]["recorded"] = {**META, "ccxt": "4.5.90"}
     doc["sections"]["ws-listener"]["recorded"] = {**META, "picows": "2.3.1", "cython": "3.3.1"}
     doc["sections"]["live-lighter"]["recorded"] = {**META, "lighter_sdk": "1.1.8"}
+    doc["sections"]["live-ccxt"]["recorded"] = {**META, "ccxt": "4.5.90"}
     text = (
         "\n\n".join(f"<!-- bench:{name} -->\n<!-- /bench:{name} -->" for name in render.BLOCKS)
         + "\n"
@@ -354,6 +359,16 @@ def test_every_table_renders_from_a_complete_document() -> None:
     )
     assert "| socket → frame → book (picows server on 127.0.0.1) | 3.09 | 2.47 | **1.25×** |" in out
     assert "20,000 frames of 1,438 bytes × 7 rounds" in out and "picows 2.3.1, Cython 3.3.1" in out
+    # the ccxt bridge beside the native adapter, on the same fake
+    assert "| `HyperliquidVenue` p50 / p99 µs | `CcxtVenue('hyperliquid')` (ccxt 4.5.90) p50" in out
+    assert (
+        "| `place()` called → signed order on the socket | 119.6 / 175.3 | 4,904.6 / 6,541.3 | 41.0× |"
+        in out
+    )
+    assert (
+        "| IOC round trip, `place()` called → `OrderAck` | 702.6 / 1,052.1 | 5,151.3 / 7,280.9 | 7.3× |"
+        in out
+    )
     assert "| market both (baseline) | 104 / 2.50 / 45 / 0 |" in out
     assert "| policy | retail 0–4 | retail 500–504 |" in out
     assert "| immediate-ioc | 100.0 | 1,000.0 | 4.50 | 3.25 |" in out

@@ -56,6 +56,7 @@ MODULES = [
     "hedgekit.venues.aster.check",
     "hedgekit.venues.lighter",
     "hedgekit.venues.lighter.check",
+    "hedgekit.venues.ccxt",
     "hedgekit.secrets",
     "hedgekit.observability",
     "hedgekit.frontier",
@@ -84,6 +85,7 @@ MODULES = [
     "hedgekit.testing.conformance.hyperliquid",
     "hedgekit.testing.conformance.aster",
     "hedgekit.testing.conformance.lighter",
+    "hedgekit.testing.conformance.ccxt",
 ]
 IMPLIED = {"hedgekit.errors"}  # walked in from hedgekit.__all__
 CORE = "hedgekit._core"

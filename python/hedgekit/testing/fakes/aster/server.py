@@ -51,6 +51,7 @@ _PUBLIC = frozenset(
      "ticker/bookTicker"}
 )  # fmt: skip
 _DEPTH_SUFFIXES = ("@depth", "@depth@100ms", "@depth@250ms", "@depth@500ms")
+_PARTIAL_DEPTHS = (5, 10, 20)  # partial book depth streams: <symbol>@depth<N>[@100ms|@500ms]
 
 
 class FakeAster(EngineServer[VenueState, Push]):
@@ -582,6 +583,7 @@ class FakeAster(EngineServer[VenueState, Push]):
                         self._broadcast(self.state.settle_funding(now, [s]))
             for s in self.state.markets:
                 self._flush_depth(s, now)
+                self._partial_depth(s, now)
             if now - self._last_mark_ms >= 1000:
                 self._last_mark_ms = now
                 for s in self.state.markets:
@@ -593,6 +595,35 @@ class FakeAster(EngineServer[VenueState, Push]):
                          "i": p["indexPrice"], "P": p["estimatedSettlePrice"],
                          "r": p["lastFundingRate"], "T": p["nextFundingTime"]},
                     )  # fmt: skip
+
+    def _partial_depth(self, symbol: str, now: int) -> None:
+        """The partial book depth streams (``<symbol>@depth<N>``, what ccxt.pro's ``aster``
+        subscribes to): the top N levels of each side, a whole snapshot at every tick, with the
+        diff stream's last ``u``."""
+        wanted = [
+            (n, name)
+            for n in _PARTIAL_DEPTHS
+            for name in (
+                f"{symbol.lower()}@depth{n}",
+                f"{symbol.lower()}@depth{n}@100ms",
+                f"{symbol.lower()}@depth{n}@500ms",
+            )  # fmt: skip
+            if any(("stream", name) in conn.subs for conn in self.connections)
+        ]
+        if not wanted:
+            return
+        m = self.state.markets[symbol]
+        bids, asks = self.state.levels(symbol)
+        last = self._depth[symbol].last_u
+        for n, name in wanted:
+            event = {"e": "depthUpdate", "E": now, "T": now, "s": symbol, "U": last, "u": last,
+                     "pu": last, "b": [[num(p, m.price_decimals), num(q, m.qty_decimals)]
+                                       for p, q in bids[:n]],
+                     "a": [[num(p, m.price_decimals), num(q, m.qty_decimals)]
+                           for p, q in asks[:n]]}  # fmt: skip
+            for conn in self.connections:
+                if ("stream", name) in conn.subs:
+                    self._send(conn, name, event)
 
 
 class _DepthSeq:
