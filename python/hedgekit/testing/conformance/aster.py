@@ -17,7 +17,7 @@ from hedgekit._core import EthSigner
 from hedgekit.model import Side
 from hedgekit.secrets import Secret
 from hedgekit.testing.conformance.harness import Hook, TruthFill, TruthOrder
-from hedgekit.testing.conformance.wire import WireHarness
+from hedgekit.testing.conformance.wire import VenueAccess, VenueFactory, WireHarness
 from hedgekit.testing.fakes.aster import FakeAster
 from hedgekit.venues.aster import AsterCredentials, AsterVenue
 from hedgekit.venues.transport import Backoff, WsClient
@@ -36,6 +36,9 @@ class AsterHarness(WireHarness[FakeAster, AsterVenue]):
     Args:
         seed: Seeds the fake and the reconnect jitter.
         limit_s: The most seconds one test may take.
+        venue_factory: Builds your venue from a
+            :class:`~hedgekit.testing.conformance.wire.VenueAccess` (user address and V3 signer
+            key) instead of hedgekit's adapter.
     """
 
     name = "aster"
@@ -43,33 +46,44 @@ class AsterHarness(WireHarness[FakeAster, AsterVenue]):
     symbol = "ETHUSDT"
     settle_s = 3.0
 
-    def __init__(self, seed: int = 5, *, limit_s: float = 30.0) -> None:
-        super().__init__(seed, limit_s=limit_s)
+    def __init__(
+        self, seed: int = 5, *, limit_s: float = 30.0, venue_factory: VenueFactory | None = None
+    ) -> None:
+        super().__init__(seed, limit_s=limit_s, venue_factory=venue_factory)
         key = hashlib.sha256(b"hedgekit-conformance-aster").hexdigest()
         self._key = key
         self.address = EthSigner(bytes.fromhex(key)).address.lower()
 
-    async def start(self) -> AsterVenue:
-        """Serves a fresh fake on 127.0.0.1 and connects an adapter to it (books of every
-        symbol)."""
+    async def _serve(self) -> tuple[FakeAster, VenueAccess]:
+        """Serves a fresh fake on 127.0.0.1 for the harness's account (no server pings)."""
         fake = FakeAster(
             accounts=[self.address], depth_interval_s=0.05, ping_interval_s=None, seed=self.seed
         )
         await fake.start()
         self._fake = fake
-        venue = AsterVenue(
+        access = VenueAccess(
+            "aster",
             fake.url,
-            AsterCredentials.v3(self.address, Secret(self._key)),
-            ws_url=fake.ws_url,
-            symbols=tuple(fake.state.markets),
+            fake.ws_url,
+            tuple(fake.state.markets),
+            Secret(self._key),
+            address=self.address,
+            seed=self.seed,
+        )
+        return fake, access
+
+    def _native(self, access: VenueAccess) -> AsterVenue:
+        """hedgekit's adapter (V3 signing, books of every symbol), tuned for loopback."""
+        return AsterVenue(
+            access.url,
+            AsterCredentials.v3(access.address, access.private_key),
+            ws_url=access.ws_url,
+            symbols=access.symbols,
             request_timeout_s=1.0,
             dead_man_s=None,
             backoff=Backoff(0.05, 0.2, rng=random.Random(self.seed)),
             silence_timeout_s=0.4,
         )
-        self._venue = venue
-        await venue.connect()
-        return venue
 
     # --------------------------------------------------------------------- the outside world
     async def fill_resting(

@@ -17,7 +17,7 @@ from hedgekit._core import EthSigner
 from hedgekit.model import Side
 from hedgekit.secrets import Secret
 from hedgekit.testing.conformance.harness import Hook, TruthFill, TruthOrder
-from hedgekit.testing.conformance.wire import WireHarness
+from hedgekit.testing.conformance.wire import VenueAccess, VenueFactory, WireHarness
 from hedgekit.testing.fakes.hyperliquid import FakeHyperliquid
 from hedgekit.venues.hyperliquid import HyperliquidCredentials, HyperliquidVenue
 from hedgekit.venues.transport import Backoff, WsClient
@@ -35,6 +35,9 @@ class HyperliquidHarness(WireHarness[FakeHyperliquid, HyperliquidVenue]):
     Args:
         seed: Seeds the fake and the reconnect jitter.
         limit_s: The most seconds one test may take.
+        venue_factory: Builds your venue from a
+            :class:`~hedgekit.testing.conformance.wire.VenueAccess` (key and master address)
+            instead of hedgekit's adapter.
     """
 
     name = "hyperliquid"
@@ -43,31 +46,42 @@ class HyperliquidHarness(WireHarness[FakeHyperliquid, HyperliquidVenue]):
     settle_s = 3.0
     lost_answer_kinds: tuple[str, ...] = ("ws_post", "exchange")
 
-    def __init__(self, seed: int = 5, *, limit_s: float = 30.0) -> None:
-        super().__init__(seed, limit_s=limit_s)
+    def __init__(
+        self, seed: int = 5, *, limit_s: float = 30.0, venue_factory: VenueFactory | None = None
+    ) -> None:
+        super().__init__(seed, limit_s=limit_s, venue_factory=venue_factory)
         key = hashlib.sha256(b"hedgekit-conformance-hyperliquid").hexdigest()
         self._key = key
         self.address = EthSigner(bytes.fromhex(key)).address.lower()
 
-    async def start(self) -> HyperliquidVenue:
-        """Serves a fresh fake on 127.0.0.1 and connects an adapter to it (books of every
-        coin)."""
+    async def _serve(self) -> tuple[FakeHyperliquid, VenueAccess]:
+        """Serves a fresh fake on 127.0.0.1 for the harness's account."""
         fake = FakeHyperliquid(accounts=[self.address], book_interval_s=0.05, seed=self.seed)
         await fake.start()
         self._fake = fake
-        venue = HyperliquidVenue(
+        access = VenueAccess(
+            "hyperliquid",
             fake.url,
-            HyperliquidCredentials(Secret(self._key), self.address),
-            symbols=tuple(m.coin for m in fake.state.markets),
+            fake.ws_url,
+            tuple(m.coin for m in fake.state.markets),
+            Secret(self._key),
+            address=self.address,
+            seed=self.seed,
+        )
+        return fake, access
+
+    def _native(self, access: VenueAccess) -> HyperliquidVenue:
+        """hedgekit's adapter (books of every coin), tuned for loopback."""
+        return HyperliquidVenue(
+            access.url,
+            HyperliquidCredentials(access.private_key, access.address),
+            symbols=access.symbols,
             request_timeout_s=1.0,
             dead_man_s=None,
             backoff=Backoff(0.05, 0.2, rng=random.Random(self.seed)),
             silence_timeout_s=0.4,
             keepalive_s=0.1,
         )
-        self._venue = venue
-        await venue.connect()
-        return venue
 
     # --------------------------------------------------------------------- the outside world
     async def fill_resting(

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from hedgekit.model import Side
 from hedgekit.testing.conformance.harness import Hook, TruthFill, TruthOrder
-from hedgekit.testing.conformance.wire import WireHarness
+from hedgekit.testing.conformance.wire import VenueAccess, WireHarness
 from hedgekit.testing.fakes.lighter import FakeLighter
 from hedgekit.venues.lighter import LighterCredentials, LighterVenue
 from hedgekit.venues.lighter.signing import generate_api_key
@@ -40,6 +40,9 @@ class LighterHarness(WireHarness[FakeLighter, LighterVenue]):
     Args:
         seed: Seeds the fake and the reconnect jitter.
         limit_s: The most seconds one test may take.
+        venue_factory: Builds your venue from a
+            :class:`~hedgekit.testing.conformance.wire.VenueAccess` (account index, API key
+            index, private and public key) instead of hedgekit's adapter.
     """
 
     name = "lighter"
@@ -47,9 +50,8 @@ class LighterHarness(WireHarness[FakeLighter, LighterVenue]):
     symbol = "ETH"
     settle_s = 3.0
 
-    async def start(self) -> LighterVenue:
-        """Serves a fresh fake on 127.0.0.1 (with a fresh API key) and connects an adapter to
-        it (books of every symbol)."""
+    async def _serve(self) -> tuple[FakeLighter, VenueAccess]:
+        """Serves a fresh fake on 127.0.0.1 with a fresh API key of the harness's account."""
         private, public = generate_api_key()
         fake = FakeLighter(
             api_keys=[(ACCOUNT, KEY_INDEX, public)], ping_interval_s=None, seed=self.seed,
@@ -57,19 +59,31 @@ class LighterHarness(WireHarness[FakeLighter, LighterVenue]):
         )  # fmt: skip
         await fake.start()
         self._fake = fake
-        venue = LighterVenue(
+        access = VenueAccess(
+            "lighter",
             fake.url,
-            LighterCredentials(ACCOUNT, KEY_INDEX, private),
-            ws_url=fake.ws_url,
-            symbols=tuple(m.symbol for m in fake.state.markets.values()),
+            fake.ws_url,
+            tuple(m.symbol for m in fake.state.markets.values()),
+            private,
+            account_index=ACCOUNT,
+            api_key_index=KEY_INDEX,
+            public_key=public,
+            seed=self.seed,
+        )
+        return fake, access
+
+    def _native(self, access: VenueAccess) -> LighterVenue:
+        """hedgekit's adapter (books of every symbol), tuned for loopback."""
+        return LighterVenue(
+            access.url,
+            LighterCredentials(ACCOUNT, KEY_INDEX, access.private_key),
+            ws_url=access.ws_url,
+            symbols=access.symbols,
             request_timeout_s=1.0,
             ack_timeout_s=1.0,
             backoff=Backoff(0.05, 0.2, rng=random.Random(self.seed)),
             silence_timeout_s=0.4,
         )
-        self._venue = venue
-        await venue.connect()
-        return venue
 
     # --------------------------------------------------------------------- the outside world
     async def fill_resting(

@@ -1,51 +1,123 @@
 """What the harnesses of the live adapters over their wire-level fakes share:
-:class:`WireHarness`.
+:class:`WireHarness`, and what a venue of your own is built from against one of those fakes:
+:class:`VenueAccess`.
 
-One fake server and one connected adapter per test, on a fresh event loop bounded in time; the
+One fake server and one connected venue per test, on a fresh event loop bounded in time; the
 request count, the socket faults (drop, silence and restore), a lost answer, the cancel-fill
 race and accept-then-cancel, all through the fake's
-:class:`~hedgekit.testing.fakes.faults.WireFaults`. A venue's harness adds how it builds the
-pair (its ``start``), the outside world, the venue's truth and which socket a
-silence is judged on (:meth:`WireHarness.watched_socket`).
+:class:`~hedgekit.testing.fakes.faults.WireFaults`. A venue's harness adds how it serves its
+fake and builds hedgekit's adapter for it (its ``_serve`` and ``_native``), the outside world, the venue's truth and which socket of
+hedgekit's adapter a silence is judged on (:meth:`WireHarness.watched_socket`).
+
+Given ``venue_factory=``, a harness builds **your** venue instead of hedgekit's adapter: the
+factory receives a :class:`VenueAccess` (the fake's URLs, the account's credentials, the
+symbols) and returns a :class:`~hedgekit.venues.Venue`; the fake, its truth and its faults are
+unchanged. ``pytest --pyargs hedgekit.testing.conformance --venue mypkg:MyVenue --fake aster``
+does this from the command line (``docs/adapters.md``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from hedgekit.secrets import Secret
 from hedgekit.testing.fakes.server import FakeServer
 from hedgekit.venues.base import Venue
 from hedgekit.venues.transport import WsClient
 
-__all__ = ["WireHarness"]
+__all__ = ["VenueAccess", "VenueFactory", "WireHarness"]
 
 _T = TypeVar("_T")
 F = TypeVar("F", bound=FakeServer)
 V = TypeVar("V", bound=Venue)
 
 
+@dataclass(frozen=True, slots=True)
+class VenueAccess:
+    """Everything a venue of your own needs to trade on one of hedgekit's fakes.
+
+    Which credential fields are set depends on the fake, as the real venue's credentials would:
+
+    * ``hyperliquid``: ``private_key`` (the account's key, hex without ``0x``) and ``address``
+      (the master account's address, lower-case ``0x…``);
+    * ``aster``: ``address`` (the user) and ``private_key`` (the V3 API wallet's signer key; the
+      fake's user and signer are the same address);
+    * ``lighter``: ``account_index``, ``api_key_index``, ``private_key`` (the API key's private
+      key) and ``public_key`` (as the fake's ``apikeys`` lists it); ``address`` is empty.
+
+    Attributes:
+        fake: Which fake: ``"hyperliquid"``, ``"aster"`` or ``"lighter"``.
+        url: The fake's HTTP base URL (``http://127.0.0.1:P``, no path).
+        ws_url: The fake's WebSocket URL, as hedgekit's adapter for that venue takes it
+            (``ws://127.0.0.1:P/ws``; Lighter's ``…/stream``).
+        symbols: The venue's symbols, in the venue's own spelling (``ETH``, ``ETHUSDT``).
+        private_key: The key that signs (never logged: a :class:`~hedgekit.secrets.Secret`).
+        address: The account's address (Hyperliquid, Aster).
+        account_index: The account (Lighter).
+        api_key_index: The API key's slot (Lighter).
+        public_key: The API key's public key (Lighter).
+        seed: A seed for anything random the venue does (reconnect jitter), so that runs
+            repeat.
+    """
+
+    fake: str
+    url: str
+    ws_url: str
+    symbols: tuple[str, ...]
+    private_key: Secret
+    address: str = ""
+    account_index: int | None = None
+    api_key_index: int | None = None
+    public_key: str | None = None
+    seed: int = 5
+
+
+VenueFactory = Callable[[VenueAccess], Venue | Awaitable[Venue]]
+"""Builds a venue of your own from a :class:`VenueAccess`: a class whose constructor takes it,
+or a function (sync or ``async``) returning the venue, not yet connected."""
+
+_VENUE_MEMBERS = tuple(n for n in vars(Venue) if not n.startswith("_"))
+
+
 class WireHarness(Generic[F, V]):
-    """The shared half of a harness over a wire-level fake (``F``) and an adapter (``V``).
+    """The shared half of a harness over a wire-level fake (``F``) and hedgekit's adapter for
+    it (``V``), or a venue of your own.
 
     Args:
         seed: Seeds the fake and the reconnect jitter.
         limit_s: The most seconds one test may take.
+        venue_factory: Builds your venue from a :class:`VenueAccess` instead of hedgekit's
+            adapter (``None``: hedgekit's). The test ids then read ``<factory>@<fake>``.
 
     Attributes:
         lost_answer_kinds: The fake's request kinds whose next answer
             :meth:`lose_next_answer` loses.
+        restore_wait_s: How long :meth:`restore_stream` waits for the venue to replace its
+            silent sockets.
     """
 
+    name: str
     lost_answer_kinds: tuple[str, ...] = ("exchange",)
+    restore_wait_s = 5.0
 
-    def __init__(self, seed: int = 5, *, limit_s: float = 30.0) -> None:
+    def __init__(
+        self, seed: int = 5, *, limit_s: float = 30.0, venue_factory: VenueFactory | None = None
+    ) -> None:
         self.seed = seed
         self.limit_s = limit_s
+        self.venue_factory = venue_factory
+        if venue_factory is not None:
+            self.name = f"{factory_label(venue_factory)}@{type(self).name}"
         self._fake: F | None = None
         self._venue: V | None = None
+        self._user: Venue | None = None
         self._silences = 0
+        self._opened = 0
+        self._open_at_silence = 0
 
     def run(self, main: Callable[[], Awaitable[_T]]) -> _T:
         """Runs ``main()`` on a fresh event loop, at most ``limit_s`` seconds."""
@@ -69,26 +141,65 @@ class WireHarness(Generic[F, V]):
 
     @property
     def venue(self) -> V:
-        """The adapter of the running test.
+        """hedgekit's adapter of the running test.
 
         Raises:
-            RuntimeError: Not started.
+            RuntimeError: Not started, or the venue under test is one of your own
+                (:attr:`user_venue`).
         """
         if self._venue is None:
-            raise RuntimeError("the harness is not started")
+            raise RuntimeError("the harness is not started, or it runs a venue of your own")
         return self._venue
 
+    @property
+    def user_venue(self) -> Venue | None:
+        """Your venue of the running test (``None`` when hedgekit's adapter runs)."""
+        return self._user
+
+    async def _serve(self) -> tuple[F, VenueAccess]:
+        """Starts a fresh fake on 127.0.0.1 (setting ``_fake``); it and the access to it."""
+        raise NotImplementedError
+
+    def _native(self, access: VenueAccess) -> V:
+        """hedgekit's adapter for the fake, tuned for loopback, not yet connected."""
+        raise NotImplementedError
+
+    async def start(self) -> Venue:
+        """Serves a fresh fake and connects a venue to it: yours when a ``venue_factory`` was
+        given, else hedgekit's adapter (books of every symbol).
+
+        Raises:
+            TypeError: The factory returned something that is not a
+                :class:`~hedgekit.venues.Venue` (the message names what it lacks).
+        """
+        _, access = await self._serve()
+        try:
+            venue: Venue
+            if self.venue_factory is None:
+                native = self._native(access)
+                self._venue = venue = native
+            else:
+                self._user = venue = await _make(self.venue_factory, access)
+            await venue.connect()
+        except BaseException:
+            await self.stop()
+            raise
+        return venue
+
     def watched_socket(self) -> WsClient:
-        """The adapter's socket whose silence :meth:`restore_stream` waits to be noticed."""
+        """hedgekit's adapter's socket whose silence :meth:`restore_stream` waits to be
+        noticed."""
         raise NotImplementedError
 
     async def stop(self) -> None:
-        """Closes the adapter, then the fake."""
-        venue, fake = self._venue, self._fake
-        self._venue = self._fake = None
+        """Closes the venue, then the fake."""
+        venues = (self._venue, self._user)
+        fake = self._fake
+        self._venue = self._fake = self._user = None
         try:
-            if venue is not None:
-                await venue.close()
+            for venue in venues:
+                if venue is not None:
+                    await venue.close()
         finally:
             if fake is not None:
                 await fake.stop()
@@ -103,16 +214,30 @@ class WireHarness(Generic[F, V]):
 
     async def silence_stream(self) -> None:
         """The fake's sockets stay open and send nothing."""
-        self._silences = self.watched_socket().silences
+        if self._venue is not None:
+            self._silences = self.watched_socket().silences
+        self._opened = self.fake.ws_opened
+        self._open_at_silence = self.fake.ws_connections
         self.fake.faults.silence_ws()
 
+    def _replaced(self) -> bool:
+        if self._venue is not None:
+            return self.watched_socket().silences > self._silences
+        # a venue of your own: every socket that went silent has been replaced by a new one
+        return self.fake.ws_opened - self._opened >= max(1, self._open_at_silence)
+
     async def restore_stream(self) -> None:
-        """Waits (at most 5 s) until the adapter has replaced the silent socket, then lets the
-        fake send again."""
-        client = self.watched_socket()
+        """Waits (at most :attr:`restore_wait_s`) until the venue has replaced the silent
+        socket, then lets the fake send again.
+
+        hedgekit's adapters are asked (the watched socket's count of silences); a venue of your
+        own is judged by the fake, which counts the WebSocket connections it has opened: the
+        wait ends once as many new ones were opened as were open when the silence began.
+        """
+        polls = max(1, round(self.restore_wait_s / 0.02))
         try:
-            for _ in range(250):  # 5 s
-                if client.silences > self._silences:
+            for _ in range(polls):
+                if self._replaced():
                     break
                 await asyncio.sleep(0.02)
         finally:
@@ -132,3 +257,21 @@ class WireHarness(Generic[F, V]):
     async def cancel_next_accepted(self) -> None:
         """The fake shows the next resting order accepted, then cancels it 50 ms later."""
         self.fake.faults.accept_then_cancel(1, delay_s=0.05)
+
+
+def factory_label(factory: object) -> str:
+    """A venue factory's name for test ids (its ``__name__``, else its type's)."""
+    name = getattr(factory, "__name__", None)
+    return name if isinstance(name, str) else type(factory).__name__
+
+
+async def _make(factory: VenueFactory, access: VenueAccess) -> Venue:
+    made = factory(access)
+    venue = await made if inspect.isawaitable(made) else made
+    missing = [n for n in _VENUE_MEMBERS if not hasattr(venue, n)]
+    if missing:
+        raise TypeError(
+            f"the venue factory {factory_label(factory)} returned {type(venue).__name__}, which "
+            f"is not a hedgekit.venues.Venue: it lacks {', '.join(missing)}"
+        )
+    return venue

@@ -121,6 +121,8 @@ class FakeServer:
         self._stopping = asyncio.Event()
         self.requests = 0
         """Requests answered or refused (HTTP, and posts over a WebSocket)."""
+        self.ws_opened = 0
+        """WebSocket connections opened so far (each reconnect of a client counts one)."""
         self.lost_answer_hold_s = 60.0
         """How long a lost answer holds its connection open before resetting it (the client's
         own timeout normally ends the wait first)."""
@@ -271,6 +273,7 @@ class FakeServer:
         sends nothing at all, as a half-open connection would)."""
         ws = web.WebSocketResponse(heartbeat=heartbeat, autoping=False, max_msg_size=1 << 20)
         await ws.prepare(request)
+        self.ws_opened += 1
         conn = WsConnection(ws, request, self.faults)
         self._conns.add(conn)
         self.faults.register(conn)
