@@ -6,14 +6,23 @@ Hyperliquid over its fake). A test marked with :func:`needs` runs only against h
 have those hooks; against any other it is collected as ``<name>-not-applicable-<hooks>`` and
 skipped with the reason: not a failure, and never the case for hedgekit's own harnesses.
 
-To run the suite in a project: ``pytest --pyargs hedgekit.testing.conformance --venue
-mypkg.harness:MyHarness``, where ``MyHarness()`` is a :class:`VenueHarness`; in a test module
-of your own, import :func:`pytest_generate_tests` and the test modules' tests (as
-``tests/venues/test_conformance.py`` does).
+Your own venue against one of hedgekit's fakes: ``pytest -p hedgekit.testing.conformance.plugin
+--pyargs hedgekit.testing.conformance --venue mypkg:MyVenue --fake aster``, where
+``MyVenue(access)`` builds a :class:`~hedgekit.venues.Venue` from a
+:class:`~hedgekit.testing.conformance.wire.VenueAccess` (:func:`on_fake`). Without ``--fake``,
+``--venue`` names a harness factory: ``MyHarness()`` is a :class:`VenueHarness`. In a test module
+of your own, import the test modules' tests and either :func:`pytest_generate_tests` (it reads
+``--venue``) or a ``harness`` fixture returning ``on_fake("aster", MyVenue)``
+(``docs/adapters.md``).
+
+``-p hedgekit.testing.conformance.plugin`` is needed for ``--venue`` and ``--fake``: pytest
+parses the command line before it imports the package named by ``--pyargs`` (whose
+``conftest.py`` loads the plugin only for a run without options of its own).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -21,16 +30,20 @@ from typing import Any, TypeVar
 import pytest
 
 from hedgekit.testing.conformance.harness import Hook, VenueHarness
+from hedgekit.testing.conformance.wire import VenueFactory, factory_label
 from hedgekit.venues.base import Venue
 
 __all__ = [
     "DEFAULT_HARNESSES",
+    "FAKES",
     "HarnessFactory",
     "harness_params",
     "hooks_needed",
     "load_harness",
     "needs",
+    "on_fake",
     "pytest_addoption",
+    "pytest_configure",
     "pytest_generate_tests",
     "run_case",
 ]
@@ -49,7 +62,34 @@ DEFAULT_HARNESSES = (
 """hedgekit's own harnesses: the simulated venue, and Hyperliquid, Aster and Lighter over their
 wire-level fakes (Lighter needs the ``lighter`` extra)."""
 
+FAKES = {
+    "hyperliquid": "hedgekit.testing.conformance.hyperliquid:HyperliquidHarness",
+    "aster": "hedgekit.testing.conformance.aster:AsterHarness",
+    "lighter": "hedgekit.testing.conformance.lighter:LighterHarness",
+}
+"""The fakes a venue of your own can be run against (``--fake NAME``), and their harnesses."""
+
 _HOOKS_ATTR = "__conformance_hooks__"
+
+
+def on_fake(fake: str, venue_factory: VenueFactory) -> HarnessFactory:
+    """A harness factory that runs your venue against one of hedgekit's fakes: the fake's
+    harness with ``venue_factory=`` (every hook; test ids ``<factory>@<fake>``).
+
+    Args:
+        fake: ``"hyperliquid"``, ``"aster"`` or ``"lighter"`` (:data:`FAKES`).
+        venue_factory: Builds your venue from a
+            :class:`~hedgekit.testing.conformance.wire.VenueAccess` (a class or a function,
+            sync or async).
+
+    Raises:
+        ValueError: An unknown fake.
+    """
+    spec = FAKES.get(fake)
+    if spec is None:
+        raise ValueError(f"no fake named {fake!r}: choose one of {', '.join(FAKES)}")
+    factory: HarnessFactory = functools.partial(_load(spec), venue_factory=venue_factory)
+    return factory
 
 
 def needs(*hooks: Hook) -> Callable[[_F], _F]:
@@ -64,28 +104,49 @@ def needs(*hooks: Hook) -> Callable[[_F], _F]:
 
 
 def load_harness(spec: str) -> HarnessFactory:
-    """The harness factory named ``module:attribute``.
+    """The harness factory (or, for ``--fake``, the venue factory) named ``module:attribute``.
 
     Raises:
         ValueError: ``spec`` is not ``module:attribute``.
         ImportError: The module cannot be imported.
         AttributeError: It has no such attribute.
     """
-    module, sep, attr = spec.partition(":")
-    if not sep or not module or not attr:
-        raise ValueError(f"a harness is named module:attribute, got {spec!r}")
-    factory: HarnessFactory = getattr(importlib.import_module(module), attr)
+    factory: HarnessFactory = _load(spec)
     return factory
 
 
+def _load(spec: str) -> Any:
+    module, sep, attr = spec.partition(":")
+    if not sep or not module or not attr:
+        raise ValueError(f"a harness is named module:attribute, got {spec!r}")
+    return getattr(importlib.import_module(module), attr)
+
+
 def _declared(factory: HarnessFactory) -> tuple[str, frozenset[Hook]]:
-    """A factory's name and hooks, read from the class when it is one (no instance made)."""
+    """A factory's name and hooks, read from the class when it is one (no instance made).
+
+    Raises:
+        TypeError: The factory makes no harness (a venue named without ``--fake``, say).
+    """
     name = getattr(factory, "name", None)
     hooks = getattr(factory, "hooks", None)
     if not isinstance(name, str) or not isinstance(hooks, frozenset):
-        made = factory()
-        name, hooks = made.name, made.hooks
+        try:
+            made = factory()
+        except TypeError as exc:
+            raise TypeError(_not_a_harness(factory, str(exc))) from exc
+        name, hooks = getattr(made, "name", None), getattr(made, "hooks", None)
+        if not isinstance(name, str) or not isinstance(hooks, frozenset):
+            raise TypeError(_not_a_harness(factory, f"it made a {type(made).__name__}"))
     return name, frozenset(hooks)
+
+
+def _not_a_harness(factory: object, why: str) -> str:
+    return (
+        f"--venue {factory_label(factory)} is not a conformance harness factory ({why}). "
+        f"To run a Venue of your own against one of hedgekit's fakes, add --fake NAME "
+        f"({' | '.join(FAKES)}): the venue is then built from a VenueAccess"
+    )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -95,8 +156,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         default=[],
         metavar="MODULE:FACTORY",
-        help="a conformance harness factory (repeatable); default: hedgekit's own harnesses",
+        help="a conformance harness factory (repeatable); with --fake, a Venue factory taking "
+        "a VenueAccess; default: hedgekit's own harnesses",
     )
+    parser.addoption(
+        "--fake",
+        choices=sorted(FAKES),
+        default=None,
+        metavar="NAME",
+        help="run the --venue factories' venues against this fake of hedgekit's "
+        f"({' | '.join(FAKES)})",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuses ``--fake`` without ``--venue`` before anything is collected.
+
+    Raises:
+        pytest.UsageError: ``--fake`` names no venue to run.
+    """
+    if config.getoption("fake", default=None) and not config.getoption("venue", default=None):
+        raise pytest.UsageError(_FAKE_ALONE)
+
+
+_FAKE_ALONE = (
+    "--fake NAME runs the venues named by --venue against that fake: add --venue mypkg:MyVenue"
+)
 
 
 def harness_params(factories: Sequence[HarnessFactory], wanted: frozenset[Hook]) -> list[Any]:
@@ -132,7 +217,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "harness" not in metafunc.fixturenames:
         return
     specs = metafunc.config.getoption("venue", default=None) or DEFAULT_HARNESSES
-    factories = [load_harness(spec) for spec in specs]
+    fake = metafunc.config.getoption("fake", default=None)
+    if fake is not None and specs is DEFAULT_HARNESSES:
+        raise pytest.UsageError(_FAKE_ALONE)
+    factories = [
+        load_harness(spec) if fake is None else on_fake(fake, _load(spec)) for spec in specs
+    ]
     metafunc.parametrize("harness", harness_params(factories, hooks_needed(metafunc.function)))
 
 
