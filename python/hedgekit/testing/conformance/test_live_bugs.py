@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hedgekit.errors import AmbiguousOutcomeError, InvalidOrderError
+from hedgekit.errors import AmbiguousOutcomeError, InvalidOrderError, OrderRejectedError
 from hedgekit.model import (
     CancelResult,
     OrderAck,
@@ -55,20 +55,35 @@ def test_1_fifty_concurrent_places_and_cancels_are_all_accepted(harness: Harness
             return venue.place(post_only(h.symbol, Side.BUY, size, prices[i], f"n{i}"))
 
         first = await asyncio.gather(*(place(i) for i in range(25)))
-        assert {a.status for a in first} == {OrderStatus.OPEN}
+        statuses = sorted(a.status.name for a in first)
+        assert {a.status for a in first} == {OrderStatus.OPEN}, (
+            f"25 post-only orders placed at once were answered {statuses}: each must rest "
+            f"(OPEN); a refusal here is usually a nonce or signature collision"
+        )
         cancels = [venue.cancel(h.symbol, client_id=f"n{i}") for i in range(25)]
         both = await asyncio.gather(*cancels, *(place(i) for i in range(25, 50)))
-        assert set(both[:25]) == {CancelResult.CANCELLED}
+        assert set(both[:25]) == {CancelResult.CANCELLED}, (
+            f"25 cancels sent at once with 25 places were answered {both[:25]}: each must be "
+            f"CANCELLED"
+        )
         second = [a for a in both[25:] if isinstance(a, OrderAck)]
-        assert len(second) == 25 and {a.status for a in second} == {OrderStatus.OPEN}
+        assert len(second) == 25 and {a.status for a in second} == {OrderStatus.OPEN}, (
+            f"25 places sent at once with 25 cancels were answered {both[25:]}: each must rest"
+        )
         resting = {o.venue_order_id for o in await h.resting_orders(h.symbol)}
-        assert resting == {a.venue_order_id for a in second}
+        assert resting == {a.venue_order_id for a in second}, (
+            "the orders resting at the venue are not the 25 the venue acknowledged last "
+            f"(venue: {sorted(resting)}, acknowledged: {sorted(a.venue_order_id for a in second)})"
+        )
         last = await asyncio.gather(
             *(venue.cancel(h.symbol, client_id=f"n{i}") for i in range(25, 50))
         )
-        assert set(last) == {CancelResult.CANCELLED}
-        assert await h.resting_orders(h.symbol) == []
-        assert await h.orders_received(h.symbol) == 50
+        assert set(last) == {CancelResult.CANCELLED}, (
+            f"25 cancels sent at once were answered {last}: each must be CANCELLED"
+        )
+        assert await h.resting_orders(h.symbol) == [], "orders still rest after their cancels"
+        received = await h.orders_received(h.symbol)
+        assert received == 50, f"the venue received {received} orders, not the 50 placed"
 
     run_case(harness, body)
 
@@ -89,14 +104,26 @@ def test_2_a_cancel_that_races_a_fill_is_already_filled_counted_once_and_not_rep
         await venue.place(post_only(h.symbol, Side.BUY, size, price, "race1"))
         placed = await h.orders_received(h.symbol)
         await h.race_next_cancel()
-        assert await venue.cancel(h.symbol, client_id="race1") is CancelResult.ALREADY_FILLED
+        result = await venue.cancel(h.symbol, client_id="race1")
+        assert result is CancelResult.ALREADY_FILLED, (
+            f"cancel() answered {result.name} for an order the venue had already filled (the "
+            "venue filled it between the cancel's arrival and its reply): it must answer "
+            "ALREADY_FILLED (ask the order's status when the venue's answer cannot tell "
+            "filled from cancelled), or the caller believes it holds no position and "
+            "re-places the order"
+        )
         await log.read_until(h, lambda: log.filled("race1") == size, "the late fill")
         await log.drain(quiet_s=0.3)
         truth = await h.venue_fills(h.symbol)
         assert len(truth) == 1 and truth[0].size == size and truth[0].price == price
-        assert [str(f.trade_id) for f in log.applied] == [truth[0].trade_id]
-        assert log.filled("race1") == size and log.unmatched == []
-        assert await h.orders_received(h.symbol) == placed  # nothing re-placed
+        applied = [str(f.trade_id) for f in log.applied]
+        assert applied == [truth[0].trade_id], (
+            f"events() delivered the fills {applied}, the venue made {[truth[0].trade_id]}: "
+            "the fill that arrives after the cancel's answer must be delivered, once"
+        )
+        assert log.filled("race1") == size and log.unmatched == [], _unmatched(log)
+        received = await h.orders_received(h.symbol)
+        assert received == placed, f"{received - placed} order(s) placed again after the race"
         assert await h.position(h.symbol) == size
         assert await h.resting_orders(h.symbol) == []
 
@@ -129,9 +156,18 @@ async def _fill_while_down(h: VenueHarness, venue: Venue, *, silent: bool) -> No
     # the REST reconcile a tracker runs brings the same fill again: the ledger counts it once
     for f in await venue.fills(h.symbol):
         log.take(f)
-    assert log.filled("down1") == size and log.unmatched == []
-    assert sorted(str(f.trade_id) for f in log.applied) == sorted(f.trade_id for f in truth)
-    assert (await venue.positions())[h.symbol].size == await h.position(h.symbol) == size
+    assert log.filled("down1") == size and log.unmatched == [], _unmatched(log)
+    got = sorted(str(f.trade_id) for f in log.applied)
+    made = sorted(f.trade_id for f in truth)
+    assert got == made, (
+        f"after the stream came back, events() and fills() brought the trades {got}; the "
+        f"venue made {made} while the stream was down: every fill must be recovered"
+    )
+    ours = (await venue.positions())[h.symbol].size
+    theirs = await h.position(h.symbol)
+    assert ours == theirs == size, (
+        f"positions() says {ours}, the venue holds {theirs}, the order filled {size}"
+    )
 
 
 @needs(Hook.TRUTH, Hook.OUTSIDE_TRADE, Hook.DROP_STREAM, Hook.FILL_WHILE_DOWN)
@@ -202,13 +238,19 @@ def test_4a_every_rounded_order_on_every_instrument_is_accepted(
                 )
                 cid = f"{symbol}-{i}"
                 ack = await venue.place(post_only(symbol, side, size, price, cid))
-                assert ack.status is OrderStatus.OPEN
+                assert ack.status is OrderStatus.OPEN, (
+                    f"a post-only {side.value} of {size} {symbol} at {price} (on the grid, "
+                    f"behind the touch) was answered {ack.status.name}, not OPEN"
+                )
                 placed[ack.venue_order_id] = (symbol, price, size)
         for symbol in venue.instruments():
             truth = await h.resting_orders(symbol)
-            assert {o.venue_order_id: (symbol, o.price, o.size) for o in truth} == {
-                k: v for k, v in placed.items() if v[0] == symbol
-            }
+            rests = {o.venue_order_id: (symbol, o.price, o.size) for o in truth}
+            sent = {k: v for k, v in placed.items() if v[0] == symbol}
+            assert rests == sent, (
+                f"the orders resting at the venue {rests} are not exactly the prices and sizes "
+                f"sent {sent}: an exact Decimal must reach the venue unchanged"
+            )
             for i in range(len(orders)):
                 cancelled = await venue.cancel(symbol, client_id=f"{symbol}-{i}")
                 assert cancelled is CancelResult.CANCELLED
@@ -229,15 +271,18 @@ def test_4b_an_unrounded_order_is_refused_before_it_is_sent(harness: HarnessFact
             price = passive_price(rules, quote, Side.BUY, 50)
             size = min_size(rules, price)
             before = await h.requests_received()
+            off = price - rules.tick_size / 10
             with pytest.raises(InvalidOrderError):
-                await venue.place(
-                    post_only(symbol, Side.BUY, size, price - rules.tick_size / 10, "px")
-                )
+                await venue.place(post_only(symbol, Side.BUY, size, off, "px"))
             with pytest.raises(InvalidOrderError):
                 await venue.place(
                     post_only(symbol, Side.BUY, size + rules.step_size / 10, price, "sz")
                 )
-            assert await h.requests_received() == before
+            after = await h.requests_received()
+            assert after == before, (
+                f"an order off the price grid or the size step sent {after - before} "
+                "request(s) to the venue: refuse it (InvalidOrderError) before sending"
+            )
             assert await h.orders_received(symbol) == 0
 
     run_case(harness, body)
@@ -266,10 +311,16 @@ def test_5_an_order_accepted_then_cancelled_by_the_venue_is_never_reported_resti
 
         await log.read_until(h, ended, "the venue's cancel on the stream")
         final = [e for e in log.events if isinstance(e, OrderUpdate) and e.client_id == "acc1"]
-        assert final[-1].status is OrderStatus.CANCELLED
+        assert final[-1].status is OrderStatus.CANCELLED, (
+            f"the venue cancelled the order it had accepted; the stream's last word on it was "
+            f"{final[-1].status.name}"
+        )
         report = await venue.order_status(h.symbol, client_id="acc1")
-        assert report is not None and report.status is OrderStatus.CANCELLED
-        assert await venue.open_orders(h.symbol) == []
+        assert report is not None and report.status is OrderStatus.CANCELLED, (
+            f"order_status() of an order the venue cancelled says {report!r}, not CANCELLED"
+        )
+        listed = await venue.open_orders(h.symbol)
+        assert listed == [], f"open_orders() lists an order the venue cancelled: {listed}"
         assert await h.resting_orders(h.symbol) == []
         assert await h.venue_fills(h.symbol) == [] and log.fills() == []
 
@@ -287,8 +338,11 @@ def test_5_an_ioc_that_meets_nothing_is_reported_expired_and_never_resting(
         price, size = await passive_order(h, venue, 30)  # below the bid: nothing to meet
         request = OrderRequest(h.symbol, Side.BUY, size, price, "ioc0", tif=TimeInForce.IOC)
         ack = await venue.place(request)
-        assert ack.status.is_terminal and ack.status is not OrderStatus.FILLED
-        assert ack.filled == 0
+        assert ack.status.is_terminal and ack.status is not OrderStatus.FILLED, (
+            f"an IOC that met nothing was answered {ack.status.name}: it must be final "
+            "(EXPIRED or CANCELLED), never OPEN (it rests nowhere) nor FILLED"
+        )
+        assert ack.filled == 0, f"an IOC that met nothing was answered filled {ack.filled}"
         report = await venue.order_status(h.symbol, client_id="ioc0")
         assert report is None or (report.status.is_terminal and report.filled == 0)
         assert await venue.open_orders(h.symbol) == []
@@ -311,12 +365,26 @@ def test_a_lost_answer_to_a_place_is_resolved_by_a_status_query_not_assumed_fail
         price, size = await passive_order(h, venue, 30)
         await h.lose_next_answer("place")
         ack: OrderAck | None = None
+        refused: OrderRejectedError | None = None
         try:
             ack = await venue.place(post_only(h.symbol, Side.BUY, size, price, "lost1"))
         except AmbiguousOutcomeError:
             pass  # allowed: the caller resolves it by a status query, as below
+        except OrderRejectedError as exc:
+            refused = exc
+        if refused is not None:
+            pytest.fail(
+                f"place() raised {type(refused).__name__} ({refused}) when the venue's answer "
+                "was lost (no answer, a timeout): the venue had accepted the order and it rests "
+                "there. A place without an answer is ambiguous: resolve it by an order-status "
+                "query by client id, or raise AmbiguousOutcomeError; never report it rejected",
+                pytrace=False,
+            )
         report = await venue.order_status(h.symbol, client_id="lost1")
-        assert report is not None and report.status is OrderStatus.OPEN
+        assert report is not None and report.status is OrderStatus.OPEN, (
+            f"the order whose answer was lost rests at the venue, but order_status() by its "
+            f"client id says {report!r}"
+        )
         if ack is not None:
             assert ack.venue_order_id == report.venue_order_id
         truth = await h.resting_orders(h.symbol)
@@ -328,12 +396,24 @@ def test_a_lost_answer_to_a_place_is_resolved_by_a_status_query_not_assumed_fail
             result = await venue.cancel(h.symbol, client_id="lost1")
         except AmbiguousOutcomeError:
             result = None
-        assert result in (None, CancelResult.CANCELLED)
+        assert result in (None, CancelResult.CANCELLED), (
+            f"a cancel the venue carried out, whose answer was lost, was answered {result}: it "
+            "must resolve to CANCELLED (a status query) or raise AmbiguousOutcomeError"
+        )
         report = await venue.order_status(h.symbol, client_id="lost1")
-        assert report is not None and report.status is OrderStatus.CANCELLED
+        assert report is not None and report.status is OrderStatus.CANCELLED, (
+            f"after the cancel, order_status() says {report!r}, not CANCELLED"
+        )
         await wait_until(h, _no_resting(h), "nothing resting")
 
     run_case(harness, body)
+
+
+def _unmatched(log: EventLog) -> str:
+    return (
+        f"events() delivered fills naming client ids no order of ours had: {log.unmatched} "
+        "(a fill must carry the client id of the order it filled)"
+    )
 
 
 def _no_resting(h: VenueHarness) -> Callable[[], Awaitable[bool]]:

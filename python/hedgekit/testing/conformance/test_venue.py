@@ -91,12 +91,15 @@ def test_a_post_only_order_rests_is_listed_found_by_both_ids_and_cancelled_once(
     async def body(h: VenueHarness, venue: Venue) -> None:
         price, size = await passive_order(h, venue, 30)
         ack = await venue.place(post_only(h.symbol, Side.BUY, size, price, "rest1"))
-        assert ack.status is OrderStatus.OPEN and ack.client_id == "rest1"
+        assert ack.status is OrderStatus.OPEN and ack.client_id == "rest1", (
+            f"a post-only buy behind the touch was answered {ack!r}: expected OPEN under the "
+            "client id 'rest1'"
+        )
         assert ack.filled == 0 and ack.venue_order_id
         truth = await h.resting_orders(h.symbol)
         assert [(o.venue_order_id, o.side, o.price, o.size) for o in truth] == [
             (ack.venue_order_id, Side.BUY, price, size)
-        ]
+        ], f"the venue holds {truth}; the answer said {ack.venue_order_id} rests at {price}"
         listed = await venue.open_orders(h.symbol)
         assert [(r.venue_order_id, r.client_id, r.price, r.size, r.status) for r in listed] == [
             (ack.venue_order_id, "rest1", price, size, OrderStatus.OPEN)
@@ -108,11 +111,17 @@ def test_a_post_only_order_rests_is_listed_found_by_both_ids_and_cancelled_once(
             assert (report.client_id, report.venue_order_id) == ("rest1", ack.venue_order_id)
             assert (report.side, report.price, report.size) == (Side.BUY, price, size)
             assert report.filled == 0
-        assert await venue.cancel(h.symbol, client_id="rest1") is CancelResult.CANCELLED
-        assert await h.resting_orders(h.symbol) == []
+        first = await venue.cancel(h.symbol, client_id="rest1")
+        assert first is CancelResult.CANCELLED, (
+            f"the cancel of a resting order was answered {first.name}, not CANCELLED"
+        )
+        assert await h.resting_orders(h.symbol) == [], "the order still rests after its cancel"
         assert await venue.open_orders(h.symbol) == []
         again = await venue.cancel(h.symbol, client_id="rest1")
-        assert again is CancelResult.ALREADY_CANCELLED
+        assert again is CancelResult.ALREADY_CANCELLED, (
+            f"a second cancel of a cancelled order was answered {again.name}: it must be "
+            "ALREADY_CANCELLED (ask the order's status when the venue only says 'unknown')"
+        )
         report = await venue.order_status(h.symbol, client_id="rest1")
         assert report is not None and report.status is OrderStatus.CANCELLED
         # by the venue's id too, and for an order on the other side
@@ -136,7 +145,7 @@ def test_a_crossing_post_only_order_is_refused_and_nothing_rests(harness: Harnes
         size = min_size(rules, quote.ask)
         with pytest.raises(OrderRejectedError) as info:
             await venue.place(post_only(h.symbol, Side.BUY, size, quote.ask, "cross1"))
-        assert info.value.definitive
+        assert info.value.definitive, "a crossing post-only order's refusal must be definitive"
         assert await h.resting_orders(h.symbol) == []
         assert await h.venue_fills(h.symbol) == []
         assert await venue.open_orders(h.symbol) == []
@@ -155,14 +164,26 @@ def test_an_ioc_fill_arrives_once_with_exact_price_size_and_fee_and_positions_fo
         log.register("ioc1", Side.BUY, size)
         request = OrderRequest(h.symbol, Side.BUY, size, quote.ask, "ioc1", tif=TimeInForce.IOC)
         ack = await venue.place(request)
-        assert ack.status is OrderStatus.FILLED and ack.filled == size
+        assert ack.status is OrderStatus.FILLED and ack.filled == size, (
+            f"an IOC buy of {size} at the ask (enough size there) was answered {ack.status.name} "
+            f"with {ack.filled} filled: expected FILLED with {size}"
+        )
         await log.read_until(h, lambda: log.filled("ioc1") == size, "the fill on the stream")
         await log.drain(quiet_s=0.3)
         truth = await h.venue_fills(h.symbol)
         assert sum((f.size for f in truth), D(0)) == size
         events = log.fills("ioc1")
-        assert sorted(str(f.trade_id) for f in events) == sorted(f.trade_id for f in truth)
-        assert log.duplicates == 0 and log.unmatched == []  # each fill once, ours
+        assert log.duplicates == 0, (
+            f"events() delivered {log.duplicates} fill(s) more than once (the same trade id "
+            f"again: {sorted(str(f.trade_id) for f in events)}) with no reconnect in between: "
+            "deliver each fill once"
+        )
+        assert log.unmatched == [], (
+            f"events() delivered fills naming no order of ours: {log.unmatched}"
+        )
+        got = sorted(str(f.trade_id) for f in events)
+        made = sorted(f.trade_id for f in truth)
+        assert got == made, f"events() delivered the trades {got}; the venue made {made}"
         by_trade = {f.trade_id: f for f in truth}
         for f in events:
             t = by_trade[str(f.trade_id)]
@@ -172,17 +193,29 @@ def test_an_ioc_fill_arrives_once_with_exact_price_size_and_fee_and_positions_fo
                 t.fee,
                 Side.BUY,
                 False,
+            ), (
+                f"fill {f.trade_id} on events() says price {f.price}, size {f.size}, fee "
+                f"{f.fee}, {f.side.value}, maker={f.is_maker}; the venue says {t.price}, "
+                f"{t.size}, fee {t.fee}, buy, taker (exact Decimals, the fee a positive cost)"
             )
         rest = [f for f in await venue.fills(h.symbol) if f.client_id == "ioc1"]
         assert sorted((str(f.trade_id), f.price, f.size, f.fee) for f in rest) == sorted(
             (t.trade_id, t.price, t.size, t.fee) for t in truth
-        )
+        ), f"fills() lists {rest}, which is not the venue's record {truth}"
         report = await venue.order_status(h.symbol, client_id="ioc1")
-        assert report is not None and report.status is OrderStatus.FILLED
-        assert (report.filled, report.avg_price) == (size, quote.ask)
+        assert report is not None and report.status is OrderStatus.FILLED, (
+            f"order_status() of the filled IOC says {report!r}"
+        )
+        assert (report.filled, report.avg_price) == (size, quote.ask), (
+            f"order_status() says filled {report.filled} at {report.avg_price}; it filled "
+            f"{size} at {quote.ask}"
+        )
         assert await h.position(h.symbol) == size
         position = (await venue.positions())[h.symbol]
-        assert position.size == size and position.entry_price == quote.ask
+        assert position.size == size and position.entry_price == quote.ask, (
+            f"positions() says {position.size} at {position.entry_price}; the venue holds "
+            f"{size} entered at {quote.ask}"
+        )
 
     run_case(harness, body)
 
@@ -195,7 +228,10 @@ def test_a_reduce_only_order_on_a_flat_position_is_refused(harness: HarnessFacto
         )
         with pytest.raises(OrderRejectedError) as info:
             await venue.place(request)
-        assert info.value.definitive and info.value.reason == "reduce_only"
+        assert info.value.definitive and info.value.reason == "reduce_only", (
+            f"a reduce-only order on a flat position was refused with reason "
+            f"{info.value.reason!r}: the reason must be 'reduce_only' (definitive)"
+        )
         assert await h.resting_orders(h.symbol) == []
         assert await h.position(h.symbol) == 0
 
@@ -329,7 +365,11 @@ def test_a_partly_filled_order_cancelled_reports_exactly_the_part_that_filled(
         await log.read_until(h, lambda: bool(final()), "the cancel on the stream")
         # the venue's word on what filled never exceeds what filled (the tracker takes the
         # largest it hears: more would leave it waiting for fills that never come)
-        assert [(e.status, e.filled) for e in final()] == [(OrderStatus.CANCELLED, part)]
+        said = [(e.status.name, e.filled) for e in final()]
+        assert said == [(OrderStatus.CANCELLED.name, part)], (
+            f"the stream's final update(s) of an order cancelled after {part} of it filled "
+            f"said {said}: expected one CANCELLED with exactly {part} filled"
+        )
         report = await venue.order_status(h.symbol, client_id="part1")
         assert report is not None and report.status is OrderStatus.CANCELLED
         assert report.filled == part
