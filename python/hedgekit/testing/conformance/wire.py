@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from hedgekit.secrets import Secret
-from hedgekit.testing.fakes.server import FakeServer
+from hedgekit.testing.fakes.server import FakeServer, WsConnection
 from hedgekit.venues.base import Venue
 from hedgekit.venues.transport import WsClient
 
@@ -116,8 +116,7 @@ class WireHarness(Generic[F, V]):
         self._venue: V | None = None
         self._user: Venue | None = None
         self._silences = 0
-        self._opened = 0
-        self._open_at_silence = 0
+        self._silenced: set[WsConnection] = set()
 
     def run(self, main: Callable[[], Awaitable[_T]]) -> _T:
         """Runs ``main()`` on a fresh event loop, at most ``limit_s`` seconds."""
@@ -216,23 +215,25 @@ class WireHarness(Generic[F, V]):
         """The fake's sockets stay open and send nothing."""
         if self._venue is not None:
             self._silences = self.watched_socket().silences
-        self._opened = self.fake.ws_opened
-        self._open_at_silence = self.fake.ws_connections
+        self._silenced = self.fake.connections
         self.fake.faults.silence_ws()
 
     def _replaced(self) -> bool:
         if self._venue is not None:
             return self.watched_socket().silences > self._silences
-        # a venue of your own: every socket that went silent has been replaced by a new one
-        return self.fake.ws_opened - self._opened >= max(1, self._open_at_silence)
+        # a venue of your own: it has given up every socket that went silent (a socket it
+        # opens while the fake is silent is silent too, so waiting for a new one is too late)
+        return not self._silenced & self.fake.connections
 
     async def restore_stream(self) -> None:
         """Waits (at most :attr:`restore_wait_s`) until the venue has replaced the silent
         socket, then lets the fake send again.
 
         hedgekit's adapters are asked (the watched socket's count of silences); a venue of your
-        own is judged by the fake, which counts the WebSocket connections it has opened: the
-        wait ends once as many new ones were opened as were open when the silence began.
+        own is judged by the fake: the wait ends once every connection that was open when the
+        silence began is closed (the venue noticed and dropped it; its new ones are then served
+        normally, and the fake's ``FakeServer.ws_opened``
+        counts them).
         """
         polls = max(1, round(self.restore_wait_s / 0.02))
         try:
