@@ -68,6 +68,7 @@ MODULES = [
     "hedgekit.sweep",
     "hedgekit.simulate_risk",
     "hedgekit.testing",
+    "hedgekit.testing.autoload",
     "hedgekit.testing.fakes",
     "hedgekit.testing.fakes.faults",
     "hedgekit.testing.fakes.server",

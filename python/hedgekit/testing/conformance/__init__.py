@@ -12,8 +12,8 @@ Lighter adapters against their wire-level fakes, real sockets). Run the suite wi
 harness). See ``docs/conformance.md``.
 
 Your own :class:`~hedgekit.venues.Venue` runs against hedgekit's fakes without a harness of
-its own: ``pytest -p hedgekit.testing.conformance.plugin --pyargs hedgekit.testing.conformance
---venue mypkg:MyVenue --fake aster`` builds ``MyVenue(access)`` from a :class:`VenueAccess`
+its own: ``pytest --pyargs hedgekit.testing.conformance --venue mypkg:MyVenue --fake aster``
+builds ``MyVenue(access)`` from a :class:`VenueAccess`
 (:func:`on_fake` in a test module of your own). See ``docs/adapters.md``.
 """
 

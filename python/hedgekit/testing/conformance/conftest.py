@@ -1,6 +1,7 @@
 """Loads the suite's pytest plugin when the suite runs as a package
-(``pytest --pyargs hedgekit.testing.conformance``) and the plugin was not named with ``-p``
-(``-p hedgekit.testing.conformance.plugin`` is what makes ``--venue`` available)."""
+(``pytest --pyargs hedgekit.testing.conformance``) and the plugin is not loaded already (by
+``-p hedgekit.testing.conformance.plugin`` or hedgekit's entry point,
+:mod:`hedgekit.testing.autoload`, which is what makes ``--venue`` and ``--fake`` available)."""
 
 from __future__ import annotations
 

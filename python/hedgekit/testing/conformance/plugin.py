@@ -6,8 +6,8 @@ Hyperliquid over its fake). A test marked with :func:`needs` runs only against h
 have those hooks; against any other it is collected as ``<name>-not-applicable-<hooks>`` and
 skipped with the reason: not a failure, and never the case for hedgekit's own harnesses.
 
-Your own venue against one of hedgekit's fakes: ``pytest -p hedgekit.testing.conformance.plugin
---pyargs hedgekit.testing.conformance --venue mypkg:MyVenue --fake aster``, where
+Your own venue against one of hedgekit's fakes: ``pytest --pyargs hedgekit.testing.conformance
+--venue mypkg:MyVenue --fake aster``, where
 ``MyVenue(access)`` builds a :class:`~hedgekit.venues.Venue` from a
 :class:`~hedgekit.testing.conformance.wire.VenueAccess` (:func:`on_fake`). Without ``--fake``,
 ``--venue`` names a harness factory: ``MyHarness()`` is a :class:`VenueHarness`. In a test module
@@ -15,9 +15,10 @@ of your own, import the test modules' tests and either :func:`pytest_generate_te
 ``--venue``) or a ``harness`` fixture returning ``on_fake("aster", MyVenue)``
 (``docs/adapters.md``).
 
-``-p hedgekit.testing.conformance.plugin`` is needed for ``--venue`` and ``--fake``: pytest
-parses the command line before it imports the package named by ``--pyargs`` (whose
-``conftest.py`` loads the plugin only for a run without options of its own).
+pytest parses the command line before it imports the package named by ``--pyargs``, so the
+package's ``conftest.py`` comes too late to add ``--venue`` and ``--fake``: an installed
+hedgekit's entry point (:mod:`hedgekit.testing.autoload`) loads this plugin for a run of the
+suite as a package; without it, add ``-p hedgekit.testing.conformance.plugin``.
 """
 
 from __future__ import annotations
