@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,12 +38,32 @@ def _suite_size() -> int:
     )
 
 
-def _pytest(cwd: Path, *args: str, timeout: float = 100.0) -> subprocess.CompletedProcess[str]:
-    """``python -m pytest ARGS`` in ``cwd`` with the user's venues importable, bounded."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(PACKAGE_ROOT), str(KIT), *filter(None, [os.environ.get("PYTHONPATH")])]
+def _installed(folder: Path) -> Path:
+    """A folder holding what ``pip install hedgekit`` writes for pytest to find: a dist-info
+    with the ``pytest11`` entry points of ``pyproject.toml`` (the package itself comes from
+    ``PACKAGE_ROOT``)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    points = project["entry-points"]["pytest11"]
+    dist = folder / "hedgekit_entry_points-0.dist-info"
+    dist.mkdir(parents=True, exist_ok=True)
+    (dist / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: hedgekit-entry-points\nVersion: 0\n", encoding="utf-8"
     )
+    lines = [f"{name} = {target}" for name, target in points.items()]
+    (dist / "entry_points.txt").write_text("[pytest11]\n" + "\n".join(lines) + "\n")
+    return folder
+
+
+def _pytest(
+    cwd: Path, *args: str, installed: bool = False, timeout: float = 100.0
+) -> subprocess.CompletedProcess[str]:
+    """``python -m pytest ARGS`` in ``cwd`` with the user's venues importable (and hedgekit's
+    pytest entry points, if ``installed``), bounded."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    paths = [str(PACKAGE_ROOT), str(KIT)]
+    if installed:
+        paths.append(str(_installed(cwd / "site-packages")))
+    env["PYTHONPATH"] = os.pathsep.join([*paths, *filter(None, [os.environ.get("PYTHONPATH")])])
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA", *args],
         cwd=cwd,
@@ -63,7 +84,9 @@ def _summary(out: str) -> dict[str, int]:
 def test_a_correct_venue_of_ones_own_passes_every_test_of_the_suite_on_the_aster_fake(
     tmp_path: Path,
 ) -> None:
-    run = _pytest(tmp_path, *COMMAND, "--venue", "userkit:MyAster", "--fake", "aster")
+    # the command as a user types it once hedgekit is installed: no -p (the entry point)
+    command = ["--pyargs", "hedgekit.testing.conformance", "--venue", "userkit:MyAster"]
+    run = _pytest(tmp_path, *command, "--fake", "aster", installed=True)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert _summary(run.stdout) == {"passed": _suite_size()}  # nothing skipped, nothing failed
     passed = re.findall(r"^PASSED (\S+)", run.stdout, re.M)
@@ -136,6 +159,26 @@ def test_the_fixture_route_of_the_docs_runs_the_suite_from_a_test_module_of_ones
     passed = re.findall(r"^PASSED (\S+)", run.stdout, re.M)
     assert len(passed) == 3
     assert all(p.startswith("test_my_venue_conformance.py::test_") for p in passed)
+
+
+def test_installed_hedgekit_leaves_every_other_pytest_run_alone(tmp_path: Path) -> None:
+    (tmp_path / "test_theirs.py").write_text(
+        "import pytest\n"
+        "\n"
+        "@pytest.fixture\n"
+        "def harness():\n"
+        '    return "their own"\n'
+        "\n"
+        "def test_their_harness(harness):\n"
+        '    assert harness == "their own"\n',
+        encoding="utf-8",
+    )
+    run = _pytest(tmp_path, "test_theirs.py", installed=True)
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert _summary(run.stdout) == {"passed": 1}
+    assert "PASSED test_theirs.py::test_their_harness\n" in run.stdout  # not parametrized
+    run = _pytest(tmp_path, "test_theirs.py", "--venue", "x", installed=True)
+    assert run.returncode == 4 and "unrecognized arguments: --venue" in run.stderr
 
 
 def test_a_factory_that_returns_no_venue_is_told_what_the_thing_lacks(tmp_path: Path) -> None:
