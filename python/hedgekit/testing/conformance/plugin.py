@@ -151,7 +151,8 @@ def _not_a_harness(factory: object, why: str) -> str:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """``--venue module:factory`` (repeatable): the harnesses the suite runs against."""
+    """``--venue module:factory`` (repeatable): the harnesses the suite runs against, or with
+    ``--fake NAME`` the venues run against that fake of hedgekit's."""
     parser.addoption(
         "--venue",
         action="append",
