@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import dataclasses
 import enum
 import inspect
@@ -291,6 +292,8 @@ class Runner:
         self._up = threading.Event()  # start() has ended, either way
         self._loop_error: BaseException | None = None
         self._ops: dict[asyncio.Future[Any], _Op] = {}
+        # One lock per (venue, symbol): operations sharing a leg run one after another.
+        self._leg_locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._listeners: tuple[Listener, ...] = ()
         self._events: queue.SimpleQueue[tuple[RunnerEvent, tuple[Listener, ...]]] = (
             queue.SimpleQueue()
@@ -570,7 +573,9 @@ class Runner:
 
         def run() -> Coroutine[Any, Any, AtomicResult]:
             assert self._atomic is not None
-            return self._atomic.open(legs, size, cfg, note=note)
+            atomic = self._atomic
+            keys = [(leg.venue, leg.symbol) for leg in legs]
+            return self._one_at_a_time(keys, lambda: atomic.open(legs, size, cfg, note=note))
 
         return self._submit("open", run, on_done)
 
@@ -609,9 +614,26 @@ class Runner:
 
         def run() -> Coroutine[Any, Any, CloseResult]:
             assert self._closer is not None
-            return self._closer.close(where, cfg, note=note)
+            closer = self._closer
+            keys = [(leg.venue, leg.symbol) for leg in where]
+            return self._one_at_a_time(keys, lambda: closer.close(where, cfg, note=note))
 
         return self._submit("close", run, on_done)
+
+    async def _one_at_a_time(
+        self, keys: Iterable[tuple[str, str]], make: Callable[[], Awaitable[_T]]
+    ) -> _T:
+        """Runs ``make()`` once no earlier open or close on any of these legs (venue, symbol)
+        is running: operations that share a leg run one after another, in the order they were
+        submitted (a close never races the hedge of an open on the same leg). Locks are taken
+        in one order, so two operations never wait for each other."""
+        async with contextlib.AsyncExitStack() as held:
+            for key in sorted(set(keys)):
+                lock = self._leg_locks.get(key)
+                if lock is None:
+                    lock = self._leg_locks[key] = asyncio.Lock()
+                await held.enter_async_context(lock)
+            return await make()
 
     def submit(self, fn: Callable[[Mapping[str, VenueSession]], Awaitable[_T]]) -> RunnerFuture[_T]:
         """Runs ``await fn(sessions)`` on the runner's loop: the way to anything else hedgekit
