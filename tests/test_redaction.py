@@ -660,3 +660,22 @@ def test_hostile_text_is_redacted_in_linear_time(text: str) -> None:
     once = redact(text)
     assert redact(once) == once
     assert time.perf_counter() - start < 2.0  # quadratic scanning takes minutes here
+
+
+def test_retiring_a_secret_unmasks_its_value_only_when_no_other_holder_is_left() -> None:
+    import uuid
+
+    from hedgekit.secrets import registered_count
+
+    value = "tok-" + uuid.uuid4().hex
+    before = registered_count()
+    first, second = Secret(value), Secret(value)
+    assert registered_count() == before + 1
+    assert value not in redact(f"a {value} b")
+    first.retire()
+    first.retire()  # twice is once
+    assert value not in redact(f"a {value} b")  # the second holder keeps it masked
+    second.retire()
+    assert redact(f"a {value} b") == f"a {value} b"
+    assert registered_count() == before
+    assert repr(first) == "Secret(***)" and first.reveal() == value

@@ -56,7 +56,7 @@ __all__ = [
 MASK: Final = "***"
 _MIN_LEN = 4  # shorter values would mask ordinary text ("1", "abc")
 _lock = threading.Lock()
-_values: set[str] = set()
+_values: dict[str, int] = {}  # value -> how many unretired Secret objects hold it
 _values_re: re.Pattern[str] | None = None  # every registered value, longest first; None: none
 
 
@@ -70,12 +70,13 @@ class Secret:
         ValueError: An empty or too short value.
     """
 
-    __slots__ = ("_value",)
+    __slots__ = ("_retired", "_value")
 
     def __init__(self, value: str) -> None:
         if not isinstance(value, str) or len(value) < _MIN_LEN:
             raise ValueError(f"a secret must be a string of at least {_MIN_LEN} characters")
         self._value = value
+        self._retired = False
         _register(value)
 
     def reveal(self) -> str:
@@ -97,15 +98,41 @@ class Secret:
     def __reduce__(self) -> Any:  # pickling would write the value to a file
         raise TypeError("a Secret cannot be pickled")
 
+    def retire(self) -> None:
+        """Stops masking this value wherever it appears in text (:func:`redact`): for a
+        short-lived credential that has expired and is worth nothing any more (an auth token
+        past its deadline), so that a bot renewing one every few minutes does not grow the
+        registry, and the pattern every log line is matched against, without bound. The
+        object itself stays masked in ``str`` and ``repr``; another :class:`Secret` of the same
+        value keeps it masked; retiring twice is retiring once. Never retire a long-lived key."""
+        if not self._retired:
+            self._retired = True
+            _unregister(self._value)
+
+
+def _compile() -> None:
+    """Rebuilds the by-value pattern (under ``_lock``)."""
+    global _values_re
+    ordered = sorted(_values, key=lambda v: (-len(v), v))
+    _values_re = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
+
 
 def _register(value: str) -> None:
-    global _values_re
     with _lock:
-        if value in _values:
-            return
-        _values.add(value)
-        ordered = sorted(_values, key=lambda v: (-len(v), v))
-        _values_re = re.compile("|".join(re.escape(v) for v in ordered))
+        held = _values.get(value, 0)
+        _values[value] = held + 1
+        if not held:
+            _compile()
+
+
+def _unregister(value: str) -> None:
+    with _lock:
+        held = _values.get(value, 0)
+        if held > 1:
+            _values[value] = held - 1
+        elif held == 1:
+            del _values[value]
+            _compile()
 
 
 def registered_count() -> int:

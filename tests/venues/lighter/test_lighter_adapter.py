@@ -428,3 +428,41 @@ def test_a_refused_send_gives_its_nonce_back_for_the_next_order() -> None:
             assert (venue.resigned, venue.nonces.fetches) == (0, 1)  # no refresh was needed
 
     run(main())
+
+
+def test_auth_tokens_past_their_deadline_stop_growing_the_secrets_registry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bot renews its auth token every few minutes for weeks: the tokens that expired are
+    retired from the by-value redaction registry (a live one, and the one it replaced until
+    that one's deadline, stay masked), so the registry stays the size of the live tokens."""
+    from lighter_adapterkit import credentials, new_key
+
+    from hedgekit.secrets import redact, registered_count
+    from hedgekit.venues.lighter import venue as venue_mod
+    from hedgekit.venues.lighter.venue import LighterVenue
+
+    now = [1_800_000_000.0]
+    monkeypatch.setattr(venue_mod.time, "time", lambda: now[0])
+
+    async def main() -> None:
+        venue = LighterVenue("http://127.0.0.1:9", credentials(new_key()), auth_ttl_s=600.0)
+        try:
+            venue._auth()  # noqa: SLF001
+            base = registered_count()
+            tokens = []
+            for _ in range(200):  # 200 renewals, 400 s apart (a third of the life left)
+                now[0] += 400.0
+                token = venue._auth()  # noqa: SLF001
+                tokens.append(token)
+                assert registered_count() <= base + 1
+                live = token.reveal()
+                assert redact(f"token={live} x").count(live) == 0  # the live one is masked
+            # an expired one is no longer matched by value; its object stays masked
+            old = tokens[0]
+            assert old.reveal() in redact(f"expired {old.reveal()}")
+            assert repr(old) == "Secret(***)" and str(old) == "***"
+        finally:
+            await venue.close()
+
+    asyncio.run(main())

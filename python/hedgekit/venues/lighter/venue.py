@@ -223,6 +223,7 @@ class LighterVenue(LocalState):
         self._send_lock = asyncio.Lock()
         self._token: Secret | None = None
         self._token_until = 0.0
+        self._replaced: list[tuple[float, Secret]] = []  # old tokens, until their deadline
         self._traded: set[str] = set()
         self._start_ms = 0
         self._fills_since_ms = 0
@@ -322,8 +323,14 @@ class LighterVenue(LocalState):
         now = time.time()
         if self._token is None or now > self._token_until - self.auth_ttl_s / 3:
             deadline = int(now + self.auth_ttl_s)
+            if self._token is not None:
+                self._replaced.append((self._token_until, self._token))
             self._token = self._signer.auth_token(deadline)
             self._token_until = float(deadline)
+            # A token past its deadline grants nothing: it stops being masked by value, so
+            # the secrets registry holds the live tokens only (not ~150 more a day).
+            while self._replaced and self._replaced[0][0] < now:
+                self._replaced.pop(0)[1].retire()
         return self._token
 
     async def _fetch_nonce(self) -> int:
