@@ -329,14 +329,27 @@ def measure(orders: int, warmup: int, rounds: int) -> dict[str, Any]:
     return data
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    p.add_argument("--orders", type=int, default=300, help="orders per client")
+def run_cli(
+    doc: str | None,
+    section: str,
+    measure: Callable[..., dict[str, Any]],
+    peers: dict[str, str],
+    *,
+    per: str = "client",
+    rounds: tuple[int, str] | None = (300, "rounds of the in-process figures"),
+) -> None:
+    """The command line every over-the-wire benchmark shares: ``--orders``, ``--warmup``,
+    ``--rounds`` (when ``rounds`` gives its default and help), ``--json`` (the figures into
+    ``section`` of a results file, with the version of each peer package: ``peers`` maps the
+    recorded name to the distribution)."""
+    p = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    p.add_argument("--orders", type=int, default=300, help=f"orders per {per}")
     p.add_argument("--warmup", type=int, default=30)
-    p.add_argument("--rounds", type=int, default=300, help="rounds of the in-process figures")
-    p.add_argument("--json", help="write the figures into this results file (section live)")
+    if rounds is not None:
+        p.add_argument("--rounds", type=int, default=rounds[0], help=rounds[1])
+    p.add_argument("--json", help=f"write the figures into this results file (section {section})")
     a = p.parse_args()
-    data = measure(a.orders, a.warmup, a.rounds)
+    data = measure(a.orders, a.warmup, a.rounds) if rounds else measure(a.orders, a.warmup)
     for k, v in data.items():
         print(f"{k}: {v}")
     if a.json:
@@ -344,9 +357,18 @@ def main() -> None:
         import results
 
         meta = results.recorded()
-        meta["ccxt"] = results.version_of("ccxt")
-        meta["hyperliquid_python_sdk"] = results.version_of("hyperliquid-python-sdk")
-        results.update(a.json, "live", data, meta)
+        for name, dist in peers.items():
+            meta[name] = results.version_of(dist)
+        results.update(a.json, section, data, meta)
+
+
+def main() -> None:
+    run_cli(
+        __doc__,
+        "live",
+        measure,
+        {"ccxt": "ccxt", "hyperliquid_python_sdk": "hyperliquid-python-sdk"},
+    )
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ the same fake, the same GIL and the same loopback.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import itertools
 import os
@@ -46,7 +45,7 @@ from aiohttp import http_writer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from live import _address, _batched, _key, _pcts, _SocketWrites
+from live import _address, _batched, _key, _pcts, _SocketWrites, run_cli
 
 from hedgekit import FillLedger
 from hedgekit.model import Liquidity, OrderRequest, OrderType, Side, TimeInForce
@@ -310,21 +309,7 @@ def measure(orders: int, warmup: int, rounds: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    p.add_argument("--orders", type=int, default=300, help="orders per client")
-    p.add_argument("--warmup", type=int, default=30)
-    p.add_argument("--rounds", type=int, default=300, help="rounds of the in-process figures")
-    p.add_argument("--json", help="write the figures into this results file (section live-aster)")
-    a = p.parse_args()
-    data = measure(a.orders, a.warmup, a.rounds)
-    for k, v in data.items():
-        print(f"{k}: {v}")
-    if a.json:
-        import results
-
-        meta = results.recorded()
-        meta["ccxt"] = results.version_of("ccxt")
-        results.update(a.json, "live-aster", data, meta)
+    run_cli(__doc__, "live-aster", measure, {"ccxt": "ccxt"})
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ other, each with its private stream connected.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import hashlib
 import os
@@ -34,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from live import _pcts
+from live import _pcts, run_cli
 from live_aster import _signed_writes
 
 from hedgekit._core import EthSigner
@@ -142,20 +141,7 @@ def measure(orders: int, warmup: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    p.add_argument("--orders", type=int, default=300, help="orders per venue")
-    p.add_argument("--warmup", type=int, default=30)
-    p.add_argument("--json", help="write the figures into this results file (section live-ccxt)")
-    a = p.parse_args()
-    data = measure(a.orders, a.warmup)
-    for k, v in data.items():
-        print(f"{k}: {v}")
-    if a.json:
-        import results
-
-        meta = results.recorded()
-        meta["ccxt"] = results.version_of("ccxt")
-        results.update(a.json, "live-ccxt", data, meta)
+    run_cli(__doc__, "live-ccxt", measure, {"ccxt": "ccxt"}, per="venue", rounds=None)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,6 @@ clients only; both meet the same fake, the same GIL and the same loopback.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import itertools
 import os
@@ -50,7 +49,7 @@ import orjson
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from live import _batched, _pcts
+from live import _batched, _pcts, run_cli
 from live_aster import _signed_writes
 
 from hedgekit import FillLedger
@@ -375,23 +374,13 @@ def measure(orders: int, warmup: int, rounds: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    p.add_argument("--orders", type=int, default=300, help="orders per client")
-    p.add_argument("--warmup", type=int, default=30)
-    p.add_argument(
-        "--rounds", type=int, default=500, help="rounds of the signing and inbound figures"
+    run_cli(
+        __doc__,
+        "live-lighter",
+        measure,
+        {"lighter_sdk": "lighter-sdk"},
+        rounds=(500, "rounds of the signing and inbound figures"),
     )
-    p.add_argument("--json", help="write the figures into this results file (section live-lighter)")
-    a = p.parse_args()
-    data = measure(a.orders, a.warmup, a.rounds)
-    for k, v in data.items():
-        print(f"{k}: {v}")
-    if a.json:
-        import results
-
-        meta = results.recorded()
-        meta["lighter_sdk"] = results.version_of("lighter-sdk")
-        results.update(a.json, "live-lighter", data, meta)
 
 
 if __name__ == "__main__":

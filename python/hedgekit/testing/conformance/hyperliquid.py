@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import random
 from decimal import Decimal
+from typing import Any
 
 from hedgekit._core import EthSigner
 from hedgekit.model import Side
@@ -84,32 +85,16 @@ class HyperliquidHarness(WireHarness[FakeHyperliquid, HyperliquidVenue]):
         )
 
     # --------------------------------------------------------------------- the outside world
-    async def fill_resting(
-        self, symbol: str, venue_order_id: str, size: Decimal | None = None
-    ) -> None:
-        """An outside taker sweeps everything queued at better prices, then our order's level
-        (or ``size`` of our order), up to its price.
+    def fake_account(self) -> str:
+        """The account's address."""
+        return self.address
 
-        Raises:
-            ValueError: ``size`` given while others share the order's price.
-        """
+    def _resting(self, venue_order_id: str) -> tuple[Any, Decimal, bool, Decimal] | None:
         acct = self.fake.account(self.address)
         rec = acct.orders.get(int(venue_order_id))
         if rec is None or rec.status != "open":
-            return
-        bids, asks = acct.engine.book_levels(symbol, 10_000)
-        price, buy = rec.limit_px, rec.is_buy
-        levels = bids if buy else asks
-        better = sum((s for p, s in levels if (p > price if buy else p < price)), Decimal(0))
-        level = sum((s for p, s in levels if p == price), Decimal(0))
-        if size is not None and level != rec.sz:
-            raise ValueError(f"outside orders share {price}: a partial fill cannot be aimed")
-        amount = better + (level if size is None else size)
-        self.fake.trade_against(symbol, Side.SELL if buy else Side.BUY, amount, price)
-
-    async def move_price(self, symbol: str, mid: Decimal) -> None:
-        """Moves the fake's outside market."""
-        self.fake.move_price(symbol, mid)
+            return None
+        return acct.engine, rec.limit_px, rec.is_buy, rec.sz
 
     # ------------------------------------------------------------------ the venue's truth
     async def resting_orders(self, symbol: str) -> list[TruthOrder]:
@@ -141,10 +126,6 @@ class HyperliquidHarness(WireHarness[FakeHyperliquid, HyperliquidVenue]):
             for f in self.fake.fills(self.address)
             if f["coin"] == symbol
         ]
-
-    async def position(self, symbol: str) -> Decimal:
-        """The fake's position."""
-        return self.fake.position(self.address, symbol)
 
     async def mid(self, symbol: str) -> Decimal:
         """The fake's outside mid."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from decimal import Decimal
+from typing import Any
 
 from hedgekit.model import Side
 from hedgekit.testing.conformance.harness import Hook, TruthFill, TruthOrder
@@ -86,32 +87,16 @@ class LighterHarness(WireHarness[FakeLighter, LighterVenue]):
         )
 
     # --------------------------------------------------------------------- the outside world
-    async def fill_resting(
-        self, symbol: str, venue_order_id: str, size: Decimal | None = None
-    ) -> None:
-        """An outside taker sweeps everything queued at better prices, then our order's level
-        (or ``size`` of our order), up to its price.
+    def fake_account(self) -> int:
+        """The harness's account index."""
+        return ACCOUNT
 
-        Raises:
-            ValueError: ``size`` given while others share the order's price.
-        """
+    def _resting(self, venue_order_id: str) -> tuple[Any, Decimal, bool, Decimal] | None:
         acct = self.fake.account(ACCOUNT)
         rec = acct.orders.get(int(venue_order_id))
         if rec is None or not rec.is_open:
-            return
-        bids, asks = acct.engine.book_levels(symbol, 10_000)
-        price, buy = rec.price, not rec.is_ask
-        levels = bids if buy else asks
-        better = sum((s for p, s in levels if (p > price if buy else p < price)), Decimal(0))
-        level = sum((s for p, s in levels if p == price), Decimal(0))
-        if size is not None and level != rec.remaining:
-            raise ValueError(f"outside orders share {price}: a partial fill cannot be aimed")
-        amount = better + (level if size is None else size)
-        self.fake.trade_against(symbol, Side.SELL if buy else Side.BUY, amount, price)
-
-    async def move_price(self, symbol: str, mid: Decimal) -> None:
-        """Moves the fake's outside market."""
-        self.fake.move_price(symbol, mid)
+            return None
+        return acct.engine, rec.price, not rec.is_ask, rec.remaining
 
     # ------------------------------------------------------------------ the venue's truth
     async def resting_orders(self, symbol: str) -> list[TruthOrder]:
@@ -154,10 +139,6 @@ class LighterHarness(WireHarness[FakeLighter, LighterVenue]):
                 )
             )
         return out
-
-    async def position(self, symbol: str) -> Decimal:
-        """The fake's position."""
-        return self.fake.position(ACCOUNT, symbol)
 
     async def mid(self, symbol: str) -> Decimal:
         """The fake's outside mid."""

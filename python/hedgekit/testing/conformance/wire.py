@@ -22,8 +22,10 @@ import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
 
+from hedgekit.model import Side
 from hedgekit.secrets import Secret
 from hedgekit.testing.fakes.server import FakeServer, WsConnection
 from hedgekit.venues.base import Venue
@@ -202,6 +204,47 @@ class WireHarness(Generic[F, V]):
         finally:
             if fake is not None:
                 await fake.stop()
+
+    def fake_account(self) -> Any:
+        """The account as the fake names it (an address, a Lighter account index)."""
+        raise NotImplementedError
+
+    # --------------------------------------------------------------------- the outside world
+    def _resting(self, venue_order_id: str) -> tuple[Any, Decimal, bool, Decimal] | None:
+        """Our order at the fake, if it still rests: the account's engine, its price, whether
+        it buys, and its unfilled size (``None``: gone)."""
+        raise NotImplementedError
+
+    async def fill_resting(
+        self, symbol: str, venue_order_id: str, size: Decimal | None = None
+    ) -> None:
+        """An outside taker sweeps everything queued at better prices, then our order's level
+        (or ``size`` of our order), up to its price.
+
+        Raises:
+            ValueError: ``size`` given while others share the order's price.
+        """
+        found = self._resting(venue_order_id)
+        if found is None:
+            return
+        engine, price, buy, remaining = found
+        bids, asks = engine.book_levels(symbol, 10_000)
+        levels = bids if buy else asks
+        better = sum((s for p, s in levels if (p > price if buy else p < price)), Decimal(0))
+        level = sum((s for p, s in levels if p == price), Decimal(0))
+        if size is not None and level != remaining:
+            raise ValueError(f"outside orders share {price}: a partial fill cannot be aimed")
+        amount = better + (level if size is None else size)
+        self.fake.trade_against(symbol, Side.SELL if buy else Side.BUY, amount, price)  # type: ignore[attr-defined]
+
+    async def move_price(self, symbol: str, mid: Decimal) -> None:
+        """Moves the fake's outside market."""
+        self.fake.move_price(symbol, mid)  # type: ignore[attr-defined]
+
+    async def position(self, symbol: str) -> Decimal:
+        """The fake's position."""
+        position: Decimal = self.fake.position(self.fake_account(), symbol)  # type: ignore[attr-defined]
+        return position
 
     async def requests_received(self) -> int:
         """Requests the fake received (HTTP, and transactions over its sockets)."""
