@@ -56,6 +56,7 @@ from hedgekit.risk.drift import DriftConfig, DriftPolicy, PairLegs
 from hedgekit.risk.monitor import RiskThresholds
 from hedgekit.risk.tiers import MarginTable, MarginTier
 from hedgekit.venues.sim.config import (
+    DEFAULT_REQUEST_EXPIRY_NS,
     REQUEST_OPS,
     CancelSplit,
     DeliveryConfig,
@@ -499,6 +500,7 @@ class VenueSpec(_Table):
     limits: LimitsSpec = msgspec.field(default_factory=LimitsSpec)
     faults: FaultsSpec = msgspec.field(default_factory=FaultsSpec)
     margin: MarginSpec = msgspec.field(default_factory=MarginSpec)
+    request_expiry_ms: Ms | None = None  # 4000; 0: requests never expire
     seed: Count | None = None  # derived from the scenario's seed and the name
 
 
@@ -1060,9 +1062,13 @@ def _venue(spec: VenueSpec, path: str, seed: int, factor: MarketFactor | None) -
             f"{path}.fills.shared_trade_id", "cannot be combined with split_fills > 1"
         )
     account, margin = _margin(spec.margin, f"{path}.margin")
+    expiry = (
+        DEFAULT_REQUEST_EXPIRY_NS if spec.request_expiry_ms is None else _ns(spec.request_expiry_ms)
+    )
     return SimVenueConfig(
         name=spec.name,
         personality=_personality(spec),
+        request_expiry_ns=expiry,
         instruments=(SimInstrument(spec.instrument.symbol, rules, market, **margin),),
         margin=account,
         latency=_latency(spec.latency, f"{path}.latency", profile),

@@ -317,7 +317,7 @@ def _report(
         ),
     }
     invariants["ledger_matches_venue"] = _ledger_matches(venues, sessions, unknown)
-    invariants["forced_fills_counted"] = _forced_counted(forced, sessions)
+    invariants["forced_fills_counted"] = _forced_counted(forced, sessions, venues)
     # An order still resting that the result names as unresolved (status exposed: the venue
     # refused or never answered every cancel within the settle timeout — a ban, an outage) is
     # reported, not hidden: like an exposure the result owns up to.
@@ -420,20 +420,27 @@ def _report(
 
 
 def _forced_counted(
-    forced: dict[str, list[Fill]], sessions: dict[str, VenueSession]
+    forced: dict[str, list[Fill]],
+    sessions: dict[str, VenueSession],
+    venues: dict[str, SimVenue],
 ) -> dict[str, Any]:
     """Every forced fill is in the ledger exactly once (under the venue's id + trade id).
 
     A forced fill not counted yet is allowed only while that venue's session is still fetching
-    fills or its stream is still down (the stream lost it and no read has reached the venue
-    since): owned up to, like an order in doubt; one counted twice never is."""
+    fills, its stream is still down (the stream lost it and no read has reached the venue
+    since) or the fill is still on its way down the stream (executed moments before the check):
+    owned up to, like an order in doubt; one counted twice never is."""
     uncounted, pending = [], []
     for name, fills in forced.items():
         for f in fills:
             n = len(sessions[name].tracker.fills(f"{f.client_id}#{f.trade_id}"))
             label = f"{name}:{f.client_id}#{f.trade_id}"
             session = sessions[name]
-            if n == 0 and (session.fetching_fills or not session.tracker.stream_connected):
+            if n == 0 and (
+                session.fetching_fills
+                or not session.tracker.stream_connected
+                or venues[name].forced_fill_in_flight(f)
+            ):
                 pending.append(label)
             elif n != 1:
                 uncounted.append(f"{label} x{n}")
@@ -442,7 +449,8 @@ def _forced_counted(
         "detail": f"{sum(len(x) for x in forced.values())} forced fills; not counted once: "
         + (", ".join(uncounted[:5]) or "none")
         + (
-            f"; not learnt yet (stream down or fetch pending): {', '.join(pending[:5])}"
+            f"; not learnt yet (stream down, fetch pending or still on the stream): "
+            f"{', '.join(pending[:5])}"
             if pending
             else ""
         ),

@@ -377,7 +377,7 @@ def _common(
         name: [f for f in v.engine.fills() if forced_fill_kind(f.client_id) is not None]
         for name, v in venues.items()
     }
-    out["forced_fills_counted"] = _forced_counted(forced, sessions)
+    out["forced_fills_counted"] = _forced_counted(forced, sessions, venues)
     off = {}
     for name, v in venues.items():
         symbol = v.config.instruments[0].symbol

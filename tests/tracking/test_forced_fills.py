@@ -14,7 +14,7 @@ from hedgekit import FillLedger
 from hedgekit.clock import LoopClock, run_virtual
 from hedgekit.model import StreamStatus
 from hedgekit.tracking import VenueSession
-from hedgekit.venues.sim import Disconnect, FaultConfig, LostMessage, SimVenue
+from hedgekit.venues.sim import Disconnect, FaultConfig, LostMessage, Outage, SimVenue
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "venues"))
 from simkit import MS, market, venue_config
@@ -104,3 +104,26 @@ def test_a_return_never_seen_leaving_still_fetches_the_fills_since_the_last_retu
     assert FetchFills(None, 10 * S - margin) in first
     again = tracker.on_event(StreamStatus("v", True, 20 * S), 20 * S)
     assert FetchFills(None, 12 * S - margin) in again
+
+
+def test_a_fill_fetch_is_never_given_up_while_the_venue_does_not_answer() -> None:
+    # After a stream gap the venue answers no fill fetch for four minutes — longer than every
+    # doubling pause adds up to. The fetch keeps being tried (and says it is pending) until the
+    # venue answers, and the deleverage made during the gap is counted then.
+    async def body(venue: SimVenue, session: VenueSession) -> Any:
+        await asyncio.sleep(2.0)
+        venue.adl("ETH", D(1))
+        seen = []
+        for _ in range(24):  # 4 minutes of fetches that get no answer
+            await asyncio.sleep(10.0)
+            seen.append((len(counted(session)), session.fetching_fills))
+        await asyncio.sleep(30.0)  # the outage is over
+        return seen, counted(session), session.expected_positions(), session.fetching_fills
+
+    faults = FaultConfig(
+        disconnects=(Disconnect(1_000 * MS, 3_000 * MS),),
+        outages=(Outage("fills", 3_500 * MS, 240_000 * MS),),
+    )
+    seen, adl, expected, still = run(faults, body)
+    assert set(seen) == {(0, True)}  # never counted, never given up
+    assert len(adl) == 1 and expected == {"ETH": D(-2)} and not still

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hedgekit import FillLedger
 from hedgekit.clock import LoopClock, run_virtual
 from hedgekit.errors import OrderRejectedError, VenueError
-from hedgekit.model import OrderType, TimeInForce
+from hedgekit.model import CancelResult, OrderType, TimeInForce
 from hedgekit.tracking import BookGate, TrackedState, VenueSession
 from hedgekit.venues.sim import (
     DeliveryConfig,
@@ -260,3 +260,58 @@ def test_fills_of_a_replaced_venue_order_lost_with_the_stream_are_settled(
         await venue.close()
 
     run_virtual(main())
+
+
+@pytest.mark.parametrize(
+    ("stall_ms", "expiry_ms"),
+    [(5_500, 8_000), (7_900, 8_000), (8_100, 8_000), (2_500, 4_000), (4_100, 4_000)],
+)
+def test_a_placement_stalled_in_the_venue_is_never_given_up_before_its_deadline(
+    stall_ms: int, expiry_ms: int
+) -> None:
+    # A taker order's request sits in the venue's queue (a speed bump, a latency spike) while
+    # its answer times out and every status query and cancel finds no such order. Until the
+    # deadline stamped on the request has passed, that proves nothing: the order stays in
+    # doubt, and when it executes its fills are counted. Past the deadline the venue refuses
+    # it, and only then is "not found" believed.
+    async def main() -> tuple[list[object], TrackedState, Decimal, Decimal, int]:
+        lat = LatencyConfig(
+            entry=Lat(10 * MS), response=Lat(10 * MS), speed_bumps=(("taker", stall_ms * MS),)
+        )
+        cfg = venue_config(
+            "hyperliquid",
+            latency=lat,
+            faults=FaultConfig(request_timeout_ns=500 * MS),
+            request_expiry_ns=expiry_ms * MS,
+        )
+        venue = SimVenue(cfg)
+        session = VenueSession(venue, FillLedger(), LoopClock())
+        await venue.connect()
+        await session.start()
+        assert session.tracker.config.not_found_grace_ns == max(5 * S, (expiry_ms + 1_000) * MS)
+        ask = venue.quote("ETH").ask  # type: ignore[union-attr]
+        req = order("buy", "1", str(ask), tif=TimeInForce.IOC, client_id="t1")
+        placed = await session.place(req)
+        assert placed.state is TrackedState.UNCONFIRMED  # no answer in time: in doubt
+        answers: list[object] = []
+        for _ in range(3):  # cancels while the request is still on its way
+            await asyncio.sleep(1.0)
+            try:
+                answers.append(await session.cancel("t1"))
+            except VenueError as exc:
+                answers.append(type(exc).__name__)
+        await asyncio.sleep((expiry_ms + 4_000) / 1000)  # past the deadline and the grace
+        state = session.tracker.state("t1")
+        ours = session.tracker.order("t1").filled
+        theirs = sum((f.size for f in venue.engine.fills()), Decimal(0))
+        await session.close()
+        await venue.close()
+        return answers, state, ours, theirs, venue.stats["expired_requests"]
+
+    answers, state, ours, theirs, expired = run_virtual(main())
+    assert CancelResult.ALREADY_CANCELLED not in answers  # never taken for gone in time
+    assert ours == theirs  # every fill the venue executed is counted
+    if stall_ms + 10 > expiry_ms:
+        assert (expired, theirs, state) == (1, 0, TrackedState.NOT_FOUND)
+    else:
+        assert (expired, theirs, state) == (0, 1, TrackedState.FILLED)

@@ -231,6 +231,29 @@ def test_not_found_only_after_grace() -> None:
     assert t.on_timer(6 * S) == []
 
 
+@pytest.mark.parametrize("asked_s", [0.5, 2, 4, 4.999])
+@pytest.mark.parametrize("answered_s", [5, 9, 60])
+def test_not_found_judged_at_the_time_the_query_was_sent(asked_s: float, answered_s: int) -> None:
+    # A query sent before the grace ran out describes the venue then, when the placement may
+    # still have been on its way, however late its answer arrives: asked again, never final,
+    # and the placement's late fill is the order's.
+    t, _ = tracker()
+    t.submit(request(), 0)
+    t.on_error("c1", TIMEOUT, 2 * S)
+    asked = round(asked_s * S)
+    t.on_status("c1", None, answered_s * S, asked_ns=asked)
+    assert t.order("c1").state is T.UNCONFIRMED and not t.order("c1").is_terminal
+    assert t.on_timer(answered_s * S + 500 * MS) == [QueryStatus("c1", "BTC")]
+    t.on_event(fill(trade_id=3, size="1"), answered_s * S + S)
+    assert t.order("c1").state is T.FILLED and not t.anomalies
+    # a query sent once the grace is over is believed
+    t2, _ = tracker()
+    t2.submit(request(), 0)
+    t2.on_error("c1", TIMEOUT, 2 * S)
+    t2.on_status("c1", None, answered_s * S, asked_ns=5 * S)
+    assert t2.order("c1").state is T.NOT_FOUND
+
+
 def test_fill_before_ack() -> None:
     t, _ = tracker()
     t.submit(request(), 0)

@@ -753,3 +753,27 @@ def test_the_remote_venue_carries_margin_calls_and_events() -> None:
         await venue.close()
 
     asyncio.run(main())
+
+
+def test_a_forced_fill_is_in_flight_until_its_first_copy_is_due_on_the_stream() -> None:
+    # The fault sweep's checks do not require a forced fill the venue executed moments before
+    # them: it is on its way down the private stream, nobody could have heard of it yet.
+    cfg = venue_config("aster", feed_ms=80)
+
+    async def main() -> list[bool]:
+        venue = SimVenue(cfg)
+        stream = venue.events()
+        await venue.connect()
+        await venue.place(ioc("buy", "7", "100.01"))
+        await drain(stream, 0.5)
+        venue.adl("ETH", D(2))
+        [fill] = [f for f in venue.engine.fills() if forced_fill_kind(f.client_id)]
+        seen = [venue.forced_fill_in_flight(fill)]
+        await asyncio.sleep(0.05)
+        seen.append(venue.forced_fill_in_flight(fill))
+        got = await drain(stream)
+        seen.append(venue.forced_fill_in_flight(fill))
+        seen.append(any(isinstance(e, Fill) and e.trade_id == fill.trade_id for e in got))
+        return seen
+
+    assert run_virtual(main()) == [True, True, False, True]

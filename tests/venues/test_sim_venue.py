@@ -748,3 +748,96 @@ def test_run_time_faults_refuse_impossible_windows() -> None:
         venue.lose_next("nonsense")
     with pytest.raises(ValueError):
         venue.race_next_cancel(-1)
+
+
+@pytest.mark.parametrize(
+    ("bump_ms", "expiry_ms", "executed"),
+    [(3_500, 4_000, True), (4_500, 4_000, False), (9_000, 4_000, False), (9_000, 0, True),
+     (4_500, 5_000, True)],
+)  # fmt: skip
+def test_a_placement_that_reaches_the_engine_past_its_deadline_is_refused_unexecuted(
+    bump_ms: int, expiry_ms: int, executed: bool
+) -> None:
+    # The deadline stamped on a request when it is sent (expiresAfter, ExpiredAt, recvWindow)
+    # is what lets a client believe "no such order" later: past it, a stalled request never
+    # executes, however late it reaches the matching engine.
+    async def main() -> tuple[object, OrderStatus | None, int]:
+        lat = LatencyConfig(
+            entry=Lat(10 * MS), response=Lat(10 * MS), speed_bumps=(("maker", bump_ms * MS),)
+        )
+        venue = SimVenue(
+            venue_config(
+                "hyperliquid",
+                latency=lat,
+                faults=FaultConfig(request_timeout_ns=20 * S),
+                request_expiry_ns=expiry_ms * MS,
+            )
+        )
+        await venue.connect()
+        bid = venue.quote("ETH").bid  # type: ignore[union-attr]
+        try:
+            answer: object = await venue.place(order("buy", "1", str(bid - 1), client_id="x1"))
+        except OrderRejectedError as exc:
+            answer = exc
+        report = await venue.order_status("ETH", client_id="x1")
+        return answer, None if report is None else report.status, venue.stats["expired_requests"]
+
+    answer, status, expired = run_virtual(main())
+    if executed:
+        assert status is OrderStatus.OPEN and expired == 0
+    else:
+        assert isinstance(answer, OrderRejectedError) and answer.reason == "expired"
+        assert status is None and expired == 1  # the venue never saw an order
+
+
+def test_a_modify_past_its_deadline_leaves_the_order_as_it_was() -> None:
+    async def main() -> tuple[object, Decimal, Decimal | None]:
+        # entry latency 10 ms at the start, 5 s from t = 1 s on
+        lat = LatencyConfig(schedule=((0, 10 * MS), (1_000 * MS, 5_000 * MS)))
+        venue = SimVenue(
+            venue_config("hyperliquid", latency=lat, faults=FaultConfig(request_timeout_ns=30 * S))
+        )
+        await venue.connect()
+        bid = venue.quote("ETH").bid  # type: ignore[union-attr]
+        await venue.place(order("buy", "1", str(bid - 1), client_id="m1"))
+        await asyncio.sleep(1.0)
+        try:
+            answer: object = await venue.modify("ETH", client_id="m1", price=bid - 2, size=D(1))
+        except OrderRejectedError as exc:
+            answer = exc
+        report = await venue.order_status("ETH", client_id="m1")
+        return answer, bid - 1, None if report is None else report.price
+
+    answer, placed_at, price = run_virtual(main())
+    assert isinstance(answer, OrderRejectedError) and answer.reason == "expired"
+    assert price == placed_at  # still resting where it was placed
+
+
+def test_overlapping_disconnects_keep_the_stream_down_until_the_last_one_ends() -> None:
+    # Two scripted drops that overlap are one outage: the stream is not announced back while
+    # another window still drops its events (a fill then would be lost behind "connected").
+    async def main() -> list[object]:
+        faults = FaultConfig(
+            disconnects=(Disconnect(100 * MS, 1_000 * MS), Disconnect(500 * MS, 2_000 * MS, 5))
+        )
+        venue = SimVenue(venue_config("hyperliquid", faults=faults))
+        await venue.connect()
+        t0 = venue.start_ns
+        events = venue.events()
+        bid = venue.quote("ETH").bid  # type: ignore[union-attr]
+        ack = await venue.place(order("buy", "1", str(bid), client_id="d1"))
+        await asyncio.sleep(1.5 - (venue.now_ns() - t0) / S)  # inside the second window only
+        venue.fill_resting("ETH", ack.venue_order_id)
+        got: list[object] = []
+        while (e := await events.get(timeout=3.0)) is not None:
+            if isinstance(e, StreamStatus):
+                got.append((e.connected, e.ts_ns - t0))
+            elif isinstance(e, Fill):
+                got.append(("fill", e.ts_ns - t0))
+        return got
+
+    got = run_virtual(main())
+    statuses = [g for g in got if g[0] in (True, False)]
+    assert [s for s in statuses if s[0] is True] == [(True, 2_500 * MS)]
+    fills = [g for g in got if g[0] == "fill"]
+    assert fills and got.index(fills[0]) > got.index((True, 2_500 * MS))  # only the snapshot

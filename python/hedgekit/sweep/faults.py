@@ -282,6 +282,13 @@ def _f_modify_new_id(rng: random.Random, v: Venue, heavy: bool, ctx: FaultContex
     v["modify_new_id"] = True
 
 
+def _f_request_expiry(rng: random.Random, v: Venue, heavy: bool, ctx: FaultContext) -> None:
+    # short: a stalled placement is refused more often; long: it stays in doubt for longer
+    # before a "not found" is believed (the window plus 1 s)
+    choices = (800, 1500, 2500, 8000, 15000) if heavy else (2500, 4000, 8000)
+    v["request_expiry_ms"] = rng.choice(choices)
+
+
 @dataclass(frozen=True, slots=True)
 class FaultKind:
     """One fault kind of the scenario format.
@@ -328,6 +335,7 @@ FAULTS: dict[str, FaultKind] = {
     ),
     "shared_trade_id": FaultKind(_f_shared_trade_id, "fills", "shared_trade_id"),
     "modify_new_id": FaultKind(_f_modify_new_id, "", "modify_new_id"),
+    "request_expiry": FaultKind(_f_request_expiry, "", "request_expiry_ms", 0.8),
 }
 """Every fault kind, by name: ``profile="only:<name>"`` isolates one. A fault the scenario
 format gains is one more entry."""

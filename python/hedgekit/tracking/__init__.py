@@ -32,9 +32,15 @@ from hedgekit.tracking.reconcile import (
     Reconciler,
     compare,
 )
-from hedgekit.tracking.session import FillListener, VenueSession
+from hedgekit.tracking.session import (
+    PLACEMENT_WINDOW_MARGIN_NS,
+    FillListener,
+    VenueSession,
+    placement_grace_ns,
+)
 
 __all__ = [
+    "PLACEMENT_WINDOW_MARGIN_NS",
     "TERMINAL_STATES",
     "TRANSITIONS",
     "Action",
@@ -58,4 +64,5 @@ __all__ = [
     "TrackerConfig",
     "VenueSession",
     "compare",
+    "placement_grace_ns",
 ]

@@ -711,8 +711,14 @@ class OrderTracker:
         now_ns: int,
         *,
         venue_order_id: str | None = None,
+        asked_ns: int | None = None,
     ) -> list[Action]:
         """A status query's answer (``None``: the venue does not know the order).
+
+        ``asked_ns`` is when the query was sent (default ``now_ns``): the venue answered about
+        that moment, so "no such order" is believed only for an order at least
+        :attr:`TrackerConfig.not_found_grace_ns` old then — a younger one's placement may still
+        have been on its way, and is asked about again.
 
         A query by client id is answered about the venue's latest order for it: one under a
         venue id the order did not have as its current one means a modify replaced it (its own
@@ -724,12 +730,13 @@ class OrderTracker:
         o = self._find(client_id, None, now_ns, "status")
         if o is None:
             return acts
+        asked = now_ns if asked_ns is None else asked_ns
         if venue_order_id is not None:
-            self._venue_order_status(o, venue_order_id, report, now_ns, acts)
+            self._venue_order_status(o, venue_order_id, report, now_ns, asked, acts)
             return _dedupe(acts)
         o.query_due_ns = None
         if report is None:
-            if now_ns - o.submitted_ns >= self.config.not_found_grace_ns:
+            if asked - o.submitted_ns >= self.config.not_found_grace_ns:
                 if not o.state.is_terminal:
                     o.inflight = None
                     self._move(o, _T.NOT_FOUND, now_ns, acts, "status: unknown order")
@@ -975,7 +982,13 @@ class OrderTracker:
         o.venue_filled = max(o.venue_filled, total)
 
     def _venue_order_status(
-        self, o: _Order, vid: str, report: OrderStatusReport | None, now_ns: int, acts: list[Action]
+        self,
+        o: _Order,
+        vid: str,
+        report: OrderStatusReport | None,
+        now_ns: int,
+        asked_ns: int,
+        acts: list[Action],
     ) -> None:
         """The answer to a query of one venue order of ``o`` by its id: its fills go through
         the ledger and its filled size and finality are noted; the order's state is left to
@@ -983,7 +996,7 @@ class OrderTracker:
         if report is None:
             # the venue does not know that venue order: once past the grace a venue may lag
             # by, there is nothing more to learn about it
-            if now_ns - o.submitted_ns >= self.config.not_found_grace_ns:
+            if asked_ns - o.submitted_ns >= self.config.not_found_grace_ns:
                 o.id_final.add(vid)
             self._check_gap(o, now_ns)
             return

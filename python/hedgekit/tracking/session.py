@@ -13,6 +13,7 @@ logged and never stops the session.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 import types
@@ -62,14 +63,23 @@ from hedgekit.tracking.reconcile import (
 )
 from hedgekit.venues.base import EventStream, Venue
 
-__all__ = ["FillCallback", "FillListener", "VenueSession", "resume"]
+__all__ = [
+    "PLACEMENT_WINDOW_MARGIN_NS",
+    "FillCallback",
+    "FillListener",
+    "VenueSession",
+    "placement_grace_ns",
+    "resume",
+]
 
 log = logging.getLogger("hedgekit.tracking")
 _C = TypeVar("_C")
 _R = TypeVar("_R")
 _FETCH_ATTEMPTS = 12
-"""How many times a fill fetch is tried before it is given up (the pauses add up to a minute
-and more, rate-limit backoffs waited out on top)."""
+"""After this many failed tries of a fill fetch (the pauses add up to a minute and more,
+rate-limit backoffs waited out on top) it is still tried, every :data:`_FETCH_PAUSE_MAX_S`, until
+it succeeds or the session closes; a warning says so once."""
+_FETCH_PAUSE_MAX_S = 10.0
 
 FillListener = Callable[[Fill, TrackedOrder], None]
 """A synchronous callback run right after each newly applied fill."""
@@ -79,7 +89,24 @@ FillCallback = Callable[[Fill], None]
 alone (no order snapshot is built for it)."""
 
 _S = 1_000_000_000
+PLACEMENT_WINDOW_MARGIN_NS = _S
+"""Added to a venue's placement window before a status query that finds no order is believed:
+our clock and the venue's may differ by this much, and the deadline is stamped a little after
+the tracker notes the order."""
 _SLICE_S = 0.005  # the longest the stream consumer holds the loop at a time
+
+
+def placement_grace_ns(venue: Venue, grace_ns: int) -> int:
+    """How old an order must be, when a status query about it is sent, for the venue's "no such
+    order" to be believed: ``grace_ns``, or longer for a venue that states a placement window
+    (an optional ``placement_window_ns`` attribute: how long after it is sent a placement can
+    still take effect — a deadline the adapter stamps on it, such as Hyperliquid's
+    ``expiresAfter``) — that window plus :data:`PLACEMENT_WINDOW_MARGIN_NS`. Until then a
+    placement whose answer was lost may still be on its way to the matching engine."""
+    window = getattr(venue, "placement_window_ns", None)
+    if isinstance(window, int) and window > 0:
+        return max(grace_ns, window + PLACEMENT_WINDOW_MARGIN_NS)
+    return grace_ns
 
 
 class VenueSession:
@@ -109,6 +136,10 @@ class VenueSession:
     ) -> None:
         self.venue = venue
         self.clock = clock
+        config = config or TrackerConfig()
+        grace = placement_grace_ns(venue, config.not_found_grace_ns)
+        if grace != config.not_found_grace_ns:
+            config = dataclasses.replace(config, not_found_grace_ns=grace)
         self.tracker = OrderTracker(venue.name, ledger, config)
         self.reconciler = Reconciler(reconcile)
         self.positions = PositionBook()
@@ -528,18 +559,22 @@ class VenueSession:
         try:
             if self._gap_ns:
                 await self._pace()
+            asked = self.clock.now_ns()
             report = await self._bounded(self.venue.order_status(symbol, client_id=client_id))
         except (TimeoutError, VenueError) as exc:
             self._note(exc)
             log.info("%s: settle of %s failed: %r", self.venue.name, client_id, exc)
             return self.tracker.order(client_id)
-        self._perform(self.tracker.on_status(client_id, report, self.clock.now_ns()))
+        self._perform(
+            self.tracker.on_status(client_id, report, self.clock.now_ns(), asked_ns=asked)
+        )
         for vid in self.tracker.unsettled_venue_ids(client_id):
             if self.backoff_s() > 0:
                 break
             try:
                 if self._gap_ns:
                     await self._pace()
+                asked = self.clock.now_ns()
                 report = await self._bounded(
                     self.venue.order_status(symbol, client_id=client_id, venue_order_id=vid)
                 )
@@ -554,7 +589,9 @@ class VenueSession:
                 )
                 break  # the tracker asks again on its timer; a later settle too
             self._perform(
-                self.tracker.on_status(client_id, report, self.clock.now_ns(), venue_order_id=vid)
+                self.tracker.on_status(
+                    client_id, report, self.clock.now_ns(), venue_order_id=vid, asked_ns=asked
+                )
             )
         order = self.tracker.order(client_id)
         if order.venue_filled > order.filled and self.backoff_s() <= 0:
@@ -789,6 +826,7 @@ class VenueSession:
                 call = self.venue.order_status(
                     action.symbol, client_id=action.client_id, venue_order_id=vid
                 )
+            asked = self.clock.now_ns()
             report = await self._bounded(call)
         except (TimeoutError, VenueError) as exc:
             self._note(exc)
@@ -799,16 +837,17 @@ class VenueSession:
             self._querying.discard(key)
         self._perform(
             self.tracker.on_status(
-                action.client_id, report, self.clock.now_ns(), venue_order_id=vid
+                action.client_id, report, self.clock.now_ns(), venue_order_id=vid, asked_ns=asked
             )
         )
 
     async def _fetch_fills(self, action: FetchFills, attempt: int = 0) -> None:
         """Fetches fills since ``action.since_ns``. A fetch that fails or is held back by a
-        rate-limit backoff is tried again (after the backoff, with a doubling pause, at most
-        :data:`_FETCH_ATTEMPTS` times): a fetch after a stream gap is the only way to learn of
-        fills no order of ours is waiting for (a liquidation, an auto-deleverage during the
-        gap), so it is never dropped on one failure."""
+        rate-limit backoff is tried again (after the backoff, with a pause doubling up to
+        :data:`_FETCH_PAUSE_MAX_S`) until it succeeds or the session closes: a fetch after a
+        stream gap is the only way to learn of fills no order of ours is waiting for (a
+        liquidation, an auto-deleverage during the gap), so it is never given up — while it
+        is pending, :attr:`fetching_fills` says so."""
         try:
             if self.backoff_s() > 0:
                 raise RateLimitedError(
@@ -823,13 +862,15 @@ class VenueSession:
             ):
                 self._note(exc)
             log.info("%s: fill fetch failed (attempt %d): %r", self.venue.name, attempt + 1, exc)
-            if attempt + 1 < _FETCH_ATTEMPTS:
-                pause = max(self.backoff_s(), min(0.5 * 2**attempt, 10.0))
-                self._spawn(
-                    self._fetch_later(action, attempt + 1, pause), f"fills again {action.symbol}"
-                )
-            else:
-                self._fetching.discard(action)
+            if attempt + 1 == _FETCH_ATTEMPTS:
+                log.warning(
+                    "%s: fill fetch since %d failed %d times; trying every %g s until it succeeds",
+                    self.venue.name, action.since_ns, _FETCH_ATTEMPTS, _FETCH_PAUSE_MAX_S,
+                )  # fmt: skip
+            pause = max(self.backoff_s(), min(0.5 * 2 ** min(attempt, 8), _FETCH_PAUSE_MAX_S))
+            self._spawn(
+                self._fetch_later(action, attempt + 1, pause), f"fills again {action.symbol}"
+            )
             return
         self._fetching.discard(action)
         self._perform(self.tracker.on_fills(fills, self.clock.now_ns()))
@@ -843,15 +884,22 @@ class VenueSession:
             return None
         try:
             await self._pace()
+            asked = self.clock.now_ns()
             async with asyncio.timeout(self._timeout_s):
                 report = await self.venue.order_status(symbol, client_id=client_id)
         except (TimeoutError, VenueError) as exc:
             self._note(exc)
             log.info("%s: status after cancel of %s failed: %r", self.venue.name, client_id, exc)
             return None
-        self._perform(self.tracker.on_status(client_id, report, self.clock.now_ns()))
+        self._perform(
+            self.tracker.on_status(client_id, report, self.clock.now_ns(), asked_ns=asked)
+        )
         if report is None:
-            return CancelResult.ALREADY_CANCELLED
+            # the venue knows no such order: final only once its placement can no longer
+            # arrive (the tracker believes it then); younger, it may still be on its way
+            if self.tracker.order(client_id).is_terminal:
+                return CancelResult.ALREADY_CANCELLED
+            return None
         if report.status is OrderStatus.FILLED:
             return CancelResult.ALREADY_FILLED
         if report.status.is_terminal:

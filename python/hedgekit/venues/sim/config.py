@@ -907,6 +907,12 @@ class MarginConfig:
             raise ValueError(f"liquidation_fee_rate must lie in [0, 1), got {rate}")
 
 
+DEFAULT_REQUEST_EXPIRY_NS = 4_000 * MS
+"""A placement's deadline, counted from when it is sent (:attr:`SimVenueConfig.request_expiry_ns`):
+with the tracker's 1 s margin for clocks it matches the 5 s a session waits by default before it
+believes "no such order"."""
+
+
 @dataclass(frozen=True, slots=True)
 class SimVenueConfig:
     """Everything a simulated venue needs; deterministic for a given ``seed``.
@@ -928,6 +934,14 @@ class SimVenueConfig:
             sent), as the live adapters do. Off by default, so that a scenario meets the
             venue's own refusal (its text, code and timing: Lighter's minimum arrives on the
             stream).
+        request_expiry_ns: The deadline the adapter half stamps on every placement and modify,
+            from the moment it sends it (Hyperliquid's ``expiresAfter``, Lighter's
+            ``ExpiredAt``, a Binance-style ``recvWindow``): one that reaches the matching engine
+            later is refused unexecuted ("expired"). It bounds how long a request whose answer
+            was lost can still take effect, so a status query that finds no order once it has
+            passed (with a margin for clocks) proves the order never existed
+            (:attr:`SimVenue.placement_window_ns`). 0: no deadline, a request may execute
+            whenever it arrives.
     """
 
     name: str
@@ -944,3 +958,8 @@ class SimVenueConfig:
     book_heartbeat_ns: int = 500 * MS
     margin: MarginConfig = MarginConfig()
     check_rules: bool = False
+    request_expiry_ns: int = DEFAULT_REQUEST_EXPIRY_NS
+
+    def __post_init__(self) -> None:
+        if self.request_expiry_ns < 0:
+            raise ValueError(f"request_expiry_ns must be >= 0, got {self.request_expiry_ns}")

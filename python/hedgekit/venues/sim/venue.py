@@ -49,6 +49,7 @@ from hedgekit.model import (
     StreamStatus,
     TimeInForce,
     VenueEvent,
+    forced_fill_kind,
 )
 from hedgekit.risk.funding import FundingSchedule
 from hedgekit.risk.tiers import MarginTable
@@ -69,6 +70,7 @@ __all__ = ["SimEventStream", "SimVenue"]
 _T = TypeVar("_T")
 _BOOK_BATCH_LEVELS = 20
 _ACCOUNT_EVENTS = (Liquidation, Deleverage, FundingPayment)
+_EXPIRING_OPS = frozenset({"place", "modify"})  # the requests that carry a deadline
 """Account events: delivered on a connection of their own (Hyperliquid ``userEvents`` /
 ``userFundings``, Aster ``ACCOUNT_UPDATE``), with a latency stream of their own, so that they
 never shift the draws of the order and fill streams."""
@@ -192,8 +194,12 @@ class SimVenue:
             "post_only_refused": 0,
             "outage_refusals": 0,
             "replaced_orders": 0,
+            "expired_requests": 0,
         }
         self._op_counts: dict[str, int] = {}
+        # forced fills (liquidation, ADL) by (client id, trade id): when their first copy is due
+        # on the private stream
+        self._forced_due: dict[tuple[str, int | str], int] = {}
         self._races: list[int] = []  # event delays of the cancel-vs-fill races to come
         self._accept_cancels: list[tuple[int, str]] = []  # (delay, reason) per order to come
 
@@ -207,6 +213,14 @@ class SimVenue:
     def supports_modify(self) -> bool:
         """Whether :meth:`modify` is available (from the personality)."""
         return self.config.personality.supports_modify
+
+    @property
+    def placement_window_ns(self) -> int | None:
+        """How long after it is sent a placement or modify can still take effect
+        (:attr:`~hedgekit.venues.sim.SimVenueConfig.request_expiry_ns`; ``None``: no bound).
+        A session waits this long, plus a margin, before it believes a status query that finds
+        no order (:data:`hedgekit.tracking.PLACEMENT_WINDOW_MARGIN_NS`)."""
+        return self.config.request_expiry_ns or None
 
     @property
     def start_ns(self) -> int:
@@ -644,8 +658,19 @@ class SimVenue:
 
             return deliver
 
+        expiry = self.config.request_expiry_ns if op in _EXPIRING_OPS else 0
+
         def arrive(t: int) -> None:
             back = t + self._latency.response(t - self._start_ns)
+            if expiry and t - now > expiry:
+                # past the deadline stamped on it when sent: refused before it is executed
+                self.stats["expired_requests"] += 1
+                late = OrderRejectedError(
+                    self.name, f"{op}: request expired before it reached the venue", None,
+                    "expired",
+                )  # fmt: skip
+                self.schedule(back, answer(late, True))
+                return
             if any(o.covers(op, t - self._start_ns) for o in faults.outages):
                 self.stats["outage_refusals"] += 1
                 down = VenueUnavailableError(self.name, f"503 Service Unavailable ({op})", 503)
@@ -723,9 +748,18 @@ class SimVenue:
                 deliver = max(t + latency, self._last_deliver.get(conn, 0))
                 self._last_deliver[conn] = deliver
             self.schedule(deliver, self._deliverer(ev))
+            if isinstance(ev, Fill) and forced_fill_kind(ev.client_id) is not None:
+                key = (ev.client_id, ev.trade_id)
+                self._forced_due[key] = min(deliver, self._forced_due.get(key, deliver))
             if is_fill and u_dup < d.p_dup:
                 self.stats["duplicated_events"] += 1
                 self.schedule(deliver + int(u_dup_t * d.dup_delay_ns), self._deliverer(ev))
+
+    def forced_fill_in_flight(self, fill: Fill) -> bool:
+        """Whether a forced fill of this venue (a liquidation's, an auto-deleverage's) is still
+        on its way down the private stream now: nobody could have heard of it yet."""
+        due = self._forced_due.get((fill.client_id, fill.trade_id))
+        return due is not None and due > self._clock.now_ns()
 
     def _emit_account(self, t: int, events: Sequence[VenueEvent]) -> None:
         """Liquidations, deleverages and funding payments: in order on their own connection,
@@ -759,6 +793,8 @@ class SimVenue:
 
     def _make_stream_up(self, d: Disconnect) -> Callable[[int], None]:
         def up(t: int) -> None:
+            if self._stream_is_down(t):
+                return  # another window still covers this instant: the stream comes back then
             for sub in list(self._subs):
                 sub._put(StreamStatus(self.name, True, t))
             if d.snapshot_fills:
