@@ -18,6 +18,7 @@ from hyperliquid.utils.signing import recover_agent_or_user_from_l1_action
 from hedgekit._core import EthSigner
 from hedgekit.clock import LoopClock
 from hedgekit.errors import (
+    AmbiguousOutcomeError,
     InvalidArgumentError,
     InvalidOrderError,
     LeverageRejectedError,
@@ -106,12 +107,12 @@ async def venue_on_fake(
         if master != address:
             fake.state.agents[address] = master  # the master approved this agent
         kwargs.setdefault("dead_man_s", None)
+        kwargs.setdefault("request_timeout_s", 1.0)
         kwargs.setdefault("backoff", Backoff(0.05, 0.2, rng=random.Random(2)))
         venue = HyperliquidVenue(
             fake.url,
             HyperliquidCredentials(Secret(key), master, vault),
             symbols=("ETH",),
-            request_timeout_s=1.0,
             **kwargs,
         )
         await venue.connect()
@@ -653,5 +654,48 @@ def test_a_placement_that_reaches_the_venue_after_its_deadline_is_refused_not_pl
             # a cancel carries no deadline, so it is never refused as stale
             assert await venue.cancel("ETH", client_id="live1") is CancelResult.CANCELLED
             assert fake.open_orders(venue.user) == []
+
+    run(main)
+
+
+def test_an_order_stalled_inside_the_venue_past_its_deadline_is_refused_not_executed() -> None:
+    """The request is held before the venue applies it (a stall longer than the window): the
+    order is refused as expired and never exists; a cancel stalled as long still cancels; with
+    the window off the same stall lets the order execute late."""
+
+    async def main() -> None:
+        async with venue_on_fake(placement_window_s=1.0, request_timeout_s=3.0) as (fake, venue):
+            fake.faults.stall(1, delay_s=1.5, kinds=("ws_post",))
+            with pytest.raises(OrderRejectedError) as info:
+                await venue.place(buy("st1", "2990"))
+            assert info.value.reason == "expired"
+            assert fake.open_orders(venue.user) == []
+            assert await venue.order_status("ETH", client_id="st1") is None
+            await venue.place(buy("st2", "2990"))
+            fake.faults.stall(1, delay_s=1.5, kinds=("ws_post",))
+            assert await venue.cancel("ETH", client_id="st2") is CancelResult.CANCELLED
+        async with venue_on_fake(placement_window_s=None, request_timeout_s=3.0) as (fake, venue):
+            fake.faults.stall(1, delay_s=1.5, kinds=("ws_post",))
+            ack = await venue.place(buy("st3", "2990"))
+            assert ack.status is OrderStatus.OPEN
+            assert len(fake.open_orders(venue.user)) == 1
+
+    run(main)
+
+
+def test_a_stalled_order_whose_answer_was_given_up_never_appears_after_its_window() -> None:
+    """The premise the tracker builds on: the answer times out while the request is stuck in
+    the venue, the status queries find nothing (ambiguous); once the request reaches the
+    venue, past its deadline, it is refused, so "not found" after the window stays true."""
+
+    async def main() -> None:
+        async with venue_on_fake(placement_window_s=1.0, request_timeout_s=0.4) as (fake, venue):
+            bodies = exchange_bodies(fake)
+            fake.faults.stall(1, delay_s=1.5, kinds=("ws_post",))
+            with pytest.raises(AmbiguousOutcomeError):
+                await venue.place(buy("gone1", "2990"))
+            await until(lambda: len(bodies) == 1, "the stalled order reached the venue")
+            assert fake.open_orders(venue.user) == [] and fake.fills(venue.user) == []
+            assert await venue.order_status("ETH", client_id="gone1") is None
 
     run(main)
