@@ -187,6 +187,7 @@ class OrderRejectedError(VenueError):
             ``"insufficient_margin"`` (the order would leave the account short of initial
             margin), ``"leverage_above_cap"`` (the position would pass the margin tier's
             leverage cap; for a leverage change, :class:`LeverageRejectedError`),
+            ``"expired"`` (the request reached the venue after the deadline it carried),
             ``"injected"`` (a simulated fault) or ``"other"``.
     """
 

@@ -689,3 +689,20 @@ def test_the_tick_grid_is_anchored_at_min_price() -> None:
             raise AssertionError(f"{price} x {qty} passed")
         except ApiError as e:
             assert e.code == code
+
+
+def test_a_request_stalled_past_its_recv_window_is_refused_and_nothing_placed() -> None:
+    """A stall holds the request before the venue sees it; a V1 order whose ``recvWindow``
+    has passed by then is refused (-1021), one within it is placed."""
+
+    async def body(fake: FakeAster, http: aiohttp.ClientSession) -> None:
+        c = Client(http, fake, api_key="k1", secret="s1")
+        fake.faults.stall(1, delay_s=1.5, kinds=("exchange",))
+        late = limit("2990", "0.1", timestamp=fake.now_ms(), recvWindow=1000)
+        assert await c.err("POST", "/fapi/v1/order", late) == -1021
+        assert fake.open_orders(BOB.address) == []
+        on_time = limit("2990", "0.1", timestamp=fake.now_ms(), recvWindow=1000)
+        assert (await c.ok("POST", "/fapi/v1/order", on_time))["status"] == "NEW"
+        assert len(fake.open_orders(BOB.address)) == 1
+
+    run(body, api_keys={"k1": ("s1", BOB.address)})

@@ -13,9 +13,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hyperliquid.utils.signing import recover_agent_or_user_from_l1_action
 
 from hedgekit._core import EthSigner
+from hedgekit.clock import LoopClock
 from hedgekit.errors import (
+    AmbiguousOutcomeError,
+    InvalidArgumentError,
     InvalidOrderError,
     LeverageRejectedError,
     OrderRejectedError,
@@ -55,27 +59,60 @@ def run(main: Callable[[], Awaitable[None]], limit: float = 30.0) -> None:
     asyncio.run(bounded())
 
 
+class AheadClock:
+    """The venue's clock: the wall clock, ``ahead_ns`` ahead once a test moves it (a request
+    that reaches the venue that much later than it was sent)."""
+
+    def __init__(self) -> None:
+        self._wall = LoopClock()
+        self.ahead_ns = 0
+
+    def now_ns(self) -> int:
+        return self._wall.now_ns() + self.ahead_ns
+
+    async def sleep(self, seconds: float) -> None:
+        await self._wall.sleep(seconds)
+
+
+def exchange_bodies(fake: FakeHyperliquid) -> list[dict[str, Any]]:
+    """Every ``/exchange`` body the fake is handed from now on (by REST or a socket post), as
+    received."""
+    bodies: list[dict[str, Any]] = []
+    handle = fake.exchange.handle
+
+    def spy(body: object, now_ms: int) -> Any:
+        assert isinstance(body, dict)
+        bodies.append(body)
+        return handle(body, now_ms)
+
+    fake.exchange.handle = spy  # type: ignore[method-assign]
+    return bodies
+
+
 @asynccontextmanager
 async def venue_on_fake(
     *,
     signer: str = "master",
     account: str | None = None,
     vault: str | None = None,
+    fake_clock: AheadClock | None = None,
     **kwargs: Any,
 ) -> AsyncIterator[tuple[FakeHyperliquid, HyperliquidVenue]]:
     key, address = key_of(signer)
     master = account if account is not None else address
     accounts = [master] if vault is None else [master, vault]
-    async with FakeHyperliquid(accounts=accounts, book_interval_s=0.05, seed=5) as fake:
+    async with FakeHyperliquid(
+        accounts=accounts, book_interval_s=0.05, seed=5, clock=fake_clock
+    ) as fake:
         if master != address:
             fake.state.agents[address] = master  # the master approved this agent
         kwargs.setdefault("dead_man_s", None)
+        kwargs.setdefault("request_timeout_s", 1.0)
         kwargs.setdefault("backoff", Backoff(0.05, 0.2, rng=random.Random(2)))
         venue = HyperliquidVenue(
             fake.url,
             HyperliquidCredentials(Secret(key), master, vault),
             symbols=("ETH",),
-            request_timeout_s=1.0,
             **kwargs,
         )
         await venue.connect()
@@ -520,5 +557,145 @@ def test_open_orders_lists_what_rests_whoever_placed_it() -> None:
                 assert await venue.open_orders() == [] and fake.open_orders(venue.user) == []
             finally:
                 await other.close()
+
+    run(main)
+
+
+def test_orders_and_modifies_carry_a_deadline_and_cancels_never_do() -> None:
+    """``expiresAfter`` = nonce + the window on every placement and modify, by socket and by
+    REST, signed (the fake recovers the signer from the hash that includes it, and the SDK
+    does too); cancels, leverage and the dead-man switch carry none."""
+
+    async def main() -> None:
+        async with venue_on_fake(
+            dead_man_s=6, backoff=Backoff(3.0, 3.0, jitter=0), gate_timeout_s=0.1
+        ) as (fake, venue):
+            assert venue.placement_window_ns == 4_000_000_000  # the default, 4 s
+            await until(lambda: venue.dead_man_until_ms is not None, "the switch armed")
+            bodies = exchange_bodies(fake)
+            _, address = key_of("master")
+            await venue.set_leverage("ETH", D(5))
+            ack = await venue.place(buy("e1", "2990"))
+            assert ack.status is OrderStatus.OPEN  # accepted: the stamped signature verified
+            moved = await venue.modify("ETH", "e1", price=D("2989"), size=D("0.4"))
+            assert moved.status is OrderStatus.OPEN
+            assert await venue.cancel("ETH", client_id="e1") is CancelResult.CANCELLED
+            fake.faults.drop_ws()
+            await until(lambda: not venue.ready, "the drop seen")
+            await venue.place(buy("e2", "2990"))
+            assert await venue.cancel("ETH", client_id="e2") is CancelResult.CANCELLED
+            assert venue.rest_actions == 2  # the second place and cancel went by REST
+            kinds = [b["action"]["type"] for b in bodies if b["action"]["type"] != "scheduleCancel"]
+            assert kinds == ["updateLeverage", "order", "batchModify", "cancel", "order", "cancel"]
+            await until(
+                lambda: any(b["action"]["type"] == "scheduleCancel" for b in bodies),
+                "the switch refreshed",
+            )
+            for b in bodies:
+                stamped = b["action"]["type"] in ("order", "batchModify")
+                assert b["expiresAfter"] == (b["nonce"] + 4_000 if stamped else None)
+                who = recover_agent_or_user_from_l1_action(
+                    b["action"], b["signature"], None, b["nonce"], b["expiresAfter"], False
+                )
+                assert who.lower() == address.lower()
+            assert fake.open_orders(venue.user) == []
+
+    run(main)
+
+
+def test_with_the_window_off_nothing_carries_a_deadline_and_no_window_is_stated() -> None:
+    async def main() -> None:
+        for off in (None, 0):
+            async with venue_on_fake(placement_window_s=off) as (fake, venue):
+                assert venue.placement_window_ns is None
+                bodies = exchange_bodies(fake)
+                await venue.place(buy("o1", "2990"))
+                await venue.modify("ETH", "o1", price=D("2989"), size=D("0.4"))
+                assert await venue.cancel("ETH", client_id="o1") is CancelResult.CANCELLED
+                assert [b["action"]["type"] for b in bodies] == ["order", "batchModify", "cancel"]
+                assert all(b["expiresAfter"] is None for b in bodies)
+        with pytest.raises(InvalidArgumentError):
+            HyperliquidVenue(
+                "http://127.0.0.1:9",
+                HyperliquidCredentials(Secret(key_of("x")[0]), key_of("x")[1]),
+                placement_window_s=-1,
+            )
+
+    run(main)
+
+
+def test_a_placement_that_reaches_the_venue_after_its_deadline_is_refused_not_placed() -> None:
+    """The venue's time is past the order's ``expiresAfter`` when it arrives (as when the
+    request stalled inside the venue): a definitive ``expired`` refusal, no order, nothing
+    filled, and the adapter forgets the order; a cancel at that time still works."""
+
+    async def main() -> None:
+        clock = AheadClock()
+        async with venue_on_fake(placement_window_s=2.0, fake_clock=clock) as (fake, venue):
+            assert venue.placement_window_ns == 2_000_000_000
+            await venue.place(buy("live1", "2990"))
+            await until(lambda: venue.quote("ETH") is not None, "a book")
+            clock.ahead_ns = 3_000_000_000  # every request now arrives 3 s "late"
+            with pytest.raises(OrderRejectedError) as info:
+                await venue.place(buy("late1", "2991"))
+            assert info.value.reason == "expired" and info.value.definitive
+            with pytest.raises(OrderRejectedError) as info:
+                await venue.place(
+                    OrderRequest("ETH", Side.SELL, D("0.5"), None, "late2", OrderType.MARKET)
+                )
+            assert info.value.reason == "expired"
+            with pytest.raises(OrderRejectedError) as info:
+                await venue.modify("ETH", "live1", price=D("2995"), size=D("0.5"))
+            assert info.value.reason == "expired"
+            assert await venue.order_status("ETH", client_id="late1") is None
+            assert fake.fills(venue.user) == [] and fake.position(venue.user, "ETH") == 0
+            [rest] = fake.open_orders(venue.user)  # the modify changed nothing
+            assert rest.limit_px == D("2990") and rest.orig_sz == D("0.5")
+            # a cancel carries no deadline, so it is never refused as stale
+            assert await venue.cancel("ETH", client_id="live1") is CancelResult.CANCELLED
+            assert fake.open_orders(venue.user) == []
+
+    run(main)
+
+
+def test_an_order_stalled_inside_the_venue_past_its_deadline_is_refused_not_executed() -> None:
+    """The request is held before the venue applies it (a stall longer than the window): the
+    order is refused as expired and never exists; a cancel stalled as long still cancels; with
+    the window off the same stall lets the order execute late."""
+
+    async def main() -> None:
+        async with venue_on_fake(placement_window_s=1.0, request_timeout_s=3.0) as (fake, venue):
+            fake.faults.stall(1, delay_s=1.5, kinds=("ws_post",))
+            with pytest.raises(OrderRejectedError) as info:
+                await venue.place(buy("st1", "2990"))
+            assert info.value.reason == "expired"
+            assert fake.open_orders(venue.user) == []
+            assert await venue.order_status("ETH", client_id="st1") is None
+            await venue.place(buy("st2", "2990"))
+            fake.faults.stall(1, delay_s=1.5, kinds=("ws_post",))
+            assert await venue.cancel("ETH", client_id="st2") is CancelResult.CANCELLED
+        async with venue_on_fake(placement_window_s=None, request_timeout_s=3.0) as (fake, venue):
+            fake.faults.stall(1, delay_s=1.5, kinds=("ws_post",))
+            ack = await venue.place(buy("st3", "2990"))
+            assert ack.status is OrderStatus.OPEN
+            assert len(fake.open_orders(venue.user)) == 1
+
+    run(main)
+
+
+def test_a_stalled_order_whose_answer_was_given_up_never_appears_after_its_window() -> None:
+    """The premise the tracker builds on: the answer times out while the request is stuck in
+    the venue, the status queries find nothing (ambiguous); once the request reaches the
+    venue, past its deadline, it is refused, so "not found" after the window stays true."""
+
+    async def main() -> None:
+        async with venue_on_fake(placement_window_s=1.0, request_timeout_s=0.4) as (fake, venue):
+            bodies = exchange_bodies(fake)
+            fake.faults.stall(1, delay_s=1.5, kinds=("ws_post",))
+            with pytest.raises(AmbiguousOutcomeError):
+                await venue.place(buy("gone1", "2990"))
+            await until(lambda: len(bodies) == 1, "the stalled order reached the venue")
+            assert fake.open_orders(venue.user) == [] and fake.fills(venue.user) == []
+            assert await venue.order_status("ETH", client_id="gone1") is None
 
     run(main)

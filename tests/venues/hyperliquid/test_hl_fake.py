@@ -41,16 +41,19 @@ def signed(
     nonce: int | None = None,
     vault: str | None = None,
     signer: LocalAccount = ALICE,
+    expires_in_ms: int | None = None,
 ) -> dict[str, Any]:
-    """An /exchange body signed (by ALICE) as the SDK signs against a non-mainnet URL."""
+    """An /exchange body signed (by ALICE) as the SDK signs against a non-mainnet URL
+    (``expires_in_ms``: with ``expiresAfter`` that far past the nonce)."""
     n = _next_nonce() if nonce is None else nonce
-    sig = sign_l1_action(signer, action, vault, n, None, False)
+    expires = None if expires_in_ms is None else n + expires_in_ms
+    sig = sign_l1_action(signer, action, vault, n, expires, False)
     return {
         "action": action,
         "nonce": n,
         "signature": sig,
         "vaultAddress": vault,
-        "expiresAfter": None,
+        "expiresAfter": expires,
     }
 
 
@@ -408,6 +411,10 @@ def test_wire_faults_are_seeded_and_counted_first() -> None:
         WireFaults().lose_answer(kinds=("nope",))
     with pytest.raises(ValueError, match="5xx"):
         WireFaults().server_error(status=404)
+    with pytest.raises(ValueError, match="delay_s"):
+        WireFaults().stall(delay_s=-0.1)
+    stall = WireFaults().stall(1, delay_s=0.25, kinds=("ws_post",)).draw("ws_post")
+    assert stall is not None and (stall.kind, stall.delay_s) == (FaultKind.STALL, 0.25)
 
 
 def test_a_thread_runs_the_fake_and_stops_it() -> None:
@@ -692,3 +699,40 @@ def test_any_websocket_message_gets_an_answer_or_an_error_never_an_exception(
     assert answered <= {i for i in asked if isinstance(i, int)}
     fake._on_message(conn, "{not json")  # type: ignore[arg-type]  # noqa: SLF001
     assert conn.sent[-1]["channel"] == "error"
+
+
+def test_a_stalled_action_reaches_the_venue_late_and_past_its_deadline_is_refused() -> None:
+    """A stall holds a request before the venue applies it: an order whose ``expiresAfter``
+    has passed by then is refused and nothing is placed, by REST and over the socket (where
+    the posts behind it are answered meanwhile); the same order unstalled, or stalled with no
+    deadline, is placed."""
+
+    async def body(fake: FakeHyperliquid, http: aiohttp.ClientSession) -> None:
+        fake.faults.stall(1, delay_s=1.3, kinds=("exchange",))
+        late = await post(
+            http, fake, "/exchange", signed(order("2990", "0.01"), expires_in_ms=1000)
+        )
+        assert late["status"] == "err" and late["response"].startswith("Action expired")
+        assert fake.open_orders(ADDR) == []
+        on_time = await post(
+            http, fake, "/exchange", signed(order("2990", "0.01"), expires_in_ms=1000)
+        )
+        assert "resting" in on_time["response"]["data"]["statuses"][0]
+        async with http.ws_connect(fake.ws_url) as ws:
+            fake.faults.stall(2, delay_s=1.3, kinds=("ws_post",))
+            for i, expires in ((1, 1000), (2, None)):
+                req = {
+                    "type": "action",
+                    "payload": signed(order("2980", "0.01"), expires_in_ms=expires),
+                }
+                await ws.send_json({"method": "post", "id": i, "request": req})
+            mids = {"type": "info", "payload": {"type": "allMids"}}
+            await ws.send_json({"method": "post", "id": 3, "request": mids})
+            answers = [(await recv(ws, "post"))["data"] for _ in range(3)]
+            assert answers[0]["id"] == 3  # the stalled posts hold nothing else up
+            by_id = {a["id"]: a["response"]["payload"] for a in answers}
+            assert by_id[1]["response"].startswith("Action expired")
+            assert "resting" in by_id[2]["response"]["data"]["statuses"][0]  # placed, late
+        assert sorted(o.limit_px for o in fake.open_orders(ADDR)) == [D(2980), D(2990)]
+
+    run(body)

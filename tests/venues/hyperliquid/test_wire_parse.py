@@ -105,6 +105,30 @@ def test_a_vault_is_signed_for_and_named_in_the_body() -> None:
     assert who.lower() == signer.address
 
 
+def test_a_deadline_is_the_nonce_plus_the_window_signed_and_sent() -> None:
+    signer = ActionSigner(Secret(KEY), now_ms=lambda: 1_700_000_000_000)
+    action = wire.order_action(
+        [wire.order_wire(1, Side.SELL, D("3000.5"), D("0.1"), reduce_only=True,
+                         tif=TimeInForce.GTC, cloid=None)]
+    )  # fmt: skip
+    body = signer.sign(action, expires_in_ms=4_000)
+    assert body["expiresAfter"] == body["nonce"] + 4_000 == 1_700_000_004_000
+    assert list(body) == ["action", "nonce", "signature", "vaultAddress", "expiresAfter"]
+    who = recover_agent_or_user_from_l1_action(
+        body["action"], body["signature"], None, body["nonce"], body["expiresAfter"], False
+    )
+    assert who.lower() == signer.address  # the SDK recovers us with the deadline in the hash
+    unstamped = recover_agent_or_user_from_l1_action(
+        body["action"], body["signature"], None, body["nonce"], None, False
+    )
+    assert unstamped.lower() != signer.address  # so a body stripped of it names no one we know
+    later = signer.sign(action, expires_in_ms=4_000)  # same clock: the nonce moves on, and
+    assert later["expiresAfter"] == later["nonce"] + 4_000 == 1_700_000_004_001  # the deadline
+    assert signer.sign(action)["expiresAfter"] is None
+    with pytest.raises(ValueError, match="expires_in_ms"):
+        signer.sign(action, expires_in_ms=-1)
+
+
 def test_status_report_and_fill_from_the_venues_payloads() -> None:
     report = parse.status_report("hl", ORDER_STATUS, lambda c, o: c or str(o))
     assert report is not None
@@ -153,6 +177,9 @@ def test_venue_error_texts_become_typed_errors() -> None:
     margin = parse.error_for("hl", "Insufficient margin to place order.", leverage=True)
     assert not isinstance(margin, LeverageRejectedError)
     assert isinstance(margin, OrderRejectedError) and margin.reason == "insufficient_margin"
+    stale = parse.error_for("hl", "Action expired: expiresAfter 1700000004000 < 1700000009000")
+    assert isinstance(stale, OrderRejectedError) and stale.reason == "expired"
+    assert stale.definitive
 
 
 def test_margin_tables_fees_and_the_socket_url() -> None:

@@ -801,3 +801,30 @@ def test_the_core_lighter_rules_and_the_fake_agree_on_every_order(
         assert code == 21706
     elif reason is not None:
         assert reason == "out_of_range" and code == 21702 and price >= 1 << 32
+
+
+def test_a_transaction_stalled_past_its_expired_at_is_refused_by_rest_and_socket() -> None:
+    """A stall holds the request before the venue sees it; a transaction whose ``ExpiredAt``
+    has passed by then is refused and its nonce stays unused, one within it is accepted."""
+
+    async def body(fake: FakeLighter, c: Client) -> None:
+        fake.faults.stall(1, delay_s=1.5, kinds=("exchange",))
+        status, err = await c.send(CREATE, create(0, ExpiredAt=now_ms() + 1000))
+        assert (status, err["code"], err["message"]) == (400, 21100, "ExpiredAt is invalid")
+        assert await c.nonce() == 0
+        ws = await c.socket()
+        fake.faults.stall(1, delay_s=1.5, kinds=("ws_post",))
+        for n, ahead_ms in (("late", 1000), ("in-time", 600_000)):
+            info = create(0, ExpiredAt=now_ms() + ahead_ms)
+            tx = {"type": "jsonapi/sendtx", "id": n,
+                  "data": {"tx_type": CREATE, "tx_info": orjson.dumps(info).decode()}}  # fmt: skip
+            await ws.send_str(orjson.dumps(tx).decode())
+        first = await recv(ws, lambda m: m.get("type") == "jsonapi/sendtx")
+        assert (first["id"], first["code"]) == ("in-time", 200)  # not held up by the stall
+        late = await recv(ws, lambda m: m.get("type") == "jsonapi/sendtx")
+        assert late["id"] == "late" and late["error"]["message"] == "ExpiredAt is invalid"
+        await fake.settle()
+        assert len(fake.open_orders(ACCOUNT)) == 1
+        await ws.close()
+
+    run(body)

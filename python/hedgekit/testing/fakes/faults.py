@@ -14,6 +14,8 @@ What each fault does is the server's business; this module only decides *when*:
 - :meth:`WireFaults.lose_answer`: the request *is* applied, and its answer is never sent
   (``reset=False``: the server holds the connection open until the client gives up) or the
   connection is reset (``reset=True``).
+- :meth:`WireFaults.stall`: the request reaches the venue late: held before it is applied, then
+  applied at the venue's time of then and answered as usual.
 - :meth:`WireFaults.drop_ws`: every open WebSocket is closed now.
 - :meth:`WireFaults.silence_ws`: every WebSocket (and any opened later) stops sending, without
   closing, until :meth:`WireFaults.resume_ws`.
@@ -46,6 +48,8 @@ class FaultKind(enum.StrEnum):
     """Applied; the answer is never sent."""
     RESET = "reset"
     """Applied; the connection is reset instead of answered."""
+    STALL = "stall"
+    """Held ``delay_s`` before the venue sees it, then applied and answered."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +59,12 @@ class Fault:
     Attributes:
         kind: What happens.
         status: The HTTP status of a ``SERVER_ERROR`` (429 for ``RATE_LIMIT``, 0 otherwise).
+        delay_s: How long a ``STALL`` holds the request (0 otherwise).
     """
 
     kind: FaultKind
     status: int = 0
+    delay_s: float = 0.0
 
 
 class WsLink(Protocol):
@@ -163,6 +169,25 @@ class WireFaults:
         """
         kind = FaultKind.RESET if reset else FaultKind.LOST_ANSWER
         return self._add(Fault(kind), count, probability, kinds)
+
+    def stall(
+        self,
+        count: int = 1,
+        *,
+        delay_s: float,
+        probability: float = 0.0,
+        kinds: tuple[str, ...] = ("exchange", "ws_post"),
+    ) -> WireFaults:
+        """The next ``count`` requests of ``kinds`` (then each with ``probability``) reach the
+        venue ``delay_s`` late: held before they are applied (as a request stuck inside the
+        venue), then applied at the venue's time of then and answered as usual.
+
+        Raises:
+            ValueError: A negative delay, or as :meth:`rate_limit`.
+        """
+        if delay_s < 0:
+            raise ValueError(f"delay_s must be >= 0, got {delay_s}")
+        return self._add(Fault(FaultKind.STALL, 0, delay_s), count, probability, kinds)
 
     def clear(self) -> WireFaults:
         """Switches every request fault off (the WebSocket silence too)."""

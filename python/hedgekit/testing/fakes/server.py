@@ -241,6 +241,28 @@ class FakeServer:
             return self.server_error(fault.status)
         return None
 
+    async def hold(self, fault: Fault | None) -> None:
+        """Waits out a ``STALL`` fault's delay (or until the fake stops) before the request is
+        applied; nothing for any other fault."""
+        if fault is not None and fault.kind is FaultKind.STALL:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), fault.delay_s)
+
+    def stalled(self, fault: Fault | None, apply: Callable[[], None]) -> bool:
+        """For a request handled synchronously (a WebSocket post): runs ``apply`` once a
+        ``STALL`` fault's delay has passed, in a task the server owns, and says so (``False``:
+        no stall, the caller applies it now)."""
+        if fault is None or fault.kind is not FaultKind.STALL:
+            return False
+
+        async def later() -> None:
+            await self.hold(fault)
+            if not self._stopping.is_set():
+                apply()
+
+        self.spawn(later())
+        return True
+
     async def answer(
         self, request: web.Request, fault: Fault | None, response: web.Response
     ) -> web.Response:

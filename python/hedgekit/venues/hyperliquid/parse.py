@@ -294,6 +294,7 @@ _REASONS: tuple[tuple[str, str], ...] = (
     ("Reduce only order would increase position", "reduce_only"),
     ("Insufficient margin", "insufficient_margin"),
     ("exceed margin tier limit", "leverage_above_cap"),
+    ("Action expired", "expired"),  # past its expiresAfter: refused, nothing applied
 )
 
 

@@ -57,13 +57,26 @@ class ActionSigner:
         """The signer's address (an agent's, when trading through one)."""
         return self._signer.address
 
-    def sign(self, action: dict[str, Any]) -> dict[str, Any]:
-        """The ``/exchange`` body for ``action``, signed with a fresh nonce."""
+    def sign(self, action: dict[str, Any], *, expires_in_ms: int | None = None) -> dict[str, Any]:
+        """The ``/exchange`` body for ``action``, signed with a fresh nonce.
+
+        Args:
+            action: An L1 action, keys in the venue's order.
+            expires_in_ms: Stamps a deadline: ``expiresAfter`` is the nonce (the signer's
+                wall-clock ms) plus this, signed and sent; the venue refuses the action once
+                its time is past it. ``None``: no deadline (``expiresAfter: null``).
+
+        Raises:
+            ValueError: A negative ``expires_in_ms``.
+        """
+        if expires_in_ms is not None and expires_in_ms < 0:
+            raise ValueError(f"expires_in_ms must be >= 0, got {expires_in_ms}")
         nonce = self._nonces.next(self._now_ms())
+        expires_after = None if expires_in_ms is None else nonce + expires_in_ms
         sig = self._signer.sign_hl_l1_action(
-            orjson.dumps(action), nonce, self.vault_address, None, self.is_mainnet
+            orjson.dumps(action), nonce, self.vault_address, expires_after, self.is_mainnet
         )
-        return exchange_body(action, nonce, sig, self.vault_address)
+        return exchange_body(action, nonce, sig, self.vault_address, expires_after)
 
     def __repr__(self) -> str:
         return f"ActionSigner(address={self.address}, vault={self.vault_address})"

@@ -126,6 +126,16 @@ class HyperliquidVenue(LocalState):
         dead_man_s: The dead-man switch: while connected, every open order is scheduled to be
             cancelled this far ahead (``scheduleCancel``, refreshed at a third of it), so a
             process that dies leaves nothing resting for longer. ``None`` disables it.
+        placement_window_s: The deadline stamped on every placement and modify
+            (``expiresAfter``: the nonce plus this): the venue refuses such an action once its
+            time is past it, so a request that stalls on its way can never execute later. The
+            default, 4 s, is long enough for any healthy round trip (including a wait of up to
+            ``gate_timeout_s`` for the socket, which happens after signing), and short enough
+            that a stalled order is refused rather than executed long after its answer was
+            given up: a session believes "no such order" only once this window, plus a
+            margin, has passed (:attr:`placement_window_ns`). A refused stale action costs the
+            address 5x the rate-limit weight of a fresh one. ``None`` or 0: no deadline, and
+            the venue states no window. Cancels and every other action never carry one.
         backoff: Delays between reconnects.
         silence_timeout_s: A socket silent this long is replaced.
         keepalive_s: Quiet time before our ``{"method":"ping"}``.
@@ -143,6 +153,7 @@ class HyperliquidVenue(LocalState):
         ready_timeout_s: float = 10.0,
         gate_timeout_s: float = 2.0,
         dead_man_s: float | None = 60.0,
+        placement_window_s: float | None = 4.0,
         backoff: Backoff | None = None,
         silence_timeout_s: float = 65.0,
         keepalive_s: float = 50.0,
@@ -162,6 +173,13 @@ class HyperliquidVenue(LocalState):
         if dead_man_s is not None and dead_man_s < 5:
             raise InvalidArgumentError("the venue needs a scheduled cancel at least 5 s ahead")
         self.dead_man_s = dead_man_s
+        if placement_window_s is not None and placement_window_s < 0:
+            raise InvalidArgumentError(
+                f"placement_window_s must be >= 0 or None, got {placement_window_s}"
+            )
+        self._window_ms: int | None = (
+            max(1, round(placement_window_s * 1000)) if placement_window_s else None
+        )
         self.symbols = tuple(symbols)
         self.http = HyperliquidHttp(name, self.base_url, timeout_s=request_timeout_s)
         self.stream = HyperliquidStream(
@@ -209,6 +227,15 @@ class HyperliquidVenue(LocalState):
     def supports_modify(self) -> bool:
         """True: a modify is a cancel-replace whose answer names the new order id."""
         return True
+
+    @property
+    def placement_window_ns(self) -> int | None:
+        """How long after it is signed and sent a placement or modify can still take effect
+        (the ``expiresAfter`` deadline it carries, ``placement_window_s``); ``None``: no
+        deadline is stamped, so no bound. A session waits this long, plus a margin, before it
+        believes a status query that finds no order
+        (``hedgekit.tracking.PLACEMENT_WINDOW_MARGIN_NS``, 1 s)."""
+        return None if self._window_ms is None else self._window_ms * MS
 
     @property
     def ready(self) -> bool:
@@ -321,7 +348,7 @@ class HyperliquidVenue(LocalState):
             cloid=cloid,
         )
         try:
-            statuses = await self._action(wire.order_action([order]))
+            statuses = await self._action(wire.order_action([order]), deadline=True)
         except AmbiguousOutcomeError as exc:
             return await self._resolve_place(request, cloid, exc)
         except VenueError:
@@ -399,7 +426,7 @@ class HyperliquidVenue(LocalState):
             cloid=cloid,
         )
         target: int | str = known.oid if known.oid is not None else cloid
-        statuses = await self._action(wire.modify_action(target, order))
+        statuses = await self._action(wire.modify_action(target, order), deadline=True)
         ack = self._ack(client_id, cloid, size, statuses[0], TimeInForce.GTC, placing=False)
         known.size = size
         return ack
@@ -502,12 +529,18 @@ class HyperliquidVenue(LocalState):
         return self._leverage[symbol]
 
     # ----------------------------------------------------------------------------- plumbing
-    async def _action(self, action: dict[str, Any], *, leverage: bool = False) -> list[Any]:
+    async def _action(
+        self, action: dict[str, Any], *, leverage: bool = False, deadline: bool = False
+    ) -> list[Any]:
         """Signs and sends an action; its per-item statuses (``[]`` for a default answer).
 
-        Over the socket when it is ready (or becomes ready within ``gate_timeout_s``), else
-        by REST. A whole-request error raises (definitive)."""
-        body = self._signer.sign(action)
+        ``deadline``: the action places or modifies an order, and carries the placement
+        window's ``expiresAfter`` (a cancel never does: it must never expire). It is signed
+        before any wait for the socket, so the deadline counts from when the order was handed
+        to us. Over the socket when it is ready (or becomes ready within ``gate_timeout_s``),
+        else by REST, the same signed body either way. A whole-request error raises
+        (definitive; a stale action is ``OrderRejectedError`` with reason ``"expired"``)."""
+        body = self._signer.sign(action, expires_in_ms=self._window_ms if deadline else None)
         answer: Any
         try:
             if not self.stream.ready:

@@ -254,6 +254,7 @@ class FakeAster(EngineServer[VenueState, Push]):
         refused = self.refusal(fault)
         if refused is not None:
             return refused
+        await self.hold(fault)
         name = request.match_info["name"]
         query = request.query_string
         body = (await request.read()).decode("utf-8", "replace")

@@ -20,7 +20,7 @@ from aiohttp import web
 
 from hedgekit.clock import Clock
 from hedgekit.testing.fakes.engines import Later
-from hedgekit.testing.fakes.faults import FaultKind, WireFaults
+from hedgekit.testing.fakes.faults import Fault, FaultKind, WireFaults
 from hedgekit.testing.fakes.hyperliquid.exchange import Answer, Exchange
 from hedgekit.testing.fakes.hyperliquid.info import answer_info
 from hedgekit.testing.fakes.hyperliquid.market import DEFAULT_MARKETS, FakeMarket
@@ -175,6 +175,7 @@ class FakeHyperliquid(EngineServer[VenueState, Push]):
         refused = self.refusal(fault)
         if refused is not None:
             return refused
+        await self.hold(fault)
         body = await _json(request)
         result = None if body is _INVALID else answer_info(self.state, body, self.now_ms())
         if result is None:
@@ -186,6 +187,7 @@ class FakeHyperliquid(EngineServer[VenueState, Push]):
         refused = self.refusal(fault)
         if refused is not None:
             return refused
+        await self.hold(fault)
         body = await _json(request)
         if body is _INVALID:
             return web.Response(status=422, text=_BAD_BODY)
@@ -306,7 +308,12 @@ class FakeHyperliquid(EngineServer[VenueState, Push]):
         request = msg.get("request")
         fault = self.faults.draw("ws_post")
         self.requests += 1  # a post is a request (its 429/5xx are answered on the socket)
+        if not self.stalled(fault, lambda: self._post_now(conn, post_id, request, fault)):
+            self._post_now(conn, post_id, request, fault)
 
+    def _post_now(
+        self, conn: WsConnection, post_id: object, request: object, fault: Fault | None
+    ) -> None:
         def reply(kind: str, payload: Any) -> None:
             conn.send(
                 {

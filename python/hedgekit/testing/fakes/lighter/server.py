@@ -247,6 +247,7 @@ class FakeLighter(EngineServer[LighterState, Push]):
         refused = self.refusal(fault)
         if refused is not None:
             return refused
+        await self.hold(fault)
         now = self.now_ms()
         try:
             if writes:
@@ -431,9 +432,15 @@ class FakeLighter(EngineServer[LighterState, Push]):
         conn.send(account_snapshot(self.state, name, acct, market, now))
 
     def _ws_send_tx(self, conn: WsConnection, msg: dict[str, Any], kind: str) -> None:
-        req_id = msg.get("id")
         fault = self.faults.draw("ws_post")
         self.requests += 1
+        if not self.stalled(fault, lambda: self._ws_send_tx_now(conn, msg, kind, fault)):
+            self._ws_send_tx_now(conn, msg, kind, fault)
+
+    def _ws_send_tx_now(
+        self, conn: WsConnection, msg: dict[str, Any], kind: str, fault: Fault | None
+    ) -> None:
+        req_id = msg.get("id")
         data = msg.get("data")
         now = self.now_ms()
         if fault is not None and fault.kind in (FaultKind.RATE_LIMIT, FaultKind.SERVER_ERROR):
