@@ -31,6 +31,7 @@ from hedgekit.tracking import ReconcileConfig, TrackedOrder, TrackedState, Venue
 from hedgekit.venues.base import InstrumentInfo, Quote
 
 NAME = "sim-a"
+S = 1_000_000_000
 
 
 class FakeStream:
@@ -391,3 +392,23 @@ def test_positions_fetches_held_back_by_the_session_itself_do_not_widen_its_paci
         await session.close()
 
     run_virtual(main(), max_virtual_s=60)
+
+
+@pytest.mark.parametrize(
+    ("window", "grace"),
+    [(None, 5), (0, 5), (2, 5), (4, 5), (8, 9), (600, 601), ("4", 5), (-3, 5)],
+)
+def test_a_venues_placement_window_lengthens_the_wait_before_not_found_is_believed(
+    window: object, grace: int
+) -> None:
+    # Until a placement's deadline (plus a margin for clocks) has passed, a venue's "no such
+    # order" may describe a request still on its way: the session believes it only after.
+    class Stamping(FakeVenue):
+        placement_window_ns = window if not isinstance(window, int) else window * S
+
+    from hedgekit.tracking import PLACEMENT_WINDOW_MARGIN_NS, placement_grace_ns
+
+    assert PLACEMENT_WINDOW_MARGIN_NS == S
+    assert placement_grace_ns(Stamping(), 5 * S) == grace * S  # type: ignore[arg-type]
+    session = VenueSession(Stamping(), FillLedger(), LoopClock())  # type: ignore[arg-type]
+    assert session.tracker.config.not_found_grace_ns == grace * S

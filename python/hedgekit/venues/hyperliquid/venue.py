@@ -234,7 +234,7 @@ class HyperliquidVenue(LocalState):
         (the ``expiresAfter`` deadline it carries, ``placement_window_s``); ``None``: no
         deadline is stamped, so no bound. A session waits this long, plus a margin, before it
         believes a status query that finds no order
-        (``hedgekit.tracking.PLACEMENT_WINDOW_MARGIN_NS``, 1 s)."""
+        (:data:`hedgekit.tracking.PLACEMENT_WINDOW_MARGIN_NS`, 1 s)."""
         return None if self._window_ms is None else self._window_ms * MS
 
     @property
