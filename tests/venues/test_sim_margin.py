@@ -777,3 +777,32 @@ def test_a_forced_fill_is_in_flight_until_its_first_copy_is_due_on_the_stream() 
         return seen
 
     assert run_virtual(main()) == [True, True, False, True]
+
+
+@pytest.mark.parametrize(("expiry_s", "grace_s"), [(8, 9), (4, 5), (0, 5)])
+def test_a_remote_venue_states_the_served_venues_placement_window(
+    expiry_s: int, grace_s: int
+) -> None:
+    # A session on a venue served from another process waits as long before it believes "not
+    # found" as one on the venue itself: the window travels in the hello.
+    cfg = venue_config("hyperliquid", request_expiry_ns=expiry_s * 1_000_000_000)
+
+    async def main() -> tuple[int | None, int]:
+        venue = SimVenue(cfg, LoopClock())
+        await venue.connect()
+        async with VenueServer(venue) as server:
+            remote = RemoteVenue(venue.name, "127.0.0.1", server.port, request_timeout_s=5)
+            session = VenueSession(remote, FillLedger(), LoopClock())
+            async with asyncio.timeout(30):
+                await remote.connect()
+                await session.start()
+            try:
+                return remote.placement_window_ns, session.tracker.config.not_found_grace_ns
+            finally:
+                await session.close()
+                await remote.close()
+                await venue.close()
+
+    window, grace = asyncio.run(main())
+    assert window == (expiry_s * 1_000_000_000 or None)
+    assert grace == grace_s * 1_000_000_000

@@ -136,11 +136,9 @@ class VenueSession:
     ) -> None:
         self.venue = venue
         self.clock = clock
-        config = config or TrackerConfig()
-        grace = placement_grace_ns(venue, config.not_found_grace_ns)
-        if grace != config.not_found_grace_ns:
-            config = dataclasses.replace(config, not_found_grace_ns=grace)
         self.tracker = OrderTracker(venue.name, ledger, config)
+        self._base_grace_ns = self.tracker.config.not_found_grace_ns
+        self._apply_placement_window()
         self.reconciler = Reconciler(reconcile)
         self.positions = PositionBook()
         self._timeout_s = self.tracker.config.request_timeout_ns / _S
@@ -179,10 +177,16 @@ class VenueSession:
         if self._started:
             raise RuntimeError("session already started")
         self._started = True
+        self._apply_placement_window()  # a venue may learn its window when it connects
         self._stream = self.venue.events()
         self._stream_pending = getattr(self._stream, "pending", None)
         self._spawn(self._consume(self._stream), "events")
         self._spawn(self._timer(), "timer")
+
+    def _apply_placement_window(self) -> None:
+        grace = placement_grace_ns(self.venue, self._base_grace_ns)
+        if grace != self.tracker.config.not_found_grace_ns:
+            self.tracker.config = dataclasses.replace(self.tracker.config, not_found_grace_ns=grace)
 
     async def close(self) -> None:
         """Cancels and awaits every task the session owns, and closes the subscription."""

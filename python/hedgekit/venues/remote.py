@@ -438,6 +438,7 @@ class VenueServer:
             return {
                 "venue": v.name,
                 "supports_modify": v.supports_modify,
+                "placement_window_ns": getattr(v, "placement_window_ns", None),
                 "instruments": [
                     {
                         "symbol": info.symbol,
@@ -519,6 +520,7 @@ class RemoteVenue:
         self.request_timeout_s = request_timeout_s
         self.connect_timeout_s = connect_timeout_s
         self._supports_modify = False
+        self._placement_window_ns: int | None = None
         self._infos: dict[str, InstrumentInfo] = {}
         self._schedules: dict[str, FundingSchedule] = {}
         self._tables: dict[str, MarginTable | None] = {}
@@ -541,6 +543,13 @@ class RemoteVenue:
     def supports_modify(self) -> bool:
         """Whether the served venue modifies orders in place (known after :meth:`connect`)."""
         return self._supports_modify
+
+    @property
+    def placement_window_ns(self) -> int | None:
+        """The served venue's placement window, as its hello gave it (``None`` before
+        :meth:`connect`, or when it states none): see
+        :func:`hedgekit.tracking.placement_grace_ns`."""
+        return self._placement_window_ns
 
     @property
     def connected(self) -> bool:
@@ -575,6 +584,8 @@ class RemoteVenue:
             await self.close()
             raise ValueError(f"server serves {hello['venue']!r}, not {self._name!r}")
         self._supports_modify = bool(hello["supports_modify"])
+        window = hello.get("placement_window_ns")
+        self._placement_window_ns = window if isinstance(window, int) and window > 0 else None
         for i in hello["instruments"]:
             sym = i["symbol"]
             self._infos[sym] = InstrumentInfo(
