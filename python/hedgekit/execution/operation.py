@@ -56,7 +56,6 @@ class OperationTap:
         self._placement_mid: dict[tuple[str, str], Decimal] = {}
         # Running totals, kept as fills are counted (the hedge path reads them without a scan).
         self._sizes: dict[str, Decimal] = {}
-        self._fills_of: dict[str, list[Fill]] = {name: [] for name in sessions}
         self.nets: dict[str, Decimal] = {}
         """The signed size (buys positive) of the operation's fills per venue, kept as they are
         counted (read it, never write it: :meth:`net` reads one venue)."""
@@ -149,18 +148,13 @@ class OperationTap:
             return
         keys.add(key)
         synced = self._synced
-        if synced.get(venue) == applied - 1 >= 0:
+        if synced[venue] == applied - 1:  # (never for -1, the default: a reading is >= -1)
             # Every earlier fill of ours there was counted and this one, new here, is the only
             # fill the tracker has applied since: this one is the last there is.
             synced[venue] = applied
         self.fills.append(fill)
         size = fill.size
-        # Per venue as the fill names it (what a scan of ``fills`` by ``venue`` would find).
-        named = fill.venue
-        try:
-            self._fills_of[named].append(fill)
-        except KeyError:
-            self._fills_of[named] = [fill]
+        named = fill.venue  # per venue as the fill names it
         net = self.nets
         net[named] = net.get(named, _ZERO) + (size if fill.side is _BUY else -size)
         ts = fill.ts_ns
@@ -229,7 +223,7 @@ class OperationTap:
 
     def of(self, venue: str) -> list[Fill]:
         """The operation's fills on one venue."""
-        return list(self._fills_of.get(venue, ()))
+        return [f for f in self.fills if f.venue == venue]
 
     def net(self, venue: str) -> Decimal:
         """The signed size (buys positive) of the operation's fills on one venue, kept as they
@@ -239,7 +233,7 @@ class OperationTap:
     def sided(self, venue: str, side: Side) -> tuple[Decimal, Decimal, Decimal]:
         """Size, notional (price x size) and fees of the operation's fills of one side on one
         venue, summed in the order they were counted."""
-        fills = [f for f in self._fills_of.get(venue, ()) if f.side is side]
+        fills = [f for f in self.fills if f.venue == venue and f.side is side]
         return (
             sum((f.size for f in fills), _ZERO),
             sum((f.price * f.size for f in fills), _ZERO),

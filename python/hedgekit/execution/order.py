@@ -111,7 +111,7 @@ class ReadyPrice:
         self._bps = config.market_protection_bps
         self._max_age_s = config.max_book_age_s
         self._max_age_ns = int(config.max_book_age_s * _S)
-        self._key: tuple[object, int, object] | None = None
+        self._key: tuple[object, object] | None = None  # (book, touch stamp) of the quote
         self._quote: Quote | None = None
         self._price: Decimal | None = None
         self._sized: tuple[Decimal, Decimal, Decimal] | None = None
@@ -125,24 +125,23 @@ class ReadyPrice:
         """
         ex = self._ex
         book = ex.venue.book(self._symbol)
-        last = book.last_update_ns
+        # One call says whether the book is usable (synced, not crossed) and what its touch
+        # and last update are: the same stamp as the quote's, still fresh, is the same quote.
+        stamp = book.touch_stamp()
         key = self._key
         if (
             key is not None
             and key[0] is book
-            and key[1] == last
-            and book.is_synced
-            and now_ns - last <= self._max_age_ns
-            and not book.is_crossed
-            and book.bbo_raw() == key[2]
+            and stamp == key[1]
+            and now_ns - stamp[0] <= self._max_age_ns  # type: ignore[index]
         ):
             return self._quote  # type: ignore[return-value]
         q = ex.quote(self._symbol, self._max_age_s, now_ns=now_ns)
         self._price = None
         self._quote = q
-        bbo = book.bbo_raw()
+        stamp = book.touch_stamp()
         # Kept only while the book shows exactly what the quote was read from.
-        self._key = (book, last, bbo) if last > 0 and None not in bbo else None
+        self._key = (book, stamp) if stamp is not None else None
         return q
 
     def price(self, q: Quote) -> Decimal:
