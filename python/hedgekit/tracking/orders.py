@@ -965,8 +965,8 @@ class OrderTracker:
             self._query(o, now_ns, acts)
         if o.venue_filled:
             self._check_gap(o, now_ns, fills.filled)
-        else:  # the venue reported nothing filled: no gap, and no size read from the ledger
-            o.gap_since_ns = None
+        elif o.gap_since_ns is not None:  # the venue reported nothing filled: no gap, and no
+            o.gap_since_ns = None  # size read from the ledger (no gap: no attempts counted)
             o.gap_attempts = 0
 
     @staticmethod

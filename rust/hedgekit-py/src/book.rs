@@ -476,7 +476,8 @@ impl PyOrderBook {
     }
 
     /// ``(last update ns, bid price, bid size, ask price, ask size)``, raw, when a quote can be
-    /// read from the book (synced, not crossed, updated, both sides present); else ``None``.
+    /// read from the book (synced, not crossed, updated at least once, both sides present);
+    /// else ``None``. Two equal stamps: the touch has not changed between them.
     fn touch_stamp(&self) -> Option<(u64, i64, i64, i64, i64)> {
         self.book
             .touch_stamp()
