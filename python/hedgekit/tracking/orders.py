@@ -41,6 +41,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
+import msgspec
+
 from hedgekit._core import FillLedger, FillStatus, OrderFills
 from hedgekit.errors import UnknownOrderError, VenueError
 from hedgekit.model import (
@@ -283,9 +285,13 @@ class FillApplied:
         return f"FillApplied(fill={self.fill!r}, order={self.order!r})"
 
 
-@dataclass(frozen=True, slots=True)
-class OrderChanged:
-    """Notification: an order changed state."""
+class OrderChanged(msgspec.Struct, frozen=True, gc=False):
+    """Notification: an order changed state.
+
+    A frozen value like the other actions, built by msgspec (one per state move, on the hedge
+    path: a fraction of a frozen dataclass's cost, and nothing for the garbage collector to
+    track, its fields holding no containers).
+    """
 
     client_id: str
     old: TrackedState
