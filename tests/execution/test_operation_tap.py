@@ -40,15 +40,21 @@ def _lost(s: VenueSession, fill: Fill) -> None:
     s.tracker.on_event(fill, 4)
 
 
+def _watching(cid: str) -> tuple[VenueSession, OperationTap]:
+    """A session and a tap that watches one order of it (placed, acknowledged)."""
+    s = _session()
+    tap = OperationTap({VENUE: s})
+    tap.watch(VENUE, cid, "entry")
+    _place(s, cid)
+    return s, tap
+
+
 def _counted(tap: OperationTap) -> list[tuple[str, int | str]]:
     return sorted((f.client_id, f.trade_id) for f in tap.fills)  # type: ignore[type-var]
 
 
 def test_fills_told_are_counted_once_and_the_read_back_adds_nothing() -> None:
-    s = _session()
-    tap = OperationTap({VENUE: s})
-    tap.watch(VENUE, "a", "entry")
-    _place(s, "a")
+    s, tap = _watching("a")
     _told(s, _fill("a", 1))
     _told(s, _fill("a", 2))
     _told(s, _fill("a", 2))  # the same fill again: the ledger drops it
@@ -58,10 +64,7 @@ def test_fills_told_are_counted_once_and_the_read_back_adds_nothing() -> None:
 
 
 def test_a_fill_nobody_was_told_of_is_found_by_the_read_back_once() -> None:
-    s = _session()
-    tap = OperationTap({VENUE: s})
-    tap.watch(VENUE, "a", "entry")
-    _place(s, "a")
+    s, tap = _watching("a")
     _told(s, _fill("a", 1))
     _lost(s, _fill("a", 2))
     _told(s, _fill("a", 3))  # told, but after one the tap never heard of
@@ -72,10 +75,7 @@ def test_a_fill_nobody_was_told_of_is_found_by_the_read_back_once() -> None:
 
 
 def test_another_operations_fill_does_not_hide_a_lost_one_of_ours() -> None:
-    s = _session()
-    tap = OperationTap({VENUE: s})
-    tap.watch(VENUE, "a", "entry")
-    _place(s, "a")
+    s, tap = _watching("a")
     _place(s, "other")  # not this operation's
     _told(s, _fill("other", 1))
     assert tap.sync(VENUE) == 0
