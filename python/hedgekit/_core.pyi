@@ -381,6 +381,11 @@ class OrderBook:
     def best_ask_raw(self) -> int | None:
         """The best ask price, raw, or ``None`` for an empty side."""
 
+    def touch_stamp(self) -> tuple[int, int, int, int, int] | None:
+        """``(last update ns, bid price, bid size, ask price, ask size)``, raw, when a quote can be
+        read from the book (synced, not crossed, updated at least once, both sides present);
+        else ``None``. Two equal stamps: the touch has not changed between them."""
+
     def bbo_raw(self) -> tuple[int | None, int | None, int | None, int | None]:
         """``(bid price, bid size, ask price, ask size)``, raw, in one call."""
 

@@ -131,6 +131,22 @@ def test_raw_and_decimal_apis_agree(deltas: list[tuple[bool, int, int]]) -> None
     assert raw.bbo_raw() == exact.bbo_raw()
 
 
+def test_touch_stamp_holds_while_the_touch_does_and_only_for_a_usable_book() -> None:
+    book = OrderBook("hyperliquid", "ETH")
+    assert book.touch_stamp() is None  # never updated
+    book.apply_snapshot([("100", "1")], [], ts_ns=5)
+    assert book.touch_stamp() is None  # a side empty: no quote
+    book.apply_snapshot([("100", "1")], [("101", "2")], ts_ns=5)
+    stamp = book.touch_stamp()
+    assert stamp == (5, *book.bbo_raw())
+    book.apply_delta("ask", "103", "1", ts_ns=5)  # behind the touch
+    assert book.touch_stamp() == stamp
+    book.apply_delta("bid", "100", "3", ts_ns=5)  # the touch's size moves, same time
+    assert book.touch_stamp() != stamp
+    book.apply_delta("bid", "102", "1", ts_ns=6)  # crossed: no quote can be read
+    assert book.is_crossed and book.touch_stamp() is None
+
+
 def test_snapshot_queries_and_exact_values() -> None:
     book = OrderBook("hyperliquid", "ETH")
     status = book.apply_snapshot(

@@ -235,6 +235,10 @@ class Opening:
         self.dust: dict[str, Decimal] = {}
         self._fixed_cfg: OrderConfig | None = None
         self._to_cancel: list[tuple[_Leg, str]] | None = None
+        # What :meth:`_first_hedge` leaves for right after its hedge's first step: the lagging
+        # leg, its live answered entries (read when the hedge was sized) and, with no journal
+        # to write first, the hedge's request still to be announced to the tap.
+        self._first_after: tuple[_Leg, list[str], OrderRequest | None] | None = None
         self._fast = False  # the reaction to a first fill takes :meth:`_first_hedge`'s form
         self._deadline_ns = 0  # the hedge's deadline after the first fill
         self._cancels: asyncio.Task[None] | None = None
@@ -462,8 +466,9 @@ class Opening:
                 reaction.append(
                     start_eagerly(loop, hedge if hedge is not None else self._react(eager=True))
                 )
-                pending = self._to_cancel
-                if pending:  # the hedge is out (or waits for its journal record): cancel now
+                # The hedge is out (or waits for its journal record): cancel the entries now.
+                pending = self._to_cancel if self._first_after is None else self._first_pending()
+                if pending:
                     self._to_cancel = None
                     self._cancels = loop.create_task(self._cancel_entries(pending))
             finally:
@@ -768,20 +773,30 @@ class Opening:
         target = best if best < pair else pair
         if target <= 0 or lag >= target:
             return None
-        # The live answered entries (_live_entries), cancelled once the hedge is out; those of
+        # The live answered entries (_live_entries) are cancelled once the hedge is out (the
+        # other legs' are read then: nothing the hedge's first step does moves them); those of
         # the lagging leg, when it rests, reserve nothing meanwhile.
-        pending: list[tuple[_Leg, str]] = []
-        cancelling: set[tuple[str, str]] = set()
-        for leg in ls:
-            ids = leg.entry_ids
-            if ids:
-                state = leg.tracker.state
-                for cid in ids:
-                    if state(cid) in _LIVE_ANSWERED:
-                        pending.append((leg, cid))
-                        if leg is other and leg.maker:
-                            cancelling.add((leg.name, cid))
-        diff = target - lag - other.reserved(tap, cancelling=cancelling)
+        lag_live: list[str] = []
+        ids = other.entry_ids
+        tracker = other.tracker
+        if ids:
+            state = tracker.state
+            for cid in ids:
+                if state(cid) in _LIVE_ANSWERED:
+                    lag_live.append(cid)
+        cancelling = lag_live if other.maker else ()
+        # What the lagging leg's other orders in its direction may still add (_Leg.reserved).
+        reserved = _ZERO
+        for cid in tap.client_ids(other.name):
+            if cid in cancelling:
+                continue
+            try:
+                request = tracker.request(cid)
+            except KeyError:
+                continue
+            if request.side is other.spec.side:
+                reserved += tracker.may_still_fill(cid)
+        diff = target - lag - reserved
         ready = other.ready
         first_ns = tap.first_fill_ts_ns
         if diff <= 0 or ready is None or first_ns is None:
@@ -799,12 +814,37 @@ class Opening:
         )
         if prepared is None:
             return None
-        announced = tap.announce(other.name, prepared.request, "hedge")
-        self._to_cancel = pending
+        # With no journal to write first, the tap is told of the hedge right after its first
+        # step (it is watched before any fill of it can be applied: fills are applied by the
+        # tracker's inputs, none of which the step itself gives for an order that new; the
+        # tap's read-back would count one anyway); with one, the hedge waits for its record.
+        announced = tap.recorder is None
+        self._first_after = (other, lag_live, prepared.request if announced else None)
         return self._send_first_hedge(
-            other, diff, prepared, announced, (len(self.incidents), now, leader, alongs, target),
-            pending,
-        )  # fmt: skip
+            other, diff, prepared, announced, (len(self.incidents), now, leader, alongs, target)
+        )
+
+    def _first_pending(self) -> list[tuple[_Leg, str]]:
+        """Finishes what :meth:`_first_hedge` left for after its hedge's first step (once; an
+        empty list after that): announces the hedge to the tap, and returns the live answered
+        entries to cancel, in the legs' order (:func:`_live_entries`; the lagging leg's as read
+        when the hedge was sized)."""
+        after = self._first_after
+        if after is None:
+            return []
+        self._first_after = None
+        lag, lag_live, request = after
+        tap = self._tap()
+        if request is not None:
+            tap.announce(lag.name, request, "hedge")
+        pending: list[tuple[_Leg, str]] = []
+        for leg in self.ls:
+            if leg is lag:
+                pending.extend((leg, cid) for cid in lag_live)
+            elif leg.entry_ids:
+                state = leg.tracker.state
+                pending.extend((leg, cid) for cid in leg.entry_ids if state(cid) in _LIVE_ANSWERED)
+        return pending
 
     async def _send_first_hedge(
         self,
@@ -813,22 +853,21 @@ class Opening:
         prepared: PreparedOrder,
         announced: bool,
         note: tuple[int, int, _Leg, tuple[Decimal, Decimal], Decimal],
-        pending: list[tuple[_Leg, str]],
     ) -> None:
         """Sends the hedge :meth:`_first_hedge` worked out and works it on as the first hedge
         round would (the IOCs until filled, dust or the deadline), then records it as that
         round does; the sibling entries' cancels run alongside, as in ``_react``."""
         try:
             try:
-                result = await leg.ex.run_prepared(prepared, announced=announced)
+                # Sent in the step the listener prepared it in: its clock reading serves.
+                result = await leg.ex.run_prepared(prepared, announced=announced, at_once=True)
                 self._hedged(leg, diff, result)
             finally:
                 self._one_sided(*note)
         finally:
             cancels = self._cancels
             if cancels is None:  # the hedge never waited: cancel from here
-                self._to_cancel = None
-                await self._cancel_entries(pending)
+                await self._cancel_entries(self._first_pending())
             else:
                 await cancels
 

@@ -56,10 +56,16 @@ class OperationTap:
         self._placement_mid: dict[tuple[str, str], Decimal] = {}
         # Running totals, kept as fills are counted (the hedge path reads them without a scan).
         self._sizes: dict[str, Decimal] = {}
-        self._fills_of: dict[str, list[Fill]] = {}
         self.nets: dict[str, Decimal] = {}
         """The signed size (buys positive) of the operation's fills per venue, kept as they are
         counted (read it, never write it: :meth:`net` reads one venue)."""
+        # Per venue, a reading of its tracker's ``fills_applied`` up to which every fill of this
+        # operation's orders there is counted here (-1: not known): while the counter still
+        # reads the same, a read-back of that venue (:meth:`sync`) has nothing to find.
+        self._synced: dict[str, int] = {
+            name: session.tracker.fills_applied for name, session in sessions.items()
+        }
+        self._rewatched = 0  # how many orders began to be watched with fills already counted
         self._listeners = {name: self._listener(name) for name in sessions}
         self._closed = False
         self._fired = False
@@ -67,16 +73,20 @@ class OperationTap:
     def watch(self, venue: str, client_id: str, role: str) -> None:
         """Counts fills of ``client_id`` on ``venue`` for this operation (the tap listens to
         that order alone: its cost does not grow with other operations' orders)."""
+        self._watch(venue, client_id, role, self._sessions[venue].tracker.has_fills(client_id))
+
+    def _watch(self, venue: str, client_id: str, role: str, counted: bool = False) -> None:
+        """:meth:`watch`; ``counted``: the ledger has fills of the order already (never for an
+        order about to be sent, which the tracker does not know yet)."""
         key = (venue, client_id)
         cids = self._cids
         if key not in cids:
             if not self._closed:
                 self._sessions[venue].add_fill_callback(self._listeners[venue], client_id=client_id)
-            ids = self._by_venue.get(venue)
-            if ids is None:
-                self._by_venue[venue] = [client_id]
-            else:
-                ids.append(client_id)
+            if counted:
+                self._synced[venue] = -1  # fills counted before it was watched: read back
+                self._rewatched += 1
+            self._by_venue[venue].append(client_id)  # (a venue of the sessions: listed)
         cids[key] = role
 
     # The OrderObserver side: attribute and journal every order of the operation.
@@ -85,7 +95,7 @@ class OperationTap:
         order the journal refuses is never watched, since it is never sent)."""
         if self.recorder is not None:
             await self.recorder.order(venue, request, role)
-        self.watch(venue, request.client_id, role)
+        self._watch(venue, request.client_id, role)  # new: no fills of it yet
         if self.markouts is not None:
             q = self._sessions[venue].venue.quote(request.symbol)
             if q is not None:
@@ -97,7 +107,7 @@ class OperationTap:
         awaited instead."""
         if self.recorder is not None:
             return False
-        self.watch(venue, request.client_id, role)
+        self._watch(venue, request.client_id, role)  # new: no fills of it yet
         if self.markouts is not None:
             q = self._sessions[venue].venue.quote(request.symbol)
             if q is not None:
@@ -117,31 +127,34 @@ class OperationTap:
     def _listener(self, venue: str):  # type: ignore[no-untyped-def]
         # A fill callback: the tracker names the fill by the order's own client id, so no
         # order snapshot is needed here.
+        tracker = self._sessions[venue].tracker
+        cids = self._cids
+
         def on_fill(fill: Fill) -> None:
-            if (venue, fill.client_id) in self._cids:
-                self._add(venue, fill)
+            if (venue, fill.client_id) in cids:
+                self._add(venue, fill, tracker.fills_applied)
 
         return on_fill
 
-    def _add(self, venue: str, fill: Fill) -> None:
+    def _add(self, venue: str, fill: Fill, applied: int = -1) -> None:
         """Counts one ledger-accepted fill for the operation, once however often it is offered
-        (by the fill listener and by :meth:`sync`). The operation's own state changes first (the
-        running totals, then the first-fill reaction, which is queued before anything the
-        first-fill event wakes); journalling and markouts come after and cannot lose the fill."""
+        (by the fill listener, given its tracker's ``fills_applied`` as it notifies, and by
+        :meth:`sync`). The operation's own state changes first (the running totals, then the
+        first-fill reaction, which is queued before anything the first-fill event wakes);
+        journalling and markouts come after and cannot lose the fill."""
         key = (venue, fill.client_id, fill.trade_id)
         keys = self._keys
         if key in keys:
             return
         keys.add(key)
+        synced = self._synced
+        if synced[venue] == applied - 1:  # (never for -1, the default: a reading is >= -1)
+            # Every earlier fill of ours there was counted and this one, new here, is the only
+            # fill the tracker has applied since: this one is the last there is.
+            synced[venue] = applied
         self.fills.append(fill)
         size = fill.size
-        # Per venue as the fill names it (what a scan of ``fills`` by ``venue`` would find).
-        named = fill.venue
-        fills_of = self._fills_of.get(named)
-        if fills_of is None:
-            self._fills_of[named] = [fill]
-        else:
-            fills_of.append(fill)
+        named = fill.venue  # per venue as the fill names it
         net = self.nets
         net[named] = net.get(named, _ZERO) + (size if fill.side is _BUY else -size)
         ts = fill.ts_ns
@@ -175,11 +188,21 @@ class OperationTap:
         before = len(self.fills)
         keys = self._keys
         if venue is not None:  # one venue: the hedge path's read-back
-            fills_of = self._sessions[venue].tracker.fills
+            tracker = self._sessions[venue].tracker
+            applied = tracker.fills_applied
+            synced = self._synced
+            if synced.get(venue) == applied:
+                return 0  # no fill since every one of ours there was counted
+            rewatched = self._rewatched
+            fills_of = tracker.fills
             for cid in list(self._by_venue.get(venue, ())):
                 for fill in fills_of(cid):
                     if (venue, fill.client_id, fill.trade_id) not in keys:
                         self._add(venue, fill)
+            if self._rewatched == rewatched:
+                # Everything of ours applied up to the reading taken first is counted now
+                # (unless an order with earlier fills began to be watched meanwhile).
+                synced[venue] = applied
             return len(self.fills) - before
         for name, cid in list(self._cids):
             tracker = self._sessions[name].tracker
@@ -200,7 +223,7 @@ class OperationTap:
 
     def of(self, venue: str) -> list[Fill]:
         """The operation's fills on one venue."""
-        return list(self._fills_of.get(venue, ()))
+        return [f for f in self.fills if f.venue == venue]
 
     def net(self, venue: str) -> Decimal:
         """The signed size (buys positive) of the operation's fills on one venue, kept as they
@@ -210,7 +233,7 @@ class OperationTap:
     def sided(self, venue: str, side: Side) -> tuple[Decimal, Decimal, Decimal]:
         """Size, notional (price x size) and fees of the operation's fills of one side on one
         venue, summed in the order they were counted."""
-        fills = [f for f in self._fills_of.get(venue, ()) if f.side is side]
+        fills = [f for f in self.fills if f.venue == venue and f.side is side]
         return (
             sum((f.size for f in fills), _ZERO),
             sum((f.price * f.size for f in fills), _ZERO),

@@ -111,7 +111,7 @@ class ReadyPrice:
         self._bps = config.market_protection_bps
         self._max_age_s = config.max_book_age_s
         self._max_age_ns = int(config.max_book_age_s * _S)
-        self._key: tuple[object, int, object] | None = None
+        self._key: tuple[object, object] | None = None  # (book, touch stamp) of the quote
         self._quote: Quote | None = None
         self._price: Decimal | None = None
         self._sized: tuple[Decimal, Decimal, Decimal] | None = None
@@ -125,24 +125,23 @@ class ReadyPrice:
         """
         ex = self._ex
         book = ex.venue.book(self._symbol)
-        last = book.last_update_ns
+        # One call says whether the book is usable (synced, not crossed) and what its touch
+        # and last update are: the same stamp as the quote's, still fresh, is the same quote.
+        stamp = book.touch_stamp()
         key = self._key
         if (
             key is not None
             and key[0] is book
-            and key[1] == last
-            and book.is_synced
-            and now_ns - last <= self._max_age_ns
-            and not book.is_crossed
-            and book.bbo_raw() == key[2]
+            and stamp == key[1]
+            and now_ns - stamp[0] <= self._max_age_ns  # type: ignore[index]
         ):
             return self._quote  # type: ignore[return-value]
         q = ex.quote(self._symbol, self._max_age_s, now_ns=now_ns)
         self._price = None
         self._quote = q
-        bbo = book.bbo_raw()
+        stamp = book.touch_stamp()
         # Kept only while the book shows exactly what the quote was read from.
-        self._key = (book, last, bbo) if last > 0 and None not in bbo else None
+        self._key = (book, stamp) if stamp is not None else None
         return q
 
     def price(self, q: Quote) -> Decimal:
@@ -344,11 +343,12 @@ class OrderExecutor:
         return size if rules.rejection(price, size, reduce_only) is None else _ZERO
 
     async def _send(
-        self, run: _Run, request: OrderRequest, announced: bool = False
+        self, run: _Run, request: OrderRequest, announced: bool = False, now_ns: int | None = None
     ) -> TrackedOrder | None:
         """Places one order; ``None`` when the venue definitively refused it. The observer is
         told (and a journal written) before the order is handed to the venue (``announced``:
-        the caller has told it already)."""
+        the caller has told it already; ``now_ns``: a clock reading just taken, when the
+        caller has one)."""
         obs = run.observer
         if obs is not None and not announced:
             try:
@@ -363,7 +363,7 @@ class OrderExecutor:
         if self.on_send is not None:
             self.on_send(request)
         try:
-            placed = await self.session.place(request)
+            placed = await self.session.place(request, now_ns=now_ns)
             if obs is not None:
                 obs.answer(self.venue.name, placed)
             return placed
@@ -537,20 +537,26 @@ class OrderExecutor:
         return PreparedOrder(run, ready, quote, request, now_ns, deadline_s)
 
     async def run_prepared(
-        self, prepared: PreparedOrder, *, announced: bool = False
+        self, prepared: PreparedOrder, *, announced: bool = False, at_once: bool = False
     ) -> ExecutionResult:
         """Sends a :meth:`prepare_ioc` request and works the order on as :meth:`execute` does
         (IOCs again on the fresh book until filled, dust, refused or the deadline; nothing of it
         left live). ``announced``: the run's observer has already been told of the request (an
-        observer with nothing to await, told synchronously by the caller)."""
-        run, ready = prepared.run, prepared.ready
+        observer with nothing to await, told synchronously by the caller); ``at_once``: called
+        in the same step as :meth:`prepare_ioc`, with nothing awaited since, so the request is
+        recorded as sent at the clock reading it was prepared at (no second reading)."""
+        run, request = prepared.run, prepared.request
+        # The first IOC goes out before anything else is looked at (the rest is _ioc's loop).
+        order = await self._send(
+            run, request, announced, prepared.start if at_once and announced else None
+        )
+        ready = prepared.ready
         info, cfg = ready.info, ready.config
         deadline_ns = prepared.deadline_ns
         try:
             await self._ioc(
-                run, info, cfg, False, deadline_ns, prepared.quote, ready, prepared.request,
-                announced,
-            )  # fmt: skip
+                run, info, cfg, False, deadline_ns, prepared.quote, ready, (request, order)
+            )
         except BookIntegrityError as exc:
             run.reason = f"book unusable: {exc.kind}"
         if run.client_ids:
@@ -759,8 +765,7 @@ class OrderExecutor:
         deadline_ns: int | None = None,
         first_quote: Quote | None = None,
         ready: ReadyPrice | None = None,
-        request: OrderRequest | None = None,
-        announced: bool = False,
+        sent: tuple[OrderRequest, TrackedOrder | None] | None = None,
     ) -> None:
         """An IOC at the opposite touch plus the protection (a market order that cannot walk the
         book without limit). With a deadline, what remains is taken again on the fresh book after
@@ -768,8 +773,8 @@ class OrderExecutor:
         the deadline; a book that is unusable meanwhile is waited for, and the next IOC is sized
         only once every earlier order of the run has a known outcome. Without a deadline it is
         one IOC. ``first_quote``: a quote just taken, for the first IOC; ``ready``: the price
-        kept ready for these IOCs (it fits them); ``request``: the first IOC, already worked
-        out from them (``announced``: its observer told)."""
+        kept ready for these IOCs (it fits them); ``sent``: the first IOC, already worked out
+        from them and sent by the caller, and what sending it returned."""
         pause = 0.0
         tracker = self.session.tracker
         book_error: BookIntegrityError | None = None
@@ -787,8 +792,8 @@ class OrderExecutor:
                     await self.session.settle(cid)
                 if any(not tracker.state(c).is_terminal for c in unsettled):
                     continue  # a fill may still be on its way: no size can be trusted yet
-            if request is not None:  # the first IOC, worked out by the caller
-                req, request = request, None
+            if sent is not None:  # the first IOC, worked out and sent by the caller
+                (req, order), sent = sent, None
                 first = False
             else:
                 remaining = run.remaining()
@@ -818,8 +823,7 @@ class OrderExecutor:
                     run.symbol, run.side, send, price, self.next_id("m"), TimeInForce.IOC,
                     reduce_only,
                 )  # fmt: skip
-            order = await self._send(run, req, announced)
-            announced = False
+                order = await self._send(run, req)
             if order is None:
                 if run.last_refusal == "rate_limited":
                     continue

@@ -41,6 +41,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
+import msgspec
+
 from hedgekit._core import FillLedger, FillStatus, OrderFills
 from hedgekit.errors import UnknownOrderError, VenueError
 from hedgekit.model import (
@@ -283,9 +285,13 @@ class FillApplied:
         return f"FillApplied(fill={self.fill!r}, order={self.order!r})"
 
 
-@dataclass(frozen=True, slots=True)
-class OrderChanged:
-    """Notification: an order changed state."""
+class OrderChanged(msgspec.Struct, frozen=True, gc=False):
+    """Notification: an order changed state.
+
+    A frozen value like the other actions, built by msgspec (one per state move, on the hedge
+    path: a fraction of a frozen dataclass's cost, and nothing for the garbage collector to
+    track, its fields holding no containers).
+    """
 
     client_id: str
     old: TrackedState
@@ -322,33 +328,28 @@ class Anomaly:
 
 
 class _Order:
-    """One order's mutable record (a plain slotted class: one is made per placement, on the
-    hedge path)."""
+    """One order's mutable record (a plain class: one is made per placement, on the hedge path,
+    so what every new order starts with the same is a class attribute until first set)."""
 
-    __slots__ = (
-        "deadline_ns", "gap_attempts", "gap_since_ns", "history", "id_filled", "id_final",
-        "inflight", "last_venue_status", "query_due_ns", "replaced_ids", "request", "state",
-        "submitted_ns", "terminal_ns", "venue_filled", "venue_ids", "venue_order_id",
-    )  # fmt: skip
+    state = TrackedState.PENDING_NEW
+    venue_order_id: str | None = None
+    last_venue_status: OrderStatus | None = None
+    venue_filled = _ZERO
+    inflight: str | None = "new"  # "new" | "cancel" | None
+    query_due_ns: int | None = None
+    gap_since_ns: int | None = None
+    gap_attempts = 0
+    terminal_ns: int | None = None
 
     def __init__(self, request: OrderRequest, submitted_ns: int, deadline_ns: int = 0) -> None:
         self.request = request
         self.submitted_ns = submitted_ns
-        self.state = TrackedState.PENDING_NEW
-        self.venue_order_id: str | None = None
+        self.deadline_ns = deadline_ns
         self.venue_ids: list[str] = []  # every id it has had, oldest first
         self.replaced_ids: set[str] = set()  # ids a modify answer superseded
         # per venue id: the largest filled it reported, and whether a final report named it
         self.id_filled: dict[str, Decimal] = {}
         self.id_final: set[str] = set()
-        self.last_venue_status: OrderStatus | None = None
-        self.venue_filled = _ZERO
-        self.inflight: str | None = "new"  # "new" | "cancel" | None
-        self.deadline_ns = deadline_ns
-        self.query_due_ns: int | None = None
-        self.gap_since_ns: int | None = None
-        self.gap_attempts = 0
-        self.terminal_ns: int | None = None
         self.history: list[tuple[int, TrackedState]] = [(submitted_ns, TrackedState.PENDING_NEW)]
 
 
@@ -392,6 +393,11 @@ class OrderTracker:
         # Every fill the ledger accepted, per client id, recorded the moment the ledger returns:
         # what the ledger holds can always be read back, even if processing after it failed.
         self._applied: dict[str, list[Fill]] = {}
+        self.fills_applied = 0
+        """How many fills the ledger has accepted through this tracker, ever (a counter that
+        only grows, one per fill :meth:`fills` lists: read it, never write it). An observer
+        that has seen every fill of its orders up to a reading knows, when the counter still
+        reads the same, that no fill has come since."""
         self._anomalies: deque[Anomaly] = deque(maxlen=1000)
         self._stream_down_ns: int | None = None
         self._stream_up_ns: int | None = None  # when the stream last came back
@@ -528,6 +534,11 @@ class OrderTracker:
         forgotten order as long as its final record is kept). Each fill's ``client_id`` is the
         order's, even when the venue named only its own id."""
         return tuple(self._applied.get(client_id, ()))
+
+    def has_fills(self, client_id: str) -> bool:
+        """True when the ledger has accepted a fill of the order (:meth:`fills` is not
+        empty)."""
+        return client_id in self._applied
 
     @property
     def anomalies(self) -> tuple[Anomaly, ...]:
@@ -689,6 +700,10 @@ class OrderTracker:
         acts: list[Action] = []
         if isinstance(event, Fill):
             self._ingest_fill(event, now_ns, acts)
+            if len(acts) < 3:
+                # One fill asks for at most one request (its notifications come with it, or a
+                # forced fill's Reconcile): nothing can repeat.
+                return acts
         elif isinstance(event, OrderUpdate):
             o = self._find(event.client_id, event.venue_order_id, now_ns, "update")
             if o is not None:
@@ -872,6 +887,7 @@ class OrderTracker:
         if fill.client_id != cid:
             fill = dataclasses.replace(fill, client_id=cid)  # named by venue id only
         self._applied.setdefault(cid, []).append(fill)
+        self.fills_applied += 1
         if status is _OVERFILL:
             self._anomaly(now_ns, "overfill", cid, f"trade {fill.trade_id!r}")
             acts.append(Reconcile("overfill"))
@@ -920,6 +936,7 @@ class OrderTracker:
             return
         counted = dataclasses.replace(fill, client_id=key)
         self._applied.setdefault(key, []).append(counted)
+        self.fills_applied += 1
         self._anomaly(
             now_ns,
             kind,
@@ -961,8 +978,8 @@ class OrderTracker:
             self._query(o, now_ns, acts)
         if o.venue_filled:
             self._check_gap(o, now_ns, fills.filled)
-        else:  # the venue reported nothing filled: no gap, and no size read from the ledger
-            o.gap_since_ns = None
+        elif o.gap_since_ns is not None:  # the venue reported nothing filled: no gap, and no
+            o.gap_since_ns = None  # size read from the ledger (no gap: no attempts counted)
             o.gap_attempts = 0
 
     @staticmethod

@@ -425,8 +425,9 @@ class VenueSession:
         return f"{prefix}-{self._next_id:x}"
 
     # ------------------------------------------------------------ operations
-    async def place(self, request: OrderRequest) -> TrackedOrder:
-        """Places an order and returns its snapshot.
+    async def place(self, request: OrderRequest, *, now_ns: int | None = None) -> TrackedOrder:
+        """Places an order and returns its snapshot (``now_ns``: the clock's reading the
+        caller has just taken, the time the order is recorded as sent at).
 
         An ambiguous outcome returns the ``UNCONFIRMED`` order (a status query follows).
 
@@ -437,7 +438,7 @@ class VenueSession:
         if self._closed:
             self._check_open()
         cid = request.client_id
-        acts = self.tracker.submit(request, self.clock.now_ns())
+        acts = self.tracker.submit(request, self.clock.now_ns() if now_ns is None else now_ns)
         if acts:
             self._perform(acts)
         if self._backoff_until_ns:

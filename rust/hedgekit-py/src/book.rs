@@ -475,6 +475,15 @@ impl PyOrderBook {
         self.book.best_ask().map(|l| l.price.raw())
     }
 
+    /// ``(last update ns, bid price, bid size, ask price, ask size)``, raw, when a quote can be
+    /// read from the book (synced, not crossed, updated at least once, both sides present);
+    /// else ``None``. Two equal stamps: the touch has not changed between them.
+    fn touch_stamp(&self) -> Option<(u64, i64, i64, i64, i64)> {
+        self.book
+            .touch_stamp()
+            .map(|(ts, b, a)| (ts, b.price.raw(), b.size.raw(), a.price.raw(), a.size.raw()))
+    }
+
     /// ``(bid price, bid size, ask price, ask size)``, raw, in one call.
     fn bbo_raw(&self) -> (Option<i64>, Option<i64>, Option<i64>, Option<i64>) {
         let (b, a) = self.book.bbo();

@@ -347,6 +347,17 @@ impl OrderBook {
         (self.bids.best(), self.asks.best())
     }
 
+    /// The last update's timestamp with the best bid and ask, when a quote can be read from
+    /// the book at all: synced, not crossed, updated at least once, both sides present. Two
+    /// equal stamps mean the touch a quote shows has not changed between them (one call for
+    /// a caller that keeps a price ready and must know it still holds).
+    pub fn touch_stamp(&self) -> Option<(u64, Level, Level)> {
+        if !self.synced || self.crossed || self.last_update_ns == 0 {
+            return None;
+        }
+        Some((self.last_update_ns, self.bids.best()?, self.asks.best()?))
+    }
+
     /// `(best bid + best ask) / 2`, rounded down to 10⁻⁹ (exact whenever both prices have at most
     /// 8 decimals). `None` unless both sides have a level. Also given for a crossed book.
     pub fn mid(&self) -> Option<Fixed> {

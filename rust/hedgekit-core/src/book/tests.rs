@@ -972,3 +972,26 @@ proptest! {
         prop_assert_eq!(state(&a), state(&g));
     }
 }
+
+#[test]
+fn touch_stamp_only_for_a_usable_book_and_moves_with_the_touch() {
+    let mut b = OrderBook::new();
+    assert_eq!(b.touch_stamp(), None); // never updated
+    b.apply_snapshot([lv("100", "1")], [], 5).unwrap();
+    assert_eq!(b.touch_stamp(), None); // an empty side
+    b.apply_snapshot([lv("100", "1")], [lv("101", "2")], 5)
+        .unwrap();
+    let (ts, bid, ask) = b.touch_stamp().unwrap();
+    assert_eq!(
+        (ts, bid.price, bid.size, ask.price, ask.size),
+        (5, f("100"), f("1"), f("101"), f("2"))
+    );
+    let before = b.touch_stamp();
+    b.apply_deltas([(Side::Ask, f("103"), f("1"))], 5).unwrap(); // below the touch
+    assert_eq!(b.touch_stamp(), before);
+    b.apply_deltas([(Side::Bid, f("100"), f("3"))], 5).unwrap(); // the touch's size, same time
+    assert_ne!(b.touch_stamp(), before);
+    b.apply_deltas([(Side::Bid, f("102"), f("1"))], 6).unwrap(); // crossed
+    assert!(b.is_crossed());
+    assert_eq!(b.touch_stamp(), None);
+}
