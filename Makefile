@@ -125,6 +125,7 @@ bench: build-prod $(CCXT_STAMP)
 		$(VPY) -m hedgekit frontier benches/scenarios/quality_realistic_colocated.toml --seeds 500 --start $$start --jobs 2 --out target/frontier-colocated-$$start && \
 		$(VPY) benches/results.py frontier colocated-$$start target/frontier-colocated-$$start/frontier.json --json $(RESULTS) || exit 1; \
 	done
+	$(VPY) benches/placement_window.py --seeds 600 --start 700000 --jobs 2 > target/bench/placement_window.md && cat target/bench/placement_window.md
 	$(VPY) benches/load.py --concurrency 1,10,100,1000 --starts-per-turn 0,1,2,4,8,32 --repeat 3 --json $(RESULTS)
 	$(CCXT_PY) benches/live.py --orders 500 --warmup 50 --rounds 500 --json $(RESULTS)
 	$(CCXT_PY) benches/live_aster.py --orders 500 --warmup 50 --rounds 500 --json $(RESULTS)
@@ -147,6 +148,7 @@ bench-gate: build-prod $(CCXT_STAMP)
 	$(VPY) benches/results.py reaction $(SMOKE)/reaction.md --json $(SMOKE)/results.json
 	$(VPY) benches/quality.py --seeds 3 --jobs 1 --by-op --json $(SMOKE)/results.json
 	$(VPY) benches/load.py --concurrency 1 --json $(SMOKE)/results.json
+	$(VPY) benches/placement_window.py --seeds 2 --jobs 1
 	$(CCXT_PY) benches/live.py --orders 5 --warmup 1 --rounds 5 --json $(SMOKE)/results.json
 	$(CCXT_PY) benches/live_aster.py --orders 5 --warmup 1 --rounds 5 --json $(SMOKE)/results.json
 	$(VPY) benches/live_lighter.py --orders 5 --warmup 1 --rounds 5 --json $(SMOKE)/results.json

@@ -58,11 +58,11 @@ def main() -> None:
     ]
     with ProcessPoolExecutor(args.jobs) as pool:
         rows = list(pool.map(_one, jobs, chunksize=8))
+    print(f"{args.seeds} seeds ({args.profile}, from {args.start}), each run once per window\n")
     print(
-        f"{args.seeds} seeds ({args.profile}, from {args.start}), each run once per window\n"
+        "| window ms | violating | exposed | unresolved | expired requests | "
+        "exposure USD·s mean | p99 | virtual s mean |"
     )
-    print("| window ms | violating | exposed | unresolved | expired requests | "
-          "exposure USD·s mean | p99 | virtual s mean |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for w in WINDOWS_MS:
         mine = [r for r in rows if r["window"] == w]
