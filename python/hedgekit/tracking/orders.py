@@ -389,6 +389,7 @@ class _Order:
 
 _LIVE_EARLY = frozenset({_T.PENDING_NEW, _T.UNCONFIRMED, _T.OPEN})
 _UNANSWERED = frozenset({_T.PENDING_NEW, _T.UNCONFIRMED})
+_new = object.__new__
 _DEAD = frozenset({_T.REJECTED, _T.NOT_FOUND})  # a fill on one contradicts what we believed
 _MAKER = Liquidity.MAKER
 _OVERFILL = FillStatus.OVERFILL  # the statuses are singletons: compared by identity
@@ -602,7 +603,8 @@ class OrderTracker:
         cid = request.client_id
         if cid in self._orders or cid in self._final:
             raise ValueError(f"client id {cid!r} already used on {self.venue}")
-        self._ledger.register_order(self.venue, cid, str(request.side), request.size)
+        # (a Side is the str the ledger reads: passed as it is)
+        self._ledger.register_order(self.venue, cid, request.side, request.size)
         o = _Order(request, now_ns, now_ns + self.config.request_timeout_ns)
         self._orders[cid] = o
         acts: list[Action] = []
@@ -951,21 +953,16 @@ class OrderTracker:
             # venue for the order's status to put the state right, and still notify.
             self._anomaly(now_ns, "fill_processing_failed", cid, f"{fill.trade_id!r}: {exc!r}")
             self._query(o, now_ns, acts)
-        # The order's fields as they stand now; the snapshot is built when a listener reads it.
-        acts.append(
-            FillApplied(
-                fill,
-                _fields=(
-                    o.request,
-                    o.venue_order_id,
-                    o.state,
-                    fills,
-                    o.last_venue_status,
-                    o.venue_filled,
-                    tuple(o.history),
-                ),
-            )
-        )
+        # The order's fields as they stand now; the snapshot is built when a listener reads it
+        # (FillApplied(fill, _fields=...), its fields set here: one per fill, on the hedge path).
+        applied = _new(FillApplied)
+        applied.fill = fill
+        applied._order = None  # noqa: SLF001 - its own module's notification
+        applied._fields = (  # noqa: SLF001
+            o.request, o.venue_order_id, o.state, fills, o.last_venue_status, o.venue_filled,
+            tuple(o.history),
+        )  # fmt: skip
+        acts.append(applied)
 
     def _forced_fill(self, fill: Fill, kind: str, now_ns: int, acts: list[Action]) -> None:
         """Counts a fill the venue forced on our position (a liquidation or an ADL: no order of
