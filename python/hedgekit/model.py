@@ -8,8 +8,10 @@ venue events, ours for receive times).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, field, fields
 from decimal import Decimal
+from typing import Any, TypeVar
 
 __all__ = [
     "ADL_CLIENT_PREFIXES",
@@ -37,8 +39,38 @@ __all__ = [
 ]
 
 _ZERO = Decimal(0)
+_T = TypeVar("_T")
 _new = object.__new__
-_set = object.__setattr__  # how a frozen dataclass sets its fields
+
+
+def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
+    """The setter of one field's slot of a slotted class (its descriptor's ``__set__``: a
+    frozen dataclass's own ``__setattr__`` refuses, as it should for everyone else)."""
+    setter: Callable[[Any, Any], None] = cls.__dict__[name].__set__
+    return setter
+
+
+def _slot_init(cls: type[_T]) -> type[_T]:
+    """Gives a frozen, slotted dataclass whose fields all lack defaults an ``__init__`` that
+    sets each field through its slot's own descriptor: the same value as the generated one
+    (same parameters, same fields), built at about half its cost (the generated one looks
+    every field up by name through ``object.__setattr__``). For the values made once per
+    event on the hedge path (:class:`Fill`)."""
+    declared = fields(cls)  # type: ignore[arg-type]
+    names = [f.name for f in declared]
+    if any(f.default is not MISSING or f.default_factory is not MISSING for f in declared):
+        raise TypeError(f"{cls.__name__}: _slot_init needs fields without defaults")
+    scope: dict[str, Any] = {f"_set_{n}": _slot_setter(cls, n) for n in names}
+    body = "".join(f"    _set_{n}(self, {n})\n" for n in names)
+    exec(f"def __init__(self, {', '.join(names)}):\n{body}", scope)  # noqa: S102 - fixed text
+    init = scope["__init__"]
+    generated = cls.__init__
+    init.__qualname__ = generated.__qualname__
+    init.__module__ = generated.__module__
+    init.__annotations__ = generated.__annotations__
+    init.__doc__ = generated.__doc__
+    cls.__init__ = init  # type: ignore[method-assign]
+    return cls
 
 
 class Side(enum.StrEnum):
@@ -174,15 +206,26 @@ class OrderRequest:
         again what the rules checked (the hedge path's constructor). Anything else goes through
         the checking constructor."""
         request = _new(cls)
-        _set(request, "symbol", symbol)
-        _set(request, "side", side)
-        _set(request, "size", size)
-        _set(request, "price", price)
-        _set(request, "client_id", client_id)
-        _set(request, "order_type", OrderType.LIMIT)
-        _set(request, "tif", tif)
-        _set(request, "reduce_only", reduce_only)
+        _req_symbol(request, symbol)  # each field through its slot (as _slot_init does)
+        _req_side(request, side)
+        _req_size(request, size)
+        _req_price(request, price)
+        _req_client_id(request, client_id)
+        _req_order_type(request, _LIMIT)
+        _req_tif(request, tif)
+        _req_reduce_only(request, reduce_only)
         return request
+
+
+_LIMIT = OrderType.LIMIT
+_req_symbol = _slot_setter(OrderRequest, "symbol")
+_req_side = _slot_setter(OrderRequest, "side")
+_req_size = _slot_setter(OrderRequest, "size")
+_req_price = _slot_setter(OrderRequest, "price")
+_req_client_id = _slot_setter(OrderRequest, "client_id")
+_req_order_type = _slot_setter(OrderRequest, "order_type")
+_req_tif = _slot_setter(OrderRequest, "tif")
+_req_reduce_only = _slot_setter(OrderRequest, "reduce_only")
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +249,7 @@ class OrderAck:
     ts_ns: int
 
 
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class Fill:
     """One execution of one of our orders, as the venue reported it.

@@ -133,16 +133,17 @@ def test_a_fill_the_ledger_accepted_is_not_lost_to_an_error_after_it(
 ) -> None:
     """The tracker's bookkeeping raises once right after the ledger accepted the first fill: the
     operation still counts that fill, hedges it and ends with equal legs."""
-    original = OrderTracker._after_fill
+    original = OrderTracker._move
     raised: list[str] = []
 
-    def flaky(self: OrderTracker, o: Any, *args: Any) -> None:
-        if not raised:
+    def flaky(self: OrderTracker, o: Any, target: Any, now_ns: int, acts: Any, why: str) -> None:
+        # the state move a fill makes, the first bookkeeping after the ledger's answer
+        if not raised and why.startswith("fill"):
             raised.append(o.request.client_id)
             raise RuntimeError("bookkeeping failed once")
-        original(self, o, *args)
+        original(self, o, target, now_ns, acts, why)
 
-    monkeypatch.setattr(OrderTracker, "_after_fill", flaky)
+    monkeypatch.setattr(OrderTracker, "_move", flaky)
     kept: dict[str, VenueSession] = {}
 
     def keep(_v: dict[str, SimVenue], sessions: dict[str, VenueSession]) -> None:

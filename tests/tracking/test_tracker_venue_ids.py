@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tracking_factories import SYMBOL, VENUE, S, ack, fill, report, request, tracker
+from tracking_factories import SYMBOL, VENUE, S, ack, fill, report, request, tracker, update
 
 from hedgekit.model import OrderAck, OrderStatus, OrderStatusReport, OrderUpdate, Side
 from hedgekit.tracking import (
@@ -273,3 +273,26 @@ def test_the_replaced_order_reported_cancelled_by_its_id_does_not_cancel_ours() 
     # and a late stream report about the original does not either
     t.on_event(OrderUpdate(VENUE, SYMBOL, "c1", OLD, OrderStatus.CANCELLED, Decimal(0), 4), 4)
     assert t.order("c1").state is T.OPEN and t.unsettled_venue_ids("c1") == []
+
+
+def test_what_an_order_learns_about_its_venue_ids_stays_its_own() -> None:
+    """Replaced ids, per-id filled sizes and final reports start empty for every order and stay
+    with the order that learned them: a modify of one, a partial and a final report of another,
+    and a third order sent after them knows none of it."""
+    t, _ = tracker()
+    _open(t)
+    t.submit(request("c2"), 1)
+    t.on_ack(ack("c2"), 1)
+    t.on_event(update("c2", OrderStatus.PARTIALLY_FILLED, "0.4"), 2)
+    _modified(t, NEW)
+    t.on_event(update("c2", OrderStatus.CANCELLED, "0.4"), 3)
+    t.submit(request("c3"), 4)
+    t.on_ack(ack("c3"), 4)
+    assert t.unsettled_venue_ids("c1") == [OLD]
+    assert t.unsettled_venue_ids("c2") == [] and t.unsettled_venue_ids("c3") == []
+    assert t.order("c2").venue_filled == Decimal("0.4")
+    assert t.order("c1").venue_filled == 0 and t.order("c3").venue_filled == 0
+    assert not t.is_resolved("c2")  # reported 0.4 filled, none of it in the ledger yet
+    t.on_event(update("c3", OrderStatus.CANCELLED), 5)
+    assert t.is_resolved("c3") and t.order("c3").venue_filled == 0
+    assert t.unsettled_venue_ids("c1") == [OLD]  # still owed: nothing else settled it

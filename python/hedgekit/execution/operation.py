@@ -185,14 +185,14 @@ class OperationTap:
         orders (on ``venue`` only, when given) and counts those not seen yet (a fill whose
         notification was lost to an error downstream of the ledger, or one that came in the same
         batch as a fill being handled right now). Returns how many were added."""
-        before = len(self.fills)
-        keys = self._keys
         if venue is not None:  # one venue: the hedge path's read-back
             tracker = self._sessions[venue].tracker
             applied = tracker.fills_applied
             synced = self._synced
             if synced.get(venue) == applied:
                 return 0  # no fill since every one of ours there was counted
+            before = len(self.fills)
+            keys = self._keys
             rewatched = self._rewatched
             fills_of = tracker.fills
             for cid in list(self._by_venue.get(venue, ())):
@@ -204,6 +204,8 @@ class OperationTap:
                 # (unless an order with earlier fills began to be watched meanwhile).
                 synced[venue] = applied
             return len(self.fills) - before
+        before = len(self.fills)
+        keys = self._keys
         for name, cid in list(self._cids):
             tracker = self._sessions[name].tracker
             for fill in tracker.fills(cid):

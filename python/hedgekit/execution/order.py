@@ -46,6 +46,7 @@ __all__ = [
 _ZERO = Decimal(0)
 _BPS = Decimal(10_000)
 _S = 1_000_000_000
+_IOC = TimeInForce.IOC
 
 
 class OrderObserver(Protocol):
@@ -278,6 +279,7 @@ class OrderExecutor:
         self.venue = session.venue
         self.clock = clock or session.clock
         self._prefix = id_prefix
+        self._ioc_prefix = f"{id_prefix}m"  # next_id("m"), the hedge's IOC ids, made once
         self.on_send: Callable[[OrderRequest], None] | None = None
         """Called right before each order is handed to the venue (for latency measurement)."""
 
@@ -532,7 +534,7 @@ class OrderExecutor:
         run = _Run(self, symbol, side, size, observer, role)
         # ``send`` and ``price`` passed the venue's rules just now (placeable).
         request = OrderRequest.trusted(
-            symbol, side, send, price, self.next_id("m"), TimeInForce.IOC
+            symbol, side, send, price, self.session.new_client_id(self._ioc_prefix), _IOC
         )
         return PreparedOrder(run, ready, quote, request, now_ns, deadline_s)
 

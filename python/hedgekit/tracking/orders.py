@@ -37,8 +37,10 @@ import dataclasses
 import enum
 from collections import OrderedDict, deque
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, Final
 
 import msgspec
@@ -340,21 +342,55 @@ class _Order:
     gap_since_ns: int | None = None
     gap_attempts = 0
     terminal_ns: int | None = None
+    # What only a modify or a venue's own reports fill in starts shared and empty, and becomes
+    # the order's own on the first change (through the methods below, never in place).
+    replaced_ids: AbstractSet[str] = frozenset()  # ids a modify answer superseded
+    # per venue id: the largest filled it reported, and whether a final report named it
+    id_filled: Mapping[str, Decimal] = MappingProxyType({})
+    id_final: AbstractSet[str] = frozenset()
 
     def __init__(self, request: OrderRequest, submitted_ns: int, deadline_ns: int = 0) -> None:
         self.request = request
         self.submitted_ns = submitted_ns
         self.deadline_ns = deadline_ns
         self.venue_ids: list[str] = []  # every id it has had, oldest first
-        self.replaced_ids: set[str] = set()  # ids a modify answer superseded
-        # per venue id: the largest filled it reported, and whether a final report named it
-        self.id_filled: dict[str, Decimal] = {}
-        self.id_final: set[str] = set()
         self.history: list[tuple[int, TrackedState]] = [(submitted_ns, TrackedState.PENDING_NEW)]
+
+    def add_replaced(self, vid: str) -> None:
+        """Notes that a modify superseded venue id ``vid``."""
+        ids = self.replaced_ids
+        if isinstance(ids, set):
+            ids.add(vid)
+        else:
+            self.replaced_ids = {vid}
+
+    def drop_replaced(self, vid: str) -> None:
+        """``vid`` is the order's current venue id again."""
+        ids = self.replaced_ids
+        if vid in ids and isinstance(ids, set):
+            ids.discard(vid)
+
+    def set_id_filled(self, vid: str, filled: Decimal) -> None:
+        """Notes the filled size venue order ``vid`` reported."""
+        sizes = self.id_filled
+        if isinstance(sizes, dict):
+            sizes[vid] = filled
+        else:
+            self.id_filled = {vid: filled}
+
+    def add_final(self, vid: str) -> None:
+        """Notes that venue order ``vid`` has given its final report."""
+        ids = self.id_final
+        if isinstance(ids, set):
+            ids.add(vid)
+        else:
+            self.id_final = {vid}
 
 
 _LIVE_EARLY = frozenset({_T.PENDING_NEW, _T.UNCONFIRMED, _T.OPEN})
 _UNANSWERED = frozenset({_T.PENDING_NEW, _T.UNCONFIRMED})
+_new = object.__new__
+_DEAD = frozenset({_T.REJECTED, _T.NOT_FOUND})  # a fill on one contradicts what we believed
 _MAKER = Liquidity.MAKER
 _OVERFILL = FillStatus.OVERFILL  # the statuses are singletons: compared by identity
 _UNKNOWN_ORDER = FillStatus.UNKNOWN_ORDER
@@ -567,7 +603,8 @@ class OrderTracker:
         cid = request.client_id
         if cid in self._orders or cid in self._final:
             raise ValueError(f"client id {cid!r} already used on {self.venue}")
-        self._ledger.register_order(self.venue, cid, str(request.side), request.size)
+        # (a Side is the str the ledger reads: passed as it is)
+        self._ledger.register_order(self.venue, cid, request.side, request.size)
         o = _Order(request, now_ns, now_ns + self.config.request_timeout_ns)
         self._orders[cid] = o
         acts: list[Action] = []
@@ -895,27 +932,37 @@ class OrderTracker:
             vid = fill.venue_order_id
             if vid != o.venue_order_id or not vid:  # a known current id changes nothing
                 self._set_venue_id(o, vid, now_ns, acts)
-            self._after_fill(o, fills, now_ns, acts)
+            # The order moves after the fill (``fills``: its fills as the ledger holds them now).
+            if o.inflight == "new":
+                o.inflight = None  # a fill proves the order exists
+            if fills.is_complete:
+                self._move(o, _T.FILLED, now_ns, acts, "fill: complete")
+            elif o.state in _LIVE_EARLY:
+                self._move(o, _T.PARTIALLY_FILLED, now_ns, acts, "fill")
+            elif o.state in _DEAD:
+                self._anomaly(now_ns, "fill_on_dead_order", cid, str(o.state))
+                self._move(o, _T.UNCONFIRMED, now_ns, acts, "fill on dead order")
+                self._query(o, now_ns, acts)
+            if o.venue_filled:
+                self._check_gap(o, now_ns, fills.filled)
+            elif o.gap_since_ns is not None:  # the venue reported nothing filled: no gap, and
+                o.gap_since_ns = None  # no size read from the ledger (no attempts counted)
+                o.gap_attempts = 0
         except Exception as exc:  # noqa: BLE001 - the ledger holds the fill: it must be told
             # The fill is counted; what failed is our bookkeeping after it. Record it, ask the
             # venue for the order's status to put the state right, and still notify.
             self._anomaly(now_ns, "fill_processing_failed", cid, f"{fill.trade_id!r}: {exc!r}")
             self._query(o, now_ns, acts)
-        # The order's fields as they stand now; the snapshot is built when a listener reads it.
-        acts.append(
-            FillApplied(
-                fill,
-                _fields=(
-                    o.request,
-                    o.venue_order_id,
-                    o.state,
-                    fills,
-                    o.last_venue_status,
-                    o.venue_filled,
-                    tuple(o.history),
-                ),
-            )
-        )
+        # The order's fields as they stand now; the snapshot is built when a listener reads it
+        # (FillApplied(fill, _fields=...), its fields set here: one per fill, on the hedge path).
+        applied = _new(FillApplied)
+        applied.fill = fill
+        applied._order = None  # noqa: SLF001 - its own module's notification
+        applied._fields = (  # noqa: SLF001
+            o.request, o.venue_order_id, o.state, fills, o.last_venue_status, o.venue_filled,
+            tuple(o.history),
+        )  # fmt: skip
+        acts.append(applied)
 
     def _forced_fill(self, fill: Fill, kind: str, now_ns: int, acts: list[Action]) -> None:
         """Counts a fill the venue forced on our position (a liquidation or an ADL: no order of
@@ -964,24 +1011,6 @@ class OrderTracker:
             self._anomaly(now_ns, "buffer_full", dropped.client_id, f"{dropped.trade_id!r}")
         acts.append(Reconcile("unmatched_fill"))
 
-    def _after_fill(self, o: _Order, fills: OrderFills, now_ns: int, acts: list[Action]) -> None:
-        """Moves the order after a fill (``fills``: its fills as the ledger holds them now)."""
-        if o.inflight == "new":
-            o.inflight = None  # a fill proves the order exists
-        if fills.is_complete:
-            self._move(o, _T.FILLED, now_ns, acts, "fill: complete")
-        elif o.state in _LIVE_EARLY:
-            self._move(o, _T.PARTIALLY_FILLED, now_ns, acts, "fill")
-        elif o.state in (_T.REJECTED, _T.NOT_FOUND):
-            self._anomaly(now_ns, "fill_on_dead_order", o.request.client_id, str(o.state))
-            self._move(o, _T.UNCONFIRMED, now_ns, acts, "fill on dead order")
-            self._query(o, now_ns, acts)
-        if o.venue_filled:
-            self._check_gap(o, now_ns, fills.filled)
-        elif o.gap_since_ns is not None:  # the venue reported nothing filled: no gap, and no
-            o.gap_since_ns = None  # size read from the ledger (no gap: no attempts counted)
-            o.gap_attempts = 0
-
     @staticmethod
     def _record(o: _Order, vid: str | None, status: OrderStatus, filled: Decimal) -> None:
         """Notes what one venue order of ours (``vid``) reported: its filled size (the largest
@@ -990,9 +1019,9 @@ class OrderTracker:
         key = vid or o.venue_order_id
         if key and key in o.venue_ids:
             if key not in o.id_filled or filled > o.id_filled[key]:
-                o.id_filled[key] = filled
+                o.set_id_filled(key, filled)
             if status.is_terminal:
-                o.id_final.add(key)
+                o.add_final(key)
             total = sum(o.id_filled.values(), _ZERO) if len(o.id_filled) > 1 else o.id_filled[key]
         else:
             total = filled  # a report naming no venue id of the order: taken for the order's
@@ -1014,7 +1043,7 @@ class OrderTracker:
             # the venue does not know that venue order: once past the grace a venue may lag
             # by, there is nothing more to learn about it
             if asked_ns - o.submitted_ns >= self.config.not_found_grace_ns:
-                o.id_final.add(vid)
+                o.add_final(vid)
             self._check_gap(o, now_ns)
             return
         for fill in report.fills:
@@ -1080,7 +1109,7 @@ class OrderTracker:
             o.terminal_ns = now_ns
             o.query_due_ns = None
             # (one venue id is the current one: nothing replaced can owe a report)
-            if o.gap_since_ns is None and len(o.venue_ids) > 1 and self._unsettled(o):
+            if len(o.venue_ids) > 1 and o.gap_since_ns is None and self._unsettled(o):
                 o.gap_since_ns = now_ns  # a replaced venue order still owes its final report
         else:
             o.terminal_ns = None
@@ -1163,7 +1192,7 @@ class OrderTracker:
             return
         previous = o.venue_order_id
         if current and previous is not None and previous != venue_order_id:
-            o.replaced_ids.add(previous)
+            o.add_replaced(previous)
             if previous not in o.id_final:
                 # The venue cancelled it in the replacement: what it filled is final now, and
                 # only a query naming it says so (the stream may have lost its last fills).
@@ -1172,7 +1201,7 @@ class OrderTracker:
                     o.gap_since_ns = now_ns
         if o.venue_order_id is None or current:
             o.venue_order_id = venue_order_id
-            o.replaced_ids.discard(venue_order_id)
+            o.drop_replaced(venue_order_id)
         if owner is not None:
             return
         self._by_venue_id[venue_order_id] = cid
