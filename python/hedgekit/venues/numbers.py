@@ -7,9 +7,17 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from hedgekit.model import CancelResult, OrderStatus, OrderStatusReport
+from hedgekit._core import Instrument
+from hedgekit.model import CancelResult, OrderStatus, OrderStatusReport, Side
 
-__all__ = ["cancel_result_from", "dec", "decimal_str"]
+__all__ = ["cancel_result_from", "dec", "decimal_str", "protection_price"]
+
+
+def protection_price(rules: Instrument, side: Side, mid: Decimal, slippage: Decimal) -> Decimal:
+    """The worst price a market order sent without one accepts: the mid moved ``slippage`` (a
+    fraction) against us, rounded onto the grid away from the mid (a buy up, a sell down)."""
+    factor = 1 + slippage if side is Side.BUY else 1 - slippage
+    return rules.round_price(mid * factor, side.value, aggressive=True)
 
 
 def dec(x: Any) -> Decimal:

@@ -55,7 +55,6 @@ from hedgekit.model import (
     OrderStatusReport,
     OrderType,
     Position,
-    Side,
     TimeInForce,
 )
 from hedgekit.risk.funding import FundingSchedule
@@ -68,7 +67,7 @@ from hedgekit.venues.ccxt.errors import map_error
 from hedgekit.venues.ccxt.numbers import exact, instrument_rules, to_wire
 from hedgekit.venues.ccxt.stream import CcxtStreams, TrackedOrder
 from hedgekit.venues.hyperliquid.wire import cloid_for
-from hedgekit.venues.numbers import cancel_result_from
+from hedgekit.venues.numbers import cancel_result_from, protection_price
 from hedgekit.venues.transport import Backoff, EventQueue
 
 __all__ = ["CcxtVenue"]
@@ -906,9 +905,8 @@ class CcxtVenue(CcxtStreams):
             raise OrderRejectedError(
                 self._name, f"no book for {request.symbol}: a market order needs a protection price"
             )
-        factor = 1 + _MARKET_SLIPPAGE if request.side is Side.BUY else 1 - _MARKET_SLIPPAGE
         rules = self._infos[request.symbol].rules
-        return rules.round_price(quote.mid * factor, request.side.value, aggressive=True)
+        return protection_price(rules, request.side, quote.mid, _MARKET_SLIPPAGE)
 
     def _cap(self, symbol: str) -> Decimal | None:
         table = self._tables.get(symbol)

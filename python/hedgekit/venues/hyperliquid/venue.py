@@ -60,7 +60,7 @@ from hedgekit.venues.hyperliquid import parse, wire
 from hedgekit.venues.hyperliquid.http import HyperliquidHttp
 from hedgekit.venues.hyperliquid.signing import ActionSigner
 from hedgekit.venues.hyperliquid.ws import HyperliquidStream
-from hedgekit.venues.numbers import cancel_result_from
+from hedgekit.venues.numbers import cancel_result_from, protection_price
 from hedgekit.venues.transport import Backoff, EventQueue
 
 __all__ = ["HyperliquidCredentials", "HyperliquidVenue"]
@@ -701,9 +701,8 @@ class HyperliquidVenue(LocalState):
             raise OrderRejectedError(
                 self._name, f"no book for {request.symbol}: a market order needs a protection price"
             )
-        factor = 1 + _MARKET_SLIPPAGE if request.side is Side.BUY else 1 - _MARKET_SLIPPAGE
         rules = self._infos[request.symbol].rules
-        return rules.round_price(quote.mid * factor, request.side.value, aggressive=True)
+        return protection_price(rules, request.side, quote.mid, _MARKET_SLIPPAGE)
 
     async def _fill_rows(self, start_ms: int) -> list[dict[str, Any]]:
         """``userFillsByTime`` from ``start_ms`` on, page after page (a time-range answer holds

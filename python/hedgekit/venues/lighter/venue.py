@@ -71,7 +71,7 @@ from hedgekit.venues.lighter.signing import (
     SignedTx,
 )
 from hedgekit.venues.lighter.ws import LighterStream
-from hedgekit.venues.numbers import cancel_result_from, dec
+from hedgekit.venues.numbers import cancel_result_from, dec, protection_price
 from hedgekit.venues.transport import Backoff, Budget, EventQueue
 
 __all__ = ["LighterVenue"]
@@ -466,9 +466,7 @@ class LighterVenue(LocalState):
                 "non_positive_price",
                 "no price and no book",
             )
-        sign = 1 if request.side.value == "buy" else -1
-        worst = q.mid * (1 + sign * self.market_slippage)
-        return inst.info.rules.round_price(worst, request.side.value, aggressive=True)
+        return protection_price(inst.info.rules, request.side, q.mid, self.market_slippage)
 
     async def _gate(self) -> None:
         if self.stream is None:
