@@ -110,6 +110,23 @@ def test_market_only_takes_at_once_at_the_touch(side: Side, touch: Decimal) -> N
     assert r.ended_ns - r.started_ns == 20 * MS
 
 
+@pytest.mark.parametrize("deadline_s", [None, 0.2, 5.0, 60.0])
+@pytest.mark.parametrize("size", ["0.2", "2", "7"])
+def test_a_take_that_fills_at_once_ends_with_its_answer_whatever_its_deadline(
+    deadline_s: float | None, size: str
+) -> None:
+    # With a deadline, what an IOC leaves is taken again after a pause for the book to refill;
+    # an IOC that filled everything leaves nothing to wait for: the execution ends with its
+    # answer (the round trip), not a refill pause later.
+    async def body(venue: SimVenue, session: VenueSession, ex: OrderExecutor) -> ExecutionResult:
+        cfg = OrderConfig(mode=ExecutionMode.MARKET_ONLY)
+        return await ex.execute("ETH", Side.SELL, D(size), cfg, deadline_s=deadline_s)
+
+    r = run(venue_config(), body)
+    assert r.complete and len(r.client_ids) == 1
+    assert r.ended_ns - r.started_ns == 20 * MS
+
+
 def test_market_only_walks_the_book_within_the_protection() -> None:
     # 10 to buy: 7 at 100.01 and 3 at 100.02, within 50 bps of the ask.
     async def body(

@@ -385,6 +385,24 @@ def test_immediate_hedge_of_a_full_fill_opens_the_pair() -> None:
     assert out["result"].status.value == "opened"
 
 
+@pytest.mark.parametrize("timing", [HedgeTiming.IMMEDIATE, HedgeTiming.AFTER_SETTLE])
+def test_an_open_whose_hedge_fills_at_once_ends_with_the_hedges_answer(
+    timing: HedgeTiming,
+) -> None:
+    # Every call is answered at once and the hedge IOC fills everything: the open ends within
+    # the few milliseconds its entries take to be filled, not a book-refill pause (50 ms) later.
+    async def script(hl: BookVenue, aster: BookVenue) -> None:
+        await _until(lambda: bool(hl.resting()) and bool(aster.resting()))
+        assert aster.cancel_gate is not None
+        aster.cancel_gate.set()
+        hl.trade(hl.resting()[0], PAIR)
+
+    out = _open(timing, HedgePricing.IOC, script)
+    _ends_balanced(out)
+    assert out["result"].status.value == "opened"
+    assert out["result"].ended_ns - out["result"].started_ns < 5_000_000  # 5 ms
+
+
 def test_immediate_hedge_covers_every_fill_of_the_batch_that_revealed_the_first() -> None:
     """Two fills the stream lost come back together in one status answer: the hedge that the
     first of them starts covers both, as the ledger holds them, not the first alone."""

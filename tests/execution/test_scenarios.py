@@ -6,6 +6,7 @@ once, ledger = venue, nothing left resting, exposure bounded, positions consiste
 
 from __future__ import annotations
 
+import tomllib
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from hedgekit.clock import run_virtual
-from hedgekit.scenario import load_scenario
+from hedgekit.scenario import load_scenario, parse_scenario
 from hedgekit.simulate import simulate, simulate_async
 from hedgekit.tracking import TrackedState, VenueSession
 from hedgekit.venues.sim import SimVenue
@@ -193,3 +194,28 @@ def test_an_open_one_venue_cannot_margin_is_refused_with_nothing_placed() -> Non
     for name, venue in run.venues.items():
         assert venue.engine.orders() == [], name
         assert run.orders(name) == [], name
+
+
+@pytest.mark.parametrize(("budget_bps", "opened"), [("3", "0.5"), ("6", "1.125"), ("10", "1.5")])
+def test_a_taker_open_on_a_thin_book_ends_with_its_last_childs_answer(
+    budget_bps: str, opened: str
+) -> None:
+    # Both books hold 0.5 a level, 1 apart (4.2 bps): within a small slippage budget the pair of
+    # 1.5 is taken in children, the first of which fills both legs and stops the rest. The open
+    # ends with that child's answer (a 30 ms round trip), never a refill pause after a child
+    # that is not followed by another; both legs hold what the venues filled, equal and opposite.
+    data = tomllib.loads((SCENARIOS / "frontier_clean.toml").read_text())
+    for venue in data["venues"]:
+        venue["market"].update(level_size="0.5", levels=10, tick="1", walk_interval_ms=100)
+    data["operation"]["config"]["slippage_budget_bps"] = budget_bps
+    seen: dict[str, SimVenue] = {}
+
+    def keep(venues: dict[str, SimVenue], sessions: dict[str, VenueSession]) -> None:
+        seen.update(venues)
+
+    report = run_virtual(simulate_async(parse_scenario(data), on_ready=keep))
+    result = report["result"]
+    assert result["status"] == ("opened" if opened == "1.5" else "partial")
+    assert seen["a"].engine.position("ETHUSDT") == D(opened)
+    assert seen["b"].engine.position("ETHUSDT") == -D(opened)
+    assert result["ended_ns"] - result["started_ns"] <= 50_000_000  # 50 ms

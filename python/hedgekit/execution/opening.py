@@ -1062,9 +1062,13 @@ class Opening:
             children = [pair] if depth >= pair else split_sizes(pair, depth, leg.info.rules)
         except ValueError:
             children = [pair]
-        for child in children:
+        for i, child in enumerate(children):
             if stop.is_set() and tap.first.is_set() and leg.along(tap) > 0:
                 break
+            if i:
+                await asyncio.sleep(0.2)  # let the book refill before the next child
+                if stop.is_set() and tap.first.is_set() and leg.along(tap) > 0:
+                    break
             try:
                 q = ex.quote(sym, cfg.max_book_age_s)
             except BookIntegrityError:
@@ -1088,8 +1092,6 @@ class Opening:
             order = await ex.wait(cid, 2 * ex.session.request_timeout_s, lambda o: o.is_terminal)
             if not order.is_terminal or order.filled < order.request.size:
                 await ex.session.settle(cid)
-            if len(children) > 1:
-                await asyncio.sleep(0.2)  # let the book refill between children
 
     # ----------------------------------------------------------------------------- helpers
     def _tap(self) -> OperationTap:

@@ -783,6 +783,10 @@ class OrderExecutor:
         first = True
         while True:
             if not first:
+                if run.remaining() <= 0 and all(
+                    tracker.state(c).is_terminal for c in run.client_ids
+                ):
+                    return  # filled, every order answered for: no book to wait for
                 pause = pause or refill_pause_s(cfg)
                 if deadline_ns is None or self.clock.now_ns() + int(pause * _S) >= deadline_ns:
                     if book_error is not None:
