@@ -116,6 +116,8 @@ bench: build-prod $(CCXT_STAMP)
 	$(VPY) benches/gate.py --json $(RESULTS) || echo "the ratio gate failed: see its table (make bench goes on)"
 	$(VPY) benches/reaction.py --runs 500 > target/bench/reaction.md && cat target/bench/reaction.md
 	$(VPY) benches/results.py reaction target/bench/reaction.md --json $(RESULTS)
+	$(VPY) benches/reaction.py --runs 500 --idle-ms 50 --venues null --policies immediate-ioc > target/bench/reaction-idle.md && cat target/bench/reaction-idle.md
+	$(VPY) benches/results.py reaction target/bench/reaction-idle.md --section reaction-idle --json $(RESULTS)
 	$(VPY) benches/quality.py --seeds 500 --by-op --json $(RESULTS)
 	$(VPY) -m hedgekit frontier benches/scenarios/quality.toml --seeds 500 --jobs 2 --out target/frontier
 	$(VPY) benches/results.py frontier quality target/frontier/frontier.json --json $(RESULTS)
@@ -146,6 +148,8 @@ bench-gate: build-prod $(CCXT_STAMP)
 	$(VPY) benches/callfloor.py --repeat 3 --json $(SMOKE)/results.json
 	$(VPY) benches/reaction.py --runs 5 --warmup 2 > $(SMOKE)/reaction.md && cat $(SMOKE)/reaction.md
 	$(VPY) benches/results.py reaction $(SMOKE)/reaction.md --json $(SMOKE)/results.json
+	$(VPY) benches/reaction.py --runs 3 --warmup 1 --idle-ms 1 --venues null > $(SMOKE)/reaction-idle.md && cat $(SMOKE)/reaction-idle.md
+	$(VPY) benches/results.py reaction $(SMOKE)/reaction-idle.md --section reaction-idle --json $(SMOKE)/results.json
 	$(VPY) benches/quality.py --seeds 3 --jobs 1 --by-op --json $(SMOKE)/results.json
 	$(VPY) benches/load.py --concurrency 1 --json $(SMOKE)/results.json
 	$(VPY) benches/placement_window.py --seeds 2 --jobs 1

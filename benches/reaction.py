@@ -432,11 +432,18 @@ def floor_run() -> Run:
 
 
 def measure(
-    loop_name: str, runs: dict[str, Run], rounds: int, warmup: int = 20, *, collector: bool = True
+    loop_name: str,
+    runs: dict[str, Run],
+    rounds: int,
+    warmup: int = 20,
+    *,
+    collector: bool = True,
+    idle_s: float = 0.0,
 ) -> dict[str, list[int]]:
     """``rounds`` reaction times of every row, interleaved, on one fresh loop of the given kind
     (``warmup`` earlier rounds are not counted; ``collector=False``: no garbage collection
-    during the counted rounds)."""
+    during the counted rounds; ``idle_s``: before every run the loop sleeps that long, the
+    process idle, as a bot is between fills: what the run needs is no longer in the caches)."""
     loop: asyncio.AbstractEventLoop
     if loop_name == "uvloop":
         import uvloop
@@ -458,6 +465,8 @@ def measure(
                     gc.disable()
             shuffle(order)  # a fresh order each round: collections do not lock onto one row
             for name, run in order:
+                if idle_s > 0:
+                    loop.run_until_complete(asyncio.sleep(idle_s))
                 ns = loop.run_until_complete(run())
                 if i >= warmup:
                     out[name].append(ns)
@@ -489,6 +498,11 @@ def main(argv: list[str] | None = None) -> None:
         help="no garbage collection during the counted rounds (a collection that lands in a "
         "window adds 0.1-0.3 ms to whichever row it hits; this shows hedgekit's own work alone)",
     )  # fmt: skip
+    ap.add_argument(
+        "--idle-ms", type=float, default=0.0,
+        help="the process idles this long before every run, as a bot does between fills "
+        "(0: back to back, the path warm in the caches)",
+    )  # fmt: skip
     args = ap.parse_args(argv)
     logging.disable(logging.WARNING)
     loops = [name for name in args.loops.split(",") if name]
@@ -505,13 +519,18 @@ def main(argv: list[str] | None = None) -> None:
         for policy in args.policies.split(","):
             runs[f"{label}, {policy}"] = make(*POLICIES[policy])
     gc_note = ", no garbage collection" if args.no_gc else ""
+    if args.idle_ms > 0:
+        gc_note += f", idle {args.idle_ms:g} ms before every run"
     print(
         f"reaction latency, fill event → hedge order handed to the venue, {args.runs} runs per row{gc_note}"
     )
     print("| row | loop | p50 µs | p99 µs | mean µs | min µs | p50 x floor |")
     print("|---|---|---|---|---|---|---|")
     for loop_name in loops:
-        res = measure(loop_name, runs, args.runs, args.warmup, collector=not args.no_gc)
+        res = measure(
+            loop_name, runs, args.runs, args.warmup, collector=not args.no_gc,
+            idle_s=args.idle_ms / 1000,
+        )  # fmt: skip
         floor = _pct(next(iter(res.values())), 0.5)
         for name, xs in res.items():
             p50 = _pct(xs, 0.5)

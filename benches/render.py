@@ -269,10 +269,12 @@ def render_sim(res: Results) -> str:
     return "\n".join(out)
 
 
-def render_reaction(res: Results) -> str:
-    r = res["reaction"]
+def render_reaction(res: Results, section: str = "reaction") -> str:
+    r = res[section]
+    idle = r.get("idle_ms") or 0
+    when = f", the process idle {idle:g} ms before every run" if idle else ", runs back to back"
     out = [
-        f"{r['runs']} runs per row, interleaved, after the warm-up." if r.get("runs") else "",
+        f"{r['runs']} runs per row, interleaved, after the warm-up{when}." if r.get("runs") else "",
         "",
     ]
     out += head("row", "loop", "p50 µs", "p99 µs", "min µs", "p50 × floor", align="llrrrr")
@@ -612,6 +614,7 @@ BLOCKS: dict[str, tuple[tuple[str, ...], Renderer]] = {
     "rust": (("rust",), lambda d: render_rust(_data(d))),
     "sim": (("pytest-benchmark",), lambda d: render_sim(_data(d))),
     "reaction": (("reaction",), lambda d: render_reaction(_data(d))),
+    "reaction-idle": (("reaction-idle",), lambda d: render_reaction(_data(d), "reaction-idle")),
     "quality": (("quality",), lambda d: render_quality(_data(d))),
     "frontier": (("frontier:quality",), lambda d: render_frontier(_data(d))),
     "frontier-realistic": (tuple(f"frontier:{s}" for s in REALISTIC_SETS),

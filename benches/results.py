@@ -15,7 +15,7 @@ Layout::
 Commands (``make bench`` runs them; ``--json`` defaults to ``benches/results.json``)::
 
     python benches/results.py pytest-benchmark PYTEST_BENCHMARK_JSON [--json PATH]
-    python benches/results.py reaction REACTION_STDOUT [--json PATH]
+    python benches/results.py reaction REACTION_STDOUT [--section reaction|reaction-idle] [--json PATH]
     python benches/results.py frontier LABEL DIR/frontier.json [--json PATH]
     python benches/results.py rust CARGO_BENCH_STDOUT [--json PATH]
 """
@@ -182,6 +182,7 @@ def from_reaction_stdout(text: str) -> dict[str, Any]:
     along and a missing one is absent."""
     first = text.splitlines()[0] if text else ""
     m = re.search(r"(\d+) runs per row", first)
+    idle = re.search(r"idle ([\d.]+) ms", first)
     rows: list[dict[str, Any]] = []
     for row in markdown_rows(text):
         out: dict[str, Any] = {}
@@ -192,7 +193,12 @@ def from_reaction_stdout(text: str) -> dict[str, Any]:
             n = _num(v)
             out[key] = n if n is not None and key not in ("row", "loop") else v
         rows.append(out)
-    return {"title": first, "runs": int(m.group(1)) if m else None, "rows": rows}
+    return {
+        "title": first,
+        "runs": int(m.group(1)) if m else None,
+        "idle_ms": float(idle.group(1)) if idle else 0.0,
+        "rows": rows,
+    }
 
 
 def from_frontier(doc: dict[str, Any]) -> dict[str, Any]:
@@ -237,6 +243,12 @@ def main(argv: list[str] | None = None) -> int:
         "reaction", parents=[common], help="benches/reaction.py's standard output, saved to a file"
     )
     p.add_argument("file", type=Path)
+    p.add_argument(
+        "--section",
+        default="reaction",
+        choices=("reaction", "reaction-idle"),
+        help="where it goes: reaction (runs back to back) or reaction-idle (--idle-ms runs)",
+    )
     p = sub.add_parser(
         "frontier",
         parents=[common],
@@ -266,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         if not data["rows"]:
             print(f"{args.file}: no reaction table", file=sys.stderr)
             return 1
-        update(args.json, "reaction", data)
+        update(args.json, args.section, data)
     elif args.kind == "frontier":
         doc = load(args.json)
         section = doc["sections"].get("frontier", {}).get("data", {})
