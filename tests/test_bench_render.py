@@ -176,6 +176,32 @@ def test_the_tables_follow_the_figures() -> None:
     assert prose(second) == prose(DOC)
 
 
+def test_the_idle_reaction_table_is_its_own_section_and_says_so() -> None:
+    text = (
+        "reaction latency, fill event → hedge order handed to the venue, 40 runs per row, idle "
+        "50 ms before every run\n"
+        "| row | loop | p50 µs | p99 µs | mean µs | min µs | p50 x floor |\n"
+        "|---|---|---|---|---|---|---|\n"
+        "| null venue, immediate-ioc | uvloop | 61.3 | 171.5 | 64.4 | 48.9 | 1.59 |\n"
+    )
+    idle = results.from_reaction_stdout(text)
+    assert idle["idle_ms"] == 50.0 and idle["runs"] == 40
+    assert (
+        results.from_reaction_stdout(text.replace(", idle 50 ms before every run", ""))["idle_ms"]
+        == 0.0
+    )
+    doc = fixture()
+    doc["sections"]["reaction-idle"] = {"recorded": META, "data": idle}
+    page = DOC + "\n<!-- bench:reaction-idle -->\n<!-- /bench:reaction-idle -->\n"
+    out = render.render(page, doc)
+    busy = out[out.index("<!-- bench:reaction -->") : out.index("<!-- /bench:reaction -->")]
+    cold = out[out.index("<!-- bench:reaction-idle -->") :]
+    assert "runs back to back" in busy and "91.2" in busy and "61.3" not in busy
+    assert "idle 50 ms before every run" in cold
+    assert "| null venue, immediate-ioc | uvloop | 61.3 | 171.5 | 48.9 | 1.59 |" in cold
+    assert "91.2" not in cold
+
+
 def test_malformed_markers_are_refused() -> None:
     with pytest.raises(render.RenderError, match="unknown table"):
         render.render("<!-- bench:nope -->\n<!-- /bench:nope -->\n", fixture())
@@ -298,6 +324,7 @@ def test_every_table_renders_from_a_complete_document() -> None:
         ("live-lighter", live_lighter),
         ("ws-listener", ws_listener),
         ("live-ccxt", live_ccxt),
+        ("reaction-idle", {**doc["sections"]["reaction"]["data"], "idle_ms": 50.0}),
     ]:
         doc["sections"][name] = {"recorded": META, "data": data}
     doc["sections"]["live-aster"]["recorded"] = {**META, "ccxt": "4.5.90"}
