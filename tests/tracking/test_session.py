@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from decimal import Decimal
@@ -412,3 +413,71 @@ def test_a_venues_placement_window_lengthens_the_wait_before_not_found_is_believ
     assert placement_grace_ns(Stamping(), 5 * S) == grace * S  # type: ignore[arg-type]
     session = VenueSession(Stamping(), FillLedger(), LoopClock())  # type: ignore[arg-type]
     assert session.tracker.config.not_found_grace_ns == grace * S
+
+
+def _collections_during_a_fill(*, pause: bool | None, collector_on: bool = True,
+                               raises: bool = False) -> tuple[int, int, bool]:  # fmt: skip
+    """Places an order, delivers a fill whose listener allocates enough cyclic garbage to make
+    the collector due several times over, and returns how many collections started while the
+    listener ran, how many started afterwards (within the same test), and whether the collector
+    was on once the session was closed."""
+    inside = [False]
+    during: list[int] = []
+    after: list[int] = []
+
+    def watch(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            (during if inside[0] else after).append(info["generation"])
+
+    def listener(f: Fill, o: TrackedOrder) -> None:
+        inside[0] = True
+        try:
+            for _ in range(3 * gc.get_threshold()[0]):
+                cycle: list[Any] = []
+                cycle.append(cycle)
+            if raises:
+                raise RuntimeError("a listener that fails")
+        finally:
+            inside[0] = False
+
+    async def main() -> bool:
+        venue = FakeVenue()
+        kw = {} if pause is None else {"pause_collector": pause}
+        session = _session(venue, **kw)
+        session.add_fill_listener(listener)
+        await session.start()
+        await session.place(request())
+        venue.push(fill())
+        await session.wait("c1", _filled, timeout=5)
+        for _ in range(3 * gc.get_threshold()[0]):  # the collector is due again after it
+            cycle: list[Any] = []
+            cycle.append(cycle)
+        await session.close()
+        return gc.isenabled()
+
+    was_on = gc.isenabled()
+    (gc.enable if collector_on else gc.disable)()
+    gc.callbacks.append(watch)
+    try:
+        on_after = run_virtual(main())
+    finally:
+        gc.callbacks.remove(watch)
+        (gc.enable if was_on else gc.disable)()
+    return len(during), len(after), on_after
+
+
+@pytest.mark.parametrize("raises", [False, True])
+def test_no_garbage_collection_runs_inside_the_handling_of_a_fill(raises: bool) -> None:
+    during, after, on = _collections_during_a_fill(pause=None, raises=raises)
+    assert during == 0  # what the listener made due is collected once it has returned
+    assert after > 0 and on
+
+
+def test_with_the_pause_off_the_collector_runs_when_it_is_due() -> None:
+    during, _after, on = _collections_during_a_fill(pause=False)
+    assert during > 0 and on
+
+
+def test_a_collector_switched_off_by_the_process_stays_off() -> None:
+    during, after, on = _collections_during_a_fill(pause=None, collector_on=False)
+    assert (during, after, on) == (0, 0, False)

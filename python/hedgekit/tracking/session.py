@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import logging
 import time
 import types
@@ -94,6 +95,7 @@ PLACEMENT_WINDOW_MARGIN_NS = _S
 our clock and the venue's may differ by this much, and the deadline is stamped a little after
 the tracker notes the order."""
 _SLICE_S = 0.005  # the longest the stream consumer holds the loop at a time
+_gc_isenabled, _gc_disable, _gc_enable = gc.isenabled, gc.disable, gc.enable
 
 
 def placement_grace_ns(venue: Venue, grace_ns: int) -> int:
@@ -122,6 +124,13 @@ class VenueSession:
         config: Tracker timing.
         reconcile: Position reconciliation timing and tolerance.
         tick_ns: How often the timer runs the tracker's deadlines.
+        pause_collector: While one event from the venue's stream is handled (its fill
+            applied, the listeners told, a hedge the fill starts handed to the other venue),
+            Python's cyclic garbage collector waits: a collection that the handling's
+            allocations would start runs right after it instead of inside the reaction
+            (BENCHMARKS.md, "Reaction latency"). Nothing is collected later than one event's
+            handling; a collector the process has switched off stays off. ``False``: the
+            collector runs whenever it is due.
     """
 
     def __init__(
@@ -133,8 +142,11 @@ class VenueSession:
         reconcile: ReconcileConfig | None = None,
         *,
         tick_ns: int = _S // 10,
+        pause_collector: bool = True,
     ) -> None:
         self.venue = venue
+        self.pause_collector = pause_collector
+        """Whether the garbage collector waits while a stream event is handled (see Args)."""
         self.clock = clock
         self.tracker = OrderTracker(venue.name, ledger, config)
         self._base_grace_ns = self.tracker.config.not_found_grace_ns
@@ -981,24 +993,36 @@ class VenueSession:
                 continue
             t = time.perf_counter()
             self._handling = True
+            # The collector waits for the event's handling (and the reaction it starts) to end.
+            paused = self.pause_collector and _gc_isenabled()
+            if paused:
+                _gc_disable()
+            breathe = False
             try:
-                self._perform(self.tracker.on_event(event, self.clock.now_ns()))
-            except Exception:
-                log.exception("%s: event %r could not be handled", self.venue.name, event)
-            busy += time.perf_counter() - t
-            # What listeners asked to run once the delivered events are handled runs at the
-            # end of the burst (or of each event when the stream cannot say), before any wait.
-            if pending is None:
-                self._run_after()
-                if busy > _SLICE_S:
+                try:
+                    self._perform(self.tracker.on_event(event, self.clock.now_ns()))
+                except Exception:
+                    log.exception("%s: event %r could not be handled", self.venue.name, event)
+                busy += time.perf_counter() - t
+                # What listeners asked to run once the delivered events are handled runs at the
+                # end of the burst (or of each event when the stream cannot say), before any
+                # wait.
+                if pending is None:
+                    self._run_after()
+                    if busy > _SLICE_S:
+                        busy = 0.0
+                        breathe = True
+                elif pending() == 0:
+                    busy = 0.0  # the next read waits: the loop breathes anyway
+                    self._run_after()
+                elif busy > _SLICE_S:
                     busy = 0.0
-                    await asyncio.sleep(0)
-            elif pending() == 0:
-                busy = 0.0  # the next read waits: the loop breathes anyway
-                self._run_after()
-            elif busy > _SLICE_S:
-                busy = 0.0
-                self._run_after()
+                    self._run_after()
+                    breathe = True
+            finally:
+                if paused:
+                    _gc_enable()
+            if breathe:
                 await asyncio.sleep(0)
 
     async def _timer(self) -> None:
