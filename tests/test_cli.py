@@ -501,6 +501,15 @@ def _post_json(url: str, body: dict[str, object]) -> object:
         return json.loads(r.read())
 
 
+def _ctrl_c_as_from_a_terminal() -> None:
+    """In the child before it runs: Ctrl-C's default disposition, as a terminal gives it. A
+    test suite started in the background by a shell without job control inherits SIGINT
+    ignored, and Python then leaves it ignored (no KeyboardInterrupt), as it should."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.timeout(60)
 def test_fake_hyperliquid_prints_its_url_serves_and_exits_130_on_ctrl_c() -> None:
     import signal
@@ -509,8 +518,9 @@ def test_fake_hyperliquid_prints_its_url_serves_and_exits_130_on_ctrl_c() -> Non
     argv = [sys.executable, "-m", "hedgekit", "fake", "hyperliquid", "--port", "0"]
     argv += ["--account", FAKE_ACCOUNT.upper().replace("0X", "0x"), "--balance", "5000"]
     proc = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-    )
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        preexec_fn=_ctrl_c_as_from_a_terminal,
+    )  # fmt: skip
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline().strip()
@@ -544,8 +554,9 @@ def test_fake_aster_prints_its_url_serves_v1_and_exits_130_on_ctrl_c() -> None:
     argv = [sys.executable, "-m", "hedgekit", "fake", "aster", "--port", "0"]
     argv += ["--api-key", "k", "--api-secret", "s3cret", "--balance", "5000"]
     proc = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-    )
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        preexec_fn=_ctrl_c_as_from_a_terminal,
+    )  # fmt: skip
 
     def balance(secret: str) -> object:
         query = f"timestamp={int(time.time() * 1000)}"
