@@ -14,7 +14,7 @@ import pytest
 from hedgekit import FillLedger, Instrument
 from hedgekit.clock import LoopClock, run_virtual
 from hedgekit.execution import AtomicConfig, AtomicExecutor, EntryPlan, LegSpec
-from hedgekit.execution.admission import Admission
+from hedgekit.execution.admission import Admission, SharedReads
 from hedgekit.execution.operation import OperationTap
 from hedgekit.model import Side
 from hedgekit.tracking import VenueSession
@@ -56,7 +56,11 @@ def _venues(symbols: int) -> list[SimVenue]:
 
 
 async def _many(
-    n: int, plan: EntryPlan, symbols: int = 10, per_turn: int | None = 4
+    n: int,
+    plan: EntryPlan,
+    symbols: int = 10,
+    per_turn: int | None = 4,
+    leverage: Decimal | None = None,
 ) -> dict[str, Any]:
     venues = _venues(symbols)
     for v in venues:
@@ -68,7 +72,9 @@ async def _many(
         await s.start()
     await asyncio.sleep(0.5)  # books
     ex = AtomicExecutor(sessions, clock=clock, starts_per_turn=per_turn)
-    cfg = AtomicConfig(plan=plan, entry_timeout_s=60.0, deadline_s=60.0, max_book_age_s=60.0)
+    cfg = AtomicConfig(
+        plan=plan, entry_timeout_s=60.0, deadline_s=60.0, max_book_age_s=60.0, leverage=leverage
+    )
 
     async def one(i: int) -> Any:
         sym = f"S{i % symbols}"
@@ -106,6 +112,14 @@ def test_hundreds_of_concurrent_opens_all_finish_and_the_venues_agree(
         return on_fill
 
     monkeypatch.setattr(OperationTap, "_listener", counting)
+    reads: dict[str, int] = {}
+    real_account = SimVenue.account
+
+    async def counted_account(self: SimVenue) -> Any:
+        reads[self.name] = reads.get(self.name, 0) + 1
+        return await real_account(self)
+
+    monkeypatch.setattr(SimVenue, "account", counted_account)
     n = 300
     out = run_virtual(_many(n, plan))
     results = out["results"]
@@ -126,6 +140,10 @@ def test_hundreds_of_concurrent_opens_all_finish_and_the_venues_agree(
         assert out["truth"][venue].get(sym, Decimal(0)) == size, (venue, sym)
     # Each fill reached its own operation's listener once, never the other operations'.
     assert calls["listener"] == fills
+    # The pre-flights that ran together shared their account reads: far fewer than one per
+    # open per venue (300 each without sharing), every open still judged on a venue answer.
+    assert set(reads) == {"hl", "aster"}
+    assert all(0 < k <= n // 4 for k in reads.values()), reads
 
 
 def test_a_burst_of_opens_starts_a_few_per_loop_turn_in_arrival_order() -> None:
@@ -207,3 +225,97 @@ def test_without_admission_every_open_starts_in_the_same_turn() -> None:
         assert len(set(turns)) == 1
 
     asyncio.run(main())
+
+
+def test_shared_reads_join_the_read_on_its_way_and_start_a_fresh_one_after_it() -> None:
+    async def main() -> None:
+        reads = SharedReads()
+        sent: list[int] = []
+        gate = asyncio.Event()
+
+        async def account() -> int:
+            sent.append(len(sent) + 1)
+            await gate.wait()
+            return len(sent)
+
+        first = [asyncio.ensure_future(reads.read("acct", account)) for _ in range(5)]
+        other = asyncio.ensure_future(reads.read("positions", account))
+        await asyncio.sleep(0.001)
+        assert reads.in_flight == 2 and len(sent) == 2  # one per key, however many callers
+        gate.set()
+        assert await asyncio.gather(*first) == [2, 2, 2, 2, 2]
+        assert await other == 2
+        assert reads.in_flight == 0
+        assert await reads.read("acct", account) == 3  # after the read ended: a fresh one
+        assert sent == [1, 2, 3]
+
+    run_virtual(main())
+
+
+def test_a_shared_read_that_fails_fails_for_every_caller_and_is_not_kept() -> None:
+    async def main() -> None:
+        reads = SharedReads()
+        loop_errors: list[dict[str, Any]] = []
+        asyncio.get_running_loop().set_exception_handler(lambda _l, ctx: loop_errors.append(ctx))
+        calls = 0
+
+        async def failing() -> int:
+            nonlocal calls
+            calls += 1
+            await asyncio.sleep(0.01)
+            raise TimeoutError("no answer")
+
+        callers = [asyncio.ensure_future(reads.read("acct", failing)) for _ in range(3)]
+        done = await asyncio.gather(*callers, return_exceptions=True)
+        assert all(isinstance(e, TimeoutError) for e in done) and calls == 1
+        # a read whose every caller went away still ends quietly (its error retrieved)
+        gone = asyncio.ensure_future(reads.read("acct", failing))
+        await asyncio.sleep(0)
+        gone.cancel()
+        await asyncio.sleep(0.05)
+        assert calls == 2 and reads.in_flight == 0
+        assert loop_errors == []
+
+    run_virtual(main())
+
+
+def test_a_caller_cancelled_leaves_the_shared_read_to_the_others() -> None:
+    async def main() -> None:
+        reads = SharedReads()
+
+        async def slow() -> str:
+            await asyncio.sleep(0.05)
+            return "answer"
+
+        quitter = asyncio.ensure_future(reads.read("acct", slow))
+        stayer = asyncio.ensure_future(reads.read("acct", slow))
+        await asyncio.sleep(0.01)
+        quitter.cancel()
+        assert await stayer == "answer"
+        assert quitter.cancelled()
+
+    run_virtual(main())
+
+
+def test_a_leverage_the_open_sets_is_read_afresh_never_from_a_shared_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A shared read may have been sent before this open changed the leverage: with
+    # ``leverage=`` every open reads it itself, after its own change (the account and the
+    # positions are still shared).
+    counts: dict[tuple[str, str], int] = {}
+    for method in ("leverage", "account"):
+        real = getattr(SimVenue, method)
+
+        async def counted(self: SimVenue, *a: Any, _real: Any = real, _m: str = method) -> Any:
+            counts[(self.name, _m)] = counts.get((self.name, _m), 0) + 1
+            await asyncio.sleep(0.02)  # a round trip: reads of opens started together overlap
+            return await _real(self, *a)
+
+        monkeypatch.setattr(SimVenue, method, counted)
+    n = 40
+    out = run_virtual(_many(n, EntryPlan.TAKER_BOTH, leverage=Decimal(5)))
+    assert [r.status.value for r in out["results"]] == ["opened"] * n
+    for venue in ("hl", "aster"):
+        assert counts[(venue, "leverage")] == n
+        assert 0 < counts[(venue, "account")] < n

@@ -16,9 +16,14 @@ never waits here.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import deque
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, TypeVar
 
-__all__ = ["Admission"]
+__all__ = ["Admission", "SharedReads"]
+
+_T = TypeVar("_T")
 
 
 class Admission:
@@ -81,3 +86,42 @@ class Admission:
                 self._passed += 1
         if self._queue or self._passed:
             self._arm()  # the next turn resets the count (and lets more through)
+
+
+class SharedReads:
+    """Concurrent callers of the same read share one request.
+
+    Operations that start together all read the same venue state in their pre-flight (the
+    account, the positions, a symbol's leverage): a thousand opens would make thousands of
+    identical requests, which the venue's request limits then pace and refuse. A caller who
+    asks for a read while the same read is on its way joins it and gets its answer (or its
+    error); the next caller after it has ended starts a fresh one. The answer is therefore at
+    most one round trip older than the caller's question — as if it had asked a round trip
+    earlier. A caller that is cancelled leaves the read running for the others; a read is bounded
+    by the session's own request timeout.
+    """
+
+    def __init__(self) -> None:
+        self._inflight: dict[Hashable, asyncio.Future[Any]] = {}
+
+    @property
+    def in_flight(self) -> int:
+        """Reads on their way now."""
+        return len(self._inflight)
+
+    async def read(self, key: Hashable, call: Callable[[], Awaitable[_T]]) -> _T:
+        """The answer of the read named ``key``: the one on its way, or ``call()`` started
+        now. Raises what the read raised."""
+        fut = self._inflight.get(key)
+        if fut is None:
+            fut = asyncio.ensure_future(call())
+            self._inflight[key] = fut
+            fut.add_done_callback(functools.partial(self._done, key))
+        result: _T = await asyncio.shield(fut)
+        return result
+
+    def _done(self, key: Hashable, fut: asyncio.Future[Any]) -> None:
+        if self._inflight.get(key) is fut:
+            del self._inflight[key]
+        if not fut.cancelled():
+            fut.exception()  # retrieved: every caller may have gone, the others re-raise it

@@ -365,6 +365,7 @@ class Opening:
             Refusal: A leg fails; its reason names the venue and why.
         """
         cfg = self.cfg
+        reads = self._owner.reads
 
         async def one(leg: _Leg) -> None:
             session, sym, name = leg.ex.session, leg.spec.symbol, leg.name
@@ -372,11 +373,18 @@ class Opening:
                 try:
                     if cfg.leverage is not None:
                         await session.set_leverage(sym, cfg.leverage)
-                    # One round trip: the three reads at once.
+                    # One round trip: the three reads at once, each shared with the other
+                    # operations reading the same at the same time.
+                    # (the leverage just set is read afresh: a read already on its way may
+                    # have been sent before the change)
                     lev, acct, positions = await asyncio.gather(
-                        session.fetch_leverage(sym),
-                        session.fetch_account(),
-                        session.fetch_positions(),
+                        session.fetch_leverage(sym)
+                        if cfg.leverage is not None
+                        else reads.read(
+                            (name, "leverage", sym), lambda: session.fetch_leverage(sym)
+                        ),
+                        reads.read((name, "account"), session.fetch_account),
+                        reads.read((name, "positions"), session.fetch_positions),
                     )
                     break
                 except LeverageRejectedError as exc:

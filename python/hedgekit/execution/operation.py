@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 
 from hedgekit.clock import Clock
-from hedgekit.execution.admission import Admission
+from hedgekit.execution.admission import Admission, SharedReads
 from hedgekit.execution.order import OrderExecutor, settle_until_answered
 from hedgekit.execution.recorder import JournalLike, MarkoutRecorder, OperationRecorder
 from hedgekit.execution.results import LegResult, tidy
@@ -314,6 +314,8 @@ class OperationExecutor:
         self.admission = Admission(starts_per_turn)
         """Lets operations start a few per loop turn (shared by every operation of this
         executor)."""
+        self.reads = SharedReads()
+        """The pre-flight's venue reads, shared by the operations that make them at once."""
         self.executors = {
             name: OrderExecutor(s, clock=self.clock, id_prefix=id_prefix)
             for name, s in self.sessions.items()
