@@ -268,12 +268,14 @@ def test_a_shared_read_that_fails_fails_for_every_caller_and_is_not_kept() -> No
         callers = [asyncio.ensure_future(reads.read("acct", failing)) for _ in range(3)]
         done = await asyncio.gather(*callers, return_exceptions=True)
         assert all(isinstance(e, TimeoutError) for e in done) and calls == 1
-        # a read whose every caller went away still ends quietly (its error retrieved)
+        # a read whose every caller went away is cancelled with the last of them, quietly
         gone = asyncio.ensure_future(reads.read("acct", failing))
-        await asyncio.sleep(0)
+        await asyncio.sleep(0.001)
+        assert reads.in_flight == 1
         gone.cancel()
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.001)
         assert calls == 2 and reads.in_flight == 0
+        await asyncio.sleep(0.05)
         assert loop_errors == []
 
     run_virtual(main())

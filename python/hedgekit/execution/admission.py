@@ -97,12 +97,14 @@ class SharedReads:
     asks for a read while the same read is on its way joins it and gets its answer (or its
     error); the next caller after it has ended starts a fresh one. The answer is therefore at
     most one round trip older than the caller's question — as if it had asked a round trip
-    earlier. A caller that is cancelled leaves the read running for the others; a read is bounded
-    by the session's own request timeout.
+    earlier. A caller that is cancelled leaves the read running for the others; the read is
+    cancelled with its last caller (it runs for no one), and is bounded by the session's own
+    request timeout meanwhile.
     """
 
     def __init__(self) -> None:
         self._inflight: dict[Hashable, asyncio.Future[Any]] = {}
+        self._callers: dict[Hashable, int] = {}
 
     @property
     def in_flight(self) -> int:
@@ -116,12 +118,21 @@ class SharedReads:
         if fut is None:
             fut = asyncio.ensure_future(call())
             self._inflight[key] = fut
+            self._callers[key] = 0
             fut.add_done_callback(functools.partial(self._done, key))
-        result: _T = await asyncio.shield(fut)
+        self._callers[key] += 1
+        try:
+            result: _T = await asyncio.shield(fut)
+        finally:
+            if self._inflight.get(key) is fut:
+                left = self._callers[key] = self._callers[key] - 1
+                if left == 0 and not fut.done():
+                    fut.cancel()  # every caller has gone: nobody is left to read it for
         return result
 
     def _done(self, key: Hashable, fut: asyncio.Future[Any]) -> None:
         if self._inflight.get(key) is fut:
             del self._inflight[key]
+            del self._callers[key]
         if not fut.cancelled():
             fut.exception()  # retrieved: every caller may have gone, the others re-raise it
