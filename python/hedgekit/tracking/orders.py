@@ -358,11 +358,7 @@ class _Order:
 
     def add_replaced(self, vid: str) -> None:
         """Notes that a modify superseded venue id ``vid``."""
-        ids = self.replaced_ids
-        if isinstance(ids, set):
-            ids.add(vid)
-        else:
-            self.replaced_ids = {vid}
+        self.replaced_ids = _own_with(self.replaced_ids, vid)
 
     def drop_replaced(self, vid: str) -> None:
         """``vid`` is the order's current venue id again."""
@@ -380,11 +376,16 @@ class _Order:
 
     def add_final(self, vid: str) -> None:
         """Notes that venue order ``vid`` has given its final report."""
-        ids = self.id_final
-        if isinstance(ids, set):
-            ids.add(vid)
-        else:
-            self.id_final = {vid}
+        self.id_final = _own_with(self.id_final, vid)
+
+
+def _own_with(ids: AbstractSet[str], vid: str) -> set[str]:
+    """``ids`` with ``vid`` added: the set itself once it is the order's own, else a new one (the
+    shared empty start is never written)."""
+    if isinstance(ids, set):
+        ids.add(vid)
+        return ids
+    return {vid}
 
 
 _LIVE_EARLY = frozenset({_T.PENDING_NEW, _T.UNCONFIRMED, _T.OPEN})
