@@ -24,8 +24,13 @@ collector's later passes (``gc.freeze``). A collection still lands in some windo
 each); ``--no-gc`` turns the collector off for the counted rounds to show hedgekit's own work
 alone.
 
+``--idle-ms N`` lets the entries rest N ms, the process idle, before the trade that fills one,
+as a bot's entries rest between fills: the path is then no longer in the CPU's caches (and the
+floor's is not either).
+
 Run: ``python benches/reaction.py [--runs N] [--policies immediate-ioc,...] [--venues null,sim]
-[--loops asyncio,uvloop] [--no-gc]`` (``make bench`` runs it with ``--runs 500``).
+[--loops asyncio,uvloop] [--no-gc] [--idle-ms N]`` (``make bench`` runs it with ``--runs 500``,
+and once more with ``--idle-ms 50`` for the default policy's row).
 """
 
 from __future__ import annotations
@@ -248,8 +253,9 @@ def _t1_on_first_place(marks: Marks) -> Callable[[OrderRequest], None]:
     return mark
 
 
-def null_run(timing: HedgeTiming, pricing: HedgePricing) -> Run:
-    """One open on two NullVenues, the hl entry filled from outside; the run returns ns."""
+def null_run(timing: HedgeTiming, pricing: HedgePricing, rest_s: float = 0.0) -> Run:
+    """One open on two NullVenues, the hl entry filled from outside once both entries rest
+    (after ``rest_s`` more, the process idle); the run returns ns."""
 
     async def run() -> int:
         a = NullVenue("hl", _HL_RULES, "2399.9", "2400")
@@ -270,6 +276,8 @@ def null_run(timing: HedgeTiming, pricing: HedgePricing) -> Run:
                 await asyncio.sleep(0)
                 live = [c for c, (_, st, _) in a._orders.items() if st is OrderStatus.OPEN]
                 if live and any(st is OrderStatus.OPEN for _, st, _ in b._orders.values()):
+                    if rest_s > 0:
+                        await asyncio.sleep(rest_s)
                     marks["t0"] = time.perf_counter_ns()
                     a.fill(live[0])
                     return
@@ -311,8 +319,9 @@ def _venue(name: str, personality: Any, rules: Instrument, mid: str, tick: str) 
     return SimVenue(cfg)
 
 
-def sim_run(timing: HedgeTiming, pricing: HedgePricing) -> Run:
-    """One open on two inline simulated venues whose first fill triggers a hedge; returns ns."""
+def sim_run(timing: HedgeTiming, pricing: HedgePricing, rest_s: float = 0.0) -> Run:
+    """One open on two inline simulated venues whose first fill triggers a hedge (the entries
+    rest 5 ms, or ``rest_s`` if longer); returns ns."""
 
     async def run() -> int:
         a = _venue("hl", hyperliquid(), _HL_RULES, "2400", "0.1")
@@ -347,7 +356,7 @@ def sim_run(timing: HedgeTiming, pricing: HedgePricing) -> Run:
         ex = AtomicExecutor({"hl": sa, "aster": sb}, clock=clock)
 
         async def fill_hl() -> None:
-            await asyncio.sleep(0.005)  # the entries rest
+            await asyncio.sleep(max(0.005, rest_s))  # the entries rest
             t = a.now_ns()
             a.emit(t, a.engine.external_trade(t, "ETH", Side.SELL, Decimal(30)))
 
@@ -371,11 +380,12 @@ def sim_run(timing: HedgeTiming, pricing: HedgePricing) -> Run:
     return run
 
 
-def floor_run() -> Run:
+def floor_run(rest_s: float = 0.0) -> Run:
     """The bare floor, on the same null venues: a fill read from the venue's stream, applied to
     a ``FillLedger``, a hedge price (``break_even_price`` against the fill, or a protected IOC
     price from the book on alternate runs) and ``await venue.place()``. No tracking, no
-    reservation, no journal: the least any implementation must do."""
+    reservation, no journal: the least any implementation must do. The entry rests ``rest_s``,
+    the process idle, before it fills."""
     turn = [0]
 
     async def run() -> int:
@@ -422,6 +432,8 @@ def floor_run() -> Run:
 
         reaction = asyncio.ensure_future(react())
         await asyncio.sleep(0)  # the reaction waits on the stream
+        if rest_s > 0:
+            await asyncio.sleep(rest_s)
         marks["t0"] = time.perf_counter_ns()
         a.fill(entry.client_id)
         await reaction
@@ -438,12 +450,10 @@ def measure(
     warmup: int = 20,
     *,
     collector: bool = True,
-    idle_s: float = 0.0,
 ) -> dict[str, list[int]]:
     """``rounds`` reaction times of every row, interleaved, on one fresh loop of the given kind
     (``warmup`` earlier rounds are not counted; ``collector=False``: no garbage collection
-    during the counted rounds; ``idle_s``: before every run the loop sleeps that long, the
-    process idle, as a bot is between fills: what the run needs is no longer in the caches)."""
+    during the counted rounds)."""
     loop: asyncio.AbstractEventLoop
     if loop_name == "uvloop":
         import uvloop
@@ -465,8 +475,6 @@ def measure(
                     gc.disable()
             shuffle(order)  # a fresh order each round: collections do not lock onto one row
             for name, run in order:
-                if idle_s > 0:
-                    loop.run_until_complete(asyncio.sleep(idle_s))
                 ns = loop.run_until_complete(run())
                 if i >= warmup:
                     out[name].append(ns)
@@ -500,8 +508,8 @@ def main(argv: list[str] | None = None) -> None:
     )  # fmt: skip
     ap.add_argument(
         "--idle-ms", type=float, default=0.0,
-        help="the process idles this long before every run, as a bot does between fills "
-        "(0: back to back, the path warm in the caches)",
+        help="the entries rest this long, the process idle, before the trade that fills one, "
+        "as a bot's entries rest between fills (0: at once, the path warm in the caches)",
     )  # fmt: skip
     args = ap.parse_args(argv)
     logging.disable(logging.WARNING)
@@ -513,24 +521,22 @@ def main(argv: list[str] | None = None) -> None:
             print("uvloop is not installed: only the default loop is measured", file=sys.stderr)
             loops.remove("uvloop")
     makers = {"null": ("null venue", null_run), "sim": ("simulated venue inline", sim_run)}
-    runs: dict[str, Run] = {"floor (queue → ledger → price → place)": floor_run()}
+    rest_s = args.idle_ms / 1000
+    runs: dict[str, Run] = {"floor (queue → ledger → price → place)": floor_run(rest_s)}
     for venue in args.venues.split(","):
         label, make = makers[venue]
         for policy in args.policies.split(","):
-            runs[f"{label}, {policy}"] = make(*POLICIES[policy])
+            runs[f"{label}, {policy}"] = make(*POLICIES[policy], rest_s)
     gc_note = ", no garbage collection" if args.no_gc else ""
     if args.idle_ms > 0:
-        gc_note += f", idle {args.idle_ms:g} ms before every run"
+        gc_note += f", idle {args.idle_ms:g} ms before every fill (the entries resting)"
     print(
         f"reaction latency, fill event → hedge order handed to the venue, {args.runs} runs per row{gc_note}"
     )
     print("| row | loop | p50 µs | p99 µs | mean µs | min µs | p50 x floor |")
     print("|---|---|---|---|---|---|---|")
     for loop_name in loops:
-        res = measure(
-            loop_name, runs, args.runs, args.warmup, collector=not args.no_gc,
-            idle_s=args.idle_ms / 1000,
-        )  # fmt: skip
+        res = measure(loop_name, runs, args.runs, args.warmup, collector=not args.no_gc)
         floor = _pct(next(iter(res.values())), 0.5)
         for name, xs in res.items():
             p50 = _pct(xs, 0.5)

@@ -272,7 +272,11 @@ def render_sim(res: Results) -> str:
 def render_reaction(res: Results, section: str = "reaction") -> str:
     r = res[section]
     idle = r.get("idle_ms") or 0
-    when = f", the process idle {idle:g} ms before every run" if idle else ", runs back to back"
+    when = (
+        f", the entries resting {idle:g} ms, the process idle, before every fill"
+        if idle
+        else ", runs back to back"
+    )
     out = [
         f"{r['runs']} runs per row, interleaved, after the warm-up{when}." if r.get("runs") else "",
         "",

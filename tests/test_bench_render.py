@@ -179,7 +179,7 @@ def test_the_tables_follow_the_figures() -> None:
 def test_the_idle_reaction_table_is_its_own_section_and_says_so() -> None:
     text = (
         "reaction latency, fill event → hedge order handed to the venue, 40 runs per row, idle "
-        "50 ms before every run\n"
+        "50 ms before every fill (the entries resting)\n"
         "| row | loop | p50 µs | p99 µs | mean µs | min µs | p50 x floor |\n"
         "|---|---|---|---|---|---|---|\n"
         "| null venue, immediate-ioc | uvloop | 61.3 | 171.5 | 64.4 | 48.9 | 1.59 |\n"
@@ -187,7 +187,9 @@ def test_the_idle_reaction_table_is_its_own_section_and_says_so() -> None:
     idle = results.from_reaction_stdout(text)
     assert idle["idle_ms"] == 50.0 and idle["runs"] == 40
     assert (
-        results.from_reaction_stdout(text.replace(", idle 50 ms before every run", ""))["idle_ms"]
+        results.from_reaction_stdout(
+            text.replace(", idle 50 ms before every fill (the entries resting)", "")
+        )["idle_ms"]
         == 0.0
     )
     doc = fixture()
@@ -197,7 +199,7 @@ def test_the_idle_reaction_table_is_its_own_section_and_says_so() -> None:
     busy = out[out.index("<!-- bench:reaction -->") : out.index("<!-- /bench:reaction -->")]
     cold = out[out.index("<!-- bench:reaction-idle -->") :]
     assert "runs back to back" in busy and "91.2" in busy and "61.3" not in busy
-    assert "idle 50 ms before every run" in cold
+    assert "the entries resting 50 ms, the process idle, before every fill" in cold
     assert "| null venue, immediate-ioc | uvloop | 61.3 | 171.5 | 48.9 | 1.59 |" in cold
     assert "91.2" not in cold
 
