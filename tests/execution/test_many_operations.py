@@ -14,11 +14,12 @@ import pytest
 from hedgekit import FillLedger, Instrument
 from hedgekit.clock import LoopClock, run_virtual
 from hedgekit.execution import AtomicConfig, AtomicExecutor, EntryPlan, LegSpec
-from hedgekit.execution.admission import Admission, SharedReads
+from hedgekit.execution.admission import Admission, MarginHolds, SharedReads
 from hedgekit.execution.operation import OperationTap
 from hedgekit.model import Side
 from hedgekit.tracking import VenueSession
 from hedgekit.venues.sim import (
+    MarginConfig,
     MarketConfig,
     SimInstrument,
     SimVenue,
@@ -30,7 +31,9 @@ from hedgekit.venues.sim import (
 SIZE = Decimal("0.01")
 
 
-def _venues(symbols: int) -> list[SimVenue]:
+def _venues(symbols: int, collateral: dict[str, Decimal] | None = None) -> list[SimVenue]:
+    margin = {name: MarginConfig(collateral=amount) for name, amount in (collateral or {}).items()}
+
     def market(mid: str, tick: str) -> MarketConfig:
         return MarketConfig(
             mid=Decimal(mid), tick=Decimal(tick), levels=20, level_size=Decimal(500),
@@ -42,6 +45,7 @@ def _venues(symbols: int) -> list[SimVenue]:
         instruments=tuple(
             SimInstrument(f"S{i}", Instrument.hyperliquid(sz_decimals=3), market("2400", "0.1")) for i in range(symbols)
         ),
+        margin=margin.get("hl", MarginConfig()),
     )  # fmt: skip
     ast = SimVenueConfig(
         name="aster", personality=aster(),
@@ -51,6 +55,7 @@ def _venues(symbols: int) -> list[SimVenue]:
             )
             for i in range(symbols)
         ),
+        margin=margin.get("aster", MarginConfig()),
     )  # fmt: skip
     return [SimVenue(hl), SimVenue(ast)]
 
@@ -61,8 +66,10 @@ async def _many(
     symbols: int = 10,
     per_turn: int | None = 4,
     leverage: Decimal | None = None,
+    size: Decimal = SIZE,
+    collateral: dict[str, Decimal] | None = None,
 ) -> dict[str, Any]:
-    venues = _venues(symbols)
+    venues = _venues(symbols, collateral)
     for v in venues:
         await v.connect()
     clock = LoopClock()
@@ -79,7 +86,7 @@ async def _many(
     async def one(i: int) -> Any:
         sym = f"S{i % symbols}"
         return await ex.open(
-            [LegSpec("hl", sym, Side.BUY), LegSpec("aster", sym, Side.SELL)], SIZE, cfg
+            [LegSpec("hl", sym, Side.BUY), LegSpec("aster", sym, Side.SELL)], size, cfg
         )
 
     try:
@@ -87,12 +94,14 @@ async def _many(
             results = await asyncio.gather(*(one(i) for i in range(n)))
         await asyncio.sleep(1.0)
         truth = {v.name: {s: p.size for s, p in (await v.positions()).items()} for v in venues}
+        holds = ex.margin_holds
+        left = {v.name: holds.held(v.name, holds.epoch) for v in venues}
     finally:
         for s in sessions.values():
             await s.close()
         for v in venues:
             await v.close()
-    return {"results": results, "truth": truth}
+    return {"results": results, "truth": truth, "holds_left": left}
 
 
 @pytest.mark.parametrize("plan", [EntryPlan.TAKER_BOTH, EntryPlan.MAKER_BOTH])
@@ -321,3 +330,66 @@ def test_a_leverage_the_open_sets_is_read_afresh_never_from_a_shared_read(
     for venue in ("hl", "aster"):
         assert counts[(venue, "leverage")] == n
         assert 0 < counts[(venue, "account")] < n
+
+
+@pytest.mark.parametrize("plan", [EntryPlan.TAKER_BOTH, EntryPlan.MAKER_BOTH, EntryPlan.AUTO])
+def test_opens_started_together_never_commit_more_margin_than_the_account_has(
+    plan: EntryPlan, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # aster's 500 USD margins four 1 ETH legs at 20x (120 each), hl's 5,000 forty: twelve
+    # opens at once each read the same account. Judged alone, every one passes and the venue
+    # then refuses the aster legs of eight of them, after their hl legs have filled (rolled
+    # back at a loss). Judged together, the first four hold their margin and the other eight
+    # are refused before anything is placed.
+    from hedgekit.venues.sim.engine import MatchingEngine
+
+    refused_by_venue: list[str] = []
+    real = MatchingEngine._margin_error
+
+    def counted(self: MatchingEngine, *a: Any) -> Any:
+        err = real(self, *a)
+        if err is not None:
+            refused_by_venue.append(self.venue)
+        return err
+
+    monkeypatch.setattr(MatchingEngine, "_margin_error", counted)
+    n = 12
+    collateral = {"hl": Decimal(5000), "aster": Decimal(500)}
+    out = run_virtual(_many(n, plan, symbols=1, size=Decimal(1), collateral=collateral))
+    results = out["results"]
+    statuses = [r.status.value for r in results]
+    assert refused_by_venue == []  # the venue never had to refuse an order for margin
+    assert statuses.count("refused") == 8, statuses
+    assert all("aster margin" in (r.reason or "") for r in results if r.status.value == "refused")
+    assert all(s in ("opened", "partial", "not_filled", "refused") for s in statuses), statuses
+    # The venues hold what the four that went ahead filled, both legs alike, and no more than
+    # the account margins (maker entries behind the touch's queue may fill nothing).
+    filled = sum((r.size for r in results), Decimal(0))
+    assert filled <= 4
+    if plan is EntryPlan.TAKER_BOTH:
+        assert statuses.count("opened") == 4 and filled == 4
+    truth = out["truth"]
+    assert truth["hl"].get("S0", 0) == filled == -truth["aster"].get("S0", 0)
+    # Every open's hold was let go when it ended.
+    assert out["holds_left"] == {"hl": 0, "aster": 0}
+
+
+def test_margin_holds_count_what_runs_and_what_ended_after_a_read_was_sent() -> None:
+    holds = MarginHolds()
+    with holds.checking():
+        before = holds.epoch  # a read sent now
+        holds.hold("aster", Decimal(120))
+        holds.hold("aster", Decimal(80))
+        holds.hold("hl", Decimal(5))
+        assert holds.held("aster", before) == 200 and holds.held("hl", before) == 5
+        holds.release("aster", Decimal(120))  # that open ended: its positions are at the venue
+        after = holds.epoch  # a read sent now shows them
+        # A read sent before it ended does not show them: the hold still counts for it.
+        assert holds.held("aster", before) == 200
+        assert holds.held("aster", after) == 80
+        assert holds.held("hl", before) == 5 and holds.held("binance", before) == 0
+    # No check is running: no read sent before can still be used, the ended hold is forgotten.
+    assert holds.held("aster", before) == 80
+    holds.release("aster", Decimal(80))
+    holds.release("hl", Decimal(5))
+    assert holds.held("aster", 0) == 0 and holds.held("hl", 0) == 0

@@ -11,6 +11,10 @@ starts without waiting at all.
 
 Only starts are admitted: a hedge, a rollback or a settle inside an operation that has started
 never waits here.
+
+Opens that start together also read the venues together: :class:`SharedReads` lets them share
+one request per read, and :class:`MarginHolds` makes each one's margin check count the margin
+the others will use.
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections import deque
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any, TypeVar
 
-__all__ = ["Admission", "SharedReads"]
+__all__ = ["Admission", "MarginHolds", "SharedReads"]
 
 _T = TypeVar("_T")
 
@@ -136,3 +142,69 @@ class SharedReads:
             del self._callers[key]
         if not fut.cancelled():
             fut.exception()  # retrieved: every caller may have gone, the others re-raise it
+
+
+class MarginHolds:
+    """The initial margin an executor's running opens will use on each venue, so that opens
+    running together are each judged against the account less what the others hold, not each
+    against the whole account.
+
+    An open whose margin check passes holds, on each leg's venue, the initial margin that leg
+    needs (size × price / leverage) until it ends (:meth:`hold`, :meth:`release`); the next
+    check takes what is held off the account it read (:meth:`held`). An account read shows an
+    ended open's positions only if it was sent after they were made, so a hold let go stays
+    counted for reads sent before it was let go: a read records :attr:`epoch` as it is sent,
+    and :meth:`held` counts the holds let go after that. Holds let go are forgotten when no
+    check is running (:meth:`checking`): a read still on its way always has a check waiting
+    for it.
+
+    Conservative by construction: a running open's fills that a read already shows are counted
+    in its position and again in its hold, so opens near the account's limit may be refused
+    that would have fitted — never the other way round.
+    """
+
+    def __init__(self) -> None:
+        self._epoch = 0
+        self._active: dict[str, Decimal] = {}
+        self._let_go: list[tuple[int, str, Decimal]] = []
+        self._checks = 0
+
+    @property
+    def epoch(self) -> int:
+        """The count of holds let go so far; a read records it as it is sent."""
+        return self._epoch
+
+    @contextmanager
+    def checking(self) -> Iterator[None]:
+        """Marks a margin check in progress, from before its reads are sent to its decision."""
+        self._checks += 1
+        try:
+            yield
+        finally:
+            self._checks -= 1
+            if self._checks == 0:
+                self._let_go.clear()
+
+    def held(self, venue: str, since: int) -> Decimal:
+        """What a check must take off ``venue``'s account as read by a request sent at epoch
+        ``since``: every hold still running, and every hold let go after that read was sent."""
+        total = self._active.get(venue, Decimal(0))
+        for epoch, name, amount in self._let_go:
+            if epoch > since and name == venue:
+                total += amount
+        return total
+
+    def hold(self, venue: str, amount: Decimal) -> None:
+        """Holds ``amount`` of initial margin on ``venue`` (let go with :meth:`release`)."""
+        self._active[venue] = self._active.get(venue, Decimal(0)) + amount
+
+    def release(self, venue: str, amount: Decimal) -> None:
+        """Lets go a hold of ``amount`` on ``venue`` (its open has ended)."""
+        left = self._active[venue] - amount
+        if left:
+            self._active[venue] = left
+        else:
+            del self._active[venue]
+        self._epoch += 1
+        if self._checks:
+            self._let_go.append((self._epoch, venue, amount))

@@ -166,7 +166,8 @@ class AtomicConfig:
         maker_budget_usd_s: With ``budgeted_maker``: the unhedged exposure (USD·s) a resting
             hedge may accumulate before it turns into IOCs.
         margin_check: Pre-flight reads each leg's account, positions and leverage and refuses
-            an open that a venue would not margin (``False``: skip those reads).
+            an open that a venue would not margin, counting the margin the executor's other
+            running opens hold (``False``: skip those reads; the open holds nothing).
         leverage: Set on every leg's symbol before the open (refused when above the venue's
             tier cap for the resulting position); ``None``: each venue's current leverage.
         min_liquidation_distance: Refuse an open after which a leg's liquidation price would be

@@ -35,7 +35,7 @@ import asyncio
 import contextvars
 import dataclasses
 from asyncio.tasks import _enter_task, _leave_task
-from collections.abc import Callable, Coroutine, Generator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from collections.abc import Set as AbstractSet
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -49,6 +49,7 @@ from hedgekit.errors import (
     RateLimitedError,
     VenueError,
 )
+from hedgekit.execution.admission import MarginHolds
 from hedgekit.execution.breaker import BreakerState
 from hedgekit.execution.config import (
     AtomicConfig,
@@ -242,6 +243,8 @@ class Opening:
         self._fast = False  # the reaction to a first fill takes :meth:`_first_hedge`'s form
         self._deadline_ns = 0  # the hedge's deadline after the first fill
         self._cancels: asyncio.Task[None] | None = None
+        # The initial margin this open holds on each venue until it ends: (venue, amount).
+        self._held: list[tuple[str, Decimal]] = []
 
     # ----------------------------------------------------------------------------- run
     async def run(self) -> AtomicResult:
@@ -274,33 +277,41 @@ class Opening:
             _Leg(s, owner.executors[s.venue], owner.executors[s.venue].info(s.symbol))
             for s in self.specs
         ]
-        # 1. Pre-flight: nothing is placed unless every check passes.
         try:
-            self.pair = self._preflight()
-            if self.cfg.margin_check:
-                await self._margin(self.pair)
-        except Refusal as refusal:
-            return self._refused(refusal.reason)
-        self._plan()
-        # A hedge configuration that does not depend on the hedge's size is made before any
-        # fill (a budgeted maker hedge's depends on it: made then).
-        pricing = self.cfg.hedge_pricing
-        if pricing is HedgePricing.LADDER:
-            self._fixed_cfg = self.cfg.hedge
-        elif pricing is HedgePricing.IOC:
-            fixed = self._fixed_cfg = self._hedge_config(self.ls[0], self.requested)
-            for leg in self.ls:
-                leg.ready = ReadyPrice(leg.ex, leg.spec.symbol, leg.spec.side, fixed)
-            # The usual open: its immediate reaction is worked out by the fill listener.
-            self._fast = len(self.ls) == 2 and self.cfg.hedge_timing is HedgeTiming.IMMEDIATE
-        self._deadline_ns = int(self.cfg.deadline_s * _S)
-        tap = OperationTap(owner.sessions, self.cfg.hedge_threshold, self.recorder)
-        tap.markouts = owner.markouts
-        self.tap = tap
-        try:
-            return await self._run(tap)
+            # 1. Pre-flight: nothing is placed unless every check passes.
+            try:
+                self.pair = self._preflight()
+                if self.cfg.margin_check:
+                    await self._margin(self.pair)
+            except Refusal as refusal:
+                return self._refused(refusal.reason)
+            self._plan()
+            # A hedge configuration that does not depend on the hedge's size is made before any
+            # fill (a budgeted maker hedge's depends on it: made then).
+            pricing = self.cfg.hedge_pricing
+            if pricing is HedgePricing.LADDER:
+                self._fixed_cfg = self.cfg.hedge
+            elif pricing is HedgePricing.IOC:
+                fixed = self._fixed_cfg = self._hedge_config(self.ls[0], self.requested)
+                for leg in self.ls:
+                    leg.ready = ReadyPrice(leg.ex, leg.spec.symbol, leg.spec.side, fixed)
+                # The usual open: its immediate reaction is worked out by the fill listener.
+                self._fast = len(self.ls) == 2 and self.cfg.hedge_timing is HedgeTiming.IMMEDIATE
+            self._deadline_ns = int(self.cfg.deadline_s * _S)
+            tap = OperationTap(owner.sessions, self.cfg.hedge_threshold, self.recorder)
+            tap.markouts = owner.markouts
+            self.tap = tap
+            try:
+                return await self._run(tap)
+            finally:
+                tap.close()
         finally:
-            tap.close()
+            # The margin this open held is the account's again (its positions, if any, now
+            # show in what the venue answers).
+            holds = owner.margin_holds
+            for venue, amount in self._held:
+                holds.release(venue, amount)
+            self._held.clear()
 
     def _preflight(self) -> Decimal:
         """The pair size every venue accepts now.
@@ -361,55 +372,76 @@ class Opening:
         collateral alone. A venue that cannot be read refuses the open: margin that cannot be
         confirmed is not assumed.
 
+        Opens of this executor that run together are judged together: the initial margin each
+        passing leg needs is held on its venue until its open ends (released by :meth:`run`),
+        and the others' checks take what is held off the account they read
+        (:class:`~hedgekit.execution.admission.MarginHolds`).
+
         Raises:
             Refusal: A leg fails; its reason names the venue and why.
         """
-        cfg = self.cfg
-        reads = self._owner.reads
-
-        async def one(leg: _Leg) -> None:
-            session, sym, name = leg.ex.session, leg.spec.symbol, leg.name
-            for attempt in range(_MARGIN_READS):
-                try:
-                    if cfg.leverage is not None:
-                        await session.set_leverage(sym, cfg.leverage)
-                    # One round trip: the three reads at once, each shared with the other
-                    # operations reading the same at the same time.
-                    # (the leverage just set is read afresh: a read already on its way may
-                    # have been sent before the change)
-                    lev, acct, positions = await asyncio.gather(
-                        session.fetch_leverage(sym)
-                        if cfg.leverage is not None
-                        else reads.read(
-                            (name, "leverage", sym), lambda: session.fetch_leverage(sym)
-                        ),
-                        reads.read((name, "account"), session.fetch_account),
-                        reads.read((name, "positions"), session.fetch_positions),
-                    )
-                    break
-                except LeverageRejectedError as exc:
-                    raise Refusal(f"{name} leverage {cfg.leverage} refused: {exc.message}") from exc
-                except (VenueError, TimeoutError) as exc:
-                    # A lost answer is read again (reads change nothing); a refusal is final.
-                    if attempt + 1 >= _MARGIN_READS or (
-                        isinstance(exc, VenueError) and exc.definitive
-                    ):
-                        raise Refusal(f"{name} margin could not be read: {exc}") from exc
-            price = _touch(leg)
-            venue = leg.ex.venue
-            account = Account.from_venue(
-                acct.collateral, positions, venue.margin_table, leverage=lev, also=(sym,)
+        with self._owner.margin_holds.checking():
+            # Every leg's check ends before the first refusal is raised: none holds after it.
+            results = await asyncio.gather(
+                *(self._margin_leg(leg, pair) for leg in self.ls), return_exceptions=True
             )
-            if account is None:  # no tiers to judge by: available collateral alone
-                need = pair * price / lev
-                if need > acct.available:
-                    raise Refusal(
-                        f"{name} margin: {need:.2f} of initial margin needed, {acct.available:.2f} available"
-                    )
-                return
+        for res in results:
+            if isinstance(res, BaseException):
+                raise res
+
+    async def _margin_leg(self, leg: _Leg, pair: Decimal) -> None:
+        """One leg of :meth:`_margin`: read, judge against the account less what the executor's
+        other opens hold, and hold this leg's initial margin when it passes."""
+        cfg = self.cfg
+        reads, holds = self._owner.reads, self._owner.margin_holds
+        session, sym, name = leg.ex.session, leg.spec.symbol, leg.name
+        for attempt in range(_MARGIN_READS):
+            try:
+                if cfg.leverage is not None:
+                    await session.set_leverage(sym, cfg.leverage)
+                # One round trip: the three reads at once, each shared with the other
+                # operations reading the same at the same time.
+                # (the leverage just set is read afresh: a read already on its way may
+                # have been sent before the change)
+                lev, (sent, acct), (sent_p, positions) = await asyncio.gather(
+                    session.fetch_leverage(sym)
+                    if cfg.leverage is not None
+                    else reads.read((name, "leverage", sym), lambda: session.fetch_leverage(sym)),
+                    reads.read((name, "account"), _stamped(holds, session.fetch_account)),
+                    reads.read((name, "positions"), _stamped(holds, session.fetch_positions)),
+                )
+                break
+            except LeverageRejectedError as exc:
+                raise Refusal(f"{name} leverage {cfg.leverage} refused: {exc.message}") from exc
+            except (VenueError, TimeoutError) as exc:
+                # A lost answer is read again (reads change nothing); a refusal is final.
+                if attempt + 1 >= _MARGIN_READS or (isinstance(exc, VenueError) and exc.definitive):
+                    raise Refusal(f"{name} margin could not be read: {exc}") from exc
+        if not lev > 0:
+            raise Refusal(f"{name} answered leverage {lev} for {sym}")
+        price = _touch(leg)
+        need = pair * price / lev
+        # What the executor's other running opens will use (and what ended after the
+        # older of the two reads was sent) is not the account's to give again.
+        held = holds.held(name, min(sent, sent_p))
+        also = f" ({held:.2f} held by running opens)" if held else ""
+        venue = leg.ex.venue
+        if held > acct.collateral:
+            raise Refusal(
+                f"{name} margin: running opens hold {held:.2f} of {acct.collateral:.2f} collateral"
+            )
+        account = Account.from_venue(
+            acct.collateral - held, positions, venue.margin_table, leverage=lev, also=(sym,)
+        )
+        if account is None:  # no tiers to judge by: available collateral alone
+            if need > acct.available - held:
+                raise Refusal(
+                    f"{name} margin: {need:.2f} of initial margin needed, {acct.available:.2f} available{also}"
+                )
+        else:
             decision = account.can_open(sym, leg.spec.side, pair, price, lev)
             if not decision:
-                raise Refusal(f"{name} margin: {decision.message}")
+                raise Refusal(f"{name} margin: {decision.message}{also}")
             floor = cfg.min_liquidation_distance
             if floor is not None:
                 distance = account.after_open(
@@ -418,10 +450,10 @@ class Opening:
                 if distance is not None and distance < floor:
                     raise Refusal(
                         f"{name} liquidation price after the open {distance:.2%} from the mark, "
-                        f"under the {floor:.2%} floor"
+                        f"under the {floor:.2%} floor{also}"
                     )
-
-        await asyncio.gather(*(one(leg) for leg in self.ls))
+        holds.hold(name, need)
+        self._held.append((name, need))
 
     def _plan(self) -> None:
         plan = self.cfg.plan
@@ -1270,6 +1302,19 @@ class Opening:
 _MARGIN_READS = 3
 """How many times the pre-flight reads a venue's margin before it refuses the open (a read that
 lost its answer is simply read again)."""
+
+
+def _stamped(
+    holds: MarginHolds, call: Callable[[], Awaitable[_T]]
+) -> Callable[[], Awaitable[tuple[int, _T]]]:
+    """``call`` as a read that also answers the margin holds' epoch when it was sent (holds let
+    go after that are not in its answer)."""
+
+    async def read() -> tuple[int, _T]:
+        sent = holds.epoch
+        return sent, await call()
+
+    return read
 
 
 def _not_dust_bound(leg: _Leg) -> tuple[Decimal, Decimal] | None:

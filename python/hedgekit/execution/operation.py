@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 
 from hedgekit.clock import Clock
-from hedgekit.execution.admission import Admission, SharedReads
+from hedgekit.execution.admission import Admission, MarginHolds, SharedReads
 from hedgekit.execution.order import OrderExecutor, settle_until_answered
 from hedgekit.execution.recorder import JournalLike, MarkoutRecorder, OperationRecorder
 from hedgekit.execution.results import LegResult, tidy
@@ -316,6 +316,9 @@ class OperationExecutor:
         executor)."""
         self.reads = SharedReads()
         """The pre-flight's venue reads, shared by the operations that make them at once."""
+        self.margin_holds = MarginHolds()
+        """The initial margin this executor's running opens hold on each venue: every open's
+        margin check counts what the others will use."""
         self.executors = {
             name: OrderExecutor(s, clock=self.clock, id_prefix=id_prefix)
             for name, s in self.sessions.items()
