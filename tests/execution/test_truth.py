@@ -127,6 +127,30 @@ def test_no_leg_ever_ends_above_the_pair_size(plan: str) -> None:
     assert oversize == []
 
 
+@pytest.mark.parametrize("plan", ["taker_both", "auto"])
+def test_a_taker_open_split_on_thin_books_never_leaves_a_leg_above_the_pair_or_apart(
+    plan: str,
+) -> None:
+    """Books thinner than the pair within the budget (each venue its own depth, drawn per
+    seed): the taker legs work them in children, going on together after the first fill under
+    ``taker_both``. Under lost requests and answers and outright rejections, no leg ends above
+    the pair, and the venues' positions end equal and opposite or flat (the invariants)."""
+    import random
+
+    bad = []
+    for seed in range(60):
+        rng = random.Random(seed)
+        sc = _scenario(plan, p_resp_loss=0.05, p_req_loss=0.05, p_reject=0.05)
+        for venue in sc["venues"]:
+            venue["market"]["level_size"] = rng.choice(["0.2", "0.3", "0.5", "0.7"])
+        sc["operation"]["config"]["slippage_budget_bps"] = rng.choice(["1", "2", "4"])
+        report = simulate(parse_scenario(sc), seed=seed)
+        positions = _positions(report)
+        if max(abs(p) for p in positions.values()) > D("1.5") or _failed(report):
+            bad.append((seed, report["result"]["status"], positions, _failed(report)))
+    assert bad == []
+
+
 # ----------------------------------------------------- a failure downstream of the ledger
 def test_a_fill_the_ledger_accepted_is_not_lost_to_an_error_after_it(
     monkeypatch: pytest.MonkeyPatch,

@@ -1093,6 +1093,13 @@ class Opening:
                 )  # fmt: skip
 
     async def _take(self, leg: _Leg, stop: asyncio.Event) -> None:
+        """One leg's taker entry: protected IOCs, split into children when the book holds less
+        than the pair within the slippage budget, a pause between children for the book to
+        refill. When a leg rests, the first fill stops the children of a leg that has some (the
+        hedge covers the rest). When every leg takes, the legs go on together: a leg's next
+        child goes out while every other leg holds (or may still get) as much as it has, and
+        until the entry timeout; a leg that falls behind (refused, a thinner book) stops the
+        others, and the hedge round evens out what is left."""
         tap, cfg, pair = self._tap(), self.cfg, self.pair
         ex = leg.ex
         sym, side = leg.spec.symbol, leg.spec.side
@@ -1102,12 +1109,24 @@ class Opening:
             children = [pair] if depth >= pair else split_sizes(pair, depth, leg.info.rules)
         except ValueError:
             children = [pair]
+        others = [o for o in self.ls if o is not leg]
+        together = not any(o.maker for o in self.ls)
+        end_ns = self.clock.now_ns() + int(cfg.entry_timeout_s * _S)
+
+        def done() -> bool:
+            if not together:
+                return stop.is_set() and tap.first.is_set() and leg.along(tap) > 0
+            held = leg.along(tap)
+            return self.clock.now_ns() >= end_ns or any(
+                o.along(tap) + o.reserved(tap) < held for o in others
+            )
+
         for i, child in enumerate(children):
-            if stop.is_set() and tap.first.is_set() and leg.along(tap) > 0:
+            if done():
                 break
             if i:
                 await asyncio.sleep(0.2)  # let the book refill before the next child
-                if stop.is_set() and tap.first.is_set() and leg.along(tap) > 0:
+                if done():
                     break
             try:
                 q = ex.quote(sym, cfg.max_book_age_s)
