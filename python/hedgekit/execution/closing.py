@@ -36,9 +36,9 @@ _READ_BACKOFF_MAX_S = 1.0
 _READ_MIN_ATTEMPT_S = 0.25
 """The shortest time one read of a position is given, even at the end of its window."""
 _PHASE2_READ_S = 1.0
+"""How long phase 2 tries to read the positions before sizing from this close's own fills."""
 _MAX_REFUSED_ROUNDS = 3
 """Rounds of one leg's close the venue refuses outright, in a row, before that leg's work ends."""
-"""How long phase 2 tries to read the positions before sizing from this close's own fills."""
 
 
 def attempt_s(session: VenueSession) -> float:
