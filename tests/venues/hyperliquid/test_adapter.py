@@ -614,12 +614,17 @@ def test_with_the_window_off_nothing_carries_a_deadline_and_no_window_is_stated(
                 assert await venue.cancel("ETH", client_id="o1") is CancelResult.CANCELLED
                 assert [b["action"]["type"] for b in bodies] == ["order", "batchModify", "cancel"]
                 assert all(b["expiresAfter"] is None for b in bodies)
+        creds = HyperliquidCredentials(Secret(key_of("x")[0]), key_of("x")[1])
         with pytest.raises(InvalidArgumentError):
-            HyperliquidVenue(
-                "http://127.0.0.1:9",
-                HyperliquidCredentials(Secret(key_of("x")[0]), key_of("x")[1]),
-                placement_window_s=-1,
-            )
+            HyperliquidVenue("http://127.0.0.1:9", creds, placement_window_s=-1)
+        # A window no longer than the wait for a reconnecting socket would expire every order
+        # that waited: refused at construction, with both figures named.
+        for window, gate in ((2.0, 2.0), (1.0, 2.0)):
+            with pytest.raises(InvalidArgumentError, match="gate_timeout_s"):
+                HyperliquidVenue(
+                    "http://127.0.0.1:9", creds, placement_window_s=window, gate_timeout_s=gate
+                )
+        HyperliquidVenue("http://127.0.0.1:9", creds, placement_window_s=2.5, gate_timeout_s=2.0)
 
     run(main)
 
@@ -631,7 +636,10 @@ def test_a_placement_that_reaches_the_venue_after_its_deadline_is_refused_not_pl
 
     async def main() -> None:
         clock = AheadClock()
-        async with venue_on_fake(placement_window_s=2.0, fake_clock=clock) as (fake, venue):
+        async with venue_on_fake(placement_window_s=2.0, gate_timeout_s=1.0, fake_clock=clock) as (
+            fake,
+            venue,
+        ):
             assert venue.placement_window_ns == 2_000_000_000
             await venue.place(buy("live1", "2990"))
             await until(lambda: venue.quote("ETH") is not None, "a book")
@@ -664,7 +672,9 @@ def test_an_order_stalled_inside_the_venue_past_its_deadline_is_refused_not_exec
     the window off the same stall lets the order execute late."""
 
     async def main() -> None:
-        async with venue_on_fake(placement_window_s=1.0, request_timeout_s=3.0) as (fake, venue):
+        async with venue_on_fake(
+            placement_window_s=1.0, gate_timeout_s=0.5, request_timeout_s=3.0
+        ) as (fake, venue):
             fake.faults.stall(1, delay_s=1.5, kinds=("ws_post",))
             with pytest.raises(OrderRejectedError) as info:
                 await venue.place(buy("st1", "2990"))
@@ -689,7 +699,9 @@ def test_a_stalled_order_whose_answer_was_given_up_never_appears_after_its_windo
     venue, past its deadline, it is refused, so "not found" after the window stays true."""
 
     async def main() -> None:
-        async with venue_on_fake(placement_window_s=1.0, request_timeout_s=0.4) as (fake, venue):
+        async with venue_on_fake(
+            placement_window_s=1.0, gate_timeout_s=0.5, request_timeout_s=0.4
+        ) as (fake, venue):
             bodies = exchange_bodies(fake)
             fake.faults.stall(1, delay_s=1.5, kinds=("ws_post",))
             with pytest.raises(AmbiguousOutcomeError):

@@ -135,7 +135,8 @@ class HyperliquidVenue(LocalState):
             given up: a session believes "no such order" only once this window, plus a
             margin, has passed (:attr:`placement_window_ns`). A refused stale action costs the
             address 5x the rate-limit weight of a fresh one. ``None`` or 0: no deadline, and
-            the venue states no window. Cancels and every other action never carry one.
+            the venue states no window. Cancels and every other action never carry one. A
+            window no longer than ``gate_timeout_s`` is refused (``InvalidArgumentError``).
         backoff: Delays between reconnects.
         silence_timeout_s: A socket silent this long is replaced.
         keepalive_s: Quiet time before our ``{"method":"ping"}``.
@@ -176,6 +177,13 @@ class HyperliquidVenue(LocalState):
         if placement_window_s is not None and placement_window_s < 0:
             raise InvalidArgumentError(
                 f"placement_window_s must be >= 0 or None, got {placement_window_s}"
+            )
+        if placement_window_s and placement_window_s <= gate_timeout_s:
+            # An order signed as the socket drops waits up to gate_timeout_s before it goes by
+            # REST: a window no longer than that expires it on its way, every time.
+            raise InvalidArgumentError(
+                f"placement_window_s ({placement_window_s}) must be longer than gate_timeout_s "
+                f"({gate_timeout_s}): an order waiting for a reconnecting socket would expire"
             )
         self._window_ms: int | None = (
             max(1, round(placement_window_s * 1000)) if placement_window_s else None
