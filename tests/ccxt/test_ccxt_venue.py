@@ -27,6 +27,7 @@ from hedgekit._core import EthSigner
 from hedgekit.errors import (
     AmbiguousOutcomeError,
     ConversionError,
+    InvalidArgumentError,
     OrderRejectedError,
     PostOnlyRejectedError,
     RateLimitedError,
@@ -209,6 +210,61 @@ def _run(body: Any) -> None:
             finally:
                 await venue.close()
                 await ex.close()
+
+    asyncio.run(main())
+
+
+def test_the_dead_man_switch_is_armed_through_ccxt_and_cancels_what_rests_if_we_die() -> None:
+    async def main() -> None:
+        async with FakeHyperliquid(accounts=[ADDR], book_interval_s=0.05, source="a") as fake:
+            ex = ccxt_hyperliquid(fake, KEY, ADDR)
+            venue = CcxtVenue(ex, symbols=(ETH,), request_timeout_s=2.0, dead_man_s=6)
+            try:
+                await venue.connect()
+                for _ in range(200):
+                    if venue.dead_man_until_ms is not None and venue.quote(ETH) is not None:
+                        break
+                    await asyncio.sleep(0.02)
+                until = venue.dead_man_until_ms
+                assert until is not None
+                quote = venue.quote(ETH)
+                assert quote is not None
+                price = venue.instruments()[ETH].rules.round_price(quote.bid * D("0.98"), "buy")
+                await venue.place(
+                    OrderRequest(ETH, Side.BUY, D("0.01"), price, "dm1", tif=TimeInForce.POST_ONLY)
+                )
+                assert len(fake.open_orders(ADDR)) == 1
+                fake.fire_scheduled_cancels(until - 3000)  # not yet: the order still rests
+                assert len(fake.open_orders(ADDR)) == 1
+                fake.fire_scheduled_cancels(until + 1)  # as if we had died: it is cancelled
+                assert fake.open_orders(ADDR) == []
+            finally:
+                await venue.close()
+                await ex.close()
+
+    asyncio.run(main())
+
+
+def test_no_dead_man_switch_where_ccxt_has_no_call_for_it_or_it_is_off() -> None:
+    async def main() -> None:
+        async with FakeHyperliquid(accounts=[ADDR], book_interval_s=0.05, source="a") as fake:
+            for off in ("no call", "off"):
+                ex = ccxt_hyperliquid(fake, KEY, ADDR)
+                if off == "no call":
+                    ex.has["cancelAllOrdersAfter"] = False
+                venue = CcxtVenue(
+                    ex, symbols=(ETH,), request_timeout_s=2.0,
+                    dead_man_s=None if off == "off" else 6,
+                )  # fmt: skip
+                try:
+                    await venue.connect()
+                    await asyncio.sleep(0.3)
+                    assert venue.dead_man_until_ms is None
+                finally:
+                    await venue.close()
+                    await ex.close()
+        with pytest.raises(InvalidArgumentError, match="dead_man_s"):
+            CcxtVenue(_Stub(RuntimeError()), dead_man_s=4.9)
 
     asyncio.run(main())
 

@@ -136,6 +136,7 @@ class _BridgeHarness:
             poll_interval_s=0.1,
             backoff=Backoff(0.05, 0.2, rng=random.Random(self.seed)),
             private_stream=self.private_stream,
+            dead_man_s=None,  # off, as in every harness: the switch has tests of its own
         )
         self.bridge = venue
         await venue.connect()

@@ -153,6 +153,16 @@ class CcxtVenue(CcxtStreams):
             or ``ArgumentsRequired`` turns the bridge to polling), ``False`` to poll.
         book_timeout_s: A book feed silent this long is given up (the book cleared) and
             resubscribed.
+        dead_man_s: The dead-man switch, where ccxt has ``cancelAllOrdersAfter`` for the
+            exchange (Hyperliquid's ``scheduleCancel``, Bybit's, OKX's, Lighter's): while
+            connected, every open order is set to be cancelled this far ahead, refreshed at a
+            third of it, so a process that dies leaves nothing resting for longer (the
+            countdown is left armed by :meth:`close`). ``None`` disables it; an exchange
+            without the call has none (:attr:`dead_man_until_ms` stays ``None``).
+
+    Raises:
+        hedgekit.errors.InvalidArgumentError: A config with a ready instance, a sync
+            exchange, or ``dead_man_s`` under 5 s.
     """
 
     def __init__(
@@ -170,7 +180,12 @@ class CcxtVenue(CcxtStreams):
         backoff: Backoff | None = None,
         private_stream: bool = True,
         book_timeout_s: float = 30.0,
+        dead_man_s: float | None = 60.0,
     ) -> None:
+        if dead_man_s is not None and not dead_man_s >= 5:
+            raise InvalidArgumentError(
+                f"dead_man_s must be at least 5 s (or None), got {dead_man_s}"
+            )
         if isinstance(exchange, str):
             self.exchange: Any = make_exchange(exchange, config)
             self._owned = True
@@ -219,6 +234,10 @@ class CcxtVenue(CcxtStreams):
         """Private-stream failures (drops, silences) the bridge reconnected from."""
         self.resolved = 0
         """Placements whose lost answer a status query resolved."""
+        self.dead_man_s = dead_man_s
+        self.dead_man_until_ms: int | None = None
+        """The latest time (ms since the epoch) at which the exchange cancels every open order
+        unless the switch is refreshed first; ``None`` while it has not been armed."""
 
     # ---------------------------------------------------------------------------- lifecycle
     @property
@@ -260,6 +279,8 @@ class CcxtVenue(CcxtStreams):
         for sym in self.symbols or ():
             self._spawn(self._book_loop(sym))
         self._spawn(self._private_loop())
+        if self.dead_man_s is not None and self.exchange.has.get("cancelAllOrdersAfter") is True:
+            self._spawn(self._dead_man_loop(self.dead_man_s))
         try:
             async with asyncio.timeout(self.ready_timeout_s):
                 await self._ready.wait()
@@ -792,6 +813,27 @@ class CcxtVenue(CcxtStreams):
                 if mapped is None:
                     raise
                 raise mapped from exc
+
+    async def _dead_man_loop(self, ahead_s: float) -> None:
+        """Keeps the exchange's cancel-all countdown ``ahead_s`` ahead while connected: armed
+        once the private side is ready, refreshed every third of it."""
+        ahead_ms = int(ahead_s * 1000)
+        while True:
+            ready = self._ready
+            if ready is not None and not ready.is_set():
+                try:
+                    async with asyncio.timeout(ahead_s / 3):
+                        await ready.wait()
+                except TimeoutError:
+                    continue
+            try:
+                await self._call(self.exchange.cancel_all_orders_after, ahead_ms)
+            except VenueError as exc:
+                log.warning("%s: dead-man switch not refreshed: %s", self._name, exc)
+            else:
+                # Read after the answer: the exchange counted from before it, never later.
+                self.dead_man_until_ms = time.time_ns() // MS + ahead_ms
+            await asyncio.sleep(ahead_s / 3)
 
     async def _gate(self) -> None:
         if self._ready is None or self._ready.is_set():
