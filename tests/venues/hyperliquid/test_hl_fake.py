@@ -703,21 +703,27 @@ def test_any_websocket_message_gets_an_answer_or_an_error_never_an_exception(
 
 def test_a_stalled_action_reaches_the_venue_late_and_past_its_deadline_is_refused() -> None:
     """A stall holds a request before the venue applies it: an order whose ``expiresAfter``
-    has passed by then is refused and nothing is placed, by REST and over the socket (where
+    has passed by then is refused (charged at 5x a fresh action's weight) and nothing is placed, by REST and over the socket (where
     the posts behind it are answered meanwhile); the same order unstalled, or stalled with no
     deadline, is placed."""
 
     async def body(fake: FakeHyperliquid, http: aiohttp.ClientSession) -> None:
+        used = fake.account(ADDR).requests
         fake.faults.stall(1, delay_s=1.3, kinds=("exchange",))
         late = await post(
             http, fake, "/exchange", signed(order("2990", "0.01"), expires_in_ms=1000)
         )
         assert late["status"] == "err" and late["response"].startswith("Action expired")
         assert fake.open_orders(ADDR) == []
+        # the stale action is charged to the address at 5x a fresh one
+        assert fake.account(ADDR).requests == used + 5
         on_time = await post(
             http, fake, "/exchange", signed(order("2990", "0.01"), expires_in_ms=1000)
         )
         assert "resting" in on_time["response"]["data"]["statuses"][0]
+        assert fake.account(ADDR).requests == used + 6
+        rate = await post(http, fake, "/info", {"type": "userRateLimit", "user": ADDR})
+        assert rate["nRequestsUsed"] == used + 6
         async with http.ws_connect(fake.ws_url) as ws:
             fake.faults.stall(2, delay_s=1.3, kinds=("ws_post",))
             for i, expires in ((1, 1000), (2, None)):

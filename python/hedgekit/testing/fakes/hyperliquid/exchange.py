@@ -31,6 +31,10 @@ from hedgekit.testing.fakes.hyperliquid.wire import OrderRecord, Push, num, pars
 
 __all__ = ["Answer", "Exchange"]
 
+STALE_WEIGHT = 5
+"""What an action refused for its passed ``expiresAfter`` adds to the address's request count
+(``userRateLimit``'s ``nRequestsUsed``): five times a fresh action's one."""
+
 _MS = 1_000_000
 _TIF = {"Alo": TimeInForce.POST_ONLY, "Gtc": TimeInForce.GTC, "Ioc": TimeInForce.IOC}
 _DEFAULT = {"status": "ok", "response": {"type": "default"}}
@@ -137,10 +141,14 @@ class Exchange:
         refusal = self.nonces.use(signer, nonce, now_ms)
         if refusal is not None:
             return _err(refusal)
-        if expires is not None and expires < now_ms:
-            return _err(f"Action expired: expiresAfter {expires} < {now_ms}")
         master = self.state.master_of(signer)
         assert master is not None
+        if expires is not None and expires < now_ms:
+            # A stale action is refused and charged to the address at 5x a fresh one's weight.
+            stale = self._acting(master, vault)
+            if stale is not None:
+                stale.requests += STALE_WEIGHT
+            return _err(f"Action expired: expiresAfter {expires} < {now_ms}")
         if kind == "approveAgent":
             return self._approve_agent(master, action)
         if kind in _ACK_ONLY:
