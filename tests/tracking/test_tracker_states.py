@@ -308,6 +308,32 @@ def test_reconnect_queries_open_orders_and_fetches_fills() -> None:
     assert t.stream_connected
 
 
+def test_an_order_is_seen_throughout_only_without_a_stream_gap_since_or_a_status_after_it() -> None:
+    """Whether everything the venue did with an order has reached us: not while the stream is
+    down, not after it came back (fills in the gap may never have been delivered) until a
+    status query asked after the return is answered; an order placed after the return, or
+    with no gap at all, is seen; a report asked before the return does not count."""
+    t, _ = tracker()
+    t.on_event(StreamStatus("sim-a", True, 0), 1 * S)  # the first connection: no gap
+    t.submit(request("a"), 2 * S)
+    t.on_ack(ack("a"), 2 * S)
+    assert t.seen_throughout("a")
+    t.on_event(StreamStatus("sim-a", False, 0), 3 * S)
+    assert not t.seen_throughout("a")
+    t.on_event(StreamStatus("sim-a", True, 0), 5 * S)
+    assert not t.seen_throughout("a")
+    t.on_status("a", report("a"), 6 * S, asked_ns=4 * S)  # asked inside the gap
+    assert not t.seen_throughout("a")
+    t.submit(request("b"), 6 * S)  # placed after the return
+    assert t.seen_throughout("b")
+    t.on_status("a", report("a"), 7 * S, asked_ns=int(5.5 * S))  # asked after the return
+    assert t.seen_throughout("a")
+    # a return never seen leaving is a gap too
+    t.on_event(StreamStatus("sim-a", True, 0), 8 * S)
+    assert not t.seen_throughout("a") and not t.seen_throughout("b")
+    assert t.seen_throughout("gone")  # no longer tracked: it ended
+
+
 def test_status_with_missing_fills_fetches_them() -> None:
     t, _ = tracker()
     t.submit(request(), 0)

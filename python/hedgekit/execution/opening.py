@@ -596,7 +596,15 @@ class Opening:
             # reserves its whole size. A reaction started by the listener has the fill it was
             # given counted already, so its first round reads the tap's running totals without
             # a scan of every tracker.
-            cancelling = frozenset([(leg.name, cid) for leg, cid in pending if leg.maker])
+            # (an entry whose fills may not all have reached us — a stream gap since it was
+            # placed — keeps its reservation: it may have filled while we could not see)
+            cancelling = frozenset(
+                [
+                    (leg.name, cid)
+                    for leg, cid in pending
+                    if leg.maker and leg.tracker.seen_throughout(cid)
+                ]
+            )
             if eager:
                 self._to_cancel = pending
             elif pending:
@@ -824,7 +832,10 @@ class Opening:
             for cid in ids:
                 if state(cid) in _LIVE_ANSWERED:
                     lag_live.append(cid)
-        cancelling = lag_live if other.maker else ()
+        # (one whose fills the venue may not have told us all of — a stream gap since it was
+        # placed, no status since — may have filled already: it keeps its reservation)
+        seen = tracker.seen_throughout
+        cancelling = [cid for cid in lag_live if seen(cid)] if other.maker else ()
         # What the lagging leg's other orders in its direction may still add (_Leg.reserved).
         reserved = _ZERO
         for cid in tap.client_ids(other.name):

@@ -342,6 +342,7 @@ class _Order:
     gap_since_ns: int | None = None
     gap_attempts = 0
     terminal_ns: int | None = None
+    reported_ns: int | None = None  # when the venue was last asked for a report it answered
     # What only a modify or a venue's own reports fill in starts shared and empty, and becomes
     # the order's own on the first change (through the methods below, never in place).
     replaced_ids: AbstractSet[str] = frozenset()  # ids a modify answer superseded
@@ -438,6 +439,7 @@ class OrderTracker:
         self._anomalies: deque[Anomaly] = deque(maxlen=1000)
         self._stream_down_ns: int | None = None
         self._stream_up_ns: int | None = None  # when the stream last came back
+        self._resumed_ns: int | None = None  # when it last came back after a gap (or None)
 
     # ----------------------------------------------------------------- queries
     def order(self, client_id: str) -> TrackedOrder:
@@ -586,6 +588,24 @@ class OrderTracker:
     def unmatched_fills(self) -> tuple[Fill, ...]:
         """Buffered fills whose client id we do not know."""
         return tuple(self._unmatched.values())
+
+    def seen_throughout(self, client_id: str) -> bool:
+        """True when everything the venue has done with the order has reached us: the stream
+        is connected and has had no gap since the order was submitted, or the venue answered a
+        status query about it asked after the stream last came back (its fills as of then,
+        the stream's events after). False means its fills may be unknown: a fill of it during
+        the gap may not have been delivered. An order no longer tracked is seen (it ended).
+        """
+        if self._stream_down_ns is not None:
+            return False
+        resumed = self._resumed_ns
+        if resumed is None:
+            return True
+        o = self._orders.get(client_id)
+        if o is None or resumed <= o.submitted_ns:
+            return True
+        reported = o.reported_ns
+        return reported is not None and reported >= resumed
 
     @property
     def stream_connected(self) -> bool:
@@ -798,6 +818,8 @@ class OrderTracker:
             return acts
         for fill in report.fills:
             self._ingest_fill(fill, now_ns, acts)
+        if o.reported_ns is None or asked > o.reported_ns:
+            o.reported_ns = asked
         if o.inflight == "new":
             o.inflight = None
         vid = report.venue_order_id
@@ -873,6 +895,8 @@ class OrderTracker:
             return
         down, self._stream_down_ns = self._stream_down_ns, None
         last_up, self._stream_up_ns = self._stream_up_ns, now_ns
+        if down is not None or last_up is not None:
+            self._resumed_ns = now_ns  # back after a gap (seen leaving, or not)
         for o in self._orders.values():
             if not o.state.is_terminal:
                 self._query(o, now_ns, acts)
