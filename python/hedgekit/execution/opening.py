@@ -834,8 +834,13 @@ class Opening:
                     lag_live.append(cid)
         # (one whose fills the venue may not have told us all of — a stream gap since it was
         # placed, no status since — may have filled already: it keeps its reservation)
-        seen = tracker.seen_throughout
-        cancelling = [cid for cid in lag_live if seen(cid)] if other.maker else ()
+        if not other.maker:
+            cancelling: Sequence[str] = ()
+        elif tracker.gapless:
+            cancelling = lag_live
+        else:
+            seen = tracker.seen_throughout
+            cancelling = [cid for cid in lag_live if seen(cid)]
         # What the lagging leg's other orders in its direction may still add (_Leg.reserved).
         reserved = _ZERO
         for cid in tap.client_ids(other.name):

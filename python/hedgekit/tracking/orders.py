@@ -440,6 +440,10 @@ class OrderTracker:
         self._stream_down_ns: int | None = None
         self._stream_up_ns: int | None = None  # when the stream last came back
         self._resumed_ns: int | None = None  # when it last came back after a gap (or None)
+        self.gapless = True
+        """True while the stream has never had a gap (every order is
+        :meth:`seen_throughout`): the hot path's one-attribute answer; read it, never write
+        it."""
 
     # ----------------------------------------------------------------- queries
     def order(self, client_id: str) -> TrackedOrder:
@@ -890,6 +894,7 @@ class OrderTracker:
     # --------------------------------------------------------------- internals
     def _stream_status(self, event: StreamStatus, now_ns: int, acts: list[Action]) -> None:
         if not event.connected:
+            self.gapless = False
             if self._stream_down_ns is None:
                 self._stream_down_ns = now_ns
             return
@@ -897,6 +902,7 @@ class OrderTracker:
         last_up, self._stream_up_ns = self._stream_up_ns, now_ns
         if down is not None or last_up is not None:
             self._resumed_ns = now_ns  # back after a gap (seen leaving, or not)
+            self.gapless = False
         for o in self._orders.values():
             if not o.state.is_terminal:
                 self._query(o, now_ns, acts)
