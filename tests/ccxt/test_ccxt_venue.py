@@ -214,6 +214,16 @@ def _run(body: Any) -> None:
     asyncio.run(main())
 
 
+async def _quoted(venue: CcxtVenue) -> Any:
+    """The venue's ETH quote, once its book has come (at most 2 s)."""
+    for _ in range(100):
+        quote = venue.quote(ETH)
+        if quote is not None:
+            return quote
+        await asyncio.sleep(0.02)
+    raise AssertionError("no book within 2 s")
+
+
 def test_the_dead_man_switch_is_armed_through_ccxt_and_cancels_what_rests_if_we_die() -> None:
     async def main() -> None:
         async with FakeHyperliquid(accounts=[ADDR], book_interval_s=0.05, source="a") as fake:
@@ -221,14 +231,13 @@ def test_the_dead_man_switch_is_armed_through_ccxt_and_cancels_what_rests_if_we_
             venue = CcxtVenue(ex, symbols=(ETH,), request_timeout_s=2.0, dead_man_s=6)
             try:
                 await venue.connect()
+                quote = await _quoted(venue)
                 for _ in range(200):
-                    if venue.dead_man_until_ms is not None and venue.quote(ETH) is not None:
+                    if venue.dead_man_until_ms is not None:
                         break
                     await asyncio.sleep(0.02)
                 until = venue.dead_man_until_ms
                 assert until is not None
-                quote = venue.quote(ETH)
-                assert quote is not None
                 price = venue.instruments()[ETH].rules.round_price(quote.bid * D("0.98"), "buy")
                 await venue.place(
                     OrderRequest(ETH, Side.BUY, D("0.01"), price, "dm1", tif=TimeInForce.POST_ONLY)
@@ -274,12 +283,7 @@ def test_ccxt_calls_leave_the_callers_decimal_context_as_it_was() -> None:
         ctx = decimal.Context(prec=40, rounding=decimal.ROUND_DOWN, traps=[decimal.Overflow])
         decimal.setcontext(ctx)
         await venue.connect()
-        for _ in range(100):
-            if venue.quote(ETH) is not None:
-                break
-            await asyncio.sleep(0.02)
-        quote = venue.quote(ETH)
-        assert quote is not None
+        quote = await _quoted(venue)
         price = venue.instruments()[ETH].rules.round_price(quote.bid * D("0.99"), "buy")
         ack = await venue.place(
             OrderRequest(ETH, Side.BUY, D("0.01"), price, "ctx1", tif=TimeInForce.POST_ONLY)
@@ -303,12 +307,7 @@ def test_ccxt_calls_leave_the_callers_decimal_context_as_it_was() -> None:
 def test_the_hyperliquid_client_id_goes_out_as_a_128_bit_cloid_and_comes_back_as_ours() -> None:
     async def body(fake: FakeHyperliquid, venue: CcxtVenue) -> None:
         await venue.connect()
-        for _ in range(100):
-            if venue.quote(ETH) is not None:
-                break
-            await asyncio.sleep(0.02)
-        quote = venue.quote(ETH)
-        assert quote is not None
+        quote = await _quoted(venue)
         price = venue.instruments()[ETH].rules.round_price(quote.bid * D("0.98"), "buy")
         await venue.place(
             OrderRequest(ETH, Side.BUY, D("0.01"), price, "my-order-1", tif=TimeInForce.POST_ONLY)
@@ -424,12 +423,7 @@ def test_a_secret_in_the_config_reaches_ccxt_only_never_a_repr() -> None:
 def test_a_market_order_goes_out_as_an_ioc_at_the_protection_price_and_fills_exactly() -> None:
     async def body(fake: FakeHyperliquid, venue: CcxtVenue) -> None:
         await venue.connect()
-        for _ in range(100):
-            if venue.quote(ETH) is not None:
-                break
-            await asyncio.sleep(0.02)
-        quote = venue.quote(ETH)
-        assert quote is not None
+        quote = await _quoted(venue)
         request = OrderRequest(ETH, Side.BUY, D("0.02"), None, "mkt1", OrderType.MARKET)
         ack = await venue.place(request)
         assert ack.status is OrderStatus.FILLED and ack.filled == D("0.02")

@@ -346,6 +346,24 @@ def test_a_leverage_the_open_sets_is_read_afresh_never_from_a_shared_read(
         assert 0 < counts[(venue, "account")] < n
 
 
+def _margin_refusals(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The venues' own margin refusals of orders, from now on: one entry (the venue's name) per
+    order a simulated venue's engine refuses for margin."""
+    from hedgekit.venues.sim.engine import MatchingEngine
+
+    refused: list[str] = []
+    real = MatchingEngine._margin_error
+
+    def counted(self: MatchingEngine, *a: Any) -> Any:
+        err = real(self, *a)
+        if err is not None:
+            refused.append(self.venue)
+        return err
+
+    monkeypatch.setattr(MatchingEngine, "_margin_error", counted)
+    return refused
+
+
 @pytest.mark.parametrize("plan", [EntryPlan.TAKER_BOTH, EntryPlan.MAKER_BOTH, EntryPlan.AUTO])
 def test_opens_started_together_never_commit_more_margin_than_the_account_has(
     plan: EntryPlan, monkeypatch: pytest.MonkeyPatch
@@ -355,18 +373,7 @@ def test_opens_started_together_never_commit_more_margin_than_the_account_has(
     # then refuses the aster legs of eight of them, after their hl legs have filled (rolled
     # back at a loss). Judged together, the first four hold their margin and the other eight
     # are refused before anything is placed.
-    from hedgekit.venues.sim.engine import MatchingEngine
-
-    refused_by_venue: list[str] = []
-    real = MatchingEngine._margin_error
-
-    def counted(self: MatchingEngine, *a: Any) -> Any:
-        err = real(self, *a)
-        if err is not None:
-            refused_by_venue.append(self.venue)
-        return err
-
-    monkeypatch.setattr(MatchingEngine, "_margin_error", counted)
+    refused_by_venue = _margin_refusals(monkeypatch)
     n = 12
     collateral = {"hl": Decimal(5000), "aster": Decimal(500)}
     out = run_virtual(_many(n, plan, symbols=1, size=Decimal(1), collateral=collateral))
@@ -419,18 +426,7 @@ def test_concurrent_opens_under_faults_leave_the_venues_holding_what_the_results
     # positions are exactly the sum of what the results say each left (net per leg), the
     # venue never refuses an order for margin (the opens judged together), and every hold is
     # let go.
-    from hedgekit.venues.sim.engine import MatchingEngine
-
-    refused_by_venue: list[str] = []
-    real = MatchingEngine._margin_error
-
-    def counted(self: MatchingEngine, *a: Any) -> Any:
-        err = real(self, *a)
-        if err is not None:
-            refused_by_venue.append(self.venue)
-        return err
-
-    monkeypatch.setattr(MatchingEngine, "_margin_error", counted)
+    refused_by_venue = _margin_refusals(monkeypatch)
     p = 0.1
     for seed in range(first_seed, first_seed + 10):
         rng = random.Random(seed)
