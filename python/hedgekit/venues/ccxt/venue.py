@@ -158,7 +158,7 @@ class CcxtVenue(CcxtStreams):
             connected, every open order is set to be cancelled this far ahead, refreshed at a
             third of it, so a process that dies leaves nothing resting for longer (the
             countdown is left armed by :meth:`close`). ``None`` disables it; an exchange
-            without the call has none (:attr:`dead_man_until_ms` stays ``None``).
+            without the call has none (``dead_man_until_ms`` stays ``None``).
 
     Raises:
         hedgekit.errors.InvalidArgumentError: A config with a ready instance, a sync
