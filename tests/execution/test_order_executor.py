@@ -234,6 +234,44 @@ def test_limit_with_fallback_takes_the_rest_after_the_passive_timeout() -> None:
     assert clean
 
 
+@pytest.mark.parametrize(("room", "taken"), [("0", "1"), ("1.5", "2.5"), ("5", "3")])
+def test_a_cap_keeps_the_next_step_within_what_the_caller_still_lacks(
+    room: str, taken: str
+) -> None:
+    # As in the fallback test, the passive step fills 1 of 3; meanwhile the caller's other
+    # orders filled (a hedge's leg got its entry's fill): the cap says how much more may be
+    # added now, and the fallback IOC sends no more than that (nothing at 0); the result says
+    # why it stopped short. A cap above what is left changes nothing.
+    cfg = venue_config(mkt=market(script=(at(500, "trade", side="sell", size=D("8")),)))
+    order_cfg = OrderConfig(mode=ExecutionMode.LIMIT_WITH_FALLBACK, timeout_s=1.5)
+    asked: list[Decimal] = []
+
+    def cap() -> Decimal:
+        asked.append(D(room))
+        return D(room) if venue_filled[0] else D("3")
+
+    venue_filled = [False]
+
+    async def body(venue: SimVenue, session: VenueSession, ex: OrderExecutor) -> ExecutionResult:
+        async def flip() -> None:
+            await asyncio.sleep(1.0)  # after the passive fill, before the fallback
+            venue_filled[0] = True
+
+        task = asyncio.ensure_future(flip())
+        r = await ex.execute("ETH", Side.BUY, D("3"), order_cfg, cap=cap)
+        await task
+        assert nothing_rests(venue, r)
+        assert venue_fills_of(venue, r) == r.filled
+        return r
+
+    r = run(cfg, body)
+    assert r.filled == D(taken) and asked
+    if D(taken) < 3:
+        assert not r.complete and r.reason is not None and "other orders" in r.reason
+    else:
+        assert r.complete
+
+
 # ------------------------------------------------------------------------------- aggressive_limit
 def test_aggressive_limit_with_a_reference_fills_no_worse_than_break_even() -> None:
     # The other leg sold at 100.50: the buy's break-even (100.40) is above the ask, so the first

@@ -38,6 +38,7 @@ from asyncio.tasks import _enter_task, _leave_task
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from collections.abc import Set as AbstractSet
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from hedgekit._core import common_size, spread_within
@@ -768,6 +769,7 @@ class Opening:
         result = await ex.execute(
             symbol, leg.spec.side, diff, hedge_cfg, reference=ref, deadline_s=left_s,
             tag="h", observer=tap, role="hedge", quote=q, ready=ready, now_ns=now,
+            cap=_room(leg, tap, target, cancelling),
         )  # fmt: skip
         self._hedged(leg, diff, result)
 
@@ -866,8 +868,9 @@ class Opening:
         if left_s <= 0 or not other.surely_not_dust(diff, q):
             return None
         prepared = other.ex.prepare_ioc(
-            ready, diff, q, deadline_s=left_s, now_ns=now, observer=tap, role="hedge"
-        )
+            ready, diff, q, deadline_s=left_s, now_ns=now, observer=tap, role="hedge",
+            cap=partial(_later_room, other, tap, target, cancelling),
+        )  # fmt: skip
         if prepared is None:
             return None
         # With no journal to write first, the tap is told of the hedge right after its first
@@ -1337,6 +1340,29 @@ class Opening:
 _MARGIN_READS = 3
 """How many times the pre-flight reads a venue's margin before it refuses the open (a read that
 lost its answer is simply read again)."""
+
+
+def _room(
+    leg: _Leg, tap: OperationTap, target: Decimal, cancelling: AbstractSet[tuple[str, str]]
+) -> Callable[[], Decimal]:
+    """What a hedge of ``leg`` may still add without lifting it past ``target``: the target
+    less what the leg holds and what its orders not answered for may still add (entries in
+    ``cancelling`` excepted, as when the hedge was sized)."""
+
+    def room() -> Decimal:
+        return target - leg.along(tap) - leg.reserved(tap, cancelling=cancelling)
+
+    return room
+
+
+def _later_room(
+    leg: _Leg, tap: OperationTap, target: Decimal, cancelling: Sequence[str]
+) -> Decimal:
+    """:func:`_room` for the first hedge, whose cancelling entries are client ids of ``leg``
+    (bound on the hedge path with :func:`functools.partial`, worked out only when the first
+    IOC's answer asks for it)."""
+    pairs = frozenset((leg.name, cid) for cid in cancelling)
+    return target - leg.along(tap) - leg.reserved(tap, cancelling=pairs)
 
 
 def _stamped(

@@ -189,6 +189,8 @@ class _Run:
     post_only_rejects = 0
     reason: str | None = None
     last_refusal: str | None = None
+    cap: Callable[[], Decimal] | None = None  # the most the run may still add (see execute)
+    capped = False  # the cap held the run below its size
 
     def __init__(
         self,
@@ -214,12 +216,23 @@ class _Run:
     def remaining(self) -> Decimal:
         """What is left to send: the size less what filled and less what the run's orders that
         may still trade reserve (an order whose cancel failed or whose outcome is in doubt
-        counts as if it will fill), so a new order never doubles a live one."""
+        counts as if it will fill), so a new order never doubles a live one; never more than
+        the run's ``cap`` allows now."""
         if not self.client_ids:
-            return self.size if self.size > 0 else _ZERO
-        tracker = self.ex.session.tracker
-        used = sum((tracker.filled(c) + tracker.may_still_fill(c) for c in self.client_ids), _ZERO)
-        return max(self.size - used, _ZERO)
+            rest = self.size if self.size > 0 else _ZERO
+        else:
+            tracker = self.ex.session.tracker
+            used = sum(
+                (tracker.filled(c) + tracker.may_still_fill(c) for c in self.client_ids), _ZERO
+            )
+            rest = max(self.size - used, _ZERO)
+        cap = self.cap
+        if cap is not None and rest > 0:
+            room = cap()
+            if room < rest:
+                self.capped = True
+                rest = room if room > 0 else _ZERO
+        return rest
 
     def live(self) -> list[str]:
         """The run's orders not answered for yet (live, in doubt, or ended without the venue's
@@ -437,6 +450,7 @@ class OrderExecutor:
         quote: Quote | None = None,
         ready: ReadyPrice | None = None,
         now_ns: int | None = None,
+        cap: Callable[[], Decimal] | None = None,
     ) -> ExecutionResult:
         """Works one order of ``size`` until filled, timed out, or out of options.
 
@@ -464,6 +478,11 @@ class OrderExecutor:
                 :meth:`~ReadyPrice.fits` the order).
             now_ns: The clock reading the caller has just taken (the start of the order and of
                 its ``deadline_s``).
+            cap: Asked before each new order after the first (and before the first one, when
+                it is not :meth:`prepare_ioc`'s): the most the order may still add now. A hedge
+                passes what its leg still lacks of its target, so a later step never lifts the
+                leg past it when the leg's other orders have filled meanwhile; the order then
+                ends short, its reason saying so.
 
         Returns:
             What filled, at what cost, and why it stopped short if it did.
@@ -479,6 +498,8 @@ class OrderExecutor:
         start = self.clock.now_ns() if now_ns is None else now_ns
         deadline_ns = None if deadline_s is None else start + int(deadline_s * _S)
         run = _Run(self, symbol, side, size, observer, role)
+        if cap is not None:
+            run.cap = cap
         arrival: Quote | None = None
         mode = cfg.mode
         try:
@@ -517,6 +538,7 @@ class OrderExecutor:
         now_ns: int,
         observer: OrderObserver | None = None,
         role: str = "order",
+        cap: Callable[[], Decimal] | None = None,
     ) -> PreparedOrder | None:
         """The first protected IOC of a ``market_only`` order of ``size`` priced by ``ready``
         (a price this executor keeps ready for its symbol, side and configuration), worked out
@@ -525,13 +547,16 @@ class OrderExecutor:
         ``execute(symbol, side, size, ready.config, quote=quote, ready=ready,
         deadline_s=deadline_s, now_ns=now_ns, ...)`` would send first. :meth:`run_prepared`
         sends it and works the order on exactly as ``execute`` would have. ``None`` (no id
-        used) when ``execute`` would send nothing at once: it says why."""
+        used) when ``execute`` would send nothing at once: it says why. ``cap``: as
+        :meth:`execute`'s, asked from the second IOC on."""
         price = ready.price(quote)
         send = ready.placeable(size, price) if size > 0 else _ZERO
         if send <= 0:
             return None
         symbol, side = ready._symbol, ready._side
         run = _Run(self, symbol, side, size, observer, role)
+        if cap is not None:
+            run.cap = cap  # asked from the second IOC on: the first is sized here
         # ``send`` and ``price`` passed the venue's rules just now (placeable).
         request = OrderRequest.trusted(
             symbol, side, send, price, self.session.new_client_id(self._ioc_prefix), _IOC
@@ -853,6 +878,8 @@ class OrderExecutor:
         notional = sum(((o.avg_price or _ZERO) * o.filled for o in orders), _ZERO)
         avg = None if filled == 0 else tidy(notional / filled)
         reason = run.reason
+        if filled < run.size and reason is None and run.capped:
+            reason = "stopped short: the leg's other orders filled the rest of its target"
         if filled < run.size and reason is None:
             remaining = run.size - filled
             below = arrival_mid is not None and is_dust(info.rules, remaining, arrival_mid)
