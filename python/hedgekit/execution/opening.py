@@ -769,7 +769,7 @@ class Opening:
         result = await ex.execute(
             symbol, leg.spec.side, diff, hedge_cfg, reference=ref, deadline_s=left_s,
             tag="h", observer=tap, role="hedge", quote=q, ready=ready, now_ns=now,
-            cap=_room(leg, tap, target, cancelling),
+            cap=partial(_room, leg, tap, target, cancelling),
         )  # fmt: skip
         self._hedged(leg, diff, result)
 
@@ -1344,15 +1344,11 @@ lost its answer is simply read again)."""
 
 def _room(
     leg: _Leg, tap: OperationTap, target: Decimal, cancelling: AbstractSet[tuple[str, str]]
-) -> Callable[[], Decimal]:
+) -> Decimal:
     """What a hedge of ``leg`` may still add without lifting it past ``target``: the target
     less what the leg holds and what its orders not answered for may still add (entries in
     ``cancelling`` excepted, as when the hedge was sized)."""
-
-    def room() -> Decimal:
-        return target - leg.along(tap) - leg.reserved(tap, cancelling=cancelling)
-
-    return room
+    return target - leg.along(tap) - leg.reserved(tap, cancelling=cancelling)
 
 
 def _later_room(
@@ -1361,8 +1357,7 @@ def _later_room(
     """:func:`_room` for the first hedge, whose cancelling entries are client ids of ``leg``
     (bound on the hedge path with :func:`functools.partial`, worked out only when the first
     IOC's answer asks for it)."""
-    pairs = frozenset((leg.name, cid) for cid in cancelling)
-    return target - leg.along(tap) - leg.reserved(tap, cancelling=pairs)
+    return _room(leg, tap, target, frozenset((leg.name, cid) for cid in cancelling))
 
 
 def _stamped(

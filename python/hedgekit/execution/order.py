@@ -879,7 +879,7 @@ class OrderExecutor:
         avg = None if filled == 0 else tidy(notional / filled)
         reason = run.reason
         if filled < run.size and reason is None and run.capped:
-            reason = "stopped short: the leg's other orders filled the rest of its target"
+            reason = "stopped short: the caller's other orders filled the rest of its target"
         if filled < run.size and reason is None:
             remaining = run.size - filled
             below = arrival_mid is not None and is_dust(info.rules, remaining, arrival_mid)
